@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#if !defined (TETHER_INSIDE) && !defined (TETHER_COMPILATION)
+# error "Only <tether.h> can be included directly."
+#endif
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/**
+ * TetherStopMode:
+ * @TETHER_STOP_MODE_DRAIN: run every submission already accepted, wait for
+ *   work still in flight, then stop. Timers that have not fired yet end
+ *   cancelled.
+ * @TETHER_STOP_MODE_CANCEL: accepted work that has not started ends with
+ *   %G_IO_ERROR_CANCELLED without running; work already running sees its
+ *   cancellable fire and the stop waits for it to end.
+ *
+ * How [method@Tether.LoopManager.stop] treats work that was accepted before
+ * the stop began.
+ *
+ * Since: 1.0
+ */
+typedef enum
+{
+  TETHER_STOP_MODE_DRAIN,
+  TETHER_STOP_MODE_CANCEL,
+} TetherStopMode;
+
+/**
+ * TetherFutureStatus:
+ * @TETHER_FUTURE_STATUS_PENDING: the work has not ended yet
+ * @TETHER_FUTURE_STATUS_SUCCEEDED: the work returned, with or without a value
+ * @TETHER_FUTURE_STATUS_FAILED: the work returned an error
+ * @TETHER_FUTURE_STATUS_CANCELLED: the work was cancelled before it ran, or
+ *   returned a %G_IO_ERROR_CANCELLED error
+ *
+ * The state of a [class@Tether.Future]. Every state but
+ * %TETHER_FUTURE_STATUS_PENDING is final.
+ *
+ * Since: 1.0
+ */
+typedef enum
+{
+  TETHER_FUTURE_STATUS_PENDING,
+  TETHER_FUTURE_STATUS_SUCCEEDED,
+  TETHER_FUTURE_STATUS_FAILED,
+  TETHER_FUTURE_STATUS_CANCELLED,
+} TetherFutureStatus;
+
+G_END_DECLS

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#ifndef PACKAGE_VERSION
+# error "config.h must be included before tether-future-private.h"
+#endif
+
+#include "tether-job-private.h"
+
+G_BEGIN_DECLS
+
+TetherFuture *tether_future_new      (TetherJob    *job);
+void          tether_future_complete (TetherFuture *self,
+                                      GValue       *value,
+                                      GError       *error);
+
+G_END_DECLS

@@ -1,0 +1,662 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "tether-enum-types.h"
+#include "tether-error.h"
+#include "tether-future-private.h"
+#include "tether-loop-manager-private.h"
+#include "tether-work-private.h"
+
+/**
+ * TetherFuture:
+ *
+ * The outcome of one submission, for callers that block or poll.
+ *
+ * A future is returned by [method@Tether.LoopManager.submit] and its timer
+ * variants. It ends exactly once: with a value, an error, or cancelled.
+ * Every method may be called from any thread.
+ *
+ * Semantics worth knowing:
+ *
+ * - [method@Tether.Future.wait] with a timeout that expires fails with
+ *   %TETHER_ERROR_TIMED_OUT and does not cancel the work; call
+ *   [method@Tether.Future.cancel] for that.
+ * - Dropping the last reference to a future does not cancel its work: the
+ *   work still runs, as with fire-and-forget.
+ * - [method@Tether.Future.cancel] on work that has not started ends it at
+ *   once as %TETHER_FUTURE_STATUS_CANCELLED; it will never run. On work that
+ *   is running it fires the work's cancellable, and what the work returns
+ *   afterwards is the outcome.
+ * - Waiting on the manager's own thread for work queued on that manager
+ *   fails at once with %TETHER_ERROR_WOULD_DEADLOCK: only that thread could
+ *   run the work. Use [method@Tether.Future.wait_async] there.
+ *
+ * Since: 1.0
+ */
+struct _TetherFuture
+{
+  GObject             parent_instance;
+
+  TetherJob          *job;      /* immutable; cancellation and deadlock checks */
+
+  GMutex              mutex;
+  GCond               cond;
+  TetherFutureStatus  status;   /* atomic reads; written under mutex */
+  GValue             *value;    /* immutable once status != PENDING */
+  GError             *error;    /* immutable once status != PENDING */
+  GQueue              waiters;  /* GTask of wait_async(), under mutex */
+};
+
+enum {
+  PROP_0,
+  PROP_STATUS,
+  N_PROPS
+};
+
+static GParamSpec *properties [N_PROPS];
+
+G_DEFINE_FINAL_TYPE (TetherFuture, tether_future, G_TYPE_OBJECT)
+
+static void
+tether_future_finalize (GObject *object)
+{
+  TetherFuture *self = (TetherFuture *) object;
+
+  g_assert (self->waiters.length == 0);
+
+  if (self->value != NULL)
+    {
+      g_value_unset (self->value);
+      g_free (self->value);
+    }
+  g_clear_error (&self->error);
+  g_clear_pointer (&self->job, tether_job_unref);
+  g_mutex_clear (&self->mutex);
+  g_cond_clear (&self->cond);
+
+  G_OBJECT_CLASS (tether_future_parent_class)->finalize (object);
+}
+
+static void
+tether_future_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  TetherFuture *self = TETHER_FUTURE (object);
+
+  switch (prop_id)
+    {
+    case PROP_STATUS:
+      g_value_set_enum (value, tether_future_get_status (self));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tether_future_class_init (TetherFutureClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = tether_future_finalize;
+  object_class->get_property = tether_future_get_property;
+
+  /**
+   * TetherFuture:status:
+   *
+   * The future's [enum@Tether.FutureStatus]. It changes once, from
+   * %TETHER_FUTURE_STATUS_PENDING to a final state, on the thread that ends
+   * the work; no `notify` is emitted for it, because that thread is usually
+   * not the one that owns the future. Use [method@Tether.Future.wait_async]
+   * to be told in your own context.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_STATUS] =
+    g_param_spec_enum ("status", NULL, NULL,
+                       TETHER_TYPE_FUTURE_STATUS,
+                       TETHER_FUTURE_STATUS_PENDING,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+tether_future_init (TetherFuture *self)
+{
+  g_mutex_init (&self->mutex);
+  g_cond_init (&self->cond);
+  self->status = TETHER_FUTURE_STATUS_PENDING;
+}
+
+TetherFuture *
+tether_future_new (TetherJob *job)
+{
+  TetherFuture *self = g_object_new (TETHER_TYPE_FUTURE, NULL);
+
+  self->job = tether_job_ref (job);
+  return self;
+}
+
+static gboolean
+return_waiter (gpointer data)
+{
+  GTask *task = data;
+  gulong handler = GPOINTER_TO_SIZE (g_task_get_task_data (task));
+
+  if (handler != 0)
+    g_signal_handler_disconnect (g_task_get_cancellable (task), handler);
+  g_task_return_boolean (task, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+/* Waiters hear back through an idle in their own context, never inside the
+ * call (cancel, a work return) that ended the future. */
+static void
+schedule_waiter (GTask *task)
+{
+  g_autoptr(GSource) source = g_idle_source_new ();
+
+  g_source_set_priority (source, g_task_get_priority (task));
+  g_source_set_static_name (source, "[tether] future waiter");
+  g_source_set_callback (source, return_waiter, task, g_object_unref);
+  g_source_attach (source, g_task_get_context (task));
+}
+
+void
+tether_future_complete (TetherFuture *self,
+                        GValue       *value,
+                        GError       *error)
+{
+  TetherFutureStatus status;
+  GQueue waiters;
+
+  if (error == NULL)
+    status = TETHER_FUTURE_STATUS_SUCCEEDED;
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    status = TETHER_FUTURE_STATUS_CANCELLED;
+  else
+    status = TETHER_FUTURE_STATUS_FAILED;
+
+  g_mutex_lock (&self->mutex);
+  g_assert (self->status == TETHER_FUTURE_STATUS_PENDING);
+  self->value = value;
+  self->error = error;
+  g_atomic_int_set (&self->status, status);
+  waiters = self->waiters;
+  g_queue_init (&self->waiters);
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->mutex);
+
+  for (GList *l = waiters.head; l != NULL; l = l->next)
+    schedule_waiter (l->data);
+  g_list_free (waiters.head);
+}
+
+/**
+ * tether_future_get_status:
+ * @self: a [class@Tether.Future]
+ *
+ * Gets the future's state without blocking.
+ *
+ * Thread: any thread.
+ *
+ * Returns: the [enum@Tether.FutureStatus]
+ *
+ * Since: 1.0
+ */
+TetherFutureStatus
+tether_future_get_status (TetherFuture *self)
+{
+  g_return_val_if_fail (TETHER_IS_FUTURE (self), TETHER_FUTURE_STATUS_PENDING);
+
+  return g_atomic_int_get (&self->status);
+}
+
+/**
+ * tether_future_is_done:
+ * @self: a [class@Tether.Future]
+ *
+ * Checks whether the work has ended, whatever the outcome.
+ *
+ * Thread: any thread.
+ *
+ * Returns: %TRUE if the status is final
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_future_is_done (TetherFuture *self)
+{
+  return tether_future_get_status (self) != TETHER_FUTURE_STATUS_PENDING;
+}
+
+/**
+ * tether_future_cancel:
+ * @self: a [class@Tether.Future]
+ *
+ * Cancels the work. Work that has not started ends at once with
+ * %G_IO_ERROR_CANCELLED and never runs; running work sees its cancellable
+ * fire and decides its own outcome. Cancelling a finished future does
+ * nothing. No callback of yours runs inside this call, apart from "cancelled"
+ * handlers you connected to the work's cancellable.
+ *
+ * Thread: any thread.
+ *
+ * Since: 1.0
+ */
+void
+tether_future_cancel (TetherFuture *self)
+{
+  g_return_if_fail (TETHER_IS_FUTURE (self));
+
+  if (!tether_future_is_done (self))
+    tether_job_request_cancel (self->job);
+}
+
+static gboolean
+outcome (TetherFuture  *self,
+         GError       **error)
+{
+  if (self->error != NULL)
+    {
+      if (error != NULL)
+        *error = g_error_copy (self->error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * tether_future_wait:
+ * @self: a [class@Tether.Future]
+ * @timeout_usec: how long to wait, in microseconds; -1 waits without limit,
+ *   0 only polls
+ *
+ * Blocks until the work ends or @timeout_usec passes. From Python the GIL
+ * is released while waiting.
+ *
+ * A timeout fails with %TETHER_ERROR_TIMED_OUT and leaves the work running.
+ * Called on the manager's own thread for work that manager has not finished,
+ * it fails at once with %TETHER_ERROR_WOULD_DEADLOCK.
+ *
+ * Thread: any thread; see above for the manager's own.
+ *
+ * Returns: %TRUE if the work succeeded; %FALSE with @error set to the work's
+ *   error, a %G_IO_ERROR_CANCELLED error, or one of the above
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_future_wait (TetherFuture  *self,
+                    gint64         timeout_usec,
+                    GError       **error)
+{
+  gint64 deadline;
+
+  g_return_val_if_fail (TETHER_IS_FUTURE (self), FALSE);
+  g_return_val_if_fail (timeout_usec >= -1, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (tether_future_is_done (self))
+    return outcome (self, error);
+
+  if (timeout_usec != 0 && tether_core_is_current (self->job->core))
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
+                   "tether_future_wait() was called on the thread of manager '%s' for work "
+                   "that only this thread can run; it would never return. Use "
+                   "tether_future_wait_async() or finish the work from a callback instead",
+                   tether_core_get_id (self->job->core));
+      return FALSE;
+    }
+
+  deadline = timeout_usec > 0 ? g_get_monotonic_time () + timeout_usec : 0;
+
+  g_mutex_lock (&self->mutex);
+  while (self->status == TETHER_FUTURE_STATUS_PENDING)
+    {
+      if (timeout_usec < 0)
+        g_cond_wait (&self->cond, &self->mutex);
+      else if (timeout_usec == 0 || !g_cond_wait_until (&self->cond, &self->mutex, deadline))
+        break;
+    }
+  g_mutex_unlock (&self->mutex);
+
+  if (!tether_future_is_done (self))
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT,
+                   "Work on manager '%s' did not finish within %" G_GINT64_FORMAT " µs; it "
+                   "is still running. Wait again, or call tether_future_cancel() to stop it",
+                   tether_core_get_id (self->job->core), timeout_usec);
+      return FALSE;
+    }
+
+  return outcome (self, error);
+}
+
+static void
+on_waiter_cancelled (GCancellable *cancellable,
+                     gpointer      user_data)
+{
+  GTask *task = user_data;
+  TetherFuture *self = g_task_get_source_object (task);
+  gboolean removed;
+
+  g_mutex_lock (&self->mutex);
+  removed = g_queue_remove (&self->waiters, task);
+  g_mutex_unlock (&self->mutex);
+
+  /* Errors from GTask always reach the callback through an idle. */
+  if (removed)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               "The wait was cancelled; the work goes on");
+      g_object_unref (task);
+    }
+}
+
+/**
+ * tether_future_wait_async:
+ * @self: a [class@Tether.Future]
+ * @cancellable: (nullable): cancels the wait, not the work
+ * @callback: (scope async): called in the thread-default context of the
+ *   caller once the work has ended
+ * @user_data: data for @callback
+ *
+ * Waits for the work without blocking. @callback always runs from an idle
+ * in the caller's thread-default context, even if the future is already
+ * done, and never inside this call. This is safe on the manager's own thread.
+ *
+ * Thread: any thread.
+ *
+ * Since: 1.0
+ */
+void
+tether_future_wait_async (TetherFuture        *self,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  gboolean done;
+
+  g_return_if_fail (TETHER_IS_FUTURE (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tether_future_wait_async);
+
+  g_mutex_lock (&self->mutex);
+  done = self->status != TETHER_FUTURE_STATUS_PENDING;
+  if (!done)
+    g_queue_push_tail (&self->waiters, g_object_ref (task));
+  g_mutex_unlock (&self->mutex);
+
+  if (done)
+    schedule_waiter (g_object_ref (task));
+  else if (cancellable != NULL)
+    g_task_set_task_data (task,
+                          GSIZE_TO_POINTER (g_cancellable_connect (cancellable,
+                                                                   G_CALLBACK (on_waiter_cancelled),
+                                                                   g_object_ref (task),
+                                                                   g_object_unref)),
+                          NULL);
+}
+
+/**
+ * tether_future_wait_finish:
+ * @self: a [class@Tether.Future]
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Finishes [method@Tether.Future.wait_async].
+ *
+ * Thread: the thread that called [method@Tether.Future.wait_async].
+ *
+ * Returns: %TRUE if the work succeeded, as [method@Tether.Future.wait]
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_future_wait_finish (TetherFuture  *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (TETHER_IS_FUTURE (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  return outcome (self, error);
+}
+
+/**
+ * tether_future_get_value:
+ * @self: a [class@Tether.Future]
+ *
+ * Gets the work's value. Only valid once the future succeeded.
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer none) (nullable): the value, owned by @self, or %NULL if
+ *   the work returned no value
+ *
+ * Since: 1.0
+ */
+const GValue *
+tether_future_get_value (TetherFuture *self)
+{
+  g_return_val_if_fail (TETHER_IS_FUTURE (self), NULL);
+  g_return_val_if_fail (tether_future_get_status (self) == TETHER_FUTURE_STATUS_SUCCEEDED, NULL);
+
+  return self->value;
+}
+
+/**
+ * tether_future_dup_error:
+ * @self: a [class@Tether.Future]
+ *
+ * Gets a copy of the error the work ended with, including the
+ * %G_IO_ERROR_CANCELLED error of a cancelled future.
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer full) (nullable): the error, or %NULL if the future is
+ *   pending or succeeded
+ *
+ * Since: 1.0
+ */
+GError *
+tether_future_dup_error (TetherFuture *self)
+{
+  g_return_val_if_fail (TETHER_IS_FUTURE (self), NULL);
+
+  if (!tether_future_is_done (self) || self->error == NULL)
+    return NULL;
+  return g_error_copy (self->error);
+}
+
+static const GValue *
+typed_value (TetherFuture *self,
+             GType         type)
+{
+  if (tether_future_get_status (self) != TETHER_FUTURE_STATUS_SUCCEEDED)
+    {
+      g_critical ("TetherFuture of manager '%s' read before it succeeded",
+                  tether_core_get_id (self->job->core));
+      return NULL;
+    }
+  if (self->value == NULL || !G_VALUE_HOLDS (self->value, type))
+    {
+      g_critical ("TetherFuture of manager '%s' holds %s, not %s",
+                  tether_core_get_id (self->job->core),
+                  self->value != NULL ? G_VALUE_TYPE_NAME (self->value) : "no value",
+                  g_type_name (type));
+      return NULL;
+    }
+  return self->value;
+}
+
+/**
+ * tether_future_get_boolean:
+ * @self: a succeeded [class@Tether.Future] holding a boolean
+ *
+ * Thread: any thread.
+ *
+ * Returns: the value, or %FALSE with a critical on a type mismatch
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_future_get_boolean (TetherFuture *self)
+{
+  const GValue *v;
+
+  g_return_val_if_fail (TETHER_IS_FUTURE (self), FALSE);
+  v = typed_value (self, G_TYPE_BOOLEAN);
+  return v != NULL ? g_value_get_boolean (v) : FALSE;
+}
+
+/**
+ * tether_future_get_int:
+ * @self: a succeeded [class@Tether.Future] holding an int
+ *
+ * Thread: any thread.
+ *
+ * Returns: the value, or 0 with a critical on a type mismatch
+ *
+ * Since: 1.0
+ */
+int
+tether_future_get_int (TetherFuture *self)
+{
+  const GValue *v;
+
+  g_return_val_if_fail (TETHER_IS_FUTURE (self), 0);
+  v = typed_value (self, G_TYPE_INT);
+  return v != NULL ? g_value_get_int (v) : 0;
+}
+
+/**
+ * tether_future_get_int64:
+ * @self: a succeeded [class@Tether.Future] holding an int64
+ *
+ * Thread: any thread.
+ *
+ * Returns: the value, or 0 with a critical on a type mismatch
+ *
+ * Since: 1.0
+ */
+gint64
+tether_future_get_int64 (TetherFuture *self)
+{
+  const GValue *v;
+
+  g_return_val_if_fail (TETHER_IS_FUTURE (self), 0);
+  v = typed_value (self, G_TYPE_INT64);
+  return v != NULL ? g_value_get_int64 (v) : 0;
+}
+
+/**
+ * tether_future_get_double:
+ * @self: a succeeded [class@Tether.Future] holding a double
+ *
+ * Thread: any thread.
+ *
+ * Returns: the value, or 0 with a critical on a type mismatch
+ *
+ * Since: 1.0
+ */
+double
+tether_future_get_double (TetherFuture *self)
+{
+  const GValue *v;
+
+  g_return_val_if_fail (TETHER_IS_FUTURE (self), 0.0);
+  v = typed_value (self, G_TYPE_DOUBLE);
+  return v != NULL ? g_value_get_double (v) : 0.0;
+}
+
+/**
+ * tether_future_dup_string:
+ * @self: a succeeded [class@Tether.Future] holding a string
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer full) (nullable): a copy of the value
+ *
+ * Since: 1.0
+ */
+char *
+tether_future_dup_string (TetherFuture *self)
+{
+  const GValue *v;
+
+  g_return_val_if_fail (TETHER_IS_FUTURE (self), NULL);
+  v = typed_value (self, G_TYPE_STRING);
+  return v != NULL ? g_value_dup_string (v) : NULL;
+}
+
+/**
+ * tether_future_dup_object:
+ * @self: a succeeded [class@Tether.Future] holding an object
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer full) (type GObject) (nullable): a new reference to the value
+ *
+ * Since: 1.0
+ */
+gpointer
+tether_future_dup_object (TetherFuture *self)
+{
+  const GValue *v;
+
+  g_return_val_if_fail (TETHER_IS_FUTURE (self), NULL);
+  v = typed_value (self, G_TYPE_OBJECT);
+  return v != NULL ? g_value_dup_object (v) : NULL;
+}
+
+/**
+ * tether_future_dup_variant:
+ * @self: a succeeded [class@Tether.Future] holding a variant
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer full) (nullable): a new reference to the value
+ *
+ * Since: 1.0
+ */
+GVariant *
+tether_future_dup_variant (TetherFuture *self)
+{
+  const GValue *v;
+
+  g_return_val_if_fail (TETHER_IS_FUTURE (self), NULL);
+  v = typed_value (self, G_TYPE_VARIANT);
+  return v != NULL ? g_value_dup_variant (v) : NULL;
+}
+
+/**
+ * tether_future_get_pointer: (skip)
+ * @self: a succeeded [class@Tether.Future] set by [method@Tether.Work.return_pointer]
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer none) (nullable): the pointer, owned by @self
+ *
+ * Since: 1.0
+ */
+gpointer
+tether_future_get_pointer (TetherFuture *self)
+{
+  const GValue *v;
+
+  g_return_val_if_fail (TETHER_IS_FUTURE (self), NULL);
+  v = typed_value (self, tether_owned_pointer_get_type ());
+  return v != NULL ? tether_owned_pointer_get (v) : NULL;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#if !defined (TETHER_INSIDE) && !defined (TETHER_COMPILATION)
+# error "Only <tether.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+
+#include "tether-enums.h"
+#include "tether-version-macros.h"
+
+G_BEGIN_DECLS
+
+#define TETHER_TYPE_FUTURE (tether_future_get_type ())
+
+TETHER_AVAILABLE_IN_1_0
+G_DECLARE_FINAL_TYPE (TetherFuture, tether_future, TETHER, FUTURE, GObject)
+
+TETHER_AVAILABLE_IN_1_0
+TetherFutureStatus  tether_future_get_status    (TetherFuture         *self);
+TETHER_AVAILABLE_IN_1_0
+gboolean            tether_future_is_done       (TetherFuture         *self);
+TETHER_AVAILABLE_IN_1_0
+void                tether_future_cancel        (TetherFuture         *self);
+TETHER_AVAILABLE_IN_1_0
+gboolean            tether_future_wait          (TetherFuture         *self,
+                                                 gint64                timeout_usec,
+                                                 GError              **error);
+TETHER_AVAILABLE_IN_1_0
+void                tether_future_wait_async    (TetherFuture         *self,
+                                                 GCancellable         *cancellable,
+                                                 GAsyncReadyCallback   callback,
+                                                 gpointer              user_data);
+TETHER_AVAILABLE_IN_1_0
+gboolean            tether_future_wait_finish   (TetherFuture         *self,
+                                                 GAsyncResult         *result,
+                                                 GError              **error);
+TETHER_AVAILABLE_IN_1_0
+const GValue       *tether_future_get_value     (TetherFuture         *self);
+TETHER_AVAILABLE_IN_1_0
+GError             *tether_future_dup_error     (TetherFuture         *self);
+TETHER_AVAILABLE_IN_1_0
+gboolean            tether_future_get_boolean   (TetherFuture         *self);
+TETHER_AVAILABLE_IN_1_0
+int                 tether_future_get_int       (TetherFuture         *self);
+TETHER_AVAILABLE_IN_1_0
+gint64              tether_future_get_int64     (TetherFuture         *self);
+TETHER_AVAILABLE_IN_1_0
+double              tether_future_get_double    (TetherFuture         *self);
+TETHER_AVAILABLE_IN_1_0
+char               *tether_future_dup_string    (TetherFuture         *self) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+gpointer            tether_future_dup_object    (TetherFuture         *self) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+GVariant           *tether_future_dup_variant   (TetherFuture         *self) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+gpointer            tether_future_get_pointer   (TetherFuture         *self);
+
+G_END_DECLS

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#ifndef PACKAGE_VERSION
+# error "config.h must be included before tether-job-private.h"
+#endif
+
+#include "tether-future.h"
+#include "tether-loop-manager.h"
+#include "tether-work.h"
+
+G_BEGIN_DECLS
+
+typedef struct _TetherCore TetherCore;
+typedef struct _TetherJob  TetherJob;
+
+typedef enum
+{
+  TETHER_JOB_QUEUED,
+  TETHER_JOB_RUNNING,
+  TETHER_JOB_DONE,
+} TetherJobState;
+
+typedef enum
+{
+  TETHER_JOB_KIND_POST,
+  TETHER_JOB_KIND_FUTURE,
+  TETHER_JOB_KIND_TASK,
+} TetherJobKind;
+
+/* One accepted submission. The manager's live list owns one reference from
+ * acceptance until the job is retired on the manager's thread. */
+struct _TetherJob
+{
+  gatomicrefcount  ref_count;
+  TetherCore      *core;
+  int              state;         /* atomic TetherJobState */
+  int              retire_tokens; /* atomic: "func returned" + "completed" */
+  TetherJobKind    kind;
+
+  union {
+    TetherWorkFunc work;
+    TetherFunc     post;
+  } func;
+  gpointer         func_data;
+  GDestroyNotify   func_data_destroy;
+
+  /* The caller's cancellable; its handler holds a job reference. */
+  GCancellable    *user_cancellable;
+  gulong           user_cancel_id;
+
+  GMutex           lock;          /* protects the two fields below */
+  GCancellable    *cancellable;   /* the job's own, made on demand */
+  gboolean         cancel_requested;
+
+  TetherFuture    *future;        /* owned until completion */
+  GTask           *task;          /* owned until completion */
+
+  GSource         *timer;         /* owned; manager thread destroys it */
+
+  GList            live_link;     /* core lock */
+  GList            queue_link;    /* core lock */
+};
+
+TetherJob    *tether_job_new            (TetherCore     *core,
+                                         TetherJobKind   kind);
+TetherJob    *tether_job_ref            (TetherJob      *job);
+void          tether_job_unref          (TetherJob      *job);
+gboolean      tether_job_complete       (TetherJob      *job,
+                                         GValue         *value,
+                                         GError         *error);
+gboolean      tether_job_cancel_queued  (TetherJob      *job,
+                                         const char     *why);
+void          tether_job_request_cancel (TetherJob      *job);
+GCancellable *tether_job_get_cancellable (TetherJob     *job);
+gboolean      tether_job_is_cancel_requested (TetherJob *job);
+void          tether_job_connect_user_cancellable (TetherJob    *job,
+                                                   GCancellable *cancellable);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TetherJob, tether_job_unref)
+
+G_END_DECLS

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "tether-future-private.h"
+#include "tether-job-private.h"
+#include "tether-loop-manager-private.h"
+
+TetherJob *
+tether_job_new (TetherCore    *core,
+                TetherJobKind  kind)
+{
+  TetherJob *job = g_new0 (TetherJob, 1);
+
+  g_atomic_ref_count_init (&job->ref_count);
+  job->core = tether_core_ref (core);
+  job->kind = kind;
+  job->state = TETHER_JOB_QUEUED;
+  job->retire_tokens = 2;
+  job->live_link.data = job;
+  job->queue_link.data = job;
+  g_mutex_init (&job->lock);
+
+  return job;
+}
+
+TetherJob *
+tether_job_ref (TetherJob *job)
+{
+  g_atomic_ref_count_inc (&job->ref_count);
+  return job;
+}
+
+void
+tether_job_unref (TetherJob *job)
+{
+  if (!g_atomic_ref_count_dec (&job->ref_count))
+    return;
+
+  /* Completion always hands the sink on before the last reference goes. */
+  g_assert (job->future == NULL);
+  g_assert (job->task == NULL);
+
+  if (job->timer != NULL)
+    g_source_unref (job->timer);
+  g_clear_object (&job->user_cancellable);
+  g_clear_object (&job->cancellable);
+  g_mutex_clear (&job->lock);
+  tether_core_unref (job->core);
+  g_free (job);
+}
+
+static void
+free_value (gpointer data)
+{
+  GValue *value = data;
+
+  g_value_unset (value);
+  g_free (value);
+}
+
+static void
+deliver (TetherJob *job,
+         GValue    *value,
+         GError    *error)
+{
+  switch (job->kind)
+    {
+    case TETHER_JOB_KIND_FUTURE:
+      tether_future_complete (job->future, value, error);
+      g_clear_object (&job->future);
+      break;
+
+    case TETHER_JOB_KIND_TASK:
+      /* Whoever completes drops its task reference at once, so the task and
+       * its source object are finalized on the submitter's thread when the
+       * callback has run there (gio/gtask.c "Thread-safety considerations"). */
+      if (error != NULL)
+        g_task_return_error (job->task, error);
+      else
+        g_task_return_pointer (job->task, value, value != NULL ? free_value : NULL);
+      g_clear_object (&job->task);
+      break;
+
+    case TETHER_JOB_KIND_POST:
+    default:
+      if (value != NULL)
+        free_value (value);
+      g_clear_error (&error);
+      break;
+    }
+}
+
+/* The one place a job ends: the compare-and-swap on @state picks exactly one
+ * winner among the work, cancellation and shutdown. */
+static gboolean
+complete_from (TetherJob *job,
+               gboolean   only_if_queued,
+               GValue    *value,
+               GError    *error)
+{
+  int state = g_atomic_int_get (&job->state);
+
+  for (;;)
+    {
+      if (state == TETHER_JOB_DONE || (only_if_queued && state != TETHER_JOB_QUEUED))
+        {
+          if (value != NULL)
+            free_value (value);
+          g_clear_error (&error);
+          return FALSE;
+        }
+      if (g_atomic_int_compare_and_exchange (&job->state, state, TETHER_JOB_DONE))
+        break;
+      state = g_atomic_int_get (&job->state);
+    }
+
+  /* Keep the job alive through delivery: a sink's finalizer may drop the
+   * reference that was keeping it. */
+  tether_job_ref (job);
+  deliver (job, value, error);
+
+  if (state == TETHER_JOB_RUNNING)
+    {
+      if (g_atomic_int_dec_and_test (&job->retire_tokens))
+        tether_core_schedule_retire (job->core, job);
+    }
+  else if (job->timer != NULL)
+    {
+      tether_core_wake_timer (job->core, job);
+    }
+
+  tether_job_unref (job);
+  return TRUE;
+}
+
+gboolean
+tether_job_complete (TetherJob *job,
+                     GValue    *value,
+                     GError    *error)
+{
+  return complete_from (job, FALSE, value, error);
+}
+
+gboolean
+tether_job_cancel_queued (TetherJob  *job,
+                          const char *why)
+{
+  if (g_atomic_int_get (&job->state) != TETHER_JOB_QUEUED)
+    return FALSE;
+
+  return complete_from (job, TRUE, NULL,
+                        g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                     "Work on manager '%s' was cancelled before it started (%s)",
+                                     tether_core_get_id (job->core), why));
+}
+
+void
+tether_job_request_cancel (TetherJob *job)
+{
+  g_autoptr(GCancellable) cancellable = NULL;
+
+  g_mutex_lock (&job->lock);
+  job->cancel_requested = TRUE;
+  if (job->cancellable != NULL)
+    cancellable = g_object_ref (job->cancellable);
+  g_mutex_unlock (&job->lock);
+
+  if (!tether_job_cancel_queued (job, "cancellation requested") && cancellable != NULL)
+    g_cancellable_cancel (cancellable);
+}
+
+gboolean
+tether_job_is_cancel_requested (TetherJob *job)
+{
+  gboolean ret;
+
+  g_mutex_lock (&job->lock);
+  ret = job->cancel_requested;
+  g_mutex_unlock (&job->lock);
+
+  return ret;
+}
+
+GCancellable *
+tether_job_get_cancellable (TetherJob *job)
+{
+  gboolean cancel_now = FALSE;
+  GCancellable *ret;
+
+  g_mutex_lock (&job->lock);
+  if (job->cancellable == NULL)
+    {
+      job->cancellable = g_cancellable_new ();
+      cancel_now = job->cancel_requested;
+    }
+  ret = job->cancellable;
+  g_mutex_unlock (&job->lock);
+
+  /* Outside the lock: "cancelled" handlers are user code. */
+  if (cancel_now)
+    g_cancellable_cancel (ret);
+
+  return ret;
+}
+
+static void
+on_user_cancelled (GCancellable *cancellable,
+                   gpointer      user_data)
+{
+  tether_job_request_cancel (user_data);
+}
+
+void
+tether_job_connect_user_cancellable (TetherJob    *job,
+                                     GCancellable *cancellable)
+{
+  if (cancellable == NULL)
+    return;
+
+  job->user_cancellable = g_object_ref (cancellable);
+  /* The handler owns a job reference, so it may still be running on another
+   * thread after the manager thread disconnects it. */
+  job->user_cancel_id = g_cancellable_connect (cancellable,
+                                               G_CALLBACK (on_user_cancelled),
+                                               tether_job_ref (job),
+                                               (GDestroyNotify) tether_job_unref);
+}

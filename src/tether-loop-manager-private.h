@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#ifndef PACKAGE_VERSION
+# error "config.h must be included before tether-loop-manager-private.h"
+#endif
+
+#include "tether-job-private.h"
+
+G_BEGIN_DECLS
+
+TetherCore *tether_core_ref            (TetherCore *core);
+void        tether_core_unref          (TetherCore *core);
+const char *tether_core_get_id         (TetherCore *core);
+gboolean    tether_core_is_current     (TetherCore *core);
+void        tether_core_schedule_retire (TetherCore *core,
+                                         TetherJob  *job);
+void        tether_core_wake_timer     (TetherCore *core,
+                                        TetherJob  *job);
+
+G_END_DECLS

@@ -1,0 +1,1277 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "tether-enum-types.h"
+#include "tether-error.h"
+#include "tether-future-private.h"
+#include "tether-loop-manager-private.h"
+#include "tether-work-private.h"
+
+/**
+ * TetherLoopManager:
+ *
+ * A [struct@GLib.MainContext] running on a thread of its own, to which any
+ * thread can hand work.
+ *
+ * [method@Tether.LoopManager.start] spawns the thread; it makes the
+ * manager's context its thread-default context and runs a main loop on it
+ * until [method@Tether.LoopManager.stop]. Work runs there, one item at a
+ * time, in submission order; it may start asynchronous GIO operations on the
+ * context and end later through its [class@Tether.Work].
+ *
+ * The outcome comes back in one of three ways:
+ *
+ * - [method@Tether.LoopManager.submit] returns a [class@Tether.Future] to
+ *   block on or poll;
+ * - [method@Tether.LoopManager.submit_async] calls back in the submitter's
+ *   thread-default context, GIO style;
+ * - [method@Tether.LoopManager.post] is fire-and-forget.
+ *
+ * Promises the manager keeps:
+ *
+ * - Every accepted submission ends exactly once: a value, an error, or
+ *   %G_IO_ERROR_CANCELLED. A rejected one (not running, wrong task type)
+ *   never runs and reports a %TETHER_ERROR.
+ * - Work is always queued, never run inline, even when posted from the
+ *   manager's own thread; async callbacks never run inside the submit call.
+ * - Once a stop begins, every new submission fails with
+ *   %TETHER_ERROR_NOT_RUNNING, including submissions made by work the stop
+ *   is draining.
+ * - A started manager with a task type accepts only submissions of that
+ *   type; a submission without a type is rejected too.
+ * - Dropping the last reference stops the manager in
+ *   %TETHER_STOP_MODE_DRAIN: queued work still runs. On a foreign thread
+ *   that blocks until the thread has exited; on the manager's own thread the
+ *   thread finishes draining and exits by itself.
+ * - The `func_data_destroy` of a submission runs on the manager's thread once
+ *   the work has ended (on the submitter's thread, before the call returns,
+ *   if the submission is rejected).
+ *
+ * Since: 1.0
+ */
+
+#define BATCH_SIZE 64
+
+typedef enum
+{
+  CORE_STOPPED,
+  CORE_RUNNING,
+  CORE_STOPPING,
+} CoreState;
+
+/* What the manager object and its thread share. The thread keeps a reference
+ * so that dropping the manager on its own thread never has to join it. */
+struct _TetherCore
+{
+  gatomicrefcount  ref_count;
+  char            *id;
+  GMainContext    *context;
+  GMainLoop       *loop;
+  GSource         *source;
+  GWeakRef         manager;
+
+  GMutex           mutex;
+  GCond            cond;
+  CoreState        state;
+  TetherStopMode   stop_mode;
+  gboolean         swept;        /* the current stop mode has been applied */
+  gboolean         wake_pending; /* source ready time is 0 */
+  char            *task_type;
+  GThread         *thread;       /* not yet joined */
+  GQueue           queue;        /* jobs to start or to retire */
+  GQueue           live;         /* accepted, not yet retired */
+};
+
+typedef struct
+{
+  GSource     parent;
+  TetherCore *core;
+} CoreSource;
+
+typedef struct
+{
+  GSource    parent;
+  TetherJob *job;
+} TimerSource;
+
+struct _TetherLoopManager
+{
+  GObject     parent_instance;
+  TetherCore *core;
+  char       *id;
+};
+
+enum {
+  PROP_0,
+  PROP_ID,
+  PROP_TASK_TYPE,
+  PROP_RUNNING,
+  PROP_CONTEXT,
+  N_PROPS
+};
+
+static GParamSpec *properties [N_PROPS];
+static GPrivate current_core;
+
+G_DEFINE_FINAL_TYPE (TetherLoopManager, tether_loop_manager, G_TYPE_OBJECT)
+
+TetherCore *
+tether_core_ref (TetherCore *core)
+{
+  g_atomic_ref_count_inc (&core->ref_count);
+  return core;
+}
+
+void
+tether_core_unref (TetherCore *core)
+{
+  if (!g_atomic_ref_count_dec (&core->ref_count))
+    return;
+
+  g_assert (core->thread == NULL);
+  g_assert (core->live.length == 0);
+
+  g_source_destroy (core->source);
+  g_source_unref (core->source);
+  g_main_loop_unref (core->loop);
+  g_main_context_unref (core->context);
+  g_weak_ref_clear (&core->manager);
+  g_mutex_clear (&core->mutex);
+  g_cond_clear (&core->cond);
+  g_free (core->task_type);
+  g_free (core->id);
+  g_free (core);
+}
+
+const char *
+tether_core_get_id (TetherCore *core)
+{
+  return core->id;
+}
+
+gboolean
+tether_core_is_current (TetherCore *core)
+{
+  return g_private_get (&current_core) == core;
+}
+
+/* Called with the core lock held; returns whether the caller must arm the
+ * source once the lock is dropped. */
+static gboolean
+core_push_locked (TetherCore *core,
+                  TetherJob  *job)
+{
+  g_queue_push_tail_link (&core->queue, &job->queue_link);
+  if (core->wake_pending)
+    return FALSE;
+  core->wake_pending = TRUE;
+  return TRUE;
+}
+
+static void
+core_wake (TetherCore *core)
+{
+  g_source_set_ready_time (core->source, 0);
+}
+
+void
+tether_core_schedule_retire (TetherCore *core,
+                             TetherJob  *job)
+{
+  gboolean wake;
+
+  g_mutex_lock (&core->mutex);
+  wake = core_push_locked (core, job);
+  g_mutex_unlock (&core->mutex);
+
+  if (wake)
+    core_wake (core);
+}
+
+void
+tether_core_wake_timer (TetherCore *core,
+                        TetherJob  *job)
+{
+  g_source_set_ready_time (job->timer, 0);
+}
+
+/* The loop ends once a stop has begun and the last accepted job is retired. */
+static void
+core_quit_if_drained_locked (TetherCore *core)
+{
+  if (core->state == CORE_STOPPING && core->live.length == 0)
+    g_main_loop_quit (core->loop);
+}
+
+/* Manager thread only, after the work has ended and its function returned. */
+static void
+core_retire (TetherCore *core,
+             TetherJob  *job)
+{
+  if (job->user_cancel_id != 0)
+    {
+      g_signal_handler_disconnect (job->user_cancellable, job->user_cancel_id);
+      job->user_cancel_id = 0;
+    }
+  if (job->timer != NULL)
+    g_source_destroy (job->timer);
+  if (job->func_data_destroy != NULL)
+    g_clear_pointer (&job->func_data, job->func_data_destroy);
+
+  g_mutex_lock (&core->mutex);
+  g_queue_unlink (&core->live, &job->live_link);
+  core_quit_if_drained_locked (core);
+  g_mutex_unlock (&core->mutex);
+
+  tether_job_unref (job);
+}
+
+static void
+core_run (TetherCore *core,
+          TetherJob  *job)
+{
+  if (job->kind == TETHER_JOB_KIND_POST)
+    {
+      job->func.post (job->func_data);
+      tether_job_complete (job, NULL, NULL);
+    }
+  else
+    {
+      TetherWork *work = tether_work_new (job);
+
+      job->func.work (work, job->func_data);
+      /* Dropping an unfinished handle ends the job as abandoned. */
+      g_object_unref (work);
+    }
+
+  if (g_atomic_int_dec_and_test (&job->retire_tokens))
+    core_retire (core, job);
+}
+
+static void
+core_start_or_retire (TetherCore *core,
+                      TetherJob  *job)
+{
+  if (g_atomic_int_compare_and_exchange (&job->state, TETHER_JOB_QUEUED, TETHER_JOB_RUNNING))
+    core_run (core, job);
+  else
+    core_retire (core, job);
+}
+
+static void
+core_apply_stop (TetherCore     *core,
+                 TetherStopMode  mode,
+                 GPtrArray      *jobs)
+{
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      TetherJob *job = g_ptr_array_index (jobs, i);
+
+      if (mode == TETHER_STOP_MODE_CANCEL)
+        tether_job_request_cancel (job);
+      else if (job->timer != NULL)
+        tether_job_cancel_queued (job, "the manager stopped before its timer fired");
+    }
+}
+
+static gboolean
+core_source_dispatch (GSource     *source,
+                      GSourceFunc  callback,
+                      gpointer     user_data)
+{
+  TetherCore *core = ((CoreSource *) source)->core;
+  g_autoptr(GPtrArray) sweep = NULL;
+  TetherStopMode mode = TETHER_STOP_MODE_DRAIN;
+  GQueue batch = G_QUEUE_INIT;
+  GList *link;
+
+  g_mutex_lock (&core->mutex);
+  if (core->state == CORE_STOPPING && !core->swept)
+    {
+      core->swept = TRUE;
+      mode = core->stop_mode;
+      sweep = g_ptr_array_new_with_free_func ((GDestroyNotify) tether_job_unref);
+      for (link = core->live.head; link != NULL; link = link->next)
+        g_ptr_array_add (sweep, tether_job_ref (link->data));
+    }
+  for (guint i = 0; i < BATCH_SIZE && (link = g_queue_pop_head_link (&core->queue)); i++)
+    g_queue_push_tail_link (&batch, link);
+  if (core->queue.length == 0)
+    {
+      /* Disarm under the lock: a producer that finds wake_pending unset
+       * re-arms after this point, so no wake-up is lost. */
+      core->wake_pending = FALSE;
+      g_source_set_ready_time (source, -1);
+    }
+  g_mutex_unlock (&core->mutex);
+
+  /* Outside the lock: cancelling runs "cancelled" handlers, user code. */
+  if (sweep != NULL)
+    core_apply_stop (core, mode, sweep);
+
+  while ((link = g_queue_pop_head_link (&batch)))
+    core_start_or_retire (core, link->data);
+
+  /* A stop with nothing left to retire still has to end the loop. */
+  g_mutex_lock (&core->mutex);
+  core_quit_if_drained_locked (core);
+  g_mutex_unlock (&core->mutex);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs core_source_funcs = {
+  .dispatch = core_source_dispatch,
+};
+
+static gboolean
+timer_source_dispatch (GSource     *source,
+                       GSourceFunc  callback,
+                       gpointer     user_data)
+{
+  TetherJob *job = ((TimerSource *) source)->job;
+
+  g_source_set_ready_time (source, -1);
+  core_start_or_retire (job->core, job);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs timer_source_funcs = {
+  .dispatch = timer_source_dispatch,
+};
+
+static TetherCore *
+core_new (const char *id)
+{
+  TetherCore *core = g_new0 (TetherCore, 1);
+  CoreSource *source;
+
+  g_atomic_ref_count_init (&core->ref_count);
+  core->id = g_strdup (id);
+  core->context = g_main_context_new ();
+  core->loop = g_main_loop_new (core->context, FALSE);
+  g_mutex_init (&core->mutex);
+  g_cond_init (&core->cond);
+  g_weak_ref_init (&core->manager, NULL);
+
+  source = (CoreSource *) g_source_new (&core_source_funcs, sizeof (CoreSource));
+  source->core = core;
+  core->source = (GSource *) source;
+  g_source_set_static_name (core->source, "[tether] manager queue");
+  g_source_set_ready_time (core->source, -1);
+  g_source_attach (core->source, core->context);
+
+  return core;
+}
+
+static gpointer
+core_thread_func (gpointer data)
+{
+  TetherCore *core = data;
+
+  g_main_context_push_thread_default (core->context);
+  g_private_set (&current_core, core);
+
+  g_main_loop_run (core->loop);
+
+  /* Let idles queued by finished work (GTask callbacks aimed at this
+   * context, for example) run, without spinning on a source that never
+   * stops being ready. */
+  for (guint i = 0; i < 100 && g_main_context_iteration (core->context, FALSE); i++)
+    ;
+
+  g_private_set (&current_core, NULL);
+  g_main_context_pop_thread_default (core->context);
+
+  g_mutex_lock (&core->mutex);
+  core->state = CORE_STOPPED;
+  g_cond_broadcast (&core->cond);
+  g_mutex_unlock (&core->mutex);
+
+  tether_core_unref (core);
+  return NULL;
+}
+
+/* Begins a stop, or escalates one in progress from DRAIN to CANCEL.
+ * Returns whether this call moved the manager out of RUNNING. */
+static gboolean
+core_request_stop (TetherCore     *core,
+                   TetherStopMode  mode)
+{
+  gboolean began = FALSE;
+  gboolean wake = FALSE;
+
+  g_mutex_lock (&core->mutex);
+  if (core->state == CORE_RUNNING)
+    {
+      core->state = CORE_STOPPING;
+      core->stop_mode = mode;
+      core->swept = FALSE;
+      began = wake = TRUE;
+    }
+  else if (core->state == CORE_STOPPING &&
+           mode == TETHER_STOP_MODE_CANCEL &&
+           core->stop_mode == TETHER_STOP_MODE_DRAIN)
+    {
+      core->stop_mode = TETHER_STOP_MODE_CANCEL;
+      core->swept = FALSE;
+      wake = TRUE;
+    }
+  if (wake)
+    core->wake_pending = TRUE;
+  g_mutex_unlock (&core->mutex);
+
+  if (wake)
+    core_wake (core);
+
+  return began;
+}
+
+/* Foreign threads only: waits until the thread has left its loop. */
+static void
+core_wait_stopped (TetherCore *core)
+{
+  GThread *thread;
+
+  g_mutex_lock (&core->mutex);
+  while (core->state == CORE_STOPPING)
+    g_cond_wait (&core->cond, &core->mutex);
+  thread = g_steal_pointer (&core->thread);
+  g_mutex_unlock (&core->mutex);
+
+  if (thread != NULL)
+    g_thread_join (thread);
+}
+
+static void
+tether_loop_manager_constructed (GObject *object)
+{
+  TetherLoopManager *self = (TetherLoopManager *) object;
+  static guint counter;
+
+  G_OBJECT_CLASS (tether_loop_manager_parent_class)->constructed (object);
+
+  if (self->id == NULL || self->id[0] == '\0')
+    {
+      g_free (self->id);
+      self->id = g_strdup_printf ("manager-%u", g_atomic_int_add (&counter, 1) + 1);
+    }
+  self->core = core_new (self->id);
+  g_weak_ref_set (&self->core->manager, self);
+}
+
+static void
+tether_loop_manager_dispose (GObject *object)
+{
+  TetherLoopManager *self = (TetherLoopManager *) object;
+
+  if (self->core != NULL)
+    {
+      core_request_stop (self->core, TETHER_STOP_MODE_DRAIN);
+
+      if (tether_core_is_current (self->core))
+        {
+          GThread *thread;
+
+          /* Cannot join ourselves: detach, and the thread drains and exits. */
+          g_mutex_lock (&self->core->mutex);
+          thread = g_steal_pointer (&self->core->thread);
+          g_mutex_unlock (&self->core->mutex);
+          g_clear_pointer (&thread, g_thread_unref);
+        }
+      else
+        {
+          core_wait_stopped (self->core);
+        }
+
+      g_clear_pointer (&self->core, tether_core_unref);
+    }
+
+  G_OBJECT_CLASS (tether_loop_manager_parent_class)->dispose (object);
+}
+
+static void
+tether_loop_manager_finalize (GObject *object)
+{
+  TetherLoopManager *self = (TetherLoopManager *) object;
+
+  g_free (self->id);
+
+  G_OBJECT_CLASS (tether_loop_manager_parent_class)->finalize (object);
+}
+
+static void
+tether_loop_manager_get_property (GObject    *object,
+                                  guint       prop_id,
+                                  GValue     *value,
+                                  GParamSpec *pspec)
+{
+  TetherLoopManager *self = TETHER_LOOP_MANAGER (object);
+
+  switch (prop_id)
+    {
+    case PROP_ID:
+      g_value_set_string (value, self->id);
+      break;
+
+    case PROP_TASK_TYPE:
+      g_value_take_string (value, tether_loop_manager_dup_task_type (self));
+      break;
+
+    case PROP_RUNNING:
+      g_value_set_boolean (value, tether_loop_manager_is_running (self));
+      break;
+
+    case PROP_CONTEXT:
+      g_value_set_boxed (value, tether_loop_manager_get_context (self));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tether_loop_manager_set_property (GObject      *object,
+                                  guint         prop_id,
+                                  const GValue *value,
+                                  GParamSpec   *pspec)
+{
+  TetherLoopManager *self = TETHER_LOOP_MANAGER (object);
+
+  switch (prop_id)
+    {
+    case PROP_ID:
+      self->id = g_value_dup_string (value);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tether_loop_manager_class_init (TetherLoopManagerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->constructed = tether_loop_manager_constructed;
+  object_class->dispose = tether_loop_manager_dispose;
+  object_class->finalize = tether_loop_manager_finalize;
+  object_class->get_property = tether_loop_manager_get_property;
+  object_class->set_property = tether_loop_manager_set_property;
+
+  /**
+   * TetherLoopManager:id:
+   *
+   * The manager's name, used in error messages and its thread's name.
+   * If none is given at construction, a unique `manager-N` is chosen.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_ID] =
+    g_param_spec_string ("id", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TetherLoopManager:task-type:
+   *
+   * The only task type the manager accepts while running, or %NULL if it
+   * accepts every submission. Set by [method@Tether.LoopManager.start].
+   * `notify` is emitted on the thread that called start.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_TASK_TYPE] =
+    g_param_spec_string ("task-type", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TetherLoopManager:running:
+   *
+   * Whether the manager accepts work: %TRUE from
+   * [method@Tether.LoopManager.start] until a stop begins. `notify` is
+   * emitted on the thread that called start or stop.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_RUNNING] =
+    g_param_spec_boolean ("running", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TetherLoopManager:context:
+   *
+   * The [struct@GLib.MainContext] the manager's thread runs. It is the same
+   * for the manager's whole life, across restarts; sources you attach to it
+   * stay attached while the manager is stopped.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_CONTEXT] =
+    g_param_spec_boxed ("context", NULL, NULL, G_TYPE_MAIN_CONTEXT,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+tether_loop_manager_init (TetherLoopManager *self)
+{
+}
+
+/**
+ * tether_loop_manager_new:
+ * @id: (nullable): the manager's name, or %NULL for a generated one
+ *
+ * Creates a stopped manager. Call [method@Tether.LoopManager.start] before
+ * submitting work.
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer full): a new [class@Tether.LoopManager]
+ *
+ * Since: 1.0
+ */
+TetherLoopManager *
+tether_loop_manager_new (const char *id)
+{
+  return g_object_new (TETHER_TYPE_LOOP_MANAGER, "id", id, NULL);
+}
+
+/**
+ * tether_loop_manager_ref_current:
+ *
+ * Gets the manager whose thread is calling, for work that wants to submit
+ * more work to its own manager.
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer full) (nullable): the manager running on this thread,
+ *   or %NULL if this is not a manager's thread
+ *
+ * Since: 1.0
+ */
+TetherLoopManager *
+tether_loop_manager_ref_current (void)
+{
+  TetherCore *core = g_private_get (&current_core);
+
+  return core != NULL ? g_weak_ref_get (&core->manager) : NULL;
+}
+
+/**
+ * tether_loop_manager_get_id:
+ * @self: a [class@Tether.LoopManager]
+ *
+ * Gets the manager's id.
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer none): the id, valid for the manager's life
+ *
+ * Since: 1.0
+ */
+const char *
+tether_loop_manager_get_id (TetherLoopManager *self)
+{
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), NULL);
+
+  return self->id;
+}
+
+/**
+ * tether_loop_manager_dup_task_type:
+ * @self: a [class@Tether.LoopManager]
+ *
+ * Gets the task type given to the last [method@Tether.LoopManager.start].
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer full) (nullable): the task type, or %NULL if the
+ *   manager accepts every submission
+ *
+ * Since: 1.0
+ */
+char *
+tether_loop_manager_dup_task_type (TetherLoopManager *self)
+{
+  char *ret;
+
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), NULL);
+
+  g_mutex_lock (&self->core->mutex);
+  ret = g_strdup (self->core->task_type);
+  g_mutex_unlock (&self->core->mutex);
+
+  return ret;
+}
+
+/**
+ * tether_loop_manager_is_running:
+ * @self: a [class@Tether.LoopManager]
+ *
+ * Checks whether the manager accepts work. The answer can change at once if
+ * another thread stops the manager; submit and handle
+ * %TETHER_ERROR_NOT_RUNNING rather than checking first.
+ *
+ * Thread: any thread.
+ *
+ * Returns: %TRUE between start and the beginning of a stop
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_loop_manager_is_running (TetherLoopManager *self)
+{
+  gboolean ret;
+
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), FALSE);
+
+  g_mutex_lock (&self->core->mutex);
+  ret = self->core->state == CORE_RUNNING;
+  g_mutex_unlock (&self->core->mutex);
+
+  return ret;
+}
+
+/**
+ * tether_loop_manager_get_context:
+ * @self: a [class@Tether.LoopManager]
+ *
+ * Gets the context the manager's thread runs, to attach your own sources.
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer none): the manager's [struct@GLib.MainContext]
+ *
+ * Since: 1.0
+ */
+GMainContext *
+tether_loop_manager_get_context (TetherLoopManager *self)
+{
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), NULL);
+
+  return self->core->context;
+}
+
+/**
+ * tether_loop_manager_start:
+ * @self: a [class@Tether.LoopManager]
+ * @task_type: (nullable): the only task type to accept, or %NULL for any
+ * @error: return location for an error
+ *
+ * Spawns the manager's thread, named after its id, and starts accepting
+ * work. A manager that was stopped can be started again, with the same or
+ * another task type. If a stop is still in progress on another thread, this
+ * waits for it to finish first.
+ *
+ * Thread: any thread but the manager's own.
+ *
+ * Returns: %TRUE on success; %FALSE with %TETHER_ERROR_ALREADY_RUNNING if it
+ *   runs (or is stopping and this is its own thread), or a
+ *   %G_THREAD_ERROR if no thread could be made
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_loop_manager_start (TetherLoopManager  *self,
+                           const char         *task_type,
+                           GError            **error)
+{
+  TetherCore *core;
+  GThread *old_thread;
+  g_autofree char *name = NULL;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  core = self->core;
+
+  g_mutex_lock (&core->mutex);
+  if (core->state == CORE_STOPPING && tether_core_is_current (core))
+    {
+      g_mutex_unlock (&core->mutex);
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_RUNNING,
+                   "Manager '%s' is stopping and this is its own thread; start it again "
+                   "from another thread once tether_loop_manager_stop() has returned",
+                   core->id);
+      return FALSE;
+    }
+  while (core->state == CORE_STOPPING)
+    g_cond_wait (&core->cond, &core->mutex);
+  if (core->state == CORE_RUNNING)
+    {
+      g_mutex_unlock (&core->mutex);
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_RUNNING,
+                   "Manager '%s' is already running; call tether_loop_manager_stop() "
+                   "before starting it again",
+                   core->id);
+      return FALSE;
+    }
+
+  /* A thread that stopped itself exits without a joiner; reap it now. */
+  old_thread = g_steal_pointer (&core->thread);
+  if (old_thread != NULL)
+    g_thread_join (old_thread);
+
+  name = g_strdup_printf ("tether:%s", core->id);
+  core->thread = g_thread_try_new (name, core_thread_func, tether_core_ref (core), &local_error);
+  if (core->thread == NULL)
+    {
+      g_mutex_unlock (&core->mutex);
+      tether_core_unref (core);
+      g_propagate_prefixed_error (error, local_error,
+                                  "Manager '%s' could not start its thread: ", core->id);
+      return FALSE;
+    }
+  g_free (core->task_type);
+  core->task_type = g_strdup (task_type);
+  core->state = CORE_RUNNING;
+  g_mutex_unlock (&core->mutex);
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_TASK_TYPE]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_RUNNING]);
+
+  return TRUE;
+}
+
+/**
+ * tether_loop_manager_stop:
+ * @self: a [class@Tether.LoopManager]
+ * @mode: what happens to work accepted before the stop
+ *
+ * Stops accepting work at once, ends the accepted work as @mode says, then
+ * stops the thread. Every accepted submission still ends exactly once.
+ *
+ * From a foreign thread this blocks until the manager's thread has exited
+ * and is joined. From the manager's own thread (inside work) it only begins
+ * the stop and returns; the thread finishes and exits after the current
+ * work returns.
+ *
+ * Stopping a stopped manager does nothing. Concurrent stops all wait for the
+ * same shutdown; if any asks for %TETHER_STOP_MODE_CANCEL, cancel wins, even
+ * over a drain already under way (work already run stays run).
+ *
+ * Thread: any thread.
+ *
+ * Since: 1.0
+ */
+void
+tether_loop_manager_stop (TetherLoopManager *self,
+                          TetherStopMode     mode)
+{
+  gboolean began;
+
+  g_return_if_fail (TETHER_IS_LOOP_MANAGER (self));
+  g_return_if_fail (mode == TETHER_STOP_MODE_DRAIN || mode == TETHER_STOP_MODE_CANCEL);
+
+  began = core_request_stop (self->core, mode);
+
+  if (!tether_core_is_current (self->core))
+    core_wait_stopped (self->core);
+
+  if (began)
+    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_RUNNING]);
+}
+
+static gboolean
+core_accept (TetherCore    *core,
+             TetherJob     *job,
+             const char    *task_type,
+             GCancellable  *cancellable,
+             gint64         ready_time,
+             GError       **error)
+{
+  gboolean wake = FALSE;
+
+  g_mutex_lock (&core->mutex);
+
+  if (core->state != CORE_RUNNING)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING,
+                   core->state == CORE_STOPPING
+                   ? "Manager '%s' is stopping and accepts no new work; submit to another "
+                     "manager or start it again once the stop has finished"
+                   : "Manager '%s' is not running; call tether_loop_manager_start() "
+                     "before submitting work",
+                   core->id);
+      g_mutex_unlock (&core->mutex);
+      return FALSE;
+    }
+
+  if (core->task_type != NULL && g_strcmp0 (core->task_type, task_type) != 0)
+    {
+      if (task_type != NULL)
+        g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
+                     "Manager '%s' only accepts task type '%s', not '%s'; submit with "
+                     "task type '%s', or use a manager started for '%s'",
+                     core->id, core->task_type, task_type, core->task_type, task_type);
+      else
+        g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
+                     "Manager '%s' only accepts task type '%s', and this submission has no "
+                     "task type; pass task type '%s'",
+                     core->id, core->task_type, core->task_type);
+      g_mutex_unlock (&core->mutex);
+      return FALSE;
+    }
+
+  /* Connected before the job is visible to the manager thread, which
+   * disconnects it on retire. An already-cancelled cancellable ends the job
+   * right here; it is still queued and retired like any other. */
+  tether_job_connect_user_cancellable (job, cancellable);
+  g_queue_push_tail_link (&core->live, &job->live_link);
+
+  if (ready_time < 0)
+    {
+      wake = core_push_locked (core, job);
+    }
+  else
+    {
+      TimerSource *timer = (TimerSource *) g_source_new (&timer_source_funcs, sizeof (TimerSource));
+
+      timer->job = job;
+      job->timer = (GSource *) timer;
+      g_source_set_static_name (job->timer, "[tether] timer");
+      g_source_set_ready_time (job->timer,
+                               g_atomic_int_get (&job->state) == TETHER_JOB_QUEUED ? ready_time : 0);
+      g_source_attach (job->timer, core->context);
+    }
+
+  g_mutex_unlock (&core->mutex);
+
+  if (wake)
+    core_wake (core);
+
+  return TRUE;
+}
+
+/* A rejected job never ran: it ends here, on the submitter's thread. */
+static void
+reject (TetherJob *job,
+        GError    *error)
+{
+  tether_job_complete (job, NULL, error);
+  if (job->func_data_destroy != NULL)
+    g_clear_pointer (&job->func_data, job->func_data_destroy);
+  tether_job_unref (job);
+}
+
+static TetherFuture *
+submit_future (TetherLoopManager  *self,
+               const char         *task_type,
+               gint64              ready_time,
+               GCancellable       *cancellable,
+               TetherWorkFunc      func,
+               gpointer            func_data,
+               GDestroyNotify      func_data_destroy,
+               GError            **error)
+{
+  TetherJob *job = tether_job_new (self->core, TETHER_JOB_KIND_FUTURE);
+  TetherFuture *future = tether_future_new (job);
+  GError *local_error = NULL;
+
+  job->func.work = func;
+  job->func_data = func_data;
+  job->func_data_destroy = func_data_destroy;
+  job->future = g_object_ref (future);
+
+  if (!core_accept (self->core, job, task_type, cancellable, ready_time, &local_error))
+    {
+      g_propagate_error (error, g_error_copy (local_error));
+      reject (job, local_error);
+      g_object_unref (future);
+      return NULL;
+    }
+
+  return future;
+}
+
+/**
+ * tether_loop_manager_submit:
+ * @self: a [class@Tether.LoopManager]
+ * @task_type: (nullable): the submission's task type
+ * @cancellable: (nullable): cancels the work: before it starts it never
+ *   runs; while it runs its [method@Tether.Work.get_cancellable] fires
+ * @func: (scope notified) (closure func_data) (destroy func_data_destroy): the work
+ * @func_data: data for @func
+ * @func_data_destroy: (nullable): frees @func_data on the manager's thread
+ *   once the work has ended, or before this returns if it is rejected
+ * @error: return location for an error
+ *
+ * Queues @func to run on the manager's thread, and returns a future for its
+ * outcome. The work is queued even when this is called on the manager's own
+ * thread; it never runs inside this call.
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer full): a [class@Tether.Future], or %NULL with
+ *   %TETHER_ERROR_NOT_RUNNING or %TETHER_ERROR_UNKNOWN_TASK_TYPE, in which
+ *   case @func never runs
+ *
+ * Since: 1.0
+ */
+TetherFuture *
+tether_loop_manager_submit (TetherLoopManager  *self,
+                            const char         *task_type,
+                            GCancellable       *cancellable,
+                            TetherWorkFunc      func,
+                            gpointer            func_data,
+                            GDestroyNotify      func_data_destroy,
+                            GError            **error)
+{
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (func != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return submit_future (self, task_type, -1, cancellable,
+                        func, func_data, func_data_destroy, error);
+}
+
+/**
+ * tether_loop_manager_submit_after:
+ * @self: a [class@Tether.LoopManager]
+ * @task_type: (nullable): the submission's task type
+ * @delay_usec: how long to wait before running, in microseconds (>= 0)
+ * @cancellable: (nullable): cancels the work, as for [method@Tether.LoopManager.submit]
+ * @func: (scope notified) (closure func_data) (destroy func_data_destroy): the work
+ * @func_data: data for @func
+ * @func_data_destroy: (nullable): frees @func_data, as for [method@Tether.LoopManager.submit]
+ * @error: return location for an error
+ *
+ * Like [method@Tether.LoopManager.submit], but runs @func once @delay_usec
+ * has passed (asyncio's `call_later`). [method@Tether.Future.cancel] on the
+ * returned future removes the timer. A stop in either mode cancels timers
+ * that have not fired yet.
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer full): a [class@Tether.Future], or %NULL with an error
+ *   as for [method@Tether.LoopManager.submit]
+ *
+ * Since: 1.0
+ */
+TetherFuture *
+tether_loop_manager_submit_after (TetherLoopManager  *self,
+                                  const char         *task_type,
+                                  gint64              delay_usec,
+                                  GCancellable       *cancellable,
+                                  TetherWorkFunc      func,
+                                  gpointer            func_data,
+                                  GDestroyNotify      func_data_destroy,
+                                  GError            **error)
+{
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), NULL);
+  g_return_val_if_fail (delay_usec >= 0, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (func != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return submit_future (self, task_type, g_get_monotonic_time () + delay_usec, cancellable,
+                        func, func_data, func_data_destroy, error);
+}
+
+/**
+ * tether_loop_manager_submit_at:
+ * @self: a [class@Tether.LoopManager]
+ * @task_type: (nullable): the submission's task type
+ * @ready_time: when to run, on the g_get_monotonic_time() clock; a time in
+ *   the past runs as soon as possible
+ * @cancellable: (nullable): cancels the work, as for [method@Tether.LoopManager.submit]
+ * @func: (scope notified) (closure func_data) (destroy func_data_destroy): the work
+ * @func_data: data for @func
+ * @func_data_destroy: (nullable): frees @func_data, as for [method@Tether.LoopManager.submit]
+ * @error: return location for an error
+ *
+ * Like [method@Tether.LoopManager.submit_after], at a monotonic time
+ * (asyncio's `call_at`).
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer full): a [class@Tether.Future], or %NULL with an error
+ *   as for [method@Tether.LoopManager.submit]
+ *
+ * Since: 1.0
+ */
+TetherFuture *
+tether_loop_manager_submit_at (TetherLoopManager  *self,
+                               const char         *task_type,
+                               gint64              ready_time,
+                               GCancellable       *cancellable,
+                               TetherWorkFunc      func,
+                               gpointer            func_data,
+                               GDestroyNotify      func_data_destroy,
+                               GError            **error)
+{
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (func != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return submit_future (self, task_type, MAX (ready_time, 0), cancellable,
+                        func, func_data, func_data_destroy, error);
+}
+
+/**
+ * tether_loop_manager_submit_async:
+ * @self: a [class@Tether.LoopManager]
+ * @task_type: (nullable): the submission's task type
+ * @func: (scope notified) (closure func_data) (destroy func_data_destroy): the work
+ * @func_data: data for @func
+ * @func_data_destroy: (nullable): frees @func_data, as for [method@Tether.LoopManager.submit]
+ * @cancellable: (nullable): cancels the work, as for [method@Tether.LoopManager.submit]
+ * @callback: (scope async) (closure user_data): called in the caller's
+ *   thread-default context when the work has ended
+ * @user_data: data for @callback
+ *
+ * Queues @func and reports its outcome GIO style: @callback runs in the
+ * thread-default context of the thread calling this, never inside this
+ * call, and calls [method@Tether.LoopManager.submit_finish]. A rejected
+ * submission reaches @callback with its error the same way.
+ *
+ * If @cancellable fires while the work runs and the work still returns a
+ * value, the value is the outcome.
+ *
+ * Thread: any thread whose thread-default context is running.
+ *
+ * Since: 1.0
+ */
+void
+tether_loop_manager_submit_async (TetherLoopManager   *self,
+                                  const char          *task_type,
+                                  TetherWorkFunc       func,
+                                  gpointer             func_data,
+                                  GDestroyNotify       func_data_destroy,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  TetherJob *job;
+  GError *error = NULL;
+
+  g_return_if_fail (TETHER_IS_LOOP_MANAGER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+  g_return_if_fail (func != NULL);
+
+  job = tether_job_new (self->core, TETHER_JOB_KIND_TASK);
+  job->func.work = func;
+  job->func_data = func_data;
+  job->func_data_destroy = func_data_destroy;
+  job->task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (job->task, tether_loop_manager_submit_async);
+  g_task_set_name (job->task, "[tether] submit");
+  /* The work's outcome wins over a late cancellation. */
+  g_task_set_check_cancellable (job->task, FALSE);
+
+  if (!core_accept (self->core, job, task_type, cancellable, -1, &error))
+    reject (job, error);
+}
+
+/**
+ * tether_loop_manager_submit_finish:
+ * @self: a [class@Tether.LoopManager]
+ * @result: the result passed to the callback
+ * @value: (out caller-allocates) (optional): an unset #GValue that receives the
+ *   work's value; left unset if the work returned no value
+ * @error: return location for an error
+ *
+ * Finishes [method@Tether.LoopManager.submit_async].
+ *
+ * Thread: the thread that called [method@Tether.LoopManager.submit_async].
+ *
+ * Returns: %TRUE if the work succeeded; %FALSE with the work's error, a
+ *   %G_IO_ERROR_CANCELLED error, or the submission's rejection
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_loop_manager_submit_finish (TetherLoopManager  *self,
+                                   GAsyncResult       *result,
+                                   GValue             *value,
+                                   GError            **error)
+{
+  GValue *result_value;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (value == NULL || !G_IS_VALUE (value), FALSE);
+
+  result_value = g_task_propagate_pointer (G_TASK (result), &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+
+  if (result_value != NULL)
+    {
+      if (value != NULL)
+        {
+          /* Move the contents; the heap GValue is only a carrier. */
+          *value = *result_value;
+          g_free (result_value);
+        }
+      else
+        {
+          g_value_unset (result_value);
+          g_free (result_value);
+        }
+    }
+
+  return TRUE;
+}
+
+/**
+ * tether_loop_manager_post:
+ * @self: a [class@Tether.LoopManager]
+ * @task_type: (nullable): the submission's task type
+ * @func: (scope notified) (closure func_data) (destroy func_data_destroy): the work
+ * @func_data: data for @func
+ * @func_data_destroy: (nullable): frees @func_data, as for [method@Tether.LoopManager.submit]
+ * @error: return location for an error
+ *
+ * Queues @func without any way to learn its outcome: one small allocation
+ * and no future. It is queued, never run inline, even when posted from the
+ * manager's own thread. A stop in %TETHER_STOP_MODE_CANCEL drops it unrun
+ * (its @func_data_destroy still runs).
+ *
+ * Thread: any thread.
+ *
+ * Returns: %TRUE if accepted; %FALSE with %TETHER_ERROR_NOT_RUNNING or
+ *   %TETHER_ERROR_UNKNOWN_TASK_TYPE
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_loop_manager_post (TetherLoopManager  *self,
+                          const char         *task_type,
+                          TetherFunc          func,
+                          gpointer            func_data,
+                          GDestroyNotify      func_data_destroy,
+                          GError            **error)
+{
+  TetherJob *job;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  job = tether_job_new (self->core, TETHER_JOB_KIND_POST);
+  job->func.post = func;
+  job->func_data = func_data;
+  job->func_data_destroy = func_data_destroy;
+
+  if (!core_accept (self->core, job, task_type, NULL, -1, &local_error))
+    {
+      g_propagate_error (error, g_error_copy (local_error));
+      reject (job, local_error);
+      return FALSE;
+    }
+
+  return TRUE;
+}

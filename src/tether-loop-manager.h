@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#if !defined (TETHER_INSIDE) && !defined (TETHER_COMPILATION)
+# error "Only <tether.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+
+#include "tether-enums.h"
+#include "tether-future.h"
+#include "tether-version-macros.h"
+#include "tether-work.h"
+
+G_BEGIN_DECLS
+
+#define TETHER_TYPE_LOOP_MANAGER (tether_loop_manager_get_type ())
+
+TETHER_AVAILABLE_IN_1_0
+G_DECLARE_FINAL_TYPE (TetherLoopManager, tether_loop_manager, TETHER, LOOP_MANAGER, GObject)
+
+/**
+ * TetherFunc:
+ * @user_data: the data passed to [method@Tether.LoopManager.post]
+ *
+ * Fire-and-forget work, run once on the manager's thread.
+ *
+ * Since: 1.0
+ */
+typedef void (*TetherFunc) (gpointer user_data);
+
+TETHER_AVAILABLE_IN_1_0
+TetherLoopManager *tether_loop_manager_new              (const char           *id) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+TetherLoopManager *tether_loop_manager_ref_current      (void) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+const char        *tether_loop_manager_get_id           (TetherLoopManager    *self);
+TETHER_AVAILABLE_IN_1_0
+char              *tether_loop_manager_dup_task_type    (TetherLoopManager    *self) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+gboolean           tether_loop_manager_is_running       (TetherLoopManager    *self);
+TETHER_AVAILABLE_IN_1_0
+GMainContext      *tether_loop_manager_get_context      (TetherLoopManager    *self);
+TETHER_AVAILABLE_IN_1_0
+gboolean           tether_loop_manager_start            (TetherLoopManager    *self,
+                                                         const char           *task_type,
+                                                         GError              **error);
+TETHER_AVAILABLE_IN_1_0
+void               tether_loop_manager_stop             (TetherLoopManager    *self,
+                                                         TetherStopMode        mode);
+TETHER_AVAILABLE_IN_1_0
+TetherFuture      *tether_loop_manager_submit           (TetherLoopManager    *self,
+                                                         const char           *task_type,
+                                                         GCancellable         *cancellable,
+                                                         TetherWorkFunc        func,
+                                                         gpointer              func_data,
+                                                         GDestroyNotify        func_data_destroy,
+                                                         GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+TetherFuture      *tether_loop_manager_submit_after     (TetherLoopManager    *self,
+                                                         const char           *task_type,
+                                                         gint64                delay_usec,
+                                                         GCancellable         *cancellable,
+                                                         TetherWorkFunc        func,
+                                                         gpointer              func_data,
+                                                         GDestroyNotify        func_data_destroy,
+                                                         GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+TetherFuture      *tether_loop_manager_submit_at        (TetherLoopManager    *self,
+                                                         const char           *task_type,
+                                                         gint64                ready_time,
+                                                         GCancellable         *cancellable,
+                                                         TetherWorkFunc        func,
+                                                         gpointer              func_data,
+                                                         GDestroyNotify        func_data_destroy,
+                                                         GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+void               tether_loop_manager_submit_async     (TetherLoopManager    *self,
+                                                         const char           *task_type,
+                                                         TetherWorkFunc        func,
+                                                         gpointer              func_data,
+                                                         GDestroyNotify        func_data_destroy,
+                                                         GCancellable         *cancellable,
+                                                         GAsyncReadyCallback   callback,
+                                                         gpointer              user_data);
+TETHER_AVAILABLE_IN_1_0
+gboolean           tether_loop_manager_submit_finish    (TetherLoopManager    *self,
+                                                         GAsyncResult         *result,
+                                                         GValue               *value,
+                                                         GError              **error);
+TETHER_AVAILABLE_IN_1_0
+gboolean           tether_loop_manager_post             (TetherLoopManager    *self,
+                                                         const char           *task_type,
+                                                         TetherFunc            func,
+                                                         gpointer              func_data,
+                                                         GDestroyNotify        func_data_destroy,
+                                                         GError              **error);
+
+G_END_DECLS

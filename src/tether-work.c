@@ -1,0 +1,506 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "tether-error.h"
+#include "tether-loop-manager-private.h"
+#include "tether-work-private.h"
+
+/**
+ * TetherWork:
+ *
+ * The completion handle a [callback@Tether.WorkFunc] receives.
+ *
+ * A submission ends when one of the `tether_work_return_*()` functions is
+ * called on its handle. The first call wins; a second one is a programmer
+ * error and is ignored with a critical. The call may come from any thread,
+ * so work can start asynchronous GIO operations on the manager's context
+ * (the thread-default context while it runs) and return from their
+ * callbacks. A work function that wants to finish later keeps a reference
+ * with g_object_ref().
+ *
+ * If the last reference to an unfinished handle is dropped, the submission
+ * ends with %TETHER_ERROR_ABANDONED instead of leaving its waiters hanging.
+ *
+ * Cancellation is advisory once the work runs: [method@Tether.Work.get_cancellable]
+ * fires when the submission is cancelled, and whatever the work returns
+ * after that (a value or an error) is the outcome.
+ *
+ * Since: 1.0
+ */
+struct _TetherWork
+{
+  GObject    parent_instance;
+  TetherJob *job;
+};
+
+G_DEFINE_FINAL_TYPE (TetherWork, tether_work, G_TYPE_OBJECT)
+
+static void
+tether_work_finalize (GObject *object)
+{
+  TetherWork *self = (TetherWork *) object;
+
+  if (g_atomic_int_get (&self->job->state) != TETHER_JOB_DONE)
+    tether_job_complete (self->job, NULL,
+                         g_error_new (TETHER_ERROR, TETHER_ERROR_ABANDONED,
+                                      "Work on manager '%s' dropped its TetherWork without "
+                                      "returning; call tether_work_return_*() before releasing "
+                                      "the last reference",
+                                      tether_core_get_id (self->job->core)));
+  g_clear_pointer (&self->job, tether_job_unref);
+
+  G_OBJECT_CLASS (tether_work_parent_class)->finalize (object);
+}
+
+static void
+tether_work_class_init (TetherWorkClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = tether_work_finalize;
+}
+
+static void
+tether_work_init (TetherWork *self)
+{
+}
+
+TetherWork *
+tether_work_new (TetherJob *job)
+{
+  TetherWork *self = g_object_new (TETHER_TYPE_WORK, NULL);
+
+  self->job = tether_job_ref (job);
+  return self;
+}
+
+/**
+ * tether_work_get_cancellable:
+ * @self: a [class@Tether.Work]
+ *
+ * Gets a cancellable that fires when the submission is cancelled: through
+ * the cancellable given at submission, [method@Tether.Future.cancel], or a
+ * stop in %TETHER_STOP_MODE_CANCEL. Pass it to the GIO calls the work makes.
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer none): a [class@Gio.Cancellable] owned by @self
+ *
+ * Since: 1.0
+ */
+GCancellable *
+tether_work_get_cancellable (TetherWork *self)
+{
+  g_return_val_if_fail (TETHER_IS_WORK (self), NULL);
+
+  return tether_job_get_cancellable (self->job);
+}
+
+/**
+ * tether_work_is_cancelled:
+ * @self: a [class@Tether.Work]
+ *
+ * Checks whether the submission was asked to cancel, without creating a
+ * cancellable.
+ *
+ * Thread: any thread.
+ *
+ * Returns: %TRUE if cancellation was requested
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_work_is_cancelled (TetherWork *self)
+{
+  g_return_val_if_fail (TETHER_IS_WORK (self), FALSE);
+
+  return tether_job_is_cancel_requested (self->job);
+}
+
+/**
+ * tether_work_get_manager_id:
+ * @self: a [class@Tether.Work]
+ *
+ * Gets the id of the manager running this work.
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer none): the manager's id, valid as long as @self
+ *
+ * Since: 1.0
+ */
+const char *
+tether_work_get_manager_id (TetherWork *self)
+{
+  g_return_val_if_fail (TETHER_IS_WORK (self), NULL);
+
+  return tether_core_get_id (self->job->core);
+}
+
+/**
+ * tether_work_is_done:
+ * @self: a [class@Tether.Work]
+ *
+ * Checks whether the submission has ended, by a return or otherwise.
+ *
+ * Thread: any thread.
+ *
+ * Returns: %TRUE once the submission has its outcome
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_work_is_done (TetherWork *self)
+{
+  g_return_val_if_fail (TETHER_IS_WORK (self), FALSE);
+
+  return g_atomic_int_get (&self->job->state) == TETHER_JOB_DONE;
+}
+
+static void
+return_owned (TetherWork *self,
+              GValue     *value,
+              GError     *error)
+{
+  if (!tether_job_complete (self->job, value, error))
+    g_critical ("Work on manager '%s' returned twice; only the first return counts",
+                tether_core_get_id (self->job->core));
+}
+
+static GValue *
+value_new (GType type)
+{
+  GValue *value = g_new0 (GValue, 1);
+
+  return g_value_init (value, type);
+}
+
+/**
+ * tether_work_return_value:
+ * @self: a [class@Tether.Work]
+ * @value: (nullable): the result, copied; %NULL for "no value"
+ *
+ * Ends the submission with @value. The future's status becomes
+ * %TETHER_FUTURE_STATUS_SUCCEEDED even if cancellation was requested
+ * while the work ran: a returned value always wins.
+ *
+ * Thread: any thread.
+ *
+ * Since: 1.0
+ */
+void
+tether_work_return_value (TetherWork   *self,
+                          const GValue *value)
+{
+  GValue *copy = NULL;
+
+  g_return_if_fail (TETHER_IS_WORK (self));
+  g_return_if_fail (value == NULL || G_IS_VALUE (value));
+
+  if (value != NULL)
+    {
+      copy = value_new (G_VALUE_TYPE (value));
+      g_value_copy (value, copy);
+    }
+  return_owned (self, copy, NULL);
+}
+
+/**
+ * tether_work_return_boolean:
+ * @self: a [class@Tether.Work]
+ * @value: the result
+ *
+ * Ends the submission with a %G_TYPE_BOOLEAN value.
+ *
+ * Thread: any thread.
+ *
+ * Since: 1.0
+ */
+void
+tether_work_return_boolean (TetherWork *self,
+                            gboolean    value)
+{
+  GValue *v;
+
+  g_return_if_fail (TETHER_IS_WORK (self));
+
+  v = value_new (G_TYPE_BOOLEAN);
+  g_value_set_boolean (v, value);
+  return_owned (self, v, NULL);
+}
+
+/**
+ * tether_work_return_int:
+ * @self: a [class@Tether.Work]
+ * @value: the result
+ *
+ * Ends the submission with a %G_TYPE_INT value.
+ *
+ * Thread: any thread.
+ *
+ * Since: 1.0
+ */
+void
+tether_work_return_int (TetherWork *self,
+                        int         value)
+{
+  GValue *v;
+
+  g_return_if_fail (TETHER_IS_WORK (self));
+
+  v = value_new (G_TYPE_INT);
+  g_value_set_int (v, value);
+  return_owned (self, v, NULL);
+}
+
+/**
+ * tether_work_return_int64:
+ * @self: a [class@Tether.Work]
+ * @value: the result
+ *
+ * Ends the submission with a %G_TYPE_INT64 value.
+ *
+ * Thread: any thread.
+ *
+ * Since: 1.0
+ */
+void
+tether_work_return_int64 (TetherWork *self,
+                          gint64      value)
+{
+  GValue *v;
+
+  g_return_if_fail (TETHER_IS_WORK (self));
+
+  v = value_new (G_TYPE_INT64);
+  g_value_set_int64 (v, value);
+  return_owned (self, v, NULL);
+}
+
+/**
+ * tether_work_return_double:
+ * @self: a [class@Tether.Work]
+ * @value: the result
+ *
+ * Ends the submission with a %G_TYPE_DOUBLE value.
+ *
+ * Thread: any thread.
+ *
+ * Since: 1.0
+ */
+void
+tether_work_return_double (TetherWork *self,
+                           double      value)
+{
+  GValue *v;
+
+  g_return_if_fail (TETHER_IS_WORK (self));
+
+  v = value_new (G_TYPE_DOUBLE);
+  g_value_set_double (v, value);
+  return_owned (self, v, NULL);
+}
+
+/**
+ * tether_work_return_string:
+ * @self: a [class@Tether.Work]
+ * @value: (nullable): the result, copied
+ *
+ * Ends the submission with a %G_TYPE_STRING value.
+ *
+ * Thread: any thread.
+ *
+ * Since: 1.0
+ */
+void
+tether_work_return_string (TetherWork *self,
+                           const char *value)
+{
+  GValue *v;
+
+  g_return_if_fail (TETHER_IS_WORK (self));
+
+  v = value_new (G_TYPE_STRING);
+  g_value_set_string (v, value);
+  return_owned (self, v, NULL);
+}
+
+/**
+ * tether_work_return_object:
+ * @self: a [class@Tether.Work]
+ * @value: (type GObject) (nullable): the result; a reference is taken
+ *
+ * Ends the submission with an object value of @value's type. The future
+ * holds a reference, so the object may be finalized on whichever thread
+ * drops the future last.
+ *
+ * Thread: any thread.
+ *
+ * Since: 1.0
+ */
+void
+tether_work_return_object (TetherWork *self,
+                           gpointer    value)
+{
+  GValue *v;
+
+  g_return_if_fail (TETHER_IS_WORK (self));
+  g_return_if_fail (value == NULL || G_IS_OBJECT (value));
+
+  v = value_new (value != NULL ? G_OBJECT_TYPE (value) : G_TYPE_OBJECT);
+  g_value_set_object (v, value);
+  return_owned (self, v, NULL);
+}
+
+/**
+ * tether_work_return_variant:
+ * @self: a [class@Tether.Work]
+ * @value: (nullable): the result; a floating reference is sunk
+ *
+ * Ends the submission with a %G_TYPE_VARIANT value.
+ *
+ * Thread: any thread.
+ *
+ * Since: 1.0
+ */
+void
+tether_work_return_variant (TetherWork *self,
+                            GVariant   *value)
+{
+  GValue *v;
+
+  g_return_if_fail (TETHER_IS_WORK (self));
+
+  v = value_new (G_TYPE_VARIANT);
+  g_value_set_variant (v, value);
+  return_owned (self, v, NULL);
+}
+
+/* A C pointer result, shared by GValue copies and freed by the last one. */
+typedef struct
+{
+  gpointer       data;
+  GDestroyNotify destroy;
+} OwnedPointer;
+
+typedef OwnedPointer TetherOwnedPointer;
+
+static gpointer
+owned_pointer_copy (gpointer boxed)
+{
+  return g_atomic_rc_box_acquire (boxed);
+}
+
+static void
+owned_pointer_clear (gpointer boxed)
+{
+  OwnedPointer *p = boxed;
+
+  if (p->destroy != NULL)
+    p->destroy (p->data);
+}
+
+static void
+owned_pointer_free (gpointer boxed)
+{
+  g_atomic_rc_box_release_full (boxed, owned_pointer_clear);
+}
+
+G_DEFINE_BOXED_TYPE (TetherOwnedPointer, tether_owned_pointer, owned_pointer_copy, owned_pointer_free)
+
+gpointer
+tether_owned_pointer_get (const GValue *value)
+{
+  OwnedPointer *p = g_value_get_boxed (value);
+
+  return p != NULL ? p->data : NULL;
+}
+
+/**
+ * tether_work_return_pointer: (skip)
+ * @self: a [class@Tether.Work]
+ * @value: (nullable): the result
+ * @value_destroy: (nullable): frees @value when the future is finalized
+ *
+ * Ends the submission with a C pointer, read back with
+ * [method@Tether.Future.get_pointer]. @value_destroy runs on whichever thread
+ * drops the last reference to the result.
+ *
+ * Thread: any thread.
+ *
+ * Since: 1.0
+ */
+void
+tether_work_return_pointer (TetherWork     *self,
+                            gpointer        value,
+                            GDestroyNotify  value_destroy)
+{
+  OwnedPointer *p;
+  GValue *v;
+
+  g_return_if_fail (TETHER_IS_WORK (self));
+
+  p = g_atomic_rc_box_new0 (OwnedPointer);
+  p->data = value;
+  p->destroy = value_destroy;
+  v = value_new (tether_owned_pointer_get_type ());
+  g_value_take_boxed (v, p);
+  return_owned (self, v, NULL);
+}
+
+/**
+ * tether_work_return_error:
+ * @self: a [class@Tether.Work]
+ * @error: (transfer full): the error
+ *
+ * Ends the submission with @error. A %G_IO_ERROR_CANCELLED error gives the
+ * future the status %TETHER_FUTURE_STATUS_CANCELLED, any other
+ * %TETHER_FUTURE_STATUS_FAILED.
+ *
+ * Thread: any thread.
+ *
+ * Since: 1.0
+ */
+void
+tether_work_return_error (TetherWork *self,
+                          GError     *error)
+{
+  g_return_if_fail (TETHER_IS_WORK (self));
+  g_return_if_fail (error != NULL);
+
+  return_owned (self, NULL, error);
+}
+
+/**
+ * tether_work_return_new_error: (skip)
+ * @self: a [class@Tether.Work]
+ * @domain: the error domain
+ * @code: the error code
+ * @format: a printf() format for the message
+ * @...: the format's arguments
+ *
+ * Ends the submission with a new error; see [method@Tether.Work.return_error].
+ *
+ * Thread: any thread.
+ *
+ * Since: 1.0
+ */
+void
+tether_work_return_new_error (TetherWork *self,
+                              GQuark      domain,
+                              int         code,
+                              const char *format,
+                              ...)
+{
+  GError *error;
+  va_list args;
+
+  g_return_if_fail (TETHER_IS_WORK (self));
+  g_return_if_fail (format != NULL);
+
+  va_start (args, format);
+  error = g_error_new_valist (domain, code, format, args);
+  va_end (args);
+
+  return_owned (self, NULL, error);
+}

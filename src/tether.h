@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define TETHER_INSIDE
+# include "tether-version.h"
+# include "tether-version-macros.h"
+# include "tether-enums.h"
+# include "tether-enum-types.h"
+# include "tether-error.h"
+# include "tether-work.h"
+# include "tether-future.h"
+# include "tether-loop-manager.h"
+#undef TETHER_INSIDE
+
+G_END_DECLS

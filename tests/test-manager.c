@@ -1,0 +1,1122 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <tether.h>
+
+/* Gates let a test hold the manager's thread inside one piece of work. */
+typedef struct
+{
+  GMutex   mutex;
+  GCond    cond;
+  gboolean entered;
+  gboolean open;
+} Gate;
+
+static void
+gate_init (Gate *gate)
+{
+  g_mutex_init (&gate->mutex);
+  g_cond_init (&gate->cond);
+  gate->entered = gate->open = FALSE;
+}
+
+static void
+gate_clear (Gate *gate)
+{
+  g_mutex_clear (&gate->mutex);
+  g_cond_clear (&gate->cond);
+}
+
+static void
+gate_open (Gate *gate)
+{
+  g_mutex_lock (&gate->mutex);
+  gate->open = TRUE;
+  g_cond_broadcast (&gate->cond);
+  g_mutex_unlock (&gate->mutex);
+}
+
+static void
+gate_wait_entered (Gate *gate)
+{
+  g_mutex_lock (&gate->mutex);
+  while (!gate->entered)
+    g_cond_wait (&gate->cond, &gate->mutex);
+  g_mutex_unlock (&gate->mutex);
+}
+
+static void
+block_work (TetherWork *work,
+            gpointer    user_data)
+{
+  Gate *gate = user_data;
+
+  g_mutex_lock (&gate->mutex);
+  gate->entered = TRUE;
+  g_cond_broadcast (&gate->cond);
+  while (!gate->open)
+    g_cond_wait (&gate->cond, &gate->mutex);
+  g_mutex_unlock (&gate->mutex);
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+count_work (TetherWork *work,
+            gpointer    user_data)
+{
+  tether_work_return_int (work, g_atomic_int_add ((int *) user_data, 1) + 1);
+}
+
+static void
+count_post (gpointer user_data)
+{
+  g_atomic_int_inc ((int *) user_data);
+}
+
+/* Destroy notifies get the work's data, so they count in one place. */
+static int destroyed;
+
+static void
+count_destroy (gpointer user_data)
+{
+  g_atomic_int_inc (&destroyed);
+}
+
+static TetherLoopManager *
+started (const char *id,
+         const char *task_type)
+{
+  g_autoptr(GError) error = NULL;
+  TetherLoopManager *manager = tether_loop_manager_new (id);
+
+  g_assert_true (tether_loop_manager_start (manager, task_type, &error));
+  g_assert_no_error (error);
+  return manager;
+}
+
+static void
+test_lifecycle (void)
+{
+  g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("life");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *task_type = NULL;
+  GMainContext *context = NULL;
+  gboolean running = TRUE;
+  char *id = NULL;
+
+  g_assert_cmpstr (tether_loop_manager_get_id (manager), ==, "life");
+  g_assert_false (tether_loop_manager_is_running (manager));
+  g_assert_nonnull (tether_loop_manager_get_context (manager));
+
+  g_assert_true (tether_loop_manager_start (manager, "render", &error));
+  g_assert_no_error (error);
+  g_assert_true (tether_loop_manager_is_running (manager));
+  task_type = tether_loop_manager_dup_task_type (manager);
+  g_assert_cmpstr (task_type, ==, "render");
+
+  g_assert_false (tether_loop_manager_start (manager, NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_RUNNING);
+  g_clear_error (&error);
+
+  g_object_get (manager, "id", &id, "running", &running, "context", &context, NULL);
+  g_assert_cmpstr (id, ==, "life");
+  g_assert_true (running);
+  g_assert_true (context == tether_loop_manager_get_context (manager));
+  g_free (id);
+  g_main_context_unref (context);
+
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+  g_assert_false (tether_loop_manager_is_running (manager));
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_CANCEL);
+
+  /* Restart with no task type. */
+  g_assert_true (tether_loop_manager_start (manager, NULL, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&task_type, g_free);
+  task_type = tether_loop_manager_dup_task_type (manager);
+  g_assert_null (task_type);
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+}
+
+static void
+test_generated_id (void)
+{
+  g_autoptr(TetherLoopManager) a = tether_loop_manager_new (NULL);
+  g_autoptr(TetherLoopManager) b = tether_loop_manager_new ("");
+
+  g_assert_true (g_str_has_prefix (tether_loop_manager_get_id (a), "manager-"));
+  g_assert_cmpstr (tether_loop_manager_get_id (a), !=, tether_loop_manager_get_id (b));
+}
+
+typedef struct
+{
+  GThread           *thread;
+  TetherLoopManager *current;
+  gboolean           is_default;
+} WhereData;
+
+static void
+where_work (TetherWork *work,
+            gpointer    user_data)
+{
+  WhereData *where = user_data;
+  g_autoptr(TetherLoopManager) current = tether_loop_manager_ref_current ();
+
+  where->thread = g_thread_self ();
+  where->current = current;
+  where->is_default = g_main_context_get_thread_default () != NULL;
+  tether_work_return_string (work, tether_work_get_manager_id (work));
+}
+
+static void
+test_submit_future (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("future", NULL);
+  g_autoptr(TetherFuture) future = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *value = NULL;
+  WhereData where = { 0 };
+
+  future = tether_loop_manager_submit (manager, NULL, NULL, where_work, &where, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (tether_future_wait (future, -1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (tether_future_get_status (future), ==, TETHER_FUTURE_STATUS_SUCCEEDED);
+  g_assert_true (tether_future_is_done (future));
+  value = tether_future_dup_string (future);
+  g_assert_cmpstr (value, ==, "future");
+  g_assert_true (where.thread != g_thread_self ());
+  g_assert_true (where.current == manager);
+  g_assert_true (where.is_default);
+  g_assert_null (tether_future_dup_error (future));
+  g_assert_null (tether_loop_manager_ref_current ());
+}
+
+static void
+value_work (TetherWork *work,
+            gpointer    user_data)
+{
+  switch (GPOINTER_TO_INT (user_data))
+    {
+    case 0: tether_work_return_int64 (work, G_GINT64_CONSTANT (1) << 40); break;
+    case 1: tether_work_return_double (work, 2.5); break;
+    case 2: tether_work_return_variant (work, g_variant_new ("(si)", "x", 7)); break;
+    case 3: tether_work_return_object (work, g_cancellable_new ()); g_object_unref (g_cancellable_new ()); break;
+    case 4: tether_work_return_pointer (work, g_strdup ("ptr"), g_free); break;
+    case 5: tether_work_return_value (work, NULL); break;
+    default: tether_work_return_new_error (work, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no %s", "luck");
+    }
+}
+
+static void
+test_value_types (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("values", NULL);
+  TetherFuture *f[7];
+  g_autoptr(GVariant) variant = NULL;
+  g_autoptr(GObject) object = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (int i = 0; i < 7; i++)
+    {
+      f[i] = tether_loop_manager_submit (manager, NULL, NULL, value_work, GINT_TO_POINTER (i), NULL, &error);
+      g_assert_no_error (error);
+    }
+  for (int i = 0; i < 6; i++)
+    {
+      g_assert_true (tether_future_wait (f[i], -1, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_cmpint (tether_future_get_int64 (f[0]), ==, G_GINT64_CONSTANT (1) << 40);
+  g_assert_cmpfloat (tether_future_get_double (f[1]), ==, 2.5);
+  variant = tether_future_dup_variant (f[2]);
+  g_assert_cmpstr (g_variant_get_type_string (variant), ==, "(si)");
+  object = tether_future_dup_object (f[3]);
+  g_assert_true (G_IS_CANCELLABLE (object));
+  g_assert_cmpstr (tether_future_get_pointer (f[4]), ==, "ptr");
+  g_assert_null (tether_future_get_value (f[5]));
+
+  g_assert_false (tether_future_wait (f[6], -1, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  g_assert_cmpstr (error->message, ==, "no luck");
+  g_assert_cmpint (tether_future_get_status (f[6]), ==, TETHER_FUTURE_STATUS_FAILED);
+  g_clear_error (&error);
+  error = tether_future_dup_error (f[6]);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+
+  for (int i = 0; i < 7; i++)
+    g_object_unref (f[i]);
+}
+
+typedef struct
+{
+  GMainLoop    *loop;
+  GThread      *thread;
+  gboolean      ok;
+  GValue        value;
+  GError       *error;
+  int           calls;
+} AsyncData;
+
+static void
+on_submitted (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  AsyncData *data = user_data;
+
+  data->calls++;
+  data->thread = g_thread_self ();
+  data->ok = tether_loop_manager_submit_finish (TETHER_LOOP_MANAGER (object), result,
+                                                &data->value, &data->error);
+  g_main_loop_quit (data->loop);
+}
+
+static void
+test_submit_async (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("async", NULL);
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  AsyncData data = { 0 };
+  int counter = 41;
+
+  g_main_context_push_thread_default (context);
+  data.loop = g_main_loop_new (context, FALSE);
+
+  tether_loop_manager_submit_async (manager, NULL, count_work, &counter, NULL, NULL,
+                                    on_submitted, &data);
+  g_assert_cmpint (data.calls, ==, 0);
+  g_main_loop_run (data.loop);
+  g_assert_cmpint (data.calls, ==, 1);
+  g_assert_true (data.thread == g_thread_self ());
+  g_assert_true (data.ok);
+  g_assert_no_error (data.error);
+  g_assert_cmpint (g_value_get_int (&data.value), ==, 42);
+  g_value_unset (&data.value);
+
+  /* A rejection arrives through the callback too, never inside the call. */
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+  tether_loop_manager_submit_async (manager, NULL, count_work, &counter, NULL, NULL,
+                                    on_submitted, &data);
+  g_assert_cmpint (data.calls, ==, 1);
+  g_main_loop_run (data.loop);
+  g_assert_cmpint (data.calls, ==, 2);
+  g_assert_false (data.ok);
+  g_assert_error (data.error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
+  g_clear_error (&data.error);
+
+  g_main_loop_unref (data.loop);
+  g_main_context_pop_thread_default (context);
+}
+
+static void
+test_post (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("post", NULL);
+  g_autoptr(GError) error = NULL;
+  int runs = 0;
+
+  destroyed = 0;
+
+  for (int i = 0; i < 1000; i++)
+    {
+      g_assert_true (tether_loop_manager_post (manager, NULL, count_post, &runs, NULL, &error));
+      g_assert_no_error (error);
+    }
+  /* Runs once, then its destroy notify runs once. */
+  g_assert_true (tether_loop_manager_post (manager, NULL, count_post, &runs, count_destroy, &error));
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+  g_assert_cmpint (runs, ==, 1001);
+  g_assert_cmpint (destroyed, ==, 1);
+}
+
+typedef struct
+{
+  TetherLoopManager *manager;
+  int                ran;
+  gboolean           inline_run;
+} SelfPost;
+
+static void
+self_post_inner (gpointer user_data)
+{
+  SelfPost *sp = user_data;
+
+  sp->ran++;
+}
+
+static void
+self_post_outer (TetherWork *work,
+                 gpointer    user_data)
+{
+  SelfPost *sp = user_data;
+
+  g_assert_true (tether_loop_manager_post (sp->manager, NULL, self_post_inner, sp, NULL, NULL));
+  /* Queued, never inline. */
+  sp->inline_run = sp->ran != 0;
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+test_post_own_thread_is_queued (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("selfpost", NULL);
+  g_autoptr(TetherFuture) future = NULL;
+  SelfPost sp = { manager, 0, TRUE };
+
+  future = tether_loop_manager_submit (manager, NULL, NULL, self_post_outer, &sp, NULL, NULL);
+  g_assert_true (tether_future_wait (future, -1, NULL));
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+  g_assert_false (sp.inline_run);
+  g_assert_cmpint (sp.ran, ==, 1);
+}
+
+static void
+test_task_types (void)
+{
+  g_autoptr(TetherLoopManager) typed = started ("typed", "render");
+  g_autoptr(TetherLoopManager) untyped = started ("untyped", NULL);
+  g_autoptr(GError) error = NULL;
+  TetherFuture *future;
+  int runs = 0;
+
+  destroyed = 0;
+
+  future = tether_loop_manager_submit (typed, "update", NULL, count_work, &runs, count_destroy, &error);
+  g_assert_null (future);
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE);
+  g_assert_nonnull (strstr (error->message, "'render'"));
+  g_assert_nonnull (strstr (error->message, "'update'"));
+  g_assert_cmpint (destroyed, ==, 1);
+  g_clear_error (&error);
+
+  future = tether_loop_manager_submit (typed, NULL, NULL, count_work, &runs, count_destroy, &error);
+  g_assert_null (future);
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE);
+  g_assert_nonnull (strstr (error->message, "no task type"));
+  g_clear_error (&error);
+
+  g_assert_false (tether_loop_manager_post (typed, "x", count_post, &runs, NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE);
+  g_clear_error (&error);
+
+  future = tether_loop_manager_submit (typed, "render", NULL, count_work, &runs, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (tether_future_wait (future, -1, NULL));
+  g_clear_object (&future);
+
+  future = tether_loop_manager_submit (untyped, "anything", NULL, count_work, &runs, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (tether_future_wait (future, -1, NULL));
+  g_clear_object (&future);
+
+  tether_loop_manager_stop (typed, TETHER_STOP_MODE_DRAIN);
+  tether_loop_manager_stop (untyped, TETHER_STOP_MODE_DRAIN);
+  g_assert_cmpint (runs, ==, 2);
+  g_assert_cmpint (destroyed, ==, 2);
+}
+
+static void
+test_not_running (void)
+{
+  g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("idle");
+  g_autoptr(GError) error = NULL;
+  int runs = 0;
+
+  destroyed = 0;
+
+  g_assert_null (tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, count_destroy, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
+  g_assert_nonnull (strstr (error->message, "tether_loop_manager_start"));
+  g_clear_error (&error);
+  g_assert_false (tether_loop_manager_post (manager, NULL, count_post, &runs, count_destroy, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
+  g_assert_cmpint (runs, ==, 0);
+  g_assert_cmpint (destroyed, ==, 2);
+}
+
+static void
+test_cancel_before_start (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("precancel", NULL);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(TetherFuture) future = NULL;
+  g_autoptr(GError) error = NULL;
+  int runs = 0;
+
+  destroyed = 0;
+
+  g_cancellable_cancel (cancellable);
+  future = tether_loop_manager_submit (manager, NULL, cancellable, count_work, &runs, count_destroy, &error);
+  g_assert_no_error (error);
+  g_assert_false (tether_future_wait (future, -1, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (tether_future_get_status (future), ==, TETHER_FUTURE_STATUS_CANCELLED);
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+  g_assert_cmpint (runs, ==, 0);
+  g_assert_cmpint (destroyed, ==, 1);
+}
+
+static void
+test_cancel_queued (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("cancelqueued", NULL);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(TetherFuture) blocker = NULL;
+  g_autoptr(TetherFuture) a = NULL;
+  g_autoptr(TetherFuture) b = NULL;
+  int runs = 0;
+  Gate gate;
+
+  gate_init (&gate);
+  blocker = tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL);
+  gate_wait_entered (&gate);
+  a = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, NULL, NULL);
+  b = tether_loop_manager_submit (manager, NULL, cancellable, count_work, &runs, NULL, NULL);
+
+  /* Queued work ends at once when cancelled, while the thread is still busy. */
+  tether_future_cancel (a);
+  g_assert_cmpint (tether_future_get_status (a), ==, TETHER_FUTURE_STATUS_CANCELLED);
+  g_cancellable_cancel (cancellable);
+  g_assert_cmpint (tether_future_get_status (b), ==, TETHER_FUTURE_STATUS_CANCELLED);
+
+  gate_open (&gate);
+  g_assert_true (tether_future_wait (blocker, -1, NULL));
+  tether_future_cancel (blocker);
+  g_assert_cmpint (tether_future_get_status (blocker), ==, TETHER_FUTURE_STATUS_SUCCEEDED);
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+  g_assert_cmpint (runs, ==, 0);
+  gate_clear (&gate);
+}
+
+static void
+cancel_aware_work (TetherWork *work,
+                   gpointer    user_data)
+{
+  GCancellable *cancellable = tether_work_get_cancellable (work);
+  Gate *gate = user_data;
+
+  g_mutex_lock (&gate->mutex);
+  gate->entered = TRUE;
+  g_cond_broadcast (&gate->cond);
+  g_mutex_unlock (&gate->mutex);
+
+  while (!g_cancellable_is_cancelled (cancellable))
+    g_usleep (1000);
+  g_assert_true (tether_work_is_cancelled (work));
+  /* A value returned after cancellation still wins. */
+  tether_work_return_string (work, "finished anyway");
+}
+
+static void
+test_cancel_running_value_wins (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("cancelrun", NULL);
+  g_autoptr(TetherFuture) future = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *value = NULL;
+  Gate gate;
+
+  gate_init (&gate);
+  future = tether_loop_manager_submit (manager, NULL, NULL, cancel_aware_work, &gate, NULL, NULL);
+  gate_wait_entered (&gate);
+  tether_future_cancel (future);
+  g_assert_true (tether_future_wait (future, -1, &error));
+  g_assert_no_error (error);
+  value = tether_future_dup_string (future);
+  g_assert_cmpstr (value, ==, "finished anyway");
+  gate_clear (&gate);
+}
+
+static void
+test_wait_timeout (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("timeout", NULL);
+  g_autoptr(TetherFuture) future = NULL;
+  g_autoptr(GError) error = NULL;
+  Gate gate;
+
+  gate_init (&gate);
+  future = tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL);
+  g_assert_false (tether_future_wait (future, 0, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT);
+  g_clear_error (&error);
+  g_assert_false (tether_future_wait (future, 20000, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT);
+  g_clear_error (&error);
+
+  /* The timeout did not cancel the work. */
+  gate_open (&gate);
+  g_assert_true (tether_future_wait (future, -1, &error));
+  g_assert_true (tether_future_get_boolean (future));
+  gate_clear (&gate);
+}
+
+typedef struct
+{
+  TetherLoopManager *manager;
+  GError            *error;
+} DeadlockData;
+
+static void
+deadlock_work (TetherWork *work,
+               gpointer    user_data)
+{
+  DeadlockData *data = user_data;
+  int runs = 0;
+  g_autoptr(TetherFuture) inner = tether_loop_manager_submit (data->manager, NULL, NULL,
+                                                              count_work, &runs, NULL, NULL);
+
+  g_assert_false (tether_future_wait (inner, -1, &data->error));
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+test_would_deadlock (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("deadlock", NULL);
+  g_autoptr(TetherFuture) future = NULL;
+  DeadlockData data = { manager, NULL };
+
+  future = tether_loop_manager_submit (manager, NULL, NULL, deadlock_work, &data, NULL, NULL);
+  g_assert_true (tether_future_wait (future, -1, NULL));
+  g_assert_error (data.error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
+  g_assert_nonnull (strstr (data.error->message, "deadlock"));
+  g_clear_error (&data.error);
+}
+
+static void
+abandon_work (TetherWork *work,
+              gpointer    user_data)
+{
+}
+
+static void
+test_abandoned (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("abandon", NULL);
+  g_autoptr(TetherFuture) future = NULL;
+  g_autoptr(GError) error = NULL;
+
+  future = tether_loop_manager_submit (manager, NULL, NULL, abandon_work, NULL, NULL, NULL);
+  g_assert_false (tether_future_wait (future, -1, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_ABANDONED);
+}
+
+static gboolean
+finish_later (gpointer user_data)
+{
+  tether_work_return_int (user_data, 7);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+later_work (TetherWork *work,
+            gpointer    user_data)
+{
+  /* The thread-default context is the manager's: finish from a source. */
+  g_autoptr(GSource) source = g_timeout_source_new (10);
+
+  g_source_set_callback (source, finish_later, g_object_ref (work), g_object_unref);
+  g_source_attach (source, g_main_context_get_thread_default ());
+}
+
+static void
+test_complete_later (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("later", NULL);
+  g_autoptr(TetherFuture) future = NULL;
+
+  future = tether_loop_manager_submit (manager, NULL, NULL, later_work, NULL, NULL, NULL);
+  g_assert_true (tether_future_wait (future, -1, NULL));
+  g_assert_cmpint (tether_future_get_int (future), ==, 7);
+}
+
+static void
+stamp_work (TetherWork *work,
+            gpointer    user_data)
+{
+  tether_work_return_int64 (work, g_get_monotonic_time ());
+}
+
+static void
+test_timers (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("timers", NULL);
+  g_autoptr(TetherFuture) later = NULL;
+  g_autoptr(TetherFuture) at = NULL;
+  g_autoptr(TetherFuture) cancelled = NULL;
+  g_autoptr(TetherFuture) pending = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 start = g_get_monotonic_time ();
+  int runs = 0;
+
+  later = tether_loop_manager_submit_after (manager, NULL, 30000, NULL, stamp_work, NULL, NULL, &error);
+  at = tether_loop_manager_submit_at (manager, NULL, start + 10000, NULL, stamp_work, NULL, NULL, &error);
+  cancelled = tether_loop_manager_submit_after (manager, NULL, 10000, NULL, count_work, &runs, NULL, &error);
+  pending = tether_loop_manager_submit_after (manager, NULL, G_GINT64_CONSTANT (3600000000), NULL, count_work, &runs, NULL, &error);
+  g_assert_no_error (error);
+
+  tether_future_cancel (cancelled);
+  g_assert_cmpint (tether_future_get_status (cancelled), ==, TETHER_FUTURE_STATUS_CANCELLED);
+
+  g_assert_true (tether_future_wait (later, -1, NULL));
+  g_assert_true (tether_future_wait (at, -1, NULL));
+  g_assert_cmpint (tether_future_get_int64 (later) - start, >=, 30000);
+  g_assert_cmpint (tether_future_get_int64 (at) - start, >=, 10000);
+  g_assert_cmpint (tether_future_get_int64 (at), <, tether_future_get_int64 (later));
+
+  /* A drain does not wait an hour: timers not yet due end cancelled. */
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+  g_assert_cmpint (tether_future_get_status (pending), ==, TETHER_FUTURE_STATUS_CANCELLED);
+  g_assert_cmpint (runs, ==, 0);
+}
+
+static void
+stop_self_work (TetherWork *work,
+                gpointer    user_data)
+{
+  TetherLoopManager *manager = user_data;
+  g_autoptr(GError) error = NULL;
+
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+  g_assert_false (tether_loop_manager_is_running (manager));
+  g_assert_false (tether_loop_manager_start (manager, NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_RUNNING);
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+test_stop_from_work (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("selfstop", NULL);
+  g_autoptr(TetherFuture) future = NULL;
+  g_autoptr(TetherFuture) queued = NULL;
+  g_autoptr(GError) error = NULL;
+  int runs = 0;
+  Gate gate;
+
+  gate_init (&gate);
+  future = tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL);
+  g_clear_object (&future);
+  future = tether_loop_manager_submit (manager, NULL, NULL, stop_self_work, manager, NULL, NULL);
+  queued = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, NULL, NULL);
+  gate_open (&gate);
+
+  g_assert_true (tether_future_wait (future, -1, NULL));
+  g_assert_true (tether_future_wait (queued, -1, NULL));
+  g_assert_cmpint (runs, ==, 1);
+
+  /* Start again from here: waits for the self-stop to finish, reaps its thread. */
+  g_assert_true (tether_loop_manager_start (manager, NULL, &error));
+  g_assert_no_error (error);
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+  gate_clear (&gate);
+}
+
+static void
+unref_self_work (TetherWork *work,
+                 gpointer    user_data)
+{
+  TetherLoopManager *manager = user_data;
+
+  tether_work_return_boolean (work, TRUE);
+  g_object_unref (manager);
+}
+
+static void
+weak_notify_flag (gpointer  data,
+                  GObject  *where)
+{
+  g_atomic_int_set ((int *) data, 1);
+}
+
+static void
+test_last_unref_on_own_thread (void)
+{
+  TetherLoopManager *manager = started ("ownunref", NULL);
+  g_autoptr(TetherFuture) future = NULL;
+  g_autoptr(TetherFuture) after = NULL;
+  int finalized = 0, runs = 0;
+
+  g_object_weak_ref (G_OBJECT (manager), weak_notify_flag, &finalized);
+  future = tether_loop_manager_submit (manager, NULL, NULL, unref_self_work, manager, NULL, NULL);
+  after = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, NULL, NULL);
+  /* The manager's thread now holds the only reference. */
+  g_assert_true (tether_future_wait (future, -1, NULL));
+  g_assert_true (tether_future_wait (after, -1, NULL));
+  g_assert_cmpint (runs, ==, 1);
+  while (!g_atomic_int_get (&finalized))
+    g_usleep (1000);
+}
+
+static void
+test_unref_foreign_drains (void)
+{
+  TetherLoopManager *manager = started ("dropqueued", NULL);
+  TetherFuture *futures[100];
+  int runs = 0;
+  Gate gate;
+
+  destroyed = 0;
+  gate_init (&gate);
+  g_object_unref (tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL));
+  gate_wait_entered (&gate);
+  for (int i = 0; i < 100; i++)
+    futures[i] = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, count_destroy, NULL);
+  gate_open (&gate);
+  g_assert_finalize_object (manager);
+  g_assert_cmpint (runs, ==, 100);
+  g_assert_cmpint (destroyed, ==, 100);
+  for (int i = 0; i < 100; i++)
+    {
+      g_assert_cmpint (tether_future_get_status (futures[i]), ==, TETHER_FUTURE_STATUS_SUCCEEDED);
+      g_object_unref (futures[i]);
+    }
+  gate_clear (&gate);
+}
+
+static void
+test_drain_vs_cancel (gconstpointer mode_data)
+{
+  TetherStopMode mode = GPOINTER_TO_INT (mode_data);
+  g_autoptr(TetherLoopManager) manager = started ("modes", NULL);
+  TetherFuture *futures[200];
+  int runs = 0, posts = 0;
+  guint succeeded = 0, cancelled = 0;
+  Gate gate;
+
+  destroyed = 0;
+  gate_init (&gate);
+  g_object_unref (tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL));
+  gate_wait_entered (&gate);
+  for (int i = 0; i < 200; i++)
+    futures[i] = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, count_destroy, NULL);
+  for (int i = 0; i < 50; i++)
+    g_assert_true (tether_loop_manager_post (manager, NULL, count_post, &posts, count_destroy, NULL));
+
+  gate_open (&gate);
+  tether_loop_manager_stop (manager, mode);
+
+  for (int i = 0; i < 200; i++)
+    {
+      TetherFutureStatus status = tether_future_get_status (futures[i]);
+
+      g_assert_cmpint (status, !=, TETHER_FUTURE_STATUS_PENDING);
+      succeeded += status == TETHER_FUTURE_STATUS_SUCCEEDED;
+      cancelled += status == TETHER_FUTURE_STATUS_CANCELLED;
+      g_object_unref (futures[i]);
+    }
+  g_assert_cmpuint (succeeded + cancelled, ==, 200);
+  g_assert_cmpuint (succeeded, ==, (guint) runs);
+  g_assert_cmpint (destroyed, ==, 250);
+  if (mode == TETHER_STOP_MODE_DRAIN)
+    {
+      g_assert_cmpuint (succeeded, ==, 200);
+      g_assert_cmpint (posts, ==, 50);
+    }
+  else
+    {
+      g_assert_cmpuint (cancelled, ==, 200);
+      g_assert_cmpint (posts, ==, 0);
+    }
+  gate_clear (&gate);
+}
+
+/* 8 threads submit (all three forms) while the main thread stops the
+ * manager: each submission is rejected or ends exactly once. */
+typedef struct
+{
+  TetherLoopManager *manager;
+  int                accepted;
+  int                rejected;
+  int                ended;
+  int                runs;
+  GPtrArray         *futures;
+  GMutex             mutex;
+} Race;
+
+static void
+race_destroy (gpointer data)
+{
+  g_atomic_int_inc (&((Race *) data)->ended);
+}
+
+static gpointer
+race_thread (gpointer data)
+{
+  Race *race = data;
+
+  for (int i = 0; i < 2000; i++)
+    {
+      GError *error = NULL;
+      gboolean ok;
+
+      if (i % 2 == 0)
+        {
+          TetherFuture *f = tether_loop_manager_submit (race->manager, NULL, NULL, count_work,
+                                                        &race->runs, NULL, &error);
+          ok = f != NULL;
+          if (ok)
+            {
+              g_mutex_lock (&race->mutex);
+              g_ptr_array_add (race->futures, f);
+              g_mutex_unlock (&race->mutex);
+            }
+        }
+      else
+        {
+          ok = tether_loop_manager_post (race->manager, NULL, race_destroy, race, NULL, &error);
+        }
+      if (ok)
+        g_atomic_int_inc (&race->accepted);
+      else
+        {
+          g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
+          g_error_free (error);
+          g_atomic_int_inc (&race->rejected);
+        }
+    }
+  return NULL;
+}
+
+static void
+test_race_submit_during_stop (gconstpointer mode_data)
+{
+  TetherStopMode mode = GPOINTER_TO_INT (mode_data);
+
+  for (int round = 0; round < 10; round++)
+    {
+      g_autoptr(TetherLoopManager) manager = started ("race", NULL);
+      Race race = { manager, 0, 0, 0, 0, g_ptr_array_new_with_free_func (g_object_unref) };
+      GThread *threads[8];
+      int posted_accepted;
+      guint ended_futures = 0;
+
+      g_mutex_init (&race.mutex);
+      for (int i = 0; i < 8; i++)
+        threads[i] = g_thread_new ("racer", race_thread, &race);
+      g_usleep (500 * round);
+      tether_loop_manager_stop (manager, mode);
+      for (int i = 0; i < 8; i++)
+        g_thread_join (threads[i]);
+
+      g_assert_cmpint (race.accepted + race.rejected, ==, 8 * 2000);
+      for (guint i = 0; i < race.futures->len; i++)
+        ended_futures += tether_future_is_done (g_ptr_array_index (race.futures, i));
+      g_assert_cmpuint (ended_futures, ==, race.futures->len);
+      posted_accepted = race.accepted - (int) race.futures->len;
+      if (mode == TETHER_STOP_MODE_DRAIN)
+        {
+          g_assert_cmpint (race.ended, ==, posted_accepted);
+          g_assert_cmpint (race.runs, ==, (int) race.futures->len);
+        }
+      else
+        {
+          g_assert_cmpint (race.ended, <=, posted_accepted);
+        }
+      g_ptr_array_unref (race.futures);
+      g_mutex_clear (&race.mutex);
+    }
+}
+
+typedef struct
+{
+  TetherLoopManager *manager;
+  TetherStopMode     mode;
+} StopArgs;
+
+static gpointer
+stop_thread (gpointer data)
+{
+  StopArgs *args = data;
+
+  tether_loop_manager_stop (args->manager, args->mode);
+  g_assert_false (tether_loop_manager_is_running (args->manager));
+  return NULL;
+}
+
+static void
+test_concurrent_stops (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("twostops", NULL);
+  TetherFuture *futures[100];
+  StopArgs drain = { manager, TETHER_STOP_MODE_DRAIN };
+  StopArgs cancel = { manager, TETHER_STOP_MODE_CANCEL };
+  GThread *a, *b;
+  int runs = 0;
+  Gate gate;
+
+  gate_init (&gate);
+  g_object_unref (tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL));
+  gate_wait_entered (&gate);
+  for (int i = 0; i < 100; i++)
+    futures[i] = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, NULL, NULL);
+  a = g_thread_new ("drain", stop_thread, &drain);
+  b = g_thread_new ("cancel", stop_thread, &cancel);
+  g_usleep (20000);
+  gate_open (&gate);
+  g_thread_join (a);
+  g_thread_join (b);
+
+  /* Cancel wins over the drain: nothing queued behind the blocker ran. */
+  g_assert_cmpint (runs, ==, 0);
+  for (int i = 0; i < 100; i++)
+    {
+      g_assert_cmpint (tether_future_get_status (futures[i]), ==, TETHER_FUTURE_STATUS_CANCELLED);
+      g_object_unref (futures[i]);
+    }
+  gate_clear (&gate);
+}
+
+static void
+on_waited (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  AsyncData *data = user_data;
+
+  data->calls++;
+  data->thread = g_thread_self ();
+  data->ok = tether_future_wait_finish (TETHER_FUTURE (object), result, &data->error);
+  g_main_loop_quit (data->loop);
+}
+
+static void
+test_future_wait_async (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("waitasync", NULL);
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(TetherFuture) future = NULL;
+  g_autoptr(TetherFuture) blocked = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  AsyncData data = { 0 };
+  int runs = 0;
+  Gate gate;
+
+  gate_init (&gate);
+  g_main_context_push_thread_default (context);
+  data.loop = g_main_loop_new (context, FALSE);
+
+  future = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, NULL, NULL);
+  tether_future_wait_async (future, NULL, on_waited, &data);
+  g_assert_cmpint (data.calls, ==, 0);
+  g_main_loop_run (data.loop);
+  g_assert_true (data.ok);
+  g_assert_true (data.thread == g_thread_self ());
+
+  /* Already done: still through the main loop, never inline. */
+  tether_future_wait_async (future, NULL, on_waited, &data);
+  g_assert_cmpint (data.calls, ==, 1);
+  g_main_loop_run (data.loop);
+  g_assert_cmpint (data.calls, ==, 2);
+
+  /* Cancelling the wait leaves the work alone; cancelling the future
+   * reaches waiters through their context, not inside cancel. */
+  blocked = tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL);
+  tether_future_wait_async (blocked, cancellable, on_waited, &data);
+  g_cancellable_cancel (cancellable);
+  g_main_loop_run (data.loop);
+  g_assert_false (data.ok);
+  g_assert_error (data.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&data.error);
+  g_assert_false (tether_future_is_done (blocked));
+  gate_open (&gate);
+  g_assert_true (tether_future_wait (blocked, -1, NULL));
+
+  g_main_loop_unref (data.loop);
+  g_main_context_pop_thread_default (context);
+  gate_clear (&gate);
+}
+
+static gpointer
+drop_manager (gpointer data)
+{
+  g_object_unref (data);
+  return NULL;
+}
+
+static void
+test_finalize_on_foreign_thread (void)
+{
+  TetherLoopManager *manager = started ("foreignfinal", NULL);
+  TetherFuture *future;
+  int runs = 0;
+  GThread *thread;
+
+  future = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, NULL, NULL);
+  thread = g_thread_new ("dropper", drop_manager, manager);
+  g_thread_join (thread);
+  g_assert_cmpint (runs, ==, 1);
+  g_assert_true (tether_future_is_done (future));
+  g_object_unref (future);
+}
+
+static void
+test_programmer_errors (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("bad");
+
+      TetherFuture *future = tether_loop_manager_submit (manager, NULL, NULL, NULL, NULL, NULL, NULL);
+
+      g_assert_null (future);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*tether_loop_manager_submit*func != NULL*");
+}
+
+static void
+test_programmer_errors_null_manager (void)
+{
+  if (g_test_subprocess ())
+    {
+      tether_loop_manager_stop (NULL, TETHER_STOP_MODE_DRAIN);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*tether_loop_manager_stop*TETHER_IS_LOOP_MANAGER*");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/Tether/Manager/lifecycle", test_lifecycle);
+  g_test_add_func ("/Tether/Manager/generated-id", test_generated_id);
+  g_test_add_func ("/Tether/Manager/submit-future", test_submit_future);
+  g_test_add_func ("/Tether/Manager/value-types", test_value_types);
+  g_test_add_func ("/Tether/Manager/submit-async", test_submit_async);
+  g_test_add_func ("/Tether/Manager/post", test_post);
+  g_test_add_func ("/Tether/Manager/post-own-thread-is-queued", test_post_own_thread_is_queued);
+  g_test_add_func ("/Tether/Manager/task-types", test_task_types);
+  g_test_add_func ("/Tether/Manager/not-running", test_not_running);
+  g_test_add_func ("/Tether/Manager/cancel-before-start", test_cancel_before_start);
+  g_test_add_func ("/Tether/Manager/cancel-queued", test_cancel_queued);
+  g_test_add_func ("/Tether/Manager/cancel-running-value-wins", test_cancel_running_value_wins);
+  g_test_add_func ("/Tether/Manager/wait-timeout", test_wait_timeout);
+  g_test_add_func ("/Tether/Manager/would-deadlock", test_would_deadlock);
+  g_test_add_func ("/Tether/Manager/abandoned", test_abandoned);
+  g_test_add_func ("/Tether/Manager/complete-later", test_complete_later);
+  g_test_add_func ("/Tether/Manager/timers", test_timers);
+  g_test_add_func ("/Tether/Manager/stop-from-work", test_stop_from_work);
+  g_test_add_func ("/Tether/Manager/last-unref-own-thread", test_last_unref_on_own_thread);
+  g_test_add_func ("/Tether/Manager/unref-foreign-drains", test_unref_foreign_drains);
+  g_test_add_func ("/Tether/Manager/finalize-foreign-thread", test_finalize_on_foreign_thread);
+  g_test_add_data_func ("/Tether/Manager/stop/drain", GINT_TO_POINTER (TETHER_STOP_MODE_DRAIN), test_drain_vs_cancel);
+  g_test_add_data_func ("/Tether/Manager/stop/cancel", GINT_TO_POINTER (TETHER_STOP_MODE_CANCEL), test_drain_vs_cancel);
+  g_test_add_func ("/Tether/Manager/stop/concurrent", test_concurrent_stops);
+  g_test_add_data_func ("/Tether/Manager/race/submit-during-drain", GINT_TO_POINTER (TETHER_STOP_MODE_DRAIN), test_race_submit_during_stop);
+  g_test_add_data_func ("/Tether/Manager/race/submit-during-cancel", GINT_TO_POINTER (TETHER_STOP_MODE_CANCEL), test_race_submit_during_stop);
+  g_test_add_func ("/Tether/Future/wait-async", test_future_wait_async);
+  g_test_add_func ("/Tether/Misuse/null-func", test_programmer_errors);
+  g_test_add_func ("/Tether/Misuse/null-manager", test_programmer_errors_null_manager);
+
+  return g_test_run ();
+}
