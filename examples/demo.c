@@ -1,1 +1,182 @@
-int main (void) { return 0; }
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A short tour of Tether. Read it beside its output: each step prints what
+ * it shows. */
+#include <tether.h>
+
+static void
+say (const char *step,
+     const char *text)
+{
+  g_print ("\n== %s\n   %s\n", step, text);
+}
+
+/* Work runs on the manager's thread, with the manager's context as the
+ * thread-default context. */
+static void
+square_work (TetherWork *work,
+             gpointer    user_data)
+{
+  int n = GPOINTER_TO_INT (user_data);
+
+  g_print ("   [%s] squaring %d on thread %p\n",
+           tether_work_get_manager_id (work), n, (gpointer) g_thread_self ());
+  tether_work_return_int (work, n * n);
+}
+
+static TetherLoopManager *render_manager;
+
+static gpointer
+worker_thread (gpointer data)
+{
+  TetherLoopManager *manager = render_manager;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherFuture) future = NULL;
+  int n = GPOINTER_TO_INT (data);
+
+  /* This thread has no main loop of its own, and needs none. */
+  future = tether_loop_manager_submit (manager, "render", NULL, square_work,
+                                       GINT_TO_POINTER (n), NULL, &error);
+  if (future == NULL || !tether_future_wait (future, -1, &error))
+    g_printerr ("   worker failed: %s\n", error->message);
+  else
+    g_print ("   worker %p got %d\n", (gpointer) g_thread_self (), tether_future_get_int (future));
+  return NULL;
+}
+
+static void
+on_done (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  GMainLoop *loop = user_data;
+  g_auto(GValue) value = G_VALUE_INIT;
+  g_autoptr(GError) error = NULL;
+
+  if (tether_loop_manager_submit_finish (TETHER_LOOP_MANAGER (object), result, &value, &error))
+    g_print ("   callback on the main thread (%p): %d\n",
+             (gpointer) g_thread_self (), g_value_get_int (&value));
+  else
+    g_print ("   callback error: %s\n", error->message);
+  g_main_loop_quit (loop);
+}
+
+static gboolean
+finish_slowly (gpointer data)
+{
+  tether_work_return_string (data, "done after 50 ms on the manager's loop");
+  return G_SOURCE_REMOVE;
+}
+
+/* Like a coroutine: starts a timer on the manager's loop and ends later. */
+static void
+slow_work (TetherWork *work,
+           gpointer    user_data)
+{
+  g_autoptr(GSource) source = g_timeout_source_new (50);
+
+  g_source_set_callback (source, finish_slowly, g_object_ref (work), g_object_unref);
+  g_source_attach (source, g_main_context_get_thread_default ());
+}
+
+typedef struct
+{
+  TetherLoopManager *manager;
+  GError            *error;
+} NestedWait;
+
+/* The seed-001 mistake: blocking on your own loop from inside it. */
+static void
+wait_on_self_work (TetherWork *work,
+                   gpointer    user_data)
+{
+  NestedWait *nested = user_data;
+  g_autoptr(TetherFuture) inner = NULL;
+
+  inner = tether_loop_manager_submit (nested->manager, "render", NULL, square_work,
+                                      GINT_TO_POINTER (3), NULL, NULL);
+  tether_future_wait (inner, -1, &nested->error);
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+count_post (gpointer data)
+{
+  g_atomic_int_inc ((int *) data);
+}
+
+int
+main (void)
+{
+  g_autoptr(TetherLoopManager) render = tether_loop_manager_new ("render-loop");
+  g_autoptr(TetherLoopManager) io = tether_loop_manager_new ("io-loop");
+  g_autoptr(TetherFuture) future = NULL;
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  NestedWait nested = { render, NULL };
+  GThread *workers[3];
+  int posted = 0;
+
+  g_print ("Tether %s demo; main thread is %p\n", TETHER_VERSION_S, (gpointer) g_thread_self ());
+
+  say ("1. Start two managers",
+       "'render-loop' only accepts task type \"render\"; 'io-loop' accepts anything.");
+  if (!tether_loop_manager_start (render, "render", &error) ||
+      !tether_loop_manager_start (io, NULL, &error))
+    g_error ("%s", error->message);
+  g_print ("   running: render=%d io=%d\n",
+           tether_loop_manager_is_running (render), tether_loop_manager_is_running (io));
+
+  render_manager = render;
+  say ("2. Submit from worker threads",
+       "Three plain threads block on futures; the work runs on render-loop's thread.");
+  for (guint i = 0; i < G_N_ELEMENTS (workers); i++)
+    workers[i] = g_thread_new ("worker", worker_thread, GINT_TO_POINTER (i + 2));
+  for (guint i = 0; i < G_N_ELEMENTS (workers); i++)
+    g_thread_join (workers[i]);
+
+  say ("3. A future for work that finishes later",
+       "The work starts a timer on its loop and returns from it, like a coroutine.");
+  future = tether_loop_manager_submit (io, NULL, NULL, slow_work, NULL, NULL, &error);
+  if (!tether_future_wait (future, 1000, &error))
+    g_print ("   1 ms wait: %s\n", error->message);
+  g_clear_error (&error);
+  tether_future_wait (future, -1, &error);
+  text = tether_future_dup_string (future);
+  g_print ("   result: %s\n", text);
+
+  say ("4. An async result, GIO style",
+       "The callback runs on this thread's context, never inside the submit call.");
+  tether_loop_manager_submit_async (io, NULL, square_work, GINT_TO_POINTER (12), NULL,
+                                    NULL, on_done, loop);
+  g_main_loop_run (loop);
+
+  say ("5. A rejected task type",
+       "Work of type \"update\" is refused by render-loop, and nothing runs.");
+  g_clear_object (&future);
+  future = tether_loop_manager_submit (render, "update", NULL, square_work,
+                                       GINT_TO_POINTER (5), NULL, &error);
+  g_print ("   future=%p, error: %s\n", (gpointer) future, error->message);
+  g_clear_error (&error);
+
+  say ("6. A deadlock reported as an error",
+       "Work on render-loop blocks on more work for render-loop: an error, not a hang.");
+  future = tether_loop_manager_submit (render, "render", NULL, wait_on_self_work,
+                                       &nested, NULL, &error);
+  tether_future_wait (future, -1, NULL);
+  g_print ("   inner wait failed with: %s\n", nested.error->message);
+  g_clear_error (&nested.error);
+
+  say ("7. Fire and forget, then a clean stop",
+       "100 posts, then DRAIN runs them all; a later submit is refused.");
+  for (int i = 0; i < 100; i++)
+    tether_loop_manager_post (io, NULL, count_post, &posted, NULL, NULL);
+  tether_loop_manager_stop (io, TETHER_STOP_MODE_DRAIN);
+  tether_loop_manager_stop (render, TETHER_STOP_MODE_CANCEL);
+  g_print ("   posted work that ran: %d\n", posted);
+  if (!tether_loop_manager_post (io, NULL, count_post, &posted, NULL, &error))
+    g_print ("   after stop: %s\n", error->message);
+
+  g_print ("\nDone.\n");
+  return 0;
+}

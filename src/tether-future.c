@@ -329,7 +329,7 @@ tether_future_wait (TetherFuture  *self,
   if (!tether_future_is_done (self))
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT,
-                   "Work on manager '%s' did not finish within %" G_GINT64_FORMAT " µs; it "
+                   "Work on manager '%s' did not finish within %" G_GINT64_FORMAT " us; it "
                    "is still running. Wait again, or call tether_future_cancel() to stop it",
                    tether_core_get_id (self->job->core), timeout_usec);
       return FALSE;

@@ -201,7 +201,13 @@ value_work (TetherWork *work,
     case 0: tether_work_return_int64 (work, G_GINT64_CONSTANT (1) << 40); break;
     case 1: tether_work_return_double (work, 2.5); break;
     case 2: tether_work_return_variant (work, g_variant_new ("(si)", "x", 7)); break;
-    case 3: tether_work_return_object (work, g_cancellable_new ()); g_object_unref (g_cancellable_new ()); break;
+    case 3:
+      {
+        g_autoptr(GCancellable) object = g_cancellable_new ();
+
+        tether_work_return_object (work, object);
+        break;
+      }
     case 4: tether_work_return_pointer (work, g_strdup ("ptr"), g_free); break;
     case 5: tether_work_return_value (work, NULL); break;
     default: tether_work_return_new_error (work, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no %s", "luck");
@@ -738,16 +744,23 @@ test_last_unref_on_own_thread (void)
   g_autoptr(TetherFuture) future = NULL;
   g_autoptr(TetherFuture) after = NULL;
   int finalized = 0, runs = 0;
+  Gate gate;
 
+  gate_init (&gate);
   g_object_weak_ref (G_OBJECT (manager), weak_notify_flag, &finalized);
-  future = tether_loop_manager_submit (manager, NULL, NULL, unref_self_work, manager, NULL, NULL);
+  g_object_unref (tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL));
+  future = tether_loop_manager_submit (manager, NULL, NULL, unref_self_work,
+                                       g_object_ref (manager), NULL, NULL);
   after = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, NULL, NULL);
-  /* The manager's thread now holds the only reference. */
+  /* The work now holds the only reference, and drops it on the manager's thread. */
+  g_object_unref (manager);
+  gate_open (&gate);
   g_assert_true (tether_future_wait (future, -1, NULL));
   g_assert_true (tether_future_wait (after, -1, NULL));
   g_assert_cmpint (runs, ==, 1);
   while (!g_atomic_int_get (&finalized))
     g_usleep (1000);
+  gate_clear (&gate);
 }
 
 static void
