@@ -50,4 +50,25 @@ typedef enum
   TETHER_FUTURE_STATUS_CANCELLED,
 } TetherFutureStatus;
 
+/**
+ * TetherLookupFlags:
+ * @TETHER_LOOKUP_FLAGS_NONE: walk from the calling thread up through its
+ *   ancestors; the first manager registered under the id wins; if there is
+ *   none, create one and register it on the calling thread
+ * @TETHER_LOOKUP_FLAGS_FORCE_CREATE: always create a new manager and
+ *   register it on the calling thread, replacing that thread's entry
+ * @TETHER_LOOKUP_FLAGS_STRICT: never create; fail with
+ *   %TETHER_ERROR_MANAGER_NOT_FOUND instead
+ *
+ * How [func@Tether.LoopManager.get_or_create] resolves an id.
+ *
+ * Since: 1.0
+ */
+typedef enum /*< flags >*/
+{
+  TETHER_LOOKUP_FLAGS_NONE         = 0,
+  TETHER_LOOKUP_FLAGS_FORCE_CREATE = 1 << 0,
+  TETHER_LOOKUP_FLAGS_STRICT       = 1 << 1,
+} TetherLookupFlags;
+
 G_END_DECLS

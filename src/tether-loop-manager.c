@@ -4,6 +4,7 @@
 #include "tether-enum-types.h"
 #include "tether-error.h"
 #include "tether-future-private.h"
+#include "tether-lineage-private.h"
 #include "tether-loop-manager-private.h"
 #include "tether-work-private.h"
 
@@ -78,6 +79,7 @@ struct _TetherCore
   gboolean         wake_pending; /* source ready time is 0 */
   char            *task_type;
   GThread         *thread;       /* not yet joined */
+  TetherLineage   *starter;      /* memory ref: the lineage the thread descends from */
   GQueue           queue;        /* jobs to start or to retire */
   GQueue           live;         /* accepted, not yet retired */
 };
@@ -138,6 +140,7 @@ tether_core_unref (TetherCore *core)
   g_weak_ref_clear (&core->manager);
   g_mutex_clear (&core->mutex);
   g_cond_clear (&core->cond);
+  g_clear_pointer (&core->starter, tether_lineage_unref_memory);
   g_free (core->task_type);
   g_free (core->id);
   g_free (core);
@@ -370,6 +373,9 @@ core_thread_func (gpointer data)
 {
   TetherCore *core = data;
 
+  g_mutex_lock (&core->mutex);
+  tether_lineage_enter_manager_thread (core->starter);
+  g_mutex_unlock (&core->mutex);
   g_main_context_push_thread_default (core->context);
   g_private_set (&current_core, core);
 
@@ -383,6 +389,7 @@ core_thread_func (gpointer data)
 
   g_private_set (&current_core, NULL);
   g_main_context_pop_thread_default (core->context);
+  tether_lineage_exit_manager_thread ();
 
   g_mutex_lock (&core->mutex);
   core->state = CORE_STOPPED;
@@ -817,6 +824,8 @@ tether_loop_manager_start (TetherLoopManager  *self,
   if (old_thread != NULL)
     g_thread_join (old_thread);
 
+  g_clear_pointer (&core->starter, tether_lineage_unref_memory);
+  core->starter = tether_lineage_ref_memory (tether_lineage_get_current ());
   name = g_strdup_printf ("tether:%s", core->id);
   core->thread = g_thread_try_new (name, core_thread_func, tether_core_ref (core), &local_error);
   if (core->thread == NULL)

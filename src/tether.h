@@ -13,7 +13,9 @@ G_BEGIN_DECLS
 # include "tether-error.h"
 # include "tether-work.h"
 # include "tether-future.h"
+# include "tether-lineage.h"
 # include "tether-loop-manager.h"
+# include "tether-registry.h"
 #undef TETHER_INSIDE
 
 G_END_DECLS

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "tether-error.h"
+#include "tether-lineage-private.h"
+#include "tether-registry.h"
+
+#define DEFAULT_ID "default"
+
+static TetherLoopManager *
+node_lookup (TetherLineage *node,
+             const char    *key)
+{
+  TetherLoopManager *ret;
+
+  g_mutex_lock (&node->mutex);
+  ret = g_hash_table_lookup (node->entries, key);
+  if (ret != NULL)
+    g_object_ref (ret);
+  g_mutex_unlock (&node->mutex);
+
+  return ret;
+}
+
+/**
+ * tether_loop_manager_get_or_create:
+ * @id: (nullable): the domain's id; %NULL is the default namespace, "default"
+ * @flags: how to resolve @id
+ * @error: return location for an error
+ *
+ * Gets the manager for a domain, resolved through the calling thread's
+ * lineage (see [struct@Tether.Lineage]): a worker thread finds the manager
+ * its parent registered instead of failing for lack of a loop. Distinct ids
+ * never share a manager.
+ *
+ * A returned manager is not started for you. A manager this call created is
+ * stopped, so [property@Tether.LoopManager:running] is %FALSE; one registered
+ * earlier is usually running already. Start a fresh one with
+ * [method@Tether.LoopManager.start]; %TETHER_ERROR_ALREADY_RUNNING from a
+ * racing start by another thread is harmless.
+ *
+ * The registry holds its own reference to the managers it creates, until the
+ * thread they are registered on has exited and no descendant thread or
+ * [struct@Tether.Lineage] token can still resolve through it.
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer full): the manager, or %NULL with
+ *   %TETHER_ERROR_MANAGER_NOT_FOUND (with %TETHER_LOOKUP_FLAGS_STRICT) or
+ *   %TETHER_ERROR_INVALID_ARGUMENT (FORCE_CREATE together with STRICT)
+ *
+ * Since: 1.0
+ */
+TetherLoopManager *
+tether_loop_manager_get_or_create (const char         *id,
+                                   TetherLookupFlags   flags,
+                                   GError            **error)
+{
+  TetherLineage *node = tether_lineage_get_current ();
+  const char *key = id != NULL ? id : DEFAULT_ID;
+  TetherLoopManager *found = NULL;
+  TetherLoopManager *created;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if ((flags & TETHER_LOOKUP_FLAGS_FORCE_CREATE) && (flags & TETHER_LOOKUP_FLAGS_STRICT))
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                   "FORCE_CREATE and STRICT cannot be combined: pass FORCE_CREATE to always "
+                   "make a new manager, or STRICT to only find an existing one");
+      return NULL;
+    }
+
+  if (!(flags & TETHER_LOOKUP_FLAGS_FORCE_CREATE))
+    for (TetherLineage *n = node; n != NULL && found == NULL; n = n->parent)
+      found = node_lookup (n, key);
+  if (found != NULL)
+    return found;
+
+  if (flags & TETHER_LOOKUP_FLAGS_STRICT)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_MANAGER_NOT_FOUND,
+                   "No manager with id '%s' is registered on thread '%s' or its ancestors; "
+                   "create one with tether_loop_manager_get_or_create() without STRICT, or "
+                   "adopt the lineage of the thread that registered it",
+                   key, node->thread_name);
+      return NULL;
+    }
+
+  created = tether_loop_manager_new (key);
+
+  /* Another thread adopted into this node may have registered one meanwhile:
+   * without FORCE_CREATE, the first registration wins. */
+  g_mutex_lock (&node->mutex);
+  found = (flags & TETHER_LOOKUP_FLAGS_FORCE_CREATE) ? NULL : g_hash_table_lookup (node->entries, key);
+  if (found != NULL)
+    g_object_ref (found);
+  else
+    g_hash_table_replace (node->entries, g_strdup (key), g_object_ref (created));
+  g_mutex_unlock (&node->mutex);
+
+  if (found != NULL)
+    {
+      g_object_unref (created);
+      return found;
+    }
+  return created;
+}
+
+/**
+ * tether_registry_snapshot:
+ *
+ * Describes every manager the registry holds, for debugging. Each element
+ * is a dictionary with `id` (s), `task-type` (s, empty if none), `running`
+ * (b), `thread` (s, the name of the thread that registered it),
+ * `thread-address` (t, its GThread address, only for telling threads apart)
+ * and `depth` (u, that thread's lineage depth).
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer full): a `aa{sv}` [struct@GLib.Variant]
+ *
+ * Since: 1.0
+ */
+GVariant *
+tether_registry_snapshot (void)
+{
+  g_autoptr(GPtrArray) nodes = tether_lineage_dup_all ();
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
+
+  for (guint i = 0; i < nodes->len; i++)
+    {
+      TetherLineage *node = g_ptr_array_index (nodes, i);
+      g_autoptr(GPtrArray) managers = g_ptr_array_new_with_free_func (g_object_unref);
+      GHashTableIter iter;
+      gpointer value;
+
+      g_mutex_lock (&node->mutex);
+      g_hash_table_iter_init (&iter, node->entries);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        g_ptr_array_add (managers, g_object_ref (value));
+      g_mutex_unlock (&node->mutex);
+
+      for (guint j = 0; j < managers->len; j++)
+        {
+          TetherLoopManager *manager = g_ptr_array_index (managers, j);
+          g_autofree char *task_type = tether_loop_manager_dup_task_type (manager);
+          GVariantDict dict;
+
+          g_variant_dict_init (&dict, NULL);
+          g_variant_dict_insert (&dict, "id", "s", tether_loop_manager_get_id (manager));
+          g_variant_dict_insert (&dict, "task-type", "s", task_type ? task_type : "");
+          g_variant_dict_insert (&dict, "running", "b", tether_loop_manager_is_running (manager));
+          g_variant_dict_insert (&dict, "thread", "s", node->thread_name);
+          g_variant_dict_insert (&dict, "thread-address", "t", (guint64) GPOINTER_TO_SIZE (node->thread));
+          g_variant_dict_insert (&dict, "depth", "u", node->depth);
+          g_variant_builder_add_value (&builder, g_variant_dict_end (&dict));
+        }
+    }
+
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
+}

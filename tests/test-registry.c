@@ -1,0 +1,482 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <tether.h>
+
+#include "tether-lineage-private.h"
+
+static TetherLoopManager *
+lookup (const char        *id,
+        TetherLookupFlags  flags)
+{
+  g_autoptr(GError) error = NULL;
+  TetherLoopManager *manager = tether_loop_manager_get_or_create (id, flags, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (manager);
+  return manager;
+}
+
+static void
+test_flags (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherLoopManager) a = NULL;
+  g_autoptr(TetherLoopManager) b = NULL;
+  g_autoptr(TetherLoopManager) c = NULL;
+  g_autoptr(TetherLoopManager) d = NULL;
+  g_autoptr(TetherLoopManager) e = NULL;
+
+  g_assert_null (tether_loop_manager_get_or_create ("flags", TETHER_LOOKUP_FLAGS_FORCE_CREATE |
+                                                    TETHER_LOOKUP_FLAGS_STRICT, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  g_assert_null (tether_loop_manager_get_or_create ("nobody", TETHER_LOOKUP_FLAGS_STRICT, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_MANAGER_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "'nobody'"));
+  g_clear_error (&error);
+
+  /* Fresh managers come back stopped. */
+  a = lookup ("flags", TETHER_LOOKUP_FLAGS_NONE);
+  g_assert_false (tether_loop_manager_is_running (a));
+  b = lookup ("flags", TETHER_LOOKUP_FLAGS_STRICT);
+  g_assert_true (a == b);
+  c = lookup ("flags", TETHER_LOOKUP_FLAGS_FORCE_CREATE);
+  g_assert_true (c != a);
+  g_clear_object (&b);
+  b = lookup ("flags", TETHER_LOOKUP_FLAGS_NONE);
+  g_assert_true (b == c);
+
+  /* NULL is the "default" namespace; distinct ids never share. */
+  d = lookup (NULL, TETHER_LOOKUP_FLAGS_NONE);
+  g_assert_cmpstr (tether_loop_manager_get_id (d), ==, "default");
+  e = lookup ("other", TETHER_LOOKUP_FLAGS_NONE);
+  g_assert_true (d != e && e != c);
+}
+
+typedef struct
+{
+  TetherLoopManager *expected;
+  int                depth_left;
+  gboolean           ok;
+  guint              depth;
+} Chain;
+
+static gpointer
+chain_thread (gpointer data)
+{
+  Chain *chain = data;
+  g_autoptr(TetherLoopManager) found = lookup ("deep", TETHER_LOOKUP_FLAGS_STRICT);
+  g_autoptr(TetherLineage) here = tether_lineage_capture ();
+
+  chain->ok = found == chain->expected;
+  chain->depth = tether_lineage_get_depth (here);
+  if (chain->ok && --chain->depth_left > 0)
+    g_thread_join (tether_thread_new ("chain", chain_thread, chain));
+  return NULL;
+}
+
+static void
+test_lineage_three_deep (void)
+{
+  g_autoptr(TetherLoopManager) root = lookup ("deep", TETHER_LOOKUP_FLAGS_NONE);
+  g_autoptr(TetherLineage) here = tether_lineage_capture ();
+  Chain chain = { root, 3, FALSE, 0 };
+
+  g_thread_join (tether_thread_new ("chain", chain_thread, &chain));
+  g_assert_true (chain.ok);
+  g_assert_cmpint (chain.depth_left, ==, 0);
+  g_assert_cmpuint (chain.depth, ==, tether_lineage_get_depth (here) + 3);
+
+  /* A plain GThread is no child: it sees nothing. */
+}
+
+typedef struct
+{
+  TetherLoopManager *parent;
+  TetherLoopManager *mine;
+  gboolean           again_same;
+} Sibling;
+
+static gpointer
+sibling_thread (gpointer data)
+{
+  Sibling *s = data;
+  g_autoptr(TetherLoopManager) again = NULL;
+
+  s->mine = lookup ("sib", TETHER_LOOKUP_FLAGS_FORCE_CREATE);
+  again = lookup ("sib", TETHER_LOOKUP_FLAGS_NONE);
+  s->again_same = again == s->mine;
+  return NULL;
+}
+
+static void
+test_siblings_force_create (void)
+{
+  g_autoptr(TetherLoopManager) parent = lookup ("sib", TETHER_LOOKUP_FLAGS_NONE);
+  Sibling a = { parent }, b = { parent };
+  GThread *ta = tether_thread_new ("sib-a", sibling_thread, &a);
+  GThread *tb = tether_thread_new ("sib-b", sibling_thread, &b);
+  g_autoptr(TetherLoopManager) still = NULL;
+
+  g_thread_join (ta);
+  g_thread_join (tb);
+  g_assert_true (a.again_same && b.again_same);
+  g_assert_true (a.mine != b.mine);
+  g_assert_true (a.mine != parent && b.mine != parent);
+  still = lookup ("sib", TETHER_LOOKUP_FLAGS_STRICT);
+  g_assert_true (still == parent);
+  g_object_unref (a.mine);
+  g_object_unref (b.mine);
+}
+
+static gpointer
+plain_strict_thread (gpointer data)
+{
+  GError *error = NULL;
+
+  g_assert_null (tether_loop_manager_get_or_create ("plain", TETHER_LOOKUP_FLAGS_STRICT, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_MANAGER_NOT_FOUND);
+  g_error_free (error);
+  return NULL;
+}
+
+static void
+test_plain_thread_not_in_lineage (void)
+{
+  g_autoptr(TetherLoopManager) m = lookup ("plain", TETHER_LOOKUP_FLAGS_NONE);
+
+  g_thread_join (g_thread_new ("plain", plain_strict_thread, NULL));
+}
+
+/* The recipe: capture on submit, adopt in the job, leave at its end. */
+typedef struct
+{
+  TetherLineage     *lineage;
+  TetherLoopManager *found;
+} PoolJob;
+
+static void
+pool_func (gpointer data,
+           gpointer user_data)
+{
+  PoolJob *job = data;
+
+  tether_lineage_adopt (job->lineage);
+  job->found = lookup ("pool", TETHER_LOOKUP_FLAGS_NONE);
+  tether_lineage_leave ();
+  g_clear_pointer (&job->lineage, tether_lineage_unref);
+}
+
+static void
+test_thread_pool_adoption (void)
+{
+  g_autoptr(TetherLoopManager) mine = lookup ("pool", TETHER_LOOKUP_FLAGS_NONE);
+  PoolJob jobs[32];
+  GThreadPool *pool = g_thread_pool_new (pool_func, NULL, 4, FALSE, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (jobs); i++)
+    {
+      jobs[i].lineage = tether_lineage_capture ();
+      jobs[i].found = NULL;
+      g_thread_pool_push (pool, &jobs[i], NULL);
+    }
+  g_thread_pool_free (pool, FALSE, TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (jobs); i++)
+    {
+      g_assert_true (jobs[i].found == mine);
+      g_object_unref (jobs[i].found);
+    }
+}
+
+static void *
+pthread_func (void *data)
+{
+  PoolJob *job = data;
+
+  tether_lineage_adopt (job->lineage);
+  job->found = lookup ("raw", TETHER_LOOKUP_FLAGS_STRICT);
+  tether_lineage_leave ();
+  return NULL;
+}
+
+static void
+test_pthread_adoption (void)
+{
+  g_autoptr(TetherLoopManager) mine = lookup ("raw", TETHER_LOOKUP_FLAGS_NONE);
+  PoolJob job = { tether_lineage_capture (), NULL };
+  pthread_t thread;
+
+  g_assert_cmpint (pthread_create (&thread, NULL, pthread_func, &job), ==, 0);
+  pthread_join (thread, NULL);
+  g_assert_true (job.found == mine);
+  g_object_unref (job.found);
+  tether_lineage_unref (job.lineage);
+}
+
+/* 16 jobs adopted from one submitter race to create the same id. */
+static void
+race_func (gpointer data,
+           gpointer user_data)
+{
+  PoolJob *job = data;
+
+  tether_lineage_adopt (job->lineage);
+  job->found = lookup ("contended", TETHER_LOOKUP_FLAGS_NONE);
+  tether_lineage_leave ();
+}
+
+static gpointer
+race_owner (gpointer data)
+{
+  TetherLineage *lineage = tether_lineage_capture ();
+  PoolJob jobs[16];
+  GThreadPool *pool = g_thread_pool_new (race_func, NULL, 16, TRUE, NULL);
+
+  for (guint i = 0; i < 16; i++)
+    {
+      jobs[i].lineage = lineage;
+      jobs[i].found = NULL;
+    }
+  for (guint i = 0; i < 16; i++)
+    g_thread_pool_push (pool, &jobs[i], NULL);
+  g_thread_pool_free (pool, FALSE, TRUE);
+  for (guint i = 1; i < 16; i++)
+    g_assert_true (jobs[i].found == jobs[0].found);
+  for (guint i = 0; i < 16; i++)
+    g_object_unref (jobs[i].found);
+  tether_lineage_unref (lineage);
+  return GINT_TO_POINTER (TRUE);
+}
+
+static void
+test_concurrent_create (void)
+{
+  for (int round = 0; round < 20; round++)
+    g_assert_true (g_thread_join (tether_thread_new ("race-owner", race_owner, NULL)));
+}
+
+typedef struct
+{
+  GMutex   mutex;
+  GCond    cond;
+  gboolean child_done;
+  gboolean release;
+  gboolean grandchild_ok;
+  int      finalized;
+} Exit;
+
+static void
+flag_finalized (gpointer  data,
+                GObject  *object)
+{
+  g_atomic_int_set (&((Exit *) data)->finalized, 1);
+}
+
+static gpointer
+grandchild_func (gpointer data)
+{
+  Exit *exit_data = data;
+  g_autoptr(GError) error = NULL;
+  TetherLoopManager *found;
+
+  g_mutex_lock (&exit_data->mutex);
+  while (!exit_data->release)
+    g_cond_wait (&exit_data->cond, &exit_data->mutex);
+  g_mutex_unlock (&exit_data->mutex);
+
+  /* The child has exited; its entry lives on for us. */
+  found = tether_loop_manager_get_or_create ("exit", TETHER_LOOKUP_FLAGS_STRICT, &error);
+  exit_data->grandchild_ok = found != NULL && !g_atomic_int_get (&exit_data->finalized);
+  g_clear_object (&found);
+  return NULL;
+}
+
+static gpointer
+child_func (gpointer data)
+{
+  Exit *exit_data = data;
+  TetherLoopManager *mine = lookup ("exit", TETHER_LOOKUP_FLAGS_FORCE_CREATE);
+
+  g_assert_true (tether_loop_manager_start (mine, NULL, NULL));
+  g_object_weak_ref (G_OBJECT (mine), flag_finalized, exit_data);
+  g_object_unref (mine);
+  return tether_thread_new ("grandchild", grandchild_func, exit_data);
+}
+
+static void
+test_exit_with_live_grandchild (void)
+{
+  Exit exit_data = { 0 };
+  GThread *grandchild;
+
+  g_mutex_init (&exit_data.mutex);
+  g_cond_init (&exit_data.cond);
+  grandchild = g_thread_join (tether_thread_new ("child", child_func, &exit_data));
+
+  g_mutex_lock (&exit_data.mutex);
+  exit_data.release = TRUE;
+  g_cond_broadcast (&exit_data.cond);
+  g_mutex_unlock (&exit_data.mutex);
+
+  g_thread_join (grandchild);
+  g_assert_true (exit_data.grandchild_ok);
+  /* The grandchild's exit released the child's entry: the manager stopped
+   * and was finalized on that thread. */
+  g_assert_true (g_atomic_int_get (&exit_data.finalized));
+  g_mutex_clear (&exit_data.mutex);
+  g_cond_clear (&exit_data.cond);
+}
+
+static gsize
+rss_pages (void)
+{
+  g_autofree char *text = NULL;
+  gsize size = 0, rss = 0;
+
+  if (g_file_get_contents ("/proc/self/statm", &text, NULL, NULL))
+    sscanf (text, "%zu %zu", &size, &rss);
+  return rss;
+}
+
+static gpointer
+churn_func (gpointer data)
+{
+  TetherLoopManager *m = lookup ("churn", TETHER_LOOKUP_FLAGS_FORCE_CREATE);
+
+  if (GPOINTER_TO_INT (data) % 10 == 0)
+    {
+      g_assert_true (tether_loop_manager_start (m, NULL, NULL));
+      tether_loop_manager_stop (m, TETHER_STOP_MODE_DRAIN);
+    }
+  g_object_unref (m);
+  return NULL;
+}
+
+static guint
+live_nodes (void)
+{
+  g_autoptr(GPtrArray) all = tether_lineage_dup_all ();
+
+  return all->len;
+}
+
+static void
+test_churn (void)
+{
+  guint nodes_before;
+  gsize before, after;
+  g_autoptr(GVariant) snapshot = NULL;
+
+  /* Warm up allocator arenas and GLib's thread caches first. */
+  for (int i = 0; i < 500; i++)
+    g_thread_join (tether_thread_new ("churn", churn_func, GINT_TO_POINTER (i)));
+  nodes_before = live_nodes ();
+  before = rss_pages ();
+  for (int i = 0; i < 10000; i++)
+    g_thread_join (tether_thread_new ("churn", churn_func, GINT_TO_POINTER (i)));
+  after = rss_pages ();
+
+  g_assert_cmpuint (live_nodes (), ==, nodes_before);
+  snapshot = tether_registry_snapshot ();
+  for (gsize i = 0; i < g_variant_n_children (snapshot); i++)
+    {
+      g_autoptr(GVariant) entry = g_variant_get_child_value (snapshot, i);
+      const char *id = NULL;
+
+      g_variant_lookup (entry, "id", "&s", &id);
+      g_assert_cmpstr (id, !=, "churn");
+    }
+  g_test_message ("RSS before %zu pages, after 10000 threads %zu pages", before, after);
+  /* valgrind and ASan quarantine freed memory, so RSS says nothing there;
+   * their own leak checks cover those runs. */
+  if (strstr (g_getenv ("LD_PRELOAD") ? g_getenv ("LD_PRELOAD") : "", "valgrind") == NULL &&
+      g_getenv ("TETHER_TEST_SANITIZED") == NULL)
+    g_assert_cmpuint (after, <, before + 256);
+}
+
+static void
+test_snapshot (void)
+{
+  g_autoptr(TetherLoopManager) m = lookup ("snap", TETHER_LOOKUP_FLAGS_FORCE_CREATE);
+  g_autoptr(GVariant) snapshot = NULL;
+  g_autoptr(TetherLineage) here = tether_lineage_capture ();
+  gboolean seen = FALSE;
+
+  g_assert_true (tether_loop_manager_start (m, "render", NULL));
+  snapshot = tether_registry_snapshot ();
+  g_assert_cmpstr (g_variant_get_type_string (snapshot), ==, "aa{sv}");
+  for (gsize i = 0; i < g_variant_n_children (snapshot); i++)
+    {
+      g_autoptr(GVariant) entry = g_variant_get_child_value (snapshot, i);
+      const char *id = NULL, *task_type = NULL;
+      gboolean running = FALSE;
+      guint depth = 99;
+
+      g_variant_lookup (entry, "id", "&s", &id);
+      if (g_strcmp0 (id, "snap") != 0)
+        continue;
+      seen = TRUE;
+      g_variant_lookup (entry, "task-type", "&s", &task_type);
+      g_variant_lookup (entry, "running", "b", &running);
+      g_variant_lookup (entry, "depth", "u", &depth);
+      g_assert_cmpstr (task_type, ==, "render");
+      g_assert_true (running);
+      g_assert_cmpuint (depth, ==, tether_lineage_get_depth (here));
+    }
+  g_assert_true (seen);
+  tether_loop_manager_stop (m, TETHER_STOP_MODE_DRAIN);
+}
+
+static void
+where_work (TetherWork *work,
+            gpointer    user_data)
+{
+  g_autoptr(GError) error = NULL;
+  TetherLoopManager *found = tether_loop_manager_get_or_create ("starter", TETHER_LOOKUP_FLAGS_STRICT, &error);
+
+  tether_work_return_object (work, found);
+  g_clear_object (&found);
+}
+
+static void
+test_manager_thread_is_child (void)
+{
+  g_autoptr(TetherLoopManager) starter = lookup ("starter", TETHER_LOOKUP_FLAGS_FORCE_CREATE);
+  g_autoptr(TetherLoopManager) worker = tether_loop_manager_new ("worker");
+  g_autoptr(TetherFuture) future = NULL;
+  g_autoptr(GObject) found = NULL;
+
+  g_assert_true (tether_loop_manager_start (worker, NULL, NULL));
+  future = tether_loop_manager_submit (worker, NULL, NULL, where_work, NULL, NULL, NULL);
+  g_assert_true (tether_future_wait (future, -1, NULL));
+  found = tether_future_dup_object (future);
+  g_assert_true (found == (GObject *) starter);
+  tether_loop_manager_stop (worker, TETHER_STOP_MODE_DRAIN);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/Tether/Registry/flags", test_flags);
+  g_test_add_func ("/Tether/Registry/lineage-three-deep", test_lineage_three_deep);
+  g_test_add_func ("/Tether/Registry/siblings-force-create", test_siblings_force_create);
+  g_test_add_func ("/Tether/Registry/plain-thread", test_plain_thread_not_in_lineage);
+  g_test_add_func ("/Tether/Registry/thread-pool-adoption", test_thread_pool_adoption);
+  g_test_add_func ("/Tether/Registry/pthread-adoption", test_pthread_adoption);
+  g_test_add_func ("/Tether/Registry/concurrent-create", test_concurrent_create);
+  g_test_add_func ("/Tether/Registry/exit-with-live-grandchild", test_exit_with_live_grandchild);
+  g_test_add_func ("/Tether/Registry/manager-thread-is-child", test_manager_thread_is_child);
+  g_test_add_func ("/Tether/Registry/snapshot", test_snapshot);
+  g_test_add_func ("/Tether/Registry/churn", test_churn);
+
+  return g_test_run ();
+}
