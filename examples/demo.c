@@ -99,6 +99,71 @@ wait_on_self_work (TetherWork *work,
 }
 
 static void
+print_resolved (const char *who)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherLoopManager) manager = NULL;
+  g_autoptr(TetherLineage) here = tether_lineage_capture ();
+
+  manager = tether_loop_manager_get_or_create ("component", TETHER_LOOKUP_FLAGS_STRICT, &error);
+  g_print ("   %*s%s (depth %u) -> %s\n", 2 * tether_lineage_get_depth (here), "", who,
+           tether_lineage_get_depth (here),
+           manager != NULL ? tether_loop_manager_get_id (manager) : error->message);
+}
+
+static gpointer
+grandchild_thread (gpointer data)
+{
+  print_resolved ("grandchild thread");
+  return NULL;
+}
+
+static gpointer
+plain_thread (gpointer data)
+{
+  print_resolved ("plain g_thread_new() thread, outside the lineage");
+  return NULL;
+}
+
+static gpointer
+child_thread (gpointer data)
+{
+  g_autoptr(TetherLoopManager) own = NULL;
+
+  print_resolved ("child thread");
+  g_thread_join (tether_thread_new ("grandchild", grandchild_thread, NULL));
+  if (GPOINTER_TO_INT (data))
+    {
+      /* An isolated sibling: its own manager, for itself and its descendants. */
+      own = tether_loop_manager_get_or_create ("component", TETHER_LOOKUP_FLAGS_FORCE_CREATE, NULL);
+      g_print ("   %*sisolated child registered its own manager %p\n", 2, "", (gpointer) own);
+    }
+  return NULL;
+}
+
+static void
+pool_job (gpointer data,
+          gpointer user_data)
+{
+  TetherLineage *lineage = data;
+
+  /* The GThreadPool recipe: adopt the submitter's lineage for the job. */
+  tether_lineage_adopt (lineage);
+  print_resolved ("GThreadPool job (adopted)");
+  tether_lineage_leave ();
+  tether_lineage_unref (lineage);
+}
+
+static void
+print_snapshot (void)
+{
+  g_autoptr(GVariant) snapshot = tether_registry_snapshot ();
+  g_autofree char *text = g_variant_print (snapshot, FALSE);
+
+  g_print ("   registry snapshot: %s\n", text);
+}
+
+static void
 count_post (gpointer data)
 {
   g_atomic_int_inc ((int *) data);
@@ -176,6 +241,27 @@ main (void)
   g_print ("   posted work that ran: %d\n", posted);
   if (!tether_loop_manager_post (io, NULL, count_post, &posted, NULL, &error))
     g_print ("   after stop: %s\n", error->message);
+
+  say ("8. Lineage: worker threads inherit their parent's manager",
+       "main registers 'component'; children and grandchildren find it, pool jobs adopt it.");
+  {
+    g_autoptr(TetherLoopManager) component =
+      tether_loop_manager_get_or_create ("component", TETHER_LOOKUP_FLAGS_NONE, NULL);
+    GThreadPool *pool;
+
+    g_print ("   fresh manager %p, running=%d: start it\n", (gpointer) component,
+             tether_loop_manager_is_running (component));
+    tether_loop_manager_start (component, NULL, NULL);
+    print_resolved ("main thread");
+    g_thread_join (tether_thread_new ("child", child_thread, GINT_TO_POINTER (FALSE)));
+    g_thread_join (tether_thread_new ("isolated", child_thread, GINT_TO_POINTER (TRUE)));
+    pool = g_thread_pool_new (pool_job, NULL, 2, FALSE, NULL);
+    g_thread_pool_push (pool, tether_lineage_capture (), NULL);
+    g_thread_pool_free (pool, FALSE, TRUE);
+    g_thread_join (g_thread_new ("plain", plain_thread, NULL));
+    print_snapshot ();
+    tether_loop_manager_stop (component, TETHER_STOP_MODE_DRAIN);
+  }
 
   g_print ("\nDone.\n");
   return 0;
