@@ -75,7 +75,6 @@ struct _TetherCore
   GCond            cond;
   CoreState        state;
   TetherStopMode   stop_mode;
-  gboolean         swept;        /* the current stop mode has been applied */
   gboolean         wake_pending; /* source ready time is 0 */
   char            *task_type;
   GThread         *thread;       /* not yet joined */
@@ -283,20 +282,10 @@ core_source_dispatch (GSource     *source,
                       gpointer     user_data)
 {
   TetherCore *core = ((CoreSource *) source)->core;
-  g_autoptr(GPtrArray) sweep = NULL;
-  TetherStopMode mode = TETHER_STOP_MODE_DRAIN;
   GQueue batch = G_QUEUE_INIT;
   GList *link;
 
   g_mutex_lock (&core->mutex);
-  if (core->state == CORE_STOPPING && !core->swept)
-    {
-      core->swept = TRUE;
-      mode = core->stop_mode;
-      sweep = g_ptr_array_new_with_free_func ((GDestroyNotify) tether_job_unref);
-      for (link = core->live.head; link != NULL; link = link->next)
-        g_ptr_array_add (sweep, tether_job_ref (link->data));
-    }
   for (guint i = 0; i < BATCH_SIZE && (link = g_queue_pop_head_link (&core->queue)); i++)
     g_queue_push_tail_link (&batch, link);
   if (core->queue.length == 0)
@@ -307,10 +296,6 @@ core_source_dispatch (GSource     *source,
       g_source_set_ready_time (source, -1);
     }
   g_mutex_unlock (&core->mutex);
-
-  /* Outside the lock: cancelling runs "cancelled" handlers, user code. */
-  if (sweep != NULL)
-    core_apply_stop (core, mode, sweep);
 
   while ((link = g_queue_pop_head_link (&batch)))
     core_start_or_retire (core, link->data);
@@ -400,37 +385,49 @@ core_thread_func (gpointer data)
   return NULL;
 }
 
-/* Begins a stop, or escalates one in progress from DRAIN to CANCEL.
- * Returns whether this call moved the manager out of RUNNING. */
+/* Begins a stop, or escalates one in progress from DRAIN to CANCEL, and
+ * applies the mode to the accepted work right here on the calling thread,
+ * so that running work sees its cancellable fire even while it keeps the
+ * manager's thread busy. Returns whether this call moved the manager out of
+ * RUNNING. */
 static gboolean
 core_request_stop (TetherCore     *core,
                    TetherStopMode  mode)
 {
+  g_autoptr(GPtrArray) jobs = NULL;
   gboolean began = FALSE;
-  gboolean wake = FALSE;
+  gboolean apply = FALSE;
 
   g_mutex_lock (&core->mutex);
   if (core->state == CORE_RUNNING)
     {
       core->state = CORE_STOPPING;
       core->stop_mode = mode;
-      core->swept = FALSE;
-      began = wake = TRUE;
+      began = apply = TRUE;
     }
   else if (core->state == CORE_STOPPING &&
            mode == TETHER_STOP_MODE_CANCEL &&
            core->stop_mode == TETHER_STOP_MODE_DRAIN)
     {
       core->stop_mode = TETHER_STOP_MODE_CANCEL;
-      core->swept = FALSE;
-      wake = TRUE;
+      apply = TRUE;
     }
-  if (wake)
-    core->wake_pending = TRUE;
+  if (apply)
+    {
+      /* No job can be accepted from here on, so this set is complete. */
+      jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) tether_job_unref);
+      for (GList *l = core->live.head; l != NULL; l = l->next)
+        g_ptr_array_add (jobs, tether_job_ref (l->data));
+      core->wake_pending = TRUE;
+    }
   g_mutex_unlock (&core->mutex);
 
-  if (wake)
-    core_wake (core);
+  if (apply)
+    {
+      /* Outside the lock: cancelling runs "cancelled" handlers, user code. */
+      core_apply_stop (core, mode, jobs);
+      core_wake (core);
+    }
 
   return began;
 }
@@ -859,6 +856,11 @@ tether_loop_manager_start (TetherLoopManager  *self,
  * and is joined. From the manager's own thread (inside work) it only begins
  * the stop and returns; the thread finishes and exits after the current
  * work returns.
+ *
+ * The mode is applied on the calling thread before this waits: in
+ * %TETHER_STOP_MODE_CANCEL queued work ends cancelled at once and the
+ * cancellable of running work fires, even if that work keeps the manager's
+ * thread busy without returning to its loop.
  *
  * Stopping a stopped manager does nothing. Concurrent stops all wait for the
  * same shutdown; if any asks for %TETHER_STOP_MODE_CANCEL, cancel wins, even

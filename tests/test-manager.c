@@ -789,6 +789,22 @@ test_unref_foreign_drains (void)
   gate_clear (&gate);
 }
 
+typedef struct
+{
+  TetherLoopManager *manager;
+  TetherStopMode     mode;
+} StopArgs;
+
+static gpointer
+stop_thread (gpointer data)
+{
+  StopArgs *args = data;
+
+  tether_loop_manager_stop (args->manager, args->mode);
+  g_assert_false (tether_loop_manager_is_running (args->manager));
+  return NULL;
+}
+
 static void
 test_drain_vs_cancel (gconstpointer mode_data)
 {
@@ -797,6 +813,10 @@ test_drain_vs_cancel (gconstpointer mode_data)
   TetherFuture *futures[200];
   int runs = 0, posts = 0;
   guint succeeded = 0, cancelled = 0;
+  StopArgs stop_args;
+  TetherFuture *sentinel;
+  int sentinel_runs = 0;
+  GThread *stopper;
   Gate gate;
 
   destroyed = 0;
@@ -808,8 +828,20 @@ test_drain_vs_cancel (gconstpointer mode_data)
   for (int i = 0; i < 50; i++)
     g_assert_true (tether_loop_manager_post (manager, NULL, count_post, &posts, count_destroy, NULL));
 
+  /* Begin the stop while the thread is still held, so nothing queued has
+   * run before the mode applies. */
+  stop_args.manager = manager;
+  stop_args.mode = mode;
+  sentinel = tether_loop_manager_submit (manager, NULL, NULL, count_work, &sentinel_runs, NULL, NULL);
+  stopper = g_thread_new ("stopper", stop_thread, &stop_args);
+  while (tether_loop_manager_is_running (manager))
+    g_usleep (100);
+  /* CANCEL applies in submission order; the sentinel comes last. */
+  while (mode == TETHER_STOP_MODE_CANCEL && !tether_future_is_done (sentinel))
+    g_usleep (100);
   gate_open (&gate);
-  tether_loop_manager_stop (manager, mode);
+  g_thread_join (stopper);
+  g_clear_object (&sentinel);
 
   for (int i = 0; i < 200; i++)
     {
@@ -933,46 +965,51 @@ test_race_submit_during_stop (gconstpointer mode_data)
     }
 }
 
-typedef struct
+static void
+block_until_cancelled (TetherWork *work,
+                       gpointer    user_data)
 {
-  TetherLoopManager *manager;
-  TetherStopMode     mode;
-} StopArgs;
+  GCancellable *cancellable = tether_work_get_cancellable (work);
+  Gate *gate = user_data;
 
-static gpointer
-stop_thread (gpointer data)
-{
-  StopArgs *args = data;
+  g_mutex_lock (&gate->mutex);
+  gate->entered = TRUE;
+  g_cond_broadcast (&gate->cond);
+  g_mutex_unlock (&gate->mutex);
 
-  tether_loop_manager_stop (args->manager, args->mode);
-  g_assert_false (tether_loop_manager_is_running (args->manager));
-  return NULL;
+  while (!g_cancellable_is_cancelled (cancellable))
+    g_usleep (500);
+  tether_work_return_error (work, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "stopped"));
 }
 
 static void
 test_concurrent_stops (void)
 {
   g_autoptr(TetherLoopManager) manager = started ("twostops", NULL);
+  g_autoptr(TetherFuture) blocker = NULL;
   TetherFuture *futures[100];
   StopArgs drain = { manager, TETHER_STOP_MODE_DRAIN };
-  StopArgs cancel = { manager, TETHER_STOP_MODE_CANCEL };
-  GThread *a, *b;
+  GThread *drainer;
   int runs = 0;
   Gate gate;
 
   gate_init (&gate);
-  g_object_unref (tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL));
+  blocker = tether_loop_manager_submit (manager, NULL, NULL, block_until_cancelled, &gate, NULL, NULL);
   gate_wait_entered (&gate);
   for (int i = 0; i < 100; i++)
     futures[i] = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, NULL, NULL);
-  a = g_thread_new ("drain", stop_thread, &drain);
-  b = g_thread_new ("cancel", stop_thread, &cancel);
-  g_usleep (20000);
-  gate_open (&gate);
-  g_thread_join (a);
-  g_thread_join (b);
 
-  /* Cancel wins over the drain: nothing queued behind the blocker ran. */
+  /* A drain begins and waits on the busy thread ... */
+  drainer = g_thread_new ("drain", stop_thread, &drain);
+  while (tether_loop_manager_is_running (manager))
+    g_usleep (100);
+
+  /* ... then a cancel arrives: it fires the running work's cancellable from
+   * this thread, and nothing queued behind it runs. */
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_CANCEL);
+  g_thread_join (drainer);
+
+  g_assert_cmpint (tether_future_get_status (blocker), ==, TETHER_FUTURE_STATUS_CANCELLED);
   g_assert_cmpint (runs, ==, 0);
   for (int i = 0; i < 100; i++)
     {
