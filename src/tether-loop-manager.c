@@ -265,15 +265,21 @@ core_apply_stop (TetherCore     *core,
                  TetherStopMode  mode,
                  GPtrArray      *jobs)
 {
+  /* Queued work first: once running work sees its cancellable and returns,
+   * the manager's thread would otherwise start what is queued behind it. */
   for (guint i = 0; i < jobs->len; i++)
     {
       TetherJob *job = g_ptr_array_index (jobs, i);
 
       if (mode == TETHER_STOP_MODE_CANCEL)
-        tether_job_request_cancel (job);
+        tether_job_cancel_queued (job, "the manager was stopped with TETHER_STOP_MODE_CANCEL");
       else if (job->timer != NULL)
         tether_job_cancel_queued (job, "the manager stopped before its timer fired");
     }
+
+  if (mode == TETHER_STOP_MODE_CANCEL)
+    for (guint i = 0; i < jobs->len; i++)
+      tether_job_request_cancel (g_ptr_array_index (jobs, i));
 }
 
 static gboolean
