@@ -36,6 +36,16 @@ gate_open (Gate *gate)
   g_mutex_unlock (&gate->mutex);
 }
 
+/* Tells the test thread that the work has started. */
+static void
+gate_enter (Gate *gate)
+{
+  g_mutex_lock (&gate->mutex);
+  gate->entered = TRUE;
+  g_cond_broadcast (&gate->cond);
+  g_mutex_unlock (&gate->mutex);
+}
+
 static void
 gate_wait_entered (Gate *gate)
 {
@@ -51,9 +61,8 @@ block_work (TetherWork *work,
 {
   Gate *gate = user_data;
 
+  gate_enter (gate);
   g_mutex_lock (&gate->mutex);
-  gate->entered = TRUE;
-  g_cond_broadcast (&gate->cond);
   while (!gate->open)
     g_cond_wait (&gate->cond, &gate->mutex);
   g_mutex_unlock (&gate->mutex);
@@ -502,11 +511,7 @@ cancel_aware_work (TetherWork *work,
   GCancellable *cancellable = tether_work_get_cancellable (work);
   Gate *gate = user_data;
 
-  g_mutex_lock (&gate->mutex);
-  gate->entered = TRUE;
-  g_cond_broadcast (&gate->cond);
-  g_mutex_unlock (&gate->mutex);
-
+  gate_enter (gate);
   while (!g_cancellable_is_cancelled (cancellable))
     g_usleep (1000);
   g_assert_true (tether_work_is_cancelled (work));
@@ -972,11 +977,7 @@ block_until_cancelled (TetherWork *work,
   GCancellable *cancellable = tether_work_get_cancellable (work);
   Gate *gate = user_data;
 
-  g_mutex_lock (&gate->mutex);
-  gate->entered = TRUE;
-  g_cond_broadcast (&gate->cond);
-  g_mutex_unlock (&gate->mutex);
-
+  gate_enter (gate);
   while (!g_cancellable_is_cancelled (cancellable))
     g_usleep (500);
   tether_work_return_error (work, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "stopped"));
