@@ -55,14 +55,20 @@ node_ref (TetherLineage *self)
 static void
 node_unref (TetherLineage *self)
 {
-  if (!g_atomic_ref_count_dec (&self->ref_count))
+  gboolean last;
+
+  /* The last unref and the unlink are one step under the global lock, so
+   * tether_lineage_dup_all() never refs a node that is being freed. */
+  g_mutex_lock (&all_lock);
+  last = g_atomic_ref_count_dec (&self->ref_count);
+  if (last)
+    g_queue_unlink (&all_nodes, &self->all_link);
+  g_mutex_unlock (&all_lock);
+
+  if (!last)
     return;
 
   g_assert (g_atomic_int_get (&self->holders) == 0);
-
-  g_mutex_lock (&all_lock);
-  g_queue_unlink (&all_nodes, &self->all_link);
-  g_mutex_unlock (&all_lock);
 
   g_clear_pointer (&self->parent, node_unref);
   g_clear_pointer (&self->entries, g_hash_table_unref);

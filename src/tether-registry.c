@@ -59,6 +59,8 @@ tether_loop_manager_get_or_create (const char         *id,
   TetherLineage *node = tether_lineage_get_current ();
   const char *key = id != NULL ? id : DEFAULT_ID;
   TetherLoopManager *found = NULL;
+  TetherLoopManager *replaced = NULL;
+  g_autofree char *replaced_key = NULL;
   TetherLoopManager *created;
 
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -96,9 +98,15 @@ tether_loop_manager_get_or_create (const char         *id,
   if (found != NULL)
     g_object_ref (found);
   else
-    g_hash_table_replace (node->entries, g_strdup (key), g_object_ref (created));
+    {
+      /* Steal the entry being replaced: dropping it may stop and join a
+       * manager whose thread looks this node up, so never under its lock. */
+      g_hash_table_steal_extended (node->entries, key, (gpointer *) &replaced_key, (gpointer *) &replaced);
+      g_hash_table_insert (node->entries, g_strdup (key), g_object_ref (created));
+    }
   g_mutex_unlock (&node->mutex);
 
+  g_clear_object (&replaced);
   if (found != NULL)
     {
       g_object_unref (created);

@@ -161,15 +161,26 @@ typedef struct
   TetherLoopManager *found;
 } PoolJob;
 
+static TetherLoopManager *
+lookup_adopted (TetherLineage     *lineage,
+                const char        *id,
+                TetherLookupFlags  flags)
+{
+  TetherLoopManager *found;
+
+  tether_lineage_adopt (lineage);
+  found = lookup (id, flags);
+  tether_lineage_leave ();
+  return found;
+}
+
 static void
 pool_func (gpointer data,
            gpointer user_data)
 {
   PoolJob *job = data;
 
-  tether_lineage_adopt (job->lineage);
-  job->found = lookup ("pool", TETHER_LOOKUP_FLAGS_NONE);
-  tether_lineage_leave ();
+  job->found = lookup_adopted (job->lineage, "pool", TETHER_LOOKUP_FLAGS_NONE);
   g_clear_pointer (&job->lineage, tether_lineage_unref);
 }
 
@@ -199,9 +210,7 @@ pthread_func (void *data)
 {
   PoolJob *job = data;
 
-  tether_lineage_adopt (job->lineage);
-  job->found = lookup ("raw", TETHER_LOOKUP_FLAGS_STRICT);
-  tether_lineage_leave ();
+  job->found = lookup_adopted (job->lineage, "raw", TETHER_LOOKUP_FLAGS_STRICT);
   return NULL;
 }
 
@@ -226,9 +235,7 @@ race_func (gpointer data,
 {
   PoolJob *job = data;
 
-  tether_lineage_adopt (job->lineage);
-  job->found = lookup ("contended", TETHER_LOOKUP_FLAGS_NONE);
-  tether_lineage_leave ();
+  job->found = lookup_adopted (job->lineage, "contended", TETHER_LOOKUP_FLAGS_NONE);
 }
 
 static gpointer
@@ -401,6 +408,40 @@ test_churn (void)
 }
 
 static void
+lookup_while_replaced_work (TetherWork *work,
+                            gpointer    user_data)
+{
+  /* Walks up into (and locks) the node whose entry for this manager is
+   * being replaced, without taking a reference to this manager. */
+  for (int i = 0; i < 50; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_null (tether_loop_manager_get_or_create ("absent", TETHER_LOOKUP_FLAGS_STRICT, &error));
+      g_usleep (200);
+    }
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+test_force_create_replaces_running (void)
+{
+  TetherLoopManager *old = lookup ("replaced", TETHER_LOOKUP_FLAGS_FORCE_CREATE);
+  g_autoptr(TetherLoopManager) replacement = NULL;
+  g_autoptr(TetherFuture) future = NULL;
+
+  g_assert_true (tether_loop_manager_start (old, NULL, NULL));
+  future = tether_loop_manager_submit (old, NULL, NULL, lookup_while_replaced_work, NULL, NULL, NULL);
+  g_object_unref (old);
+
+  /* The registry drops the last reference to the running manager, which
+   * drains it: that must not happen under the node's lock. */
+  replacement = lookup ("replaced", TETHER_LOOKUP_FLAGS_FORCE_CREATE);
+  g_assert_true (tether_future_is_done (future));
+  g_assert_true (tether_future_get_boolean (future));
+}
+
+static void
 test_snapshot (void)
 {
   g_autoptr(TetherLoopManager) m = lookup ("snap", TETHER_LOOKUP_FLAGS_FORCE_CREATE);
@@ -475,6 +516,7 @@ main (int   argc,
   g_test_add_func ("/Tether/Registry/concurrent-create", test_concurrent_create);
   g_test_add_func ("/Tether/Registry/exit-with-live-grandchild", test_exit_with_live_grandchild);
   g_test_add_func ("/Tether/Registry/manager-thread-is-child", test_manager_thread_is_child);
+  g_test_add_func ("/Tether/Registry/force-create-replaces-running", test_force_create_replaces_running);
   g_test_add_func ("/Tether/Registry/snapshot", test_snapshot);
   g_test_add_func ("/Tether/Registry/churn", test_churn);
 
