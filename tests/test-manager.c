@@ -504,16 +504,23 @@ test_cancel_queued (void)
   gate_clear (&gate);
 }
 
+/* Work that keeps the manager's thread busy until it is cancelled. */
+static void
+enter_and_spin_until_cancelled (TetherWork *work,
+                                Gate       *gate)
+{
+  GCancellable *cancellable = tether_work_get_cancellable (work);
+
+  gate_enter (gate);
+  while (!g_cancellable_is_cancelled (cancellable))
+    g_usleep (500);
+}
+
 static void
 cancel_aware_work (TetherWork *work,
                    gpointer    user_data)
 {
-  GCancellable *cancellable = tether_work_get_cancellable (work);
-  Gate *gate = user_data;
-
-  gate_enter (gate);
-  while (!g_cancellable_is_cancelled (cancellable))
-    g_usleep (1000);
+  enter_and_spin_until_cancelled (work, user_data);
   g_assert_true (tether_work_is_cancelled (work));
   /* A value returned after cancellation still wins. */
   tether_work_return_string (work, "finished anyway");
@@ -675,7 +682,9 @@ test_timers (void)
   g_assert_true (tether_future_wait (at, -1, NULL));
   g_assert_cmpint (tether_future_get_int64 (later) - start, >=, 30000);
   g_assert_cmpint (tether_future_get_int64 (at) - start, >=, 10000);
-  g_assert_cmpint (tether_future_get_int64 (at), <, tether_future_get_int64 (later));
+  /* No order between the two is asserted: when both are overdue (a loaded
+   * machine, valgrind) GLib dispatches ready sources of equal priority in
+   * attach order, not by ready time. */
 
   /* A drain does not wait an hour: timers not yet due end cancelled. */
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
@@ -974,12 +983,7 @@ static void
 block_until_cancelled (TetherWork *work,
                        gpointer    user_data)
 {
-  GCancellable *cancellable = tether_work_get_cancellable (work);
-  Gate *gate = user_data;
-
-  gate_enter (gate);
-  while (!g_cancellable_is_cancelled (cancellable))
-    g_usleep (500);
+  enter_and_spin_until_cancelled (work, user_data);
   tether_work_return_error (work, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "stopped"));
 }
 
