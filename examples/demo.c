@@ -49,12 +49,15 @@ on_done (GObject      *object,
          gpointer      user_data)
 {
   GMainLoop *loop = user_data;
-  g_auto(GValue) value = G_VALUE_INIT;
+  GValue *value = NULL;
   g_autoptr(GError) error = NULL;
 
   if (tether_loop_manager_submit_finish (TETHER_LOOP_MANAGER (object), result, &value, &error))
-    g_print ("   callback on the main thread (%p): %d\n",
-             (gpointer) g_thread_self (), g_value_get_int (&value));
+    {
+      g_print ("   callback on the main thread (%p): %d\n",
+               (gpointer) g_thread_self (), g_value_get_int (value));
+      g_boxed_free (G_TYPE_VALUE, value);
+    }
   else
     g_print ("   callback error: %s\n", error->message);
   g_main_loop_quit (loop);

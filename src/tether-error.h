@@ -33,7 +33,11 @@ G_BEGIN_DECLS
  * @TETHER_ERROR_TIMED_OUT: the wait ran out of time; the work goes on
  * @TETHER_ERROR_INVALID_ARGUMENT: an argument combination that cannot be honoured
  * @TETHER_ERROR_ABANDONED: the work dropped its [class@Tether.Work] without
- *   returning a value or an error
+ *   returning a value or an error (also what a JavaScript work function
+ *   submitted from GJS ends with: GJS refuses to run it on another thread)
+ * @TETHER_ERROR_FAILED: work written in a language binding raised an
+ *   exception; the message starts with the exception's type, as in
+ *   `ValueError: bad input`
  *
  * Error codes in the %TETHER_ERROR domain.
  *
@@ -50,6 +54,7 @@ typedef enum
   TETHER_ERROR_TIMED_OUT,
   TETHER_ERROR_INVALID_ARGUMENT,
   TETHER_ERROR_ABANDONED,
+  TETHER_ERROR_FAILED,
 } TetherError;
 
 TETHER_AVAILABLE_IN_1_0

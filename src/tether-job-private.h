@@ -44,6 +44,7 @@ struct _TetherJob
   } func;
   gpointer         func_data;
   GDestroyNotify   func_data_destroy;
+  GMainContext    *home;          /* where func_data_destroy runs, if not here */
 
   /* The caller's cancellable; its handler holds a job reference. */
   GCancellable    *user_cancellable;
@@ -66,6 +67,10 @@ TetherJob    *tether_job_new            (TetherCore     *core,
                                          TetherJobKind   kind);
 TetherJob    *tether_job_ref            (TetherJob      *job);
 void          tether_job_unref          (TetherJob      *job);
+void          tether_job_set_func_data  (TetherJob      *job,
+                                         gpointer        func_data,
+                                         GDestroyNotify  func_data_destroy);
+void          tether_job_release_func_data (TetherJob   *job);
 gboolean      tether_job_complete       (TetherJob      *job,
                                          GValue         *value,
                                          GError         *error);

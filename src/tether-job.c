@@ -42,11 +42,59 @@ tether_job_unref (TetherJob *job)
 
   if (job->timer != NULL)
     g_source_unref (job->timer);
+  g_clear_pointer (&job->home, g_main_context_unref);
   g_clear_object (&job->user_cancellable);
   g_clear_object (&job->cancellable);
   g_mutex_clear (&job->lock);
   tether_core_unref (job->core);
   g_free (job);
+}
+
+/* GJS can release a JavaScript function only on its own thread; releasing
+ * one anywhere else crashes the process. GJS registers GjsContext before any
+ * script can reach Tether, so one look is enough. */
+static gboolean
+process_hosts_gjs (void)
+{
+  static gsize hosts_gjs = 0;
+
+  if (g_once_init_enter (&hosts_gjs))
+    g_once_init_leave (&hosts_gjs, g_type_from_name ("GjsContext") != 0 ? 2 : 1);
+  return hosts_gjs == 2;
+}
+
+void
+tether_job_set_func_data (TetherJob      *job,
+                          gpointer        func_data,
+                          GDestroyNotify  func_data_destroy)
+{
+  job->func_data = func_data;
+  job->func_data_destroy = func_data_destroy;
+  if (func_data_destroy != NULL && process_hosts_gjs ())
+    job->home = g_main_context_ref_thread_default ();
+}
+
+static gboolean
+release_in_home (gpointer data)
+{
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs func_data_destroy here, or in the submitter's context if it asked for
+ * that (then the source's destroy notify is the one that runs it). */
+void
+tether_job_release_func_data (TetherJob *job)
+{
+  gpointer func_data = g_steal_pointer (&job->func_data);
+  GDestroyNotify func_data_destroy = g_steal_pointer (&job->func_data_destroy);
+
+  if (func_data_destroy == NULL)
+    return;
+  if (job->home != NULL)
+    g_main_context_invoke_full (job->home, G_PRIORITY_DEFAULT, release_in_home,
+                                func_data, func_data_destroy);
+  else
+    func_data_destroy (func_data);
 }
 
 static void

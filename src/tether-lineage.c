@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 
+#include "tether-error.h"
 #include "tether-lineage-private.h"
 
 /**
@@ -360,6 +361,53 @@ tether_lineage_leave (void)
   tether_lineage_release (node);
 }
 
+/**
+ * tether_lineage_attach:
+ * @parent: a token from [func@Tether.Lineage.capture], taken on the thread
+ *   that should become the parent
+ * @error: return location for an error
+ *
+ * Gives the calling thread a place of its own in the lineage, one level
+ * below @parent, for the rest of its life: what [func@Tether.thread_new]
+ * does for the threads it makes, for a thread Tether did not create (a
+ * Python `threading.Thread`, a pthread). Unlike [func@Tether.Lineage.adopt],
+ * managers this thread registers (or force-creates) are its own and are seen
+ * only by it and its descendants, not by its parent or siblings.
+ *
+ * Call it first thing in the thread. A thread already has a place once it
+ * has looked up, registered, captured or attached; attaching then fails
+ * with %TETHER_ERROR_INVALID_ARGUMENT.
+ *
+ * Thread: any thread Tether did not create, before it uses the registry.
+ *
+ * Returns: %TRUE if the thread is now a child of @parent
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_lineage_attach (TetherLineage  *parent,
+                       GError        **error)
+{
+  Stack *stack;
+
+  g_return_val_if_fail (parent != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  stack = get_stack ();
+  if (stack->root != NULL || stack->adopted != NULL)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                   "Thread '%s' already has a place in the lineage; call "
+                   "tether_lineage_attach() before the thread uses the registry, or use "
+                   "tether_lineage_adopt() to act on behalf of another thread for a while",
+                   stack->root != NULL ? stack->root->thread_name : "(adopted)");
+      return FALSE;
+    }
+
+  stack->root = node_new (parent, TRUE);
+  return TRUE;
+}
+
 typedef struct
 {
   GThreadFunc    func;
@@ -374,7 +422,8 @@ spawn_func (gpointer data)
   gpointer ret;
 
   /* A place of its own, one level below the parent. */
-  get_stack ()->root = node_new (spawn->parent, TRUE);
+  if (!tether_lineage_attach (spawn->parent, NULL))
+    g_assert_not_reached ();
   tether_lineage_release (spawn->parent);
   ret = spawn->func (spawn->data);
   g_free (spawn);

@@ -30,6 +30,9 @@ void           tether_lineage_adopt    (TetherLineage  *lineage);
 TETHER_AVAILABLE_IN_1_0
 void           tether_lineage_leave    (void);
 TETHER_AVAILABLE_IN_1_0
+gboolean       tether_lineage_attach   (TetherLineage  *parent,
+                                        GError        **error);
+TETHER_AVAILABLE_IN_1_0
 GThread       *tether_thread_new       (const char     *name,
                                         GThreadFunc     func,
                                         gpointer        data);

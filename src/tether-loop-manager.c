@@ -46,7 +46,9 @@
  *   thread finishes draining and exits by itself.
  * - The `func_data_destroy` of a submission runs on the manager's thread once
  *   the work has ended (on the submitter's thread, before the call returns,
- *   if the submission is rejected).
+ *   if the submission is rejected). In a process that hosts GJS it runs
+ *   instead in the thread-default context the submitter had, because GJS
+ *   can release a JavaScript function only on its own thread.
  *
  * Since: 1.0
  */
@@ -217,8 +219,7 @@ core_retire (TetherCore *core,
     }
   if (job->timer != NULL)
     g_source_destroy (job->timer);
-  if (job->func_data_destroy != NULL)
-    g_clear_pointer (&job->func_data, job->func_data_destroy);
+  tether_job_release_func_data (job);
 
   g_mutex_lock (&core->mutex);
   g_queue_unlink (&core->live, &job->live_link);
@@ -971,8 +972,7 @@ reject (TetherJob *job,
         GError    *error)
 {
   tether_job_complete (job, NULL, error);
-  if (job->func_data_destroy != NULL)
-    g_clear_pointer (&job->func_data, job->func_data_destroy);
+  tether_job_release_func_data (job);
   tether_job_unref (job);
 }
 
@@ -991,8 +991,7 @@ submit_future (TetherLoopManager  *self,
   GError *local_error = NULL;
 
   job->func.work = func;
-  job->func_data = func_data;
-  job->func_data_destroy = func_data_destroy;
+  tether_job_set_func_data (job, func_data, func_data_destroy);
   job->future = g_object_ref (future);
 
   if (!core_accept (self->core, job, task_type, cancellable, ready_time, &local_error))
@@ -1175,8 +1174,7 @@ tether_loop_manager_submit_async (TetherLoopManager   *self,
 
   job = tether_job_new (self->core, TETHER_JOB_KIND_TASK);
   job->func.work = func;
-  job->func_data = func_data;
-  job->func_data_destroy = func_data_destroy;
+  tether_job_set_func_data (job, func_data, func_data_destroy);
   job->task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (job->task, tether_loop_manager_submit_async);
   g_task_set_name (job->task, "[tether] submit");
@@ -1191,11 +1189,13 @@ tether_loop_manager_submit_async (TetherLoopManager   *self,
  * tether_loop_manager_submit_finish:
  * @self: a [class@Tether.LoopManager]
  * @result: the result passed to the callback
- * @value: (out caller-allocates) (optional): an unset #GValue that receives the
- *   work's value; left unset if the work returned no value
+ * @value: (out) (optional) (nullable) (transfer full): return location for
+ *   the work's value, or %NULL if it returned none; free it with
+ *   `g_boxed_free (G_TYPE_VALUE, value)`
  * @error: return location for an error
  *
- * Finishes [method@Tether.LoopManager.submit_async].
+ * Finishes [method@Tether.LoopManager.submit_async]. @value is only set
+ * when the call returns %TRUE.
  *
  * Thread: the thread that called [method@Tether.LoopManager.submit_async].
  *
@@ -1207,7 +1207,7 @@ tether_loop_manager_submit_async (TetherLoopManager   *self,
 gboolean
 tether_loop_manager_submit_finish (TetherLoopManager  *self,
                                    GAsyncResult       *result,
-                                   GValue             *value,
+                                   GValue            **value,
                                    GError            **error)
 {
   GValue *result_value;
@@ -1215,7 +1215,6 @@ tether_loop_manager_submit_finish (TetherLoopManager  *self,
 
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (value == NULL || !G_IS_VALUE (value), FALSE);
 
   result_value = g_task_propagate_pointer (G_TASK (result), &local_error);
   if (local_error != NULL)
@@ -1224,20 +1223,10 @@ tether_loop_manager_submit_finish (TetherLoopManager  *self,
       return FALSE;
     }
 
-  if (result_value != NULL)
-    {
-      if (value != NULL)
-        {
-          /* Move the contents; the heap GValue is only a carrier. */
-          *value = *result_value;
-          g_free (result_value);
-        }
-      else
-        {
-          g_value_unset (result_value);
-          g_free (result_value);
-        }
-    }
+  if (value != NULL)
+    *value = result_value;
+  else if (result_value != NULL)
+    g_boxed_free (G_TYPE_VALUE, result_value);
 
   return TRUE;
 }
@@ -1280,8 +1269,7 @@ tether_loop_manager_post (TetherLoopManager  *self,
 
   job = tether_job_new (self->core, TETHER_JOB_KIND_POST);
   job->func.post = func;
-  job->func_data = func_data;
-  job->func_data_destroy = func_data_destroy;
+  tether_job_set_func_data (job, func_data, func_data_destroy);
 
   if (!core_accept (self->core, job, task_type, NULL, -1, &local_error))
     {

@@ -268,7 +268,7 @@ typedef struct
   GMainLoop    *loop;
   GThread      *thread;
   gboolean      ok;
-  GValue        value;
+  GValue       *value;
   GError       *error;
   int           calls;
 } AsyncData;
@@ -306,8 +306,8 @@ test_submit_async (void)
   g_assert_true (data.thread == g_thread_self ());
   g_assert_true (data.ok);
   g_assert_no_error (data.error);
-  g_assert_cmpint (g_value_get_int (&data.value), ==, 42);
-  g_value_unset (&data.value);
+  g_assert_cmpint (g_value_get_int (data.value), ==, 42);
+  g_boxed_free (G_TYPE_VALUE, data.value);
 
   /* A rejection arrives through the callback too, never inside the call. */
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
