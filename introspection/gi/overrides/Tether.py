@@ -1,0 +1,464 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""PyGObject overrides for Tether.
+
+They keep every C signature and add what Python code expects of a
+concurrency library:
+
+- Work functions are called as ``func(work, *func_data)`` on the manager's
+  thread, as in C. Their return value becomes the outcome (unless they
+  already called ``work.return_*()`` or returned :data:`DEFERRED` to finish
+  later); an exception raised inside becomes the future's error instead of a
+  printed traceback.
+- :class:`Tether.Future` also behaves like :class:`concurrent.futures.Future`
+  (``result``, ``exception``, ``done``, ``cancelled``, ``add_done_callback``)
+  and can be awaited from any asyncio loop.
+- Lineage tokens are context managers (``with token:`` adopts it), and
+  :class:`Thread` is a :class:`threading.Thread` that is a child of the thread
+  that starts it, as ``tether_thread_new()`` makes threads in C.
+"""
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+import warnings
+
+from gi.module import get_introspection_module
+from gi.repository import GLib, GObject
+
+Tether = get_introspection_module('Tether')
+
+__all__ = ['DEFERRED', 'Thread']
+
+_log = logging.getLogger('gi.overrides.Tether')
+
+# The main thread waits in slices so that Ctrl-C interrupts a blocking
+# result() within this many microseconds; other threads wait in one call.
+_MAIN_THREAD_WAIT_SLICE_USEC = 50_000
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+class _Deferred:
+    __slots__ = ()
+
+    def __repr__(self):
+        return 'Tether.DEFERRED'
+
+
+DEFERRED = _Deferred()
+"""Returned by a work function that will call ``work.return_*()`` later,
+from a callback on the manager's loop, say. It keeps the work pending; a work
+function that returns anything else, ``None`` included, ends the work with
+that value."""
+
+
+class _Outcome:
+    """What a Python work function raised, kept for the future's waiters."""
+
+    __slots__ = ('exception',)
+
+    def __init__(self):
+        self.exception = None
+
+
+def _exception_name(exc):
+    cls = type(exc)
+    if cls.__module__ in ('builtins', '__main__'):
+        return cls.__qualname__
+    return '%s.%s' % (cls.__module__, cls.__qualname__)
+
+
+def _error_for(exc):
+    message = _exception_name(exc)
+    if str(exc):
+        message += ': %s' % exc
+    return GLib.Error.new_literal(Tether.error_quark(), message, Tether.Error.FAILED)
+
+
+def _return(work, value):
+    if isinstance(value, GObject.Value):
+        work.return_value(value)
+    elif isinstance(value, bool):
+        work.return_boolean(value)
+    elif isinstance(value, int) and _INT64_MIN <= value <= _INT64_MAX:
+        work.return_int64(value)
+    elif isinstance(value, float):
+        work.return_double(value)
+    elif isinstance(value, str):
+        work.return_string(value)
+    elif isinstance(value, GLib.Variant):
+        work.return_variant(value)
+    elif isinstance(value, GObject.Object):
+        work.return_object(value)
+    elif value is None:
+        work.return_value(None)
+    else:
+        work.return_value(GObject.Value(GObject.TYPE_PYOBJECT, value))
+
+
+def _wrap_work(func, outcome):
+    def run(work, *func_data):
+        try:
+            value = func(work, *func_data)
+        except BaseException as exc:
+            # Recorded before the error completes the work, so a woken
+            # waiter always finds it. BaseException: as concurrent.futures,
+            # a KeyboardInterrupt or SystemExit raised by work is its outcome
+            # and is raised again in whoever takes the result.
+            outcome.exception = exc
+            if work.is_done():
+                _log.error('Work on manager %r raised after it had returned',
+                           work.get_manager_id(), exc_info=exc)
+            else:
+                work.return_error(_error_for(exc))
+            return
+        if value is DEFERRED:
+            return
+        if work.is_done():
+            if value is not None:
+                warnings.warn('Work on manager %r returned %r after calling '
+                              'work.return_*(); the first outcome stands'
+                              % (work.get_manager_id(), value), RuntimeWarning)
+            return
+        _return(work, value)
+    return run
+
+
+def _wrap_post(func):
+    def run(*func_data):
+        try:
+            func(*func_data)
+        except BaseException:
+            # Fire-and-forget has nobody to tell: log it, never lose it.
+            _log.exception('Fire-and-forget work %r raised', func)
+    return run
+
+
+def _attach_outcome(future, outcome):
+    # An attribute keeps this Python wrapper (and so the outcome) alive for
+    # as long as the C future lives.
+    future._tether_outcome = outcome
+    return future
+
+
+_submit = Tether.LoopManager.submit
+_submit_after = Tether.LoopManager.submit_after
+_submit_at = Tether.LoopManager.submit_at
+_submit_async = Tether.LoopManager.submit_async
+_submit_finish = Tether.LoopManager.submit_finish
+_post = Tether.LoopManager.post
+
+
+def submit(self, task_type=None, cancellable=None, func=None, *func_data):
+    outcome = _Outcome()
+    return _attach_outcome(_submit(self, task_type, cancellable,
+                                   _wrap_work(func, outcome), *func_data),
+                           outcome)
+
+
+def submit_after(self, task_type, delay_usec, cancellable, func, *func_data):
+    outcome = _Outcome()
+    return _attach_outcome(_submit_after(self, task_type, delay_usec, cancellable,
+                                         _wrap_work(func, outcome), *func_data),
+                           outcome)
+
+
+def submit_at(self, task_type, ready_time, cancellable, func, *func_data):
+    outcome = _Outcome()
+    return _attach_outcome(_submit_at(self, task_type, ready_time, cancellable,
+                                      _wrap_work(func, outcome), *func_data),
+                           outcome)
+
+
+def submit_async(self, task_type, func, func_data=(), cancellable=None,
+                 callback=None, *user_data):
+    # PyGObject 3.42 passes a non-final closure to the callback as *args and
+    # insists on a tuple: accept None or a lone value too.
+    if func_data is None:
+        func_data = ()
+    elif not isinstance(func_data, tuple):
+        func_data = (func_data,)
+    outcome = _Outcome()
+    ready = None
+    if callback is not None:
+        def ready(source, result, *data):
+            result._tether_outcome = outcome
+            callback(source, result, *data)
+    _submit_async(self, task_type, _wrap_work(func, outcome), func_data,
+                  cancellable, ready, *user_data)
+
+
+def _original_exception(holder, error):
+    outcome = getattr(holder, '_tether_outcome', None)
+    if (outcome is not None and outcome.exception is not None
+            and error.matches(Tether.error_quark(), Tether.Error.FAILED)):
+        return outcome.exception
+    return None
+
+
+def submit_finish(self, result):
+    try:
+        return _submit_finish(self, result)
+    except GLib.Error as error:
+        original = _original_exception(result, error)
+        if original is None:
+            raise
+        raise original from None
+
+
+def post(self, task_type, func, *func_data):
+    return _post(self, task_type, _wrap_post(func), *func_data)
+
+
+Tether.LoopManager.submit = submit
+Tether.LoopManager.submit_after = submit_after
+Tether.LoopManager.submit_at = submit_at
+Tether.LoopManager.submit_async = submit_async
+Tether.LoopManager.submit_finish = submit_finish
+Tether.LoopManager.post = post
+
+
+class _CallbackThread:
+    """One daemon thread, started on first use, that runs a GLib main loop on
+    a context of its own: done callbacks of pending futures run there, never
+    on a manager's thread and never inside submit() or cancel()."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._context = None
+
+    def _run(self, started):
+        context = GLib.MainContext.new()
+        context.push_thread_default()
+        loop = GLib.MainLoop.new(context, False)
+        self._context = context
+        started.set()
+        loop.run()
+
+    def context(self):
+        with self._lock:
+            if self._context is None:
+                started = threading.Event()
+                threading.Thread(target=self._run, args=(started,),
+                                 name='tether-callbacks', daemon=True).start()
+                started.wait()
+            return self._context
+
+    def invoke(self, func, *args):
+        self.context().invoke_full(GLib.PRIORITY_DEFAULT, func, *args)
+
+
+_callback_thread = _CallbackThread()
+_callbacks_lock = threading.Lock()
+
+
+def _run_done_callback(future, fn):
+    try:
+        fn(future)
+    except Exception:
+        _log.exception('Done callback %r of %r raised', fn, future)
+
+
+def _run_done_callbacks(future, result):
+    with _callbacks_lock:
+        callbacks = future._tether_callbacks
+        future._tether_callbacks = []
+    for fn in callbacks:
+        _run_done_callback(future, fn)
+
+
+def _wait_on_callback_thread(future):
+    future.wait_async(None, _run_done_callbacks)
+    return GLib.SOURCE_REMOVE
+
+
+def add_done_callback(self, fn):
+    """Calls ``fn(future)`` once the future is done.
+
+    As with :class:`concurrent.futures.Future`, a future that is already done
+    calls ``fn`` at once, in this thread. Otherwise ``fn`` runs later on
+    Tether's callback thread (named ``tether-callbacks``, one per process),
+    in the order the callbacks were added. An exception ``fn`` raises is
+    logged and ignored.
+    """
+    with _callbacks_lock:
+        if not self.is_done():
+            pending = getattr(self, '_tether_callbacks', None)
+            if pending:
+                pending.append(fn)
+                return
+            self._tether_callbacks = [fn]
+            first = True
+        else:
+            first = False
+    if first:
+        _callback_thread.invoke(_wait_on_callback_thread, self)
+    else:
+        _run_done_callback(self, fn)
+
+
+def _wait(future, timeout):
+    """Blocks until done; False if ``timeout`` seconds passed first."""
+    if future.is_done():
+        return True
+    deadline = None if timeout is None else GLib.get_monotonic_time() + int(timeout * 1e6)
+    in_main = threading.current_thread() is threading.main_thread()
+    while True:
+        if deadline is None:
+            remaining = -1
+        else:
+            remaining = max(0, deadline - GLib.get_monotonic_time())
+        if in_main and (remaining < 0 or remaining > _MAIN_THREAD_WAIT_SLICE_USEC):
+            remaining = _MAIN_THREAD_WAIT_SLICE_USEC
+        try:
+            future.wait(remaining)
+            return True
+        except GLib.Error as error:
+            if not error.matches(Tether.error_quark(), Tether.Error.TIMED_OUT):
+                if future.is_done():
+                    return True
+                raise
+        if future.is_done():
+            return True
+        if deadline is not None and GLib.get_monotonic_time() >= deadline:
+            return False
+
+
+def _done_exception(future):
+    """The exception of a done future that did not succeed."""
+    status = future.get_status()
+    if status == Tether.FutureStatus.CANCELLED:
+        return concurrent.futures.CancelledError()
+    error = future.dup_error()
+    original = _original_exception(future, error)
+    return original if original is not None else error
+
+
+def result(self, timeout=None):
+    """Returns the work's value, waiting up to ``timeout`` seconds.
+
+    Raises :class:`TimeoutError` if the work is not done in time (the work
+    goes on; cancel it with :meth:`cancel`), :class:`concurrent.futures.CancelledError`
+    if it was cancelled, the exception a Python work function raised, or a
+    :class:`GLib.Error` for any other failure. Called on the manager's own
+    thread for work that only it can run, it raises ``GLib.Error``
+    ``TETHER_ERROR_WOULD_DEADLOCK`` instead of hanging. In the main thread,
+    Ctrl-C interrupts the wait with :class:`KeyboardInterrupt`.
+    """
+    if not _wait(self, timeout):
+        raise TimeoutError('Work did not finish within %s s; it is still running' % timeout)
+    if self.get_status() == Tether.FutureStatus.SUCCEEDED:
+        return self.get_value()
+    raise _done_exception(self)
+
+
+def exception(self, timeout=None):
+    """Returns the exception the work ended with, or None if it succeeded.
+
+    Waits like :meth:`result`; raises :class:`concurrent.futures.CancelledError`
+    if the work was cancelled.
+    """
+    if not _wait(self, timeout):
+        raise TimeoutError('Work did not finish within %s s; it is still running' % timeout)
+    if self.get_status() == Tether.FutureStatus.SUCCEEDED:
+        return None
+    exc = _done_exception(self)
+    if isinstance(exc, concurrent.futures.CancelledError):
+        raise exc
+    return exc
+
+
+def done(self):
+    """True once the work has ended, whatever the outcome."""
+    return self.is_done()
+
+
+def cancelled(self):
+    """True if the work ended cancelled."""
+    return self.get_status() == Tether.FutureStatus.CANCELLED
+
+
+def _settle(future, aio_future):
+    if aio_future.done():
+        return
+    if future.get_status() == Tether.FutureStatus.SUCCEEDED:
+        aio_future.set_result(future.get_value())
+    elif future.get_status() == Tether.FutureStatus.CANCELLED:
+        aio_future.cancel()
+    else:
+        aio_future.set_exception(_done_exception(future))
+
+
+def __await__(self):
+    """Awaits the work from a coroutine on any asyncio loop, without blocking
+    it. Cancelling the awaiting task cancels the work."""
+    loop = asyncio.get_running_loop()
+    aio_future = loop.create_future()
+
+    def on_done(future):
+        try:
+            loop.call_soon_threadsafe(_settle, future, aio_future)
+        except RuntimeError:
+            pass  # the loop was closed; nobody is awaiting any more
+
+    self.add_done_callback(on_done)
+    try:
+        return (yield from aio_future.__await__())
+    except asyncio.CancelledError:
+        self.cancel()
+        raise
+
+
+def _future_repr(self):
+    return '<Tether.Future at 0x%x status=%s>' % (id(self), self.get_status().value_nick)
+
+
+Tether.Future.add_done_callback = add_done_callback
+Tether.Future.result = result
+Tether.Future.exception = exception
+Tether.Future.done = done
+Tether.Future.cancelled = cancelled
+Tether.Future.__await__ = __await__
+Tether.Future.__repr__ = _future_repr
+
+
+def _lineage_enter(self):
+    self.adopt()
+    return self
+
+
+def _lineage_exit(self, exc_type, exc_value, traceback):
+    Tether.Lineage.leave()
+    return False
+
+
+Tether.Lineage.__enter__ = _lineage_enter
+Tether.Lineage.__exit__ = _lineage_exit
+
+
+class Thread(threading.Thread):
+    """A :class:`threading.Thread` that joins Tether's lineage as a child of
+    the thread that calls :meth:`start`, exactly as ``tether_thread_new()``
+    threads do in C: ``LoopManager.get_or_create()`` in it finds the managers
+    its ancestors registered, and managers it registers are its own.
+
+    Use it as ``threading.Thread`` (with a ``target`` or by overriding
+    ``run``). For a thread you do not create, hand it
+    ``Tether.Lineage.capture()`` and use the token with ``with`` instead.
+    """
+
+    def start(self):
+        tokens = [Tether.Lineage.capture()]
+        run = self.run
+
+        def run_in_lineage():
+            # The new place holds the parent; the token is not needed after.
+            tokens.pop().attach()
+            run()
+
+        self.run = run_in_lineage
+        try:
+            super().start()
+        except BaseException:
+            self.run = run
+            raise
