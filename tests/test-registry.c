@@ -228,6 +228,52 @@ test_pthread_adoption (void)
   tether_lineage_unref (job.lineage);
 }
 
+typedef struct
+{
+  TetherLineage     *parent;
+  TetherLoopManager *parents;   /* the parent's manager, seen from the child */
+  TetherLoopManager *own;       /* what the child force-created */
+  GError            *second;    /* attaching again */
+} AttachJob;
+
+static gpointer
+attach_func (gpointer data)
+{
+  AttachJob *job = data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (tether_lineage_attach (job->parent, &error));
+  g_assert_no_error (error);
+  job->parents = lookup ("attached", TETHER_LOOKUP_FLAGS_STRICT);
+  job->own = lookup ("attached", TETHER_LOOKUP_FLAGS_FORCE_CREATE);
+  g_assert_false (tether_lineage_attach (job->parent, &job->second));
+  return NULL;
+}
+
+/* A foreign thread attached as a child gets a place of its own: what it
+ * force-creates does not replace its parent's entry, unlike adoption. */
+static void
+test_pthread_attach (void)
+{
+  g_autoptr(TetherLoopManager) mine = lookup ("attached", TETHER_LOOKUP_FLAGS_NONE);
+  g_autoptr(TetherLoopManager) after = NULL;
+  AttachJob job = { tether_lineage_capture (), NULL, NULL, NULL };
+  pthread_t thread;
+
+  g_assert_cmpint (pthread_create (&thread, NULL, attach_func, &job), ==, 0);
+  pthread_join (thread, NULL);
+  g_assert_true (job.parents == mine);
+  g_assert_true (job.own != mine);
+  g_assert_error (job.second, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT);
+  after = lookup ("attached", TETHER_LOOKUP_FLAGS_STRICT);
+  g_assert_true (after == mine);
+
+  g_clear_error (&job.second);
+  g_object_unref (job.parents);
+  g_object_unref (job.own);
+  tether_lineage_unref (job.parent);
+}
+
 /* 16 jobs adopted from one submitter race to create the same id. */
 static void
 race_func (gpointer data,
@@ -513,6 +559,7 @@ main (int   argc,
   g_test_add_func ("/Tether/Registry/plain-thread", test_plain_thread_not_in_lineage);
   g_test_add_func ("/Tether/Registry/thread-pool-adoption", test_thread_pool_adoption);
   g_test_add_func ("/Tether/Registry/pthread-adoption", test_pthread_adoption);
+  g_test_add_func ("/Tether/Registry/pthread-attach", test_pthread_attach);
   g_test_add_func ("/Tether/Registry/concurrent-create", test_concurrent_create);
   g_test_add_func ("/Tether/Registry/exit-with-live-grandchild", test_exit_with_live_grandchild);
   g_test_add_func ("/Tether/Registry/manager-thread-is-child", test_manager_thread_is_child);
