@@ -56,7 +56,9 @@ typedef enum
  *   ancestors; the first manager registered under the id wins; if there is
  *   none, create one and register it on the calling thread
  * @TETHER_LOOKUP_FLAGS_FORCE_CREATE: always create a new manager and
- *   register it on the calling thread, replacing that thread's entry
+ *   register it on the calling thread, replacing that thread's entry; in a
+ *   thread that adopted a lineage, that is the adopted thread's entry, seen
+ *   by everyone who resolves through it
  * @TETHER_LOOKUP_FLAGS_STRICT: never create; fail with
  *   %TETHER_ERROR_MANAGER_NOT_FOUND instead
  *

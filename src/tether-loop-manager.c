@@ -767,6 +767,24 @@ tether_loop_manager_get_context (TetherLoopManager *self)
   return self->core->context;
 }
 
+/* Linux refuses thread names over 15 bytes, and GLib then silently keeps the
+ * creator's name: cut at a character boundary instead. */
+static char *
+thread_name_for (const char *id)
+{
+  char *name = g_strdup_printf ("tether:%s", id);
+  gsize len = strlen (name);
+
+  if (len > 15)
+    {
+      len = 15;
+      while (len > 0 && ((guchar) name[len] & 0xC0) == 0x80)
+        len--;
+      name[len] = '\0';
+    }
+  return name;
+}
+
 /**
  * tether_loop_manager_start:
  * @self: a [class@Tether.LoopManager]
@@ -830,7 +848,7 @@ tether_loop_manager_start (TetherLoopManager  *self,
 
   g_clear_pointer (&core->starter, tether_lineage_unref_memory);
   core->starter = tether_lineage_ref_memory (tether_lineage_get_current ());
-  name = g_strdup_printf ("tether:%s", core->id);
+  name = thread_name_for (core->id);
   core->thread = g_thread_try_new (name, core_thread_func, tether_core_ref (core), &local_error);
   if (core->thread == NULL)
     {

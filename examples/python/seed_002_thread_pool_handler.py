@@ -1,0 +1,82 @@
+"""Seed 002: a sync handler in a thread pool needs the loop of another thread.
+
+The failure: a server runs sync handlers in a thread pool; the loop lives on
+another thread, so asking for the running loop in a handler raises "no running
+event loop", and the fix is a global that stashes the loop at startup.
+
+With Tether the main thread registers the app's manager once. Each job gets a
+lineage token captured at submission; the handler adopts it (`with token:`),
+finds the manager with STRICT (no globals, never a second loop), submits, and
+blocks on the result. The work runs on the manager's thread, not the handler's.
+
+Run from the repository root, after `bash .ci/build`:
+
+    GI_TYPELIB_PATH=_build/introspection LD_LIBRARY_PATH=_build/src \\
+    PYTHONPATH=introspection /usr/bin/python3 examples/python/seed_002_thread_pool_handler.py
+"""
+import asyncio
+import concurrent.futures
+import threading
+
+import gi
+gi.require_version('Tether', '1.0')
+from gi.repository import Tether  # noqa: E402
+
+DOMAIN = 'api'
+
+
+def start_app():
+    """Main thread, at startup: register and start the app's manager."""
+    manager = Tether.LoopManager.get_or_create(DOMAIN, Tether.LookupFlags.NONE)
+    if not manager.is_running():
+        manager.start(None)
+    return manager
+
+
+def thread_name(native_id):
+    """The OS name of a thread of this process (Python calls foreign threads 'Dummy-N')."""
+    with open('/proc/self/task/%d/comm' % native_id) as comm:
+        return comm.read().strip()
+
+
+def lookup(work, request):                    # runs on the manager's thread
+    return {'answer': request * 2, 'thread': threading.get_native_id()}
+
+
+def handler(token, request):                  # runs in a pool thread
+    with token:
+        manager = Tether.LoopManager.get_or_create(DOMAIN, Tether.LookupFlags.STRICT)
+    reply = manager.submit(None, None, lookup, request).result(timeout=10)
+    return dict(reply, request=request, handler_thread=threading.get_native_id())
+
+
+def serve(requests, workers=8):
+    """Dispatches each request to the pool, with a token captured at submission."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        jobs = [pool.submit(handler, Tether.Lineage.capture(), r) for r in requests]
+        return [job.result() for job in jobs]
+
+
+def asyncio_in_handler():
+    """The seed's failure: a pool thread has no running loop."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.get_running_loop).exception()
+
+
+def main():
+    print('asyncio in a pool handler:', asyncio_in_handler())
+    manager = start_app()
+    try:
+        replies = serve(range(32))
+        work_threads = {reply['thread'] for reply in replies}
+        handler_threads = {reply['handler_thread'] for reply in replies}
+        print('answers correct:', all(r['answer'] == 2 * r['request'] for r in replies))
+        print('handler threads:', len(handler_threads),
+              '- work ran on:', [thread_name(t) for t in work_threads])
+        print('work never ran on a handler thread:', not work_threads & handler_threads)
+    finally:
+        manager.stop(Tether.StopMode.DRAIN)
+
+
+if __name__ == '__main__':
+    main()
