@@ -77,6 +77,7 @@ struct _TetherCore
   GCond            cond;
   CoreState        state;
   TetherStopMode   stop_mode;
+  int              cancelling;   /* atomic: a CANCEL stop began; start nothing queued */
   gboolean         wake_pending; /* source ready time is 0 */
   char            *task_type;
   GThread         *thread;       /* not yet joined */
@@ -255,6 +256,10 @@ static void
 core_start_or_retire (TetherCore *core,
                       TetherJob  *job)
 {
+  /* The stopping thread may not have reached this job yet: it must not start
+   * behind the stop's back. */
+  if (g_atomic_int_get (&core->cancelling))
+    tether_job_cancel_queued (job, "the manager was stopped with TETHER_STOP_MODE_CANCEL");
   if (g_atomic_int_compare_and_exchange (&job->state, TETHER_JOB_QUEUED, TETHER_JOB_RUNNING))
     core_run (core, job);
   else
@@ -421,6 +426,8 @@ core_request_stop (TetherCore     *core,
     }
   if (apply)
     {
+      if (mode == TETHER_STOP_MODE_CANCEL)
+        g_atomic_int_set (&core->cancelling, TRUE);
       /* No job can be accepted from here on, so this set is complete. */
       jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) tether_job_unref);
       for (GList *l = core->live.head; l != NULL; l = l->next)
@@ -861,6 +868,7 @@ tether_loop_manager_start (TetherLoopManager  *self,
   g_free (core->task_type);
   core->task_type = g_strdup (task_type);
   core->state = CORE_RUNNING;
+  g_atomic_int_set (&core->cancelling, FALSE);
   g_mutex_unlock (&core->mutex);
 
   g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_TASK_TYPE]);

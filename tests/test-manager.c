@@ -1137,6 +1137,51 @@ test_programmer_errors_null_manager (void)
   g_test_trap_assert_stderr ("*CRITICAL*tether_loop_manager_stop*TETHER_IS_LOOP_MANAGER*");
 }
 
+static void
+spin_until_cancelled (TetherWork *work,
+                      gpointer    user_data)
+{
+  GCancellable *cancellable = tether_work_get_cancellable (work);
+
+  while (!g_cancellable_is_cancelled (cancellable))
+    g_usleep (100);
+  tether_work_return_new_error (work, G_IO_ERROR, G_IO_ERROR_CANCELLED, "saw the stop");
+}
+
+static void
+return_user_int (TetherWork *work,
+                 gpointer    user_data)
+{
+  tether_work_return_int (work, GPOINTER_TO_INT (user_data));
+}
+
+/* Work queued behind a blocker can start only once the stop has cancelled
+ * the blocker, so none of it may run: the manager's thread must not start
+ * queued jobs the stopping thread has not reached yet. */
+static void
+test_stop_cancel_never_starts_queued (void)
+{
+  for (guint run = 0; run < 300; run++)
+    {
+      g_autoptr(TetherLoopManager) manager = started ("cancel-race", NULL);
+      g_autoptr(TetherFuture) blocker = NULL;
+      TetherFuture *queued[10];
+
+      blocker = tether_loop_manager_submit (manager, NULL, NULL, spin_until_cancelled,
+                                            NULL, NULL, NULL);
+      for (guint i = 0; i < G_N_ELEMENTS (queued); i++)
+        queued[i] = tether_loop_manager_submit (manager, NULL, NULL, return_user_int,
+                                                GINT_TO_POINTER (i), NULL, NULL);
+      tether_loop_manager_stop (manager, TETHER_STOP_MODE_CANCEL);
+      for (guint i = 0; i < G_N_ELEMENTS (queued); i++)
+        {
+          g_assert_cmpint (tether_future_get_status (queued[i]), ==,
+                           TETHER_FUTURE_STATUS_CANCELLED);
+          g_object_unref (queued[i]);
+        }
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1170,6 +1215,7 @@ main (int   argc,
   g_test_add_data_func ("/Tether/Manager/race/submit-during-drain", GINT_TO_POINTER (TETHER_STOP_MODE_DRAIN), test_race_submit_during_stop);
   g_test_add_data_func ("/Tether/Manager/race/submit-during-cancel", GINT_TO_POINTER (TETHER_STOP_MODE_CANCEL), test_race_submit_during_stop);
   g_test_add_func ("/Tether/Future/wait-async", test_future_wait_async);
+  g_test_add_func ("/Tether/Stop/cancel-never-starts-queued", test_stop_cancel_never_starts_queued);
   g_test_add_func ("/Tether/Misuse/null-func", test_programmer_errors);
   g_test_add_func ("/Tether/Misuse/null-manager", test_programmer_errors_null_manager);
 
