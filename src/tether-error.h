@@ -31,10 +31,10 @@ G_BEGIN_DECLS
  *   waiting thread is the one that must complete the work
  * @TETHER_ERROR_BUSY: the manager's queue is full
  * @TETHER_ERROR_TIMED_OUT: the wait ran out of time; the work goes on
- * @TETHER_ERROR_INVALID_ARGUMENT: an argument combination that cannot be honoured
+ * @TETHER_ERROR_INVALID_ARGUMENT: an argument combination that cannot be honoured,
+ *   or a JavaScript function submitted as work from GJS
  * @TETHER_ERROR_ABANDONED: the work dropped its [class@Tether.Work] without
- *   returning a value or an error (also what a JavaScript work function
- *   submitted from GJS ends with: GJS refuses to run it on another thread)
+ *   returning a value or an error
  * @TETHER_ERROR_FAILED: work written in a language binding raised an
  *   exception; the message starts with the exception's type, as in
  *   `ValueError: bad input`

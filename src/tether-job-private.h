@@ -45,6 +45,7 @@ struct _TetherJob
   gpointer         func_data;
   GDestroyNotify   func_data_destroy;
   GMainContext    *home;          /* where func_data_destroy runs, if not here */
+  gboolean         javascript;    /* func is a GJS function: refused at submission */
 
   /* The caller's cancellable; its handler holds a job reference. */
   GCancellable    *user_cancellable;

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE  /* dladdr() */
 #include "config.h"
+
+#include <dlfcn.h>
+#include <string.h>
 
 #include "tether-future-private.h"
 #include "tether-job-private.h"
@@ -63,6 +67,22 @@ process_hosts_gjs (void)
   return hosts_gjs == 2;
 }
 
+/* A JavaScript function comes with GJS's own destroy notify, which lives in
+ * libgjs. Such a function must never reach a manager's thread: GJS refuses
+ * the call there, and if its thread is collecting garbage at that moment it
+ * crashes instead. */
+static gboolean
+is_gjs_destroy_notify (GDestroyNotify func_data_destroy)
+{
+  Dl_info info;
+  const char *base;
+
+  if (dladdr ((gpointer) func_data_destroy, &info) == 0 || info.dli_fname == NULL)
+    return FALSE;
+  base = strrchr (info.dli_fname, '/');
+  return g_str_has_prefix (base != NULL ? base + 1 : info.dli_fname, "libgjs");
+}
+
 void
 tether_job_set_func_data (TetherJob      *job,
                           gpointer        func_data,
@@ -71,7 +91,10 @@ tether_job_set_func_data (TetherJob      *job,
   job->func_data = func_data;
   job->func_data_destroy = func_data_destroy;
   if (func_data_destroy != NULL && process_hosts_gjs ())
-    job->home = g_main_context_ref_thread_default ();
+    {
+      job->javascript = is_gjs_destroy_notify (func_data_destroy);
+      job->home = g_main_context_ref_thread_default ();
+    }
 }
 
 static gboolean

@@ -49,6 +49,9 @@
  *   if the submission is rejected). In a process that hosts GJS it runs
  *   instead in the thread-default context the submitter had, because GJS
  *   can release a JavaScript function only on its own thread.
+ * - A JavaScript function submitted from GJS is refused at once with
+ *   %TETHER_ERROR_INVALID_ARGUMENT: GJS runs JavaScript only on its own
+ *   thread, so it could never run on the manager's.
  *
  * Since: 1.0
  */
@@ -930,6 +933,16 @@ core_accept (TetherCore    *core,
              GError       **error)
 {
   gboolean wake = FALSE;
+
+  if (job->javascript)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                   "Manager '%s' cannot run a JavaScript function: GJS runs JavaScript only "
+                   "on its own thread. Submit work written in C or Python, and await the "
+                   "future or async result here instead",
+                   core->id);
+      return FALSE;
+    }
 
   g_mutex_lock (&core->mutex);
 

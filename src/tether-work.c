@@ -45,9 +45,7 @@ tether_work_finalize (GObject *object)
                          g_error_new (TETHER_ERROR, TETHER_ERROR_ABANDONED,
                                       "Work on manager '%s' dropped its TetherWork without "
                                       "returning; call tether_work_return_*() before releasing "
-                                      "the last reference. (If this work is a JavaScript "
-                                      "function: GJS cannot run one on a manager's thread; "
-                                      "submit work written in C or Python instead)",
+                                      "the last reference",
                                       tether_core_get_id (self->job->core)));
   g_clear_pointer (&self->job, tether_job_unref);
 

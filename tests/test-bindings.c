@@ -66,7 +66,7 @@ test_destroy_returns_home (void)
   /* The work ends visibly, not with a hang. */
   g_assert_false (tether_future_wait (future, -1, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_ABANDONED);
-  g_assert_nonnull (strstr (error->message, "GJS"));
+  g_assert_nonnull (strstr (error->message, "tether_work_return_*()"));
   g_clear_error (&error);
 
   /* The manager has retired the job (a later one ran), yet the destroy
