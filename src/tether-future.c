@@ -281,7 +281,12 @@ outcome (TetherFuture  *self,
  *
  * A timeout fails with %TETHER_ERROR_TIMED_OUT and leaves the work running.
  * Called on the manager's own thread for work that manager has not finished,
- * it fails at once with %TETHER_ERROR_WOULD_DEADLOCK.
+ * it fails at once with %TETHER_ERROR_WOULD_DEADLOCK. So does a wait that
+ * would close a cycle of managers waiting on each other: work on manager A
+ * waiting for work on B while work on B waits for work on A (or through any
+ * number of managers); the message names the managers in the cycle, and the
+ * wait that would close it is the one refused. Waits from threads that are
+ * not managers' cannot close a cycle and pay nothing for the check.
  *
  * Thread: any thread; see above for the manager's own.
  *
@@ -314,6 +319,11 @@ tether_future_wait (TetherFuture  *self,
       return FALSE;
     }
 
+  /* Only a wait on a manager's thread can close a cycle: elsewhere this
+   * returns at once. */
+  if (timeout_usec != 0 && !tether_core_begin_wait (self->job->core, error))
+    return FALSE;
+
   deadline = timeout_usec > 0 ? g_get_monotonic_time () + timeout_usec : 0;
 
   g_mutex_lock (&self->mutex);
@@ -325,6 +335,9 @@ tether_future_wait (TetherFuture  *self,
         break;
     }
   g_mutex_unlock (&self->mutex);
+
+  if (timeout_usec != 0)
+    tether_core_end_wait ();
 
   if (!tether_future_is_done (self))
     {

@@ -46,6 +46,8 @@ struct _TetherJob
   GDestroyNotify   func_data_destroy;
   GMainContext    *home;          /* where func_data_destroy runs, if not here */
   gboolean         javascript;    /* func is a GJS function: refused at submission */
+  gboolean         queued;        /* core lock: counted in the core's n_pending */
+  gboolean         ended_cancelled; /* set once, before the job is marked done */
 
   /* The caller's cancellable; its handler holds a job reference. */
   GCancellable    *user_cancellable;

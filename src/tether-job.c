@@ -185,6 +185,9 @@ complete_from (TetherJob *job,
       state = g_atomic_int_get (&job->state);
     }
 
+  /* Only the winner writes it; readers see it after the job is retired. */
+  job->ended_cancelled = error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
   /* Keep the job alive through delivery: a sink's finalizer may drop the
    * reference that was keeping it. */
   tether_job_ref (job);

@@ -17,5 +17,8 @@ void        tether_core_schedule_retire (TetherCore *core,
                                          TetherJob  *job);
 void        tether_core_wake_timer     (TetherCore *core,
                                         TetherJob  *job);
+gboolean    tether_core_begin_wait     (TetherCore *target,
+                                        GError    **error);
+void        tether_core_end_wait       (void);
 
 G_END_DECLS

@@ -80,7 +80,14 @@ struct _TetherCore
   GCond            cond;
   CoreState        state;
   TetherStopMode   stop_mode;
+  guint            generation;   /* counts starts: which run a stopper waits for */
   int              cancelling;   /* atomic: a CANCEL stop began; start nothing queued */
+  guint            max_pending;  /* 0: unbounded */
+  gint64           submit_timeout; /* usec a submitter waits for room; -1: no limit */
+  guint            n_pending;    /* accepted, not yet taken by the manager's thread */
+  guint            room_waiters; /* submitters blocked in core_accept() */
+  GCond            room_cond;
+  TetherCore      *waiting_on;   /* wait_graph_lock: whose work this thread blocks on */
   gboolean         wake_pending; /* source ready time is 0 */
   char            *task_type;
   GThread         *thread;       /* not yet joined */
@@ -114,6 +121,8 @@ enum {
   PROP_TASK_TYPE,
   PROP_RUNNING,
   PROP_CONTEXT,
+  PROP_MAX_PENDING,
+  PROP_SUBMIT_TIMEOUT,
   N_PROPS
 };
 
@@ -145,6 +154,7 @@ tether_core_unref (TetherCore *core)
   g_weak_ref_clear (&core->manager);
   g_mutex_clear (&core->mutex);
   g_cond_clear (&core->cond);
+  g_cond_clear (&core->room_cond);
   g_clear_pointer (&core->starter, tether_lineage_unref_memory);
   g_free (core->task_type);
   g_free (core->id);
@@ -302,7 +312,18 @@ core_source_dispatch (GSource     *source,
 
   g_mutex_lock (&core->mutex);
   for (guint i = 0; i < BATCH_SIZE && (link = g_queue_pop_head_link (&core->queue)); i++)
-    g_queue_push_tail_link (&batch, link);
+    {
+      TetherJob *job = link->data;
+
+      if (job->queued)
+        {
+          job->queued = FALSE;
+          core->n_pending--;
+        }
+      g_queue_push_tail_link (&batch, link);
+    }
+  if (core->room_waiters > 0)
+    g_cond_broadcast (&core->room_cond);
   if (core->queue.length == 0)
     {
       /* Disarm under the lock: a producer that finds wake_pending unset
@@ -356,6 +377,7 @@ core_new (const char *id)
   core->loop = g_main_loop_new (core->context, FALSE);
   g_mutex_init (&core->mutex);
   g_cond_init (&core->cond);
+  g_cond_init (&core->room_cond);
   g_weak_ref_init (&core->manager, NULL);
 
   source = (CoreSource *) g_source_new (&core_source_funcs, sizeof (CoreSource));
@@ -405,20 +427,43 @@ core_thread_func (gpointer data)
  * so that running work sees its cancellable fire even while it keeps the
  * manager's thread busy. Returns whether this call moved the manager out of
  * RUNNING. */
+static GPtrArray *
+core_dup_live_locked (TetherCore *core)
+{
+  GPtrArray *jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) tether_job_unref);
+
+  for (GList *l = core->live.head; l != NULL; l = l->next)
+    g_ptr_array_add (jobs, tether_job_ref (l->data));
+  return jobs;
+}
+
 static gboolean
 core_request_stop (TetherCore     *core,
-                   TetherStopMode  mode)
+                   TetherStopMode  mode,
+                   const guint    *only_generation,
+                   guint          *generation,
+                   GPtrArray     **live)
 {
   g_autoptr(GPtrArray) jobs = NULL;
   gboolean began = FALSE;
   gboolean apply = FALSE;
 
   g_mutex_lock (&core->mutex);
+  if (only_generation != NULL && *only_generation != core->generation)
+    {
+      g_mutex_unlock (&core->mutex);
+      return FALSE;
+    }
+  if (generation != NULL)
+    *generation = core->generation;
+  if (live != NULL)
+    *live = core_dup_live_locked (core);
   if (core->state == CORE_RUNNING)
     {
       core->state = CORE_STOPPING;
       core->stop_mode = mode;
       began = apply = TRUE;
+      g_cond_broadcast (&core->room_cond);
     }
   else if (core->state == CORE_STOPPING &&
            mode == TETHER_STOP_MODE_CANCEL &&
@@ -432,9 +477,7 @@ core_request_stop (TetherCore     *core,
       if (mode == TETHER_STOP_MODE_CANCEL)
         g_atomic_int_set (&core->cancelling, TRUE);
       /* No job can be accepted from here on, so this set is complete. */
-      jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) tether_job_unref);
-      for (GList *l = core->live.head; l != NULL; l = l->next)
-        g_ptr_array_add (jobs, tether_job_ref (l->data));
+      jobs = core_dup_live_locked (core);
       core->wake_pending = TRUE;
     }
   g_mutex_unlock (&core->mutex);
@@ -449,20 +492,34 @@ core_request_stop (TetherCore     *core,
   return began;
 }
 
-/* Foreign threads only: waits until the thread has left its loop. */
-static void
-core_wait_stopped (TetherCore *core)
+/* Foreign threads only: waits, up to @deadline (-1: no limit), until run
+ * @generation has left its loop, and joins its thread. A start() that came
+ * in between has joined that thread already, and the run now going is not
+ * this stopper's business. */
+static gboolean
+core_wait_stopped (TetherCore *core,
+                   guint       generation,
+                   gint64      deadline)
 {
-  GThread *thread;
+  GThread *thread = NULL;
+  gboolean stopped;
 
   g_mutex_lock (&core->mutex);
-  while (core->state == CORE_STOPPING)
-    g_cond_wait (&core->cond, &core->mutex);
-  thread = g_steal_pointer (&core->thread);
+  while (core->generation == generation && core->state == CORE_STOPPING)
+    {
+      if (deadline < 0)
+        g_cond_wait (&core->cond, &core->mutex);
+      else if (!g_cond_wait_until (&core->cond, &core->mutex, deadline))
+        break;
+    }
+  stopped = core->generation != generation || core->state != CORE_STOPPING;
+  if (stopped && core->generation == generation)
+    thread = g_steal_pointer (&core->thread);
   g_mutex_unlock (&core->mutex);
 
   if (thread != NULL)
     g_thread_join (thread);
+  return stopped;
 }
 
 static void
@@ -489,7 +546,9 @@ tether_loop_manager_dispose (GObject *object)
 
   if (self->core != NULL)
     {
-      core_request_stop (self->core, TETHER_STOP_MODE_DRAIN);
+      guint generation;
+
+      core_request_stop (self->core, TETHER_STOP_MODE_DRAIN, NULL, &generation, NULL);
 
       if (tether_core_is_current (self->core))
         {
@@ -503,7 +562,7 @@ tether_loop_manager_dispose (GObject *object)
         }
       else
         {
-          core_wait_stopped (self->core);
+          core_wait_stopped (self->core, generation, -1);
         }
 
       g_clear_pointer (&self->core, tether_core_unref);
@@ -548,6 +607,14 @@ tether_loop_manager_get_property (GObject    *object,
       g_value_set_boxed (value, tether_loop_manager_get_context (self));
       break;
 
+    case PROP_MAX_PENDING:
+      g_value_set_uint (value, tether_loop_manager_get_max_pending (self));
+      break;
+
+    case PROP_SUBMIT_TIMEOUT:
+      g_value_set_int64 (value, tether_loop_manager_get_submit_timeout (self));
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -565,6 +632,14 @@ tether_loop_manager_set_property (GObject      *object,
     {
     case PROP_ID:
       self->id = g_value_dup_string (value);
+      break;
+
+    case PROP_MAX_PENDING:
+      tether_loop_manager_set_max_pending (self, g_value_get_uint (value));
+      break;
+
+    case PROP_SUBMIT_TIMEOUT:
+      tether_loop_manager_set_submit_timeout (self, g_value_get_int64 (value));
       break;
 
     default:
@@ -633,6 +708,34 @@ tether_loop_manager_class_init (TetherLoopManagerClass *klass)
   properties [PROP_CONTEXT] =
     g_param_spec_boxed ("context", NULL, NULL, G_TYPE_MAIN_CONTEXT,
                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TetherLoopManager:max-pending:
+   *
+   * How many submissions may wait in the queue before new ones wait for
+   * room or fail with %TETHER_ERROR_BUSY; 0, the default, for no bound. See
+   * [method@Tether.LoopManager.set_max_pending]. Notified on the thread that
+   * changes it.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_MAX_PENDING] =
+    g_param_spec_uint ("max-pending", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TetherLoopManager:submit-timeout:
+   *
+   * How long, in microseconds, a submission waits for room in a full queue:
+   * 0, the default, fails at once with %TETHER_ERROR_BUSY; -1 waits without
+   * limit. See [method@Tether.LoopManager.set_submit_timeout]. Notified on the
+   * thread that changes it.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_SUBMIT_TIMEOUT] =
+    g_param_spec_int64 ("submit-timeout", NULL, NULL, -1, G_MAXINT64, 0,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -871,6 +974,7 @@ tether_loop_manager_start (TetherLoopManager  *self,
   g_free (core->task_type);
   core->task_type = g_strdup (task_type);
   core->state = CORE_RUNNING;
+  core->generation++;
   g_atomic_int_set (&core->cancelling, FALSE);
   g_mutex_unlock (&core->mutex);
 
@@ -911,17 +1015,387 @@ tether_loop_manager_stop (TetherLoopManager *self,
                           TetherStopMode     mode)
 {
   gboolean began;
+  guint generation;
 
   g_return_if_fail (TETHER_IS_LOOP_MANAGER (self));
   g_return_if_fail (mode == TETHER_STOP_MODE_DRAIN || mode == TETHER_STOP_MODE_CANCEL);
 
-  began = core_request_stop (self->core, mode);
+  began = core_request_stop (self->core, mode, NULL, &generation, NULL);
 
   if (!tether_core_is_current (self->core))
-    core_wait_stopped (self->core);
+    core_wait_stopped (self->core, generation, -1);
 
   if (began)
     g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_RUNNING]);
+}
+
+/**
+ * tether_loop_manager_stop_within:
+ * @self: a [class@Tether.LoopManager]
+ * @timeout_usec: how long the drain may take, in microseconds; -1 for no
+ *   limit (then this is [method@Tether.LoopManager.stop] with
+ *   %TETHER_STOP_MODE_DRAIN, plus the counts)
+ * @n_ran: (out) (optional): return location for how many submissions ran
+ * @n_cancelled: (out) (optional): return location for how many ended cancelled
+ * @error: return location for an error
+ *
+ * Stops the manager in %TETHER_STOP_MODE_DRAIN, with a deadline: whatever
+ * has not finished @timeout_usec after the call is cancelled, as by
+ * %TETHER_STOP_MODE_CANCEL (queued work ends cancelled without running, and
+ * running work sees its cancellable fire). Then it waits for the thread to
+ * exit, as [method@Tether.LoopManager.stop] does: work that ignores its
+ * cancellable keeps the stop waiting past the deadline.
+ *
+ * The counts cover the submissions that were accepted and unfinished when
+ * the stop began: @n_ran those that ended with a value or an error of their
+ * own, @n_cancelled those that ended with %G_IO_ERROR_CANCELLED (timers that
+ * had not fired, queued work the deadline caught, and running work that
+ * answered its cancellable). Stopping a stopped manager counts nothing.
+ *
+ * Thread: any thread but the manager's own, where it would wait for itself:
+ * there it fails with %TETHER_ERROR_WOULD_DEADLOCK and stops nothing.
+ *
+ * Returns: %TRUE once the manager has stopped; %FALSE with @error set on the
+ *   manager's own thread
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_loop_manager_stop_within (TetherLoopManager  *self,
+                                 gint64              timeout_usec,
+                                 guint              *n_ran,
+                                 guint              *n_cancelled,
+                                 GError            **error)
+{
+  g_autoptr(GPtrArray) live = NULL;
+  gint64 deadline;
+  gboolean began;
+  guint generation;
+  guint ran = 0, cancelled = 0;
+
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), FALSE);
+  g_return_val_if_fail (timeout_usec >= -1, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (tether_core_is_current (self->core))
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
+                   "tether_loop_manager_stop_within() was called on the thread of manager "
+                   "'%s', which cannot wait for itself; call tether_loop_manager_stop() "
+                   "there, or stop it within a deadline from another thread",
+                   self->core->id);
+      return FALSE;
+    }
+
+  deadline = timeout_usec < 0 ? -1 : g_get_monotonic_time () + timeout_usec;
+  began = core_request_stop (self->core, TETHER_STOP_MODE_DRAIN, NULL, &generation, &live);
+  if (!core_wait_stopped (self->core, generation, deadline))
+    {
+      /* Only the run this call stopped is escalated, never a later one. */
+      core_request_stop (self->core, TETHER_STOP_MODE_CANCEL, &generation, NULL, NULL);
+      core_wait_stopped (self->core, generation, -1);
+    }
+
+  /* A stopped manager has retired every job, so each outcome is final. */
+  for (guint i = 0; live != NULL && i < live->len; i++)
+    {
+      TetherJob *job = g_ptr_array_index (live, i);
+
+      g_assert (g_atomic_int_get (&job->state) == TETHER_JOB_DONE);
+      if (job->ended_cancelled)
+        cancelled++;
+      else
+        ran++;
+    }
+  if (n_ran != NULL)
+    *n_ran = ran;
+  if (n_cancelled != NULL)
+    *n_cancelled = cancelled;
+
+  if (began)
+    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_RUNNING]);
+  return TRUE;
+}
+
+/**
+ * tether_loop_manager_get_max_pending:
+ * @self: a [class@Tether.LoopManager]
+ *
+ * Gets the [property@Tether.LoopManager:max-pending] bound.
+ *
+ * Thread: any thread.
+ *
+ * Returns: the bound; 0 for none
+ *
+ * Since: 1.0
+ */
+guint
+tether_loop_manager_get_max_pending (TetherLoopManager *self)
+{
+  guint ret;
+
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), 0);
+
+  g_mutex_lock (&self->core->mutex);
+  ret = self->core->max_pending;
+  g_mutex_unlock (&self->core->mutex);
+  return ret;
+}
+
+/**
+ * tether_loop_manager_set_max_pending:
+ * @self: a [class@Tether.LoopManager]
+ * @max_pending: how many submissions may wait in the queue; 0 for no bound
+ *
+ * Bounds the manager's queue: submissions accepted but not yet taken by the
+ * manager's thread (work queued behind running work, fire-and-forget
+ * included; timers not yet due are not counted). A submission that finds the
+ * queue full waits for room as [property@Tether.LoopManager:submit-timeout]
+ * says, then fails with %TETHER_ERROR_BUSY. Lowering the bound below the
+ * current queue drops nothing.
+ *
+ * Thread: any thread; takes effect for the next submission.
+ *
+ * Since: 1.0
+ */
+void
+tether_loop_manager_set_max_pending (TetherLoopManager *self,
+                                     guint              max_pending)
+{
+  gboolean changed;
+
+  g_return_if_fail (TETHER_IS_LOOP_MANAGER (self));
+
+  g_mutex_lock (&self->core->mutex);
+  changed = self->core->max_pending != max_pending;
+  self->core->max_pending = max_pending;
+  /* A raised bound makes room now. */
+  if (self->core->room_waiters > 0)
+    g_cond_broadcast (&self->core->room_cond);
+  g_mutex_unlock (&self->core->mutex);
+
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_MAX_PENDING]);
+}
+
+/**
+ * tether_loop_manager_get_submit_timeout:
+ * @self: a [class@Tether.LoopManager]
+ *
+ * Gets the [property@Tether.LoopManager:submit-timeout].
+ *
+ * Thread: any thread.
+ *
+ * Returns: the timeout in microseconds; 0 fails at once, -1 waits without limit
+ *
+ * Since: 1.0
+ */
+gint64
+tether_loop_manager_get_submit_timeout (TetherLoopManager *self)
+{
+  gint64 ret;
+
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), 0);
+
+  g_mutex_lock (&self->core->mutex);
+  ret = self->core->submit_timeout;
+  g_mutex_unlock (&self->core->mutex);
+  return ret;
+}
+
+/**
+ * tether_loop_manager_set_submit_timeout:
+ * @self: a [class@Tether.LoopManager]
+ * @timeout_usec: how long a submission waits for room in a full queue, in
+ *   microseconds: 0 (the default) fails at once with %TETHER_ERROR_BUSY, -1
+ *   waits without limit
+ *
+ * Chooses what a submission does when [property@Tether.LoopManager:max-pending]
+ * is reached: fail at once, or block its caller until the manager's thread
+ * takes work from the queue, up to @timeout_usec, and then fail with
+ * %TETHER_ERROR_BUSY. A stop that begins meanwhile ends the wait with
+ * %TETHER_ERROR_NOT_RUNNING. Submissions made on the manager's own thread
+ * never wait (only that thread makes room) and fail with %TETHER_ERROR_BUSY
+ * at once; [method@Tether.LoopManager.submit_async] blocks like the others.
+ *
+ * Thread: any thread; takes effect for the next submission.
+ *
+ * Since: 1.0
+ */
+void
+tether_loop_manager_set_submit_timeout (TetherLoopManager *self,
+                                        gint64             timeout_usec)
+{
+  gboolean changed;
+
+  g_return_if_fail (TETHER_IS_LOOP_MANAGER (self));
+  g_return_if_fail (timeout_usec >= -1);
+
+  g_mutex_lock (&self->core->mutex);
+  changed = self->core->submit_timeout != timeout_usec;
+  self->core->submit_timeout = timeout_usec;
+  g_mutex_unlock (&self->core->mutex);
+
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_SUBMIT_TIMEOUT]);
+}
+
+/**
+ * tether_loop_manager_get_n_pending:
+ * @self: a [class@Tether.LoopManager]
+ *
+ * Counts the submissions waiting in the queue, as
+ * [property@Tether.LoopManager:max-pending] counts them. The answer may be
+ * out of date as soon as it returns.
+ *
+ * Thread: any thread.
+ *
+ * Returns: the number of queued submissions
+ *
+ * Since: 1.0
+ */
+guint
+tether_loop_manager_get_n_pending (TetherLoopManager *self)
+{
+  guint ret;
+
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), 0);
+
+  g_mutex_lock (&self->core->mutex);
+  ret = self->core->n_pending;
+  g_mutex_unlock (&self->core->mutex);
+  return ret;
+}
+
+/* Blocking waits made on manager threads form a graph in which each manager
+ * waits on at most one other: a wait that would close a cycle is refused. */
+static GMutex wait_graph_lock;
+
+gboolean
+tether_core_begin_wait (TetherCore  *target,
+                        GError     **error)
+{
+  TetherCore *self = g_private_get (&current_core);
+  g_autoptr(GString) cycle = NULL;
+
+  if (self == NULL)
+    return TRUE;
+
+  g_mutex_lock (&wait_graph_lock);
+  for (TetherCore *c = target; c != NULL; c = c->waiting_on)
+    if (c == self)
+      {
+        cycle = g_string_new (NULL);
+        g_string_append_printf (cycle, "'%s'", self->id);
+        for (TetherCore *d = target; d != self; d = d->waiting_on)
+          g_string_append_printf (cycle, " -> '%s'", d->id);
+        g_string_append_printf (cycle, " -> '%s'", self->id);
+        break;
+      }
+  if (cycle == NULL)
+    self->waiting_on = target;
+  g_mutex_unlock (&wait_graph_lock);
+
+  if (cycle != NULL)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
+                   "Waiting here would deadlock: %s each wait for the next, and none can "
+                   "run the work the others wait for. Use tether_future_wait_async() or "
+                   "finish the work from a callback instead",
+                   cycle->str);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+tether_core_end_wait (void)
+{
+  TetherCore *self = g_private_get (&current_core);
+
+  if (self == NULL)
+    return;
+
+  g_mutex_lock (&wait_graph_lock);
+  self->waiting_on = NULL;
+  g_mutex_unlock (&wait_graph_lock);
+}
+
+/* With the core lock held: whether the job can be accepted now. */
+static gboolean
+core_check_locked (TetherCore  *core,
+                   const char  *task_type,
+                   GError     **error)
+{
+  if (core->state != CORE_RUNNING)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING,
+                   core->state == CORE_STOPPING
+                   ? "Manager '%s' is stopping and accepts no new work; submit to another "
+                     "manager or start it again once the stop has finished"
+                   : "Manager '%s' is not running; call tether_loop_manager_start() "
+                     "before submitting work",
+                   core->id);
+      return FALSE;
+    }
+
+  if (core->task_type != NULL && g_strcmp0 (core->task_type, task_type) != 0)
+    {
+      if (task_type != NULL)
+        g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
+                     "Manager '%s' only accepts task type '%s', not '%s'; submit with "
+                     "task type '%s', or use a manager started for '%s'",
+                     core->id, core->task_type, task_type, core->task_type, task_type);
+      else
+        g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
+                     "Manager '%s' only accepts task type '%s', and this submission has no "
+                     "task type; pass task type '%s'",
+                     core->id, core->task_type, core->task_type);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* With the core lock held: waits for room in the queue, as the manager's
+ * max-pending and submit-timeout say. Rechecks everything after a wait. */
+static gboolean
+core_wait_for_room_locked (TetherCore  *core,
+                           const char  *task_type,
+                           GError     **error)
+{
+  gint64 deadline = -1;
+
+  for (;;)
+    {
+      if (!core_check_locked (core, task_type, error))
+        return FALSE;
+      if (core->max_pending == 0 || core->n_pending < core->max_pending)
+        return TRUE;
+
+      if (core->submit_timeout == 0 || tether_core_is_current (core) ||
+          (deadline >= 0 && g_get_monotonic_time () >= deadline))
+        {
+          g_set_error (error, TETHER_ERROR, TETHER_ERROR_BUSY,
+                       "Manager '%s' already has %u submissions queued, its max-pending%s; "
+                       "retry later, raise max-pending, or set a submit timeout to wait for room",
+                       core->id, core->n_pending,
+                       tether_core_is_current (core)
+                       ? " (its own thread never waits for room: nothing would make any)" : "");
+          return FALSE;
+        }
+
+      if (deadline < 0 && core->submit_timeout > 0)
+        deadline = g_get_monotonic_time () + core->submit_timeout;
+      /* Woken when the manager's thread takes jobs, when a stop begins, or
+       * by the deadline; the loop rechecks all three. */
+      core->room_waiters++;
+      if (deadline < 0)
+        g_cond_wait (&core->room_cond, &core->mutex);
+      else
+        g_cond_wait_until (&core->room_cond, &core->mutex, deadline);
+      core->room_waiters--;
+    }
 }
 
 static gboolean
@@ -946,31 +1420,10 @@ core_accept (TetherCore    *core,
 
   g_mutex_lock (&core->mutex);
 
-  if (core->state != CORE_RUNNING)
+  /* Timers wait in the context, not the queue: they take no room. */
+  if (!(ready_time < 0 ? core_wait_for_room_locked (core, task_type, error)
+                       : core_check_locked (core, task_type, error)))
     {
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING,
-                   core->state == CORE_STOPPING
-                   ? "Manager '%s' is stopping and accepts no new work; submit to another "
-                     "manager or start it again once the stop has finished"
-                   : "Manager '%s' is not running; call tether_loop_manager_start() "
-                     "before submitting work",
-                   core->id);
-      g_mutex_unlock (&core->mutex);
-      return FALSE;
-    }
-
-  if (core->task_type != NULL && g_strcmp0 (core->task_type, task_type) != 0)
-    {
-      if (task_type != NULL)
-        g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
-                     "Manager '%s' only accepts task type '%s', not '%s'; submit with "
-                     "task type '%s', or use a manager started for '%s'",
-                     core->id, core->task_type, task_type, core->task_type, task_type);
-      else
-        g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
-                     "Manager '%s' only accepts task type '%s', and this submission has no "
-                     "task type; pass task type '%s'",
-                     core->id, core->task_type, core->task_type);
       g_mutex_unlock (&core->mutex);
       return FALSE;
     }
@@ -983,6 +1436,8 @@ core_accept (TetherCore    *core,
 
   if (ready_time < 0)
     {
+      job->queued = TRUE;
+      core->n_pending++;
       wake = core_push_locked (core, job);
     }
   else

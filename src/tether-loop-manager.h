@@ -49,6 +49,24 @@ TETHER_AVAILABLE_IN_1_0
 void               tether_loop_manager_stop             (TetherLoopManager    *self,
                                                          TetherStopMode        mode);
 TETHER_AVAILABLE_IN_1_0
+gboolean           tether_loop_manager_stop_within      (TetherLoopManager    *self,
+                                                         gint64                timeout_usec,
+                                                         guint                *n_ran,
+                                                         guint                *n_cancelled,
+                                                         GError              **error);
+TETHER_AVAILABLE_IN_1_0
+guint              tether_loop_manager_get_max_pending  (TetherLoopManager    *self);
+TETHER_AVAILABLE_IN_1_0
+void               tether_loop_manager_set_max_pending  (TetherLoopManager    *self,
+                                                         guint                 max_pending);
+TETHER_AVAILABLE_IN_1_0
+gint64             tether_loop_manager_get_submit_timeout (TetherLoopManager  *self);
+TETHER_AVAILABLE_IN_1_0
+void               tether_loop_manager_set_submit_timeout (TetherLoopManager  *self,
+                                                           gint64              timeout_usec);
+TETHER_AVAILABLE_IN_1_0
+guint              tether_loop_manager_get_n_pending    (TetherLoopManager    *self);
+TETHER_AVAILABLE_IN_1_0
 TetherFuture      *tether_loop_manager_submit           (TetherLoopManager    *self,
                                                          const char           *task_type,
                                                          GCancellable         *cancellable,

@@ -3,6 +3,8 @@
 
 #include <tether.h>
 
+#include "test-util.h"
+
 /* This process poses as one hosting GJS, which can release a JavaScript
  * function only on its own thread: func_data_destroy must come back to the
  * submitter's context instead of running on the manager's thread. It runs in
@@ -37,21 +39,10 @@ return_thread (TetherWork *work,
   tether_work_return_pointer (work, g_thread_self (), NULL);
 }
 
-static TetherLoopManager *
-started (const char *id)
-{
-  g_autoptr(GError) error = NULL;
-  TetherLoopManager *manager = tether_loop_manager_new (id);
-
-  g_assert_true (tether_loop_manager_start (manager, NULL, &error));
-  g_assert_no_error (error);
-  return manager;
-}
-
 static void
 test_destroy_returns_home (void)
 {
-  g_autoptr(TetherLoopManager) manager = started ("gjs-home");
+  g_autoptr(TetherLoopManager) manager = started ("gjs-home", NULL);
   g_autoptr(GMainContext) home = g_main_context_new ();
   g_autoptr(TetherFuture) future = NULL;
   g_autoptr(TetherFuture) where = NULL;

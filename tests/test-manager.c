@@ -3,71 +3,7 @@
 
 #include <tether.h>
 
-/* Gates let a test hold the manager's thread inside one piece of work. */
-typedef struct
-{
-  GMutex   mutex;
-  GCond    cond;
-  gboolean entered;
-  gboolean open;
-} Gate;
-
-static void
-gate_init (Gate *gate)
-{
-  g_mutex_init (&gate->mutex);
-  g_cond_init (&gate->cond);
-  gate->entered = gate->open = FALSE;
-}
-
-static void
-gate_clear (Gate *gate)
-{
-  g_mutex_clear (&gate->mutex);
-  g_cond_clear (&gate->cond);
-}
-
-static void
-gate_open (Gate *gate)
-{
-  g_mutex_lock (&gate->mutex);
-  gate->open = TRUE;
-  g_cond_broadcast (&gate->cond);
-  g_mutex_unlock (&gate->mutex);
-}
-
-/* Tells the test thread that the work has started. */
-static void
-gate_enter (Gate *gate)
-{
-  g_mutex_lock (&gate->mutex);
-  gate->entered = TRUE;
-  g_cond_broadcast (&gate->cond);
-  g_mutex_unlock (&gate->mutex);
-}
-
-static void
-gate_wait_entered (Gate *gate)
-{
-  g_mutex_lock (&gate->mutex);
-  while (!gate->entered)
-    g_cond_wait (&gate->cond, &gate->mutex);
-  g_mutex_unlock (&gate->mutex);
-}
-
-static void
-block_work (TetherWork *work,
-            gpointer    user_data)
-{
-  Gate *gate = user_data;
-
-  gate_enter (gate);
-  g_mutex_lock (&gate->mutex);
-  while (!gate->open)
-    g_cond_wait (&gate->cond, &gate->mutex);
-  g_mutex_unlock (&gate->mutex);
-  tether_work_return_boolean (work, TRUE);
-}
+#include "test-util.h"
 
 static void
 count_work (TetherWork *work,
@@ -91,17 +27,6 @@ count_destroy (gpointer user_data)
   g_atomic_int_inc (&destroyed);
 }
 
-static TetherLoopManager *
-started (const char *id,
-         const char *task_type)
-{
-  g_autoptr(GError) error = NULL;
-  TetherLoopManager *manager = tether_loop_manager_new (id);
-
-  g_assert_true (tether_loop_manager_start (manager, task_type, &error));
-  g_assert_no_error (error);
-  return manager;
-}
 
 static void
 test_lifecycle (void)
@@ -1182,6 +1107,44 @@ test_stop_cancel_never_starts_queued (void)
     }
 }
 
+static gpointer
+stop_in_thread (gpointer data)
+{
+  tether_loop_manager_stop (data, TETHER_STOP_MODE_DRAIN);
+  return GINT_TO_POINTER (TRUE);
+}
+
+static gpointer
+start_in_thread (gpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* ALREADY_RUNNING when it comes before the stop: both orders are fine. */
+  tether_loop_manager_start (data, NULL, &error);
+  return NULL;
+}
+
+/* A stop racing a start from another thread returns once the run it stopped
+ * has ended; it must not join the thread of the run the start began. */
+static void
+test_stop_races_start (void)
+{
+  g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("stop-start");
+
+  for (guint i = 0; i < 500; i++)
+    {
+      GThread *stopper, *starter;
+
+      if (!tether_loop_manager_is_running (manager))
+        g_assert_true (tether_loop_manager_start (manager, NULL, NULL));
+      stopper = g_thread_new ("stopper", stop_in_thread, manager);
+      starter = g_thread_new ("starter", start_in_thread, manager);
+      g_thread_join (starter);
+      g_assert_true (g_thread_join (stopper));
+    }
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1216,6 +1179,7 @@ main (int   argc,
   g_test_add_data_func ("/Tether/Manager/race/submit-during-cancel", GINT_TO_POINTER (TETHER_STOP_MODE_CANCEL), test_race_submit_during_stop);
   g_test_add_func ("/Tether/Future/wait-async", test_future_wait_async);
   g_test_add_func ("/Tether/Stop/cancel-never-starts-queued", test_stop_cancel_never_starts_queued);
+  g_test_add_func ("/Tether/Stop/races-start", test_stop_races_start);
   g_test_add_func ("/Tether/Misuse/null-func", test_programmer_errors);
   g_test_add_func ("/Tether/Misuse/null-manager", test_programmer_errors_null_manager);
 

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "test-util.h"
+
+void
+gate_init (Gate *gate)
+{
+  g_mutex_init (&gate->mutex);
+  g_cond_init (&gate->cond);
+  gate->entered = gate->open = FALSE;
+}
+
+void
+gate_clear (Gate *gate)
+{
+  g_mutex_clear (&gate->mutex);
+  g_cond_clear (&gate->cond);
+}
+
+void
+gate_open (Gate *gate)
+{
+  g_mutex_lock (&gate->mutex);
+  gate->open = TRUE;
+  g_cond_broadcast (&gate->cond);
+  g_mutex_unlock (&gate->mutex);
+}
+
+/* Tells the test thread that the work has started. */
+void
+gate_enter (Gate *gate)
+{
+  g_mutex_lock (&gate->mutex);
+  gate->entered = TRUE;
+  g_cond_broadcast (&gate->cond);
+  g_mutex_unlock (&gate->mutex);
+}
+
+void
+gate_wait_entered (Gate *gate)
+{
+  g_mutex_lock (&gate->mutex);
+  while (!gate->entered)
+    g_cond_wait (&gate->cond, &gate->mutex);
+  g_mutex_unlock (&gate->mutex);
+}
+
+void
+block_work (TetherWork *work,
+            gpointer    user_data)
+{
+  Gate *gate = user_data;
+
+  gate_enter (gate);
+  g_mutex_lock (&gate->mutex);
+  while (!gate->open)
+    g_cond_wait (&gate->cond, &gate->mutex);
+  g_mutex_unlock (&gate->mutex);
+  tether_work_return_boolean (work, TRUE);
+}
+
+TetherLoopManager *
+started (const char *id,
+         const char *task_type)
+{
+  g_autoptr(GError) error = NULL;
+  TetherLoopManager *manager = tether_loop_manager_new (id);
+
+  g_assert_true (tether_loop_manager_start (manager, task_type, &error));
+  g_assert_no_error (error);
+  return manager;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <tether.h>
+
+G_BEGIN_DECLS
+
+/* Gates let a test hold the manager's thread inside one piece of work. */
+typedef struct
+{
+  GMutex   mutex;
+  GCond    cond;
+  gboolean entered;
+  gboolean open;
+} Gate;
+
+void               gate_init         (Gate         *gate);
+void               gate_clear        (Gate         *gate);
+void               gate_open         (Gate         *gate);
+void               gate_enter        (Gate         *gate);
+void               gate_wait_entered (Gate         *gate);
+void               block_work        (TetherWork   *work,
+                                      gpointer      user_data);
+TetherLoopManager *started           (const char   *id,
+                                      const char   *task_type);
+
+G_END_DECLS
