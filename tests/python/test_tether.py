@@ -516,3 +516,32 @@ def test_stop_from_python_with_submissions_racing():
     assert outcomes and all(f.done() for f in outcomes)
     assert all(f.get_status() in (Tether.FutureStatus.SUCCEEDED, Tether.FutureStatus.CANCELLED)
                for f in outcomes)
+
+
+def test_backpressure_and_stop_within():
+    m = Tether.LoopManager.new('py-limits')
+    m.props.max_pending = 2
+    m.start(None)
+    event, blocker = gate()
+    started = threading.Event()
+
+    def hold(w):
+        started.set()
+        return blocker(w)
+
+    m.submit(None, None, hold)
+    assert started.wait(LONG)
+    queued = [m.submit(None, None, lambda w: 1) for _ in range(2)]
+    assert m.get_n_pending() == 2
+    with pytest.raises(GLib.Error) as info:
+        m.submit(None, None, lambda w: 1)
+    assert tether_error(Tether.Error.BUSY)(info.value)
+    m.set_submit_timeout(20_000)
+    with pytest.raises(GLib.Error) as info:
+        m.post(None, lambda: None)
+    assert tether_error(Tether.Error.BUSY)(info.value)
+
+    threading.Timer(0.05, event.set).start()
+    ok, ran, cancelled = m.stop_within(int(LONG * 1e6))
+    assert ok and (ran, cancelled) == (3, 0)
+    assert [f.result(0) for f in queued] == [1, 1]
