@@ -155,18 +155,6 @@ test_busy_times_out (void)
   gate_clear (&gate);
 }
 
-static void
-enter_and_wait_for_cancel (TetherWork *work,
-                           gpointer    user_data)
-{
-  GCancellable *cancellable = tether_work_get_cancellable (work);
-
-  gate_enter (user_data);
-  while (!g_cancellable_is_cancelled (cancellable))
-    g_usleep (100);
-  tether_work_return_new_error (work, G_IO_ERROR, G_IO_ERROR_CANCELLED, "saw the stop");
-}
-
 /* A stop that begins while a submitter waits for room ends the wait. */
 static void
 test_busy_wait_ends_on_stop (void)
@@ -181,7 +169,7 @@ test_busy_wait_ends_on_stop (void)
   gate_init (&gate);
   tether_loop_manager_set_max_pending (manager, 1);
   tether_loop_manager_set_submit_timeout (manager, -1);
-  running = tether_loop_manager_submit (manager, NULL, NULL, enter_and_wait_for_cancel, &gate,
+  running = tether_loop_manager_submit (manager, NULL, NULL, return_when_cancelled, &gate,
                                         NULL, NULL);
   gate_wait_entered (&gate);
   queued = tether_loop_manager_submit (manager, NULL, NULL, return_one, NULL, NULL, NULL);
@@ -236,15 +224,33 @@ test_busy_own_thread_never_waits (void)
   g_clear_error (&own.second);
 }
 
-static void
-return_after_cancel (TetherWork *work,
-                     gpointer    user_data)
+typedef struct
 {
-  GCancellable *cancellable = tether_work_get_cancellable (work);
+  TetherLoopManager *manager;
+  Gate              *gate;
+} Opener;
 
-  while (!g_cancellable_is_cancelled (cancellable))
-    g_usleep (100);
-  tether_work_return_new_error (work, G_IO_ERROR, G_IO_ERROR_CANCELLED, "saw the deadline");
+static gpointer
+opener_thread (gpointer data)
+{
+  Opener *opener = data;
+
+  while (tether_loop_manager_is_running (opener->manager))
+    g_usleep (1000);
+  gate_open (opener->gate);
+  g_free (opener);
+  return NULL;
+}
+
+static void
+open_when_stopping (TetherLoopManager *manager,
+                    Gate              *gate)
+{
+  Opener *opener = g_new0 (Opener, 1);
+
+  opener->manager = manager;
+  opener->gate = gate;
+  g_thread_unref (g_thread_new ("opener", opener_thread, opener));
 }
 
 static void
@@ -258,7 +264,8 @@ test_stop_within_all_ran (void)
 
   gate_init (&gate);
   futures = fill (manager, &gate, 10);
-  gate_open (&gate);
+  /* Opened only once the stop has begun, so all 11 were unfinished then. */
+  open_when_stopping (manager, &gate);
   g_assert_true (tether_loop_manager_stop_within (manager, 60 * SECOND, &ran, &cancelled, &error));
   g_assert_no_error (error);
   g_assert_false (tether_loop_manager_is_running (manager));
@@ -282,7 +289,7 @@ test_stop_within_deadline_cancels (void)
   guint ran = 0, cancelled = 0;
   gint64 start;
 
-  running = tether_loop_manager_submit (manager, NULL, NULL, return_after_cancel, NULL, NULL,
+  running = tether_loop_manager_submit (manager, NULL, NULL, return_when_cancelled, NULL, NULL,
                                         NULL);
   for (guint i = 0; i < G_N_ELEMENTS (queued); i++)
     queued[i] = tether_loop_manager_submit (manager, NULL, NULL, return_one, NULL, NULL, NULL);

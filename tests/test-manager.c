@@ -431,21 +431,10 @@ test_cancel_queued (void)
 
 /* Work that keeps the manager's thread busy until it is cancelled. */
 static void
-enter_and_spin_until_cancelled (TetherWork *work,
-                                Gate       *gate)
-{
-  GCancellable *cancellable = tether_work_get_cancellable (work);
-
-  gate_enter (gate);
-  while (!g_cancellable_is_cancelled (cancellable))
-    g_usleep (500);
-}
-
-static void
 cancel_aware_work (TetherWork *work,
                    gpointer    user_data)
 {
-  enter_and_spin_until_cancelled (work, user_data);
+  wait_for_cancel (work, user_data);
   g_assert_true (tether_work_is_cancelled (work));
   /* A value returned after cancellation still wins. */
   tether_work_return_string (work, "finished anyway");
@@ -908,7 +897,7 @@ static void
 block_until_cancelled (TetherWork *work,
                        gpointer    user_data)
 {
-  enter_and_spin_until_cancelled (work, user_data);
+  wait_for_cancel (work, user_data);
   tether_work_return_error (work, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "stopped"));
 }
 
@@ -1063,17 +1052,6 @@ test_programmer_errors_null_manager (void)
 }
 
 static void
-spin_until_cancelled (TetherWork *work,
-                      gpointer    user_data)
-{
-  GCancellable *cancellable = tether_work_get_cancellable (work);
-
-  while (!g_cancellable_is_cancelled (cancellable))
-    g_usleep (100);
-  tether_work_return_new_error (work, G_IO_ERROR, G_IO_ERROR_CANCELLED, "saw the stop");
-}
-
-static void
 return_user_int (TetherWork *work,
                  gpointer    user_data)
 {
@@ -1092,7 +1070,7 @@ test_stop_cancel_never_starts_queued (void)
       g_autoptr(TetherFuture) blocker = NULL;
       TetherFuture *queued[10];
 
-      blocker = tether_loop_manager_submit (manager, NULL, NULL, spin_until_cancelled,
+      blocker = tether_loop_manager_submit (manager, NULL, NULL, return_when_cancelled,
                                             NULL, NULL, NULL);
       for (guint i = 0; i < G_N_ELEMENTS (queued); i++)
         queued[i] = tether_loop_manager_submit (manager, NULL, NULL, return_user_int,

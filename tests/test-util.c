@@ -71,3 +71,23 @@ started (const char *id,
   g_assert_no_error (error);
   return manager;
 }
+
+void
+wait_for_cancel (TetherWork *work,
+                 Gate       *gate)
+{
+  GCancellable *cancellable = tether_work_get_cancellable (work);
+
+  if (gate != NULL)
+    gate_enter (gate);
+  while (!g_cancellable_is_cancelled (cancellable))
+    g_usleep (100);
+}
+
+void
+return_when_cancelled (TetherWork *work,
+                       gpointer    user_data)
+{
+  wait_for_cancel (work, user_data);
+  tether_work_return_new_error (work, G_IO_ERROR, G_IO_ERROR_CANCELLED, "saw its cancellable");
+}

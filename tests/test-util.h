@@ -24,4 +24,12 @@ void               block_work        (TetherWork   *work,
 TetherLoopManager *started           (const char   *id,
                                       const char   *task_type);
 
+/* Spins until the work's cancellable fires; enters @gate first, if any. */
+void               wait_for_cancel   (TetherWork   *work,
+                                      Gate         *gate);
+/* A work function: wait_for_cancel() on the Gate in @user_data (or NULL),
+ * then ends with G_IO_ERROR_CANCELLED. */
+void               return_when_cancelled (TetherWork *work,
+                                          gpointer    user_data);
+
 G_END_DECLS
