@@ -151,6 +151,8 @@ test_plain_thread_not_in_lineage (void)
 {
   g_autoptr(TetherLoopManager) m = lookup ("plain", TETHER_LOOKUP_FLAGS_NONE);
 
+  /* Registered here, yet out of reach of a thread outside the lineage. */
+  g_assert_nonnull (m);
   g_thread_join (g_thread_new ("plain", plain_strict_thread, NULL));
 }
 
