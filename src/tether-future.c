@@ -324,7 +324,7 @@ tether_future_wait (TetherFuture  *self,
   if (timeout_usec != 0 && !tether_core_begin_wait (self->job->core, error))
     return FALSE;
 
-  deadline = timeout_usec > 0 ? g_get_monotonic_time () + timeout_usec : 0;
+  deadline = timeout_usec > 0 ? tether_time_after (timeout_usec) : 0;
 
   g_mutex_lock (&self->mutex);
   while (self->status == TETHER_FUTURE_STATUS_PENDING)

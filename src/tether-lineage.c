@@ -494,8 +494,11 @@ tether_thread_new (const char  *name,
                    gpointer     data)
 {
   g_autoptr(GError) error = NULL;
-  GThread *thread = tether_thread_try_new (name, func, data, &error);
+  GThread *thread;
 
+  g_return_val_if_fail (func != NULL, NULL);
+
+  thread = tether_thread_try_new (name, func, data, &error);
   if (thread == NULL)
     g_error ("tether_thread_new: %s", error->message);
   return thread;

@@ -9,6 +9,15 @@
 
 G_BEGIN_DECLS
 
+/* The monotonic time @usec from now, saturated: G_MAXINT64 means never. */
+static inline gint64
+tether_time_after (gint64 usec)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  return usec > G_MAXINT64 - now ? G_MAXINT64 : now + usec;
+}
+
 TetherCore *tether_core_ref            (TetherCore *core);
 void        tether_core_unref          (TetherCore *core);
 const char *tether_core_get_id         (TetherCore *core);

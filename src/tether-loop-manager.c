@@ -539,34 +539,36 @@ tether_loop_manager_constructed (GObject *object)
   g_weak_ref_set (&self->core->manager, self);
 }
 
+/* Stops in DRAIN mode and, except on the manager's own thread (which drains
+ * and exits by itself), joins the thread. The core stays, so a disposed
+ * manager still answers its methods. */
+static void
+manager_shut_down (TetherLoopManager *self)
+{
+  guint generation;
+
+  core_request_stop (self->core, TETHER_STOP_MODE_DRAIN, NULL, &generation, NULL);
+
+  if (tether_core_is_current (self->core))
+    {
+      GThread *thread;
+
+      /* Cannot join ourselves: detach, and the thread drains and exits. */
+      g_mutex_lock (&self->core->mutex);
+      thread = g_steal_pointer (&self->core->thread);
+      g_mutex_unlock (&self->core->mutex);
+      g_clear_pointer (&thread, g_thread_unref);
+    }
+  else
+    {
+      core_wait_stopped (self->core, generation, -1);
+    }
+}
+
 static void
 tether_loop_manager_dispose (GObject *object)
 {
-  TetherLoopManager *self = (TetherLoopManager *) object;
-
-  if (self->core != NULL)
-    {
-      guint generation;
-
-      core_request_stop (self->core, TETHER_STOP_MODE_DRAIN, NULL, &generation, NULL);
-
-      if (tether_core_is_current (self->core))
-        {
-          GThread *thread;
-
-          /* Cannot join ourselves: detach, and the thread drains and exits. */
-          g_mutex_lock (&self->core->mutex);
-          thread = g_steal_pointer (&self->core->thread);
-          g_mutex_unlock (&self->core->mutex);
-          g_clear_pointer (&thread, g_thread_unref);
-        }
-      else
-        {
-          core_wait_stopped (self->core, generation, -1);
-        }
-
-      g_clear_pointer (&self->core, tether_core_unref);
-    }
+  manager_shut_down ((TetherLoopManager *) object);
 
   G_OBJECT_CLASS (tether_loop_manager_parent_class)->dispose (object);
 }
@@ -576,6 +578,9 @@ tether_loop_manager_finalize (GObject *object)
 {
   TetherLoopManager *self = (TetherLoopManager *) object;
 
+  /* Started again after g_object_run_dispose()? Stop that run too. */
+  manager_shut_down (self);
+  g_clear_pointer (&self->core, tether_core_unref);
   g_free (self->id);
 
   G_OBJECT_CLASS (tether_loop_manager_parent_class)->finalize (object);
@@ -1087,7 +1092,7 @@ tether_loop_manager_stop_within (TetherLoopManager  *self,
       return FALSE;
     }
 
-  deadline = timeout_usec < 0 ? -1 : g_get_monotonic_time () + timeout_usec;
+  deadline = timeout_usec < 0 ? -1 : tether_time_after (timeout_usec);
   began = core_request_stop (self->core, TETHER_STOP_MODE_DRAIN, NULL, &generation, &live);
   if (!core_wait_stopped (self->core, generation, deadline))
     {
@@ -1386,7 +1391,7 @@ core_wait_for_room_locked (TetherCore  *core,
         }
 
       if (deadline < 0 && core->submit_timeout > 0)
-        deadline = g_get_monotonic_time () + core->submit_timeout;
+        deadline = tether_time_after (core->submit_timeout);
       /* Woken when the manager's thread takes jobs, when a stop begins, or
        * by the deadline; the loop rechecks all three. */
       core->room_waiters++;
@@ -1580,7 +1585,7 @@ tether_loop_manager_submit_after (TetherLoopManager  *self,
   g_return_val_if_fail (func != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return submit_future (self, task_type, g_get_monotonic_time () + delay_usec, cancellable,
+  return submit_future (self, task_type, tether_time_after (delay_usec), cancellable,
                         func, func_data, func_data_destroy, error);
 }
 

@@ -47,7 +47,8 @@ node_lookup (TetherLineage *node,
  *
  * Returns: (transfer full): the manager, or %NULL with
  *   %TETHER_ERROR_MANAGER_NOT_FOUND (with %TETHER_LOOKUP_FLAGS_STRICT) or
- *   %TETHER_ERROR_INVALID_ARGUMENT (FORCE_CREATE together with STRICT)
+ *   %TETHER_ERROR_INVALID_ARGUMENT (FORCE_CREATE together with STRICT, flags
+ *   outside #TetherLookupFlags, or an empty @id)
  *
  * Since: 1.0
  */
@@ -56,7 +57,8 @@ tether_loop_manager_get_or_create (const char         *id,
                                    TetherLookupFlags   flags,
                                    GError            **error)
 {
-  TetherLineage *node = tether_lineage_get_current ();
+  const TetherLookupFlags known = TETHER_LOOKUP_FLAGS_FORCE_CREATE | TETHER_LOOKUP_FLAGS_STRICT;
+  TetherLineage *node;
   const char *key = id != NULL ? id : DEFAULT_ID;
   TetherLoopManager *found = NULL;
   TetherLoopManager *replaced = NULL;
@@ -72,6 +74,23 @@ tether_loop_manager_get_or_create (const char         *id,
                    "make a new manager, or STRICT to only find an existing one");
       return NULL;
     }
+  if ((flags & ~known) != 0)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                   "Lookup flags 0x%x are not TetherLookupFlags; pass NONE, FORCE_CREATE or "
+                   "STRICT", (guint) (flags & ~known));
+      return NULL;
+    }
+  if (id != NULL && id[0] == '\0')
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                   "A manager id cannot be empty; pass NULL for the \"%s\" namespace, or "
+                   "name the domain", DEFAULT_ID);
+      return NULL;
+    }
+
+  /* Only a valid lookup gives the thread a place in the lineage. */
+  node = tether_lineage_get_current ();
 
   if (!(flags & TETHER_LOOKUP_FLAGS_FORCE_CREATE))
     for (TetherLineage *n = node; n != NULL && found == NULL; n = n->parent)

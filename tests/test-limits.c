@@ -467,6 +467,30 @@ test_wait_across_managers_without_cycle (void)
     }
 }
 
+/* Huge timeouts mean "never", not a wrapped-around "now". */
+static void
+test_huge_timeouts (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("huge", NULL);
+  g_autoptr(TetherFuture) never = NULL;
+  g_autoptr(TetherFuture) soon = NULL;
+  g_autoptr(GError) error = NULL;
+  guint ran = 0, cancelled = 0;
+
+  never = tether_loop_manager_submit_after (manager, NULL, G_MAXINT64, NULL, return_one, NULL,
+                                            NULL, &error);
+  g_assert_no_error (error);
+  soon = tether_loop_manager_submit (manager, NULL, NULL, return_one, NULL, NULL, &error);
+  g_assert_true (tether_future_wait (soon, G_MAXINT64, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (tether_future_get_status (never), ==, TETHER_FUTURE_STATUS_PENDING);
+
+  tether_loop_manager_set_submit_timeout (manager, G_MAXINT64);
+  g_assert_true (tether_loop_manager_stop_within (manager, G_MAXINT64, &ran, &cancelled, &error));
+  g_assert_cmpuint (cancelled, ==, 1);
+  g_assert_cmpint (tether_future_get_status (never), ==, TETHER_FUTURE_STATUS_CANCELLED);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -484,6 +508,7 @@ main (int   argc,
   g_test_add_func ("/Tether/Limits/wait-cycle-two", test_wait_cycle_two);
   g_test_add_func ("/Tether/Limits/wait-cycle-three", test_wait_cycle_three);
   g_test_add_func ("/Tether/Limits/wait-across-managers", test_wait_across_managers_without_cycle);
+  g_test_add_func ("/Tether/Limits/huge-timeouts", test_huge_timeouts);
 
   return g_test_run ();
 }

@@ -488,6 +488,7 @@ typedef struct
 {
   TetherLoopManager *manager;
   GError            *error;
+  int                runs;     /* outlives deadlock_work: the inner work runs later */
 } DeadlockData;
 
 static void
@@ -495,9 +496,8 @@ deadlock_work (TetherWork *work,
                gpointer    user_data)
 {
   DeadlockData *data = user_data;
-  int runs = 0;
   g_autoptr(TetherFuture) inner = tether_loop_manager_submit (data->manager, NULL, NULL,
-                                                              count_work, &runs, NULL, NULL);
+                                                              count_work, &data->runs, NULL, NULL);
 
   g_assert_false (tether_future_wait (inner, -1, &data->error));
   tether_work_return_boolean (work, TRUE);
@@ -508,10 +508,12 @@ test_would_deadlock (void)
 {
   g_autoptr(TetherLoopManager) manager = started ("deadlock", NULL);
   g_autoptr(TetherFuture) future = NULL;
-  DeadlockData data = { manager, NULL };
+  DeadlockData data = { manager, NULL, 0 };
 
   future = tether_loop_manager_submit (manager, NULL, NULL, deadlock_work, &data, NULL, NULL);
   g_assert_true (tether_future_wait (future, -1, NULL));
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+  g_assert_cmpint (data.runs, ==, 1);
   g_assert_error (data.error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
   g_assert_nonnull (strstr (data.error->message, "deadlock"));
   g_clear_error (&data.error);
