@@ -5,12 +5,38 @@
 
 #include <tether.h>
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#if __GLIBC_PREREQ(2, 33)
+#define BENCH_HAVE_MALLINFO2 1
+#endif
+#endif
+#ifdef __linux__
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#endif
+
 static gboolean quick;
 
 static double
 now_ns (void)
 {
   return (double) g_get_monotonic_time () * 1000.0;
+}
+
+/* Nanosecond clock for single round trips (g_get_monotonic_time is in us). */
+static double
+precise_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec * 1e9 + (double) ts.tv_nsec;
 }
 
 /* Registry: lookups that hit at a given depth below the registering thread. */
@@ -97,6 +123,760 @@ bench_registry (void)
     }
 }
 
+/* Loop-thread mechanisms: a shared rig of one GMainContext run by a
+ * GMainLoop in a GThread, a GAsyncQueue source on it, a one-thread
+ * GThreadPool, a Tether manager and, on Linux, a futex ping-pong thread.
+ * Every job, whatever carried it, ends in rig_job(). */
+
+#define BENCH_TASK_TYPE "bench"
+#define DRAIN_DEADLINE_USEC (60 * G_USEC_PER_SEC)
+
+typedef struct
+{
+  GMutex   mutex;
+  GCond    cond;
+  gboolean done;
+} Done;
+
+typedef struct
+{
+  GMainContext *context;
+  GMainLoop    *loop;
+  GThread      *thread;
+} LoopThread;
+
+typedef struct
+{
+  GSource      base;
+  GAsyncQueue *queue;
+} QueueSource;
+
+typedef struct
+{
+  LoopThread         lt;
+  QueueSource       *queue_source;
+  GThreadPool       *pool;
+  TetherLoopManager *manager;
+  Done               done;
+  gint               counter;
+  gboolean           round_trip;
+#ifdef __linux__
+  gint               futex_word;
+  GThread           *futex_thread;
+#endif
+} Rig;
+
+typedef void (*RigFunc) (Rig *rig);
+
+static void
+done_signal (Done *done)
+{
+  g_mutex_lock (&done->mutex);
+  done->done = TRUE;
+  g_cond_signal (&done->cond);
+  g_mutex_unlock (&done->mutex);
+}
+
+static void
+done_wait (Done *done)
+{
+  g_mutex_lock (&done->mutex);
+  while (!done->done)
+    g_cond_wait (&done->cond, &done->mutex);
+  done->done = FALSE;
+  g_mutex_unlock (&done->mutex);
+}
+
+static void
+done_clear (Done *done)
+{
+  g_mutex_clear (&done->mutex);
+  g_cond_clear (&done->cond);
+}
+
+static void
+rig_job (Rig *rig)
+{
+  g_atomic_int_inc (&rig->counter);
+  if (rig->round_trip)
+    done_signal (&rig->done);
+}
+
+static gboolean
+source_job (gpointer data)
+{
+  rig_job (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+pool_job (gpointer data,
+          gpointer user_data)
+{
+  rig_job (data);
+}
+
+static void
+tether_post_job (gpointer data)
+{
+  rig_job (data);
+}
+
+static void
+tether_work_job (TetherWork *work,
+                 gpointer    data)
+{
+  Rig *rig = data;
+
+  g_atomic_int_inc (&rig->counter);
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+task_job (GTask        *task,
+          gpointer      source_object,
+          gpointer      task_data,
+          GCancellable *cancellable)
+{
+  Rig *rig = task_data;
+
+  g_atomic_int_inc (&rig->counter);
+  g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+signal_done (gpointer data)
+{
+  done_signal (data);
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+loop_thread_run (gpointer data)
+{
+  LoopThread *lt = data;
+
+  g_main_context_push_thread_default (lt->context);
+  g_main_loop_run (lt->loop);
+  g_main_context_pop_thread_default (lt->context);
+  return NULL;
+}
+
+/* Returns once the loop runs, so that a quit cannot precede the run. */
+static void
+loop_thread_start (LoopThread *lt)
+{
+  Done ready = { 0 };
+
+  lt->context = g_main_context_new ();
+  lt->loop = g_main_loop_new (lt->context, FALSE);
+  lt->thread = g_thread_new ("bench-loop", loop_thread_run, lt);
+  g_main_context_invoke_full (lt->context, G_PRIORITY_DEFAULT, signal_done, &ready, NULL);
+  done_wait (&ready);
+  done_clear (&ready);
+}
+
+static void
+loop_thread_stop (LoopThread *lt)
+{
+  g_main_loop_quit (lt->loop);
+  g_thread_join (lt->thread);
+  g_main_loop_unref (lt->loop);
+  g_main_context_unref (lt->context);
+}
+
+static gboolean
+queue_source_ready (GSource *source)
+{
+  return g_async_queue_length (((QueueSource *) source)->queue) > 0;
+}
+
+static gboolean
+queue_source_prepare (GSource *source,
+                      gint    *timeout)
+{
+  *timeout = -1;
+  return queue_source_ready (source);
+}
+
+static gboolean
+queue_source_dispatch (GSource     *source,
+                       GSourceFunc  callback,
+                       gpointer     user_data)
+{
+  GAsyncQueue *queue = ((QueueSource *) source)->queue;
+  gpointer item;
+
+  while ((item = g_async_queue_try_pop (queue)) != NULL)
+    rig_job (item);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+queue_source_finalize (GSource *source)
+{
+  g_async_queue_unref (((QueueSource *) source)->queue);
+}
+
+static GSourceFuncs queue_source_funcs = {
+  queue_source_prepare,
+  queue_source_ready,
+  queue_source_dispatch,
+  queue_source_finalize,
+};
+
+#ifdef __linux__
+enum { FUTEX_IDLE, FUTEX_REQUEST, FUTEX_DONE, FUTEX_QUIT };
+
+static void
+futex_wait_while (gint *word,
+                  gint  value)
+{
+  syscall (SYS_futex, word, FUTEX_WAIT_PRIVATE, value, NULL, NULL, 0);
+}
+
+static void
+futex_wake_one (gint *word)
+{
+  syscall (SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static gpointer
+futex_thread_run (gpointer data)
+{
+  Rig *rig = data;
+
+  for (;;)
+    {
+      gint value = g_atomic_int_get (&rig->futex_word);
+
+      if (value == FUTEX_QUIT)
+        return NULL;
+      if (value == FUTEX_REQUEST)
+        {
+          g_atomic_int_inc (&rig->counter);
+          g_atomic_int_set (&rig->futex_word, FUTEX_DONE);
+          futex_wake_one (&rig->futex_word);
+        }
+      else
+        futex_wait_while (&rig->futex_word, value);
+    }
+}
+
+static void
+rt_futex (Rig *rig)
+{
+  gint value;
+
+  g_atomic_int_set (&rig->futex_word, FUTEX_REQUEST);
+  futex_wake_one (&rig->futex_word);
+  while ((value = g_atomic_int_get (&rig->futex_word)) != FUTEX_DONE)
+    futex_wait_while (&rig->futex_word, value);
+}
+#endif
+
+static void
+rig_init (Rig *rig)
+{
+  g_autoptr(GError) error = NULL;
+
+  memset (rig, 0, sizeof *rig);
+  loop_thread_start (&rig->lt);
+  rig->queue_source = (QueueSource *) g_source_new (&queue_source_funcs, sizeof (QueueSource));
+  rig->queue_source->queue = g_async_queue_new ();
+  g_source_attach ((GSource *) rig->queue_source, rig->lt.context);
+  rig->pool = g_thread_pool_new (pool_job, NULL, 1, TRUE, &error);
+  g_assert_no_error (error);
+  rig->manager = tether_loop_manager_new ("bench-rig");
+  if (!tether_loop_manager_start (rig->manager, BENCH_TASK_TYPE, &error))
+    g_error ("start: %s", error->message);
+#ifdef __linux__
+  rig->futex_thread = g_thread_new ("bench-futex", futex_thread_run, rig);
+#endif
+}
+
+static void
+rig_clear (Rig *rig)
+{
+#ifdef __linux__
+  g_atomic_int_set (&rig->futex_word, FUTEX_QUIT);
+  futex_wake_one (&rig->futex_word);
+  g_thread_join (rig->futex_thread);
+#endif
+  tether_loop_manager_stop (rig->manager, TETHER_STOP_MODE_DRAIN);
+  g_clear_object (&rig->manager);
+  g_thread_pool_free (rig->pool, FALSE, TRUE);
+  g_source_destroy ((GSource *) rig->queue_source);
+  g_source_unref ((GSource *) rig->queue_source);
+  loop_thread_stop (&rig->lt);
+  done_clear (&rig->done);
+}
+
+/* Fire-and-forget: hand one job over and return. */
+static void
+post_invoke (Rig *rig)
+{
+  g_main_context_invoke_full (rig->lt.context, G_PRIORITY_DEFAULT, source_job, rig, NULL);
+}
+
+static void
+post_idle (Rig *rig)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_callback (source, source_job, rig, NULL);
+  g_source_attach (source, rig->lt.context);
+  g_source_unref (source);
+}
+
+static void
+post_queue (Rig *rig)
+{
+  g_async_queue_push (rig->queue_source->queue, rig);
+  g_main_context_wakeup (rig->lt.context);
+}
+
+static void
+post_task (Rig *rig)
+{
+  GTask *task = g_task_new (NULL, NULL, NULL, NULL);
+
+  g_task_set_task_data (task, rig, NULL);
+  g_task_run_in_thread (task, task_job);
+  g_object_unref (task);
+}
+
+static void
+post_pool (Rig *rig)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_thread_pool_push (rig->pool, rig, &error))
+    g_error ("pool push: %s", error->message);
+}
+
+static void
+post_tether (Rig *rig)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!tether_loop_manager_post (rig->manager, BENCH_TASK_TYPE, tether_post_job, rig, NULL, &error))
+    g_error ("post: %s", error->message);
+}
+
+/* Round trips whose completion the mechanism provides itself. */
+static void
+rt_task (Rig *rig)
+{
+  GTask *task = g_task_new (NULL, NULL, NULL, NULL);
+
+  g_task_set_task_data (task, rig, NULL);
+  g_task_run_in_thread_sync (task, task_job);
+  if (!g_task_propagate_boolean (task, NULL))
+    g_error ("GTask failed");
+  g_object_unref (task);
+}
+
+static void
+rt_tether (Rig *rig)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherFuture) future = tether_loop_manager_submit (rig->manager, BENCH_TASK_TYPE, NULL,
+                                                               tether_work_job, rig, NULL, &error);
+
+  if (future == NULL || !tether_future_wait (future, -1, &error))
+    g_error ("submit: %s", error->message);
+}
+
+typedef struct
+{
+  const char *name;
+  RigFunc     post;
+  RigFunc     round_trip;  /* NULL: post, then wait for rig->done */
+} Mechanism;
+
+static const Mechanism mechanisms[] = {
+  { "g_main_context_invoke_full", post_invoke, NULL },
+  { "idle GSource attach", post_idle, NULL },
+  { "GAsyncQueue + custom GSource + wakeup", post_queue, NULL },
+  { "GTask run_in_thread(_sync)", post_task, rt_task },
+  { "GThreadPool push (1 thread)", post_pool, NULL },
+  { "Tether submit + future_wait / post", post_tether, rt_tether },
+};
+
+/* Shared helpers: percentiles, lost-job check, table output. */
+static int
+compare_doubles (const void *a,
+                 const void *b)
+{
+  double x = *(const double *) a;
+  double y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+static double
+percentile (double *sorted,
+            guint   n,
+            guint   pct)
+{
+  guint index = (guint) (((guint64) n * pct) / 100);
+
+  return sorted[MIN (index, n - 1)];
+}
+
+static gboolean
+check_count (Rig        *rig,
+             const char *what,
+             guint       expected)
+{
+  guint got = (guint) g_atomic_int_get (&rig->counter);
+
+  if (got == expected)
+    return TRUE;
+  g_printerr ("LOST JOBS in %s: %u of %u ran\n", what, got, expected);
+  return FALSE;
+}
+
+/* Blocks until rig->counter reaches @total, or the deadline passes. */
+static gboolean
+wait_for_count (Rig  *rig,
+                guint total)
+{
+  gint64 deadline = g_get_monotonic_time () + DRAIN_DEADLINE_USEC;
+
+  while ((guint) g_atomic_int_get (&rig->counter) < total)
+    {
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+      g_usleep (20);
+    }
+  return TRUE;
+}
+
+static void
+print_row (const char *name,
+           double      value,
+           double      value2,
+           double      base)
+{
+  if (value2 < 0)
+    g_print ("%-40s %14.1f %10s %9.2f\n", name, value, "", value / base);
+  else
+    g_print ("%-40s %14.2f %10.2f %9.2f\n", name, value, value2, value / base);
+}
+
+/* Measures @n round trips of @one (after a tenth as many warm-ups) and
+ * returns the median and p99 in microseconds. */
+static gboolean
+measure_round_trip (Rig        *rig,
+                    const char *name,
+                    RigFunc     one,
+                    RigFunc     post,
+                    guint       n,
+                    double     *median,
+                    double     *p99)
+{
+  g_autofree double *samples = g_new (double, n);
+  guint warmup = n / 10 + 1;
+
+  rig->counter = 0;
+  rig->round_trip = TRUE;
+  for (guint i = 0; i < warmup + n; i++)
+    {
+      double start = precise_ns ();
+
+      if (one != NULL)
+        one (rig);
+      else
+        {
+          post (rig);
+          done_wait (&rig->done);
+        }
+      if (i >= warmup)
+        samples[i - warmup] = (precise_ns () - start) / 1000.0;
+    }
+  rig->round_trip = FALSE;
+  qsort (samples, n, sizeof (double), compare_doubles);
+  *median = percentile (samples, n, 50);
+  *p99 = percentile (samples, n, 99);
+  return check_count (rig, name, warmup + n);
+}
+
+static gboolean
+bench_round_trip (Rig *rig)
+{
+  guint n = quick ? 200 : 20000;
+  double base_median = 0, base_p99 = 0;
+  gboolean ok = TRUE;
+
+  g_print ("\n1. Round trip: one job to a loop thread, caller blocks until it ran; %u samples each\n"
+           "   latency in us; completion via GMutex+GCond unless the mechanism has its own;\n"
+           "   ratio = X / invoke_full; < 1 means faster\n", n);
+  g_print ("%-40s %14s %10s %9s\n", "mechanism", "median us", "p99 us", "ratio(med)");
+  ok &= measure_round_trip (rig, "invoke_full", NULL, post_invoke, n, &base_median, &base_p99);
+#ifdef __linux__
+  {
+    double median, p99;
+
+    ok &= measure_round_trip (rig, "futex", rt_futex, NULL, n, &median, &p99);
+    g_print ("%-40s %14.2f %10.2f %9.2f\n", "futex ping-pong (floor)", median, p99, median / base_median);
+  }
+#else
+  g_print ("%-40s %14s\n", "futex ping-pong (floor)", "n/a (not Linux)");
+#endif
+  for (guint i = 0; i < G_N_ELEMENTS (mechanisms); i++)
+    {
+      double median, p99;
+
+      ok &= measure_round_trip (rig, mechanisms[i].name, mechanisms[i].round_trip, mechanisms[i].post,
+                                n, &median, &p99);
+      print_row (mechanisms[i].name, median, p99, base_median);
+    }
+  return ok;
+}
+
+typedef struct
+{
+  Rig    *rig;
+  RigFunc post;
+  guint   n;
+} Producer;
+
+static gpointer
+producer_run (gpointer data)
+{
+  Producer *producer = data;
+
+  for (guint i = 0; i < producer->n; i++)
+    producer->post (producer->rig);
+  return NULL;
+}
+
+/* Jobs per second with @n_producers threads posting @n_each jobs each,
+ * timed until the last job has run; negative if some never ran. */
+static double
+measure_throughput (Rig     *rig,
+                    RigFunc  post,
+                    guint    n_producers,
+                    guint    n_each)
+{
+  Producer producer = { rig, post, n_each };
+  GThread *threads[2];
+  guint total = n_producers * n_each;
+  double start, elapsed;
+
+  g_assert (n_producers <= G_N_ELEMENTS (threads));
+  rig->counter = 0;
+  start = precise_ns ();
+  for (guint i = 0; i < n_producers; i++)
+    threads[i] = g_thread_new ("bench-producer", producer_run, &producer);
+  for (guint i = 0; i < n_producers; i++)
+    g_thread_join (threads[i]);
+  if (!wait_for_count (rig, total))
+    return -1;
+  elapsed = precise_ns () - start;
+  return total / (elapsed / 1e9);
+}
+
+static gboolean
+bench_throughput (Rig *rig)
+{
+  guint n_each = quick ? 2000 : 200000;
+  double base[2] = { 0, 0 };
+  gboolean ok = TRUE;
+
+  g_print ("\n2. Fire-and-forget throughput: %u jobs per producer, each an atomic increment\n"
+           "   jobs/s until the last ran; ratio = X / invoke_full; > 1 means faster\n", n_each);
+  g_print ("%-40s %14s %10s %9s %9s\n", "mechanism", "1 prod j/s", "2 prod j/s", "ratio(1)", "ratio(2)");
+  for (guint i = 0; i < G_N_ELEMENTS (mechanisms); i++)
+    {
+      double rate[2];
+
+      for (guint p = 0; p < 2; p++)
+        {
+          rate[p] = measure_throughput (rig, mechanisms[i].post, p + 1, n_each);
+          if (rate[p] < 0)
+            {
+              ok &= check_count (rig, mechanisms[i].name, (p + 1) * n_each);
+              rate[p] = 0;
+            }
+          if (i == 0)
+            base[p] = rate[p];
+        }
+      g_print ("%-40s %14.0f %10.0f %9.2f %9.2f\n", mechanisms[i].name, rate[0], rate[1],
+               rate[0] / base[0], rate[1] / base[1]);
+    }
+  /* GTask without a callback may leave completions for the default context. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  return ok;
+}
+
+/* Lifecycle: what starting and stopping a loop thread costs. */
+static void
+measure_plain_loops (guint   n,
+                     double *start_per_s,
+                     double *stop_per_s)
+{
+  g_autofree LoopThread *lts = g_new0 (LoopThread, n);
+  double t0, t1;
+
+  t0 = precise_ns ();
+  for (guint i = 0; i < n; i++)
+    loop_thread_start (&lts[i]);
+  t1 = precise_ns ();
+  for (guint i = 0; i < n; i++)
+    loop_thread_stop (&lts[i]);
+  *start_per_s = n / ((t1 - t0) / 1e9);
+  *stop_per_s = n / ((precise_ns () - t1) / 1e9);
+}
+
+static void
+measure_managers (guint   n,
+                  double *start_per_s,
+                  double *stop_per_s)
+{
+  g_autofree TetherLoopManager **managers = g_new0 (TetherLoopManager *, n);
+  double t0, t1;
+
+  t0 = precise_ns ();
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      managers[i] = tether_loop_manager_new ("bench-life");
+      if (!tether_loop_manager_start (managers[i], BENCH_TASK_TYPE, &error))
+        g_error ("start: %s", error->message);
+    }
+  t1 = precise_ns ();
+  for (guint i = 0; i < n; i++)
+    {
+      tether_loop_manager_stop (managers[i], TETHER_STOP_MODE_DRAIN);
+      g_object_unref (managers[i]);
+    }
+  *start_per_s = n / ((t1 - t0) / 1e9);
+  *stop_per_s = n / ((precise_ns () - t1) / 1e9);
+}
+
+static gsize
+heap_in_use (void)
+{
+#ifdef BENCH_HAVE_MALLINFO2
+  struct mallinfo2 info = mallinfo2 ();
+
+  return info.uordblks + info.hblkhd;
+#else
+  unsigned long size = 0, resident = 0;
+  FILE *statm = fopen ("/proc/self/statm", "r");
+
+  if (statm != NULL)
+    {
+      if (fscanf (statm, "%lu %lu", &size, &resident) != 2)
+        resident = 0;
+      fclose (statm);
+    }
+  return (gsize) resident * (gsize) sysconf (_SC_PAGESIZE);
+#endif
+}
+
+static const char *
+heap_source (void)
+{
+#ifdef BENCH_HAVE_MALLINFO2
+  return "mallinfo2() uordblks + hblkhd";
+#else
+  return "RSS from /proc/self/statm";
+#endif
+}
+
+typedef struct
+{
+  Done entered;
+  Done gate;
+} Blocker;
+
+static void
+blocker_run (Blocker *blocker)
+{
+  done_signal (&blocker->entered);
+  done_wait (&blocker->gate);
+}
+
+static gboolean
+blocker_source (gpointer data)
+{
+  blocker_run (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+blocker_post (gpointer data)
+{
+  blocker_run (data);
+}
+
+/* Heap growth per job queued behind a blocked loop thread. */
+static double
+measure_queued_bytes (Rig     *rig,
+                      RigFunc  post,
+                      guint    n,
+                      gboolean *ok)
+{
+  Blocker blocker = { 0 };
+  g_autoptr(GError) error = NULL;
+  gsize before;
+  double bytes;
+
+  if (post == post_tether)
+    {
+      if (!tether_loop_manager_post (rig->manager, BENCH_TASK_TYPE, blocker_post, &blocker, NULL, &error))
+        g_error ("post: %s", error->message);
+    }
+  else
+    g_main_context_invoke_full (rig->lt.context, G_PRIORITY_DEFAULT, blocker_source, &blocker, NULL);
+  done_wait (&blocker.entered);
+  rig->counter = 0;
+  before = heap_in_use ();
+  for (guint i = 0; i < n; i++)
+    post (rig);
+  bytes = ((double) heap_in_use () - (double) before) / n;
+  done_signal (&blocker.gate);
+  if (!wait_for_count (rig, n))
+    *ok = check_count (rig, "queued bytes", n);
+  done_clear (&blocker.entered);
+  done_clear (&blocker.gate);
+  return bytes;
+}
+
+static gboolean
+bench_lifecycle (Rig *rig)
+{
+  guint n_loops = quick ? 50 : 1000;
+  guint n_queued = quick ? 1000 : 100000;
+  double plain_start, plain_stop, tether_start, tether_stop;
+  double plain_bytes, tether_bytes;
+  gboolean ok = TRUE;
+
+  measure_plain_loops (n_loops, &plain_start, &plain_stop);
+  measure_managers (n_loops, &tether_start, &tether_stop);
+  g_print ("\n3a. Lifecycle: %u loop threads started, then all stopped\n"
+           "    per second; ratio = X / (GMainContext + GMainLoop + GThread); > 1 means faster\n", n_loops);
+  g_print ("%-40s %14s %10s %9s %9s\n", "mechanism", "start/s", "stop/s", "ratio(st)", "ratio(sp)");
+  g_print ("%-40s %14.0f %10.0f %9.2f %9.2f\n", "GMainContext+GMainLoop+GThread", plain_start, plain_stop, 1.0, 1.0);
+  g_print ("%-40s %14.0f %10.0f %9.2f %9.2f\n", "Tether new+start / stop(DRAIN)+unref", tether_start, tether_stop,
+           tether_start / plain_start, tether_stop / plain_stop);
+
+  plain_bytes = measure_queued_bytes (rig, post_invoke, n_queued, &ok);
+  tether_bytes = measure_queued_bytes (rig, post_tether, n_queued, &ok);
+  g_print ("\n3b. Memory per queued job: %u jobs behind a blocked loop thread, heap = %s\n"
+           "    bytes/job; ratio = X / invoke_full; < 1 means smaller\n", n_queued, heap_source ());
+  g_print ("%-40s %14s %10s %9s\n", "mechanism", "bytes/job", "", "ratio");
+  print_row ("g_main_context_invoke_full", plain_bytes, -1, plain_bytes);
+  print_row ("Tether post", tether_bytes, -1, plain_bytes);
+  return ok;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -107,6 +887,8 @@ main (int   argc,
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- Tether benchmarks");
   g_autoptr(GError) error = NULL;
+  Rig rig;
+  gboolean ok = TRUE;
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -115,8 +897,17 @@ main (int   argc,
       return 2;
     }
 
-  g_print ("Tether %s benchmark%s; %u CPUs\n", TETHER_VERSION_S, quick ? " (--quick)" : "",
-           g_get_num_processors ());
+  g_print ("Tether %s benchmark%s\n", TETHER_VERSION_S, quick ? " (--quick)" : "");
+  g_print ("Machine: %u CPUs (nproc), GLib %u.%u.%u at run time (built against %d.%d.%d)\n",
+           g_get_num_processors (), glib_major_version, glib_minor_version, glib_micro_version,
+           GLIB_MAJOR_VERSION, GLIB_MINOR_VERSION, GLIB_MICRO_VERSION);
   bench_registry ();
-  return 0;
+  rig_init (&rig);
+  ok &= bench_round_trip (&rig);
+  ok &= bench_throughput (&rig);
+  ok &= bench_lifecycle (&rig);
+  rig_clear (&rig);
+  if (!ok)
+    g_printerr ("FAILED: some jobs were lost\n");
+  return ok ? 0 : 1;
 }
