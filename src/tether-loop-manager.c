@@ -422,11 +422,7 @@ core_thread_func (gpointer data)
   return NULL;
 }
 
-/* Begins a stop, or escalates one in progress from DRAIN to CANCEL, and
- * applies the mode to the accepted work right here on the calling thread,
- * so that running work sees its cancellable fire even while it keeps the
- * manager's thread busy. Returns whether this call moved the manager out of
- * RUNNING. */
+/* With the core lock held: a reference to every accepted, unretired job. */
 static GPtrArray *
 core_dup_live_locked (TetherCore *core)
 {
@@ -437,6 +433,13 @@ core_dup_live_locked (TetherCore *core)
   return jobs;
 }
 
+/* Begins a stop, or escalates one in progress from DRAIN to CANCEL, and
+ * applies the mode to the accepted work right here on the calling thread,
+ * so that running work sees its cancellable fire even while it keeps the
+ * manager's thread busy. Returns whether this call moved the manager out of
+ * RUNNING. With @only_generation, does nothing unless that run is current;
+ * @generation receives the run this stop applies to, @live the jobs it
+ * covers. */
 static gboolean
 core_request_stop (TetherCore     *core,
                    TetherStopMode  mode,
@@ -477,7 +480,7 @@ core_request_stop (TetherCore     *core,
       if (mode == TETHER_STOP_MODE_CANCEL)
         g_atomic_int_set (&core->cancelling, TRUE);
       /* No job can be accepted from here on, so this set is complete. */
-      jobs = core_dup_live_locked (core);
+      jobs = live != NULL ? g_ptr_array_ref (*live) : core_dup_live_locked (core);
       core->wake_pending = TRUE;
     }
   g_mutex_unlock (&core->mutex);

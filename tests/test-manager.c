@@ -719,21 +719,6 @@ test_unref_foreign_drains (void)
   gate_clear (&gate);
 }
 
-typedef struct
-{
-  TetherLoopManager *manager;
-  TetherStopMode     mode;
-} StopArgs;
-
-static gpointer
-stop_thread (gpointer data)
-{
-  StopArgs *args = data;
-
-  tether_loop_manager_stop (args->manager, args->mode);
-  g_assert_false (tether_loop_manager_is_running (args->manager));
-  return NULL;
-}
 
 static void
 test_drain_vs_cancel (gconstpointer mode_data)

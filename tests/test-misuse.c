@@ -1489,20 +1489,6 @@ test_destroy_notify_submits_running (void)
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
 }
 
-typedef struct
-{
-  TetherLoopManager *manager;
-  TetherStopMode     mode;
-} StopArgs;
-
-static gpointer
-stop_thread (gpointer data)
-{
-  StopArgs *args = data;
-
-  tether_loop_manager_stop (args->manager, args->mode);
-  return NULL;
-}
 
 /* Begins a stop in another thread while @gate holds the manager's thread,
  * then lets the manager's thread go and waits for the stop to end. */

@@ -91,3 +91,13 @@ return_when_cancelled (TetherWork *work,
   wait_for_cancel (work, user_data);
   tether_work_return_new_error (work, G_IO_ERROR, G_IO_ERROR_CANCELLED, "saw its cancellable");
 }
+
+gpointer
+stop_thread (gpointer data)
+{
+  StopArgs *args = data;
+
+  tether_loop_manager_stop (args->manager, args->mode);
+  g_assert_false (tether_loop_manager_is_running (args->manager));
+  return NULL;
+}

@@ -32,4 +32,14 @@ void               wait_for_cancel   (TetherWork   *work,
 void               return_when_cancelled (TetherWork *work,
                                           gpointer    user_data);
 
+/* A GThreadFunc: stops a manager from another thread, and checks that the
+ * stop left it stopped. */
+typedef struct
+{
+  TetherLoopManager *manager;
+  TetherStopMode     mode;
+} StopArgs;
+
+gpointer           stop_thread       (gpointer      data);
+
 G_END_DECLS
