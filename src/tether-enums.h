@@ -73,4 +73,28 @@ typedef enum /*< flags >*/
   TETHER_LOOKUP_FLAGS_STRICT       = 1 << 1,
 } TetherLookupFlags;
 
+/**
+ * TetherDebugFlags:
+ * @TETHER_DEBUG_FLAGS_NONE: no debug output
+ * @TETHER_DEBUG_FLAGS_SLOW: warn when one work function runs longer than the
+ *   manager's [property@Tether.LoopManager:slow-threshold]
+ * @TETHER_DEBUG_FLAGS_DROPPED: when a stop cancels queued work unrun, log
+ *   each submission it drops
+ * @TETHER_DEBUG_FLAGS_UNRETRIEVED: when a future that failed is finalized
+ *   without anyone having read its error, log the error
+ *
+ * What a manager's debug mode reports, through `g_log_structured()` under
+ * the `Tether` log domain. See [property@Tether.LoopManager:debug-flags] and
+ * the `TETHER_DEBUG` environment variable.
+ *
+ * Since: 1.0
+ */
+typedef enum /*< flags >*/
+{
+  TETHER_DEBUG_FLAGS_NONE        = 0,
+  TETHER_DEBUG_FLAGS_SLOW        = 1 << 0,
+  TETHER_DEBUG_FLAGS_DROPPED     = 1 << 1,
+  TETHER_DEBUG_FLAGS_UNRETRIEVED = 1 << 2,
+} TetherDebugFlags;
+
 G_END_DECLS

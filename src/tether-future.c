@@ -4,7 +4,7 @@
 #include "tether-enum-types.h"
 #include "tether-error.h"
 #include "tether-future-private.h"
-#include "tether-loop-manager-private.h"
+#include "tether-core-private.h"
 #include "tether-work-private.h"
 
 /**

@@ -6,6 +6,7 @@
 #endif
 
 #include "tether-future.h"
+#include "tether-queue-private.h"
 #include "tether-loop-manager.h"
 #include "tether-work.h"
 
@@ -32,6 +33,7 @@ typedef enum
  * acceptance until the job is retired on the manager's thread. */
 struct _TetherJob
 {
+  TetherNode       node;          /* in the core's queue: to start, then to retire */
   gatomicrefcount  ref_count;
   TetherCore      *core;
   int              state;         /* atomic TetherJobState */
@@ -46,16 +48,19 @@ struct _TetherJob
   GDestroyNotify   func_data_destroy;
   GMainContext    *home;          /* where func_data_destroy runs, if not here */
   gboolean         javascript;    /* func is a GJS function: refused at submission */
-  gboolean         queued;        /* core lock: counted in the core's n_pending */
+  gboolean         accepted;      /* counted in the manager's stats */
+  gboolean         queued;        /* in the queue to start: counted as pending */
+  gint64           queued_at;     /* monotonic */
   gboolean         ended_cancelled; /* set once, before the job is marked done */
 
   /* The caller's cancellable; its handler holds a job reference. */
   GCancellable    *user_cancellable;
   gulong           user_cancel_id;
 
-  GMutex           lock;          /* protects the two fields below */
+  GMutex           lock;          /* protects the three fields below */
   GCancellable    *cancellable;   /* the job's own, made on demand */
   gboolean         cancel_requested;
+  char            *name;          /* tether_work_set_name() */
 
   TetherFuture    *future;        /* owned until completion */
   GTask           *task;          /* owned until completion */
@@ -63,7 +68,6 @@ struct _TetherJob
   GSource         *timer;         /* owned; manager thread destroys it */
 
   GList            live_link;     /* core lock */
-  GList            queue_link;    /* core lock */
 };
 
 TetherJob    *tether_job_new            (TetherCore     *core,
@@ -74,6 +78,14 @@ void          tether_job_set_func_data  (TetherJob      *job,
                                          gpointer        func_data,
                                          GDestroyNotify  func_data_destroy);
 void          tether_job_release_func_data (TetherJob   *job);
+char         *tether_job_dup_name       (TetherJob      *job);
+void          tether_job_set_name       (TetherJob      *job,
+                                         const char     *name);
+gboolean      tether_func_data_is_javascript (GDestroyNotify  func_data_destroy,
+                                              GMainContext  **home);
+void          tether_release_func_data  (GMainContext   *home,
+                                         gpointer        func_data,
+                                         GDestroyNotify  func_data_destroy);
 gboolean      tether_job_complete       (TetherJob      *job,
                                          GValue         *value,
                                          GError         *error);

@@ -5,9 +5,10 @@
 #include <dlfcn.h>
 #include <string.h>
 
+#include "tether-debug-private.h"
 #include "tether-future-private.h"
 #include "tether-job-private.h"
-#include "tether-loop-manager-private.h"
+#include "tether-core-private.h"
 
 TetherJob *
 tether_job_new (TetherCore    *core,
@@ -21,7 +22,6 @@ tether_job_new (TetherCore    *core,
   job->state = TETHER_JOB_QUEUED;
   job->retire_tokens = 2;
   job->live_link.data = job;
-  job->queue_link.data = job;
   g_mutex_init (&job->lock);
 
   return job;
@@ -49,6 +49,7 @@ tether_job_unref (TetherJob *job)
   g_clear_pointer (&job->home, g_main_context_unref);
   g_clear_object (&job->user_cancellable);
   g_clear_object (&job->cancellable);
+  g_free (job->name);
   g_mutex_clear (&job->lock);
   tether_core_unref (job->core);
   g_free (job);
@@ -83,6 +84,19 @@ is_gjs_destroy_notify (GDestroyNotify func_data_destroy)
   return g_str_has_prefix (base != NULL ? base + 1 : info.dli_fname, "libgjs");
 }
 
+/* Whether @func_data_destroy shows @func_data to be a JavaScript function;
+ * in a process that hosts GJS, @home receives the context in which the data
+ * must be released. */
+gboolean
+tether_func_data_is_javascript (GDestroyNotify   func_data_destroy,
+                                GMainContext   **home)
+{
+  if (func_data_destroy == NULL || !process_hosts_gjs ())
+    return FALSE;
+  *home = g_main_context_ref_thread_default ();
+  return is_gjs_destroy_notify (func_data_destroy);
+}
+
 void
 tether_job_set_func_data (TetherJob      *job,
                           gpointer        func_data,
@@ -90,11 +104,7 @@ tether_job_set_func_data (TetherJob      *job,
 {
   job->func_data = func_data;
   job->func_data_destroy = func_data_destroy;
-  if (func_data_destroy != NULL && process_hosts_gjs ())
-    {
-      job->javascript = is_gjs_destroy_notify (func_data_destroy);
-      job->home = g_main_context_ref_thread_default ();
-    }
+  job->javascript = tether_func_data_is_javascript (func_data_destroy, &job->home);
 }
 
 static gboolean
@@ -103,21 +113,51 @@ release_in_home (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Runs func_data_destroy here, or in the submitter's context if it asked for
- * that (then the source's destroy notify is the one that runs it). */
+/* Runs @func_data_destroy here, or in @home if there is one (then the
+ * source's destroy notify is the one that runs it). */
+void
+tether_release_func_data (GMainContext   *home,
+                          gpointer        func_data,
+                          GDestroyNotify  func_data_destroy)
+{
+  if (func_data_destroy == NULL)
+    return;
+  if (home != NULL)
+    g_main_context_invoke_full (home, G_PRIORITY_DEFAULT, release_in_home,
+                                func_data, func_data_destroy);
+  else
+    func_data_destroy (func_data);
+}
+
 void
 tether_job_release_func_data (TetherJob *job)
 {
   gpointer func_data = g_steal_pointer (&job->func_data);
   GDestroyNotify func_data_destroy = g_steal_pointer (&job->func_data_destroy);
 
-  if (func_data_destroy == NULL)
-    return;
-  if (job->home != NULL)
-    g_main_context_invoke_full (job->home, G_PRIORITY_DEFAULT, release_in_home,
-                                func_data, func_data_destroy);
-  else
-    func_data_destroy (func_data);
+  tether_release_func_data (job->home, func_data, func_data_destroy);
+}
+
+char *
+tether_job_dup_name (TetherJob *job)
+{
+  char *name;
+
+  g_mutex_lock (&job->lock);
+  name = g_strdup (job->name);
+  g_mutex_unlock (&job->lock);
+
+  return name != NULL ? name : tether_debug_describe_func ((gpointer) job->func.work);
+}
+
+void
+tether_job_set_name (TetherJob  *job,
+                     const char *name)
+{
+  g_mutex_lock (&job->lock);
+  g_free (job->name);
+  job->name = g_strdup (name);
+  g_mutex_unlock (&job->lock);
 }
 
 static void
@@ -187,6 +227,8 @@ complete_from (TetherJob *job,
 
   /* Only the winner writes it; readers see it after the job is retired. */
   job->ended_cancelled = error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  if (job->accepted)
+    tether_core_note_ended (job->core, job, error, state == TETHER_JOB_RUNNING);
 
   /* Keep the job alive through delivery: a sink's finalizer may drop the
    * reference that was keeping it. */

@@ -5,7 +5,7 @@
 #include "tether-error.h"
 #include "tether-future-private.h"
 #include "tether-lineage-private.h"
-#include "tether-loop-manager-private.h"
+#include "tether-core-private.h"
 #include "tether-work-private.h"
 
 /**
@@ -56,58 +56,6 @@
  * Since: 1.0
  */
 
-#define BATCH_SIZE 64
-
-typedef enum
-{
-  CORE_STOPPED,
-  CORE_RUNNING,
-  CORE_STOPPING,
-} CoreState;
-
-/* What the manager object and its thread share. The thread keeps a reference
- * so that dropping the manager on its own thread never has to join it. */
-struct _TetherCore
-{
-  gatomicrefcount  ref_count;
-  char            *id;
-  GMainContext    *context;
-  GMainLoop       *loop;
-  GSource         *source;
-  GWeakRef         manager;
-
-  GMutex           mutex;
-  GCond            cond;
-  CoreState        state;
-  TetherStopMode   stop_mode;
-  guint            generation;   /* counts starts: which run a stopper waits for */
-  int              cancelling;   /* atomic: a CANCEL stop began; start nothing queued */
-  guint            max_pending;  /* 0: unbounded */
-  gint64           submit_timeout; /* usec a submitter waits for room; -1: no limit */
-  guint            n_pending;    /* accepted, not yet taken by the manager's thread */
-  guint            room_waiters; /* submitters blocked in core_accept() */
-  GCond            room_cond;
-  TetherCore      *waiting_on;   /* wait_graph_lock: whose work this thread blocks on */
-  gboolean         wake_pending; /* source ready time is 0 */
-  char            *task_type;
-  GThread         *thread;       /* not yet joined */
-  TetherLineage   *starter;      /* memory ref: the lineage the thread descends from */
-  GQueue           queue;        /* jobs to start or to retire */
-  GQueue           live;         /* accepted, not yet retired */
-};
-
-typedef struct
-{
-  GSource     parent;
-  TetherCore *core;
-} CoreSource;
-
-typedef struct
-{
-  GSource    parent;
-  TetherJob *job;
-} TimerSource;
-
 struct _TetherLoopManager
 {
   GObject     parent_instance;
@@ -127,403 +75,8 @@ enum {
 };
 
 static GParamSpec *properties [N_PROPS];
-static GPrivate current_core;
 
 G_DEFINE_FINAL_TYPE (TetherLoopManager, tether_loop_manager, G_TYPE_OBJECT)
-
-TetherCore *
-tether_core_ref (TetherCore *core)
-{
-  g_atomic_ref_count_inc (&core->ref_count);
-  return core;
-}
-
-void
-tether_core_unref (TetherCore *core)
-{
-  if (!g_atomic_ref_count_dec (&core->ref_count))
-    return;
-
-  g_assert (core->thread == NULL);
-  g_assert (core->live.length == 0);
-
-  g_source_destroy (core->source);
-  g_source_unref (core->source);
-  g_main_loop_unref (core->loop);
-  g_main_context_unref (core->context);
-  g_weak_ref_clear (&core->manager);
-  g_mutex_clear (&core->mutex);
-  g_cond_clear (&core->cond);
-  g_cond_clear (&core->room_cond);
-  g_clear_pointer (&core->starter, tether_lineage_unref_memory);
-  g_free (core->task_type);
-  g_free (core->id);
-  g_free (core);
-}
-
-const char *
-tether_core_get_id (TetherCore *core)
-{
-  return core->id;
-}
-
-gboolean
-tether_core_is_current (TetherCore *core)
-{
-  return g_private_get (&current_core) == core;
-}
-
-/* Called with the core lock held; returns whether the caller must arm the
- * source once the lock is dropped. */
-static gboolean
-core_push_locked (TetherCore *core,
-                  TetherJob  *job)
-{
-  g_queue_push_tail_link (&core->queue, &job->queue_link);
-  if (core->wake_pending)
-    return FALSE;
-  core->wake_pending = TRUE;
-  return TRUE;
-}
-
-static void
-core_wake (TetherCore *core)
-{
-  g_source_set_ready_time (core->source, 0);
-}
-
-void
-tether_core_schedule_retire (TetherCore *core,
-                             TetherJob  *job)
-{
-  gboolean wake;
-
-  g_mutex_lock (&core->mutex);
-  wake = core_push_locked (core, job);
-  g_mutex_unlock (&core->mutex);
-
-  if (wake)
-    core_wake (core);
-}
-
-void
-tether_core_wake_timer (TetherCore *core,
-                        TetherJob  *job)
-{
-  g_source_set_ready_time (job->timer, 0);
-}
-
-/* The loop ends once a stop has begun and the last accepted job is retired. */
-static void
-core_quit_if_drained_locked (TetherCore *core)
-{
-  if (core->state == CORE_STOPPING && core->live.length == 0)
-    g_main_loop_quit (core->loop);
-}
-
-/* Manager thread only, after the work has ended and its function returned. */
-static void
-core_retire (TetherCore *core,
-             TetherJob  *job)
-{
-  if (job->user_cancel_id != 0)
-    {
-      g_signal_handler_disconnect (job->user_cancellable, job->user_cancel_id);
-      job->user_cancel_id = 0;
-    }
-  if (job->timer != NULL)
-    g_source_destroy (job->timer);
-  tether_job_release_func_data (job);
-
-  g_mutex_lock (&core->mutex);
-  g_queue_unlink (&core->live, &job->live_link);
-  core_quit_if_drained_locked (core);
-  g_mutex_unlock (&core->mutex);
-
-  tether_job_unref (job);
-}
-
-static void
-core_run (TetherCore *core,
-          TetherJob  *job)
-{
-  if (job->kind == TETHER_JOB_KIND_POST)
-    {
-      job->func.post (job->func_data);
-      tether_job_complete (job, NULL, NULL);
-    }
-  else
-    {
-      TetherWork *work = tether_work_new (job);
-
-      job->func.work (work, job->func_data);
-      /* Dropping an unfinished handle ends the job as abandoned. */
-      g_object_unref (work);
-    }
-
-  if (g_atomic_int_dec_and_test (&job->retire_tokens))
-    core_retire (core, job);
-}
-
-static void
-core_start_or_retire (TetherCore *core,
-                      TetherJob  *job)
-{
-  /* The stopping thread may not have reached this job yet: it must not start
-   * behind the stop's back. */
-  if (g_atomic_int_get (&core->cancelling))
-    tether_job_cancel_queued (job, "the manager was stopped with TETHER_STOP_MODE_CANCEL");
-  if (g_atomic_int_compare_and_exchange (&job->state, TETHER_JOB_QUEUED, TETHER_JOB_RUNNING))
-    core_run (core, job);
-  else
-    core_retire (core, job);
-}
-
-static void
-core_apply_stop (TetherCore     *core,
-                 TetherStopMode  mode,
-                 GPtrArray      *jobs)
-{
-  /* Queued work first: once running work sees its cancellable and returns,
-   * the manager's thread would otherwise start what is queued behind it. */
-  for (guint i = 0; i < jobs->len; i++)
-    {
-      TetherJob *job = g_ptr_array_index (jobs, i);
-
-      if (mode == TETHER_STOP_MODE_CANCEL)
-        tether_job_cancel_queued (job, "the manager was stopped with TETHER_STOP_MODE_CANCEL");
-      else if (job->timer != NULL)
-        tether_job_cancel_queued (job, "the manager stopped before its timer fired");
-    }
-
-  if (mode == TETHER_STOP_MODE_CANCEL)
-    for (guint i = 0; i < jobs->len; i++)
-      tether_job_request_cancel (g_ptr_array_index (jobs, i));
-}
-
-static gboolean
-core_source_dispatch (GSource     *source,
-                      GSourceFunc  callback,
-                      gpointer     user_data)
-{
-  TetherCore *core = ((CoreSource *) source)->core;
-  GQueue batch = G_QUEUE_INIT;
-  GList *link;
-
-  g_mutex_lock (&core->mutex);
-  for (guint i = 0; i < BATCH_SIZE && (link = g_queue_pop_head_link (&core->queue)); i++)
-    {
-      TetherJob *job = link->data;
-
-      if (job->queued)
-        {
-          job->queued = FALSE;
-          core->n_pending--;
-        }
-      g_queue_push_tail_link (&batch, link);
-    }
-  if (core->room_waiters > 0)
-    g_cond_broadcast (&core->room_cond);
-  if (core->queue.length == 0)
-    {
-      /* Disarm under the lock: a producer that finds wake_pending unset
-       * re-arms after this point, so no wake-up is lost. */
-      core->wake_pending = FALSE;
-      g_source_set_ready_time (source, -1);
-    }
-  g_mutex_unlock (&core->mutex);
-
-  while ((link = g_queue_pop_head_link (&batch)))
-    core_start_or_retire (core, link->data);
-
-  /* A stop with nothing left to retire still has to end the loop. */
-  g_mutex_lock (&core->mutex);
-  core_quit_if_drained_locked (core);
-  g_mutex_unlock (&core->mutex);
-
-  return G_SOURCE_CONTINUE;
-}
-
-static GSourceFuncs core_source_funcs = {
-  .dispatch = core_source_dispatch,
-};
-
-static gboolean
-timer_source_dispatch (GSource     *source,
-                       GSourceFunc  callback,
-                       gpointer     user_data)
-{
-  TetherJob *job = ((TimerSource *) source)->job;
-
-  g_source_set_ready_time (source, -1);
-  core_start_or_retire (job->core, job);
-
-  return G_SOURCE_CONTINUE;
-}
-
-static GSourceFuncs timer_source_funcs = {
-  .dispatch = timer_source_dispatch,
-};
-
-static TetherCore *
-core_new (const char *id)
-{
-  TetherCore *core = g_new0 (TetherCore, 1);
-  CoreSource *source;
-
-  g_atomic_ref_count_init (&core->ref_count);
-  core->id = g_strdup (id);
-  core->context = g_main_context_new ();
-  core->loop = g_main_loop_new (core->context, FALSE);
-  g_mutex_init (&core->mutex);
-  g_cond_init (&core->cond);
-  g_cond_init (&core->room_cond);
-  g_weak_ref_init (&core->manager, NULL);
-
-  source = (CoreSource *) g_source_new (&core_source_funcs, sizeof (CoreSource));
-  source->core = core;
-  core->source = (GSource *) source;
-  g_source_set_static_name (core->source, "[tether] manager queue");
-  g_source_set_ready_time (core->source, -1);
-  g_source_attach (core->source, core->context);
-
-  return core;
-}
-
-static gpointer
-core_thread_func (gpointer data)
-{
-  TetherCore *core = data;
-
-  g_mutex_lock (&core->mutex);
-  tether_lineage_enter_manager_thread (core->starter);
-  g_mutex_unlock (&core->mutex);
-  g_main_context_push_thread_default (core->context);
-  g_private_set (&current_core, core);
-
-  g_main_loop_run (core->loop);
-
-  /* Let idles queued by finished work (GTask callbacks aimed at this
-   * context, for example) run, without spinning on a source that never
-   * stops being ready. */
-  for (guint i = 0; i < 100 && g_main_context_iteration (core->context, FALSE); i++)
-    ;
-
-  g_private_set (&current_core, NULL);
-  g_main_context_pop_thread_default (core->context);
-  tether_lineage_exit_manager_thread ();
-
-  g_mutex_lock (&core->mutex);
-  core->state = CORE_STOPPED;
-  g_cond_broadcast (&core->cond);
-  g_mutex_unlock (&core->mutex);
-
-  tether_core_unref (core);
-  return NULL;
-}
-
-/* With the core lock held: a reference to every accepted, unretired job. */
-static GPtrArray *
-core_dup_live_locked (TetherCore *core)
-{
-  GPtrArray *jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) tether_job_unref);
-
-  for (GList *l = core->live.head; l != NULL; l = l->next)
-    g_ptr_array_add (jobs, tether_job_ref (l->data));
-  return jobs;
-}
-
-/* Begins a stop, or escalates one in progress from DRAIN to CANCEL, and
- * applies the mode to the accepted work right here on the calling thread,
- * so that running work sees its cancellable fire even while it keeps the
- * manager's thread busy. Returns whether this call moved the manager out of
- * RUNNING. With @only_generation, does nothing unless that run is current;
- * @generation receives the run this stop applies to, @live the jobs it
- * covers. */
-static gboolean
-core_request_stop (TetherCore     *core,
-                   TetherStopMode  mode,
-                   const guint    *only_generation,
-                   guint          *generation,
-                   GPtrArray     **live)
-{
-  g_autoptr(GPtrArray) jobs = NULL;
-  gboolean began = FALSE;
-  gboolean apply = FALSE;
-
-  g_mutex_lock (&core->mutex);
-  if (only_generation != NULL && *only_generation != core->generation)
-    {
-      g_mutex_unlock (&core->mutex);
-      return FALSE;
-    }
-  if (generation != NULL)
-    *generation = core->generation;
-  if (live != NULL)
-    *live = core_dup_live_locked (core);
-  if (core->state == CORE_RUNNING)
-    {
-      core->state = CORE_STOPPING;
-      core->stop_mode = mode;
-      began = apply = TRUE;
-      g_cond_broadcast (&core->room_cond);
-    }
-  else if (core->state == CORE_STOPPING &&
-           mode == TETHER_STOP_MODE_CANCEL &&
-           core->stop_mode == TETHER_STOP_MODE_DRAIN)
-    {
-      core->stop_mode = TETHER_STOP_MODE_CANCEL;
-      apply = TRUE;
-    }
-  if (apply)
-    {
-      if (mode == TETHER_STOP_MODE_CANCEL)
-        g_atomic_int_set (&core->cancelling, TRUE);
-      /* No job can be accepted from here on, so this set is complete. */
-      jobs = live != NULL ? g_ptr_array_ref (*live) : core_dup_live_locked (core);
-      core->wake_pending = TRUE;
-    }
-  g_mutex_unlock (&core->mutex);
-
-  if (apply)
-    {
-      /* Outside the lock: cancelling runs "cancelled" handlers, user code. */
-      core_apply_stop (core, mode, jobs);
-      core_wake (core);
-    }
-
-  return began;
-}
-
-/* Foreign threads only: waits, up to @deadline (-1: no limit), until run
- * @generation has left its loop, and joins its thread. A start() that came
- * in between has joined that thread already, and the run now going is not
- * this stopper's business. */
-static gboolean
-core_wait_stopped (TetherCore *core,
-                   guint       generation,
-                   gint64      deadline)
-{
-  GThread *thread = NULL;
-  gboolean stopped;
-
-  g_mutex_lock (&core->mutex);
-  while (core->generation == generation && core->state == CORE_STOPPING)
-    {
-      if (deadline < 0)
-        g_cond_wait (&core->cond, &core->mutex);
-      else if (!g_cond_wait_until (&core->cond, &core->mutex, deadline))
-        break;
-    }
-  stopped = core->generation != generation || core->state != CORE_STOPPING;
-  if (stopped && core->generation == generation)
-    thread = g_steal_pointer (&core->thread);
-  g_mutex_unlock (&core->mutex);
-
-  if (thread != NULL)
-    g_thread_join (thread);
-  return stopped;
-}
 
 static void
 tether_loop_manager_constructed (GObject *object)
@@ -538,7 +91,7 @@ tether_loop_manager_constructed (GObject *object)
       g_free (self->id);
       self->id = g_strdup_printf ("manager-%u", g_atomic_int_add (&counter, 1) + 1);
     }
-  self->core = core_new (self->id);
+  self->core = tether_core_new (self->id);
   g_weak_ref_set (&self->core->manager, self);
 }
 
@@ -550,7 +103,7 @@ manager_shut_down (TetherLoopManager *self)
 {
   guint generation;
 
-  core_request_stop (self->core, TETHER_STOP_MODE_DRAIN, NULL, &generation, NULL);
+  tether_core_request_stop (self->core, TETHER_STOP_MODE_DRAIN, NULL, &generation, NULL, NULL);
 
   if (tether_core_is_current (self->core))
     {
@@ -564,7 +117,7 @@ manager_shut_down (TetherLoopManager *self)
     }
   else
     {
-      core_wait_stopped (self->core, generation, -1);
+      tether_core_wait_stopped (self->core, generation, -1);
     }
 }
 
@@ -788,7 +341,7 @@ tether_loop_manager_new (const char *id)
 TetherLoopManager *
 tether_loop_manager_ref_current (void)
 {
-  TetherCore *core = g_private_get (&current_core);
+  TetherCore *core = tether_core_get_current ();
 
   return core != NULL ? g_weak_ref_get (&core->manager) : NULL;
 }
@@ -888,24 +441,6 @@ tether_loop_manager_get_context (TetherLoopManager *self)
   return self->core->context;
 }
 
-/* Linux refuses thread names over 15 bytes, and GLib then silently keeps the
- * creator's name: cut at a character boundary instead. */
-static char *
-thread_name_for (const char *id)
-{
-  char *name = g_strdup_printf ("tether:%s", id);
-  gsize len = strlen (name);
-
-  if (len > 15)
-    {
-      len = 15;
-      while (len > 0 && ((guchar) name[len] & 0xC0) == 0x80)
-        len--;
-      name[len] = '\0';
-    }
-  return name;
-}
-
 /**
  * tether_loop_manager_start:
  * @self: a [class@Tether.LoopManager]
@@ -930,61 +465,11 @@ tether_loop_manager_start (TetherLoopManager  *self,
                            const char         *task_type,
                            GError            **error)
 {
-  TetherCore *core;
-  GThread *old_thread;
-  g_autofree char *name = NULL;
-  GError *local_error = NULL;
-
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  core = self->core;
-
-  g_mutex_lock (&core->mutex);
-  if (core->state == CORE_STOPPING && tether_core_is_current (core))
-    {
-      g_mutex_unlock (&core->mutex);
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_RUNNING,
-                   "Manager '%s' is stopping and this is its own thread; start it again "
-                   "from another thread once tether_loop_manager_stop() has returned",
-                   core->id);
-      return FALSE;
-    }
-  while (core->state == CORE_STOPPING)
-    g_cond_wait (&core->cond, &core->mutex);
-  if (core->state == CORE_RUNNING)
-    {
-      g_mutex_unlock (&core->mutex);
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_RUNNING,
-                   "Manager '%s' is already running; call tether_loop_manager_stop() "
-                   "before starting it again",
-                   core->id);
-      return FALSE;
-    }
-
-  /* A thread that stopped itself exits without a joiner; reap it now. */
-  old_thread = g_steal_pointer (&core->thread);
-  if (old_thread != NULL)
-    g_thread_join (old_thread);
-
-  g_clear_pointer (&core->starter, tether_lineage_unref_memory);
-  core->starter = tether_lineage_ref_memory (tether_lineage_get_current ());
-  name = thread_name_for (core->id);
-  core->thread = g_thread_try_new (name, core_thread_func, tether_core_ref (core), &local_error);
-  if (core->thread == NULL)
-    {
-      g_mutex_unlock (&core->mutex);
-      tether_core_unref (core);
-      g_propagate_prefixed_error (error, local_error,
-                                  "Manager '%s' could not start its thread: ", core->id);
-      return FALSE;
-    }
-  g_free (core->task_type);
-  core->task_type = g_strdup (task_type);
-  core->state = CORE_RUNNING;
-  core->generation++;
-  g_atomic_int_set (&core->cancelling, FALSE);
-  g_mutex_unlock (&core->mutex);
+  if (!tether_core_start (self->core, task_type, error))
+    return FALSE;
 
   g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_TASK_TYPE]);
   g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_RUNNING]);
@@ -1028,10 +513,10 @@ tether_loop_manager_stop (TetherLoopManager *self,
   g_return_if_fail (TETHER_IS_LOOP_MANAGER (self));
   g_return_if_fail (mode == TETHER_STOP_MODE_DRAIN || mode == TETHER_STOP_MODE_CANCEL);
 
-  began = core_request_stop (self->core, mode, NULL, &generation, NULL);
+  began = tether_core_request_stop (self->core, mode, NULL, &generation, NULL, NULL);
 
   if (!tether_core_is_current (self->core))
-    core_wait_stopped (self->core, generation, -1);
+    tether_core_wait_stopped (self->core, generation, -1);
 
   if (began)
     g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_RUNNING]);
@@ -1079,6 +564,7 @@ tether_loop_manager_stop_within (TetherLoopManager  *self,
   gint64 deadline;
   gboolean began;
   guint generation;
+  guint64 posts[2];
   guint ran = 0, cancelled = 0;
 
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), FALSE);
@@ -1096,12 +582,13 @@ tether_loop_manager_stop_within (TetherLoopManager  *self,
     }
 
   deadline = timeout_usec < 0 ? -1 : tether_time_after (timeout_usec);
-  began = core_request_stop (self->core, TETHER_STOP_MODE_DRAIN, NULL, &generation, &live);
-  if (!core_wait_stopped (self->core, generation, deadline))
+  began = tether_core_request_stop (self->core, TETHER_STOP_MODE_DRAIN, NULL, &generation,
+                                    &live, posts);
+  if (!tether_core_wait_stopped (self->core, generation, deadline))
     {
       /* Only the run this call stopped is escalated, never a later one. */
-      core_request_stop (self->core, TETHER_STOP_MODE_CANCEL, &generation, NULL, NULL);
-      core_wait_stopped (self->core, generation, -1);
+      tether_core_request_stop (self->core, TETHER_STOP_MODE_CANCEL, &generation, NULL, NULL, NULL);
+      tether_core_wait_stopped (self->core, generation, -1);
     }
 
   /* A stopped manager has retired every job, so each outcome is final. */
@@ -1115,6 +602,9 @@ tether_loop_manager_stop_within (TetherLoopManager  *self,
       else
         ran++;
     }
+  /* Posts are counted, not tracked: those that ended during the stop. */
+  ran += __atomic_load_n (&self->core->posts_ran, __ATOMIC_ACQUIRE) - posts[0];
+  cancelled += __atomic_load_n (&self->core->posts_dropped, __ATOMIC_ACQUIRE) - posts[1];
   if (n_ran != NULL)
     *n_ran = ran;
   if (n_cancelled != NULL)
@@ -1144,9 +634,7 @@ tether_loop_manager_get_max_pending (TetherLoopManager *self)
 
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), 0);
 
-  g_mutex_lock (&self->core->mutex);
-  ret = self->core->max_pending;
-  g_mutex_unlock (&self->core->mutex);
+  ret = g_atomic_int_get (&self->core->max_pending);
   return ret;
 }
 
@@ -1174,13 +662,9 @@ tether_loop_manager_set_max_pending (TetherLoopManager *self,
 
   g_return_if_fail (TETHER_IS_LOOP_MANAGER (self));
 
-  g_mutex_lock (&self->core->mutex);
-  changed = self->core->max_pending != max_pending;
-  self->core->max_pending = max_pending;
+  changed = (guint) g_atomic_int_exchange (&self->core->max_pending, max_pending) != max_pending;
   /* A raised bound makes room now. */
-  if (self->core->room_waiters > 0)
-    g_cond_broadcast (&self->core->room_cond);
-  g_mutex_unlock (&self->core->mutex);
+  tether_core_wake_room_waiters (self->core);
 
   if (changed)
     g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_MAX_PENDING]);
@@ -1269,203 +753,8 @@ tether_loop_manager_get_n_pending (TetherLoopManager *self)
 
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), 0);
 
-  g_mutex_lock (&self->core->mutex);
-  ret = self->core->n_pending;
-  g_mutex_unlock (&self->core->mutex);
+  ret = tether_core_get_n_pending (self->core);
   return ret;
-}
-
-/* Blocking waits made on manager threads form a graph in which each manager
- * waits on at most one other: a wait that would close a cycle is refused. */
-static GMutex wait_graph_lock;
-
-gboolean
-tether_core_begin_wait (TetherCore  *target,
-                        GError     **error)
-{
-  TetherCore *self = g_private_get (&current_core);
-  g_autoptr(GString) cycle = NULL;
-
-  if (self == NULL)
-    return TRUE;
-
-  g_mutex_lock (&wait_graph_lock);
-  for (TetherCore *c = target; c != NULL; c = c->waiting_on)
-    if (c == self)
-      {
-        cycle = g_string_new (NULL);
-        g_string_append_printf (cycle, "'%s'", self->id);
-        for (TetherCore *d = target; d != self; d = d->waiting_on)
-          g_string_append_printf (cycle, " -> '%s'", d->id);
-        g_string_append_printf (cycle, " -> '%s'", self->id);
-        break;
-      }
-  if (cycle == NULL)
-    self->waiting_on = target;
-  g_mutex_unlock (&wait_graph_lock);
-
-  if (cycle != NULL)
-    {
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
-                   "Waiting here would deadlock: %s each wait for the next, and none can "
-                   "run the work the others wait for. Use tether_future_wait_async() or "
-                   "finish the work from a callback instead",
-                   cycle->str);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-void
-tether_core_end_wait (void)
-{
-  TetherCore *self = g_private_get (&current_core);
-
-  if (self == NULL)
-    return;
-
-  g_mutex_lock (&wait_graph_lock);
-  self->waiting_on = NULL;
-  g_mutex_unlock (&wait_graph_lock);
-}
-
-/* With the core lock held: whether the job can be accepted now. */
-static gboolean
-core_check_locked (TetherCore  *core,
-                   const char  *task_type,
-                   GError     **error)
-{
-  if (core->state != CORE_RUNNING)
-    {
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING,
-                   core->state == CORE_STOPPING
-                   ? "Manager '%s' is stopping and accepts no new work; submit to another "
-                     "manager or start it again once the stop has finished"
-                   : "Manager '%s' is not running; call tether_loop_manager_start() "
-                     "before submitting work",
-                   core->id);
-      return FALSE;
-    }
-
-  if (core->task_type != NULL && g_strcmp0 (core->task_type, task_type) != 0)
-    {
-      if (task_type != NULL)
-        g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
-                     "Manager '%s' only accepts task type '%s', not '%s'; submit with "
-                     "task type '%s', or use a manager started for '%s'",
-                     core->id, core->task_type, task_type, core->task_type, task_type);
-      else
-        g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
-                     "Manager '%s' only accepts task type '%s', and this submission has no "
-                     "task type; pass task type '%s'",
-                     core->id, core->task_type, core->task_type);
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
-/* With the core lock held: waits for room in the queue, as the manager's
- * max-pending and submit-timeout say. Rechecks everything after a wait. */
-static gboolean
-core_wait_for_room_locked (TetherCore  *core,
-                           const char  *task_type,
-                           GError     **error)
-{
-  gint64 deadline = -1;
-
-  for (;;)
-    {
-      if (!core_check_locked (core, task_type, error))
-        return FALSE;
-      if (core->max_pending == 0 || core->n_pending < core->max_pending)
-        return TRUE;
-
-      if (core->submit_timeout == 0 || tether_core_is_current (core) ||
-          (deadline >= 0 && g_get_monotonic_time () >= deadline))
-        {
-          g_set_error (error, TETHER_ERROR, TETHER_ERROR_BUSY,
-                       "Manager '%s' already has %u submissions queued, its max-pending%s; "
-                       "retry later, raise max-pending, or set a submit timeout to wait for room",
-                       core->id, core->n_pending,
-                       tether_core_is_current (core)
-                       ? " (its own thread never waits for room: nothing would make any)" : "");
-          return FALSE;
-        }
-
-      if (deadline < 0 && core->submit_timeout > 0)
-        deadline = tether_time_after (core->submit_timeout);
-      /* Woken when the manager's thread takes jobs, when a stop begins, or
-       * by the deadline; the loop rechecks all three. */
-      core->room_waiters++;
-      if (deadline < 0)
-        g_cond_wait (&core->room_cond, &core->mutex);
-      else
-        g_cond_wait_until (&core->room_cond, &core->mutex, deadline);
-      core->room_waiters--;
-    }
-}
-
-static gboolean
-core_accept (TetherCore    *core,
-             TetherJob     *job,
-             const char    *task_type,
-             GCancellable  *cancellable,
-             gint64         ready_time,
-             GError       **error)
-{
-  gboolean wake = FALSE;
-
-  if (job->javascript)
-    {
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
-                   "Manager '%s' cannot run a JavaScript function: GJS runs JavaScript only "
-                   "on its own thread. Submit work written in C or Python, and await the "
-                   "future or async result here instead",
-                   core->id);
-      return FALSE;
-    }
-
-  g_mutex_lock (&core->mutex);
-
-  /* Timers wait in the context, not the queue: they take no room. */
-  if (!(ready_time < 0 ? core_wait_for_room_locked (core, task_type, error)
-                       : core_check_locked (core, task_type, error)))
-    {
-      g_mutex_unlock (&core->mutex);
-      return FALSE;
-    }
-
-  /* Connected before the job is visible to the manager thread, which
-   * disconnects it on retire. An already-cancelled cancellable ends the job
-   * right here; it is still queued and retired like any other. */
-  tether_job_connect_user_cancellable (job, cancellable);
-  g_queue_push_tail_link (&core->live, &job->live_link);
-
-  if (ready_time < 0)
-    {
-      job->queued = TRUE;
-      core->n_pending++;
-      wake = core_push_locked (core, job);
-    }
-  else
-    {
-      TimerSource *timer = (TimerSource *) g_source_new (&timer_source_funcs, sizeof (TimerSource));
-
-      timer->job = job;
-      job->timer = (GSource *) timer;
-      g_source_set_static_name (job->timer, "[tether] timer");
-      g_source_set_ready_time (job->timer,
-                               g_atomic_int_get (&job->state) == TETHER_JOB_QUEUED ? ready_time : 0);
-      g_source_attach (job->timer, core->context);
-    }
-
-  g_mutex_unlock (&core->mutex);
-
-  if (wake)
-    core_wake (core);
-
-  return TRUE;
 }
 
 /* A rejected job never ran: it ends here, on the submitter's thread. */
@@ -1496,7 +785,7 @@ submit_future (TetherLoopManager  *self,
   tether_job_set_func_data (job, func_data, func_data_destroy);
   job->future = g_object_ref (future);
 
-  if (!core_accept (self->core, job, task_type, cancellable, ready_time, &local_error))
+  if (!tether_core_accept (self->core, job, task_type, cancellable, ready_time, &local_error))
     {
       g_propagate_error (error, g_error_copy (local_error));
       reject (job, local_error);
@@ -1683,7 +972,7 @@ tether_loop_manager_submit_async (TetherLoopManager   *self,
   /* The work's outcome wins over a late cancellation. */
   g_task_set_check_cancellable (job->task, FALSE);
 
-  if (!core_accept (self->core, job, task_type, cancellable, -1, &error))
+  if (!tether_core_accept (self->core, job, task_type, cancellable, -1, &error))
     reject (job, error);
 }
 
@@ -1762,21 +1051,15 @@ tether_loop_manager_post (TetherLoopManager  *self,
                           GDestroyNotify      func_data_destroy,
                           GError            **error)
 {
-  TetherJob *job;
-  GError *local_error = NULL;
-
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), FALSE);
   g_return_val_if_fail (func != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  job = tether_job_new (self->core, TETHER_JOB_KIND_POST);
-  job->func.post = func;
-  tether_job_set_func_data (job, func_data, func_data_destroy);
-
-  if (!core_accept (self->core, job, task_type, NULL, -1, &local_error))
+  if (!tether_core_post (self->core, task_type, func, func_data, func_data_destroy, error))
     {
-      g_propagate_error (error, g_error_copy (local_error));
-      reject (job, local_error);
+      /* Rejected: it never ran, and its data is released here. */
+      if (func_data_destroy != NULL)
+        func_data_destroy (func_data);
       return FALSE;
     }
 

@@ -2,7 +2,7 @@
 #include "config.h"
 
 #include "tether-error.h"
-#include "tether-loop-manager-private.h"
+#include "tether-core-private.h"
 #include "tether-work-private.h"
 
 /**

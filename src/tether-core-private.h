@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#ifndef PACKAGE_VERSION
+# error "config.h must be included before tether-core-private.h"
+#endif
+
+#include "tether-enums.h"
+#include "tether-job-private.h"
+#include "tether-lineage-private.h"
+#include "tether-queue-private.h"
+#include "tether-stats-private.h"
+
+G_BEGIN_DECLS
+
+/* The monotonic time @usec from now, saturated: G_MAXINT64 means never. */
+static inline gint64
+tether_time_after (gint64 usec)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  return usec > G_MAXINT64 - now ? G_MAXINT64 : now + usec;
+}
+
+typedef enum
+{
+  CORE_STOPPED,
+  CORE_RUNNING,
+  CORE_STOPPING,
+} CoreState;
+
+/* A fire-and-forget submission: one small allocation, owned by the queue
+ * and then by the manager's thread, which frees it after running it. */
+typedef struct
+{
+  TetherNode      node;
+  TetherFunc      func;
+  gpointer        func_data;
+  GDestroyNotify  func_data_destroy;
+  GMainContext   *home;        /* where func_data_destroy runs, if not here */
+  gint64          queued_at;   /* monotonic; 0 when not sampled */
+} TetherPost;
+
+/* What the manager object and its thread share; the thread keeps a
+ * reference, so that dropping the manager on its own thread never has to
+ * join it. Fields are grouped by who writes them, one cache line each, so
+ * that submitters and the manager's thread do not steal lines from each
+ * other on every job. */
+struct _TetherCore
+{
+  /* Submitters: the queue's tail is the first line of the queue. */
+  TetherQueue      queue;
+  guint64          n_accepted TETHER_CACHELINE_ALIGNED; /* atomic: queue submissions accepted */
+
+  /* The manager's thread. */
+  guint64          n_taken TETHER_CACHELINE_ALIGNED;    /* atomic, one writer: taken to start */
+  guint64          posts_ran;     /* atomic, one writer */
+  guint64          posts_dropped; /* atomic, one writer */
+  guint            post_running;  /* atomic, one writer */
+
+  /* Read on every submission, written rarely. */
+  int              closed TETHER_CACHELINE_ALIGNED;     /* atomic: not RUNNING */
+  int              sleeping;     /* atomic: CORE_AWAKE, _SLEEPING or _SPINNING */
+  int              poke;         /* atomic: look at the stop state even if the queue is empty */
+  int              cancelling;   /* atomic: a CANCEL stop began; start nothing queued */
+  int              debug_flags;  /* atomic TetherDebugFlags */
+  gint64           slow_threshold; /* atomic, usec */
+  gint64           wait_spin;    /* atomic, usec */
+  gint64           loop_spin;    /* atomic, usec */
+
+  gatomicrefcount  ref_count TETHER_CACHELINE_ALIGNED;
+  char            *id;
+  GMainContext    *context;
+  GMainLoop       *loop;
+  GSource         *source;
+  GWeakRef         manager;
+
+  GMutex           mutex;
+  GCond            cond;
+  CoreState        state;
+  TetherStopMode   stop_mode;
+  guint            generation;   /* counts starts: which run a stopper waits for */
+  guint            max_pending;  /* atomic; 0: unbounded */
+  gint64           submit_timeout; /* usec a submitter waits for room; -1: no limit */
+  guint            room_waiters; /* atomic: submitters blocked waiting for room */
+  GCond            room_cond;
+  TetherCore      *waiting_on;   /* wait_graph_lock: whose work this thread blocks on */
+  char            *task_type;    /* written only while closed */
+  GThread         *thread;       /* not yet joined */
+  TetherLineage   *starter;      /* memory ref: the lineage the thread descends from */
+  GQueue           live;         /* futures, async results, timers: accepted, not retired */
+
+  TetherStats      stats;
+};
+
+TetherCore *tether_core_new            (const char     *id);
+TetherCore *tether_core_ref            (TetherCore     *core);
+void        tether_core_unref          (TetherCore     *core);
+const char *tether_core_get_id         (TetherCore     *core);
+gboolean    tether_core_is_current     (TetherCore     *core);
+TetherCore *tether_core_get_current    (void);
+gboolean    tether_core_start          (TetherCore     *core,
+                                        const char     *task_type,
+                                        GError        **error);
+gboolean    tether_core_request_stop   (TetherCore     *core,
+                                        TetherStopMode  mode,
+                                        const guint    *only_generation,
+                                        guint          *generation,
+                                        GPtrArray     **live,
+                                        guint64         posts[2]);
+gboolean    tether_core_wait_stopped   (TetherCore     *core,
+                                        guint           generation,
+                                        gint64          deadline);
+gboolean    tether_core_accept         (TetherCore     *core,
+                                        TetherJob      *job,
+                                        const char     *task_type,
+                                        GCancellable   *cancellable,
+                                        gint64          ready_time,
+                                        GError        **error);
+gboolean    tether_core_post           (TetherCore     *core,
+                                        const char     *task_type,
+                                        TetherFunc      func,
+                                        gpointer        func_data,
+                                        GDestroyNotify  func_data_destroy,
+                                        GError        **error);
+void        tether_core_note_rejected  (TetherCore     *core);
+void        tether_core_note_ended     (TetherCore     *core,
+                                        TetherJob      *job,
+                                        const GError   *error,
+                                        gboolean        was_running);
+guint       tether_core_get_n_pending  (TetherCore     *core);
+GVariant   *tether_core_dup_stats      (TetherCore     *core);
+void        tether_core_wake_room_waiters (TetherCore  *core);
+void        tether_core_schedule_retire (TetherCore    *core,
+                                         TetherJob     *job);
+void        tether_core_wake_timer     (TetherCore     *core,
+                                        TetherJob      *job);
+gboolean    tether_core_begin_wait     (TetherCore     *target,
+                                        GError        **error);
+void        tether_core_end_wait       (void);
+
+G_END_DECLS

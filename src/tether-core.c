@@ -1,0 +1,1104 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "tether-core-private.h"
+#include "tether-debug-private.h"
+#include "tether-event-private.h"
+#include "tether-error.h"
+#include "tether-work-private.h"
+
+/* How many queued items the manager's thread takes before it lets the other
+ * sources on its context run: enough to make a main loop iteration (a poll
+ * and the context's lock, about a microsecond) cheap per job. */
+#define BATCH_SIZE 128
+
+/* One fire-and-forget post in this many has its latency sampled: reading
+ * the clock for every post would cost more than the post itself. */
+#define POST_SAMPLE_MASK 15
+
+enum {
+  CORE_AWAKE,     /* the manager's thread will look at the queue again */
+  CORE_SLEEPING,  /* it may be blocked in poll(): a submitter must wake it */
+  CORE_SPINNING,  /* it is polling the queue in a loop: no wake-up needed */
+};
+
+typedef struct
+{
+  GSource     parent;
+  TetherCore *core;
+} CoreSource;
+
+typedef struct
+{
+  GSource    parent;
+  TetherJob *job;
+} TimerSource;
+
+static GPrivate current_core;
+
+TetherCore *
+tether_core_ref (TetherCore *core)
+{
+  g_atomic_ref_count_inc (&core->ref_count);
+  return core;
+}
+
+void
+tether_core_unref (TetherCore *core)
+{
+  if (!g_atomic_ref_count_dec (&core->ref_count))
+    return;
+
+  g_assert (core->thread == NULL);
+  g_assert (core->live.length == 0);
+  g_assert (!tether_queue_maybe_nonempty (&core->queue));
+
+  g_source_destroy (core->source);
+  g_source_unref (core->source);
+  g_main_loop_unref (core->loop);
+  g_main_context_unref (core->context);
+  g_weak_ref_clear (&core->manager);
+  g_mutex_clear (&core->mutex);
+  g_cond_clear (&core->cond);
+  g_cond_clear (&core->room_cond);
+  g_clear_pointer (&core->starter, tether_lineage_unref_memory);
+  tether_stats_clear (&core->stats);
+  g_free (core->task_type);
+  g_free (core->id);
+  g_aligned_free (core);
+}
+
+const char *
+tether_core_get_id (TetherCore *core)
+{
+  return core->id;
+}
+
+TetherCore *
+tether_core_get_current (void)
+{
+  return g_private_get (&current_core);
+}
+
+gboolean
+tether_core_is_current (TetherCore *core)
+{
+  return g_private_get (&current_core) == core;
+}
+
+static inline guint64
+load_u64 (const guint64 *counter)
+{
+  return __atomic_load_n (counter, __ATOMIC_ACQUIRE);
+}
+
+/* For counters only the manager's thread writes: no read-modify-write. */
+static inline void
+bump_u64 (guint64 *counter)
+{
+  __atomic_store_n (counter, __atomic_load_n (counter, __ATOMIC_RELAXED) + 1, __ATOMIC_RELEASE);
+}
+
+/* Whether the manager's thread has anything to look at. */
+static inline gboolean
+core_has_work (TetherCore *core)
+{
+  return __atomic_load_n (&core->poke, __ATOMIC_SEQ_CST) ||
+         tether_queue_maybe_nonempty (&core->queue);
+}
+
+/* Submitters, after a push: wakes the manager's thread only if it may be
+ * blocked in poll(), so a burst of submissions costs one wake-up. The
+ * sequentially consistent push before this read pairs with the store in
+ * core_source_prepare(): either the thread sees the item, or this sees it
+ * asleep. */
+static inline void
+core_wake (TetherCore *core)
+{
+  int sleeping = CORE_SLEEPING;
+
+  if (__atomic_load_n (&core->sleeping, __ATOMIC_SEQ_CST) == CORE_SLEEPING &&
+      __atomic_compare_exchange_n (&core->sleeping, &sleeping, CORE_AWAKE, FALSE,
+                                   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+    g_main_context_wakeup (core->context);
+}
+
+/* Makes the manager's thread look at its stop state, queue or not. */
+static void
+core_poke (TetherCore *core)
+{
+  __atomic_store_n (&core->poke, TRUE, __ATOMIC_SEQ_CST);
+  g_main_context_wakeup (core->context);
+}
+
+static void
+core_set_awake (TetherCore *core)
+{
+  if (__atomic_load_n (&core->sleeping, __ATOMIC_RELAXED) != CORE_AWAKE)
+    __atomic_store_n (&core->sleeping, CORE_AWAKE, __ATOMIC_SEQ_CST);
+}
+
+static gboolean
+core_source_prepare (GSource *source,
+                     gint    *timeout)
+{
+  TetherCore *core = ((CoreSource *) source)->core;
+
+  *timeout = -1;
+  if (core_has_work (core))
+    {
+      core_set_awake (core);
+      return TRUE;
+    }
+  __atomic_store_n (&core->sleeping, CORE_SLEEPING, __ATOMIC_SEQ_CST);
+  if (core_has_work (core))
+    {
+      core_set_awake (core);
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+core_source_check (GSource *source)
+{
+  TetherCore *core = ((CoreSource *) source)->core;
+
+  core_set_awake (core);
+  return core_has_work (core);
+}
+
+/* The manager context's poll function. With a loop spin set, the thread
+ * polls its queue for that long before blocking, so that a submission in
+ * the meantime costs neither a wake-up nor a sleep. Other sources on the
+ * context wait for the spin to end: it is off by default. */
+static gint
+core_poll (GPollFD *fds,
+           guint    nfds,
+           gint     timeout)
+{
+  TetherCore *core = g_private_get (&current_core);
+  int sleeping = CORE_SLEEPING;
+  gint64 spin, end;
+
+  if (core == NULL || timeout == 0 ||
+      (spin = __atomic_load_n (&core->loop_spin, __ATOMIC_RELAXED)) <= 0 ||
+      !__atomic_compare_exchange_n (&core->sleeping, &sleeping, CORE_SPINNING, FALSE,
+                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+    return g_poll (fds, nfds, timeout);
+
+  if (timeout > 0)
+    spin = MIN (spin, (gint64) timeout * 1000);
+  end = g_get_monotonic_time () + spin;
+  for (guint i = 1; !core_has_work (core); i++)
+    {
+      tether_cpu_relax ();
+      if (i % 64 == 0 && g_get_monotonic_time () >= end)
+        {
+          /* Back to sleeping, then one more look: a push in between either
+           * is seen here or sees the thread asleep and wakes it. */
+          __atomic_store_n (&core->sleeping, CORE_SLEEPING, __ATOMIC_SEQ_CST);
+          if (!core_has_work (core))
+            return g_poll (fds, nfds, timeout);
+          break;
+        }
+    }
+  core_set_awake (core);
+  return g_poll (fds, nfds, 0);
+}
+
+/* With the core lock held: the loop ends once a stop has begun and every
+ * accepted submission has been taken and retired. */
+static void
+core_quit_if_drained_locked (TetherCore *core)
+{
+  if (core->state == CORE_STOPPING && core->live.length == 0 &&
+      load_u64 (&core->n_accepted) == load_u64 (&core->n_taken))
+    g_main_loop_quit (core->loop);
+}
+
+static void
+core_quit_if_drained (TetherCore *core)
+{
+  if (!__atomic_load_n (&core->closed, __ATOMIC_SEQ_CST))
+    return;
+  g_mutex_lock (&core->mutex);
+  core_quit_if_drained_locked (core);
+  g_mutex_unlock (&core->mutex);
+}
+
+void
+tether_core_wake_room_waiters (TetherCore *core)
+{
+  if (__atomic_load_n (&core->room_waiters, __ATOMIC_SEQ_CST) == 0)
+    return;
+  g_mutex_lock (&core->mutex);
+  g_cond_broadcast (&core->room_cond);
+  g_mutex_unlock (&core->mutex);
+}
+
+void
+tether_core_schedule_retire (TetherCore *core,
+                             TetherJob  *job)
+{
+  tether_queue_push (&core->queue, &job->node);
+  core_wake (core);
+}
+
+void
+tether_core_wake_timer (TetherCore *core,
+                        TetherJob  *job)
+{
+  g_source_set_ready_time (job->timer, 0);
+}
+
+/* Manager thread only: records the latency of one item, and warns about
+ * slow work if the manager's debug mode asks for it. */
+static void
+core_note_timing (TetherCore *core,
+                  gint64      queued_at,
+                  gint64      started,
+                  gpointer    func,
+                  TetherJob  *job)
+{
+  gint64 ended = g_get_monotonic_time ();
+  gint64 threshold;
+
+  if (queued_at != 0)
+    tether_stats_record (&core->stats, started - queued_at, ended - started);
+
+  if (__atomic_load_n (&core->debug_flags, __ATOMIC_RELAXED) & TETHER_DEBUG_FLAGS_SLOW &&
+      ended - started > (threshold = __atomic_load_n (&core->slow_threshold, __ATOMIC_RELAXED)))
+    {
+      g_autofree char *name = job != NULL ? tether_job_dup_name (job)
+                                          : tether_debug_describe_func (func);
+
+      tether_debug_log_slow (core->id, core->task_type, name, ended - started, threshold);
+    }
+}
+
+static inline gboolean
+core_wants_timing (TetherCore *core,
+                   gint64      queued_at)
+{
+  return queued_at != 0 ||
+         (__atomic_load_n (&core->debug_flags, __ATOMIC_RELAXED) & TETHER_DEBUG_FLAGS_SLOW);
+}
+
+static void
+core_log_dropped (TetherCore *core,
+                  gpointer    func,
+                  TetherJob  *job,
+                  const char *why)
+{
+  g_autofree char *name = NULL;
+
+  if (!(__atomic_load_n (&core->debug_flags, __ATOMIC_RELAXED) & TETHER_DEBUG_FLAGS_DROPPED))
+    return;
+  name = job != NULL ? tether_job_dup_name (job) : tether_debug_describe_func (func);
+  tether_debug_log_dropped (core->id, core->task_type, name, why);
+}
+
+#define CANCEL_STOP_REASON "the manager was stopped with TETHER_STOP_MODE_CANCEL"
+
+/* Manager thread only. */
+static void
+core_run_post (TetherCore *core,
+               TetherPost *post)
+{
+  gint64 started = 0;
+
+  bump_u64 (&core->n_taken);
+
+  if (g_atomic_int_get (&core->cancelling))
+    {
+      core_log_dropped (core, (gpointer) post->func, NULL, CANCEL_STOP_REASON);
+      tether_release_func_data (post->home, post->func_data, post->func_data_destroy);
+      bump_u64 (&core->posts_dropped);
+    }
+  else
+    {
+      if (core_wants_timing (core, post->queued_at))
+        started = g_get_monotonic_time ();
+      __atomic_store_n (&core->post_running, 1, __ATOMIC_RELAXED);
+      post->func (post->func_data);
+      __atomic_store_n (&core->post_running, 0, __ATOMIC_RELAXED);
+      if (started != 0)
+        core_note_timing (core, post->queued_at, started, (gpointer) post->func, NULL);
+      tether_release_func_data (post->home, post->func_data, post->func_data_destroy);
+      bump_u64 (&core->posts_ran);
+    }
+
+  g_clear_pointer (&post->home, g_main_context_unref);
+  g_free (post);
+}
+
+/* Manager thread only, after the work has ended and its function returned. */
+static void
+core_retire (TetherCore *core,
+             TetherJob  *job)
+{
+  if (job->user_cancel_id != 0)
+    {
+      g_signal_handler_disconnect (job->user_cancellable, job->user_cancel_id);
+      job->user_cancel_id = 0;
+    }
+  if (job->timer != NULL)
+    g_source_destroy (job->timer);
+  tether_job_release_func_data (job);
+
+  g_mutex_lock (&core->mutex);
+  g_queue_unlink (&core->live, &job->live_link);
+  core_quit_if_drained_locked (core);
+  g_mutex_unlock (&core->mutex);
+
+  tether_job_unref (job);
+}
+
+static void
+core_run (TetherCore *core,
+          TetherJob  *job)
+{
+  gint64 started = 0;
+
+  if (core_wants_timing (core, job->queued_at))
+    started = g_get_monotonic_time ();
+
+  if (job->kind == TETHER_JOB_KIND_POST)
+    {
+      job->func.post (job->func_data);
+      tether_job_complete (job, NULL, NULL);
+    }
+  else
+    {
+      TetherWork *work = tether_work_new (job);
+
+      job->func.work (work, job->func_data);
+      /* Dropping an unfinished handle ends the job as abandoned. */
+      g_object_unref (work);
+    }
+
+  if (started != 0)
+    core_note_timing (core, job->queued_at, started, NULL, job);
+
+  if (g_atomic_int_dec_and_test (&job->retire_tokens))
+    core_retire (core, job);
+}
+
+static void
+core_start_or_retire (TetherCore *core,
+                      TetherJob  *job)
+{
+  /* The stopping thread may not have reached this job yet: it must not start
+   * behind the stop's back. */
+  if (g_atomic_int_get (&core->cancelling) &&
+      tether_job_cancel_queued (job, CANCEL_STOP_REASON))
+    core_log_dropped (core, NULL, job, CANCEL_STOP_REASON);
+  if (g_atomic_int_compare_and_exchange (&job->state, TETHER_JOB_QUEUED, TETHER_JOB_RUNNING))
+    {
+      __atomic_fetch_add (&core->stats.running, 1, __ATOMIC_RELAXED);
+      core_run (core, job);
+    }
+  else
+    {
+      core_retire (core, job);
+    }
+}
+
+static void
+core_take_job (TetherCore *core,
+               TetherJob  *job)
+{
+  if (job->queued)
+    {
+      job->queued = FALSE;
+      bump_u64 (&core->n_taken);
+    }
+  core_start_or_retire (core, job);
+}
+
+static gboolean
+core_source_dispatch (GSource     *source,
+                      GSourceFunc  callback,
+                      gpointer     user_data)
+{
+  TetherCore *core = ((CoreSource *) source)->core;
+  TetherNode *node = NULL;
+  guint i;
+
+  __atomic_store_n (&core->poke, FALSE, __ATOMIC_SEQ_CST);
+  tether_stats_note_depth (&core->stats,
+                           load_u64 (&core->n_accepted) - load_u64 (&core->n_taken));
+
+  for (i = 0; i < BATCH_SIZE && (node = tether_queue_pop (&core->queue)) != NULL; i++)
+    {
+      if (node->is_post)
+        core_run_post (core, (TetherPost *) node);
+      else
+        core_take_job (core, (TetherJob *) node);
+    }
+  /* A submitter is between the two halves of a push: let it finish. */
+  if (i == 0 && node == NULL && tether_queue_maybe_nonempty (&core->queue))
+    g_thread_yield ();
+
+  tether_core_wake_room_waiters (core);
+  core_quit_if_drained (core);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs core_source_funcs = {
+  .prepare = core_source_prepare,
+  .check = core_source_check,
+  .dispatch = core_source_dispatch,
+};
+
+static gboolean
+timer_source_dispatch (GSource     *source,
+                       GSourceFunc  callback,
+                       gpointer     user_data)
+{
+  TetherJob *job = ((TimerSource *) source)->job;
+
+  g_source_set_ready_time (source, -1);
+  core_start_or_retire (job->core, job);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs timer_source_funcs = {
+  .dispatch = timer_source_dispatch,
+};
+
+TetherCore *
+tether_core_new (const char *id)
+{
+  TetherCore *core = g_aligned_alloc0 (1, sizeof (TetherCore), TETHER_CACHELINE);
+  CoreSource *source;
+
+  g_atomic_ref_count_init (&core->ref_count);
+  tether_queue_init (&core->queue);
+  core->closed = TRUE;
+  core->debug_flags = tether_debug_get_default_flags ();
+  core->slow_threshold = tether_debug_get_default_slow_threshold ();
+  core->id = g_strdup (id);
+  core->context = g_main_context_new ();
+  g_main_context_set_poll_func (core->context, core_poll);
+  core->loop = g_main_loop_new (core->context, FALSE);
+  g_mutex_init (&core->mutex);
+  g_cond_init (&core->cond);
+  g_cond_init (&core->room_cond);
+  g_weak_ref_init (&core->manager, NULL);
+  tether_stats_init (&core->stats);
+
+  source = (CoreSource *) g_source_new (&core_source_funcs, sizeof (CoreSource));
+  source->core = core;
+  core->source = (GSource *) source;
+  g_source_set_static_name (core->source, "[tether] manager queue");
+  g_source_attach (core->source, core->context);
+
+  return core;
+}
+
+static gpointer
+core_thread_func (gpointer data)
+{
+  TetherCore *core = data;
+
+  g_mutex_lock (&core->mutex);
+  tether_lineage_enter_manager_thread (core->starter);
+  g_mutex_unlock (&core->mutex);
+  g_main_context_push_thread_default (core->context);
+  g_private_set (&current_core, core);
+
+  g_main_loop_run (core->loop);
+
+  /* Let idles queued by finished work (GTask callbacks aimed at this
+   * context, for example) run, without spinning on a source that never
+   * stops being ready. */
+  for (guint i = 0; i < 100 && g_main_context_iteration (core->context, FALSE); i++)
+    ;
+
+  g_private_set (&current_core, NULL);
+  g_main_context_pop_thread_default (core->context);
+  tether_lineage_exit_manager_thread ();
+
+  g_mutex_lock (&core->mutex);
+  core->state = CORE_STOPPED;
+  g_cond_broadcast (&core->cond);
+  g_mutex_unlock (&core->mutex);
+
+  tether_core_unref (core);
+  return NULL;
+}
+
+/* Linux refuses thread names over 15 bytes, and GLib then silently keeps the
+ * creator's name: cut at a character boundary instead. */
+static char *
+thread_name_for (const char *id)
+{
+  char *name = g_strdup_printf ("tether:%s", id);
+  gsize len = strlen (name);
+
+  if (len > 15)
+    {
+      len = 15;
+      while (len > 0 && ((guchar) name[len] & 0xC0) == 0x80)
+        len--;
+      name[len] = '\0';
+    }
+  return name;
+}
+
+gboolean
+tether_core_start (TetherCore  *core,
+                   const char  *task_type,
+                   GError     **error)
+{
+  GThread *old_thread;
+  g_autofree char *name = NULL;
+  GError *local_error = NULL;
+
+  g_mutex_lock (&core->mutex);
+  if (core->state == CORE_STOPPING && tether_core_is_current (core))
+    {
+      g_mutex_unlock (&core->mutex);
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_RUNNING,
+                   "Manager '%s' is stopping and this is its own thread; start it again "
+                   "from another thread once tether_loop_manager_stop() has returned",
+                   core->id);
+      return FALSE;
+    }
+  while (core->state == CORE_STOPPING)
+    g_cond_wait (&core->cond, &core->mutex);
+  if (core->state == CORE_RUNNING)
+    {
+      g_mutex_unlock (&core->mutex);
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_RUNNING,
+                   "Manager '%s' is already running; call tether_loop_manager_stop() "
+                   "before starting it again",
+                   core->id);
+      return FALSE;
+    }
+
+  /* A thread that stopped itself exits without a joiner; reap it now. */
+  old_thread = g_steal_pointer (&core->thread);
+  if (old_thread != NULL)
+    g_thread_join (old_thread);
+
+  g_clear_pointer (&core->starter, tether_lineage_unref_memory);
+  core->starter = tether_lineage_ref_memory (tether_lineage_get_current ());
+  name = thread_name_for (core->id);
+  core->thread = g_thread_try_new (name, core_thread_func, tether_core_ref (core), &local_error);
+  if (core->thread == NULL)
+    {
+      g_mutex_unlock (&core->mutex);
+      tether_core_unref (core);
+      g_propagate_prefixed_error (error, local_error,
+                                  "Manager '%s' could not start its thread: ", core->id);
+      return FALSE;
+    }
+  /* Lock-free submitters read the task type once they see the manager
+   * open, so it is written first. */
+  g_free (core->task_type);
+  core->task_type = g_strdup (task_type);
+  core->state = CORE_RUNNING;
+  core->generation++;
+  g_atomic_int_set (&core->cancelling, FALSE);
+  __atomic_store_n (&core->closed, FALSE, __ATOMIC_SEQ_CST);
+  g_mutex_unlock (&core->mutex);
+
+  return TRUE;
+}
+
+/* With the core lock held: a reference to every accepted, unretired job. */
+static GPtrArray *
+core_dup_live_locked (TetherCore *core)
+{
+  GPtrArray *jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) tether_job_unref);
+
+  for (GList *l = core->live.head; l != NULL; l = l->next)
+    g_ptr_array_add (jobs, tether_job_ref (l->data));
+  return jobs;
+}
+
+static void
+core_apply_stop (TetherCore     *core,
+                 TetherStopMode  mode,
+                 GPtrArray      *jobs)
+{
+  /* Queued work first: once running work sees its cancellable and returns,
+   * the manager's thread would otherwise start what is queued behind it. */
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      TetherJob *job = g_ptr_array_index (jobs, i);
+      const char *why = NULL;
+
+      if (mode == TETHER_STOP_MODE_CANCEL)
+        why = CANCEL_STOP_REASON;
+      else if (job->timer != NULL)
+        why = "the manager stopped before its timer fired";
+      if (why != NULL && tether_job_cancel_queued (job, why))
+        core_log_dropped (core, NULL, job, why);
+    }
+
+  if (mode == TETHER_STOP_MODE_CANCEL)
+    for (guint i = 0; i < jobs->len; i++)
+      tether_job_request_cancel (g_ptr_array_index (jobs, i));
+}
+
+/* Begins a stop, or escalates one in progress from DRAIN to CANCEL, and
+ * applies the mode to the accepted work right here on the calling thread,
+ * so that running work sees its cancellable fire even while it keeps the
+ * manager's thread busy. Fire-and-forget posts are not tracked one by one:
+ * the manager's thread drops the queued ones itself. Returns whether this
+ * call moved the manager out of RUNNING. With @only_generation, does
+ * nothing unless that run is current; @generation receives the run this
+ * stop applies to, @live the jobs it covers, @posts how many posts had run
+ * and been dropped when it began. */
+gboolean
+tether_core_request_stop (TetherCore     *core,
+                          TetherStopMode  mode,
+                          const guint    *only_generation,
+                          guint          *generation,
+                          GPtrArray     **live,
+                          guint64         posts[2])
+{
+  g_autoptr(GPtrArray) jobs = NULL;
+  gboolean began = FALSE;
+  gboolean apply = FALSE;
+
+  g_mutex_lock (&core->mutex);
+  if (only_generation != NULL && *only_generation != core->generation)
+    {
+      g_mutex_unlock (&core->mutex);
+      return FALSE;
+    }
+  if (generation != NULL)
+    *generation = core->generation;
+  if (live != NULL)
+    *live = core_dup_live_locked (core);
+  if (posts != NULL)
+    {
+      posts[0] = load_u64 (&core->posts_ran);
+      posts[1] = load_u64 (&core->posts_dropped);
+    }
+  if (core->state == CORE_RUNNING)
+    {
+      core->state = CORE_STOPPING;
+      core->stop_mode = mode;
+      /* From here every submission is refused; lock-free posts already past
+       * their check are counted in n_accepted, and the loop waits for them. */
+      __atomic_store_n (&core->closed, TRUE, __ATOMIC_SEQ_CST);
+      began = apply = TRUE;
+      g_cond_broadcast (&core->room_cond);
+    }
+  else if (core->state == CORE_STOPPING &&
+           mode == TETHER_STOP_MODE_CANCEL &&
+           core->stop_mode == TETHER_STOP_MODE_DRAIN)
+    {
+      core->stop_mode = TETHER_STOP_MODE_CANCEL;
+      apply = TRUE;
+    }
+  if (apply)
+    {
+      if (mode == TETHER_STOP_MODE_CANCEL)
+        g_atomic_int_set (&core->cancelling, TRUE);
+      /* No job can be accepted from here on, so this set is complete. */
+      jobs = live != NULL ? g_ptr_array_ref (*live) : core_dup_live_locked (core);
+    }
+  g_mutex_unlock (&core->mutex);
+
+  if (apply)
+    {
+      /* Outside the lock: cancelling runs "cancelled" handlers, user code. */
+      core_apply_stop (core, mode, jobs);
+      core_poke (core);
+    }
+
+  return began;
+}
+
+/* Foreign threads only: waits, up to @deadline (-1: no limit), until run
+ * @generation has left its loop, and joins its thread. A start() that came
+ * in between has joined that thread already, and the run now going is not
+ * this stopper's business. */
+gboolean
+tether_core_wait_stopped (TetherCore *core,
+                          guint       generation,
+                          gint64      deadline)
+{
+  GThread *thread = NULL;
+  gboolean stopped;
+
+  g_mutex_lock (&core->mutex);
+  while (core->generation == generation && core->state == CORE_STOPPING)
+    {
+      if (deadline < 0)
+        g_cond_wait (&core->cond, &core->mutex);
+      else if (!g_cond_wait_until (&core->cond, &core->mutex, deadline))
+        break;
+    }
+  stopped = core->generation != generation || core->state != CORE_STOPPING;
+  if (stopped && core->generation == generation)
+    thread = g_steal_pointer (&core->thread);
+  g_mutex_unlock (&core->mutex);
+
+  if (thread != NULL)
+    g_thread_join (thread);
+  return stopped;
+}
+
+/* Accepted and not yet taken by the manager's thread. */
+static guint
+core_n_pending (TetherCore *core)
+{
+  guint64 taken = load_u64 (&core->n_taken);
+  guint64 accepted = load_u64 (&core->n_accepted);
+
+  return accepted > taken ? (guint) MIN (accepted - taken, G_MAXUINT) : 0;
+}
+
+guint
+tether_core_get_n_pending (TetherCore *core)
+{
+  return core_n_pending (core);
+}
+
+/* With the core lock held: whether the job can be accepted now. */
+static gboolean
+core_check_locked (TetherCore  *core,
+                   const char  *task_type,
+                   GError     **error)
+{
+  if (core->state != CORE_RUNNING)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING,
+                   core->state == CORE_STOPPING
+                   ? "Manager '%s' is stopping and accepts no new work; submit to another "
+                     "manager or start it again once the stop has finished"
+                   : "Manager '%s' is not running; call tether_loop_manager_start() "
+                     "before submitting work",
+                   core->id);
+      return FALSE;
+    }
+
+  if (core->task_type != NULL && g_strcmp0 (core->task_type, task_type) != 0)
+    {
+      if (task_type != NULL)
+        g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
+                     "Manager '%s' only accepts task type '%s', not '%s'; submit with "
+                     "task type '%s', or use a manager started for '%s'",
+                     core->id, core->task_type, task_type, core->task_type, task_type);
+      else
+        g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
+                     "Manager '%s' only accepts task type '%s', and this submission has no "
+                     "task type; pass task type '%s'",
+                     core->id, core->task_type, core->task_type);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* With the core lock held: waits for room in the queue, as the manager's
+ * max-pending and submit-timeout say. Rechecks everything after a wait. */
+static gboolean
+core_wait_for_room_locked (TetherCore  *core,
+                           const char  *task_type,
+                           GError     **error)
+{
+  gint64 deadline = -1;
+
+  for (;;)
+    {
+      guint max_pending = g_atomic_int_get (&core->max_pending);
+
+      if (!core_check_locked (core, task_type, error))
+        return FALSE;
+      if (max_pending == 0 || core_n_pending (core) < max_pending)
+        return TRUE;
+
+      if (core->submit_timeout == 0 || tether_core_is_current (core) ||
+          (deadline >= 0 && g_get_monotonic_time () >= deadline))
+        {
+          g_set_error (error, TETHER_ERROR, TETHER_ERROR_BUSY,
+                       "Manager '%s' already has %u submissions queued, its max-pending%s; "
+                       "retry later, raise max-pending, or set a submit timeout to wait for room",
+                       core->id, core_n_pending (core),
+                       tether_core_is_current (core)
+                       ? " (its own thread never waits for room: nothing would make any)" : "");
+          return FALSE;
+        }
+
+      if (deadline < 0 && core->submit_timeout > 0)
+        deadline = tether_time_after (core->submit_timeout);
+      /* Woken when the manager's thread takes jobs, when a stop begins, or
+       * by the deadline; the loop rechecks all three. The count is atomic so
+       * that the manager's thread can look at it without this lock. */
+      g_atomic_int_inc (&core->room_waiters);
+      if (deadline < 0)
+        g_cond_wait (&core->room_cond, &core->mutex);
+      else
+        g_cond_wait_until (&core->room_cond, &core->mutex, deadline);
+      g_atomic_int_add (&core->room_waiters, -1);
+    }
+}
+
+static void
+core_attach_timer_locked (TetherCore *core,
+                          TetherJob  *job,
+                          gint64      ready_time)
+{
+  TimerSource *timer = (TimerSource *) g_source_new (&timer_source_funcs, sizeof (TimerSource));
+
+  timer->job = job;
+  job->timer = (GSource *) timer;
+  job->queued_at = ready_time;
+  g_source_set_static_name (job->timer, "[tether] timer");
+  g_source_set_ready_time (job->timer,
+                           g_atomic_int_get (&job->state) == TETHER_JOB_QUEUED ? ready_time : 0);
+  g_source_attach (job->timer, core->context);
+  tether_stats_add (&core->stats.timers, 1);
+}
+
+void
+tether_core_note_rejected (TetherCore *core)
+{
+  tether_stats_add (&core->stats.rejected, 1);
+}
+
+/* Any thread: the job's one ending, before it is delivered. */
+void
+tether_core_note_ended (TetherCore   *core,
+                        TetherJob    *job,
+                        const GError *error,
+                        gboolean      was_running)
+{
+  if (error == NULL)
+    tether_stats_add (&core->stats.completed, 1);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    tether_stats_add (&core->stats.cancelled, 1);
+  else
+    tether_stats_add (&core->stats.failed, 1);
+  if (was_running)
+    __atomic_fetch_sub (&core->stats.running, 1, __ATOMIC_RELAXED);
+}
+
+static gboolean
+core_refuse_javascript (TetherCore  *core,
+                        GError     **error)
+{
+  g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+               "Manager '%s' cannot run a JavaScript function: GJS runs JavaScript only "
+               "on its own thread. Submit work written in C or Python, and await the "
+               "future or async result here instead",
+               core->id);
+  tether_core_note_rejected (core);
+  return FALSE;
+}
+
+/* Futures, async results and timers: accepted under the core lock, which
+ * also puts them on the live list a stop walks. */
+gboolean
+tether_core_accept (TetherCore    *core,
+                    TetherJob     *job,
+                    const char    *task_type,
+                    GCancellable  *cancellable,
+                    gint64         ready_time,
+                    GError       **error)
+{
+  if (job->javascript)
+    return core_refuse_javascript (core, error);
+
+  g_mutex_lock (&core->mutex);
+
+  /* Timers wait in the context, not the queue: they take no room. */
+  if (!(ready_time < 0 ? core_wait_for_room_locked (core, task_type, error)
+                       : core_check_locked (core, task_type, error)))
+    {
+      g_mutex_unlock (&core->mutex);
+      tether_core_note_rejected (core);
+      return FALSE;
+    }
+
+  /* Connected before the job is visible to the manager thread, which
+   * disconnects it on retire. An already-cancelled cancellable ends the job
+   * right here; it is still queued and retired like any other. */
+  job->accepted = TRUE;
+  tether_job_connect_user_cancellable (job, cancellable);
+  g_queue_push_tail_link (&core->live, &job->live_link);
+
+  if (ready_time >= 0)
+    {
+      core_attach_timer_locked (core, job, ready_time);
+      g_mutex_unlock (&core->mutex);
+      return TRUE;
+    }
+
+  job->queued = TRUE;
+  job->queued_at = g_get_monotonic_time ();
+  __atomic_fetch_add (&core->n_accepted, 1, __ATOMIC_SEQ_CST);
+  g_mutex_unlock (&core->mutex);
+
+  /* Outside the lock: the job is live and counted, so neither a stop nor
+   * the loop's end can pass it by. */
+  tether_queue_push (&core->queue, &job->node);
+  core_wake (core);
+
+  return TRUE;
+}
+
+static TetherPost *
+post_new (TetherFunc      func,
+          gpointer        func_data,
+          GDestroyNotify  func_data_destroy,
+          GMainContext   *home,
+          guint64         ticket)
+{
+  TetherPost *post = g_new (TetherPost, 1);
+
+  post->node.is_post = TRUE;
+  post->func = func;
+  post->func_data = func_data;
+  post->func_data_destroy = func_data_destroy;
+  post->home = home;
+  post->queued_at = (ticket & POST_SAMPLE_MASK) == 0 ? g_get_monotonic_time () : 0;
+  return post;
+}
+
+/* The lock-free way in: count the post, then look whether the manager is
+ * open. A stop that closes it in between sees the count and waits for the
+ * push; a post that finds it closed takes its count back and pokes the
+ * manager's thread, which may be waiting for exactly that count. */
+static gboolean
+core_try_enter (TetherCore *core,
+                const char *task_type,
+                guint64    *ticket)
+{
+  const char *accepted_type;
+
+  if (g_atomic_int_get (&core->max_pending) != 0)
+    return FALSE;
+  *ticket = __atomic_fetch_add (&core->n_accepted, 1, __ATOMIC_SEQ_CST);
+  if (!__atomic_load_n (&core->closed, __ATOMIC_SEQ_CST))
+    {
+      /* Written before the manager opened, and not again until it has
+       * stopped, which waits for this post. */
+      accepted_type = core->task_type;
+      if (accepted_type == NULL || g_strcmp0 (accepted_type, task_type) == 0)
+        return TRUE;
+    }
+  __atomic_fetch_sub (&core->n_accepted, 1, __ATOMIC_SEQ_CST);
+  core_poke (core);
+  return FALSE;
+}
+
+gboolean
+tether_core_post (TetherCore      *core,
+                  const char      *task_type,
+                  TetherFunc       func,
+                  gpointer         func_data,
+                  GDestroyNotify   func_data_destroy,
+                  GError         **error)
+{
+  GMainContext *home = NULL;
+  guint64 ticket;
+
+  if (tether_func_data_is_javascript (func_data_destroy, &home))
+    {
+      g_main_context_unref (home);
+      return core_refuse_javascript (core, error);
+    }
+
+  if (!core_try_enter (core, task_type, &ticket))
+    {
+      /* Bounded, stopped, or the wrong task type: the locked path waits for
+       * room or says precisely why not. */
+      g_mutex_lock (&core->mutex);
+      if (!core_wait_for_room_locked (core, task_type, error))
+        {
+          g_mutex_unlock (&core->mutex);
+          g_clear_pointer (&home, g_main_context_unref);
+          tether_core_note_rejected (core);
+          return FALSE;
+        }
+      ticket = __atomic_fetch_add (&core->n_accepted, 1, __ATOMIC_SEQ_CST);
+      g_mutex_unlock (&core->mutex);
+    }
+
+  tether_queue_push (&core->queue,
+                     &post_new (func, func_data, func_data_destroy, home, ticket)->node);
+  core_wake (core);
+
+  return TRUE;
+}
+
+GVariant *
+tether_core_dup_stats (TetherCore *core)
+{
+  TetherStats *stats = &core->stats;
+
+  /* Posts are counted apart, on the manager's thread, without
+   * read-modify-writes; they are added in here. */
+  return tether_stats_dup_variant (stats,
+                                   load_u64 (&core->n_accepted) + load_u64 (&stats->timers),
+                                   core_n_pending (core),
+                                   __atomic_load_n (&core->post_running, __ATOMIC_RELAXED),
+                                   load_u64 (&core->posts_ran),
+                                   load_u64 (&core->posts_dropped));
+}
+
+/* Blocking waits made on manager threads form a graph in which each manager
+ * waits on at most one other: a wait that would close a cycle is refused. */
+static GMutex wait_graph_lock;
+
+gboolean
+tether_core_begin_wait (TetherCore  *target,
+                        GError     **error)
+{
+  TetherCore *self = g_private_get (&current_core);
+  g_autoptr(GString) cycle = NULL;
+
+  if (self == NULL)
+    return TRUE;
+
+  g_mutex_lock (&wait_graph_lock);
+  for (TetherCore *c = target; c != NULL; c = c->waiting_on)
+    if (c == self)
+      {
+        cycle = g_string_new (NULL);
+        g_string_append_printf (cycle, "'%s'", self->id);
+        for (TetherCore *d = target; d != self; d = d->waiting_on)
+          g_string_append_printf (cycle, " -> '%s'", d->id);
+        g_string_append_printf (cycle, " -> '%s'", self->id);
+        break;
+      }
+  if (cycle == NULL)
+    self->waiting_on = target;
+  g_mutex_unlock (&wait_graph_lock);
+
+  if (cycle != NULL)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
+                   "Waiting here would deadlock: %s each wait for the next, and none can "
+                   "run the work the others wait for. Use tether_future_wait_async() or "
+                   "finish the work from a callback instead",
+                   cycle->str);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+tether_core_end_wait (void)
+{
+  TetherCore *self = g_private_get (&current_core);
+
+  if (self == NULL)
+    return;
+
+  g_mutex_lock (&wait_graph_lock);
+  self->waiting_on = NULL;
+  g_mutex_unlock (&wait_graph_lock);
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#ifndef PACKAGE_VERSION
+# error "config.h must be included before tether-event-private.h"
+#endif
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* A one-shot event: one int, set once, waited on by any number of threads.
+ * Setting it costs one atomic exchange, plus a futex wake only if someone is
+ * asleep on it; a waiter may spin a while before it sleeps. */
+typedef struct
+{
+  int word;  /* TETHER_EVENT_UNSET, _SLEEPERS or _SET */
+} TetherEvent;
+
+#define TETHER_EVENT_INIT { 0 }
+
+static inline gboolean
+tether_event_is_set (TetherEvent *event)
+{
+  return __atomic_load_n (&event->word, __ATOMIC_ACQUIRE) == 2;
+}
+
+void     tether_event_set        (TetherEvent *event);
+gboolean tether_event_wait_until (TetherEvent *event,
+                                  gint64       spin_usec,
+                                  gint64       deadline);
+
+/* A pause instruction for spin loops: it lets a sibling hyperthread run and
+ * saves power, without giving up the CPU. */
+static inline void
+tether_cpu_relax (void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause ();
+#elif defined(__aarch64__)
+  __asm__ __volatile__ ("yield");
+#endif
+}
+
+G_END_DECLS
