@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "tether-debug-private.h"
 #include "tether-enum-types.h"
 #include "tether-error.h"
+#include "tether-event-private.h"
 #include "tether-future-private.h"
 #include "tether-core-private.h"
 #include "tether-work-private.h"
@@ -39,12 +41,15 @@ struct _TetherFuture
 
   TetherJob          *job;      /* immutable; cancellation and deadlock checks */
 
-  GMutex              mutex;
-  GCond               cond;
-  TetherFutureStatus  status;   /* atomic reads; written under mutex */
-  GValue             *value;    /* immutable once status != PENDING */
-  GError             *error;    /* immutable once status != PENDING */
-  GQueue              waiters;  /* GTask of wait_async(), under mutex */
+  /* Blocking waiters sleep on the event, not on a lock: completing a
+   * future nobody blocks on costs one atomic exchange and no system call. */
+  TetherEvent         done;
+  TetherFutureStatus  status;    /* atomic reads; written once, before done is set */
+  GValue             *value;     /* immutable once status != PENDING */
+  GError             *error;     /* immutable once status != PENDING */
+  int                 retrieved; /* atomic: someone has read the error */
+  GMutex              mutex;     /* protects waiters */
+  GQueue              waiters;   /* GTask of wait_async() */
 };
 
 enum {
@@ -64,6 +69,16 @@ tether_future_finalize (GObject *object)
 
   g_assert (self->waiters.length == 0);
 
+  if (self->error != NULL && !g_atomic_int_get (&self->retrieved) &&
+      self->status == TETHER_FUTURE_STATUS_FAILED &&
+      (g_atomic_int_get (&self->job->core->debug_flags) & TETHER_DEBUG_FLAGS_UNRETRIEVED))
+    {
+      g_autofree char *name = tether_job_dup_name (self->job);
+
+      tether_debug_log_unretrieved (tether_core_get_id (self->job->core),
+                                    self->job->core->task_type, name, self->error);
+    }
+
   if (self->value != NULL)
     {
       g_value_unset (self->value);
@@ -72,7 +87,6 @@ tether_future_finalize (GObject *object)
   g_clear_error (&self->error);
   g_clear_pointer (&self->job, tether_job_unref);
   g_mutex_clear (&self->mutex);
-  g_cond_clear (&self->cond);
 
   G_OBJECT_CLASS (tether_future_parent_class)->finalize (object);
 }
@@ -128,7 +142,6 @@ static void
 tether_future_init (TetherFuture *self)
 {
   g_mutex_init (&self->mutex);
-  g_cond_init (&self->cond);
   self->status = TETHER_FUTURE_STATUS_PENDING;
 }
 
@@ -181,14 +194,17 @@ tether_future_complete (TetherFuture *self,
   else
     status = TETHER_FUTURE_STATUS_FAILED;
 
-  g_mutex_lock (&self->mutex);
   g_assert (self->status == TETHER_FUTURE_STATUS_PENDING);
   self->value = value;
   self->error = error;
   g_atomic_int_set (&self->status, status);
+  tether_event_set (&self->done);
+
+  /* wait_async() looks at the status under this lock: it either queued its
+   * task before the status changed, and finds it here, or saw it done. */
+  g_mutex_lock (&self->mutex);
   waiters = self->waiters;
   g_queue_init (&self->waiters);
-  g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->mutex);
 
   for (GList *l = waiters.head; l != NULL; l = l->next)
@@ -264,7 +280,10 @@ outcome (TetherFuture  *self,
   if (self->error != NULL)
     {
       if (error != NULL)
-        *error = g_error_copy (self->error);
+        {
+          *error = g_error_copy (self->error);
+          g_atomic_int_set (&self->retrieved, TRUE);
+        }
       return FALSE;
     }
   return TRUE;
@@ -324,17 +343,13 @@ tether_future_wait (TetherFuture  *self,
   if (timeout_usec != 0 && !tether_core_begin_wait (self->job->core, error))
     return FALSE;
 
-  deadline = timeout_usec > 0 ? tether_time_after (timeout_usec) : 0;
-
-  g_mutex_lock (&self->mutex);
-  while (self->status == TETHER_FUTURE_STATUS_PENDING)
+  if (timeout_usec != 0)
     {
-      if (timeout_usec < 0)
-        g_cond_wait (&self->cond, &self->mutex);
-      else if (timeout_usec == 0 || !g_cond_wait_until (&self->cond, &self->mutex, deadline))
-        break;
+      deadline = timeout_usec > 0 ? tether_time_after (timeout_usec) : -1;
+      tether_event_wait_until (&self->done,
+                               __atomic_load_n (&self->job->core->wait_spin, __ATOMIC_RELAXED),
+                               deadline);
     }
-  g_mutex_unlock (&self->mutex);
 
   if (timeout_usec != 0)
     tether_core_end_wait ();
@@ -404,7 +419,7 @@ tether_future_wait_async (TetherFuture        *self,
   g_task_set_source_tag (task, tether_future_wait_async);
 
   g_mutex_lock (&self->mutex);
-  done = self->status != TETHER_FUTURE_STATUS_PENDING;
+  done = g_atomic_int_get (&self->status) != TETHER_FUTURE_STATUS_PENDING;
   if (!done)
     g_queue_push_tail (&self->waiters, g_object_ref (task));
   g_mutex_unlock (&self->mutex);
@@ -490,6 +505,7 @@ tether_future_dup_error (TetherFuture *self)
 
   if (!tether_future_is_done (self) || self->error == NULL)
     return NULL;
+  g_atomic_int_set (&self->retrieved, TRUE);
   return g_error_copy (self->error);
 }
 

@@ -71,6 +71,10 @@ enum {
   PROP_CONTEXT,
   PROP_MAX_PENDING,
   PROP_SUBMIT_TIMEOUT,
+  PROP_DEBUG_FLAGS,
+  PROP_SLOW_THRESHOLD,
+  PROP_WAIT_SPIN,
+  PROP_LOOP_SPIN,
   N_PROPS
 };
 
@@ -176,6 +180,22 @@ tether_loop_manager_get_property (GObject    *object,
       g_value_set_int64 (value, tether_loop_manager_get_submit_timeout (self));
       break;
 
+    case PROP_DEBUG_FLAGS:
+      g_value_set_flags (value, tether_loop_manager_get_debug_flags (self));
+      break;
+
+    case PROP_SLOW_THRESHOLD:
+      g_value_set_int64 (value, tether_loop_manager_get_slow_threshold (self));
+      break;
+
+    case PROP_WAIT_SPIN:
+      g_value_set_int64 (value, tether_loop_manager_get_wait_spin (self));
+      break;
+
+    case PROP_LOOP_SPIN:
+      g_value_set_int64 (value, tether_loop_manager_get_loop_spin (self));
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -201,6 +221,22 @@ tether_loop_manager_set_property (GObject      *object,
 
     case PROP_SUBMIT_TIMEOUT:
       tether_loop_manager_set_submit_timeout (self, g_value_get_int64 (value));
+      break;
+
+    case PROP_DEBUG_FLAGS:
+      tether_loop_manager_set_debug_flags (self, g_value_get_flags (value));
+      break;
+
+    case PROP_SLOW_THRESHOLD:
+      tether_loop_manager_set_slow_threshold (self, g_value_get_int64 (value));
+      break;
+
+    case PROP_WAIT_SPIN:
+      tether_loop_manager_set_wait_spin (self, g_value_get_int64 (value));
+      break;
+
+    case PROP_LOOP_SPIN:
+      tether_loop_manager_set_loop_spin (self, g_value_get_int64 (value));
       break;
 
     default:
@@ -296,6 +332,72 @@ tether_loop_manager_class_init (TetherLoopManagerClass *klass)
    */
   properties [PROP_SUBMIT_TIMEOUT] =
     g_param_spec_int64 ("submit-timeout", NULL, NULL, -1, G_MAXINT64, 0,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TetherLoopManager:debug-flags:
+   *
+   * What the manager's debug mode reports, as [flags@Tether.DebugFlags]. The
+   * default comes from the `TETHER_DEBUG` environment variable, read once
+   * per process: a list of `slow`, `dropped`, `unretrieved` or `all`,
+   * separated by commas, plus `slow-ms=N` for the default
+   * [property@Tether.LoopManager:slow-threshold]; `help` lists the keys.
+   * For example `TETHER_DEBUG=slow,dropped,slow-ms=20`. Each report is one
+   * `g_log_structured()` warning in the `Tether` log domain, with the fields
+   * `TETHER_MANAGER`, `TETHER_TASK_TYPE` and `TETHER_WORK` (the name given
+   * with [method@Tether.Work.set_name], else the work function's symbol when
+   * the dynamic linker knows it, else its module and offset). With no flags
+   * set, debug mode costs one relaxed atomic load per job.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_DEBUG_FLAGS] =
+    g_param_spec_flags ("debug-flags", NULL, NULL,
+                        TETHER_TYPE_DEBUG_FLAGS, TETHER_DEBUG_FLAGS_NONE,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TetherLoopManager:slow-threshold:
+   *
+   * How long, in microseconds, one work function may run before
+   * %TETHER_DEBUG_FLAGS_SLOW reports it, once it has returned. The default is
+   * 100 ms, or what `slow-ms=N` in `TETHER_DEBUG` says.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_SLOW_THRESHOLD] =
+    g_param_spec_int64 ("slow-threshold", NULL, NULL, 0, G_MAXINT64, 100 * 1000,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TetherLoopManager:wait-spin:
+   *
+   * How long, in microseconds, [method@Tether.Future.wait] on this manager's
+   * futures polls before it sleeps. Spinning trades a CPU for latency: a
+   * result that arrives within the spin is seen in well under a microsecond,
+   * instead of after a futex wake-up (several microseconds). 0, the default,
+   * sleeps at once.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_WAIT_SPIN] =
+    g_param_spec_int64 ("wait-spin", NULL, NULL, 0, G_USEC_PER_SEC, 0,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TetherLoopManager:loop-spin:
+   *
+   * How long, in microseconds, the manager's thread polls its queue before
+   * blocking in `poll()` when it runs out of work. Work submitted within the
+   * spin starts without a wake-up. Other sources attached to the manager's
+   * context wait for the spin to end, and a spinning thread keeps a CPU
+   * busy, so it is 0 (off) by default. An idle manager spins once after its
+   * last job and then sleeps: it makes no wake-ups while idle.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_LOOP_SPIN] =
+    g_param_spec_int64 ("loop-spin", NULL, NULL, 0, G_USEC_PER_SEC, 0,
                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -794,6 +896,234 @@ submit_future (TetherLoopManager  *self,
     }
 
   return future;
+}
+
+/**
+ * tether_loop_manager_dup_stats:
+ * @self: a [class@Tether.LoopManager]
+ *
+ * Takes a snapshot of the manager's health, as a `a{sv}` dictionary:
+ *
+ * - `submitted` (`t`): submissions accepted, timers included
+ * - `completed` (`t`): ended with a value (fire-and-forget: ran)
+ * - `failed` (`t`): ended with an error other than cancellation
+ * - `cancelled` (`t`): ended with %G_IO_ERROR_CANCELLED, or dropped unrun
+ * - `rejected` (`t`): refused at submission (not running, wrong task type,
+ *   queue full, JavaScript work)
+ * - `queued` (`u`): accepted, not yet taken by the manager's thread
+ * - `running` (`u`): started and not yet ended, including work that
+ *   returned early and will finish later through its [class@Tether.Work]
+ * - `queue-high-water` (`u`): the deepest queue seen, either by the
+ *   manager's thread when it came back for more work or by this call
+ * - `latency-samples` (`u`): how many jobs the percentiles below cover: the
+ *   latest 1024 sampled jobs. Futures, async results and timers are all
+ *   sampled; fire-and-forget posts one in 16, because reading the clock for
+ *   each would cost more than the post itself.
+ * - `queue-wait-p50-usec`, `queue-wait-p90-usec`, `queue-wait-p99-usec`
+ *   (`x`): time from acceptance (for timers, from the time they were due)
+ *   to start, in microseconds; 0 with no samples
+ * - `run-time-p50-usec`, `run-time-p90-usec`, `run-time-p99-usec` (`x`):
+ *   time the work function took to return, in microseconds
+ *
+ * Counters survive restarts. Each value is read atomically but the set is
+ * not one instant: a job may show as completed and still queued.
+ *
+ * From Python, `manager.dup_stats().unpack()` gives a dict; from GJS,
+ * `manager.dup_stats().recursiveUnpack()` an object.
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer full): a new `a{sv}` [struct@GLib.Variant], not floating
+ *
+ * Since: 1.0
+ */
+GVariant *
+tether_loop_manager_dup_stats (TetherLoopManager *self)
+{
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), NULL);
+
+  return tether_core_dup_stats (self->core);
+}
+
+/* The four tuning knobs are plain atomics: the hot paths read them without
+ * any lock. */
+static void
+set_int64_property (TetherLoopManager *self,
+                    gint64            *field,
+                    gint64             value,
+                    guint              prop_id)
+{
+  if (__atomic_exchange_n (field, value, __ATOMIC_RELAXED) != value)
+    g_object_notify_by_pspec (G_OBJECT (self), properties [prop_id]);
+}
+
+/**
+ * tether_loop_manager_get_debug_flags:
+ * @self: a [class@Tether.LoopManager]
+ *
+ * Gets the [property@Tether.LoopManager:debug-flags].
+ *
+ * Thread: any thread.
+ *
+ * Returns: the flags
+ *
+ * Since: 1.0
+ */
+TetherDebugFlags
+tether_loop_manager_get_debug_flags (TetherLoopManager *self)
+{
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), TETHER_DEBUG_FLAGS_NONE);
+
+  return g_atomic_int_get (&self->core->debug_flags);
+}
+
+/**
+ * tether_loop_manager_set_debug_flags:
+ * @self: a [class@Tether.LoopManager]
+ * @flags: what to report
+ *
+ * Sets the [property@Tether.LoopManager:debug-flags], overriding
+ * `TETHER_DEBUG` for this manager.
+ *
+ * Thread: any thread; takes effect for the next job.
+ *
+ * Since: 1.0
+ */
+void
+tether_loop_manager_set_debug_flags (TetherLoopManager *self,
+                                     TetherDebugFlags   flags)
+{
+  g_return_if_fail (TETHER_IS_LOOP_MANAGER (self));
+  g_return_if_fail ((flags & ~(TETHER_DEBUG_FLAGS_SLOW | TETHER_DEBUG_FLAGS_DROPPED |
+                               TETHER_DEBUG_FLAGS_UNRETRIEVED)) == 0);
+
+  if ((TetherDebugFlags) g_atomic_int_exchange (&self->core->debug_flags, flags) != flags)
+    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_DEBUG_FLAGS]);
+}
+
+/**
+ * tether_loop_manager_get_slow_threshold:
+ * @self: a [class@Tether.LoopManager]
+ *
+ * Gets the [property@Tether.LoopManager:slow-threshold].
+ *
+ * Thread: any thread.
+ *
+ * Returns: the threshold in microseconds
+ *
+ * Since: 1.0
+ */
+gint64
+tether_loop_manager_get_slow_threshold (TetherLoopManager *self)
+{
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), 0);
+
+  return __atomic_load_n (&self->core->slow_threshold, __ATOMIC_RELAXED);
+}
+
+/**
+ * tether_loop_manager_set_slow_threshold:
+ * @self: a [class@Tether.LoopManager]
+ * @threshold_usec: the threshold in microseconds (>= 0)
+ *
+ * Sets the [property@Tether.LoopManager:slow-threshold].
+ *
+ * Thread: any thread; takes effect for the next job.
+ *
+ * Since: 1.0
+ */
+void
+tether_loop_manager_set_slow_threshold (TetherLoopManager *self,
+                                        gint64             threshold_usec)
+{
+  g_return_if_fail (TETHER_IS_LOOP_MANAGER (self));
+  g_return_if_fail (threshold_usec >= 0);
+
+  set_int64_property (self, &self->core->slow_threshold, threshold_usec, PROP_SLOW_THRESHOLD);
+}
+
+/**
+ * tether_loop_manager_get_wait_spin:
+ * @self: a [class@Tether.LoopManager]
+ *
+ * Gets the [property@Tether.LoopManager:wait-spin].
+ *
+ * Thread: any thread.
+ *
+ * Returns: the spin in microseconds
+ *
+ * Since: 1.0
+ */
+gint64
+tether_loop_manager_get_wait_spin (TetherLoopManager *self)
+{
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), 0);
+
+  return __atomic_load_n (&self->core->wait_spin, __ATOMIC_RELAXED);
+}
+
+/**
+ * tether_loop_manager_set_wait_spin:
+ * @self: a [class@Tether.LoopManager]
+ * @spin_usec: how long a blocking wait polls before sleeping, in
+ *   microseconds, from 0 (never) to one second
+ *
+ * Sets the [property@Tether.LoopManager:wait-spin].
+ *
+ * Thread: any thread; takes effect for the next wait.
+ *
+ * Since: 1.0
+ */
+void
+tether_loop_manager_set_wait_spin (TetherLoopManager *self,
+                                   gint64             spin_usec)
+{
+  g_return_if_fail (TETHER_IS_LOOP_MANAGER (self));
+  g_return_if_fail (spin_usec >= 0 && spin_usec <= G_USEC_PER_SEC);
+
+  set_int64_property (self, &self->core->wait_spin, spin_usec, PROP_WAIT_SPIN);
+}
+
+/**
+ * tether_loop_manager_get_loop_spin:
+ * @self: a [class@Tether.LoopManager]
+ *
+ * Gets the [property@Tether.LoopManager:loop-spin].
+ *
+ * Thread: any thread.
+ *
+ * Returns: the spin in microseconds
+ *
+ * Since: 1.0
+ */
+gint64
+tether_loop_manager_get_loop_spin (TetherLoopManager *self)
+{
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), 0);
+
+  return __atomic_load_n (&self->core->loop_spin, __ATOMIC_RELAXED);
+}
+
+/**
+ * tether_loop_manager_set_loop_spin:
+ * @self: a [class@Tether.LoopManager]
+ * @spin_usec: how long the manager's thread polls its queue before
+ *   sleeping, in microseconds, from 0 (never) to one second
+ *
+ * Sets the [property@Tether.LoopManager:loop-spin].
+ *
+ * Thread: any thread; takes effect the next time the thread runs out of work.
+ *
+ * Since: 1.0
+ */
+void
+tether_loop_manager_set_loop_spin (TetherLoopManager *self,
+                                   gint64             spin_usec)
+{
+  g_return_if_fail (TETHER_IS_LOOP_MANAGER (self));
+  g_return_if_fail (spin_usec >= 0 && spin_usec <= G_USEC_PER_SEC);
+
+  set_int64_property (self, &self->core->loop_spin, spin_usec, PROP_LOOP_SPIN);
 }
 
 /**

@@ -67,6 +67,28 @@ void               tether_loop_manager_set_submit_timeout (TetherLoopManager  *s
 TETHER_AVAILABLE_IN_1_0
 guint              tether_loop_manager_get_n_pending    (TetherLoopManager    *self);
 TETHER_AVAILABLE_IN_1_0
+GVariant          *tether_loop_manager_dup_stats        (TetherLoopManager    *self) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+TetherDebugFlags   tether_loop_manager_get_debug_flags  (TetherLoopManager    *self);
+TETHER_AVAILABLE_IN_1_0
+void               tether_loop_manager_set_debug_flags  (TetherLoopManager    *self,
+                                                         TetherDebugFlags      flags);
+TETHER_AVAILABLE_IN_1_0
+gint64             tether_loop_manager_get_slow_threshold (TetherLoopManager  *self);
+TETHER_AVAILABLE_IN_1_0
+void               tether_loop_manager_set_slow_threshold (TetherLoopManager  *self,
+                                                           gint64              threshold_usec);
+TETHER_AVAILABLE_IN_1_0
+gint64             tether_loop_manager_get_wait_spin    (TetherLoopManager    *self);
+TETHER_AVAILABLE_IN_1_0
+void               tether_loop_manager_set_wait_spin    (TetherLoopManager    *self,
+                                                         gint64                spin_usec);
+TETHER_AVAILABLE_IN_1_0
+gint64             tether_loop_manager_get_loop_spin    (TetherLoopManager    *self);
+TETHER_AVAILABLE_IN_1_0
+void               tether_loop_manager_set_loop_spin    (TetherLoopManager    *self,
+                                                         gint64                spin_usec);
+TETHER_AVAILABLE_IN_1_0
 TetherFuture      *tether_loop_manager_submit           (TetherLoopManager    *self,
                                                          const char           *task_type,
                                                          GCancellable         *cancellable,

@@ -118,6 +118,30 @@ tether_work_is_cancelled (TetherWork *self)
 }
 
 /**
+ * tether_work_set_name:
+ * @self: a [class@Tether.Work]
+ * @name: (nullable): a name for the work, or %NULL for the default
+ *
+ * Names the work in debug reports (see
+ * [property@Tether.LoopManager:debug-flags]): slow-work warnings, dropped
+ * work and unretrieved errors. Without a name the work function's C symbol
+ * is used when the dynamic linker knows it. The Python override names
+ * Python work after its function's qualified name.
+ *
+ * Thread: any thread holding @self.
+ *
+ * Since: 1.0
+ */
+void
+tether_work_set_name (TetherWork *self,
+                      const char *name)
+{
+  g_return_if_fail (TETHER_IS_WORK (self));
+
+  tether_job_set_name (self->job, name);
+}
+
+/**
  * tether_work_get_manager_id:
  * @self: a [class@Tether.Work]
  *

@@ -38,6 +38,9 @@ gboolean      tether_work_is_cancelled     (TetherWork    *self);
 TETHER_AVAILABLE_IN_1_0
 const char   *tether_work_get_manager_id   (TetherWork    *self);
 TETHER_AVAILABLE_IN_1_0
+void          tether_work_set_name         (TetherWork    *self,
+                                            const char    *name);
+TETHER_AVAILABLE_IN_1_0
 gboolean      tether_work_is_done          (TetherWork    *self);
 TETHER_AVAILABLE_IN_1_0
 void          tether_work_return_value     (TetherWork    *self,
