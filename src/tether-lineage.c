@@ -20,7 +20,7 @@
  * started it. Threads Tether did not create (a [struct@GLib.ThreadPool]
  * worker, GTask's pool, a Python `threading.Thread`, a raw pthread) join
  * explicitly: the parent calls [func@Tether.Lineage.capture], hands the token
- * over, and the child calls [func@Tether.Lineage.adopt] and later
+ * over, and the child calls [method@Tether.Lineage.adopt] and later
  * [func@Tether.Lineage.leave].
  *
  * A token keeps the entries of the thread it was captured on alive, as does
@@ -241,7 +241,7 @@ tether_lineage_dup_all (void)
  *
  * Thread: any thread.
  *
- * Returns: (transfer full): a token for [func@Tether.Lineage.adopt]
+ * Returns: (transfer full): a token for [method@Tether.Lineage.adopt]
  *
  * Since: 1.0
  */
@@ -342,7 +342,7 @@ tether_lineage_adopt (TetherLineage *lineage)
 /**
  * tether_lineage_leave:
  *
- * Undoes the innermost [func@Tether.Lineage.adopt] of the calling thread.
+ * Undoes the innermost [method@Tether.Lineage.adopt] of the calling thread.
  *
  * Thread: a thread that adopted a lineage.
  *
@@ -370,7 +370,7 @@ tether_lineage_leave (void)
  * Gives the calling thread a place of its own in the lineage, one level
  * below @parent, for the rest of its life: what [func@Tether.thread_new]
  * does for the threads it makes, for a thread Tether did not create (a
- * Python `threading.Thread`, a pthread). Unlike [func@Tether.Lineage.adopt],
+ * Python `threading.Thread`, a pthread). Unlike [method@Tether.Lineage.adopt],
  * managers this thread registers (or force-creates) are its own and are seen
  * only by it and its descendants, not by its parent or siblings.
  *

@@ -926,7 +926,10 @@ submit_future (TetherLoopManager  *self,
  *   time the work function took to return, in microseconds
  *
  * Counters survive restarts. Each value is read atomically but the set is
- * not one instant: a job may show as completed and still queued.
+ * not one instant: a job may show as completed and still queued. A job is
+ * counted as ended before its outcome is delivered, but its latency sample
+ * is recorded once its function has returned, which can be just after a
+ * waiter saw the future complete.
  *
  * From Python, `manager.dup_stats().unpack()` gives a dict; from GJS,
  * `manager.dup_stats().recursiveUnpack()` an object.

@@ -1,0 +1,635 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Stats, debug mode and the spin knobs: what a user sees of a manager's
+ * health, and that the fast paths keep their promises. */
+#define _GNU_SOURCE  /* gettid() */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test-util.h"
+
+#define SECOND G_USEC_PER_SEC
+
+/* Tether's debug reports are warnings, which GTest makes fatal: a writer of
+ * our own collects the `Tether` domain's structured messages instead. */
+static GMutex    log_lock;
+static GPtrArray *log_messages;  /* "MANAGER|TASK_TYPE|WORK|MESSAGE" */
+
+static GLogWriterOutput
+capture_writer (GLogLevelFlags   level,
+                const GLogField *fields,
+                gsize            n_fields,
+                gpointer         user_data)
+{
+  const char *domain = NULL, *manager = "", *task_type = "", *work = "", *message = "";
+
+  for (gsize i = 0; i < n_fields; i++)
+    {
+      const char *value = fields[i].value;
+
+      if (g_str_equal (fields[i].key, "GLIB_DOMAIN"))
+        domain = value;
+      else if (g_str_equal (fields[i].key, "TETHER_MANAGER"))
+        manager = value;
+      else if (g_str_equal (fields[i].key, "TETHER_TASK_TYPE"))
+        task_type = value;
+      else if (g_str_equal (fields[i].key, "TETHER_WORK"))
+        work = value;
+      else if (g_str_equal (fields[i].key, "MESSAGE"))
+        message = value;
+    }
+
+  if (g_strcmp0 (domain, "Tether") != 0 || manager[0] == '\0')
+    return g_log_writer_default (level, fields, n_fields, user_data);
+
+  g_mutex_lock (&log_lock);
+  g_ptr_array_add (log_messages,
+                   g_strdup_printf ("%s|%s|%s|%s", manager, task_type, work, message));
+  g_mutex_unlock (&log_lock);
+  return G_LOG_WRITER_HANDLED;
+}
+
+/* How many captured messages contain every one of the NULL-terminated
+ * needles; clears the capture. */
+static guint
+take_logged (const char *first,
+             ...)
+{
+  guint n = 0;
+
+  g_mutex_lock (&log_lock);
+  for (guint i = 0; i < log_messages->len; i++)
+    {
+      const char *line = g_ptr_array_index (log_messages, i);
+      gboolean all = TRUE;
+      va_list args;
+
+      va_start (args, first);
+      for (const char *needle = first; needle != NULL; needle = va_arg (args, const char *))
+        all = all && strstr (line, needle) != NULL;
+      va_end (args);
+      if (all)
+        n++;
+      else
+        g_test_message ("logged: %s", line);
+    }
+  g_ptr_array_set_size (log_messages, 0);
+  g_mutex_unlock (&log_lock);
+  return n;
+}
+
+static guint
+n_logged (void)
+{
+  guint n;
+
+  g_mutex_lock (&log_lock);
+  n = log_messages->len;
+  g_mutex_unlock (&log_lock);
+  return n;
+}
+
+static guint64
+stat_u64 (TetherLoopManager *manager,
+          const char        *key)
+{
+  g_autoptr(GVariant) stats = tether_loop_manager_dup_stats (manager);
+  g_autoptr(GVariant) value = g_variant_lookup_value (stats, key, NULL);
+
+  g_assert_nonnull (value);
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64))
+    return g_variant_get_uint64 (value);
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT32))
+    return g_variant_get_uint32 (value);
+  return (guint64) g_variant_get_int64 (value);
+}
+
+/* A job's latency is recorded once its function has returned, which can be
+ * just after its future completed: samples are polled for. */
+static void
+wait_for_samples (TetherLoopManager *manager,
+                  guint64            n)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * SECOND;
+
+  while (stat_u64 (manager, "latency-samples") < n && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  g_assert_cmpuint (stat_u64 (manager, "latency-samples"), ==, n);
+}
+
+static void
+count_post (gpointer data)
+{
+  g_atomic_int_inc ((int *) data);
+}
+
+static void
+return_int (TetherWork *work,
+            gpointer    user_data)
+{
+  tether_work_return_int (work, GPOINTER_TO_INT (user_data));
+}
+
+static void
+return_error (TetherWork *work,
+              gpointer    user_data)
+{
+  tether_work_return_new_error (work, G_IO_ERROR, G_IO_ERROR_FAILED, "failed on purpose");
+}
+
+static void
+sleep_work (TetherWork *work,
+            gpointer    user_data)
+{
+  g_usleep (GPOINTER_TO_UINT (user_data));
+  tether_work_return_int (work, 1);
+}
+
+static void
+test_stats_keys (void)
+{
+  g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("stats-keys");
+  g_autoptr(GVariant) stats = tether_loop_manager_dup_stats (manager);
+  static const struct { const char *key; const char *type; } keys[] = {
+    { "submitted", "t" }, { "completed", "t" }, { "failed", "t" }, { "cancelled", "t" },
+    { "rejected", "t" }, { "queued", "u" }, { "running", "u" }, { "queue-high-water", "u" },
+    { "latency-samples", "u" },
+    { "queue-wait-p50-usec", "x" }, { "queue-wait-p90-usec", "x" }, { "queue-wait-p99-usec", "x" },
+    { "run-time-p50-usec", "x" }, { "run-time-p90-usec", "x" }, { "run-time-p99-usec", "x" },
+  };
+
+  g_assert_true (g_variant_is_of_type (stats, G_VARIANT_TYPE_VARDICT));
+  g_assert_false (g_variant_is_floating (stats));
+  g_assert_cmpuint (g_variant_n_children (stats), ==, G_N_ELEMENTS (keys));
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      g_autoptr(GVariant) value = g_variant_lookup_value (stats, keys[i].key, NULL);
+
+      g_assert_nonnull (value);
+      g_assert_cmpstr (g_variant_get_type_string (value), ==, keys[i].type);
+    }
+  g_assert_cmpuint (stat_u64 (manager, "submitted"), ==, 0);
+  g_assert_cmpuint (stat_u64 (manager, "latency-samples"), ==, 0);
+}
+
+/* Every way a submission can end shows up in exactly one counter. */
+static void
+test_stats_counts (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("stats-counts", "io");
+  g_autoptr(TetherFuture) blocker = NULL;
+  g_autoptr(TetherFuture) queued = NULL;
+  g_autoptr(GError) error = NULL;
+  Gate gate;
+  int posts = 0;
+
+  gate_init (&gate);
+
+  for (int i = 0; i < 5; i++)
+    {
+      g_autoptr(TetherFuture) future =
+        tether_loop_manager_submit (manager, "io", NULL, return_int, GINT_TO_POINTER (i), NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_true (tether_future_wait (future, -1, NULL));
+    }
+  {
+    g_autoptr(TetherFuture) failing =
+      tether_loop_manager_submit (manager, "io", NULL, return_error, NULL, NULL, &error);
+
+    g_assert_no_error (error);
+    g_assert_false (tether_future_wait (failing, -1, NULL));
+  }
+  g_assert_cmpuint (stat_u64 (manager, "completed"), ==, 5);
+  g_assert_cmpuint (stat_u64 (manager, "failed"), ==, 1);
+  wait_for_samples (manager, 6);
+
+  /* Hold the thread and queue behind it: queued and running show it. */
+  blocker = tether_loop_manager_submit (manager, "io", NULL, block_work, &gate, NULL, &error);
+  g_assert_no_error (error);
+  gate_wait_entered (&gate);
+  for (int i = 0; i < 40; i++)
+    g_assert_true (tether_loop_manager_post (manager, "io", count_post, &posts, NULL, &error));
+  queued = tether_loop_manager_submit (manager, "io", NULL, return_int, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (stat_u64 (manager, "queued"), ==, 41);
+  g_assert_cmpuint (stat_u64 (manager, "running"), ==, 1);
+  g_assert_cmpuint (stat_u64 (manager, "queue-high-water"), >=, 41);
+
+  /* Rejections: a wrong task type, a post without one. */
+  g_assert_null (tether_loop_manager_submit (manager, "cpu", NULL, return_int, NULL, NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE);
+  g_clear_error (&error);
+  g_assert_false (tether_loop_manager_post (manager, NULL, count_post, &posts, NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE);
+  g_clear_error (&error);
+  g_assert_cmpuint (stat_u64 (manager, "rejected"), ==, 2);
+
+  tether_future_cancel (queued);
+  g_assert_cmpuint (stat_u64 (manager, "cancelled"), ==, 1);
+  gate_open (&gate);
+  g_assert_true (tether_future_wait (blocker, -1, NULL));
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+
+  g_assert_cmpint (posts, ==, 40);
+  /* 5 + 1 failing + blocker + 40 posts + the cancelled one. */
+  g_assert_cmpuint (stat_u64 (manager, "submitted"), ==, 48);
+  g_assert_cmpuint (stat_u64 (manager, "completed"), ==, 5 + 1 + 40);
+  g_assert_cmpuint (stat_u64 (manager, "failed"), ==, 1);
+  g_assert_cmpuint (stat_u64 (manager, "cancelled"), ==, 1);
+  g_assert_cmpuint (stat_u64 (manager, "queued"), ==, 0);
+  g_assert_cmpuint (stat_u64 (manager, "running"), ==, 0);
+
+  /* After the stop, everything is rejected, and counted. */
+  g_assert_false (tether_loop_manager_post (manager, "io", count_post, &posts, NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
+  g_assert_cmpuint (stat_u64 (manager, "rejected"), ==, 3);
+  gate_clear (&gate);
+}
+
+/* A CANCEL stop drops queued posts unrun: they count as cancelled. */
+static void
+test_stats_cancel_stop (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("stats-cancel", NULL);
+  g_autoptr(TetherFuture) blocker = NULL;
+  g_autoptr(GError) error = NULL;
+  StopArgs args = { manager, TETHER_STOP_MODE_CANCEL };
+  GThread *stopper;
+  int posts = 0;
+  Gate gate;
+
+  gate_init (&gate);
+  blocker = tether_loop_manager_submit (manager, NULL, NULL, return_when_cancelled, &gate, NULL, &error);
+  g_assert_no_error (error);
+  gate_wait_entered (&gate);
+  for (int i = 0; i < 10; i++)
+    g_assert_true (tether_loop_manager_post (manager, NULL, count_post, &posts, NULL, &error));
+
+  stopper = g_thread_new ("stopper", stop_thread, &args);
+  g_thread_join (stopper);
+
+  g_assert_cmpint (posts, ==, 0);
+  g_assert_cmpuint (stat_u64 (manager, "cancelled"), ==, 11);
+  g_assert_cmpuint (stat_u64 (manager, "completed"), ==, 0);
+  gate_clear (&gate);
+}
+
+/* Latency percentiles come from real measurements: 20 jobs of ~2 ms. */
+static void
+test_stats_latency (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("stats-latency", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) futures = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (int i = 0; i < 20; i++)
+    g_ptr_array_add (futures, tether_loop_manager_submit (manager, NULL, NULL, sleep_work,
+                                                          GUINT_TO_POINTER (2000), NULL, &error));
+  for (guint i = 0; i < futures->len; i++)
+    g_assert_true (tether_future_wait (g_ptr_array_index (futures, i), -1, NULL));
+
+  wait_for_samples (manager, 20);
+  g_assert_cmpint ((gint64) stat_u64 (manager, "run-time-p50-usec"), >=, 2000);
+  g_assert_cmpint ((gint64) stat_u64 (manager, "run-time-p99-usec"), >=,
+                   (gint64) stat_u64 (manager, "run-time-p50-usec"));
+  /* The last job queued behind 19 others of 2 ms each. */
+  g_assert_cmpint ((gint64) stat_u64 (manager, "queue-wait-p99-usec"), >=, 19 * 2000);
+  g_assert_cmpint ((gint64) stat_u64 (manager, "queue-wait-p90-usec"), >=,
+                   (gint64) stat_u64 (manager, "queue-wait-p50-usec"));
+}
+
+/* Posts are sampled one in 16; the window keeps the latest 1024. */
+static void
+test_stats_window (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("stats-window", NULL);
+  g_autoptr(GError) error = NULL;
+  int posts = 0;
+
+  for (int i = 0; i < 1600; i++)
+    g_assert_true (tether_loop_manager_post (manager, NULL, count_post, &posts, NULL, &error));
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+  g_assert_cmpint (posts, ==, 1600);
+  g_assert_cmpuint (stat_u64 (manager, "latency-samples"), ==, 100);
+  g_assert_cmpuint (stat_u64 (manager, "completed"), ==, 1600);
+
+  g_assert_true (tether_loop_manager_start (manager, NULL, &error));
+  for (int i = 0; i < 1100; i++)
+    {
+      g_autoptr(TetherFuture) future =
+        tether_loop_manager_submit (manager, NULL, NULL, return_int, NULL, NULL, &error);
+
+      g_assert_true (tether_future_wait (future, -1, NULL));
+    }
+  wait_for_samples (manager, 1024);
+  /* Counters survive the restart. */
+  g_assert_cmpuint (stat_u64 (manager, "completed"), ==, 2700);
+}
+
+static void
+slow_named (TetherWork *work,
+            gpointer    user_data)
+{
+  tether_work_set_name (work, "named-slow-work");
+  g_usleep (30 * 1000);
+  tether_work_return_int (work, 1);
+}
+
+static void
+slow_post (gpointer user_data)
+{
+  g_usleep (30 * 1000);
+}
+
+static void
+test_debug_slow (void)
+{
+  g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("debug-slow");
+  g_autoptr(TetherFuture) future = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (tether_loop_manager_get_slow_threshold (manager), ==, 100 * 1000);
+  tether_loop_manager_set_slow_threshold (manager, 10 * 1000);
+  g_assert_true (tether_loop_manager_start (manager, "disk", &error));
+
+  /* Off: nothing is logged. */
+  tether_loop_manager_set_debug_flags (manager, TETHER_DEBUG_FLAGS_NONE);
+  future = tether_loop_manager_submit (manager, "disk", NULL, slow_named, NULL, NULL, &error);
+  g_assert_true (tether_future_wait (future, -1, NULL));
+  g_clear_object (&future);
+  g_assert_cmpuint (take_logged ("", NULL), ==, 0);
+
+  tether_loop_manager_set_debug_flags (manager, TETHER_DEBUG_FLAGS_SLOW);
+  g_assert_cmpint (tether_loop_manager_get_debug_flags (manager), ==, TETHER_DEBUG_FLAGS_SLOW);
+  future = tether_loop_manager_submit (manager, "disk", NULL, slow_named, NULL, NULL, &error);
+  g_assert_true (tether_future_wait (future, -1, NULL));
+  /* A fast job is not reported. */
+  g_clear_object (&future);
+  future = tether_loop_manager_submit (manager, "disk", NULL, return_int, NULL, NULL, &error);
+  g_assert_true (tether_future_wait (future, -1, NULL));
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+
+  g_assert_cmpuint (n_logged (), ==, 1);
+  g_assert_cmpuint (take_logged ("debug-slow|disk|named-slow-work|", "slow-work threshold", NULL), ==, 1);
+}
+
+static void
+test_debug_slow_post (void)
+{
+  g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("debug-slow-post");
+  g_autoptr(GError) error = NULL;
+
+  tether_loop_manager_set_slow_threshold (manager, 10 * 1000);
+  tether_loop_manager_set_debug_flags (manager, TETHER_DEBUG_FLAGS_SLOW);
+  g_assert_true (tether_loop_manager_start (manager, NULL, &error));
+  g_assert_true (tether_loop_manager_post (manager, NULL, slow_post, NULL, NULL, &error));
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+
+  /* Not exported from the test binary: named by module and offset. */
+  g_assert_cmpuint (n_logged (), ==, 1);
+  g_assert_cmpuint (take_logged ("debug-slow-post||test-observe+0x", "ms", NULL), ==, 1);
+}
+
+static void
+test_debug_dropped (void)
+{
+  g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("debug-dropped");
+  g_autoptr(TetherFuture) blocker = NULL;
+  g_autoptr(TetherFuture) queued = NULL;
+  g_autoptr(GError) error = NULL;
+  StopArgs args = { manager, TETHER_STOP_MODE_CANCEL };
+  int posts = 0;
+  Gate gate;
+
+  gate_init (&gate);
+  tether_loop_manager_set_debug_flags (manager, TETHER_DEBUG_FLAGS_DROPPED);
+  g_assert_true (tether_loop_manager_start (manager, NULL, &error));
+  blocker = tether_loop_manager_submit (manager, NULL, NULL, return_when_cancelled, &gate, NULL, &error);
+  gate_wait_entered (&gate);
+  queued = tether_loop_manager_submit (manager, NULL, NULL, return_int, NULL, NULL, &error);
+  for (int i = 0; i < 3; i++)
+    g_assert_true (tether_loop_manager_post (manager, NULL, count_post, &posts, NULL, &error));
+  g_thread_join (g_thread_new ("stopper", stop_thread, &args));
+
+  g_assert_cmpint (tether_future_get_status (queued), ==, TETHER_FUTURE_STATUS_CANCELLED);
+  /* One queued future and three posts; the running blocker was not dropped. */
+  g_assert_cmpuint (n_logged (), ==, 4);
+  g_assert_cmpuint (take_logged ("debug-dropped|", "dropped unrun", "TETHER_STOP_MODE_CANCEL", NULL), ==, 4);
+  gate_clear (&gate);
+}
+
+static void
+test_debug_unretrieved (void)
+{
+  g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("debug-unretrieved");
+  g_autoptr(GError) error = NULL;
+  TetherFuture *future;
+
+  tether_loop_manager_set_debug_flags (manager, TETHER_DEBUG_FLAGS_UNRETRIEVED);
+  g_assert_true (tether_loop_manager_start (manager, "net", &error));
+
+  /* Nobody reads the error: logged when the future goes. */
+  future = tether_loop_manager_submit (manager, "net", NULL, return_error, NULL, NULL, &error);
+  while (!tether_future_is_done (future))
+    g_usleep (100);
+  g_object_unref (future);
+  g_assert_cmpuint (take_logged ("debug-unretrieved|net|", "failed on purpose",
+                                 "without anyone reading its error", NULL), ==, 1);
+
+  /* Read through wait(): not logged. */
+  future = tether_loop_manager_submit (manager, "net", NULL, return_error, NULL, NULL, &error);
+  g_assert_false (tether_future_wait (future, -1, &error));
+  g_clear_error (&error);
+  g_object_unref (future);
+
+  /* Read through dup_error(): not logged. A success is never logged. */
+  future = tether_loop_manager_submit (manager, "net", NULL, return_error, NULL, NULL, &error);
+  while (!tether_future_is_done (future))
+    g_usleep (100);
+  g_clear_error (&error);
+  error = tether_future_dup_error (future);
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  g_object_unref (future);
+  future = tether_loop_manager_submit (manager, "net", NULL, return_int, NULL, NULL, &error);
+  g_assert_true (tether_future_wait (future, -1, NULL));
+  g_object_unref (future);
+
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+  g_assert_cmpuint (n_logged (), ==, 0);
+}
+
+static void
+store_tid (TetherWork *work,
+           gpointer    user_data)
+{
+  tether_work_return_int (work, gettid ());
+}
+
+static guint64
+context_switches (pid_t tid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/self/task/%d/status", tid);
+  g_autofree char *contents = NULL;
+  guint64 total = 0;
+
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  for (char *line = strtok (contents, "\n"); line != NULL; line = strtok (NULL, "\n"))
+    {
+      guint64 n;
+
+      if (sscanf (line, "voluntary_ctxt_switches: %" G_GUINT64_FORMAT, &n) == 1 ||
+          sscanf (line, "nonvoluntary_ctxt_switches: %" G_GUINT64_FORMAT, &n) == 1)
+        total += n;
+    }
+  return total;
+}
+
+/* An idle manager sleeps in poll() and nothing wakes it: not with the
+ * defaults, and not with a loop spin, which spins once and then sleeps. */
+static void
+check_idle (gint64 loop_spin)
+{
+  g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("idle");
+  g_autoptr(TetherFuture) future = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 before, after;
+  pid_t tid;
+
+  tether_loop_manager_set_loop_spin (manager, loop_spin);
+  g_assert_true (tether_loop_manager_start (manager, NULL, &error));
+  future = tether_loop_manager_submit (manager, NULL, NULL, store_tid, NULL, NULL, &error);
+  g_assert_true (tether_future_wait (future, -1, NULL));
+  tid = tether_future_get_int (future);
+
+  g_usleep (100 * 1000);  /* let the spin, if any, run out */
+  before = context_switches (tid);
+  g_usleep (SECOND);
+  after = context_switches (tid);
+  g_assert_cmpuint (after - before, ==, 0);
+}
+
+static void
+test_idle_no_wakeups (void)
+{
+  check_idle (0);
+}
+
+static void
+test_idle_no_wakeups_spin (void)
+{
+  check_idle (1000);
+}
+
+/* Spinning changes how fast results arrive, never what they are. */
+static void
+test_spin_round_trips (void)
+{
+  g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("spin");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (tether_loop_manager_get_wait_spin (manager), ==, 0);
+  g_assert_cmpint (tether_loop_manager_get_loop_spin (manager), ==, 0);
+  g_object_set (manager, "wait-spin", (gint64) 200, "loop-spin", (gint64) 200, NULL);
+  g_assert_cmpint (tether_loop_manager_get_wait_spin (manager), ==, 200);
+  g_assert_cmpint (tether_loop_manager_get_loop_spin (manager), ==, 200);
+  g_assert_true (tether_loop_manager_start (manager, NULL, &error));
+
+  for (int i = 0; i < 2000; i++)
+    {
+      g_autoptr(TetherFuture) future =
+        tether_loop_manager_submit (manager, NULL, NULL, return_int, GINT_TO_POINTER (i), NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_true (tether_future_wait (future, -1, &error));
+      g_assert_cmpint (tether_future_get_int (future), ==, i);
+    }
+
+  /* Work longer than the spin: the waiter falls back to sleeping. */
+  {
+    g_autoptr(TetherFuture) future =
+      tether_loop_manager_submit (manager, NULL, NULL, sleep_work, GUINT_TO_POINTER (20000), NULL, &error);
+
+    g_assert_true (tether_future_wait (future, -1, &error));
+  }
+  /* A timed wait shorter than the spin still times out. */
+  {
+    g_autoptr(TetherFuture) future =
+      tether_loop_manager_submit (manager, NULL, NULL, sleep_work, GUINT_TO_POINTER (50000), NULL, &error);
+
+    g_assert_false (tether_future_wait (future, 100, &error));
+    g_assert_error (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT);
+    g_clear_error (&error);
+    g_assert_true (tether_future_wait (future, -1, &error));
+  }
+}
+
+typedef struct
+{
+  TetherLoopManager *manager;
+  int               *counter;
+  guint              n;
+} Producer;
+
+static gpointer
+produce (gpointer data)
+{
+  Producer *p = data;
+
+  for (guint i = 0; i < p->n; i++)
+    g_assert_true (tether_loop_manager_post (p->manager, NULL, count_post, p->counter, NULL, NULL));
+  return NULL;
+}
+
+/* Producers on every core against a spinning loop: nothing is lost, and the
+ * counters add up. */
+static void
+test_spin_many_producers (void)
+{
+  g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("spin-many");
+  g_autoptr(GError) error = NULL;
+  Producer p;
+  GThread *threads[4];
+  int counter = 0;
+
+  tether_loop_manager_set_loop_spin (manager, 50);
+  g_assert_true (tether_loop_manager_start (manager, NULL, &error));
+  p = (Producer) { manager, &counter, 50000 };
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("producer", produce, &p);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_thread_join (threads[i]);
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+
+  g_assert_cmpint (counter, ==, 4 * 50000);
+  g_assert_cmpuint (stat_u64 (manager, "submitted"), ==, 4 * 50000);
+  g_assert_cmpuint (stat_u64 (manager, "completed"), ==, 4 * 50000);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  /* The process default must not leak into these tests. */
+  g_unsetenv ("TETHER_DEBUG");
+  log_messages = g_ptr_array_new_with_free_func (g_free);
+  g_log_set_writer_func (capture_writer, NULL, NULL);
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/Tether/Observe/stats-keys", test_stats_keys);
+  g_test_add_func ("/Tether/Observe/stats-counts", test_stats_counts);
+  g_test_add_func ("/Tether/Observe/stats-cancel-stop", test_stats_cancel_stop);
+  g_test_add_func ("/Tether/Observe/stats-latency", test_stats_latency);
+  g_test_add_func ("/Tether/Observe/stats-window", test_stats_window);
+  g_test_add_func ("/Tether/Observe/debug-slow", test_debug_slow);
+  g_test_add_func ("/Tether/Observe/debug-slow-post", test_debug_slow_post);
+  g_test_add_func ("/Tether/Observe/debug-dropped", test_debug_dropped);
+  g_test_add_func ("/Tether/Observe/debug-unretrieved", test_debug_unretrieved);
+  g_test_add_func ("/Tether/Observe/idle-no-wakeups", test_idle_no_wakeups);
+  g_test_add_func ("/Tether/Observe/idle-no-wakeups-loop-spin", test_idle_no_wakeups_spin);
+  g_test_add_func ("/Tether/Observe/spin-round-trips", test_spin_round_trips);
+  g_test_add_func ("/Tether/Observe/spin-many-producers", test_spin_many_producers);
+
+  return g_test_run ();
+}
