@@ -57,6 +57,7 @@ struct _TetherCore
   guint64          posts_ran;     /* atomic, one writer */
   guint64          posts_dropped; /* atomic, one writer */
   guint            post_running;  /* atomic, one writer */
+  TetherWork      *spare_work;    /* a completion handle to reuse */
 
   /* Read on every submission, written rarely. */
   int              closed TETHER_CACHELINE_ALIGNED;     /* atomic: not RUNNING */

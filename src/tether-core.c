@@ -371,11 +371,11 @@ core_run (TetherCore *core,
     }
   else
     {
-      TetherWork *work = tether_work_new (job);
+      TetherWork *work = tether_work_new (job, g_steal_pointer (&core->spare_work));
 
       job->func.work (work, job->func_data);
       /* Dropping an unfinished handle ends the job as abandoned. */
-      g_object_unref (work);
+      core->spare_work = tether_work_release (work);
     }
 
   if (started != 0)
@@ -519,6 +519,7 @@ core_thread_func (gpointer data)
   for (guint i = 0; i < 100 && g_main_context_iteration (core->context, FALSE); i++)
     ;
 
+  g_clear_object (&core->spare_work);
   g_private_set (&current_core, NULL);
   g_main_context_pop_thread_default (core->context);
   tether_lineage_exit_manager_thread ();

@@ -9,7 +9,9 @@
 
 G_BEGIN_DECLS
 
-TetherWork *tether_work_new (TetherJob *job);
+TetherWork *tether_work_new     (TetherJob  *job,
+                                TetherWork *spare);
+TetherWork *tether_work_release (TetherWork *self);
 
 G_END_DECLS
 

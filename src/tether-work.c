@@ -35,11 +35,10 @@ struct _TetherWork
 
 G_DEFINE_FINAL_TYPE (TetherWork, tether_work, G_TYPE_OBJECT)
 
+/* Ends the job as abandoned if nobody returned, and lets it go. */
 static void
-tether_work_finalize (GObject *object)
+work_detach (TetherWork *self)
 {
-  TetherWork *self = (TetherWork *) object;
-
   if (g_atomic_int_get (&self->job->state) != TETHER_JOB_DONE)
     tether_job_complete (self->job, NULL,
                          g_error_new (TETHER_ERROR, TETHER_ERROR_ABANDONED,
@@ -48,6 +47,15 @@ tether_work_finalize (GObject *object)
                                       "the last reference",
                                       tether_core_get_id (self->job->core)));
   g_clear_pointer (&self->job, tether_job_unref);
+}
+
+static void
+tether_work_finalize (GObject *object)
+{
+  TetherWork *self = (TetherWork *) object;
+
+  if (self->job != NULL)
+    work_detach (self);
 
   G_OBJECT_CLASS (tether_work_parent_class)->finalize (object);
 }
@@ -65,13 +73,36 @@ tether_work_init (TetherWork *self)
 {
 }
 
+/* @spare: a handle tether_work_release() kept, or %NULL. */
 TetherWork *
-tether_work_new (TetherJob *job)
+tether_work_new (TetherJob  *job,
+                 TetherWork *spare)
 {
-  TetherWork *self = g_object_new (TETHER_TYPE_WORK, NULL);
+  TetherWork *self = spare != NULL ? spare : g_object_new (TETHER_TYPE_WORK, NULL);
 
   self->job = tether_job_ref (job);
   return self;
+}
+
+/* The manager's thread drops its reference to a handle once the work
+ * function has returned. Creating and disposing a GObject is a third of a
+ * round trip's instructions, so when nothing else can tell, the handle is
+ * kept for the next job instead: the caller holds the only reference, and
+ * the object carries no data, weak references or toggle references (all of
+ * which live in its qdata). Returns the handle if it was kept. */
+TetherWork *
+tether_work_release (TetherWork *self)
+{
+  GObject *object = G_OBJECT (self);
+
+  if (g_atomic_int_get (&object->ref_count) == 1 &&
+      g_atomic_pointer_get (&object->qdata) == NULL)
+    {
+      work_detach (self);
+      return self;
+    }
+  g_object_unref (self);
+  return NULL;
 }
 
 /**

@@ -130,6 +130,17 @@ bench_registry (void)
 
 #define BENCH_TASK_TYPE "bench"
 #define DRAIN_DEADLINE_USEC (60 * G_USEC_PER_SEC)
+/* The spin of the "spinning" rows, on both sides: waiter and loop thread. */
+#define SPIN_USEC 50
+
+/* What the targets at the end are checked against. */
+static struct
+{
+  double rt_invoke, rt_futex, rt_tether, rt_tether_spin;
+  double ff_invoke[2], ff_pool[2], ff_tether[2];
+  double managers_seconds;
+  guint  n_managers;
+} results;
 
 typedef struct
 {
@@ -157,6 +168,7 @@ typedef struct
   QueueSource       *queue_source;
   GThreadPool       *pool;
   TetherLoopManager *manager;
+  TetherLoopManager *spin_manager;  /* wait-spin and loop-spin set */
   Done               done;
   gint               counter;
   gboolean           round_trip;
@@ -390,6 +402,11 @@ rig_init (Rig *rig)
   rig->manager = tether_loop_manager_new ("bench-rig");
   if (!tether_loop_manager_start (rig->manager, BENCH_TASK_TYPE, &error))
     g_error ("start: %s", error->message);
+  rig->spin_manager = g_object_new (TETHER_TYPE_LOOP_MANAGER, "id", "bench-spin",
+                                    "wait-spin", (gint64) SPIN_USEC, "loop-spin", (gint64) SPIN_USEC,
+                                    NULL);
+  if (!tether_loop_manager_start (rig->spin_manager, BENCH_TASK_TYPE, &error))
+    g_error ("start: %s", error->message);
 #ifdef __linux__
   rig->futex_thread = g_thread_new ("bench-futex", futex_thread_run, rig);
 #endif
@@ -405,6 +422,8 @@ rig_clear (Rig *rig)
 #endif
   tether_loop_manager_stop (rig->manager, TETHER_STOP_MODE_DRAIN);
   g_clear_object (&rig->manager);
+  tether_loop_manager_stop (rig->spin_manager, TETHER_STOP_MODE_DRAIN);
+  g_clear_object (&rig->spin_manager);
   g_thread_pool_free (rig->pool, FALSE, TRUE);
   g_source_destroy ((GSource *) rig->queue_source);
   g_source_unref ((GSource *) rig->queue_source);
@@ -464,6 +483,15 @@ post_tether (Rig *rig)
     g_error ("post: %s", error->message);
 }
 
+static void
+post_tether_spin (Rig *rig)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!tether_loop_manager_post (rig->spin_manager, BENCH_TASK_TYPE, tether_post_job, rig, NULL, &error))
+    g_error ("post: %s", error->message);
+}
+
 /* Round trips whose completion the mechanism provides itself. */
 static void
 rt_task (Rig *rig)
@@ -488,6 +516,17 @@ rt_tether (Rig *rig)
     g_error ("submit: %s", error->message);
 }
 
+static void
+rt_tether_spin (Rig *rig)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherFuture) future = tether_loop_manager_submit (rig->spin_manager, BENCH_TASK_TYPE, NULL,
+                                                               tether_work_job, rig, NULL, &error);
+
+  if (future == NULL || !tether_future_wait (future, -1, &error))
+    g_error ("submit: %s", error->message);
+}
+
 typedef struct
 {
   const char *name;
@@ -502,6 +541,7 @@ static const Mechanism mechanisms[] = {
   { "GTask run_in_thread(_sync)", post_task, rt_task },
   { "GThreadPool push (1 thread)", post_pool, NULL },
   { "Tether submit + future_wait / post", post_tether, rt_tether },
+  { "Tether, both sides spin " G_STRINGIFY (SPIN_USEC) " us", post_tether_spin, rt_tether_spin },
 };
 
 /* Shared helpers: percentiles, lost-job check, table output. */
@@ -620,6 +660,7 @@ bench_round_trip (Rig *rig)
     double median, p99;
 
     ok &= measure_round_trip (rig, "futex", rt_futex, NULL, n, &median, &p99);
+    results.rt_futex = median;
     g_print ("%-40s %14.2f %10.2f %9.2f\n", "futex ping-pong (floor)", median, p99, median / base_median);
   }
 #else
@@ -632,7 +673,12 @@ bench_round_trip (Rig *rig)
       ok &= measure_round_trip (rig, mechanisms[i].name, mechanisms[i].round_trip, mechanisms[i].post,
                                 n, &median, &p99);
       print_row (mechanisms[i].name, median, p99, base_median);
+      if (mechanisms[i].round_trip == rt_tether)
+        results.rt_tether = median;
+      else if (mechanisms[i].round_trip == rt_tether_spin)
+        results.rt_tether_spin = median;
     }
+  results.rt_invoke = base_median;
   return ok;
 }
 
@@ -702,7 +748,11 @@ bench_throughput (Rig *rig)
               rate[p] = 0;
             }
           if (i == 0)
-            base[p] = rate[p];
+            base[p] = results.ff_invoke[p] = rate[p];
+          else if (mechanisms[i].post == post_pool)
+            results.ff_pool[p] = rate[p];
+          else if (mechanisms[i].post == post_tether)
+            results.ff_tether[p] = rate[p];
         }
       g_print ("%-40s %14.0f %10.0f %9.2f %9.2f\n", mechanisms[i].name, rate[0], rate[1],
                rate[0] / base[0], rate[1] / base[1]);
@@ -757,6 +807,8 @@ measure_managers (guint   n,
     }
   *start_per_s = n / ((t1 - t0) / 1e9);
   *stop_per_s = n / ((precise_ns () - t1) / 1e9);
+  results.managers_seconds = (precise_ns () - t0) / 1e9;
+  results.n_managers = n;
 }
 
 static gsize
@@ -877,12 +929,78 @@ bench_lifecycle (Rig *rig)
   return ok;
 }
 
+static void
+print_target (const char *what,
+              double      measured,
+              const char *unit,
+              gboolean    met)
+{
+  g_print ("%-58s %12.2f %-4s %s\n", what, measured, unit, met ? "met" : "MISSED");
+}
+
+/* The targets of issue 6, as ratios within this run. */
+static void
+print_targets (void)
+{
+  g_print ("\n4. Targets (ratios within this run)\n");
+  g_print ("%-58s %17s %s\n", "target", "measured", "");
+  print_target ("fire-and-forget, 1 producer: >= 10x invoke_full",
+                results.ff_tether[0] / results.ff_invoke[0], "x", results.ff_tether[0] >= 10 * results.ff_invoke[0]);
+  print_target ("fire-and-forget, 1 producer: >= 2x GThreadPool",
+                results.ff_tether[0] / results.ff_pool[0], "x", results.ff_tether[0] >= 2 * results.ff_pool[0]);
+#ifdef __linux__
+  print_target ("sleeping round trip: <= 1.1x futex ping-pong (median)",
+                results.rt_tether / results.rt_futex, "x", results.rt_tether <= 1.1 * results.rt_futex);
+#endif
+  print_target ("round trip with spinning: <= 2 us median",
+                results.rt_tether_spin, "us", results.rt_tether_spin <= 2.0);
+  g_print ("%-58s %12.2f %-4s %s\n", "1,000 managers started and stopped: <= 1 s",
+           results.managers_seconds * 1000.0 / MAX (results.n_managers, 1), "s",
+           quick ? "(quick: scaled from fewer)" :
+           results.managers_seconds <= 1.0 ? "met" : "MISSED");
+}
+
+/* --profile: a fixed amount of one kind of submission and nothing else, for
+ * valgrind --tool=callgrind. Two runs with different counts give the
+ * instructions per submission as the difference over the difference. */
+static int
+run_profile (const char *what,
+             guint       n)
+{
+  Rig rig;
+
+  rig_init (&rig);
+  if (g_str_equal (what, "post"))
+    {
+      for (guint i = 0; i < n; i++)
+        post_tether (&rig);
+      if (!wait_for_count (&rig, n))
+        return 1;
+    }
+  else if (g_str_equal (what, "submit"))
+    {
+      for (guint i = 0; i < n; i++)
+        rt_tether (&rig);
+    }
+  else
+    {
+      g_printerr ("--profile takes post or submit\n");
+      return 2;
+    }
+  rig_clear (&rig);
+  return 0;
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  g_autofree char *profile = NULL;
+  int profile_count = 10000;
   GOptionEntry entries[] = {
     { "quick", 0, 0, G_OPTION_ARG_NONE, &quick, "Few iterations: a smoke test, not a measurement", NULL },
+    { "profile", 0, 0, G_OPTION_ARG_STRING, &profile, "Only submit N jobs (post or submit), for callgrind", "KIND" },
+    { "count", 0, 0, G_OPTION_ARG_INT, &profile_count, "How many jobs --profile submits (default 10000)", "N" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- Tether benchmarks");
@@ -896,6 +1014,8 @@ main (int   argc,
       g_printerr ("%s\n", error->message);
       return 2;
     }
+  if (profile != NULL)
+    return run_profile (profile, (guint) MAX (profile_count, 0));
 
   g_print ("Tether %s benchmark%s\n", TETHER_VERSION_S, quick ? " (--quick)" : "");
   g_print ("Machine: %u CPUs (nproc), GLib %u.%u.%u at run time (built against %d.%d.%d)\n",
@@ -907,6 +1027,7 @@ main (int   argc,
   ok &= bench_throughput (&rig);
   ok &= bench_lifecycle (&rig);
   rig_clear (&rig);
+  print_targets ();
   if (!ok)
     g_printerr ("FAILED: some jobs were lost\n");
   return ok ? 0 : 1;
