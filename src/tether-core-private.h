@@ -8,6 +8,7 @@
 #include "tether-enums.h"
 #include "tether-job-private.h"
 #include "tether-lineage-private.h"
+#include "tether-post-private.h"
 #include "tether-queue-private.h"
 #include "tether-stats-private.h"
 
@@ -29,18 +30,6 @@ typedef enum
   CORE_STOPPING,
 } CoreState;
 
-/* A fire-and-forget submission: one small allocation, owned by the queue
- * and then by the manager's thread, which frees it after running it. */
-typedef struct
-{
-  TetherNode      node;
-  TetherFunc      func;
-  gpointer        func_data;
-  GDestroyNotify  func_data_destroy;
-  GMainContext   *home;        /* where func_data_destroy runs, if not here */
-  gint64          queued_at;   /* monotonic; 0 when not sampled */
-} TetherPost;
-
 /* What the manager object and its thread share; the thread keeps a
  * reference, so that dropping the manager on its own thread never has to
  * join it. Fields are grouped by who writes them, one cache line each, so
@@ -58,6 +47,7 @@ struct _TetherCore
   guint64          posts_dropped; /* atomic, one writer */
   guint            post_running;  /* atomic, one writer */
   TetherWork      *spare_work;    /* a completion handle to reuse */
+  TetherPostPool   posts;         /* .full is shared, read on refills only */
 
   /* Read on every submission, written rarely. */
   int              closed TETHER_CACHELINE_ALIGNED;     /* atomic: not RUNNING */

@@ -63,6 +63,7 @@ tether_core_unref (TetherCore *core)
   g_cond_clear (&core->room_cond);
   g_clear_pointer (&core->starter, tether_lineage_unref_memory);
   tether_stats_clear (&core->stats);
+  tether_post_pool_clear (&core->posts);
   g_free (core->task_type);
   g_free (core->id);
   g_aligned_free (core);
@@ -204,7 +205,11 @@ core_poll (GPollFD *fds,
         }
     }
   core_set_awake (core);
-  return g_poll (fds, nfds, 0);
+  /* Work arrived during the spin. With nothing to poll but the context's
+   * own wake-up descriptor (GLib's query has already zeroed every revents),
+   * "nothing ready" is the answer without a system call; the descriptor
+   * is polled again on the next iteration. */
+  return nfds <= 1 ? 0 : g_poll (fds, nfds, 0);
 }
 
 /* With the core lock held: the loop ends once a stop has begun and every
@@ -330,7 +335,7 @@ core_run_post (TetherCore *core,
     }
 
   g_clear_pointer (&post->home, g_main_context_unref);
-  g_free (post);
+  tether_post_recycle (&core->posts, post);
 }
 
 /* Manager thread only, after the work has ended and its function returned. */
@@ -951,13 +956,14 @@ tether_core_accept (TetherCore    *core,
 }
 
 static TetherPost *
-post_new (TetherFunc      func,
+post_new (TetherCore     *core,
+          TetherFunc      func,
           gpointer        func_data,
           GDestroyNotify  func_data_destroy,
           GMainContext   *home,
           guint64         ticket)
 {
-  TetherPost *post = g_new (TetherPost, 1);
+  TetherPost *post = tether_post_alloc (&core->posts);
 
   post->node.is_post = TRUE;
   post->func = func;
@@ -1029,7 +1035,7 @@ tether_core_post (TetherCore      *core,
     }
 
   tether_queue_push (&core->queue,
-                     &post_new (func, func_data, func_data_destroy, home, ticket)->node);
+                     &post_new (core, func, func_data, func_data_destroy, home, ticket)->node);
   core_wake (core);
 
   return TRUE;
