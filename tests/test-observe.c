@@ -429,11 +429,15 @@ test_debug_unretrieved (void)
   tether_loop_manager_set_debug_flags (manager, TETHER_DEBUG_FLAGS_UNRETRIEVED);
   g_assert_true (tether_loop_manager_start (manager, "net", &error));
 
-  /* Nobody reads the error: logged when the future goes. */
+  /* Nobody reads the error: logged when the future goes, which may be on
+   * the manager's thread, just after it completed the future. */
   future = tether_loop_manager_submit (manager, "net", NULL, return_error, NULL, NULL, &error);
+  g_object_add_weak_pointer (G_OBJECT (future), (gpointer *) &future);
   while (!tether_future_is_done (future))
     g_usleep (100);
   g_object_unref (future);
+  while (g_atomic_pointer_get (&future) != NULL)
+    g_usleep (100);
   g_assert_cmpuint (take_logged ("debug-unretrieved|net|", "failed on purpose",
                                  "without anyone reading its error", NULL), ==, 1);
 

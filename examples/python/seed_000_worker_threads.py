@@ -95,6 +95,8 @@ def main():
         print('isolated worker: inherited manager on thread %d, its own on %d' % isolated_worker())
     finally:
         manager.stop(Tether.StopMode.DRAIN)
+    print('stats: submitted %(submitted)d, completed %(completed)d, failed %(failed)d, '
+          'cancelled %(cancelled)d, rejected %(rejected)d' % manager.dup_stats().unpack())
 
 
 if __name__ == '__main__':

@@ -97,6 +97,8 @@ def main():
         print('wrapper in a coroutine:', asyncio.run(wrapper_in_coroutine(manager)))
     finally:
         manager.stop(Tether.StopMode.DRAIN)
+    print('stats: submitted %(submitted)d, completed %(completed)d, failed %(failed)d, '
+          'cancelled %(cancelled)d, rejected %(rejected)d' % manager.dup_stats().unpack())
 
 
 if __name__ == '__main__':

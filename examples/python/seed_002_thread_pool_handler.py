@@ -76,6 +76,8 @@ def main():
         print('work never ran on a handler thread:', not work_threads & handler_threads)
     finally:
         manager.stop(Tether.StopMode.DRAIN)
+    print('stats: submitted %(submitted)d, completed %(completed)d, failed %(failed)d, '
+          'cancelled %(cancelled)d, rejected %(rejected)d' % manager.dup_stats().unpack())
 
 
 if __name__ == '__main__':

@@ -8,8 +8,12 @@ cannot run again once closed.
 With Tether: submit/post is call soon, submit_after/submit_at are call later and
 call at, every submission is a future. stop(DRAIN) runs queued work, stop(CANCEL)
 ends it cancelled; timers not yet due end cancelled; future.cancel() removes one;
-a stopped manager starts again. There is no debug mode yet: the registry
-snapshot and the futures' statuses show the state.
+a stopped manager starts again. The registry snapshot and the futures' statuses
+show the state, dup_stats() counts every outcome, and the debug mode reports
+what asyncio's does: slow callbacks, exceptions nobody retrieved, and work
+destroyed while pending (set the manager's debug-flags, or TETHER_DEBUG=all
+for every manager of the process). Unclosed loops have no counterpart:
+dropping the last reference to a manager stops it, draining its queue.
 
 Run from the repository root, after `bash .ci/build`:
 
@@ -61,13 +65,57 @@ def stop_with_queue(manager, mode, queued=3):
 
 
 def snapshot(manager_id):
-    """There is no debug mode yet: the registry and futures show the state."""
+    """The registry's view of a manager."""
     return ['%(id)s running=%(running)s on %(thread)s' % e
             for e in Tether.registry_snapshot().unpack() if e['id'] == manager_id]
 
 
 def statuses(futures):
     return [f.get_status().value_nick for f in futures]
+
+
+def counts(stats):
+    """The outcome counters of dup_stats().unpack(), a dict that also holds
+    queue depths and latency percentiles."""
+    return ('submitted %(submitted)d, completed %(completed)d, failed %(failed)d, '
+            'cancelled %(cancelled)d, rejected %(rejected)d' % stats)
+
+
+# asyncio's loop.slow_callback_duration is 100 ms, as is Tether's default
+# slow-threshold; a shorter one keeps the demo quick.
+SLOW_USEC = 20_000
+
+
+def blocking_callback(work):
+    """What asyncio's debug mode calls a slow callback: it holds the loop."""
+    time.sleep(3 * SLOW_USEC / 1e6)
+    return 'done, late'
+
+
+def never_retrieved(work):
+    raise ValueError('nobody asked for this result')
+
+
+def debug_mode():
+    """asyncio's debug mode logs "Executing <Handle ...> took 0.3 seconds",
+    "Task exception was never retrieved" and "Task was destroyed but it is
+    pending!". A manager's debug-flags report the same three as GLib warnings
+    on stderr that name the manager and, for work that ran, the Python
+    function (the task type is in their TETHER_TASK_TYPE field). Returns the
+    manager's dup_stats()."""
+    manager = Tether.LoopManager.new('sched-debug')
+    manager.props.debug_flags = (Tether.DebugFlags.SLOW | Tether.DebugFlags.UNRETRIEVED
+                                 | Tether.DebugFlags.DROPPED)
+    manager.props.slow_threshold = SLOW_USEC
+    manager.start(None)
+    manager.submit(None, None, blocking_callback).result(timeout=10)
+    unread = manager.submit(None, None, never_retrieved)
+    deadline = time.monotonic() + 10
+    while not unread.done() and time.monotonic() < deadline:   # done() reads nothing
+        time.sleep(0.001)
+    del unread                                # reported as the future goes
+    stop_with_queue(manager, Tether.StopMode.CANCEL, queued=2)  # dropped: 2 and the timer
+    return manager.dup_stats().unpack()
 
 
 def main():
@@ -89,6 +137,9 @@ def main():
         manager.start(None)                   # a stopped manager starts again
         print('  restarted:', manager.submit(None, None, lambda work: 'ok').result(timeout=10))
     manager.stop(Tether.StopMode.DRAIN)
+    print('stats:', counts(manager.dup_stats().unpack()))    # counters survive restarts
+    stats = debug_mode()
+    print('debug mode, reports on stderr; stats:', counts(stats))
 
 
 if __name__ == '__main__':

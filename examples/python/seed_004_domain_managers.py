@@ -105,6 +105,10 @@ def main():
     finally:
         for manager in managers.values():
             manager.stop(Tether.StopMode.DRAIN)
+    for domain, manager in managers.items():
+        print('stats of %s:' % domain,
+              'submitted %(submitted)d, completed %(completed)d, failed %(failed)d, '
+              'cancelled %(cancelled)d, rejected %(rejected)d' % manager.dup_stats().unpack())
 
 
 if __name__ == '__main__':

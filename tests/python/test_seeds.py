@@ -8,6 +8,8 @@ here asserts on how fast something happens: timeouts only bound failures.
 import asyncio
 import concurrent.futures
 import os
+import re
+import subprocess
 import sys
 import threading
 import time
@@ -454,3 +456,70 @@ def test_004_a_reused_thread_id_inherits_nothing():
             return
         gone(native)
     pytest.skip('the system did not reuse the thread id; the lookups were checked anyway')
+
+
+# --- Stats and debug output of the seeds ------------------------------------
+
+def test_003_debug_mode_reports_what_asyncios_does(capfd):
+    if 'fatal-warnings' in os.environ.get('G_DEBUG', ''):
+        pytest.skip('the debug reports are warnings, which G_DEBUG makes fatal')
+    stats = seed003.debug_mode()
+    err = capfd.readouterr().err
+    assert ("Work seed_003_loop_lifecycle.blocking_callback on manager 'sched-debug' ran for "
+            in err)
+    assert 'over the 20.000 ms slow-work threshold' in err
+    assert ("A future for work seed_003_loop_lifecycle.never_retrieved on manager 'sched-debug' "
+            "failed and was finalized without anyone reading its error: ValueError: nobody "
+            "asked for this result" in err)
+    assert err.count("queued on manager 'sched-debug' was dropped unrun: the manager was "
+                     "stopped with TETHER_STOP_MODE_CANCEL") == 3
+    # blocking_callback, never_retrieved, the busy work of stop_with_queue,
+    # its two queued jobs and its timer.
+    assert {key: stats[key] for key in ('submitted', 'completed', 'failed', 'cancelled',
+                                        'rejected', 'queued', 'running')} == {
+        'submitted': 6, 'completed': 2, 'failed': 1, 'cancelled': 3, 'rejected': 0,
+        'queued': 0, 'running': 0}
+    assert stats['latency-samples'] == 3               # the stop joined the thread
+    assert stats['run-time-p99-usec'] >= 3 * seed003.SLOW_USEC
+
+
+SEED_STATS = {
+    'seed_000_worker_threads.py': [
+        # 4 Tether.Thread workers, 8 pool workers, the isolated worker's inherited one.
+        'stats: submitted 13, completed 13, failed 0, cancelled 0, rejected 0'],
+    'seed_001_sync_wrapper.py': [
+        'stats: submitted 8, completed 8, failed 0, cancelled 0, rejected 0'],
+    'seed_002_thread_pool_handler.py': [
+        'stats: submitted 32, completed 32, failed 0, cancelled 0, rejected 0'],
+    'seed_003_loop_lifecycle.py': [
+        'stats: submitted 17, completed 11, failed 0, cancelled 6, rejected 0',
+        'debug mode, reports on stderr; stats: submitted 6, completed 2, failed 1, '
+        'cancelled 3, rejected 0'],
+    'seed_004_domain_managers.py': [
+        # The frame, the work waiting on its own loop and what it submitted;
+        # 'update' and no task type refused.
+        'stats of render: submitted 3, completed 3, failed 0, cancelled 0, rejected 2',
+        'stats of update: submitted 6, completed 6, failed 0, cancelled 0, rejected 0'],
+}
+
+
+@pytest.mark.parametrize('script', sorted(SEED_STATS))
+def test_seed_scripts_run_and_print_their_stats(script):
+    """Each example, run as its docstring says, ends with its managers' stats."""
+    env = {name: value for name, value in os.environ.items()
+           if name not in ('TETHER_DEBUG', 'G_DEBUG', 'JOURNAL_STREAM')}
+    path = os.path.join(os.path.dirname(seed000.__file__), script)
+    child = subprocess.run([sys.executable, path], env=env, capture_output=True, text=True,
+                           timeout=120)
+    assert child.returncode == 0, child.stderr
+    lines = child.stdout.splitlines()
+    assert lines[-len(SEED_STATS[script]):] == SEED_STATS[script]
+    reports = re.findall(r'Tether-WARNING \*\*: [0-9:.]+: (.*)', child.stderr)
+    if script.startswith('seed_003'):
+        assert any(r.startswith("Work __main__.blocking_callback on manager 'sched-debug' ")
+                   for r in reports), child.stderr
+        assert any(r.startswith("A future for work __main__.never_retrieved on manager "
+                                "'sched-debug' failed") for r in reports), child.stderr
+        assert sum('dropped unrun' in r for r in reports) == 3, child.stderr
+    else:
+        assert reports == [], child.stderr

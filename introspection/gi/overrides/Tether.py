@@ -15,11 +15,26 @@ concurrency library:
 - Lineage tokens are context managers (``with token:`` adopts it), and
   :class:`Thread` is a :class:`threading.Thread` that is a child of the thread
   that starts it, as ``tether_thread_new()`` makes threads in C.
+- Debug reports (``TETHER_DEBUG``, the manager's ``debug-flags``) name Python
+  work after its function: ``module.qualname``, as in
+  ``app.Loader.fetch.<locals>.parse``. The override calls ``work.set_name()``
+  as the work starts (the function may call it again to choose another
+  name), and only if the manager's flags include ``SLOW`` or ``UNRETRIEVED``
+  then, so with debug mode off naming costs one attribute read per job.
+  Work dropped before it started has no name: its ``dropped`` report shows
+  the address of PyGObject's trampoline. So do the ``slow`` and ``dropped``
+  reports of ``post()`` work, which the C post path runs without a
+  :class:`Tether.Work` to name; submit it instead (dropping the future is
+  fine) to see the function's name in ``slow`` reports.
+
+Stats need nothing extra: ``manager.dup_stats().unpack()`` is a dict of
+Python ints.
 """
 
 import asyncio
 import concurrent.futures
 import ctypes
+import functools
 import logging
 import threading
 import warnings
@@ -118,9 +133,64 @@ def _pin_thread_state():
         pass
 
 
-def _wrap_work(func, outcome):
+def _work_name(func):
+    """``module.qualname`` of a work function, for debug reports."""
+    while isinstance(func, functools.partial):
+        func = func.func
+    qualname = getattr(func, '__qualname__', None)
+    if not isinstance(qualname, str):          # a callable instance
+        qualname = type(func).__qualname__
+    module = getattr(func, '__module__', None)
+    if isinstance(module, str) and module != 'builtins':
+        return '%s.%s' % (module, qualname)
+    return qualname
+
+
+# The debug reports that can name work: both are made after it started.
+_NAMED_REPORTS = int(Tether.DebugFlags.SLOW | Tether.DebugFlags.UNRETRIEVED)
+
+
+class _DebugState:
+    """A manager's debug flags as far as naming goes, readable for the cost of
+    an attribute; a notify::debug-flags handler keeps it current."""
+
+    __slots__ = ('flags',)
+
+    def __init__(self):
+        self.flags = 0
+
+
+def _debug_flags_changed(manager, pspec, state):
+    state.flags = int(manager.get_debug_flags()) & _NAMED_REPORTS
+
+
+_debug_lock = threading.Lock()
+
+
+def _new_debug_state(manager):
+    with _debug_lock:
+        state = manager.__dict__.get('_tether_debug')
+        if state is None:
+            state = _DebugState()
+            # Connected before the first read, so no change is missed. The
+            # attribute keeps the wrapper, and so the state, for as long as
+            # the manager lives.
+            manager.connect('notify::debug-flags', _debug_flags_changed, state)
+            _debug_flags_changed(manager, None, state)
+            manager._tether_debug = state
+    return state
+
+
+def _wrap_work(manager, func, outcome):
+    try:
+        debug = manager._tether_debug
+    except AttributeError:
+        debug = _new_debug_state(manager)
+
     def run(work, *func_data):
         _pin_thread_state()
+        if debug.flags:
+            work.set_name(_work_name(func))
         try:
             value = func(work, *func_data)
         except BaseException as exc:
@@ -176,21 +246,21 @@ _post = Tether.LoopManager.post
 def submit(self, task_type=None, cancellable=None, func=None, *func_data):
     outcome = _Outcome()
     return _attach_outcome(_submit(self, task_type, cancellable,
-                                   _wrap_work(func, outcome), *func_data),
+                                   _wrap_work(self, func, outcome), *func_data),
                            outcome)
 
 
 def submit_after(self, task_type, delay_usec, cancellable, func, *func_data):
     outcome = _Outcome()
     return _attach_outcome(_submit_after(self, task_type, delay_usec, cancellable,
-                                         _wrap_work(func, outcome), *func_data),
+                                         _wrap_work(self, func, outcome), *func_data),
                            outcome)
 
 
 def submit_at(self, task_type, ready_time, cancellable, func, *func_data):
     outcome = _Outcome()
     return _attach_outcome(_submit_at(self, task_type, ready_time, cancellable,
-                                      _wrap_work(func, outcome), *func_data),
+                                      _wrap_work(self, func, outcome), *func_data),
                            outcome)
 
 
@@ -208,7 +278,7 @@ def submit_async(self, task_type, func, func_data=(), cancellable=None,
         def ready(source, result, *data):
             result._tether_outcome = outcome
             callback(source, result, *data)
-    _submit_async(self, task_type, _wrap_work(func, outcome), func_data,
+    _submit_async(self, task_type, _wrap_work(self, func, outcome), func_data,
                   cancellable, ready, *user_data)
 
 
