@@ -172,6 +172,35 @@ count_post (gpointer data)
   g_atomic_int_inc ((int *) data);
 }
 
+static void
+print_stats (TetherLoopManager *manager)
+{
+  g_autoptr(GVariant) stats = tether_loop_manager_dup_stats (manager);
+  guint64 submitted, completed, failed, cancelled, rejected;
+  gint64 wait_p50, run_p50, run_p99;
+
+  g_variant_lookup (stats, "submitted", "t", &submitted);
+  g_variant_lookup (stats, "completed", "t", &completed);
+  g_variant_lookup (stats, "failed", "t", &failed);
+  g_variant_lookup (stats, "cancelled", "t", &cancelled);
+  g_variant_lookup (stats, "rejected", "t", &rejected);
+  g_variant_lookup (stats, "queue-wait-p50-usec", "x", &wait_p50);
+  g_variant_lookup (stats, "run-time-p50-usec", "x", &run_p50);
+  g_variant_lookup (stats, "run-time-p99-usec", "x", &run_p99);
+  g_print ("   %-12s submitted %3" G_GUINT64_FORMAT ", completed %3" G_GUINT64_FORMAT
+           ", failed %" G_GUINT64_FORMAT ", cancelled %" G_GUINT64_FORMAT
+           ", rejected %" G_GUINT64_FORMAT "; queue wait p50 %" G_GINT64_FORMAT
+           " us, run time p50 %" G_GINT64_FORMAT " us, p99 %" G_GINT64_FORMAT " us\n",
+           tether_loop_manager_get_id (manager), submitted, completed, failed, cancelled,
+           rejected, wait_p50, run_p50, run_p99);
+}
+
+static void
+slow_post (gpointer data)
+{
+  g_usleep (30 * 1000);
+}
+
 int
 main (void)
 {
@@ -264,6 +293,22 @@ main (void)
     g_thread_join (g_thread_new ("plain", plain_thread, NULL));
     print_snapshot ();
     tether_loop_manager_stop (component, TETHER_STOP_MODE_DRAIN);
+  }
+
+  say ("9. Health: stats, and debug mode",
+       "Every manager counts its work; debug mode warns about work that hogs its thread.");
+  print_stats (io);
+  print_stats (render);
+  {
+    g_autoptr(TetherLoopManager) debugged = tether_loop_manager_new ("debugged");
+
+    /* As TETHER_DEBUG=slow,slow-ms=10 would for every manager. */
+    tether_loop_manager_set_debug_flags (debugged, TETHER_DEBUG_FLAGS_SLOW);
+    tether_loop_manager_set_slow_threshold (debugged, 10 * 1000);
+    tether_loop_manager_start (debugged, NULL, NULL);
+    tether_loop_manager_post (debugged, NULL, slow_post, NULL, NULL, NULL);
+    tether_loop_manager_stop (debugged, TETHER_STOP_MODE_DRAIN);
+    print_stats (debugged);
   }
 
   g_print ("\nDone.\n");
