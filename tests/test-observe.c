@@ -611,6 +611,55 @@ test_spin_many_producers (void)
   g_assert_cmpuint (stat_u64 (manager, "completed"), ==, 4 * 50000);
 }
 
+static gboolean
+count_tick (gpointer data)
+{
+  g_atomic_int_inc ((int *) data);
+  return G_SOURCE_CONTINUE;
+}
+
+static gpointer
+flood (gpointer data)
+{
+  Producer *p = data;
+
+  /* Keep the queue non-empty until told to stop (n is the stop flag). */
+  while (!g_atomic_int_get ((int *) &p->n))
+    for (int i = 0; i < 1000; i++)
+      if (!tether_loop_manager_post (p->manager, NULL, count_post, p->counter, NULL, NULL))
+        return NULL;
+  return NULL;
+}
+
+/* The manager's thread drains its queue in batches and goes back to its
+ * context between them: a flood of posts does not starve a timeout attached
+ * to the same context. */
+static void
+test_flood_does_not_starve_sources (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("flood", NULL);
+  g_autoptr(GSource) timeout = g_timeout_source_new (5);
+  Producer p;
+  GThread *producer;
+  int counter = 0, ticks = 0;
+  gint64 deadline = g_get_monotonic_time () + 30 * SECOND;
+
+  g_source_set_callback (timeout, count_tick, &ticks, NULL);
+  g_source_attach (timeout, tether_loop_manager_get_context (manager));
+
+  p = (Producer) { manager, &counter, 0 };
+  producer = g_thread_new ("flood", flood, &p);
+  while (g_atomic_int_get (&ticks) < 20 && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  g_atomic_int_set ((int *) &p.n, 1);
+  g_thread_join (producer);
+  g_source_destroy (timeout);
+
+  g_assert_cmpint (g_atomic_int_get (&ticks), >=, 20);
+  /* And the posts kept running meanwhile. */
+  g_assert_cmpint (g_atomic_int_get (&counter), >, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -634,6 +683,7 @@ main (int   argc,
   g_test_add_func ("/Tether/Observe/idle-no-wakeups-loop-spin", test_idle_no_wakeups_spin);
   g_test_add_func ("/Tether/Observe/spin-round-trips", test_spin_round_trips);
   g_test_add_func ("/Tether/Observe/spin-many-producers", test_spin_many_producers);
+  g_test_add_func ("/Tether/Observe/flood-does-not-starve-sources", test_flood_does_not_starve_sources);
 
   return g_test_run ();
 }
