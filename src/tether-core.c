@@ -463,7 +463,7 @@ timer_source_dispatch (GSource     *source,
                        GSourceFunc  callback,
                        gpointer     user_data)
 {
-  TetherJob *job = ((TimerSource *) source)->job;
+  TetherJob *job = __atomic_load_n (&((TimerSource *) source)->job, __ATOMIC_ACQUIRE);
 
   g_source_set_ready_time (source, -1);
   core_start_or_retire (job->core, job);
@@ -858,9 +858,12 @@ core_attach_timer_locked (TetherCore *core,
 {
   TimerSource *timer = (TimerSource *) g_source_new (&timer_source_funcs, sizeof (TimerSource));
 
-  timer->job = job;
   job->timer = (GSource *) timer;
   job->queued_at = ready_time;
+  /* GLib's context lock orders the attach before the dispatch, but from
+   * inside libglib; publishing the job with a release (and reading it with
+   * an acquire) makes the hand-over explicit, for readers and for TSan. */
+  __atomic_store_n (&timer->job, job, __ATOMIC_RELEASE);
   g_source_set_static_name (job->timer, "[tether] timer");
   g_source_set_ready_time (job->timer,
                            g_atomic_int_get (&job->state) == TETHER_JOB_QUEUED ? ready_time : 0);
