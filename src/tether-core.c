@@ -217,8 +217,12 @@ core_poll (GPollFD *fds,
 static void
 core_quit_if_drained_locked (TetherCore *core)
 {
+  /* Sequentially consistent, like the closing store and the submitters'
+   * count-then-look: a submitter that counted itself before the manager
+   * closed is seen here, and the loop waits for its push. */
   if (core->state == CORE_STOPPING && core->live.length == 0 &&
-      load_u64 (&core->n_accepted) == load_u64 (&core->n_taken))
+      __atomic_load_n (&core->n_accepted, __ATOMIC_SEQ_CST) ==
+      __atomic_load_n (&core->n_taken, __ATOMIC_SEQ_CST))
     g_main_loop_quit (core->loop);
 }
 
