@@ -822,6 +822,59 @@ misuse_get_n_pending_null (void)
   g_assert_cmpuint (tether_loop_manager_get_n_pending (NULL), ==, 0);
 }
 
+static void
+misuse_dup_stats_null (void)
+{
+  g_assert_null (tether_loop_manager_dup_stats (NULL));
+}
+
+static void
+misuse_set_debug_flags_unknown (void)
+{
+  g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("misuse");
+
+  tether_loop_manager_set_debug_flags (manager, 1 << 5);
+  g_assert_cmpint (tether_loop_manager_get_debug_flags (manager), ==, TETHER_DEBUG_FLAGS_NONE);
+}
+
+static void
+misuse_get_debug_flags_null (void)
+{
+  g_assert_cmpint (tether_loop_manager_get_debug_flags (NULL), ==, TETHER_DEBUG_FLAGS_NONE);
+}
+
+static void
+misuse_set_slow_threshold_negative (void)
+{
+  g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("misuse");
+
+  tether_loop_manager_set_slow_threshold (manager, -1);
+}
+
+static void
+misuse_set_wait_spin_too_long (void)
+{
+  g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("misuse");
+
+  tether_loop_manager_set_wait_spin (manager, G_USEC_PER_SEC + 1);
+  g_assert_cmpint (tether_loop_manager_get_wait_spin (manager), ==, 0);
+}
+
+static void
+misuse_set_loop_spin_negative (void)
+{
+  g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("misuse");
+
+  tether_loop_manager_set_loop_spin (manager, -5);
+  g_assert_cmpint (tether_loop_manager_get_loop_spin (manager), ==, 0);
+}
+
+static void
+misuse_work_set_name_null (void)
+{
+  tether_work_set_name (NULL, "name");
+}
+
 typedef struct
 {
   const char *path;
@@ -886,6 +939,20 @@ static const CriticalCase critical_cases[] = {
     ASSERTION ("tether_loop_manager_set_submit_timeout", "timeout_usec >= -1") },
   { "manager/get-n-pending-null", misuse_get_n_pending_null,
     ASSERTION ("tether_loop_manager_get_n_pending", "TETHER_IS_LOOP_MANAGER (self)") },
+  { "manager/dup-stats-null", misuse_dup_stats_null,
+    ASSERTION ("tether_loop_manager_dup_stats", "TETHER_IS_LOOP_MANAGER (self)") },
+  { "manager/set-debug-flags-unknown", misuse_set_debug_flags_unknown,
+    ASSERTION ("tether_loop_manager_set_debug_flags", "flags & ~") },
+  { "manager/get-debug-flags-null", misuse_get_debug_flags_null,
+    ASSERTION ("tether_loop_manager_get_debug_flags", "TETHER_IS_LOOP_MANAGER (self)") },
+  { "manager/set-slow-threshold-negative", misuse_set_slow_threshold_negative,
+    ASSERTION ("tether_loop_manager_set_slow_threshold", "threshold_usec >= 0") },
+  { "manager/set-wait-spin-too-long", misuse_set_wait_spin_too_long,
+    ASSERTION ("tether_loop_manager_set_wait_spin", "spin_usec <= G_USEC_PER_SEC") },
+  { "manager/set-loop-spin-negative", misuse_set_loop_spin_negative,
+    ASSERTION ("tether_loop_manager_set_loop_spin", "spin_usec >= 0") },
+  { "work/set-name-null", misuse_work_set_name_null,
+    ASSERTION ("tether_work_set_name", "TETHER_IS_WORK (self)") },
   { "manager/post-null", misuse_post_null,
     ASSERTION ("tether_loop_manager_post", "TETHER_IS_LOOP_MANAGER (self)") },
   { "manager/post-null-func", misuse_post_null_func,
