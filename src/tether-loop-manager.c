@@ -1148,8 +1148,11 @@ tether_loop_manager_set_loop_spin (TetherLoopManager *self,
  * Thread: any thread.
  *
  * Returns: (transfer full): a [class@Tether.Future], or %NULL with
- *   %TETHER_ERROR_NOT_RUNNING or %TETHER_ERROR_UNKNOWN_TASK_TYPE, in which
- *   case @func never runs
+ *   %TETHER_ERROR_NOT_RUNNING, %TETHER_ERROR_UNKNOWN_TASK_TYPE,
+ *   %TETHER_ERROR_BUSY (the queue is at its
+ *   [property@Tether.LoopManager:max-pending]) or
+ *   %TETHER_ERROR_INVALID_ARGUMENT (a JavaScript function), in which case
+ *   @func never runs
  *
  * Since: 1.0
  */
@@ -1364,15 +1367,19 @@ tether_loop_manager_submit_finish (TetherLoopManager  *self,
  * @func_data_destroy: (nullable): frees @func_data, as for [method@Tether.LoopManager.submit]
  * @error: return location for an error
  *
- * Queues @func without any way to learn its outcome: one small allocation
- * and no future. It is queued, never run inline, even when posted from the
- * manager's own thread. A stop in %TETHER_STOP_MODE_CANCEL drops it unrun
- * (its @func_data_destroy still runs).
+ * Queues @func without any way to learn its outcome: no future, and one
+ * 64-byte node that the manager recycles. On an unbounded manager (no
+ * [property@Tether.LoopManager:max-pending]) this takes no lock: an atomic
+ * count, an atomic exchange to queue, and a wake-up only if the manager's
+ * thread may be asleep. It is queued, never run inline, even when posted
+ * from the manager's own thread. A stop in %TETHER_STOP_MODE_CANCEL drops it
+ * unrun (its @func_data_destroy still runs).
  *
  * Thread: any thread.
  *
- * Returns: %TRUE if accepted; %FALSE with %TETHER_ERROR_NOT_RUNNING or
- *   %TETHER_ERROR_UNKNOWN_TASK_TYPE
+ * Returns: %TRUE if accepted; %FALSE with an error as for
+ *   [method@Tether.LoopManager.submit], in which case @func never runs and
+ *   @func_data_destroy has run before this returns
  *
  * Since: 1.0
  */
