@@ -368,24 +368,16 @@ static void
 core_run (TetherCore *core,
           TetherJob  *job)
 {
+  TetherWork *work;
   gint64 started = 0;
 
   if (core_wants_timing (core, job->queued_at))
     started = g_get_monotonic_time ();
 
-  if (job->kind == TETHER_JOB_KIND_POST)
-    {
-      job->func.post (job->func_data);
-      tether_job_complete (job, NULL, NULL);
-    }
-  else
-    {
-      TetherWork *work = tether_work_new (job, g_steal_pointer (&core->spare_work));
-
-      job->func.work (work, job->func_data);
-      /* Dropping an unfinished handle ends the job as abandoned. */
-      core->spare_work = tether_work_release (work);
-    }
+  work = tether_work_new (job, g_steal_pointer (&core->spare_work));
+  job->func (work, job->func_data);
+  /* Dropping an unfinished handle ends the job as abandoned. */
+  core->spare_work = tether_work_release (work);
 
   if (started != 0)
     core_note_timing (core, job->queued_at, started, NULL, job);

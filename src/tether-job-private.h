@@ -22,9 +22,9 @@ typedef enum
   TETHER_JOB_DONE,
 } TetherJobState;
 
+/* Fire-and-forget posts are not jobs: see TetherPost. */
 typedef enum
 {
-  TETHER_JOB_KIND_POST,
   TETHER_JOB_KIND_FUTURE,
   TETHER_JOB_KIND_TASK,
 } TetherJobKind;
@@ -40,10 +40,7 @@ struct _TetherJob
   int              retire_tokens; /* atomic: "func returned" + "completed" */
   TetherJobKind    kind;
 
-  union {
-    TetherWorkFunc work;
-    TetherFunc     post;
-  } func;
+  TetherWorkFunc   func;
   gpointer         func_data;
   GDestroyNotify   func_data_destroy;
   GMainContext    *home;          /* where func_data_destroy runs, if not here */

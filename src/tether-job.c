@@ -147,7 +147,7 @@ tether_job_dup_name (TetherJob *job)
   name = g_strdup (job->name);
   g_mutex_unlock (&job->lock);
 
-  return name != NULL ? name : tether_debug_describe_func ((gpointer) job->func.work);
+  return name != NULL ? name : tether_debug_describe_func ((gpointer) job->func);
 }
 
 void
@@ -192,8 +192,8 @@ deliver (TetherJob *job,
       g_clear_object (&job->task);
       break;
 
-    case TETHER_JOB_KIND_POST:
     default:
+      g_assert_not_reached ();
       if (value != NULL)
         free_value (value);
       g_clear_error (&error);

@@ -883,7 +883,7 @@ submit_future (TetherLoopManager  *self,
   TetherFuture *future = tether_future_new (job);
   GError *local_error = NULL;
 
-  job->func.work = func;
+  job->func = func;
   tether_job_set_func_data (job, func_data, func_data_destroy);
   job->future = g_object_ref (future);
 
@@ -1300,7 +1300,7 @@ tether_loop_manager_submit_async (TetherLoopManager   *self,
   g_return_if_fail (func != NULL);
 
   job = tether_job_new (self->core, TETHER_JOB_KIND_TASK);
-  job->func.work = func;
+  job->func = func;
   tether_job_set_func_data (job, func_data, func_data_destroy);
   job->task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (job->task, tether_loop_manager_submit_async);
