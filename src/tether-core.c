@@ -121,7 +121,10 @@ core_wake (TetherCore *core)
   if (__atomic_load_n (&core->sleeping, __ATOMIC_SEQ_CST) == CORE_SLEEPING &&
       __atomic_compare_exchange_n (&core->sleeping, &sleeping, CORE_AWAKE, FALSE,
                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-    g_main_context_wakeup (core->context);
+    {
+      tether_stats_add (&core->stats.wakeups, 1);
+      g_main_context_wakeup (core->context);
+    }
 }
 
 /* Makes the manager's thread look at its stop state, queue or not. */

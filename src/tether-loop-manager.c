@@ -913,6 +913,10 @@ submit_future (TetherLoopManager  *self,
  * - `queued` (`u`): accepted, not yet taken by the manager's thread
  * - `running` (`u`): started and not yet ended, including work that
  *   returned early and will finish later through its [class@Tether.Work]
+ * - `wakeups` (`t`): how many times a submission had to wake the manager's
+ *   thread from `poll()`. Submissions that find it busy, or spinning, wake
+ *   nothing, so a burst costs one wake-up; far fewer wake-ups than
+ *   submissions means work arrives in batches.
  * - `queue-high-water` (`u`): the deepest queue seen, either by the
  *   manager's thread when it came back for more work or by this call
  * - `latency-samples` (`u`): how many jobs the percentiles below cover: the

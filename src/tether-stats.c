@@ -118,6 +118,7 @@ tether_stats_dup_variant (TetherStats *stats,
   g_variant_dict_insert (&dict, "queued", "u", queued);
   g_variant_dict_insert (&dict, "running", "u",
                          __atomic_load_n (&stats->running, __ATOMIC_RELAXED) + running_extra);
+  g_variant_dict_insert (&dict, "wakeups", "t", __atomic_load_n (&stats->wakeups, __ATOMIC_RELAXED));
   g_variant_dict_insert (&dict, "queue-high-water", "u",
                          __atomic_load_n (&stats->high_water, __ATOMIC_RELAXED));
   g_variant_dict_insert (&dict, "latency-samples", "u", n);

@@ -152,7 +152,8 @@ test_stats_keys (void)
   g_autoptr(GVariant) stats = tether_loop_manager_dup_stats (manager);
   static const struct { const char *key; const char *type; } keys[] = {
     { "submitted", "t" }, { "completed", "t" }, { "failed", "t" }, { "cancelled", "t" },
-    { "rejected", "t" }, { "queued", "u" }, { "running", "u" }, { "queue-high-water", "u" },
+    { "rejected", "t" }, { "queued", "u" }, { "running", "u" }, { "wakeups", "t" },
+    { "queue-high-water", "u" },
     { "latency-samples", "u" },
     { "queue-wait-p50-usec", "x" }, { "queue-wait-p90-usec", "x" }, { "queue-wait-p99-usec", "x" },
     { "run-time-p50-usec", "x" }, { "run-time-p90-usec", "x" }, { "run-time-p99-usec", "x" },
@@ -611,6 +612,75 @@ test_spin_many_producers (void)
   g_assert_cmpuint (stat_u64 (manager, "completed"), ==, 4 * 50000);
 }
 
+static void
+wait_for_int (int *counter,
+              int  n)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * SECOND;
+
+  while (g_atomic_int_get (counter) < n && g_get_monotonic_time () < deadline)
+    g_usleep (100);
+  g_assert_cmpint (g_atomic_int_get (counter), ==, n);
+}
+
+/* A submission wakes the manager's thread only if it is asleep in poll():
+ * a burst that finds it busy wakes nothing, and one post to an idle
+ * manager wakes it exactly once. */
+static void
+test_wakeups_only_when_asleep (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("wakeups", NULL);
+  g_autoptr(TetherFuture) blocker = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 before;
+  int posts = 0;
+  Gate gate;
+
+  gate_init (&gate);
+  g_usleep (50 * 1000);  /* asleep by now */
+  before = stat_u64 (manager, "wakeups");
+  g_assert_true (tether_loop_manager_post (manager, NULL, count_post, &posts, NULL, &error));
+  wait_for_int (&posts, 1);
+  g_assert_cmpuint (stat_u64 (manager, "wakeups"), ==, before + 1);
+
+  /* Busy in work: a thousand posts, and then their draining, wake nothing. */
+  blocker = tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, &error);
+  gate_wait_entered (&gate);
+  before = stat_u64 (manager, "wakeups");
+  for (int i = 0; i < 1000; i++)
+    g_assert_true (tether_loop_manager_post (manager, NULL, count_post, &posts, NULL, &error));
+  gate_open (&gate);
+  wait_for_int (&posts, 1001);
+  g_assert_cmpuint (stat_u64 (manager, "wakeups"), ==, before);
+
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+  gate_clear (&gate);
+}
+
+/* A spinning manager's thread is not asleep: what arrives during the spin
+ * needs no wake-up either. */
+static void
+test_wakeups_not_while_spinning (void)
+{
+  g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("wakeups-spin");
+  g_autoptr(GError) error = NULL;
+  guint64 before;
+  int posts = 0;
+
+  tether_loop_manager_set_loop_spin (manager, G_USEC_PER_SEC / 2);
+  g_assert_true (tether_loop_manager_start (manager, NULL, &error));
+  g_usleep (G_USEC_PER_SEC);  /* past the first spin: asleep */
+  before = stat_u64 (manager, "wakeups");
+  g_assert_true (tether_loop_manager_post (manager, NULL, count_post, &posts, NULL, &error));
+  wait_for_int (&posts, 1);
+  g_usleep (20 * 1000);  /* well inside the half-second spin that follows */
+  g_assert_true (tether_loop_manager_post (manager, NULL, count_post, &posts, NULL, &error));
+  wait_for_int (&posts, 2);
+  g_assert_cmpuint (stat_u64 (manager, "wakeups"), ==, before + 1);
+
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+}
+
 static gboolean
 count_tick (gpointer data)
 {
@@ -618,48 +688,52 @@ count_tick (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-static gpointer
-flood (gpointer data)
+typedef struct
 {
-  Producer *p = data;
+  TetherLoopManager *manager;
+  int                runs;
+  int                stop;
+} Chain;
 
-  /* Keep the queue non-empty until told to stop (n is the stop flag). */
-  while (!g_atomic_int_get ((int *) &p->n))
-    for (int i = 0; i < 1000; i++)
-      if (!tether_loop_manager_post (p->manager, NULL, count_post, p->counter, NULL, NULL))
-        return NULL;
-  return NULL;
+/* Each run queues the next: the queue is never empty, so a manager that
+ * drained it to the end before returning to its context would never return. */
+static void
+repost (gpointer data)
+{
+  Chain *chain = data;
+
+  g_atomic_int_inc (&chain->runs);
+  if (!g_atomic_int_get (&chain->stop))
+    g_assert_true (tether_loop_manager_post (chain->manager, NULL, repost, chain, NULL, NULL));
 }
 
 /* The manager's thread drains its queue in batches and goes back to its
- * context between them: a flood of posts does not starve a timeout attached
- * to the same context. */
+ * context between them: an endless stream of posts does not starve a
+ * timeout attached to the same context. */
 static void
 test_flood_does_not_starve_sources (void)
 {
   g_autoptr(TetherLoopManager) manager = started ("flood", NULL);
   g_autoptr(GSource) timeout = g_timeout_source_new (5);
-  Producer p;
-  GThread *producer;
-  int counter = 0, ticks = 0;
+  Chain chain = { manager, 0, 0 };
+  int ticks = 0;
   gint64 deadline = g_get_monotonic_time () + 30 * SECOND;
 
   g_source_set_callback (timeout, count_tick, &ticks, NULL);
   g_source_attach (timeout, tether_loop_manager_get_context (manager));
 
-  p = (Producer) { manager, &counter, 0 };
-  producer = g_thread_new ("flood", flood, &p);
-  while (g_atomic_int_get (&ticks) < 20 && g_get_monotonic_time () < deadline)
+  for (int i = 0; i < 4; i++)
+    g_assert_true (tether_loop_manager_post (manager, NULL, repost, &chain, NULL, NULL));
+  while (g_atomic_int_get (&ticks) < 10 && g_get_monotonic_time () < deadline)
     g_usleep (1000);
-  g_atomic_int_set ((int *) &p.n, 1);
-  g_thread_join (producer);
+  g_atomic_int_set (&chain.stop, 1);
   g_source_destroy (timeout);
-  /* The posts still queued write to this frame: drain them before it goes. */
+  /* The posts still queued use this frame: drain them before it goes. */
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
 
-  g_assert_cmpint (g_atomic_int_get (&ticks), >=, 20);
-  /* And the posts kept running meanwhile. */
-  g_assert_cmpint (g_atomic_int_get (&counter), >, 0);
+  g_assert_cmpint (g_atomic_int_get (&ticks), >=, 10);
+  /* And the stream kept running meanwhile, many batches' worth. */
+  g_assert_cmpint (g_atomic_int_get (&chain.runs), >, 10 * 128);
 }
 
 int
@@ -686,6 +760,8 @@ main (int   argc,
   g_test_add_func ("/Tether/Observe/spin-round-trips", test_spin_round_trips);
   g_test_add_func ("/Tether/Observe/spin-many-producers", test_spin_many_producers);
   g_test_add_func ("/Tether/Observe/flood-does-not-starve-sources", test_flood_does_not_starve_sources);
+  g_test_add_func ("/Tether/Observe/wakeups-only-when-asleep", test_wakeups_only_when_asleep);
+  g_test_add_func ("/Tether/Observe/wakeups-not-while-spinning", test_wakeups_not_while_spinning);
 
   return g_test_run ();
 }
