@@ -47,6 +47,7 @@ struct _TetherCore
   guint64          posts_dropped; /* atomic, one writer */
   guint            post_running;  /* atomic, one writer */
   TetherWork      *spare_work;    /* a completion handle to reuse */
+  gboolean         spun_out;      /* the last dispatch spun for its whole loop spin */
   TetherPostPool   posts;         /* .full is shared, read on refills only */
 
   /* Read on every submission, written rarely. */
@@ -66,7 +67,10 @@ struct _TetherCore
   GSource         *source;
   GWeakRef         manager;
 
-  GMutex           mutex;
+  /* Its own line: submitters of futures and the manager's thread both take
+   * it for every job, and the reference count above is touched by every
+   * job's creation and end. */
+  GMutex           mutex TETHER_CACHELINE_ALIGNED;
   GCond            cond;
   CoreState        state;
   TetherStopMode   stop_mode;
