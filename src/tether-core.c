@@ -108,6 +108,12 @@ core_has_work (TetherCore *core)
          tether_queue_maybe_nonempty (&core->queue);
 }
 
+static gboolean
+core_has_work_cb (gpointer data)
+{
+  return core_has_work (data);
+}
+
 /* Submitters, after a push: wakes the manager's thread only if it may be
  * blocked in poll(), so a burst of submissions costs one wake-up. The
  * sequentially consistent push before this read pairs with the store in
@@ -194,18 +200,13 @@ core_poll (GPollFD *fds,
   if (timeout > 0)
     spin = MIN (spin, (gint64) timeout * 1000);
   end = g_get_monotonic_time () + spin;
-  for (guint i = 1; !core_has_work (core); i++)
+  if (!tether_spin_until (core_has_work_cb, core, end))
     {
-      tether_cpu_relax ();
-      if (i % 64 == 0 && g_get_monotonic_time () >= end)
-        {
-          /* Back to sleeping, then one more look: a push in between either
-           * is seen here or sees the thread asleep and wakes it. */
-          __atomic_store_n (&core->sleeping, CORE_SLEEPING, __ATOMIC_SEQ_CST);
-          if (!core_has_work (core))
-            return g_poll (fds, nfds, timeout);
-          break;
-        }
+      /* Back to sleeping, then one more look: a push in between either is
+       * seen here or sees the thread asleep and wakes it. */
+      __atomic_store_n (&core->sleeping, CORE_SLEEPING, __ATOMIC_SEQ_CST);
+      if (!core_has_work (core))
+        return g_poll (fds, nfds, timeout);
     }
   core_set_awake (core);
   /* Work arrived during the spin. With nothing to poll but the context's
@@ -755,19 +756,13 @@ tether_core_wait_stopped (TetherCore *core,
 }
 
 /* Accepted and not yet taken by the manager's thread. */
-static guint
-core_n_pending (TetherCore *core)
+guint
+tether_core_get_n_pending (TetherCore *core)
 {
   guint64 taken = load_u64 (&core->n_taken);
   guint64 accepted = load_u64 (&core->n_accepted);
 
   return accepted > taken ? (guint) MIN (accepted - taken, G_MAXUINT) : 0;
-}
-
-guint
-tether_core_get_n_pending (TetherCore *core)
-{
-  return core_n_pending (core);
 }
 
 /* With the core lock held: whether the job can be accepted now. */
@@ -821,7 +816,7 @@ core_wait_for_room_locked (TetherCore  *core,
 
       if (!core_check_locked (core, task_type, error))
         return FALSE;
-      if (max_pending == 0 || core_n_pending (core) < max_pending)
+      if (max_pending == 0 || tether_core_get_n_pending (core) < max_pending)
         return TRUE;
 
       if (core->submit_timeout == 0 || tether_core_is_current (core) ||
@@ -830,7 +825,7 @@ core_wait_for_room_locked (TetherCore  *core,
           g_set_error (error, TETHER_ERROR, TETHER_ERROR_BUSY,
                        "Manager '%s' already has %u submissions queued, its max-pending%s; "
                        "retry later, raise max-pending, or set a submit timeout to wait for room",
-                       core->id, core_n_pending (core),
+                       core->id, tether_core_get_n_pending (core),
                        tether_core_is_current (core)
                        ? " (its own thread never waits for room: nothing would make any)" : "");
           return FALSE;
@@ -1052,7 +1047,7 @@ tether_core_dup_stats (TetherCore *core)
    * read-modify-writes; they are added in here. */
   return tether_stats_dup_variant (stats,
                                    load_u64 (&core->n_accepted) + load_u64 (&stats->timers),
-                                   core_n_pending (core),
+                                   tether_core_get_n_pending (core),
                                    __atomic_load_n (&core->post_running, __ATOMIC_RELAXED),
                                    load_u64 (&core->posts_ran),
                                    load_u64 (&core->posts_dropped));

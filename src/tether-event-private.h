@@ -25,7 +25,12 @@ tether_event_is_set (TetherEvent *event)
   return __atomic_load_n (&event->word, __ATOMIC_ACQUIRE) == 2;
 }
 
+typedef gboolean (*TetherSpinDone) (gpointer data);
+
 void     tether_event_set        (TetherEvent *event);
+gboolean tether_spin_until       (TetherSpinDone  done,
+                                  gpointer        data,
+                                  gint64          end);
 gboolean tether_event_wait_until (TetherEvent *event,
                                   gint64       spin_usec,
                                   gint64       deadline);

@@ -76,6 +76,29 @@ futex_wake_all (int *word)
 
 #endif
 
+/* Spins, pausing the CPU, until @done says so or the monotonic time @end
+ * passes. Returns whether @done did. */
+gboolean
+tether_spin_until (TetherSpinDone  done,
+                   gpointer        data,
+                   gint64          end)
+{
+  for (guint i = 1; !done (data); i++)
+    {
+      tether_cpu_relax ();
+      /* The clock costs more than a pause: look at it now and then. */
+      if (i % 64 == 0 && g_get_monotonic_time () >= end)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+event_is_set (gpointer data)
+{
+  return tether_event_is_set (data);
+}
+
 void
 tether_event_set (TetherEvent *event)
 {
@@ -96,13 +119,7 @@ tether_event_wait_until (TetherEvent *event,
 
       if (deadline >= 0)
         spin_end = MIN (spin_end, deadline);
-      for (guint i = 1; !tether_event_is_set (event); i++)
-        {
-          tether_cpu_relax ();
-          /* The clock costs more than a pause: look at it now and then. */
-          if (i % 64 == 0 && g_get_monotonic_time () >= spin_end)
-            break;
-        }
+      tether_spin_until (event_is_set, event, spin_end);
     }
 
   for (;;)

@@ -732,12 +732,9 @@ tether_loop_manager_stop_within (TetherLoopManager  *self,
 guint
 tether_loop_manager_get_max_pending (TetherLoopManager *self)
 {
-  guint ret;
-
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), 0);
 
-  ret = g_atomic_int_get (&self->core->max_pending);
-  return ret;
+  return g_atomic_int_get (&self->core->max_pending);
 }
 
 /**
@@ -851,12 +848,9 @@ tether_loop_manager_set_submit_timeout (TetherLoopManager *self,
 guint
 tether_loop_manager_get_n_pending (TetherLoopManager *self)
 {
-  guint ret;
-
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), 0);
 
-  ret = tether_core_get_n_pending (self->core);
-  return ret;
+  return tether_core_get_n_pending (self->core);
 }
 
 /* A rejected job never ran: it ends here, on the submitter's thread. */
