@@ -38,6 +38,7 @@ import functools
 import logging
 import threading
 import warnings
+import weakref
 
 from gi.module import get_introspection_module
 from gi.repository import GLib, GObject
@@ -150,42 +151,68 @@ def _work_name(func):
 _NAMED_REPORTS = int(Tether.DebugFlags.SLOW | Tether.DebugFlags.UNRETRIEVED)
 
 
-class _DebugState:
-    """A manager's debug flags as far as naming goes, readable for the cost of
-    an attribute; a notify::debug-flags handler keeps it current."""
+class _ManagerState:
+    """What the override keeps for a manager that was given Python work.
 
-    __slots__ = ('flags',)
+    It is not stored on the manager's Python wrapper: an attribute there
+    makes PyGObject switch the wrapper to a toggle reference, which keeps
+    the wrapper alive for as long as the C object is and runs Python code,
+    needing the GIL, on every reference count change between 1 and 2 from
+    C, on whatever thread makes it, up to the last unref (issue 12, item 2).
+    """
+
+    __slots__ = ('flags', 'weak')
 
     def __init__(self):
+        # The manager's debug flags as far as naming goes, readable for the
+        # cost of an attribute; a notify::debug-flags handler keeps it current.
         self.flags = 0
+        # A GObject weak reference: gives the manager back while it lives
+        # (for the drain at exit) and forgets this state when it is disposed.
+        self.weak = None
 
 
 def _debug_flags_changed(manager, pspec, state):
     state.flags = int(manager.get_debug_flags()) & _NAMED_REPORTS
 
 
-_debug_lock = threading.Lock()
+# hash() of a GObject wrapper is the address of its C object, the same for
+# every wrapper PyGObject makes for it; an entry goes when the object is
+# disposed, before that address can be reused.
+_managers = {}
+_managers_lock = threading.Lock()
 
 
-def _new_debug_state(manager):
-    with _debug_lock:
-        state = manager.__dict__.get('_tether_debug')
+def _forget_manager(key):
+    # Runs where the manager is disposed, on any thread, with the GIL: no
+    # lock here, a thread holding _managers_lock may be waiting for the GIL.
+    _managers.pop(key, None)
+
+
+def _manager_state(manager):
+    state = _managers.get(hash(manager))
+    if state is None:
+        state = _new_manager_state(manager)
+    return state
+
+
+def _new_manager_state(manager):
+    key = hash(manager)
+    with _managers_lock:
+        state = _managers.get(key)
         if state is None:
-            state = _DebugState()
+            state = _ManagerState()
             # Connected before the first read, so no change is missed. The
-            # attribute keeps the wrapper, and so the state, for as long as
-            # the manager lives.
+            # handler is the manager's, and goes with it.
             manager.connect('notify::debug-flags', _debug_flags_changed, state)
             _debug_flags_changed(manager, None, state)
-            manager._tether_debug = state
+            state.weak = manager.weak_ref(_forget_manager, key)
+            _managers[key] = state
     return state
 
 
 def _wrap_work(manager, func, outcome):
-    try:
-        debug = manager._tether_debug
-    except AttributeError:
-        debug = _new_debug_state(manager)
+    debug = _manager_state(manager)
 
     def run(work, *func_data):
         _pin_thread_state()
@@ -228,11 +255,37 @@ def _wrap_post(func):
     return run
 
 
+# What Python work raised, by the future (or async result) that reports it,
+# for as long as its Python wrapper lives: nothing else can ask for it. Not
+# an attribute, which would switch the wrapper to a toggle reference (see
+# _ManagerState).
+_outcomes = weakref.WeakKeyDictionary()
+
+
 def _attach_outcome(future, outcome):
-    # An attribute keeps this Python wrapper (and so the outcome) alive for
-    # as long as the C future lives.
-    future._tether_outcome = outcome
+    _outcomes[future] = outcome
     return future
+
+
+def _check_callable(call, name, value, optional=False):
+    if not (callable(value) or (optional and value is None)):
+        raise TypeError('%s: %s must be callable%s, not %r'
+                        % (call, name, ' or None' if optional else '', value))
+
+
+def _check_usec(call, name, value, minimum, maximum=_INT64_MAX):
+    """Argument errors raised at the call, instead of a GLib-CRITICAL and a
+    None from C that fails later, far from the cause."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError('%s: %s must be a number of microseconds, not %s'
+                        % (call, name, type(value).__name__))
+    if not minimum <= value <= maximum:          # NaN fails this too
+        if maximum == _INT64_MAX:
+            limits = 'at least %d' % minimum
+        else:
+            limits = 'between %d and %d' % (minimum, maximum)
+        raise ValueError('%s: %s must be %s microseconds, not %r'
+                         % (call, name, limits, value))
 
 
 _submit = Tether.LoopManager.submit
@@ -244,6 +297,7 @@ _post = Tether.LoopManager.post
 
 
 def submit(self, task_type=None, cancellable=None, func=None, *func_data):
+    _check_callable('submit()', 'func', func)
     outcome = _Outcome()
     return _attach_outcome(_submit(self, task_type, cancellable,
                                    _wrap_work(self, func, outcome), *func_data),
@@ -251,6 +305,8 @@ def submit(self, task_type=None, cancellable=None, func=None, *func_data):
 
 
 def submit_after(self, task_type, delay_usec, cancellable, func, *func_data):
+    _check_usec('submit_after()', 'delay_usec', delay_usec, 0)
+    _check_callable('submit_after()', 'func', func)
     outcome = _Outcome()
     return _attach_outcome(_submit_after(self, task_type, delay_usec, cancellable,
                                          _wrap_work(self, func, outcome), *func_data),
@@ -258,6 +314,9 @@ def submit_after(self, task_type, delay_usec, cancellable, func, *func_data):
 
 
 def submit_at(self, task_type, ready_time, cancellable, func, *func_data):
+    # Any time is valid, one in the past runs as soon as possible.
+    _check_usec('submit_at()', 'ready_time', ready_time, _INT64_MIN)
+    _check_callable('submit_at()', 'func', func)
     outcome = _Outcome()
     return _attach_outcome(_submit_at(self, task_type, ready_time, cancellable,
                                       _wrap_work(self, func, outcome), *func_data),
@@ -272,18 +331,20 @@ def submit_async(self, task_type, func, func_data=(), cancellable=None,
         func_data = ()
     elif not isinstance(func_data, tuple):
         func_data = (func_data,)
+    _check_callable('submit_async()', 'func', func)
+    _check_callable('submit_async()', 'callback', callback, optional=True)
     outcome = _Outcome()
     ready = None
     if callback is not None:
         def ready(source, result, *data):
-            result._tether_outcome = outcome
+            _outcomes[result] = outcome
             callback(source, result, *data)
     _submit_async(self, task_type, _wrap_work(self, func, outcome), func_data,
                   cancellable, ready, *user_data)
 
 
 def _original_exception(holder, error):
-    outcome = getattr(holder, '_tether_outcome', None)
+    outcome = _outcomes.get(holder)
     if (outcome is not None and outcome.exception is not None
             and error.matches(Tether.error_quark(), Tether.Error.FAILED)):
         return outcome.exception
@@ -301,7 +362,35 @@ def submit_finish(self, result):
 
 
 def post(self, task_type, func, *func_data):
+    _check_callable('post()', 'func', func)
     return _post(self, task_type, _wrap_post(func), *func_data)
+
+
+_stop_within = Tether.LoopManager.stop_within
+
+
+def stop_within(self, timeout_usec):
+    _check_usec('stop_within()', 'timeout_usec', timeout_usec, -1)
+    return _stop_within(self, timeout_usec)
+
+
+def _checked_setter(name, minimum, maximum=_INT64_MAX):
+    setter = getattr(Tether.LoopManager, name)
+
+    def checked(self, value):
+        _check_usec('%s()' % name, 'value', value, minimum, maximum)
+        return setter(self, value)
+    checked.__name__ = checked.__qualname__ = name
+    checked.__doc__ = setter.__doc__
+    return checked
+
+
+for _name, _minimum, _maximum in (('set_submit_timeout', -1, _INT64_MAX),
+                                  ('set_slow_threshold', 0, _INT64_MAX),
+                                  ('set_wait_spin', 0, 1_000_000),
+                                  ('set_loop_spin', 0, 1_000_000)):
+    setattr(Tether.LoopManager, _name, _checked_setter(_name, _minimum, _maximum))
+del _name, _minimum, _maximum
 
 
 Tether.LoopManager.submit = submit
@@ -310,6 +399,7 @@ Tether.LoopManager.submit_at = submit_at
 Tether.LoopManager.submit_async = submit_async
 Tether.LoopManager.submit_finish = submit_finish
 Tether.LoopManager.post = post
+Tether.LoopManager.stop_within = stop_within
 
 
 class _CallbackThread:
@@ -344,19 +434,24 @@ class _CallbackThread:
 
 _callback_thread = _CallbackThread()
 _callbacks_lock = threading.Lock()
+# Done callbacks not yet run, by future: the key keeps the future's wrapper
+# (and so its outcome) alive until they have run.
+_pending_callbacks = {}
 
 
 def _run_done_callback(future, fn):
     try:
         fn(future)
-    except Exception:
+    except BaseException:
+        # BaseException: a SystemExit or KeyboardInterrupt escaping here
+        # would end the callback thread, and every later done callback and
+        # every await of a Tether future would wait for ever.
         _log.exception('Done callback %r of %r raised', fn, future)
 
 
 def _run_done_callbacks(future, result):
     with _callbacks_lock:
-        callbacks = future._tether_callbacks
-        future._tether_callbacks = []
+        callbacks = _pending_callbacks.pop(future)
     for fn in callbacks:
         _run_done_callback(future, fn)
 
@@ -372,16 +467,18 @@ def add_done_callback(self, fn):
     As with :class:`concurrent.futures.Future`, a future that is already done
     calls ``fn`` at once, in this thread. Otherwise ``fn`` runs later on
     Tether's callback thread (named ``tether-callbacks``, one per process),
-    in the order the callbacks were added. An exception ``fn`` raises is
-    logged and ignored.
+    in the order the callbacks were added. An exception ``fn`` raises, of
+    any kind (``SystemExit`` and ``KeyboardInterrupt`` included), is logged
+    on the ``gi.overrides.Tether`` logger and ignored.
     """
+    _check_callable('add_done_callback()', 'fn', fn)
     with _callbacks_lock:
         if not self.is_done():
-            pending = getattr(self, '_tether_callbacks', None)
-            if pending:
+            pending = _pending_callbacks.get(self)
+            if pending is not None:
                 pending.append(fn)
                 return
-            self._tether_callbacks = [fn]
+            _pending_callbacks[self] = [fn]
             first = True
         else:
             first = False
