@@ -38,7 +38,6 @@ import functools
 import logging
 import threading
 import warnings
-import weakref
 
 from gi.module import get_introspection_module
 from gi.repository import GLib, GObject
@@ -50,7 +49,8 @@ __all__ = ['DEFERRED', 'Thread']
 _log = logging.getLogger('gi.overrides.Tether')
 
 # The main thread waits in slices so that Ctrl-C interrupts a blocking
-# result() within this many microseconds; other threads wait in one call.
+# result() within this many microseconds even when the signal lands on
+# another thread; other threads wait in one call.
 _MAIN_THREAD_WAIT_SLICE_USEC = 50_000
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
@@ -255,15 +255,15 @@ def _wrap_post(func):
     return run
 
 
-# What Python work raised, by the future (or async result) that reports it,
-# for as long as its Python wrapper lives: nothing else can ask for it. Not
-# an attribute, which would switch the wrapper to a toggle reference (see
-# _ManagerState).
-_outcomes = weakref.WeakKeyDictionary()
-
-
 def _attach_outcome(future, outcome):
-    _outcomes[future] = outcome
+    # An attribute keeps this Python wrapper (and so the outcome) alive for
+    # as long as the C future lives. Unlike a manager's (see _ManagerState),
+    # a future's toggle reference is harmless: releasing it only finalizes
+    # the future. And it must be the wrapper that holds the outcome: the
+    # exception's traceback reaches the frames that called result(), which
+    # hold the future, a cycle the garbage collector can only free if no
+    # global map holds the exception.
+    future._tether_outcome = outcome
     return future
 
 
@@ -337,14 +337,14 @@ def submit_async(self, task_type, func, func_data=(), cancellable=None,
     ready = None
     if callback is not None:
         def ready(source, result, *data):
-            _outcomes[result] = outcome
+            result._tether_outcome = outcome
             callback(source, result, *data)
     _submit_async(self, task_type, _wrap_work(self, func, outcome), func_data,
                   cancellable, ready, *user_data)
 
 
 def _original_exception(holder, error):
-    outcome = _outcomes.get(holder)
+    outcome = getattr(holder, '_tether_outcome', None)
     if (outcome is not None and outcome.exception is not None
             and error.matches(Tether.error_quark(), Tether.Error.FAILED)):
         return outcome.exception
@@ -434,9 +434,6 @@ class _CallbackThread:
 
 _callback_thread = _CallbackThread()
 _callbacks_lock = threading.Lock()
-# Done callbacks not yet run, by future: the key keeps the future's wrapper
-# (and so its outcome) alive until they have run.
-_pending_callbacks = {}
 
 
 def _run_done_callback(future, fn):
@@ -451,7 +448,8 @@ def _run_done_callback(future, fn):
 
 def _run_done_callbacks(future, result):
     with _callbacks_lock:
-        callbacks = _pending_callbacks.pop(future)
+        callbacks = future._tether_callbacks
+        future._tether_callbacks = []
     for fn in callbacks:
         _run_done_callback(future, fn)
 
@@ -474,11 +472,11 @@ def add_done_callback(self, fn):
     _check_callable('add_done_callback()', 'fn', fn)
     with _callbacks_lock:
         if not self.is_done():
-            pending = _pending_callbacks.get(self)
-            if pending is not None:
+            pending = getattr(self, '_tether_callbacks', None)
+            if pending:
                 pending.append(fn)
                 return
-            _pending_callbacks[self] = [fn]
+            self._tether_callbacks = [fn]
             first = True
         else:
             first = False
@@ -488,21 +486,78 @@ def add_done_callback(self, fn):
         _run_done_callback(self, fn)
 
 
+class _MainThreadWaiter:
+    """Blocks the main thread on a future so that Ctrl-C interrupts it.
+
+    Python runs signal handlers in the main thread, at the next bytecode. A
+    Future.wait() that times out returns a GError, and PyGObject runs Python
+    code to convert it: a KeyboardInterrupt raised there is printed and
+    replaced by ``RuntimeError: Converting the GError failed`` (issue 12,
+    item 3). So the main thread never waits in a call that can fail: it
+    iterates a private main context, with the GIL released, until the
+    future's wait_async() idle wakes it. A signal makes poll() return early
+    (EINTR) and the handler runs in our frame; a tick source bounds each
+    sleep to the slice (the signal may land on another thread) or the
+    deadline (it re-arms itself when it fires). Nothing but C and a builtin
+    runs inside the iteration, so no handler can run where PyGObject would
+    swallow its exception.
+    """
+
+    def __init__(self):
+        self.context = GLib.MainContext.new()
+        self.tick = GLib.timeout_source_new(_MAIN_THREAD_WAIT_SLICE_USEC // 1000)
+        self.tick.set_callback(bool, True)      # a builtin: keep ticking
+        self.tick.attach(self.context)
+
+    def wait(self, future, deadline):
+        if deadline is not None and GLib.get_monotonic_time() >= deadline:
+            return False
+        context, tick = self.context, self.tick
+        context.push_thread_default()
+        try:
+            # No callback: the idle it schedules in this context when the
+            # future ends is what wakes us. One left by an interrupted wait
+            # holds its future until the next wait here dispatches it.
+            future.wait_async(None, None)
+            armed = False
+            while not future.is_done():
+                if deadline is not None:
+                    now = GLib.get_monotonic_time()
+                    if now >= deadline:
+                        return False
+                    # Only near the deadline: setting a ready time wakes
+                    # the context, which costs an iteration.
+                    if not armed and deadline - now <= _MAIN_THREAD_WAIT_SLICE_USEC:
+                        tick.set_ready_time(deadline)
+                        armed = True
+                context.iteration(True)
+            return True
+        finally:
+            context.pop_thread_default()
+
+
+_main_thread_waiter = None
+
+
 def _wait(future, timeout):
     """Blocks until done; False if ``timeout`` seconds passed first."""
+    global _main_thread_waiter
+
     if future.is_done():
         return True
     deadline = None if timeout is None else GLib.get_monotonic_time() + int(timeout * 1e6)
-    in_main = threading.current_thread() is threading.main_thread()
+    if threading.current_thread() is threading.main_thread():
+        # Only the main thread creates or uses it: no lock needed.
+        if _main_thread_waiter is None:
+            _main_thread_waiter = _MainThreadWaiter()
+        return _main_thread_waiter.wait(future, deadline)
     while True:
         if deadline is None:
             remaining = -1
         else:
             remaining = max(0, deadline - GLib.get_monotonic_time())
-        if in_main and (remaining < 0 or remaining > _MAIN_THREAD_WAIT_SLICE_USEC):
-            remaining = _MAIN_THREAD_WAIT_SLICE_USEC
         try:
-            future.wait(remaining)
+            _future_wait(future, remaining)
             return True
         except GLib.Error as error:
             if not error.matches(Tether.error_quark(), Tether.Error.TIMED_OUT):
@@ -600,6 +655,14 @@ def __await__(self):
         raise
 
 
+_future_wait = Tether.Future.wait
+
+
+def wait(self, timeout_usec):
+    _check_usec('wait()', 'timeout_usec', timeout_usec, -1)
+    return _future_wait(self, timeout_usec)
+
+
 def _future_repr(self):
     return '<Tether.Future at 0x%x status=%s>' % (id(self), self.get_status().value_nick)
 
@@ -611,6 +674,7 @@ Tether.Future.done = done
 Tether.Future.cancelled = cancelled
 Tether.Future.__await__ = __await__
 Tether.Future.__repr__ = _future_repr
+Tether.Future.wait = wait
 
 
 def _lineage_enter(self):
