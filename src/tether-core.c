@@ -36,6 +36,9 @@ typedef struct
 
 static GPrivate current_core;
 
+static void core_interrupt_wait  (TetherCore *core);
+static void core_detached_exited (void);
+
 TetherCore *
 tether_core_ref (TetherCore *core)
 {
@@ -509,6 +512,7 @@ static gpointer
 core_thread_func (gpointer data)
 {
   TetherCore *core = data;
+  gboolean detached;
 
   g_mutex_lock (&core->mutex);
   tether_lineage_enter_manager_thread (core->starter);
@@ -531,10 +535,15 @@ core_thread_func (gpointer data)
 
   g_mutex_lock (&core->mutex);
   core->state = CORE_STOPPED;
+  detached = core->detached;
+  core->detached = FALSE;
   g_cond_broadcast (&core->cond);
   g_mutex_unlock (&core->mutex);
 
   tether_core_unref (core);
+  /* Last: whoever waits for detached threads may free what this used. */
+  if (detached)
+    core_detached_exited ();
   return NULL;
 }
 
@@ -575,8 +584,24 @@ tether_core_start (TetherCore  *core,
                    core->id);
       return FALSE;
     }
-  while (core->state == CORE_STOPPING)
-    g_cond_wait (&core->cond, &core->mutex);
+  /* Waiting for a stop is a wait on the manager's thread, like a stop's. */
+  if (core->state == CORE_STOPPING)
+    {
+      g_autofree char *cycle = NULL;
+
+      if (!tether_core_begin_wait (core, NULL, &cycle))
+        {
+          g_mutex_unlock (&core->mutex);
+          g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
+                       "Manager '%s' is stopping and its stop waits for this thread: %s "
+                       "each wait for the next. Start it again once this work has returned",
+                       core->id, cycle);
+          return FALSE;
+        }
+      while (core->state == CORE_STOPPING)
+        g_cond_wait (&core->cond, &core->mutex);
+      tether_core_end_wait ();
+    }
   if (core->state == CORE_RUNNING)
     {
       g_mutex_unlock (&core->mutex);
@@ -719,13 +744,18 @@ tether_core_request_stop (TetherCore     *core,
     {
       /* Outside the lock: cancelling runs "cancelled" handlers, user code. */
       core_apply_stop (core, mode, jobs);
+      /* Then end the wait the running work may be blocked in, so that it can
+       * return; its cancellable has fired by now. */
+      if (mode == TETHER_STOP_MODE_CANCEL)
+        core_interrupt_wait (core);
       core_poke (core);
     }
 
   return began;
 }
 
-/* Foreign threads only: waits, up to @deadline (-1: no limit), until run
+/* Not on the manager's own thread, and on another manager's thread only
+ * inside tether_core_begin_wait(): waits, up to @deadline (-1: no limit), until run
  * @generation has left its loop, and joins its thread. A start() that came
  * in between has joined that thread already, and the run now going is not
  * this stopper's business. */
@@ -1053,16 +1083,24 @@ tether_core_dup_stats (TetherCore *core)
                                    load_u64 (&core->posts_dropped));
 }
 
-/* Blocking waits made on manager threads form a graph in which each manager
- * waits on at most one other: a wait that would close a cycle is refused. */
+/* Blocking waits made on manager threads form a graph in which each
+ * manager's thread waits on at most one other manager: for the work of a
+ * future (tether_future_wait()) or for its thread to stop (a stop or a start
+ * that waits for a stop). A wait that would close a cycle is refused. The
+ * lock is a leaf: nothing else is taken while it is held. */
 static GMutex wait_graph_lock;
 
+/* Registers the calling thread, if it is a manager's, as waiting on
+ * @target, and @event (if any) as what it sleeps on, so that a CANCEL stop
+ * of its manager can wake it. Returns %FALSE, registering nothing, with
+ * @cycle describing the managers if the wait would close a cycle. */
 gboolean
-tether_core_begin_wait (TetherCore  *target,
-                        GError     **error)
+tether_core_begin_wait (TetherCore   *target,
+                        TetherEvent  *event,
+                        char        **cycle)
 {
   TetherCore *self = g_private_get (&current_core);
-  g_autoptr(GString) cycle = NULL;
+  GString *found = NULL;
 
   if (self == NULL)
     return TRUE;
@@ -1071,24 +1109,23 @@ tether_core_begin_wait (TetherCore  *target,
   for (TetherCore *c = target; c != NULL; c = c->waiting_on)
     if (c == self)
       {
-        cycle = g_string_new (NULL);
-        g_string_append_printf (cycle, "'%s'", self->id);
+        found = g_string_new (NULL);
+        g_string_append_printf (found, "'%s'", self->id);
         for (TetherCore *d = target; d != self; d = d->waiting_on)
-          g_string_append_printf (cycle, " -> '%s'", d->id);
-        g_string_append_printf (cycle, " -> '%s'", self->id);
+          g_string_append_printf (found, " -> '%s'", d->id);
+        g_string_append_printf (found, " -> '%s'", self->id);
         break;
       }
-  if (cycle == NULL)
-    self->waiting_on = target;
+  if (found == NULL)
+    {
+      self->waiting_on = target;
+      self->wait_event = event;
+    }
   g_mutex_unlock (&wait_graph_lock);
 
-  if (cycle != NULL)
+  if (found != NULL)
     {
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
-                   "Waiting here would deadlock: %s each wait for the next, and none can "
-                   "run the work the others wait for. Use tether_future_wait_async() or "
-                   "finish the work from a callback instead",
-                   cycle->str);
+      *cycle = g_string_free (found, FALSE);
       return FALSE;
     }
   return TRUE;
@@ -1104,5 +1141,86 @@ tether_core_end_wait (void)
 
   g_mutex_lock (&wait_graph_lock);
   self->waiting_on = NULL;
+  self->wait_event = NULL;
   g_mutex_unlock (&wait_graph_lock);
+}
+
+/* Whether the calling thread is a manager's whose manager a CANCEL stop has
+ * reached: its blocking waits end, so that its work can return. */
+gboolean
+tether_core_wait_cancelled (void)
+{
+  TetherCore *self = g_private_get (&current_core);
+
+  return self != NULL && g_atomic_int_get (&self->cancelling);
+}
+
+/* After a CANCEL stop set core->cancelling: wakes the manager's thread if it
+ * sleeps in a future's wait. The waiter unregisters its event under the
+ * same lock before it returns, so the event is alive here. */
+static void
+core_interrupt_wait (TetherCore *core)
+{
+  g_mutex_lock (&wait_graph_lock);
+  if (core->wait_event != NULL)
+    tether_event_nudge (core->wait_event);
+  g_mutex_unlock (&wait_graph_lock);
+}
+
+/* Threads that the last unref of their manager let go of while they drain:
+ * nobody joins them, and tether_core_wait_detached() waits for them. */
+static GMutex detached_lock;
+static GCond  detached_cond;
+static guint  n_detached;
+
+/* Any thread, once a stop has begun: gives up the right to join the
+ * manager's thread, which finishes and exits on its own. A thread that has
+ * not yet marked itself stopped is counted until it has released the core. */
+void
+tether_core_detach (TetherCore *core)
+{
+  GThread *thread;
+
+  g_mutex_lock (&core->mutex);
+  thread = g_steal_pointer (&core->thread);
+  if (thread != NULL && core->state != CORE_STOPPED)
+    {
+      core->detached = TRUE;
+      g_mutex_lock (&detached_lock);
+      n_detached++;
+      g_mutex_unlock (&detached_lock);
+    }
+  g_mutex_unlock (&core->mutex);
+
+  g_clear_pointer (&thread, g_thread_unref);
+}
+
+static void
+core_detached_exited (void)
+{
+  g_mutex_lock (&detached_lock);
+  if (--n_detached == 0)
+    g_cond_broadcast (&detached_cond);
+  g_mutex_unlock (&detached_lock);
+}
+
+/* Waits until no detached thread is left, or @deadline (monotonic; -1: no
+ * limit) passes. Returns whether none is left. */
+gboolean
+tether_core_wait_detached (gint64 deadline)
+{
+  gboolean none;
+
+  g_mutex_lock (&detached_lock);
+  while (n_detached > 0)
+    {
+      if (deadline < 0)
+        g_cond_wait (&detached_cond, &detached_lock);
+      else if (!g_cond_wait_until (&detached_cond, &detached_lock, deadline))
+        break;
+    }
+  none = n_detached == 0;
+  g_mutex_unlock (&detached_lock);
+
+  return none;
 }

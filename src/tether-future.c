@@ -289,6 +289,16 @@ outcome (TetherFuture  *self,
   return TRUE;
 }
 
+/* The abort condition of a wait on a manager's thread: a CANCEL stop of
+ * that manager ends it. */
+static gboolean
+waiter_cancelled (gpointer data)
+{
+  TetherCore *waiter = data;
+
+  return g_atomic_int_get (&waiter->cancelling);
+}
+
 /**
  * tether_future_wait:
  * @self: a [class@Tether.Future]
@@ -304,13 +314,35 @@ outcome (TetherFuture  *self,
  * would close a cycle of managers waiting on each other: work on manager A
  * waiting for work on B while work on B waits for work on A (or through any
  * number of managers); the message names the managers in the cycle, and the
- * wait that would close it is the one refused. Waits from threads that are
- * not managers' cannot close a cycle and pay nothing for the check.
+ * wait that would close it is the one refused. A manager's thread blocked in
+ * [method@Tether.LoopManager.stop] or [method@Tether.LoopManager.stop_within]
+ * of another manager waits on that manager too: work on A waiting for work
+ * on B while B's thread is stopping A is refused the same way. Waits from
+ * threads that are not managers' cannot close a cycle and pay nothing for
+ * the check.
+ *
+ * A refused wait changes nothing else: the work it would have waited for is
+ * not cancelled. It stays queued (or running) and ends later as if nobody
+ * had waited, and the future completes then; wait for it again from
+ * somewhere that can, with [method@Tether.Future.wait_async], or cancel it
+ * with [method@Tether.Future.cancel] if its outcome is no longer wanted.
+ *
+ * On a manager's thread, a stop of that manager in
+ * %TETHER_STOP_MODE_CANCEL (or the deadline of
+ * [method@Tether.LoopManager.stop_within]) ends the wait: it returns
+ * %FALSE with %G_IO_ERROR_CANCELLED at once, and so does every later
+ * blocking wait there until the manager's thread has exited, so that the
+ * cancelled work can return and the stop can finish. Only the wait ends:
+ * the work waited for, on the other manager, goes on, and its future
+ * completes when it ends. A wait with a @timeout_usec of 0 only polls and
+ * is never ended this way.
  *
  * Thread: any thread; see above for the manager's own.
  *
  * Returns: %TRUE if the work succeeded; %FALSE with @error set to the work's
- *   error, a %G_IO_ERROR_CANCELLED error, or one of the above
+ *   error, a %G_IO_ERROR_CANCELLED error (the work was cancelled, or the
+ *   wait was ended by a CANCEL stop of the waiting manager), or one of the
+ *   above
  *
  * Since: 1.0
  */
@@ -338,28 +370,44 @@ tether_future_wait (TetherFuture  *self,
       return FALSE;
     }
 
-  /* Only a wait on a manager's thread can close a cycle: elsewhere this
-   * returns at once. */
-  if (timeout_usec != 0 && !tether_core_begin_wait (self->job->core, error))
-    return FALSE;
-
   if (timeout_usec != 0)
     {
-      deadline = timeout_usec > 0 ? tether_time_after (timeout_usec) : -1;
-      tether_event_wait_until (&self->done,
-                               __atomic_load_n (&self->job->core->wait_spin, __ATOMIC_RELAXED),
-                               deadline);
-    }
+      TetherCore *waiter = tether_core_get_current ();
+      g_autofree char *cycle = NULL;
 
-  if (timeout_usec != 0)
-    tether_core_end_wait ();
+      /* Only a wait on a manager's thread can close a cycle, or be ended by
+       * a CANCEL stop of its manager: elsewhere this returns at once. */
+      if (!tether_core_begin_wait (self->job->core, &self->done, &cycle))
+        {
+          g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
+                       "Waiting here would deadlock: %s each wait for the next (for work or "
+                       "for a stop), and none can go on. The work waited for is not cancelled: it "
+                       "still runs. Use tether_future_wait_async() or finish the work from a callback "
+                       "instead",
+                       cycle);
+          return FALSE;
+        }
+      deadline = timeout_usec > 0 ? tether_time_after (timeout_usec) : -1;
+      tether_event_wait_until_or (&self->done,
+                                  __atomic_load_n (&self->job->core->wait_spin, __ATOMIC_RELAXED),
+                                  deadline,
+                                  waiter != NULL ? waiter_cancelled : NULL, waiter);
+      tether_core_end_wait ();
+    }
 
   if (!tether_future_is_done (self))
     {
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT,
-                   "Work on manager '%s' did not finish within %" G_GINT64_FORMAT " us; it "
-                   "is still running. Wait again, or call tether_future_cancel() to stop it",
-                   tether_core_get_id (self->job->core), timeout_usec);
+      if (timeout_usec != 0 && tether_core_wait_cancelled ())
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                     "The wait was ended because manager '%s', whose thread waited, was stopped "
+                     "with TETHER_STOP_MODE_CANCEL; the work waited for, on manager '%s', goes on",
+                     tether_core_get_id (tether_core_get_current ()),
+                     tether_core_get_id (self->job->core));
+      else
+        g_set_error (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT,
+                     "Work on manager '%s' did not finish within %" G_GINT64_FORMAT " us; it "
+                     "is still running. Wait again, or call tether_future_cancel() to stop it",
+                     tether_core_get_id (self->job->core), timeout_usec);
       return FALSE;
     }
 
