@@ -65,6 +65,7 @@ tether_core_unref (TetherCore *core)
   g_cond_clear (&core->cond);
   g_cond_clear (&core->room_cond);
   g_clear_pointer (&core->starter, tether_lineage_unref_memory);
+  g_clear_pointer (&core->async_waits, g_ptr_array_unref);
   tether_stats_clear (&core->stats);
   tether_post_pool_clear (&core->posts);
   g_free (core->task_type);
@@ -589,7 +590,7 @@ tether_core_start (TetherCore  *core,
     {
       g_autofree char *cycle = NULL;
 
-      if (!tether_core_begin_wait (core, NULL, &cycle))
+      if (!tether_core_begin_stop_wait (core, &cycle))
         {
           g_mutex_unlock (&core->mutex);
           g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
@@ -1090,24 +1091,149 @@ tether_core_dup_stats (TetherCore *core)
  * lock is a leaf: nothing else is taken while it is held. */
 static GMutex wait_graph_lock;
 
-/* Registers the calling thread, if it is a manager's, as waiting on
- * @target, and @event (if any) as what it sleeps on, so that a CANCEL stop
- * of its manager can wake it. Returns %FALSE, registering nothing, with
- * @cycle describing the managers if the wait would close a cycle. */
-gboolean
-tether_core_begin_wait (TetherCore   *target,
-                        TetherEvent  *event,
-                        char        **cycle)
+typedef struct
+{
+  TetherCore *core;
+  gboolean    whole_stop; /* reached as a stop target: its whole drain matters */
+  int         from;       /* index of the hop it was reached from */
+} Hop;
+
+static void
+hop_add (GArray     *hops,
+         TetherCore *core,
+         gboolean    whole_stop,
+         int         from)
+{
+  Hop hop = { core, whole_stop, from };
+
+  for (guint i = 0; i < hops->len; i++)
+    {
+      Hop *seen = &g_array_index (hops, Hop, i);
+
+      if (seen->core == core && (seen->whole_stop || !whole_stop))
+        return;
+    }
+  g_array_append_val (hops, hop);
+}
+
+/* With wait_graph_lock held: whether a wait of @self on @target would
+ * close a cycle, and which managers it would go through. A wait on a
+ * future needs the target's thread free: its blocking wait counts. A stop
+ * needs the target's whole drain: its deferred work may also wait for the
+ * futures its thread awaits with wait_async(). */
+static char *
+wait_graph_find_cycle_locked (TetherCore *self,
+                              TetherCore *target,
+                              gboolean    stop)
+{
+  g_autoptr(GArray) hops = g_array_new (FALSE, FALSE, sizeof (Hop));
+  g_autoptr(GPtrArray) path = NULL;
+  GString *cycle;
+  int found = -1;
+
+  hop_add (hops, target, stop, -1);
+  for (guint i = 0; i < hops->len && found < 0; i++)
+    {
+      Hop hop = g_array_index (hops, Hop, i);
+
+      if (hop.core == self)
+        {
+          found = i;
+          break;
+        }
+      /* Once a drain matters, so does every drain and deferred work it
+       * waits for. */
+      if (hop.core->waiting_on != NULL)
+        hop_add (hops, hop.core->waiting_on, hop.whole_stop || hop.core->waiting_on_stop, i);
+      /* Only deferred work, started and not ended, can be waiting for them. */
+      if (!hop.whole_stop || __atomic_load_n (&hop.core->stats.running, __ATOMIC_RELAXED) == 0)
+        continue;
+      for (guint j = 0; hop.core->async_waits != NULL && j < hop.core->async_waits->len; j++)
+        hop_add (hops, g_ptr_array_index (hop.core->async_waits, j), TRUE, i);
+    }
+  if (found < 0)
+    return NULL;
+
+  path = g_ptr_array_new ();
+  for (int i = found; i >= 0; i = g_array_index (hops, Hop, i).from)
+    g_ptr_array_add (path, g_array_index (hops, Hop, i).core);
+  cycle = g_string_new (NULL);
+  g_string_append_printf (cycle, "'%s'", self->id);
+  for (guint i = path->len; i > 0; i--)
+    g_string_append_printf (cycle, " -> '%s'", ((TetherCore *) g_ptr_array_index (path, i - 1))->id);
+  return g_string_free (cycle, FALSE);
+}
+
+static gboolean
+core_begin_wait (TetherCore   *target,
+                 gboolean      stop,
+                 TetherEvent  *event,
+                 char        **cycle)
 {
   TetherCore *self = g_private_get (&current_core);
-  GString *found = NULL;
+  char *found;
 
   if (self == NULL)
     return TRUE;
 
   g_mutex_lock (&wait_graph_lock);
-  for (TetherCore *c = target; c != NULL; c = c->waiting_on)
-    if (c == self)
+  found = wait_graph_find_cycle_locked (self, target, stop);
+  if (found == NULL)
+    {
+      self->waiting_on = target;
+      self->waiting_on_stop = stop;
+      self->wait_event = event;
+    }
+  g_mutex_unlock (&wait_graph_lock);
+
+  *cycle = found;
+  return found == NULL;
+}
+
+/* Registers the calling thread, if it is a manager's, as blocked on work of
+ * @target, and @event as what it sleeps on, so that a CANCEL stop of its
+ * manager can wake it. Returns %FALSE, registering nothing, with @cycle
+ * describing the managers if the wait would close a cycle. */
+gboolean
+tether_core_begin_wait (TetherCore   *target,
+                        TetherEvent  *event,
+                        char        **cycle)
+{
+  return core_begin_wait (target, FALSE, event, cycle);
+}
+
+/* The same, for a wait until @target's thread has exited. */
+gboolean
+tether_core_begin_stop_wait (TetherCore  *target,
+                             char       **cycle)
+{
+  return core_begin_wait (target, TRUE, NULL, cycle);
+}
+
+/* Records a wait_async() made on a manager's thread for work of another
+ * manager: not a blocking wait, but the caller's deferred work may wait for
+ * it before it returns, so a stop of the caller's manager depends on it.
+ * Returns %FALSE, recording nothing, with @cycle set if @target's thread is
+ * blocked, directly or through other managers, waiting for the calling
+ * manager's thread to exit: its work cannot run before that thread has
+ * left its loop, so the callback could never run there. Otherwise @waiter
+ * receives the calling manager's core (a reference) for
+ * tether_core_end_async_wait(), or %NULL if there is nothing to record. */
+gboolean
+tether_core_begin_async_wait (TetherCore  *target,
+                              TetherCore **waiter,
+                              char       **cycle)
+{
+  TetherCore *self = g_private_get (&current_core);
+  GString *found = NULL;
+
+  *waiter = NULL;
+  if (self == NULL || self == target)
+    return TRUE;
+
+  g_mutex_lock (&wait_graph_lock);
+  for (TetherCore *c = target; c != NULL && c != self; c = c->waiting_on)
+    if (c->waiting_on == self && c->waiting_on_stop)
       {
         found = g_string_new (NULL);
         g_string_append_printf (found, "'%s'", self->id);
@@ -1118,8 +1244,10 @@ tether_core_begin_wait (TetherCore   *target,
       }
   if (found == NULL)
     {
-      self->waiting_on = target;
-      self->wait_event = event;
+      if (self->async_waits == NULL)
+        self->async_waits = g_ptr_array_new ();
+      g_ptr_array_add (self->async_waits, target);
+      *waiter = tether_core_ref (self);
     }
   g_mutex_unlock (&wait_graph_lock);
 
@@ -1129,6 +1257,34 @@ tether_core_begin_wait (TetherCore   *target,
       return FALSE;
     }
   return TRUE;
+}
+
+/* For tests: whether @waiter's thread is blocked on @target, or has a
+ * wait_async() on its work pending. */
+gboolean
+tether_core_is_waiting_on (TetherCore *waiter,
+                           TetherCore *target)
+{
+  gboolean ret;
+
+  g_mutex_lock (&wait_graph_lock);
+  ret = waiter->waiting_on == target ||
+        (waiter->async_waits != NULL &&
+         g_ptr_array_find (waiter->async_waits, target, NULL));
+  g_mutex_unlock (&wait_graph_lock);
+
+  return ret;
+}
+
+void
+tether_core_end_async_wait (TetherCore *waiter,
+                            TetherCore *target)
+{
+  g_mutex_lock (&wait_graph_lock);
+  g_ptr_array_remove_fast (waiter->async_waits, target);
+  g_mutex_unlock (&wait_graph_lock);
+
+  tether_core_unref (waiter);
 }
 
 void
@@ -1141,6 +1297,7 @@ tether_core_end_wait (void)
 
   g_mutex_lock (&wait_graph_lock);
   self->waiting_on = NULL;
+  self->waiting_on_stop = FALSE;
   self->wait_event = NULL;
   g_mutex_unlock (&wait_graph_lock);
 }

@@ -154,14 +154,41 @@ tether_future_new (TetherJob *job)
   return self;
 }
 
+/* The task data of a wait_async() task. */
+typedef struct
+{
+  gulong      handler;  /* on the wait's cancellable; the caller's thread only */
+  TetherCore *waiter;   /* set before the task is queued; see tether_core_begin_async_wait() */
+} AsyncWait;
+
+static void
+async_wait_free (gpointer data)
+{
+  AsyncWait *wait = data;
+
+  g_assert (wait->waiter == NULL);
+  g_free (wait);
+}
+
+/* Once the task has left the waiters queue: the wait is no longer pending. */
+static void
+async_wait_ended (TetherFuture *self,
+                  GTask        *task)
+{
+  AsyncWait *wait = g_task_get_task_data (task);
+
+  if (wait->waiter != NULL)
+    tether_core_end_async_wait (g_steal_pointer (&wait->waiter), self->job->core);
+}
+
 static gboolean
 return_waiter (gpointer data)
 {
   GTask *task = data;
-  gulong handler = GPOINTER_TO_SIZE (g_task_get_task_data (task));
+  AsyncWait *wait = g_task_get_task_data (task);
 
-  if (handler != 0)
-    g_signal_handler_disconnect (g_task_get_cancellable (task), handler);
+  if (wait->handler != 0)
+    g_signal_handler_disconnect (g_task_get_cancellable (task), wait->handler);
   g_task_return_boolean (task, TRUE);
   return G_SOURCE_REMOVE;
 }
@@ -208,7 +235,10 @@ tether_future_complete (TetherFuture *self,
   g_mutex_unlock (&self->mutex);
 
   for (GList *l = waiters.head; l != NULL; l = l->next)
-    schedule_waiter (l->data);
+    {
+      async_wait_ended (self, l->data);
+      schedule_waiter (l->data);
+    }
   g_list_free (waiters.head);
 }
 
@@ -429,6 +459,7 @@ on_waiter_cancelled (GCancellable *cancellable,
   /* Errors from GTask always reach the callback through an idle. */
   if (removed)
     {
+      async_wait_ended (self, task);
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                "The wait was cancelled; the work goes on");
       g_object_unref (task);
@@ -458,29 +489,39 @@ tether_future_wait_async (TetherFuture        *self,
                           gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  gboolean done;
+  g_autofree char *cycle = NULL;
+  AsyncWait *wait;
+  gboolean done, refused = FALSE;
 
   g_return_if_fail (TETHER_IS_FUTURE (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tether_future_wait_async);
+  wait = g_new0 (AsyncWait, 1);
+  g_task_set_task_data (task, wait, async_wait_free);
 
   g_mutex_lock (&self->mutex);
   done = g_atomic_int_get (&self->status) != TETHER_FUTURE_STATUS_PENDING;
-  if (!done)
+  /* Recorded for wait-cycle detection while it is pending; whoever takes
+   * the task off the queue ends it. */
+  if (!done &&
+      !(refused = !tether_core_begin_async_wait (self->job->core, &wait->waiter, &cycle)))
     g_queue_push_tail (&self->waiters, g_object_ref (task));
   g_mutex_unlock (&self->mutex);
 
-  if (done)
+  if (refused)
+    g_task_return_new_error (task, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
+                             "Waiting here would deadlock: %s each wait for the next, and "
+                             "the last waits for this manager's thread to exit, so the work "
+                             "waited for cannot run while this thread runs its loop. The work "
+                             "waited for is not cancelled: it still runs",
+                             cycle);
+  else if (done)
     schedule_waiter (g_object_ref (task));
   else if (cancellable != NULL)
-    g_task_set_task_data (task,
-                          GSIZE_TO_POINTER (g_cancellable_connect (cancellable,
-                                                                   G_CALLBACK (on_waiter_cancelled),
-                                                                   g_object_ref (task),
-                                                                   g_object_unref)),
-                          NULL);
+    wait->handler = g_cancellable_connect (cancellable, G_CALLBACK (on_waiter_cancelled),
+                                           g_object_ref (task), g_object_unref);
 }
 
 /**

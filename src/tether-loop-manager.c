@@ -641,7 +641,7 @@ tether_loop_manager_stop (TetherLoopManager *self,
   /* The manager's own thread cannot wait for itself, and another manager's
    * thread waits only where that closes no cycle. */
   if (!tether_core_is_current (self->core) &&
-      tether_core_begin_wait (self->core, NULL, &cycle))
+      tether_core_begin_stop_wait (self->core, &cycle))
     {
       tether_core_wait_stopped (self->core, generation, -1);
       tether_core_end_wait ();
@@ -727,7 +727,7 @@ tether_loop_manager_stop_within (TetherLoopManager  *self,
 
   /* Registered before the stop begins: from here a wait by the stopped
    * manager's work on this thread's manager is refused. */
-  if (!tether_core_begin_wait (self->core, NULL, &cycle))
+  if (!tether_core_begin_stop_wait (self->core, &cycle))
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
                    "tether_loop_manager_stop_within() would deadlock: %s each wait for the "
