@@ -438,6 +438,265 @@ test_chain_of_three (gconstpointer data)
   g_clear_error (&wb.wait_error);
 }
 
+typedef struct
+{
+  Gate     *gate;
+  GThread  *thread;
+  int       notified;
+  gboolean  running;
+} Notified;
+
+static void
+on_running (GObject    *object,
+            GParamSpec *pspec,
+            gpointer    user_data)
+{
+  Notified *n = user_data;
+
+  n->notified++;
+  n->thread = g_thread_self ();
+  n->running = tether_loop_manager_is_running (TETHER_LOOP_MANAGER (object));
+  /* The stop has not joined yet: the work it waits for still holds the
+   * manager's thread, and returns once this opens its gate. */
+  gate_open (n->gate);
+}
+
+/* notify::running fires when the stop begins, on the stopping thread, with
+ * is_running() already FALSE, before the stop waits for the thread. */
+static void
+test_notify_running_when_stop_begins (gconstpointer data)
+{
+  StopKind stop = GPOINTER_TO_INT (data);
+  g_autoptr(TetherLoopManager) manager = started ("notify", NULL);
+  g_autoptr(TetherFuture) blocker = NULL;
+  g_autoptr(GError) error = NULL;
+  Gate gate;
+  Notified n = { &gate, NULL, 0, TRUE };
+
+  gate_init (&gate);
+  blocker = tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL);
+  gate_wait_entered (&gate);
+  g_signal_connect (manager, "notify::running", G_CALLBACK (on_running), &n);
+
+  watchdog_arm (WATCHDOG_SECONDS, "a stop whose notify::running waits for the join");
+  if (stop == STOP_WITHIN)
+    g_assert_true (tether_loop_manager_stop_within (manager, -1, NULL, NULL, &error));
+  else
+    tether_loop_manager_stop (manager, stop == STOP_DRAIN ? TETHER_STOP_MODE_DRAIN
+                                                          : TETHER_STOP_MODE_CANCEL);
+  watchdog_disarm ();
+
+  g_assert_no_error (error);
+  g_assert_cmpint (n.notified, ==, 1);
+  g_assert_true (n.thread == g_thread_self ());
+  g_assert_false (n.running);
+  g_assert_true (tether_future_is_done (blocker));
+  /* A second stop begins nothing and says nothing. */
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+  g_assert_cmpint (n.notified, ==, 1);
+  gate_clear (&gate);
+}
+
+/* Waits, from work on its manager, for work on another manager that waits
+ * for this manager's queued work: the wait is refused, and the work it
+ * waited for stays queued and runs later. */
+typedef struct
+{
+  TetherFuture *target;
+  Gate         *gate;
+  GError       *error;
+} Refused;
+
+static void
+refused_work (TetherWork *work,
+              gpointer    user_data)
+{
+  Refused *r = user_data;
+
+  gate_enter (r->gate);
+  gate_pass (r->gate);
+  g_assert_false (tether_future_wait (r->target, -1, &r->error));
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+test_refused_wait_leaves_work_queued (void)
+{
+  g_autoptr(TetherLoopManager) a = started ("a", NULL);
+  g_autoptr(TetherLoopManager) b = started ("b", NULL);
+  TetherCore *a_core = core_of (a);
+  TetherCore *b_core = core_of (b);
+  g_autoptr(TetherFuture) w = NULL;
+  g_autoptr(TetherFuture) z = NULL;
+  g_autoptr(TetherFuture) v = NULL;
+  g_autoptr(TetherFuture) y = NULL;
+  Gate gate;
+  Refused r = { NULL, &gate, NULL };
+  Waiter vw = { NULL, WAIT_BLOCKING, NULL, NULL, FALSE };
+
+  gate_init (&gate);
+  watchdog_arm (WATCHDOG_SECONDS, "a refused wait");
+
+  /* A runs W, with Z queued behind it; B runs V, which waits for Z, with Y
+   * queued behind it. Then W waits for Y: a cycle. */
+  w = tether_loop_manager_submit (a, NULL, NULL, refused_work, &r, NULL, NULL);
+  gate_wait_entered (&gate);
+  z = tether_loop_manager_submit (a, NULL, NULL, value_work, NULL, NULL, NULL);
+  vw.target = z;
+  v = tether_loop_manager_submit (b, NULL, NULL, waiter_work, &vw, NULL, NULL);
+  y = tether_loop_manager_submit (b, NULL, NULL, value_work, NULL, NULL, NULL);
+  r.target = y;
+  until_waiting_on (b_core, a_core);
+  g_assert_cmpint (tether_future_get_status (y), ==, TETHER_FUTURE_STATUS_PENDING);
+  gate_open (&gate);
+
+  g_assert_true (tether_future_wait (w, -1, NULL));
+  g_assert_error (r.error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
+  g_assert_nonnull (strstr (r.error->message, "'a' -> 'b' -> 'a'"));
+  /* Y was neither run nor cancelled by the refusal: it runs after V. */
+  g_assert_true (tether_future_wait (v, -1, NULL));
+  g_assert_true (tether_future_wait (y, -1, NULL));
+  g_assert_cmpint (tether_future_get_int (y), ==, 42);
+  g_assert_cmpint (tether_future_get_int (z), ==, 42);
+
+  tether_loop_manager_stop (a, TETHER_STOP_MODE_DRAIN);
+  tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
+  watchdog_disarm ();
+  gate_clear (&gate);
+  g_clear_error (&r.error);
+}
+
+/* The same on the manager's own thread: the work waited for runs once the
+ * waiting work has returned. */
+static void
+own_refused_work (TetherWork *work,
+                  gpointer    user_data)
+{
+  TetherLoopManager *manager = user_data;
+  g_autoptr(GError) error = NULL;
+  TetherFuture *inner = tether_loop_manager_submit (manager, NULL, NULL, value_work,
+                                                    NULL, NULL, NULL);
+
+  g_assert_false (tether_future_wait (inner, -1, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
+  g_assert_cmpint (tether_future_get_status (inner), ==, TETHER_FUTURE_STATUS_PENDING);
+  tether_work_return_object (work, inner);
+  g_object_unref (inner);
+}
+
+static void
+test_refused_own_wait_leaves_work_queued (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("own", NULL);
+  g_autoptr(TetherFuture) future = NULL;
+  g_autoptr(TetherFuture) inner = NULL;
+
+  watchdog_arm (WATCHDOG_SECONDS, "a refused wait on the manager's own thread");
+  future = tether_loop_manager_submit (manager, NULL, NULL, own_refused_work, manager, NULL, NULL);
+  g_assert_true (tether_future_wait (future, -1, NULL));
+  inner = tether_future_dup_object (future);
+  g_assert_true (tether_future_wait (inner, -1, NULL));
+  g_assert_cmpint (tether_future_get_int (inner), ==, 42);
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+  watchdog_disarm ();
+}
+
+/* A start made by work on B of a manager A whose stop waits for B would
+ * wait for ever: it fails with WOULD_DEADLOCK instead. */
+typedef struct
+{
+  TetherLoopManager *victim;
+  Gate              *go;
+  GError            *error;
+  gboolean           started;
+} Restarter;
+
+static void
+restart_work (TetherWork *work,
+              gpointer    user_data)
+{
+  Restarter *r = user_data;
+
+  gate_pass (r->go);
+  tether_loop_manager_stop (r->victim, TETHER_STOP_MODE_DRAIN);
+  r->started = tether_loop_manager_start (r->victim, NULL, &r->error);
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+test_start_while_stop_waits_for_us (void)
+{
+  g_autoptr(TetherLoopManager) a = started ("a", NULL);
+  g_autoptr(TetherLoopManager) b = started ("b", NULL);
+  TetherCore *a_core = core_of (a);
+  TetherCore *b_core = core_of (b);
+  g_autoptr(TetherFuture) rf = NULL;
+  g_autoptr(TetherFuture) y = NULL;
+  g_autoptr(TetherFuture) w = NULL;
+  Gate go;
+  Restarter r = { a, &go, NULL, FALSE };
+  Waiter ww = { NULL, WAIT_BLOCKING, NULL, NULL, FALSE };
+
+  gate_init (&go);
+  watchdog_arm (WATCHDOG_SECONDS, "a start that waits for a stop that waits for it");
+  rf = tether_loop_manager_submit (b, NULL, NULL, restart_work, &r, NULL, NULL);
+  y = tether_loop_manager_submit (b, NULL, NULL, value_work, NULL, NULL, NULL);
+  ww.target = y;
+  w = tether_loop_manager_submit (a, NULL, NULL, waiter_work, &ww, NULL, NULL);
+  until_waiting_on (a_core, b_core);
+  gate_open (&go);
+
+  g_assert_true (tether_future_wait (rf, -1, NULL));
+  g_assert_false (r.started);
+  g_assert_error (r.error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
+  g_assert_true (tether_future_wait (w, -1, NULL));
+  tether_loop_manager_stop (a, TETHER_STOP_MODE_DRAIN);
+  g_assert_true (tether_loop_manager_start (a, NULL, NULL));
+  tether_loop_manager_stop (a, TETHER_STOP_MODE_DRAIN);
+  tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
+  watchdog_disarm ();
+  gate_clear (&go);
+  g_clear_error (&r.error);
+}
+
+/* A CANCEL stop from a foreign thread ends the wait of the stopped
+ * manager's work, many times over: the wake-up is never lost. */
+static void
+test_cancel_ends_wait_race (void)
+{
+  watchdog_arm (WATCHDOG_SECONDS * 2, "CANCEL stops racing waits");
+  for (int i = 0; i < 300; i++)
+    {
+      g_autoptr(TetherLoopManager) a = started ("a", NULL);
+      g_autoptr(TetherLoopManager) b = started ("b", NULL);
+      g_autoptr(TetherFuture) y = NULL;
+      g_autoptr(TetherFuture) w = NULL;
+      g_autoptr(GError) error = NULL;
+      Gate y_gate;
+      Waiter ww = { NULL, WAIT_BLOCKING, NULL, NULL, FALSE };
+
+      gate_init (&y_gate);
+      y = tether_loop_manager_submit (b, NULL, NULL, value_work, &y_gate, NULL, NULL);
+      ww.target = y;
+      w = tether_loop_manager_submit (a, NULL, NULL, waiter_work, &ww, NULL, NULL);
+      /* Anywhere: before the wait, while it spins or while it sleeps. */
+      if (i % 2)
+        tether_loop_manager_set_wait_spin (b, 50);
+      if (i % 3 == 0)
+        g_thread_yield ();
+      tether_loop_manager_stop (a, TETHER_STOP_MODE_CANCEL);
+      g_assert_false (tether_future_wait (w, -1, &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      g_assert_cmpint (tether_future_get_status (y), ==, TETHER_FUTURE_STATUS_PENDING);
+      gate_open (&y_gate);
+      tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
+      g_assert_cmpint (tether_future_get_int (y), ==, 42);
+      gate_clear (&y_gate);
+      g_clear_error (&ww.wait_error);
+    }
+  watchdog_disarm ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -458,6 +717,21 @@ main (int   argc,
         g_test_add_data_func_full (p2, combo_new (stop, wait), test_waiter_after_stop, g_free);
         g_test_add_data_func_full (p3, combo_new (stop, wait), test_chain_of_three, g_free);
       }
+
+  for (StopKind stop = STOP_DRAIN; stop <= STOP_WITHIN; stop++)
+    {
+      g_autofree char *path = g_strdup_printf ("/Tether/StopGraph/notify-running/%s",
+                                               stop_names[stop]);
+
+      g_test_add_data_func (path, GINT_TO_POINTER (stop), test_notify_running_when_stop_begins);
+    }
+  g_test_add_func ("/Tether/StopGraph/refused-wait-leaves-work-queued",
+                   test_refused_wait_leaves_work_queued);
+  g_test_add_func ("/Tether/StopGraph/refused-own-wait-leaves-work-queued",
+                   test_refused_own_wait_leaves_work_queued);
+  g_test_add_func ("/Tether/StopGraph/start-while-stop-waits-for-us",
+                   test_start_while_stop_waits_for_us);
+  g_test_add_func ("/Tether/StopGraph/cancel-ends-wait-race", test_cancel_ends_wait_race);
 
   return test_run ();
 }
