@@ -478,6 +478,15 @@ on_waiter_cancelled (GCancellable *cancellable,
  * in the caller's thread-default context, even if the future is already
  * done, and never inside this call. This is safe on the manager's own thread.
  *
+ * Called on a manager's thread, a pending wait counts for wait-cycle
+ * detection of stops (see [method@Tether.LoopManager.stop]): the deferred
+ * work of that manager may need it before it returns. If the thread of the
+ * manager whose work this waits for is blocked, directly or through other
+ * managers, stopping the calling manager, that work cannot run before the
+ * calling thread has left its loop: @callback then receives
+ * %TETHER_ERROR_WOULD_DEADLOCK (or %G_IO_ERROR_CANCELLED if @cancellable
+ * has fired), and the work waited for is left alone.
+ *
  * Thread: any thread.
  *
  * Since: 1.0
