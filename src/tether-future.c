@@ -31,7 +31,12 @@
  *   afterwards is the outcome.
  * - Waiting on the manager's own thread for work queued on that manager
  *   fails at once with %TETHER_ERROR_WOULD_DEADLOCK: only that thread could
- *   run the work. Use [method@Tether.Future.wait_async] there.
+ *   run the work. Use [method@Tether.Future.wait_async] there. A refused
+ *   wait cancels nothing: the work still runs later.
+ * - A blocking wait made by work on a manager ends with
+ *   %G_IO_ERROR_CANCELLED when that manager is stopped in
+ *   %TETHER_STOP_MODE_CANCEL, so that the work can return; the future
+ *   waited for is left alone.
  *
  * Since: 1.0
  */
