@@ -276,3 +276,107 @@ def test_valid_edge_arguments_still_work(manager):
     assert manager.submit(None, None, work).wait(-1)
     ok, ran, cancelled = manager.stop_within(-1)
     assert ok and (ran, cancelled) == (0, 0)
+
+
+# -- Item 16: interpreter exit ---------------------------------------------
+
+EXIT_JOBS = PRELUDE + '''
+jobs = 5001
+counter = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND)
+
+def job(w, i):
+    os.write(counter, b'.')
+
+def post_job(i):
+    os.write(counter, b'.')
+
+def submit_all(m):
+    for i in range(jobs):
+        if i %% 2:
+            m.submit(None, None, job, i)
+        else:
+            m.post(None, post_job, i)
+
+how = %(how)r
+if how == 'kept':                    # a global still refers to the manager
+    m = Tether.LoopManager.new('exit-kept')
+    m.start(None)
+    submit_all(m)
+elif how == 'dropped':               # the last reference dropped while it runs
+    m = Tether.LoopManager.new('exit-dropped')
+    m.start(None)
+    submit_all(m)
+    del m
+elif how == 'thread':                # a thread's manager, left to the registry
+    def worker():
+        m = Tether.LoopManager.get_or_create('exit-thread', Tether.LookupFlags.NONE)
+        m.start(None)
+        submit_all(m)
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join()
+print('accepted', flush=True)
+'''
+
+
+@pytest.mark.parametrize('how', ['kept', 'dropped', 'thread'])
+def test_exit_runs_all_accepted_work(tmp_path, how):
+    counter = tmp_path / 'ran'
+    counter.write_bytes(b'')
+    code = EXIT_JOBS % {'how': how}
+    proc = subprocess.run([sys.executable, '-c', textwrap.dedent(code), str(counter)],
+                          capture_output=True, text=True, timeout=LONG * 4)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == 'accepted\n'
+    assert len(counter.read_bytes()) == 5001, proc.stderr
+    assert 'Tether:' not in proc.stderr
+
+
+EXIT_DEADLINE = PRELUDE + '''
+counter = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND)
+m = Tether.LoopManager.new('exit-deadline')
+m.start(None)
+started = threading.Event()
+
+def hold(w):
+    # Returns when the deadline cancels it (or after LONG, failing the test).
+    cancelled = threading.Event()
+    w.get_cancellable().connect(lambda *args: cancelled.set())   # g_cancellable_connect()
+    started.set()
+    cancelled.wait(LONG)
+    return 'held'
+
+def job(w):
+    os.write(counter, b'.')
+
+m.submit(None, None, hold)
+assert started.wait(LONG)
+for i in range(100):
+    m.submit(None, None, job)
+m.submit_after(None, 3600 * 1000000, None, job)     # a timer an hour away
+print('accepted', flush=True)
+'''
+
+
+def test_exit_deadline_cancels_loudly(tmp_path):
+    counter = tmp_path / 'ran'
+    counter.write_bytes(b'')
+    proc = subprocess.run([sys.executable, '-c', textwrap.dedent(EXIT_DEADLINE), str(counter)],
+                          capture_output=True, text=True, timeout=LONG * 2,
+                          env=dict(os.environ, TETHER_PY_EXIT_TIMEOUT='0.2'))
+    assert proc.returncode == 0, proc.stderr
+    assert len(counter.read_bytes()) == 0
+    assert ("manager 'exit-deadline' ended 101 accepted job(s) cancelled "
+            "(timers not yet due, or work unfinished when TETHER_PY_EXIT_TIMEOUT=0.2 s passed); "
+            "1 ran") in proc.stderr, proc.stderr
+
+
+def test_exit_timer_not_due_is_reported(tmp_path):
+    proc = run_python(PRELUDE + '''
+m = Tether.LoopManager.new('exit-timer')
+m.start(None)
+m.submit_after(None, 3600 * 1000000, None, lambda w: None)
+''')
+    assert proc.returncode == 0, proc.stderr
+    assert ("manager 'exit-timer' ended 1 accepted job(s) cancelled (timers not yet due); "
+            "0 ran") in proc.stderr, proc.stderr

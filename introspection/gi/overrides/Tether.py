@@ -32,10 +32,14 @@ Python ints.
 """
 
 import asyncio
+import atexit
 import concurrent.futures
 import ctypes
 import functools
 import logging
+import math
+import os
+import sys
 import threading
 import warnings
 
@@ -363,6 +367,7 @@ def submit_finish(self, result):
 
 def post(self, task_type, func, *func_data):
     _check_callable('post()', 'func', func)
+    _manager_state(self)                 # known to the drain at exit
     return _post(self, task_type, _wrap_post(func), *func_data)
 
 
@@ -400,6 +405,84 @@ Tether.LoopManager.submit_async = submit_async
 Tether.LoopManager.submit_finish = submit_finish
 Tether.LoopManager.post = post
 Tether.LoopManager.stop_within = stop_within
+
+
+# -- Interpreter exit ------------------------------------------------------
+
+_EXIT_TIMEOUT_VARIABLE = 'TETHER_PY_EXIT_TIMEOUT'
+
+
+def _exit_say(message):
+    # Loud and plain: logging may be shut down or unconfigured by now.
+    try:
+        sys.stderr.write('Tether: %s\n' % message)
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _exit_timeout_usec():
+    """TETHER_PY_EXIT_TIMEOUT in microseconds, -1 (no limit) if unset."""
+    value = os.environ.get(_EXIT_TIMEOUT_VARIABLE, '').strip()
+    if not value:
+        return -1
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds < 1e9:                  # NaN and inf too
+        _exit_say('ignoring %s=%r: it must be a number of seconds, 0 or more; '
+                  'waiting without limit' % (_EXIT_TIMEOUT_VARIABLE, value))
+        return -1
+    return int(seconds * 1e6)
+
+
+def _drain_at_exit():
+    """Ends, at interpreter exit, the work accepted from Python.
+
+    As ``concurrent.futures`` joins its workers, every manager that was given
+    Python work and still runs is stopped with ``stop_within()``: its queued
+    work runs (timers not yet due end cancelled, as any drain does), with
+    the GIL released meanwhile. Then it waits for the drains of managers
+    that were dropped while running (``LoopManager.wait_detached()``). With
+    ``TETHER_PY_EXIT_TIMEOUT`` (seconds) set, work not finished by then ends
+    cancelled (running work sees its cancellable fire, and keeps the exit
+    waiting until it returns). Anything that ends cancelled or is left
+    unfinished is reported on stderr: accepted work is never dropped
+    without a trace.
+    """
+    timeout = _exit_timeout_usec()
+    deadline = -1 if timeout < 0 else GLib.get_monotonic_time() + timeout
+
+    def remaining():
+        return -1 if deadline < 0 else max(0, deadline - GLib.get_monotonic_time())
+
+    why = ('timers not yet due%s' % ('' if deadline < 0 else
+                                     ', or work unfinished when %s=%s s passed'
+                                     % (_EXIT_TIMEOUT_VARIABLE, timeout / 1e6)))
+    for state in list(_managers.values()):
+        manager = state.weak()
+        if manager is None or not manager.is_running():
+            continue
+        try:
+            ok, n_ran, n_cancelled = _stop_within(manager, remaining())
+        except GLib.Error as error:
+            _exit_say('at exit, could not drain manager %r: %s'
+                      % (manager.get_id(), error.message))
+            continue
+        if n_cancelled:
+            _exit_say('at exit, manager %r ended %d accepted job(s) cancelled (%s); '
+                      '%d ran' % (manager.get_id(), n_cancelled, why, n_ran))
+    wait_detached = getattr(Tether.LoopManager, 'wait_detached', None)
+    if wait_detached is not None and not wait_detached(remaining()):
+        _exit_say('at exit, managers dropped while running had not drained their '
+                  'work when %s=%s s passed; the process exits without it'
+                  % (_EXIT_TIMEOUT_VARIABLE, timeout / 1e6))
+
+
+# After threading's shutdown has joined the non-daemon threads, whose
+# submissions are then all accepted; before the interpreter is torn down.
+atexit.register(_drain_at_exit)
 
 
 class _CallbackThread:
