@@ -48,6 +48,7 @@ struct _TetherCore
   guint64          posts_dropped; /* atomic, one writer */
   guint            post_running;  /* atomic, one writer */
   TetherWork      *spare_work;    /* a completion handle to reuse */
+  GSList          *exit_funcs;    /* CoreExitFunc, newest first; run as the thread exits */
   gboolean         spun_out;      /* the last dispatch spun for its whole loop spin */
   TetherPostPool   posts;         /* .full is shared, read on refills only */
 
@@ -94,6 +95,10 @@ struct _TetherCore
 };
 
 TetherCore *tether_core_new            (const char     *id);
+void        tether_core_add_exit_func  (TetherCore     *core,
+                                        void          (*func) (gpointer user_data),
+                                        gpointer        user_data,
+                                        GDestroyNotify  destroy);
 TetherCore *tether_core_ref            (TetherCore     *core);
 void        tether_core_unref          (TetherCore     *core);
 const char *tether_core_get_id         (TetherCore     *core);

@@ -509,6 +509,50 @@ tether_core_new (const char *id)
   return core;
 }
 
+typedef struct
+{
+  void           (*func) (gpointer user_data);
+  gpointer         user_data;
+  GDestroyNotify   destroy;
+} CoreExitFunc;
+
+/* Only on the core's own thread, which alone reads the list. */
+void
+tether_core_add_exit_func (TetherCore     *core,
+                           void          (*func) (gpointer user_data),
+                           gpointer        user_data,
+                           GDestroyNotify  destroy)
+{
+  CoreExitFunc *exit_func = g_new (CoreExitFunc, 1);
+
+  g_assert (tether_core_is_current (core));
+
+  exit_func->func = func;
+  exit_func->user_data = user_data;
+  exit_func->destroy = destroy;
+  core->exit_funcs = g_slist_prepend (core->exit_funcs, exit_func);
+}
+
+/* In the order they were added; one may add another, which runs too. */
+static void
+core_run_exit_funcs (TetherCore *core)
+{
+  while (core->exit_funcs != NULL)
+    {
+      GSList *funcs = g_slist_reverse (g_steal_pointer (&core->exit_funcs));
+
+      for (GSList *l = funcs; l != NULL; l = l->next)
+        {
+          CoreExitFunc *exit_func = l->data;
+
+          exit_func->func (exit_func->user_data);
+          if (exit_func->destroy != NULL)
+            exit_func->destroy (exit_func->user_data);
+        }
+      g_slist_free_full (funcs, g_free);
+    }
+}
+
 static gpointer
 core_thread_func (gpointer data)
 {
@@ -528,6 +572,8 @@ core_thread_func (gpointer data)
    * stops being ready. */
   for (guint i = 0; i < 100 && g_main_context_iteration (core->context, FALSE); i++)
     ;
+  /* Before the stopper hears of the stop: what they free is gone by then. */
+  core_run_exit_funcs (core);
 
   g_clear_object (&core->spare_work);
   g_private_set (&current_core, NULL);

@@ -810,6 +810,45 @@ tether_loop_manager_wait_detached (gint64 timeout_usec)
 }
 
 /**
+ * tether_loop_manager_add_thread_exit_func:
+ * @func: (scope notified) (closure user_data) (destroy destroy): called on
+ *   this manager thread just before it exits
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data, on the same thread, right after
+ *   @func has run
+ *
+ * Asks the manager thread this is called on to call @func just before it
+ * exits: after its loop has ended and its last work, posts and idles have
+ * run, and before the stop is over, so before
+ * [method@Tether.LoopManager.stop] or
+ * [func@Tether.LoopManager.wait_detached] returns. Functions run once, in
+ * the order they were added; one added from such a function runs too. A
+ * manager started again runs on a new thread, which starts with none.
+ *
+ * It is for state that a binding or a library keeps for each thread and
+ * must release on that same thread. The Python override keeps a Python
+ * thread state on each manager thread that has run Python work (building
+ * one for every call costs about 45 µs) and frees it here.
+ *
+ * Thread: a manager's thread: inside work, a post or a source attached to
+ * its context. Elsewhere it is a programmer error and does nothing.
+ *
+ * Since: 1.0
+ */
+void
+tether_loop_manager_add_thread_exit_func (TetherFunc     func,
+                                          gpointer       user_data,
+                                          GDestroyNotify destroy)
+{
+  TetherCore *core = tether_core_get_current ();
+
+  g_return_if_fail (func != NULL);
+  g_return_if_fail (core != NULL);
+
+  tether_core_add_exit_func (core, func, user_data, destroy);
+}
+
+/**
  * tether_loop_manager_get_max_pending:
  * @self: a [class@Tether.LoopManager]
  *

@@ -57,6 +57,10 @@ gboolean           tether_loop_manager_stop_within      (TetherLoopManager    *s
 TETHER_AVAILABLE_IN_1_0
 gboolean           tether_loop_manager_wait_detached    (gint64                timeout_usec);
 TETHER_AVAILABLE_IN_1_0
+void               tether_loop_manager_add_thread_exit_func (TetherFunc        func,
+                                                             gpointer          user_data,
+                                                             GDestroyNotify    destroy);
+TETHER_AVAILABLE_IN_1_0
 guint              tether_loop_manager_get_max_pending  (TetherLoopManager    *self);
 TETHER_AVAILABLE_IN_1_0
 void               tether_loop_manager_set_max_pending  (TetherLoopManager    *self,

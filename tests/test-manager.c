@@ -1025,6 +1025,113 @@ test_finalize_on_foreign_thread (void)
   g_object_unref (future);
 }
 
+/* Thread exit functions: what each call saw, in order. */
+typedef struct
+{
+  GMutex   mutex;
+  GString *log;
+  GThread *manager_thread;
+} ExitLog;
+
+static void
+exit_log_append (ExitLog    *log,
+                 const char *what)
+{
+  g_mutex_lock (&log->mutex);
+  g_string_append (log->log, what);
+  g_mutex_unlock (&log->mutex);
+}
+
+static void
+exit_func_a (gpointer user_data)
+{
+  ExitLog *log = user_data;
+
+  g_assert_true (g_thread_self () == log->manager_thread);
+  exit_log_append (log, "a");
+}
+
+static void
+exit_func_b (gpointer user_data)
+{
+  ExitLog *log = user_data;
+
+  g_assert_true (g_thread_self () == log->manager_thread);
+  exit_log_append (log, "b");
+}
+
+static void
+exit_destroy (gpointer user_data)
+{
+  exit_log_append (user_data, "~");
+}
+
+static void
+exit_func_adds_another (gpointer user_data)
+{
+  exit_log_append (user_data, "c");
+  tether_loop_manager_add_thread_exit_func (exit_func_b, user_data, NULL);
+}
+
+static void
+add_exit_funcs (TetherWork *work,
+                gpointer    user_data)
+{
+  ExitLog *log = user_data;
+
+  log->manager_thread = g_thread_self ();
+  tether_loop_manager_add_thread_exit_func (exit_func_a, log, exit_destroy);
+  tether_loop_manager_add_thread_exit_func (exit_func_b, log, NULL);
+  tether_loop_manager_add_thread_exit_func (exit_func_adds_another, log, exit_destroy);
+  tether_work_return_int (work, 1);
+}
+
+static void
+log_later_post (gpointer user_data)
+{
+  exit_log_append (user_data, "p");
+}
+
+static void
+test_thread_exit_funcs (void)
+{
+  TetherLoopManager *manager = started ("exitfuncs", NULL);
+  ExitLog log = { .log = g_string_new (NULL) };
+  TetherFuture *future;
+
+  g_mutex_init (&log.mutex);
+  future = tether_loop_manager_submit (manager, NULL, NULL, add_exit_funcs, &log, NULL, NULL);
+  g_assert_true (tether_future_wait (future, -1, NULL));
+  g_object_unref (future);
+  /* Nothing runs before the thread exits, and a post queued after runs first. */
+  g_assert_true (tether_loop_manager_post (manager, NULL, log_later_post, &log, NULL, NULL));
+  g_assert_cmpstr (log.log->str, ==, "");
+  watchdog_arm (60, "a stop with thread exit functions");
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+  watchdog_disarm ();
+  /* All ran, in order, each destroy right after its function, before the
+   * stop returned; one added by another ran too. */
+  g_assert_cmpstr (log.log->str, ==, "pa~bc~b");
+
+  /* A new thread starts with none. */
+  g_string_truncate (log.log, 0);
+  g_assert_true (tether_loop_manager_start (manager, NULL, NULL));
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+  g_assert_cmpstr (log.log->str, ==, "");
+
+  /* A drain left to itself by the last unref runs them too. */
+  g_assert_true (tether_loop_manager_start (manager, NULL, NULL));
+  future = tether_loop_manager_submit (manager, NULL, NULL, add_exit_funcs, &log, NULL, NULL);
+  g_assert_true (tether_future_wait (future, -1, NULL));
+  g_object_unref (future);
+  g_assert_finalize_object (manager);
+  g_assert_true (tether_loop_manager_wait_detached (60 * G_USEC_PER_SEC));
+  g_assert_cmpstr (log.log->str, ==, "a~bc~b");
+
+  g_string_free (log.log, TRUE);
+  g_mutex_clear (&log.mutex);
+}
+
 static void
 test_programmer_errors (void)
 {
@@ -1040,6 +1147,19 @@ test_programmer_errors (void)
   g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
   g_test_trap_assert_failed ();
   g_test_trap_assert_stderr ("*CRITICAL*tether_loop_manager_submit*func != NULL*");
+}
+
+static void
+test_programmer_errors_exit_func_off_thread (void)
+{
+  if (g_test_subprocess ())
+    {
+      tether_loop_manager_add_thread_exit_func (count_post, NULL, NULL);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*tether_loop_manager_add_thread_exit_func*core != NULL*");
 }
 
 static void
@@ -1154,6 +1274,7 @@ main (int   argc,
   g_test_add_func ("/Tether/Manager/last-unref-own-thread", test_last_unref_on_own_thread);
   g_test_add_func ("/Tether/Manager/unref-foreign-drains", test_unref_foreign_drains);
   g_test_add_func ("/Tether/Manager/finalize-foreign-thread", test_finalize_on_foreign_thread);
+  g_test_add_func ("/Tether/Manager/thread-exit-funcs", test_thread_exit_funcs);
   g_test_add_data_func ("/Tether/Manager/stop/drain", GINT_TO_POINTER (TETHER_STOP_MODE_DRAIN), test_drain_vs_cancel);
   g_test_add_data_func ("/Tether/Manager/stop/cancel", GINT_TO_POINTER (TETHER_STOP_MODE_CANCEL), test_drain_vs_cancel);
   g_test_add_func ("/Tether/Manager/stop/concurrent", test_concurrent_stops);
@@ -1164,6 +1285,7 @@ main (int   argc,
   g_test_add_func ("/Tether/Stop/races-start", test_stop_races_start);
   g_test_add_func ("/Tether/Misuse/null-func", test_programmer_errors);
   g_test_add_func ("/Tether/Misuse/null-manager", test_programmer_errors_null_manager);
+  g_test_add_func ("/Tether/Misuse/exit-func-off-thread", test_programmer_errors_exit_func_off_thread);
 
   return test_run ();
 }

@@ -380,3 +380,62 @@ m.submit_after(None, 3600 * 1000000, None, lambda w: None)
     assert proc.returncode == 0, proc.stderr
     assert ("manager 'exit-timer' ended 1 accepted job(s) cancelled (timers not yet due); "
             "0 ran") in proc.stderr, proc.stderr
+
+
+# -- Item 17: one thread state per manager thread, freed when it exits -----
+
+THREAD_STATES = PRELUDE + '''
+import ctypes
+api = ctypes.pythonapi
+api.PyInterpreterState_Get.restype = ctypes.c_void_p
+api.PyInterpreterState_ThreadHead.restype = ctypes.c_void_p
+api.PyInterpreterState_ThreadHead.argtypes = (ctypes.c_void_p,)
+api.PyThreadState_Next.restype = ctypes.c_void_p
+api.PyThreadState_Next.argtypes = (ctypes.c_void_p,)
+
+def thread_states():
+    state = api.PyInterpreterState_ThreadHead(api.PyInterpreterState_Get())
+    n = 0
+    while state:
+        n += 1
+        state = api.PyThreadState_Next(state)
+    return n
+
+def rss():
+    try:
+        with open('/proc/self/statm') as f:
+            return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+    except OSError:
+        return 0
+
+m = Tether.LoopManager.new('thread-states')
+ran = threading.Event()
+
+def cycle():
+    m.start(None)
+    assert m.submit(None, None, lambda w: 1).result(LONG) == 1
+    ran.clear()
+    m.post(None, ran.set)
+    assert ran.wait(LONG)
+    m.stop(Tether.StopMode.DRAIN)
+
+for i in range(20):                       # warm up caches and allocators
+    cycle()
+gc.collect()
+states, memory = thread_states(), rss()
+for i in range(%(cycles)d):
+    cycle()
+gc.collect()
+print(thread_states() - states, (rss() - memory) // %(cycles)d)
+'''
+
+
+def test_manager_threads_leave_no_thread_state():
+    cycles = 200
+    proc = run_python(THREAD_STATES % {'cycles': cycles})
+    assert proc.returncode == 0, proc.stderr
+    states, bytes_per_cycle = map(int, proc.stdout.split())
+    print('%d start/stop cycles with Python work: %+d thread states, %d B of RSS per cycle'
+          % (cycles, states, bytes_per_cycle))
+    assert states <= 2                    # was one per cycle, 5.4 KB each
+    assert bytes_per_cycle < 2500
