@@ -11,7 +11,20 @@ concurrency library:
   printed traceback.
 - :class:`Tether.Future` also behaves like :class:`concurrent.futures.Future`
   (``result``, ``exception``, ``done``, ``cancelled``, ``add_done_callback``)
-  and can be awaited from any asyncio loop.
+  and can be awaited from any asyncio loop. In the main thread, Ctrl-C
+  interrupts a blocking ``result()`` or ``exception()`` with
+  :class:`KeyboardInterrupt`. Done callbacks run on one callback thread,
+  ``tether-callbacks``; anything they raise is logged and ignored.
+- At interpreter exit, managers that were given Python work are drained
+  (``stop_within()``), and so are those dropped while running
+  (``LoopManager.wait_detached()``), as :mod:`concurrent.futures` joins its
+  workers; ``TETHER_PY_EXIT_TIMEOUT`` (seconds) bounds that, and whatever
+  ends cancelled is reported on stderr. See :func:`_drain_at_exit`.
+- Argument errors raise at the call (:class:`TypeError`,
+  :class:`ValueError`), not as a ``Tether-CRITICAL`` and a failure later.
+- Nothing is stored on a manager's Python wrapper, which would turn it into
+  a toggle reference: see :class:`_ManagerState`. Each manager thread that
+  ran Python work keeps one Python thread state, freed as the thread exits.
 - Lineage tokens are context managers (``with token:`` adopts it), and
   :class:`Thread` is a :class:`threading.Thread` that is a child of the thread
   that starts it, as ``tether_thread_new()`` makes threads in C.
@@ -692,7 +705,10 @@ def result(self, timeout=None):
     :class:`GLib.Error` for any other failure. Called on the manager's own
     thread for work that only it can run, it raises ``GLib.Error``
     ``TETHER_ERROR_WOULD_DEADLOCK`` instead of hanging. In the main thread,
-    Ctrl-C interrupts the wait with :class:`KeyboardInterrupt`.
+    Ctrl-C interrupts the wait with :class:`KeyboardInterrupt` (or whatever
+    the signal's Python handler raises), within 50 ms even if the signal
+    lands on another thread; the work goes on, and the future can be
+    waited on again.
     """
     if not _wait(self, timeout):
         raise TimeoutError('Work did not finish within %s s; it is still running' % timeout)
