@@ -498,7 +498,7 @@ def _drain_at_exit():
         if manager is None or not manager.is_running():
             continue
         try:
-            ok, n_ran, n_cancelled = _stop_within(manager, remaining())
+            _, n_ran, n_cancelled = _stop_within(manager, remaining())
         except GLib.Error as error:
             _exit_say('at exit, could not drain manager %r: %s'
                       % (manager.get_id(), error.message))
@@ -506,8 +506,7 @@ def _drain_at_exit():
         if n_cancelled:
             _exit_say('at exit, manager %r ended %d accepted job(s) cancelled (%s); '
                       '%d ran' % (manager.get_id(), n_cancelled, why, n_ran))
-    wait_detached = getattr(Tether.LoopManager, 'wait_detached', None)
-    if wait_detached is not None and not wait_detached(remaining()):
+    if not Tether.LoopManager.wait_detached(remaining()):
         _exit_say('at exit, managers dropped while running had not drained their '
                   'work when %s=%s s passed; the process exits without it'
                   % (_EXIT_TIMEOUT_VARIABLE, timeout / 1e6))
