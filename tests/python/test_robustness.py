@@ -151,12 +151,14 @@ for i in range(%(runs)d):
     helper = threading.Thread(target=interrupt, args=(i %% 5 != 4,))
     helper.start()
     try:
-        if i %% 3 == 0:
+        if i %% 4 == 0:
             f.result()
-        elif i %% 3 == 1:
+        elif i %% 4 == 1:
             f.exception(timeout=LONG)
-        else:
+        elif i %% 4 == 2:
             f.result(timeout=LONG)
+        else:
+            f.wait(-1)                          # the C method
         outcome = 'returned'
     except KeyboardInterrupt:
         outcome = 'KeyboardInterrupt'
@@ -193,12 +195,20 @@ def test_main_thread_timeouts_and_results():
     for timeout in (0, 0.001, 0.02):
         with pytest.raises(TimeoutError):
             f.result(timeout)
+    for timeout_usec in (0, 1000, 20_000):
+        with pytest.raises(GLib.Error) as info:
+            f.wait(timeout_usec)
+        assert info.value.matches(Tether.error_quark(), Tether.Error.TIMED_OUT)
     gate.set()
+    assert f.wait(-1)
     assert f.result(LONG) is True
     for i in range(2000):
         assert m.submit(None, None, lambda w, i=i: i).result(LONG) == i
     with pytest.raises(ValueError):
         m.submit(None, None, lambda w: int('x')).result(LONG)
+    with pytest.raises(GLib.Error) as info:
+        m.submit(None, None, lambda w: int('x')).wait(-1)
+    assert info.value.matches(Tether.error_quark(), Tether.Error.FAILED)
     m.stop(Tether.StopMode.DRAIN)
 
 

@@ -654,18 +654,27 @@ class _MainThreadWaiter:
 _main_thread_waiter = None
 
 
-def _wait(future, timeout):
-    """Blocks until done; False if ``timeout`` seconds passed first."""
+def _main_thread_wait(future, deadline):
+    """Waits as _MainThreadWaiter does if this is the main thread; None if
+    it is not."""
     global _main_thread_waiter
 
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    # Only the main thread creates or uses it: no lock needed.
+    if _main_thread_waiter is None:
+        _main_thread_waiter = _MainThreadWaiter()
+    return _main_thread_waiter.wait(future, deadline)
+
+
+def _wait(future, timeout):
+    """Blocks until done; False if ``timeout`` seconds passed first."""
     if future.is_done():
         return True
     deadline = None if timeout is None else GLib.get_monotonic_time() + int(timeout * 1e6)
-    if threading.current_thread() is threading.main_thread():
-        # Only the main thread creates or uses it: no lock needed.
-        if _main_thread_waiter is None:
-            _main_thread_waiter = _MainThreadWaiter()
-        return _main_thread_waiter.wait(future, deadline)
+    done = _main_thread_wait(future, deadline)
+    if done is not None:
+        return done
     while True:
         if deadline is None:
             remaining = -1
@@ -777,7 +786,20 @@ _future_wait = Tether.Future.wait
 
 
 def wait(self, timeout_usec):
+    """The C method; in the main thread Ctrl-C interrupts it, as it does
+    :meth:`result`, with :class:`KeyboardInterrupt`."""
     _check_usec('wait()', 'timeout_usec', timeout_usec, -1)
+    if timeout_usec != 0 and not self.is_done():
+        deadline = None if timeout_usec < 0 else GLib.get_monotonic_time() + timeout_usec
+        done = _main_thread_wait(self, deadline)
+        if done is False:
+            raise GLib.Error.new_literal(
+                Tether.error_quark(),
+                'Work did not finish within %d us; it is still running. Wait again, '
+                'or call Future.cancel() to stop it' % timeout_usec,
+                Tether.Error.TIMED_OUT)
+        if done:
+            timeout_usec = 0                # the outcome, at once
     return _future_wait(self, timeout_usec)
 
 
