@@ -659,7 +659,9 @@ def _main_thread_wait(future, deadline):
     it is not."""
     global _main_thread_waiter
 
-    if threading.current_thread() is not threading.main_thread():
+    # Not current_thread(): on a manager's thread, which Python did not
+    # start, it would register a _DummyThread that is never removed.
+    if threading.get_ident() != threading.main_thread().ident:
         return None
     # Only the main thread creates or uses it: no lock needed.
     if _main_thread_waiter is None:
