@@ -267,6 +267,7 @@ def work(w):
     (lambda m: m.set_wait_spin(2_000_000), ValueError),
     (lambda m: m.set_loop_spin(-1), ValueError),
     (lambda m: m.submit(None, None, work).wait(-2), ValueError),
+    (lambda m: m.submit(None, None, work).wait_done(-2), ValueError),
     (lambda m: m.submit(None, None, work).add_done_callback(42), TypeError),
 ])
 def test_argument_errors_are_raised_at_the_call(manager, call, error):

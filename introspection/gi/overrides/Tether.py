@@ -66,8 +66,7 @@ __all__ = ['DEFERRED', 'Thread']
 _log = logging.getLogger('gi.overrides.Tether')
 
 # The main thread waits in slices so that Ctrl-C interrupts a blocking
-# result() within this many microseconds even when the signal lands on
-# another thread; other threads wait in one call.
+# result() within this many microseconds; other threads wait in one call.
 _MAIN_THREAD_WAIT_SLICE_USEC = 50_000
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
@@ -601,72 +600,37 @@ def add_done_callback(self, fn):
         _run_done_callback(self, fn)
 
 
-class _MainThreadWaiter:
-    """Blocks the main thread on a future so that Ctrl-C interrupts it.
+_future_wait_done = Tether.Future.wait_done
+
+
+def _main_thread_wait(future, deadline):
+    """Waits for ``future`` until the monotonic ``deadline`` (None: no
+    limit) if this is the main thread: True once it is done, False at the
+    deadline. None, without waiting, in any other thread.
 
     Python runs signal handlers in the main thread, at the next bytecode. A
     Future.wait() that times out returns a GError, and PyGObject runs Python
     code to convert it: a KeyboardInterrupt raised there is printed and
     replaced by ``RuntimeError: Converting the GError failed`` (issue 12,
-    item 3). So the main thread never waits in a call that can fail: it
-    iterates a private main context, with the GIL released, until the
-    future's wait_async() idle wakes it. A signal makes poll() return early
-    (EINTR) and the handler runs in our frame; a tick source bounds each
-    sleep to the slice (the signal may land on another thread) or the
-    deadline (it re-arms itself when it fires). Nothing but C and a builtin
-    runs inside the iteration, so no handler can run where PyGObject would
-    swallow its exception.
+    item 3). So the main thread waits in slices with Future.wait_done(),
+    which releases the GIL and cannot fail: a signal's handler runs here,
+    between slices, and what it raises propagates. Other threads get no
+    signals and wait in one call.
     """
-
-    def __init__(self):
-        self.context = GLib.MainContext.new()
-        self.tick = GLib.timeout_source_new(_MAIN_THREAD_WAIT_SLICE_USEC // 1000)
-        self.tick.set_callback(bool, True)      # a builtin: keep ticking
-        self.tick.attach(self.context)
-
-    def wait(self, future, deadline):
-        if deadline is not None and GLib.get_monotonic_time() >= deadline:
-            return False
-        context, tick = self.context, self.tick
-        context.push_thread_default()
-        try:
-            # No callback: the idle it schedules in this context when the
-            # future ends is what wakes us. One left by an interrupted wait
-            # holds its future until the next wait here dispatches it.
-            future.wait_async(None, None)
-            armed = False
-            while not future.is_done():
-                if deadline is not None:
-                    now = GLib.get_monotonic_time()
-                    if now >= deadline:
-                        return False
-                    # Only near the deadline: setting a ready time wakes
-                    # the context, which costs an iteration.
-                    if not armed and deadline - now <= _MAIN_THREAD_WAIT_SLICE_USEC:
-                        tick.set_ready_time(deadline)
-                        armed = True
-                context.iteration(True)
-            return True
-        finally:
-            context.pop_thread_default()
-
-
-_main_thread_waiter = None
-
-
-def _main_thread_wait(future, deadline):
-    """Waits as _MainThreadWaiter does if this is the main thread; None if
-    it is not."""
-    global _main_thread_waiter
-
     # Not current_thread(): on a manager's thread, which Python did not
     # start, it would register a _DummyThread that is never removed.
     if threading.get_ident() != threading.main_thread().ident:
         return None
-    # Only the main thread creates or uses it: no lock needed.
-    if _main_thread_waiter is None:
-        _main_thread_waiter = _MainThreadWaiter()
-    return _main_thread_waiter.wait(future, deadline)
+    while True:
+        if deadline is None:
+            slice_usec = _MAIN_THREAD_WAIT_SLICE_USEC
+        else:
+            slice_usec = min(_MAIN_THREAD_WAIT_SLICE_USEC,
+                             max(0, deadline - GLib.get_monotonic_time()))
+        if _future_wait_done(future, slice_usec):
+            return True
+        if deadline is not None and GLib.get_monotonic_time() >= deadline:
+            return False
 
 
 def _wait(future, timeout):
@@ -716,9 +680,8 @@ def result(self, timeout=None):
     thread for work that only it can run, it raises ``GLib.Error``
     ``TETHER_ERROR_WOULD_DEADLOCK`` instead of hanging. In the main thread,
     Ctrl-C interrupts the wait with :class:`KeyboardInterrupt` (or whatever
-    the signal's Python handler raises), within 50 ms even if the signal
-    lands on another thread; the work goes on, and the future can be
-    waited on again.
+    the signal's Python handler raises) within 50 ms; the work goes on,
+    and the future can be waited on again.
     """
     if not _wait(self, timeout):
         raise TimeoutError('Work did not finish within %s s; it is still running' % timeout)
@@ -805,6 +768,11 @@ def wait(self, timeout_usec):
     return _future_wait(self, timeout_usec)
 
 
+def wait_done(self, timeout_usec):
+    _check_usec('wait_done()', 'timeout_usec', timeout_usec, -1)
+    return _future_wait_done(self, timeout_usec)
+
+
 def _future_repr(self):
     return '<Tether.Future at 0x%x status=%s>' % (id(self), self.get_status().value_nick)
 
@@ -817,6 +785,7 @@ Tether.Future.cancelled = cancelled
 Tether.Future.__await__ = __await__
 Tether.Future.__repr__ = _future_repr
 Tether.Future.wait = wait
+Tether.Future.wait_done = wait_done
 
 
 def _lineage_enter(self):
