@@ -1174,8 +1174,8 @@ test_thread_exit_funcs (void)
   g_assert_true (tether_future_wait (future, -1, NULL));
   g_object_unref (future);
   /* Nothing runs before the thread exits, and a post queued after runs first. */
-  g_assert_true (tether_loop_manager_post (manager, NULL, log_later_post, &log, NULL, NULL));
   g_assert_cmpstr (log.log->str, ==, "");
+  g_assert_true (tether_loop_manager_post (manager, NULL, log_later_post, &log, NULL, NULL));
   watchdog_arm (60, "a stop with thread exit functions");
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
   watchdog_disarm ();
