@@ -62,6 +62,7 @@ struct _TetherCore
 
   gatomicrefcount  ref_count TETHER_CACHELINE_ALIGNED;
   char            *id;
+  char            *label;        /* the id as messages quote it */
   GMainContext    *context;
   GMainLoop       *loop;
   GSource         *source;
@@ -92,6 +93,8 @@ TetherCore *tether_core_new            (const char     *id);
 TetherCore *tether_core_ref            (TetherCore     *core);
 void        tether_core_unref          (TetherCore     *core);
 const char *tether_core_get_id         (TetherCore     *core);
+const char *tether_core_get_label      (TetherCore     *core);
+char       *tether_core_dup_task_type  (TetherCore     *core);
 gboolean    tether_core_is_current     (TetherCore     *core);
 TetherCore *tether_core_get_current    (void);
 gboolean    tether_core_start          (TetherCore     *core,

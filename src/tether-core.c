@@ -65,6 +65,7 @@ tether_core_unref (TetherCore *core)
   tether_stats_clear (&core->stats);
   tether_post_pool_clear (&core->posts);
   g_free (core->task_type);
+  g_free (core->label);
   g_free (core->id);
   g_aligned_free (core);
 }
@@ -73,6 +74,26 @@ const char *
 tether_core_get_id (TetherCore *core)
 {
   return core->id;
+}
+
+/* The id for messages: see tether_describe_name(). */
+const char *
+tether_core_get_label (TetherCore *core)
+{
+  return core->label;
+}
+
+/* Any thread: a restart frees the task type, under the lock. */
+char *
+tether_core_dup_task_type (TetherCore *core)
+{
+  char *ret;
+
+  g_mutex_lock (&core->mutex);
+  ret = g_strdup (core->task_type);
+  g_mutex_unlock (&core->mutex);
+
+  return ret;
 }
 
 TetherCore *
@@ -285,8 +306,9 @@ core_note_timing (TetherCore *core,
     {
       g_autofree char *name = job != NULL ? tether_job_dup_name (job)
                                           : tether_debug_describe_func (func);
+      g_autofree char *task_type = tether_core_dup_task_type (core);
 
-      tether_debug_log_slow (core->id, core->task_type, name, ended - started, threshold);
+      tether_debug_log_slow (core->label, task_type, name, ended - started, threshold);
     }
 }
 
@@ -305,11 +327,13 @@ core_log_dropped (TetherCore *core,
                   const char *why)
 {
   g_autofree char *name = NULL;
+  g_autofree char *task_type = NULL;
 
   if (!(__atomic_load_n (&core->debug_flags, __ATOMIC_RELAXED) & TETHER_DEBUG_FLAGS_DROPPED))
     return;
   name = job != NULL ? tether_job_dup_name (job) : tether_debug_describe_func (func);
-  tether_debug_log_dropped (core->id, core->task_type, name, why);
+  task_type = tether_core_dup_task_type (core);
+  tether_debug_log_dropped (core->label, task_type, name, why);
 }
 
 #define CANCEL_STOP_REASON "the manager was stopped with TETHER_STOP_MODE_CANCEL"
@@ -390,6 +414,38 @@ core_run (TetherCore *core,
     core_retire (core, job);
 }
 
+/* g_cancellable_cancel() marks its cancellable cancelled, then runs the
+ * "cancelled" handlers one by one: the application's, and the one of every
+ * job sharing it, each of which ends its job if still queued. The manager's
+ * thread can reach a job in between, before its handler has run. Looking at
+ * the cancellable after the job is marked running closes that window: either
+ * this sees it cancelled, or the cancellation came after the start (then the
+ * handler finds the job running and fires its cancellable, as for any
+ * running work). So once g_cancellable_cancel() returns, no job sharing the
+ * cancellable can start. */
+static inline gboolean
+core_user_cancelled (TetherJob *job)
+{
+  return job->user_cancellable != NULL && g_cancellable_is_cancelled (job->user_cancellable);
+}
+
+/* Manager thread only: a job marked running whose cancellable had fired
+ * ends cancelled without running. */
+static void
+core_end_unstarted (TetherCore *core,
+                    TetherJob  *job)
+{
+  const char *why = "its cancellable was cancelled";
+
+  if (tether_job_complete (job, NULL,
+                           g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                        "Work on manager '%s' was cancelled before it started (%s)",
+                                        core->label, why)))
+    core_log_dropped (core, NULL, job, why);
+  if (g_atomic_int_dec_and_test (&job->retire_tokens))
+    core_retire (core, job);
+}
+
 static void
 core_start_or_retire (TetherCore *core,
                       TetherJob  *job)
@@ -402,7 +458,10 @@ core_start_or_retire (TetherCore *core,
   if (g_atomic_int_compare_and_exchange (&job->state, TETHER_JOB_QUEUED, TETHER_JOB_RUNNING))
     {
       __atomic_fetch_add (&core->stats.running, 1, __ATOMIC_RELAXED);
-      core_run (core, job);
+      if (G_UNLIKELY (core_user_cancelled (job)))
+        core_end_unstarted (core, job);
+      else
+        core_run (core, job);
     }
   else
     {
@@ -487,6 +546,7 @@ tether_core_new (const char *id)
   core->debug_flags = tether_debug_get_default_flags ();
   core->slow_threshold = tether_debug_get_default_slow_threshold ();
   core->id = g_strdup (id);
+  core->label = tether_describe_name (id);
   core->context = g_main_context_new ();
   g_main_context_set_poll_func (core->context, core_poll);
   core->loop = g_main_loop_new (core->context, FALSE);
@@ -572,7 +632,7 @@ tether_core_start (TetherCore  *core,
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_RUNNING,
                    "Manager '%s' is stopping and this is its own thread; start it again "
                    "from another thread once tether_loop_manager_stop() has returned",
-                   core->id);
+                   core->label);
       return FALSE;
     }
   while (core->state == CORE_STOPPING)
@@ -583,7 +643,7 @@ tether_core_start (TetherCore  *core,
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_RUNNING,
                    "Manager '%s' is already running; call tether_loop_manager_stop() "
                    "before starting it again",
-                   core->id);
+                   core->label);
       return FALSE;
     }
 
@@ -601,7 +661,7 @@ tether_core_start (TetherCore  *core,
       g_mutex_unlock (&core->mutex);
       tether_core_unref (core);
       g_propagate_prefixed_error (error, local_error,
-                                  "Manager '%s' could not start its thread: ", core->id);
+                                  "Manager '%s' could not start its thread: ", core->label);
       return FALSE;
     }
   /* Lock-free submitters read the task type once they see the manager
@@ -755,14 +815,29 @@ tether_core_wait_stopped (TetherCore *core,
   return stopped;
 }
 
-/* Accepted and not yet taken by the manager's thread. */
+/* Accepted and not yet taken by the manager's thread, as it was at one
+ * instant. The two counters move independently, so reading them one after
+ * the other could pair a stale n_taken with a newer n_accepted and count
+ * work twice (twice max-pending, with busy submitters). If n_taken did not
+ * move around the read of n_accepted, both held together at that read; if
+ * the manager's thread keeps moving it, reading n_accepted first gives a
+ * figure no higher than the truth at that read. Under the core lock with a
+ * max-pending, n_accepted does not move and the figure is exact. */
 guint
 tether_core_get_n_pending (TetherCore *core)
 {
-  guint64 taken = load_u64 (&core->n_taken);
-  guint64 accepted = load_u64 (&core->n_accepted);
+  guint64 taken, accepted, taken_after = load_u64 (&core->n_taken);
 
-  return accepted > taken ? (guint) MIN (accepted - taken, G_MAXUINT) : 0;
+  for (guint tries = 0; tries < 16; tries++)
+    {
+      taken = taken_after;
+      accepted = load_u64 (&core->n_accepted);
+      taken_after = load_u64 (&core->n_taken);
+      if (taken == taken_after)
+        break;
+    }
+
+  return accepted > taken_after ? (guint) MIN (accepted - taken_after, G_MAXUINT) : 0;
 }
 
 /* With the core lock held: whether the job can be accepted now. */
@@ -779,22 +854,25 @@ core_check_locked (TetherCore  *core,
                      "manager or start it again once the stop has finished"
                    : "Manager '%s' is not running; call tether_loop_manager_start() "
                      "before submitting work",
-                   core->id);
+                   core->label);
       return FALSE;
     }
 
   if (core->task_type != NULL && g_strcmp0 (core->task_type, task_type) != 0)
     {
+      g_autofree char *accepted = tether_describe_name (core->task_type);
+      g_autofree char *given = tether_describe_name (task_type);
+
       if (task_type != NULL)
         g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
                      "Manager '%s' only accepts task type '%s', not '%s'; submit with "
                      "task type '%s', or use a manager started for '%s'",
-                     core->id, core->task_type, task_type, core->task_type, task_type);
+                     core->label, accepted, given, accepted, given);
       else
         g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
                      "Manager '%s' only accepts task type '%s', and this submission has no "
                      "task type; pass task type '%s'",
-                     core->id, core->task_type, core->task_type);
+                     core->label, accepted, accepted);
       return FALSE;
     }
 
@@ -825,7 +903,7 @@ core_wait_for_room_locked (TetherCore  *core,
           g_set_error (error, TETHER_ERROR, TETHER_ERROR_BUSY,
                        "Manager '%s' already has %u submissions queued, its max-pending%s; "
                        "retry later, raise max-pending, or set a submit timeout to wait for room",
-                       core->id, tether_core_get_n_pending (core),
+                       core->label, tether_core_get_n_pending (core),
                        tether_core_is_current (core)
                        ? " (its own thread never waits for room: nothing would make any)" : "");
           return FALSE;
@@ -896,7 +974,7 @@ core_refuse_javascript (TetherCore  *core,
                "Manager '%s' cannot run a JavaScript function: GJS runs JavaScript only "
                "on its own thread. Submit work written in C or Python, and await the "
                "future or async result here instead",
-               core->id);
+               core->label);
   tether_core_note_rejected (core);
   return FALSE;
 }
@@ -1072,10 +1150,10 @@ tether_core_begin_wait (TetherCore  *target,
     if (c == self)
       {
         cycle = g_string_new (NULL);
-        g_string_append_printf (cycle, "'%s'", self->id);
+        g_string_append_printf (cycle, "'%s'", self->label);
         for (TetherCore *d = target; d != self; d = d->waiting_on)
-          g_string_append_printf (cycle, " -> '%s'", d->id);
-        g_string_append_printf (cycle, " -> '%s'", self->id);
+          g_string_append_printf (cycle, " -> '%s'", d->label);
+        g_string_append_printf (cycle, " -> '%s'", self->label);
         break;
       }
   if (cycle == NULL)

@@ -82,6 +82,29 @@ tether_debug_get_default_slow_threshold (void)
   return default_slow_usec;
 }
 
+/* A name (manager id, task type, work name) as every message quotes it:
+ * valid UTF-8, so that the message is too, and at most
+ * TETHER_NAME_MAX_CHARS characters followed by "…", so that a huge name does
+ * not make a huge message. Returns %NULL for %NULL. */
+char *
+tether_describe_name (const char *name)
+{
+  g_autofree char *valid = NULL;
+  const char *end;
+  guint n;
+
+  if (name == NULL)
+    return NULL;
+  if (!g_utf8_validate (name, -1, NULL))
+    name = valid = g_utf8_make_valid (name, -1);
+
+  for (end = name, n = 0; *end != '\0' && n < TETHER_NAME_MAX_CHARS; n++)
+    end = g_utf8_next_char (end);
+  if (*end == '\0')
+    return g_strdup (name);
+  return g_strdup_printf ("%.*s…", (int) (end - name), name);
+}
+
 /* The C symbol of a work function when the dynamic linker knows it (exported
  * functions, or everything with -rdynamic), else its module and address. */
 char *
@@ -110,12 +133,13 @@ log_warning (const char *manager,
              const char *work,
              const char *message)
 {
+  g_autofree char *task_type_shown = tether_describe_name (task_type);
   const GLogField fields[] = {
     { "GLIB_DOMAIN", "Tether", -1 },
     { "PRIORITY", "4", -1 },
     { "MESSAGE", message, -1 },
     { "TETHER_MANAGER", manager, -1 },
-    { "TETHER_TASK_TYPE", task_type != NULL ? task_type : "", -1 },
+    { "TETHER_TASK_TYPE", task_type_shown != NULL ? task_type_shown : "", -1 },
     { "TETHER_WORK", work, -1 },
   };
 
@@ -123,12 +147,16 @@ log_warning (const char *manager,
 }
 
 void
-tether_debug_log_slow (const char *manager,
+tether_debug_log_slow (const char *manager_name,
                        const char *task_type,
-                       const char *work,
+                       const char *work_name,
                        gint64      usec,
                        gint64      threshold)
 {
+  g_autofree char *manager_shown = tether_describe_name (manager_name);
+  g_autofree char *work_shown = tether_describe_name (work_name);
+  const char *manager = manager_shown;
+  const char *work = work_shown;
   g_autofree char *message =
     g_strdup_printf ("Work %s on manager '%s' ran for %.3f ms, over the %.3f ms slow-work "
                      "threshold; nothing else on that manager ran meanwhile. Split it, or "
@@ -139,11 +167,15 @@ tether_debug_log_slow (const char *manager,
 }
 
 void
-tether_debug_log_dropped (const char *manager,
+tether_debug_log_dropped (const char *manager_name,
                           const char *task_type,
-                          const char *work,
+                          const char *work_name,
                           const char *why)
 {
+  g_autofree char *manager_shown = tether_describe_name (manager_name);
+  g_autofree char *work_shown = tether_describe_name (work_name);
+  const char *manager = manager_shown;
+  const char *work = work_shown;
   g_autofree char *message =
     g_strdup_printf ("Work %s queued on manager '%s' was dropped unrun: %s",
                      work, manager, why);
@@ -152,11 +184,15 @@ tether_debug_log_dropped (const char *manager,
 }
 
 void
-tether_debug_log_unretrieved (const char   *manager,
+tether_debug_log_unretrieved (const char   *manager_name,
                               const char   *task_type,
-                              const char   *work,
+                              const char   *work_name,
                               const GError *error)
 {
+  g_autofree char *manager_shown = tether_describe_name (manager_name);
+  g_autofree char *work_shown = tether_describe_name (work_name);
+  const char *manager = manager_shown;
+  const char *work = work_shown;
   g_autofree char *message =
     g_strdup_printf ("A future for work %s on manager '%s' failed and was finalized without "
                      "anyone reading its error: %s (%s, %d). Wait on the future or read "

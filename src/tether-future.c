@@ -74,9 +74,11 @@ tether_future_finalize (GObject *object)
       (g_atomic_int_get (&self->job->core->debug_flags) & TETHER_DEBUG_FLAGS_UNRETRIEVED))
     {
       g_autofree char *name = tether_job_dup_name (self->job);
+      /* Read under the core lock: a restart frees the task type. */
+      g_autofree char *task_type = tether_core_dup_task_type (self->job->core);
 
-      tether_debug_log_unretrieved (tether_core_get_id (self->job->core),
-                                    self->job->core->task_type, name, self->error);
+      tether_debug_log_unretrieved (tether_core_get_label (self->job->core),
+                                    task_type, name, self->error);
     }
 
   if (self->value != NULL)
@@ -334,7 +336,7 @@ tether_future_wait (TetherFuture  *self,
                    "tether_future_wait() was called on the thread of manager '%s' for work "
                    "that only this thread can run; it would never return. Use "
                    "tether_future_wait_async() or finish the work from a callback instead",
-                   tether_core_get_id (self->job->core));
+                   tether_core_get_label (self->job->core));
       return FALSE;
     }
 
@@ -359,7 +361,7 @@ tether_future_wait (TetherFuture  *self,
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT,
                    "Work on manager '%s' did not finish within %" G_GINT64_FORMAT " us; it "
                    "is still running. Wait again, or call tether_future_cancel() to stop it",
-                   tether_core_get_id (self->job->core), timeout_usec);
+                   tether_core_get_label (self->job->core), timeout_usec);
       return FALSE;
     }
 
@@ -516,13 +518,13 @@ typed_value (TetherFuture *self,
   if (tether_future_get_status (self) != TETHER_FUTURE_STATUS_SUCCEEDED)
     {
       g_critical ("TetherFuture of manager '%s' read before it succeeded",
-                  tether_core_get_id (self->job->core));
+                  tether_core_get_label (self->job->core));
       return NULL;
     }
   if (self->value == NULL || !G_VALUE_HOLDS (self->value, type))
     {
       g_critical ("TetherFuture of manager '%s' holds %s, not %s",
-                  tether_core_get_id (self->job->core),
+                  tether_core_get_label (self->job->core),
                   self->value != NULL ? G_VALUE_TYPE_NAME (self->value) : "no value",
                   g_type_name (type));
       return NULL;

@@ -267,7 +267,7 @@ tether_job_cancel_queued (TetherJob  *job,
   return complete_from (job, TRUE, NULL,
                         g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                      "Work on manager '%s' was cancelled before it started (%s)",
-                                     tether_core_get_id (job->core), why));
+                                     tether_core_get_label (job->core), why));
 }
 
 void
@@ -285,16 +285,23 @@ tether_job_request_cancel (TetherJob *job)
     g_cancellable_cancel (cancellable);
 }
 
+/* A request, or the job's own cancellable cancelled by anyone, the work
+ * itself included: so it agrees with g_cancellable_is_cancelled() on that
+ * cancellable, except while a request is firing it, when this already says
+ * TRUE. It never turns back to FALSE. */
 gboolean
 tether_job_is_cancel_requested (TetherJob *job)
 {
+  g_autoptr(GCancellable) cancellable = NULL;
   gboolean ret;
 
   g_mutex_lock (&job->lock);
   ret = job->cancel_requested;
+  if (job->cancellable != NULL)
+    cancellable = g_object_ref (job->cancellable);
   g_mutex_unlock (&job->lock);
 
-  return ret;
+  return ret || (cancellable != NULL && g_cancellable_is_cancelled (cancellable));
 }
 
 GCancellable *

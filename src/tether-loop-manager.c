@@ -95,6 +95,13 @@ tether_loop_manager_constructed (GObject *object)
       g_free (self->id);
       self->id = g_strdup_printf ("manager-%u", g_atomic_int_add (&counter, 1) + 1);
     }
+  else if (!g_utf8_validate (self->id, -1, NULL))
+    {
+      char *valid = g_utf8_make_valid (self->id, -1);
+
+      g_free (self->id);
+      self->id = valid;
+    }
   self->core = tether_core_new (self->id);
   g_weak_ref_set (&self->core->manager, self);
 }
@@ -259,7 +266,11 @@ tether_loop_manager_class_init (TetherLoopManagerClass *klass)
    * TetherLoopManager:id:
    *
    * The manager's name, used in error messages and its thread's name.
-   * If none is given at construction, a unique `manager-N` is chosen.
+   * If none is given at construction, or an empty one, a unique
+   * `manager-N` is chosen: an empty id means no id, here as in
+   * [func@Tether.LoopManager.get_or_create]. An id is UTF-8: bytes that are
+   * not valid UTF-8 are replaced with U+FFFD, as g_utf8_make_valid() does.
+   * Messages quote at most its first 64 characters, then "…".
    *
    * Since: 1.0
    */
@@ -410,10 +421,11 @@ tether_loop_manager_init (TetherLoopManager *self)
 
 /**
  * tether_loop_manager_new:
- * @id: (nullable): the manager's name, or %NULL for a generated one
+ * @id: (nullable): the manager's name, or %NULL (or "") for a generated one
  *
  * Creates a stopped manager. Call [method@Tether.LoopManager.start] before
- * submitting work.
+ * submitting work. See [property@Tether.LoopManager:id] for what an id may
+ * be.
  *
  * Thread: any thread.
  *
@@ -836,8 +848,11 @@ tether_loop_manager_set_submit_timeout (TetherLoopManager *self,
  * @self: a [class@Tether.LoopManager]
  *
  * Counts the submissions waiting in the queue, as
- * [property@Tether.LoopManager:max-pending] counts them. The answer may be
- * out of date as soon as it returns.
+ * [property@Tether.LoopManager:max-pending] counts them. The answer is the
+ * count at one instant during the call (when the manager's thread takes
+ * work faster than it can be read, a count no higher than the one at that
+ * instant), so with a max-pending it never exceeds what the queue could
+ * hold; it may be out of date as soon as it returns.
  *
  * Thread: any thread.
  *
@@ -1305,6 +1320,8 @@ tether_loop_manager_submit_async (TetherLoopManager   *self,
   g_task_set_name (job->task, "[tether] submit");
   /* The work's outcome wins over a late cancellation. */
   g_task_set_check_cancellable (job->task, FALSE);
+  /* Cleared by the first submit_finish(): GIO cannot tell a second one. */
+  g_task_set_task_data (job->task, GINT_TO_POINTER (TRUE), NULL);
 
   if (!tether_core_accept (self->core, job, task_type, cancellable, -1, &error))
     reject (job, error);
@@ -1320,7 +1337,13 @@ tether_loop_manager_submit_async (TetherLoopManager   *self,
  * @error: return location for an error
  *
  * Finishes [method@Tether.LoopManager.submit_async]. @value is only set
- * when the call returns %TRUE.
+ * when the call returns %TRUE. A value set by
+ * [method@Tether.Work.return_pointer] is read with
+ * [func@Tether.value_get_pointer].
+ *
+ * Each result is finished once. A second call returns %FALSE with
+ * %TETHER_ERROR_INVALID_ARGUMENT and leaves @value unset: the outcome went
+ * to the first caller.
  *
  * Thread: the thread that called [method@Tether.LoopManager.submit_async].
  *
@@ -1340,6 +1363,21 @@ tether_loop_manager_submit_finish (TetherLoopManager  *self,
 
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tether_loop_manager_submit_async, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (value != NULL)
+    *value = NULL;
+  if (g_task_get_task_data (G_TASK (result)) == NULL)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                   "This result of tether_loop_manager_submit_async() on manager '%s' was "
+                   "already finished; call tether_loop_manager_submit_finish() once per "
+                   "result, and keep the value it gave",
+                   self->core->label);
+      return FALSE;
+    }
+  g_task_set_task_data (G_TASK (result), NULL, NULL);
 
   result_value = g_task_propagate_pointer (G_TASK (result), &local_error);
   if (local_error != NULL)
