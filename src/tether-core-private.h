@@ -86,6 +86,12 @@ struct _TetherCore
   TetherLineage   *starter;      /* memory ref: the lineage the thread descends from */
   GQueue           live;         /* futures, async results, timers: accepted, not retired */
 
+  /* Timers wait in a heap, earliest deadline first, behind one source. */
+  GMutex           timers_lock;
+  GPtrArray       *timers;       /* timers_lock: TetherJob, a binary min-heap */
+  guint64          timer_seq;    /* timers_lock */
+  GSource         *timer_source;
+
   TetherStats      stats;
 };
 

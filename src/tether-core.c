@@ -30,8 +30,8 @@ typedef struct
 
 typedef struct
 {
-  GSource    parent;
-  TetherJob *job;
+  GSource     parent;
+  TetherCore *core;
 } TimerSource;
 
 static GPrivate current_core;
@@ -55,6 +55,11 @@ tether_core_unref (TetherCore *core)
 
   g_source_destroy (core->source);
   g_source_unref (core->source);
+  g_assert (core->timers->len == 0);
+  g_source_destroy (core->timer_source);
+  g_source_unref (core->timer_source);
+  g_ptr_array_unref (core->timers);
+  g_mutex_clear (&core->timers_lock);
   g_main_loop_unref (core->loop);
   g_main_context_unref (core->context);
   g_weak_ref_clear (&core->manager);
@@ -279,11 +284,107 @@ tether_core_schedule_retire (TetherCore *core,
   core_wake (core);
 }
 
+/* The timer heap, under timers_lock: jobs ordered by deadline (queued_at),
+ * then by submission (timer_seq), each knowing its place. */
+static inline gboolean
+timer_before (TetherJob *a,
+              TetherJob *b)
+{
+  return a->queued_at < b->queued_at ||
+         (a->queued_at == b->queued_at && a->timer_seq < b->timer_seq);
+}
+
+static void
+timers_place (GPtrArray *heap,
+              guint      i,
+              TetherJob *job)
+{
+  heap->pdata[i] = job;
+  job->timer_index = i;
+}
+
+static void
+timers_sift_up (GPtrArray *heap,
+                guint      i)
+{
+  TetherJob *job = heap->pdata[i];
+
+  while (i > 0 && timer_before (job, heap->pdata[(i - 1) / 2]))
+    {
+      timers_place (heap, i, heap->pdata[(i - 1) / 2]);
+      i = (i - 1) / 2;
+    }
+  timers_place (heap, i, job);
+}
+
+static void
+timers_sift_down (GPtrArray *heap,
+                  guint      i)
+{
+  TetherJob *job = heap->pdata[i];
+
+  for (;;)
+    {
+      guint child = 2 * i + 1;
+
+      if (child >= heap->len)
+        break;
+      if (child + 1 < heap->len && timer_before (heap->pdata[child + 1], heap->pdata[child]))
+        child++;
+      if (!timer_before (heap->pdata[child], job))
+        break;
+      timers_place (heap, i, heap->pdata[child]);
+      i = child;
+    }
+  timers_place (heap, i, job);
+}
+
+static void
+timers_remove (GPtrArray *heap,
+               TetherJob *job)
+{
+  guint i = job->timer_index;
+  TetherJob *last = g_ptr_array_steal_index (heap, heap->len - 1);
+
+  job->timer_index = G_MAXUINT;
+  if (last == job)
+    return;
+  timers_place (heap, i, last);
+  timers_sift_up (heap, i);
+  timers_sift_down (heap, last->timer_index);
+}
+
+/* With timers_lock held: the source fires when the earliest timer is due. */
+static void
+timers_rearm_locked (TetherCore *core)
+{
+  g_source_set_ready_time (core->timer_source,
+                           core->timers->len > 0
+                           ? ((TetherJob *) core->timers->pdata[0])->queued_at : -1);
+}
+
+/* Any thread: a timer ended before it fired. Whoever takes it out of the
+ * heap (this, or the manager's thread firing it) has it retired. */
 void
 tether_core_wake_timer (TetherCore *core,
                         TetherJob  *job)
 {
-  g_source_set_ready_time (job->timer, 0);
+  gboolean removed = FALSE;
+
+  g_mutex_lock (&core->timers_lock);
+  if (job->timer_index != G_MAXUINT)
+    {
+      gboolean was_first = job->timer_index == 0;
+
+      timers_remove (core->timers, job);
+      if (was_first)
+        timers_rearm_locked (core);
+      removed = TRUE;
+    }
+  g_mutex_unlock (&core->timers_lock);
+
+  if (removed)
+    tether_core_schedule_retire (core, job);
 }
 
 /* Manager thread only: records the latency of one item, and warns about
@@ -380,8 +481,6 @@ core_retire (TetherCore *core,
       g_signal_handler_disconnect (job->user_cancellable, job->user_cancel_id);
       job->user_cancel_id = 0;
     }
-  if (job->timer != NULL)
-    g_source_destroy (job->timer);
   tether_job_release_func_data (job);
 
   g_mutex_lock (&core->mutex);
@@ -517,15 +616,31 @@ static GSourceFuncs core_source_funcs = {
   .dispatch = core_source_dispatch,
 };
 
+/* Runs the timers due when this iteration began, earliest deadline first
+ * and, for equal deadlines, in submission order, as asyncio does; at most a
+ * batch at a time, so that other sources run in between. */
 static gboolean
 timer_source_dispatch (GSource     *source,
                        GSourceFunc  callback,
                        gpointer     user_data)
 {
-  TetherJob *job = __atomic_load_n (&((TimerSource *) source)->job, __ATOMIC_ACQUIRE);
+  TetherCore *core = ((TimerSource *) source)->core;
+  gint64 now = g_source_get_time (source);
+  TetherJob *due[BATCH_SIZE];
+  guint n = 0;
 
-  g_source_set_ready_time (source, -1);
-  core_start_or_retire (job->core, job);
+  g_mutex_lock (&core->timers_lock);
+  while (n < BATCH_SIZE && core->timers->len > 0 &&
+         ((TetherJob *) core->timers->pdata[0])->queued_at <= now)
+    {
+      due[n] = core->timers->pdata[0];
+      timers_remove (core->timers, due[n++]);
+    }
+  timers_rearm_locked (core);
+  g_mutex_unlock (&core->timers_lock);
+
+  for (guint i = 0; i < n; i++)
+    core_start_or_retire (core, due[i]);
 
   return G_SOURCE_CONTINUE;
 }
@@ -561,6 +676,13 @@ tether_core_new (const char *id)
   core->source = (GSource *) source;
   g_source_set_static_name (core->source, "[tether] manager queue");
   g_source_attach (core->source, core->context);
+
+  g_mutex_init (&core->timers_lock);
+  core->timers = g_ptr_array_new ();
+  core->timer_source = g_source_new (&timer_source_funcs, sizeof (TimerSource));
+  ((TimerSource *) core->timer_source)->core = core;
+  g_source_set_static_name (core->timer_source, "[tether] timers");
+  g_source_attach (core->timer_source, core->context);
 
   return core;
 }
@@ -702,7 +824,7 @@ core_apply_stop (TetherCore     *core,
 
       if (mode == TETHER_STOP_MODE_CANCEL)
         why = CANCEL_STOP_REASON;
-      else if (job->timer != NULL)
+      else if (job->timer)
         why = "the manager stopped before its timer fired";
       if (why != NULL && tether_job_cancel_queued (job, why))
         core_log_dropped (core, NULL, job, why);
@@ -923,23 +1045,33 @@ core_wait_for_room_locked (TetherCore  *core,
     }
 }
 
+/* With the core lock held: the timer joins the heap, unless it has ended
+ * already (its cancellable had fired), when it goes straight to be retired.
+ * Both happen under timers_lock, which tether_core_wake_timer() takes too,
+ * so exactly one of them hands it on. */
 static void
-core_attach_timer_locked (TetherCore *core,
-                          TetherJob  *job,
-                          gint64      ready_time)
+core_add_timer_locked (TetherCore *core,
+                       TetherJob  *job)
 {
-  TimerSource *timer = (TimerSource *) g_source_new (&timer_source_funcs, sizeof (TimerSource));
+  gboolean retire = FALSE;
 
-  job->timer = (GSource *) timer;
-  job->queued_at = ready_time;
-  /* GLib's context lock orders the attach before the dispatch, but from
-   * inside libglib; publishing the job with a release (and reading it with
-   * an acquire) makes the hand-over explicit, for readers and for TSan. */
-  __atomic_store_n (&timer->job, job, __ATOMIC_RELEASE);
-  g_source_set_static_name (job->timer, "[tether] timer");
-  g_source_set_ready_time (job->timer,
-                           g_atomic_int_get (&job->state) == TETHER_JOB_QUEUED ? ready_time : 0);
-  g_source_attach (job->timer, core->context);
+  g_mutex_lock (&core->timers_lock);
+  if (g_atomic_int_get (&job->state) == TETHER_JOB_QUEUED)
+    {
+      job->timer_seq = core->timer_seq++;
+      g_ptr_array_add (core->timers, job);
+      timers_sift_up (core->timers, core->timers->len - 1);
+      if (job->timer_index == 0)
+        timers_rearm_locked (core);
+    }
+  else
+    {
+      retire = TRUE;
+    }
+  g_mutex_unlock (&core->timers_lock);
+
+  if (retire)
+    tether_core_schedule_retire (core, job);
   tether_stats_add (&core->stats.timers, 1);
 }
 
@@ -1007,12 +1139,18 @@ tether_core_accept (TetherCore    *core,
    * disconnects it on retire. An already-cancelled cancellable ends the job
    * right here; it is still queued and retired like any other. */
   job->accepted = TRUE;
+  if (ready_time >= 0)
+    {
+      /* Before the cancellable's handler can see the job. */
+      job->timer = TRUE;
+      job->queued_at = ready_time;
+    }
   tether_job_connect_user_cancellable (job, cancellable);
   g_queue_push_tail_link (&core->live, &job->live_link);
 
   if (ready_time >= 0)
     {
-      core_attach_timer_locked (core, job, ready_time);
+      core_add_timer_locked (core, job);
       g_mutex_unlock (&core->mutex);
       return TRUE;
     }

@@ -25,6 +25,10 @@
  *   [method@Tether.Future.cancel] for that.
  * - Dropping the last reference to a future does not cancel its work: the
  *   work still runs, as with fire-and-forget.
+ * - The value (an object, a variant, a pointer's destroy notify) is released
+ *   by the thread that drops the last reference to the future: the manager's
+ *   thread holds none once the work has ended. If the future was dropped
+ *   before the work ended, the value is released where the work ends.
  * - [method@Tether.Future.cancel] on work that has not started ends it at
  *   once as %TETHER_FUTURE_STATUS_CANCELLED; it will never run. On work that
  *   is running it fires the work's cancellable, and what the work returns
@@ -66,6 +70,11 @@ static void
 tether_future_finalize (GObject *object)
 {
   TetherFuture *self = (TetherFuture *) object;
+
+  /* After this, a completion still to come frees its outcome itself; one in
+   * progress is waited for, so the value and error are final below and are
+   * released here, on the thread that dropped the last reference. */
+  tether_job_detach_future (self->job, self);
 
   g_assert (self->waiters.length == 0);
 

@@ -894,7 +894,7 @@ submit_future (TetherLoopManager  *self,
 
   job->func = func;
   tether_job_set_func_data (job, func_data, func_data_destroy);
-  job->future = g_object_ref (future);
+  job->future = future; /* not a reference: see deliver() in tether-job.c */
 
   if (!tether_core_accept (self->core, job, task_type, cancellable, ready_time, &local_error))
     {
@@ -1203,6 +1203,13 @@ tether_loop_manager_submit (TetherLoopManager  *self,
  * returned future removes the timer. A stop in either mode cancels timers
  * that have not fired yet.
  *
+ * Timers that are due together (the manager's thread was busy while their
+ * times passed, or their times are in the past) run earliest deadline first,
+ * and those with the same deadline in submission order, as asyncio runs its
+ * scheduled callbacks; not in the order they were submitted. A timer never
+ * runs before its time. Timers take no room in the queue: they do not count
+ * against [property@Tether.LoopManager:max-pending].
+ *
  * Thread: any thread.
  *
  * Returns: (transfer full): a [class@Tether.Future], or %NULL with an error
@@ -1243,7 +1250,9 @@ tether_loop_manager_submit_after (TetherLoopManager  *self,
  * @error: return location for an error
  *
  * Like [method@Tether.LoopManager.submit_after], at a monotonic time
- * (asyncio's `call_at`).
+ * (asyncio's `call_at`). Due timers run earliest @ready_time first, times
+ * in the past included (the earlier, the sooner; a negative time counts as
+ * 0), and those with equal times in submission order.
  *
  * Thread: any thread.
  *

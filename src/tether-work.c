@@ -392,9 +392,13 @@ tether_work_return_string (TetherWork *self,
  * @self: a [class@Tether.Work]
  * @value: (type GObject) (nullable): the result; a reference is taken
  *
- * Ends the submission with an object value of @value's type. The future
- * holds a reference, so the object may be finalized on whichever thread
- * drops the future last.
+ * Ends the submission with an object value of @value's type. The result
+ * holds a reference, released by whichever thread drops the last reference
+ * to the future (or, for [method@Tether.LoopManager.submit_async], by the
+ * thread that finishes it, or in its context if nobody does): the manager's
+ * thread keeps no reference once the submission has ended. So an object
+ * that must die on its owner's thread (a GTK widget) dies there, as long as
+ * that thread drops the future last and the work dropped its own references.
  *
  * Thread: any thread.
  *
