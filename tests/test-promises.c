@@ -42,21 +42,26 @@ settle_quietly (TetherFuture *future)
   return tether_future_get_status (future);
 }
 
-/* Iterates @context until *@flag is set, under the watchdog. */
+static gboolean
+watchdog_fired (gpointer data)
+{
+  g_error ("watchdog: the main context never delivered");
+  return G_SOURCE_REMOVE;
+}
+
+/* Iterates @context until *@flag is set, blocking in between (so that a
+ * delivery is dispatched the moment it arrives), under the watchdog. */
 static void
 iterate_until (GMainContext *context,
                gboolean     *flag)
 {
-  gint64 deadline = g_get_monotonic_time () + WATCHDOG;
+  g_autoptr(GSource) watchdog = g_timeout_source_new (WATCHDOG / 1000);
 
+  g_source_set_callback (watchdog, watchdog_fired, NULL, NULL);
+  g_source_attach (watchdog, context);
   while (!g_atomic_int_get (flag))
-    {
-      if (g_get_monotonic_time () > deadline)
-        g_error ("watchdog: the main context never delivered");
-      g_main_context_iteration (context, FALSE);
-      if (!g_atomic_int_get (flag))
-        g_usleep (100);
-    }
+    g_main_context_iteration (context, TRUE);
+  g_source_destroy (watchdog);
 }
 
 /* A one-shot flag with a bounded wait. */
@@ -577,23 +582,41 @@ submit_thread (gpointer data)
   return NULL;
 }
 
+#define N_SUBMITTERS 2
+
+/* More readers than cores, so that readers are preempted at every point of
+ * the read, between the two counters too. */
+static gpointer
+read_pending_thread (gpointer data)
+{
+  Submitter *s = data;
+  guint max_seen = 0;
+
+  while (g_atomic_int_get (&s->done) < N_SUBMITTERS)
+    max_seen = MAX (max_seen, tether_loop_manager_get_n_pending (s->manager));
+  return GUINT_TO_POINTER (max_seen);
+}
+
 static void
 test_n_pending_bounded (void)
 {
   g_autoptr(TetherLoopManager) manager = started ("pending-bounded", NULL);
-  Submitter s = { manager, iterations (100000, 1000000) };
-  GThread *threads[2];
+  Submitter s = { manager, iterations (200000, 2000000) };
+  GThread *submitters[N_SUBMITTERS];
+  GThread *readers[4];
   guint max_seen = 0;
 
   tether_loop_manager_set_max_pending (manager, 100);
   tether_loop_manager_set_submit_timeout (manager, -1);
-  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
-    threads[i] = g_thread_new ("submitter", submit_thread, &s);
+  for (guint i = 0; i < G_N_ELEMENTS (submitters); i++)
+    submitters[i] = g_thread_new ("submitter", submit_thread, &s);
+  for (guint i = 0; i < G_N_ELEMENTS (readers); i++)
+    readers[i] = g_thread_new ("reader", read_pending_thread, &s);
 
-  while (g_atomic_int_get (&s.done) < (int) G_N_ELEMENTS (threads))
-    max_seen = MAX (max_seen, tether_loop_manager_get_n_pending (manager));
-  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
-    g_thread_join (threads[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (submitters); i++)
+    g_thread_join (submitters[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (readers); i++)
+    max_seen = MAX (max_seen, GPOINTER_TO_UINT (g_thread_join (readers[i])));
 
   g_test_message ("largest n_pending seen: %u", max_seen);
   g_assert_cmpuint (max_seen, <=, 100);
