@@ -90,7 +90,7 @@ struct _TetherCore
   GMutex           timers_lock;
   GPtrArray       *timers;       /* timers_lock: TetherJob, a binary min-heap */
   guint64          timer_seq;    /* timers_lock */
-  GSource         *timer_source;
+  GSource         *timer_source; /* timers_lock; made with the first timer */
 
   TetherStats      stats;
 };

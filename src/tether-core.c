@@ -56,8 +56,11 @@ tether_core_unref (TetherCore *core)
   g_source_destroy (core->source);
   g_source_unref (core->source);
   g_assert (core->timers->len == 0);
-  g_source_destroy (core->timer_source);
-  g_source_unref (core->timer_source);
+  if (core->timer_source != NULL)
+    {
+      g_source_destroy (core->timer_source);
+      g_source_unref (core->timer_source);
+    }
   g_ptr_array_unref (core->timers);
   g_mutex_clear (&core->timers_lock);
   g_main_loop_unref (core->loop);
@@ -679,10 +682,6 @@ tether_core_new (const char *id)
 
   g_mutex_init (&core->timers_lock);
   core->timers = g_ptr_array_new ();
-  core->timer_source = g_source_new (&timer_source_funcs, sizeof (TimerSource));
-  ((TimerSource *) core->timer_source)->core = core;
-  g_source_set_static_name (core->timer_source, "[tether] timers");
-  g_source_attach (core->timer_source, core->context);
 
   return core;
 }
@@ -1056,6 +1055,15 @@ core_add_timer_locked (TetherCore *core,
   gboolean retire = FALSE;
 
   g_mutex_lock (&core->timers_lock);
+  if (core->timer_source == NULL)
+    {
+      /* Made with the first timer: every source on the context costs each
+       * main loop iteration a look, and most managers never use timers. */
+      core->timer_source = g_source_new (&timer_source_funcs, sizeof (TimerSource));
+      ((TimerSource *) core->timer_source)->core = core;
+      g_source_set_static_name (core->timer_source, "[tether] timers");
+      g_source_attach (core->timer_source, core->context);
+    }
   if (g_atomic_int_get (&job->state) == TETHER_JOB_QUEUED)
     {
       job->timer_seq = core->timer_seq++;

@@ -71,10 +71,13 @@ tether_future_finalize (GObject *object)
 {
   TetherFuture *self = (TetherFuture *) object;
 
-  /* After this, a completion still to come frees its outcome itself; one in
-   * progress is waited for, so the value and error are final below and are
-   * released here, on the thread that dropped the last reference. */
-  tether_job_detach_future (self->job, self);
+  /* Setting the event is the completion's last touch of the future: once
+   * it is set, the value and error are final and nobody else will touch
+   * them. Before that, detaching waits for a completion in progress, and
+   * one still to come frees its outcome itself. Either way what the future
+   * holds is released here, on the thread that dropped the last reference. */
+  if (!tether_event_is_set (&self->done))
+    tether_job_detach_future (self->job, self);
 
   g_assert (self->waiters.length == 0);
 
@@ -209,7 +212,6 @@ tether_future_complete (TetherFuture *self,
   self->value = value;
   self->error = error;
   g_atomic_int_set (&self->status, status);
-  tether_event_set (&self->done);
 
   /* wait_async() looks at the status under this lock: it either queued its
    * task before the status changed, and finds it here, or saw it done. */
@@ -217,6 +219,11 @@ tether_future_complete (TetherFuture *self,
   waiters = self->waiters;
   g_queue_init (&self->waiters);
   g_mutex_unlock (&self->mutex);
+
+  /* The last touch of @self: a waiter woken here may drop it at once (see
+   * tether_future_finalize()). The waiters' tasks hold references of their
+   * own. */
+  tether_event_set (&self->done);
 
   for (GList *l = waiters.head; l != NULL; l = l->next)
     schedule_waiter (l->data);
