@@ -127,6 +127,8 @@ tether_debug_describe_func (gpointer func)
   return g_strdup_printf ("%p", func);
 }
 
+/* Every name is quoted as tether_describe_name() makes it, in the message
+ * and in the fields alike. */
 static void
 log_warning (const char *manager,
              const char *task_type,
@@ -147,58 +149,52 @@ log_warning (const char *manager,
 }
 
 void
-tether_debug_log_slow (const char *manager_name,
+tether_debug_log_slow (const char *manager,
                        const char *task_type,
-                       const char *work_name,
+                       const char *work,
                        gint64      usec,
                        gint64      threshold)
 {
-  g_autofree char *manager_shown = tether_describe_name (manager_name);
-  g_autofree char *work_shown = tether_describe_name (work_name);
-  const char *manager = manager_shown;
-  const char *work = work_shown;
+  g_autofree char *manager_shown = tether_describe_name (manager);
+  g_autofree char *work_shown = tether_describe_name (work);
   g_autofree char *message =
     g_strdup_printf ("Work %s on manager '%s' ran for %.3f ms, over the %.3f ms slow-work "
                      "threshold; nothing else on that manager ran meanwhile. Split it, or "
                      "move it to a manager of its own",
-                     work, manager, usec / 1000.0, threshold / 1000.0);
+                     work_shown, manager_shown, usec / 1000.0, threshold / 1000.0);
 
-  log_warning (manager, task_type, work, message);
+  log_warning (manager_shown, task_type, work_shown, message);
 }
 
 void
-tether_debug_log_dropped (const char *manager_name,
+tether_debug_log_dropped (const char *manager,
                           const char *task_type,
-                          const char *work_name,
+                          const char *work,
                           const char *why)
 {
-  g_autofree char *manager_shown = tether_describe_name (manager_name);
-  g_autofree char *work_shown = tether_describe_name (work_name);
-  const char *manager = manager_shown;
-  const char *work = work_shown;
+  g_autofree char *manager_shown = tether_describe_name (manager);
+  g_autofree char *work_shown = tether_describe_name (work);
   g_autofree char *message =
     g_strdup_printf ("Work %s queued on manager '%s' was dropped unrun: %s",
-                     work, manager, why);
+                     work_shown, manager_shown, why);
 
-  log_warning (manager, task_type, work, message);
+  log_warning (manager_shown, task_type, work_shown, message);
 }
 
 void
-tether_debug_log_unretrieved (const char   *manager_name,
+tether_debug_log_unretrieved (const char   *manager,
                               const char   *task_type,
-                              const char   *work_name,
+                              const char   *work,
                               const GError *error)
 {
-  g_autofree char *manager_shown = tether_describe_name (manager_name);
-  g_autofree char *work_shown = tether_describe_name (work_name);
-  const char *manager = manager_shown;
-  const char *work = work_shown;
+  g_autofree char *manager_shown = tether_describe_name (manager);
+  g_autofree char *work_shown = tether_describe_name (work);
   g_autofree char *message =
     g_strdup_printf ("A future for work %s on manager '%s' failed and was finalized without "
                      "anyone reading its error: %s (%s, %d). Wait on the future or read "
                      "tether_future_dup_error()",
-                     work, manager, error->message, g_quark_to_string (error->domain),
-                     error->code);
+                     work_shown, manager_shown, error->message,
+                     g_quark_to_string (error->domain), error->code);
 
-  log_warning (manager, task_type, work, message);
+  log_warning (manager_shown, task_type, work_shown, message);
 }
