@@ -426,22 +426,30 @@ test_result_released_by_async_owner (void)
 static GMutex     log_lock;
 static guint      n_unretrieved;
 
+/* Reads every field, the task type included, as a real writer would. */
 static GLogWriterOutput
 count_writer (GLogLevelFlags   level,
               const GLogField *fields,
               gsize            n_fields,
               gpointer         user_data)
 {
+  gboolean unretrieved = FALSE;
+  const char *task_type = NULL;
+
   for (gsize i = 0; i < n_fields; i++)
-    if (g_str_equal (fields[i].key, "MESSAGE") &&
-        strstr (fields[i].value, "without anyone reading its error") != NULL)
-      {
-        g_mutex_lock (&log_lock);
-        n_unretrieved++;
-        g_mutex_unlock (&log_lock);
-        return G_LOG_WRITER_HANDLED;
-      }
-  return g_log_writer_default (level, fields, n_fields, user_data);
+    if (g_str_equal (fields[i].key, "MESSAGE"))
+      unretrieved = strstr (fields[i].value, "without anyone reading its error") != NULL;
+    else if (g_str_equal (fields[i].key, "TETHER_TASK_TYPE"))
+      task_type = fields[i].value;
+  if (!unretrieved)
+    return g_log_writer_default (level, fields, n_fields, user_data);
+
+  g_assert_nonnull (task_type);
+  g_assert_true (task_type[0] == '\0' || g_str_has_prefix (task_type, "type-"));
+  g_mutex_lock (&log_lock);
+  n_unretrieved++;
+  g_mutex_unlock (&log_lock);
+  return G_LOG_WRITER_HANDLED;
 }
 
 static void
@@ -455,6 +463,7 @@ typedef struct
 {
   TetherLoopManager *manager;
   int                stop;
+  int                restarts;
 } Restarter;
 
 static gpointer
@@ -468,6 +477,7 @@ restart_thread (gpointer data)
 
       tether_loop_manager_stop (r->manager, TETHER_STOP_MODE_DRAIN);
       g_assert_true (tether_loop_manager_start (r->manager, task_type, NULL));
+      g_atomic_int_inc (&r->restarts);
     }
   return NULL;
 }
@@ -477,8 +487,8 @@ test_unretrieved_during_restart (void)
 {
   g_autoptr(TetherLoopManager) manager = started ("unretrieved-restart", "type-0");
   g_autoptr(GPtrArray) futures = g_ptr_array_new_with_free_func (g_object_unref);
-  guint n_iterations = iterations (2000, 20000);
-  Restarter r = { manager, FALSE };
+  guint n_iterations = iterations (20000, 100000);
+  Restarter r = { manager, FALSE, 0 };
   guint n_failed = 0;
   GThread *thread;
 
@@ -501,6 +511,8 @@ test_unretrieved_during_restart (void)
   /* Finalized while another thread restarts the manager, freeing and
    * replacing its task type each time. */
   thread = g_thread_new ("restarter", restart_thread, &r);
+  while (g_atomic_int_get (&r.restarts) == 0)
+    g_thread_yield ();
   while (futures->len > 0)
     g_ptr_array_remove_index (futures, futures->len - 1);
   g_atomic_int_set (&r.stop, TRUE);
