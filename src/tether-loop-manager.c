@@ -849,10 +849,11 @@ tether_loop_manager_set_submit_timeout (TetherLoopManager *self,
  *
  * Counts the submissions waiting in the queue, as
  * [property@Tether.LoopManager:max-pending] counts them. The answer is the
- * count at one instant during the call (when the manager's thread takes
- * work faster than it can be read, a count no higher than the one at that
- * instant), so with a max-pending it never exceeds what the queue could
- * hold; it may be out of date as soon as it returns.
+ * count at one instant during the call, or, when the manager's thread takes
+ * work too fast for that, a count no higher than the one at some instant:
+ * it never counts a submission twice, so it never exceeds a max-pending
+ * that has not been lowered meanwhile. It may be out of date as soon as it
+ * returns.
  *
  * Thread: any thread.
  *
