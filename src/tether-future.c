@@ -168,6 +168,10 @@ tether_future_new (TetherJob *job)
   return self;
 }
 
+/* A wait_async() task's data: its cancellable's handler id until it is
+ * returned, then this mark once it has been finished. */
+static char finished_mark;
+
 static gboolean
 return_waiter (gpointer data)
 {
@@ -176,6 +180,7 @@ return_waiter (gpointer data)
 
   if (handler != 0)
     g_signal_handler_disconnect (g_task_get_cancellable (task), handler);
+  g_task_set_task_data (task, NULL, NULL);
   g_task_return_boolean (task, TRUE);
   return G_SOURCE_REMOVE;
 }
@@ -459,7 +464,8 @@ tether_future_wait_async (TetherFuture        *self,
  * @result: the result passed to the callback
  * @error: return location for an error
  *
- * Finishes [method@Tether.Future.wait_async].
+ * Finishes [method@Tether.Future.wait_async]. Each result is finished
+ * once: a second call fails with %TETHER_ERROR_INVALID_ARGUMENT.
  *
  * Thread: the thread that called [method@Tether.Future.wait_async].
  *
@@ -474,6 +480,16 @@ tether_future_wait_finish (TetherFuture  *self,
 {
   g_return_val_if_fail (TETHER_IS_FUTURE (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  if (g_task_get_task_data (G_TASK (result)) == &finished_mark)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                   "This result of tether_future_wait_async() for manager '%s' was already "
+                   "finished; call tether_future_wait_finish() once per result",
+                   tether_core_get_label (self->job->core));
+      return FALSE;
+    }
+  g_task_set_task_data (G_TASK (result), &finished_mark, NULL);
 
   if (!g_task_propagate_boolean (G_TASK (result), error))
     return FALSE;

@@ -550,6 +550,20 @@ on_finished_twice (GObject      *source,
 }
 
 static void
+on_waited_twice (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (tether_future_wait_finish (TETHER_FUTURE (source), result, &error));
+  g_assert_no_error (error);
+  g_assert_false (tether_future_wait_finish (TETHER_FUTURE (source), result, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT);
+  g_atomic_int_set ((gboolean *) user_data, TRUE);
+}
+
+static void
 test_finish_twice (void)
 {
   g_autoptr(TetherLoopManager) manager = started ("finish-twice", NULL);
@@ -562,6 +576,19 @@ test_finish_twice (void)
 
       tether_loop_manager_submit_async (manager, NULL, i == 0 ? count_work : fail_work,
                                         &(int) { 0 }, NULL, NULL, on_finished_twice, &called);
+      iterate_until (context, &called);
+    }
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(TetherFuture) future = NULL;
+      g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+      gboolean called = FALSE;
+
+      future = tether_loop_manager_submit (manager, NULL, NULL, count_work, &(int) { 0 },
+                                           NULL, NULL);
+      if (i == 1)
+        settle (future);
+      tether_future_wait_async (future, cancellable, on_waited_twice, &called);
       iterate_until (context, &called);
     }
   g_main_context_pop_thread_default (context);
