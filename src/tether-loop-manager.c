@@ -1346,8 +1346,9 @@ tether_loop_manager_submit_async (TetherLoopManager   *self,
  *   `g_boxed_free (G_TYPE_VALUE, value)`
  * @error: return location for an error
  *
- * Finishes [method@Tether.LoopManager.submit_async]. @value is only set
- * when the call returns %TRUE. A value set by
+ * Finishes [method@Tether.LoopManager.submit_async]. @value only holds a
+ * value when the call returns %TRUE; otherwise it is set to %NULL. A value
+ * set by
  * [method@Tether.Work.return_pointer] is read with
  * [func@Tether.value_get_pointer].
  *
