@@ -548,13 +548,17 @@ tether_loop_manager_get_context (TetherLoopManager *self)
  * Spawns the manager's thread, named after its id, and starts accepting
  * work. A manager that was stopped can be started again, with the same or
  * another task type. If a stop is still in progress on another thread, this
- * waits for it to finish first.
+ * waits for it to finish first. That wait takes part in wait-cycle
+ * detection, like a stop's: on another manager's thread, if the stopping
+ * manager's work waits (directly or through other managers) for the calling
+ * manager, it fails with %TETHER_ERROR_WOULD_DEADLOCK instead.
  *
  * Thread: any thread but the manager's own.
  *
  * Returns: %TRUE on success; %FALSE with %TETHER_ERROR_ALREADY_RUNNING if it
- *   runs (or is stopping and this is its own thread), or a
- *   %G_THREAD_ERROR if no thread could be made
+ *   runs (or is stopping and this is its own thread),
+ *   %TETHER_ERROR_WOULD_DEADLOCK (see above), or a %G_THREAD_ERROR if no
+ *   thread could be made
  *
  * Since: 1.0
  */
