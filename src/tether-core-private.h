@@ -6,6 +6,7 @@
 #endif
 
 #include "tether-enums.h"
+#include "tether-event-private.h"
 #include "tether-job-private.h"
 #include "tether-lineage-private.h"
 #include "tether-post-private.h"
@@ -80,7 +81,11 @@ struct _TetherCore
   gint64           submit_timeout; /* usec a submitter waits for room; -1: no limit */
   guint            room_waiters; /* atomic: submitters blocked waiting for room */
   GCond            room_cond;
-  TetherCore      *waiting_on;   /* wait_graph_lock: whose work this thread blocks on */
+  TetherCore      *waiting_on;   /* wait_graph_lock: whose work or stop this thread blocks on */
+  gboolean         waiting_on_stop; /* wait_graph_lock: for its thread to exit, not its work */
+  TetherEvent     *wait_event;   /* wait_graph_lock: the future's event it sleeps on, if any */
+  GPtrArray       *async_waits;  /* wait_graph_lock: cores, once per pending wait_async() made here */
+  gboolean         detached;     /* the last unref let the running thread go unjoined */
   char            *task_type;    /* written only while closed */
   GThread         *thread;       /* not yet joined */
   TetherLineage   *starter;      /* memory ref: the lineage the thread descends from */
@@ -140,7 +145,20 @@ void        tether_core_schedule_retire (TetherCore    *core,
 void        tether_core_wake_timer     (TetherCore     *core,
                                         TetherJob      *job);
 gboolean    tether_core_begin_wait     (TetherCore     *target,
-                                        GError        **error);
+                                        TetherEvent    *event,
+                                        char          **cycle);
+gboolean    tether_core_begin_stop_wait (TetherCore    *target,
+                                         char         **cycle);
 void        tether_core_end_wait       (void);
+gboolean    tether_core_begin_async_wait (TetherCore   *target,
+                                          TetherCore  **waiter,
+                                          char        **cycle);
+gboolean    tether_core_is_waiting_on  (TetherCore     *waiter,
+                                        TetherCore     *target);
+void        tether_core_end_async_wait (TetherCore     *waiter,
+                                        TetherCore     *target);
+gboolean    tether_core_wait_cancelled (void);
+void        tether_core_detach         (TetherCore     *core);
+gboolean    tether_core_wait_detached  (gint64          deadline);
 
 G_END_DECLS

@@ -36,6 +36,9 @@ typedef struct
 
 static GPrivate current_core;
 
+static void core_interrupt_wait  (TetherCore *core);
+static void core_detached_exited (void);
+
 TetherCore *
 tether_core_ref (TetherCore *core)
 {
@@ -70,6 +73,7 @@ tether_core_unref (TetherCore *core)
   g_cond_clear (&core->cond);
   g_cond_clear (&core->room_cond);
   g_clear_pointer (&core->starter, tether_lineage_unref_memory);
+  g_clear_pointer (&core->async_waits, g_ptr_array_unref);
   tether_stats_clear (&core->stats);
   tether_post_pool_clear (&core->posts);
   g_free (core->task_type);
@@ -690,6 +694,7 @@ static gpointer
 core_thread_func (gpointer data)
 {
   TetherCore *core = data;
+  gboolean detached;
 
   g_mutex_lock (&core->mutex);
   tether_lineage_enter_manager_thread (core->starter);
@@ -712,10 +717,15 @@ core_thread_func (gpointer data)
 
   g_mutex_lock (&core->mutex);
   core->state = CORE_STOPPED;
+  detached = core->detached;
+  core->detached = FALSE;
   g_cond_broadcast (&core->cond);
   g_mutex_unlock (&core->mutex);
 
   tether_core_unref (core);
+  /* Last: whoever waits for detached threads may free what this used. */
+  if (detached)
+    core_detached_exited ();
   return NULL;
 }
 
@@ -756,8 +766,24 @@ tether_core_start (TetherCore  *core,
                    core->label);
       return FALSE;
     }
-  while (core->state == CORE_STOPPING)
-    g_cond_wait (&core->cond, &core->mutex);
+  /* Waiting for a stop is a wait on the manager's thread, like a stop's. */
+  if (core->state == CORE_STOPPING)
+    {
+      g_autofree char *cycle = NULL;
+
+      if (!tether_core_begin_stop_wait (core, &cycle))
+        {
+          g_mutex_unlock (&core->mutex);
+          g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
+                       "Manager '%s' is stopping and its stop waits for this thread: %s "
+                       "each wait for the next. Start it again once this work has returned",
+                       core->label, cycle);
+          return FALSE;
+        }
+      while (core->state == CORE_STOPPING)
+        g_cond_wait (&core->cond, &core->mutex);
+      tether_core_end_wait ();
+    }
   if (core->state == CORE_RUNNING)
     {
       g_mutex_unlock (&core->mutex);
@@ -900,13 +926,18 @@ tether_core_request_stop (TetherCore     *core,
     {
       /* Outside the lock: cancelling runs "cancelled" handlers, user code. */
       core_apply_stop (core, mode, jobs);
+      /* Then end the wait the running work may be blocked in, so that it can
+       * return; its cancellable has fired by now. */
+      if (mode == TETHER_STOP_MODE_CANCEL)
+        core_interrupt_wait (core);
       core_poke (core);
     }
 
   return began;
 }
 
-/* Foreign threads only: waits, up to @deadline (-1: no limit), until run
+/* Not on the manager's own thread, and on another manager's thread only
+ * inside tether_core_begin_wait(): waits, up to @deadline (-1: no limit), until run
  * @generation has left its loop, and joins its thread. A start() that came
  * in between has joined that thread already, and the run now going is not
  * this stopper's business. */
@@ -1277,45 +1308,207 @@ tether_core_dup_stats (TetherCore *core)
                                    load_u64 (&core->posts_dropped));
 }
 
-/* Blocking waits made on manager threads form a graph in which each manager
- * waits on at most one other: a wait that would close a cycle is refused. */
+/* Blocking waits made on manager threads form a graph in which each
+ * manager's thread waits on at most one other manager: for the work of a
+ * future (tether_future_wait()) or for its thread to stop (a stop or a start
+ * that waits for a stop). A wait that would close a cycle is refused. The
+ * lock is a leaf: nothing else is taken while it is held. */
 static GMutex wait_graph_lock;
 
-gboolean
-tether_core_begin_wait (TetherCore  *target,
-                        GError     **error)
+typedef struct
+{
+  TetherCore *core;
+  gboolean    whole_stop; /* reached as a stop target: its whole drain matters */
+  int         from;       /* index of the hop it was reached from */
+} Hop;
+
+static void
+hop_add (GArray     *hops,
+         TetherCore *core,
+         gboolean    whole_stop,
+         int         from)
+{
+  Hop hop = { core, whole_stop, from };
+
+  for (guint i = 0; i < hops->len; i++)
+    {
+      Hop *seen = &g_array_index (hops, Hop, i);
+
+      if (seen->core == core && (seen->whole_stop || !whole_stop))
+        return;
+    }
+  g_array_append_val (hops, hop);
+}
+
+/* With wait_graph_lock held: whether a wait of @self on @target would
+ * close a cycle, and which managers it would go through. A wait on a
+ * future needs the target's thread free: its blocking wait counts. A stop
+ * needs the target's whole drain: its deferred work may also wait for the
+ * futures its thread awaits with wait_async(). */
+static char *
+wait_graph_find_cycle_locked (TetherCore *self,
+                              TetherCore *target,
+                              gboolean    stop)
+{
+  g_autoptr(GArray) hops = g_array_new (FALSE, FALSE, sizeof (Hop));
+  g_autoptr(GPtrArray) path = NULL;
+  GString *cycle;
+  int found = -1;
+
+  hop_add (hops, target, stop, -1);
+  for (guint i = 0; i < hops->len && found < 0; i++)
+    {
+      Hop hop = g_array_index (hops, Hop, i);
+
+      if (hop.core == self)
+        {
+          found = i;
+          break;
+        }
+      /* Once a drain matters, so does every drain and deferred work it
+       * waits for. */
+      if (hop.core->waiting_on != NULL)
+        hop_add (hops, hop.core->waiting_on, hop.whole_stop || hop.core->waiting_on_stop, i);
+      /* Only deferred work, started and not ended, can be waiting for them. */
+      if (!hop.whole_stop || __atomic_load_n (&hop.core->stats.running, __ATOMIC_RELAXED) == 0)
+        continue;
+      for (guint j = 0; hop.core->async_waits != NULL && j < hop.core->async_waits->len; j++)
+        hop_add (hops, g_ptr_array_index (hop.core->async_waits, j), TRUE, i);
+    }
+  if (found < 0)
+    return NULL;
+
+  path = g_ptr_array_new ();
+  for (int i = found; i >= 0; i = g_array_index (hops, Hop, i).from)
+    g_ptr_array_add (path, g_array_index (hops, Hop, i).core);
+  cycle = g_string_new (NULL);
+  g_string_append_printf (cycle, "'%s'", self->label);
+  for (guint i = path->len; i > 0; i--)
+    g_string_append_printf (cycle, " -> '%s'", ((TetherCore *) g_ptr_array_index (path, i - 1))->label);
+  return g_string_free (cycle, FALSE);
+}
+
+static gboolean
+core_begin_wait (TetherCore   *target,
+                 gboolean      stop,
+                 TetherEvent  *event,
+                 char        **cycle)
 {
   TetherCore *self = g_private_get (&current_core);
-  g_autoptr(GString) cycle = NULL;
+  char *found;
 
   if (self == NULL)
     return TRUE;
 
   g_mutex_lock (&wait_graph_lock);
-  for (TetherCore *c = target; c != NULL; c = c->waiting_on)
-    if (c == self)
-      {
-        cycle = g_string_new (NULL);
-        g_string_append_printf (cycle, "'%s'", self->label);
-        for (TetherCore *d = target; d != self; d = d->waiting_on)
-          g_string_append_printf (cycle, " -> '%s'", d->label);
-        g_string_append_printf (cycle, " -> '%s'", self->label);
-        break;
-      }
-  if (cycle == NULL)
-    self->waiting_on = target;
+  found = wait_graph_find_cycle_locked (self, target, stop);
+  if (found == NULL)
+    {
+      self->waiting_on = target;
+      self->waiting_on_stop = stop;
+      self->wait_event = event;
+    }
   g_mutex_unlock (&wait_graph_lock);
 
-  if (cycle != NULL)
+  *cycle = found;
+  return found == NULL;
+}
+
+/* Registers the calling thread, if it is a manager's, as blocked on work of
+ * @target, and @event as what it sleeps on, so that a CANCEL stop of its
+ * manager can wake it. Returns %FALSE, registering nothing, with @cycle
+ * describing the managers if the wait would close a cycle. */
+gboolean
+tether_core_begin_wait (TetherCore   *target,
+                        TetherEvent  *event,
+                        char        **cycle)
+{
+  return core_begin_wait (target, FALSE, event, cycle);
+}
+
+/* The same, for a wait until @target's thread has exited. */
+gboolean
+tether_core_begin_stop_wait (TetherCore  *target,
+                             char       **cycle)
+{
+  return core_begin_wait (target, TRUE, NULL, cycle);
+}
+
+/* Records a wait_async() made on a manager's thread for work of another
+ * manager: not a blocking wait, but the caller's deferred work may wait for
+ * it before it returns, so a stop of the caller's manager depends on it.
+ * Returns %FALSE, recording nothing, with @cycle set if @target's thread is
+ * blocked, directly or through other managers, waiting for the calling
+ * manager's thread to exit: its work cannot run before that thread has
+ * left its loop, so the callback could never run there. Otherwise @waiter
+ * receives the calling manager's core (a reference) for
+ * tether_core_end_async_wait(), or %NULL if there is nothing to record. */
+gboolean
+tether_core_begin_async_wait (TetherCore  *target,
+                              TetherCore **waiter,
+                              char       **cycle)
+{
+  TetherCore *self = g_private_get (&current_core);
+  GString *found = NULL;
+
+  *waiter = NULL;
+  if (self == NULL || self == target)
+    return TRUE;
+
+  g_mutex_lock (&wait_graph_lock);
+  for (TetherCore *c = target; c != NULL && c != self; c = c->waiting_on)
+    if (c->waiting_on == self && c->waiting_on_stop)
+      {
+        found = g_string_new (NULL);
+        g_string_append_printf (found, "'%s'", self->label);
+        for (TetherCore *d = target; d != self; d = d->waiting_on)
+          g_string_append_printf (found, " -> '%s'", d->label);
+        g_string_append_printf (found, " -> '%s'", self->label);
+        break;
+      }
+  if (found == NULL)
     {
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
-                   "Waiting here would deadlock: %s each wait for the next, and none can "
-                   "run the work the others wait for. Use tether_future_wait_async() or "
-                   "finish the work from a callback instead",
-                   cycle->str);
+      if (self->async_waits == NULL)
+        self->async_waits = g_ptr_array_new ();
+      g_ptr_array_add (self->async_waits, target);
+      *waiter = tether_core_ref (self);
+    }
+  g_mutex_unlock (&wait_graph_lock);
+
+  if (found != NULL)
+    {
+      *cycle = g_string_free (found, FALSE);
       return FALSE;
     }
   return TRUE;
+}
+
+/* For tests: whether @waiter's thread is blocked on @target, or has a
+ * wait_async() on its work pending. */
+gboolean
+tether_core_is_waiting_on (TetherCore *waiter,
+                           TetherCore *target)
+{
+  gboolean ret;
+
+  g_mutex_lock (&wait_graph_lock);
+  ret = waiter->waiting_on == target ||
+        (waiter->async_waits != NULL &&
+         g_ptr_array_find (waiter->async_waits, target, NULL));
+  g_mutex_unlock (&wait_graph_lock);
+
+  return ret;
+}
+
+void
+tether_core_end_async_wait (TetherCore *waiter,
+                            TetherCore *target)
+{
+  g_mutex_lock (&wait_graph_lock);
+  g_ptr_array_remove_fast (waiter->async_waits, target);
+  g_mutex_unlock (&wait_graph_lock);
+
+  tether_core_unref (waiter);
 }
 
 void
@@ -1328,5 +1521,87 @@ tether_core_end_wait (void)
 
   g_mutex_lock (&wait_graph_lock);
   self->waiting_on = NULL;
+  self->waiting_on_stop = FALSE;
+  self->wait_event = NULL;
   g_mutex_unlock (&wait_graph_lock);
+}
+
+/* Whether the calling thread is a manager's whose manager a CANCEL stop has
+ * reached: its blocking waits end, so that its work can return. */
+gboolean
+tether_core_wait_cancelled (void)
+{
+  TetherCore *self = g_private_get (&current_core);
+
+  return self != NULL && g_atomic_int_get (&self->cancelling);
+}
+
+/* After a CANCEL stop set core->cancelling: wakes the manager's thread if it
+ * sleeps in a future's wait. The waiter unregisters its event under the
+ * same lock before it returns, so the event is alive here. */
+static void
+core_interrupt_wait (TetherCore *core)
+{
+  g_mutex_lock (&wait_graph_lock);
+  if (core->wait_event != NULL)
+    tether_event_nudge (core->wait_event);
+  g_mutex_unlock (&wait_graph_lock);
+}
+
+/* Threads that the last unref of their manager let go of while they drain:
+ * nobody joins them, and tether_core_wait_detached() waits for them. */
+static GMutex detached_lock;
+static GCond  detached_cond;
+static guint  n_detached;
+
+/* Any thread, once a stop has begun: gives up the right to join the
+ * manager's thread, which finishes and exits on its own. A thread that has
+ * not yet marked itself stopped is counted until it has released the core. */
+void
+tether_core_detach (TetherCore *core)
+{
+  GThread *thread;
+
+  g_mutex_lock (&core->mutex);
+  thread = g_steal_pointer (&core->thread);
+  if (thread != NULL && core->state != CORE_STOPPED)
+    {
+      core->detached = TRUE;
+      g_mutex_lock (&detached_lock);
+      n_detached++;
+      g_mutex_unlock (&detached_lock);
+    }
+  g_mutex_unlock (&core->mutex);
+
+  g_clear_pointer (&thread, g_thread_unref);
+}
+
+static void
+core_detached_exited (void)
+{
+  g_mutex_lock (&detached_lock);
+  if (--n_detached == 0)
+    g_cond_broadcast (&detached_cond);
+  g_mutex_unlock (&detached_lock);
+}
+
+/* Waits until no detached thread is left, or @deadline (monotonic; -1: no
+ * limit) passes. Returns whether none is left. */
+gboolean
+tether_core_wait_detached (gint64 deadline)
+{
+  gboolean none;
+
+  g_mutex_lock (&detached_lock);
+  while (n_detached > 0)
+    {
+      if (deadline < 0)
+        g_cond_wait (&detached_cond, &detached_lock);
+      else if (!g_cond_wait_until (&detached_cond, &detached_lock, deadline))
+        break;
+    }
+  none = n_detached == 0;
+  g_mutex_unlock (&detached_lock);
+
+  return none;
 }

@@ -34,6 +34,12 @@ gboolean tether_spin_until       (TetherSpinDone  done,
 gboolean tether_event_wait_until (TetherEvent *event,
                                   gint64       spin_usec,
                                   gint64       deadline);
+gboolean tether_event_wait_until_or (TetherEvent    *event,
+                                     gint64          spin_usec,
+                                     gint64          deadline,
+                                     TetherSpinDone  abort,
+                                     gpointer        abort_data);
+void     tether_event_nudge      (TetherEvent *event);
 
 /* A pause instruction for spin loops: it lets a sibling hyperthread run and
  * saves power, without giving up the CPU. */

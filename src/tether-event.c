@@ -93,10 +93,20 @@ tether_spin_until (TetherSpinDone  done,
   return TRUE;
 }
 
-static gboolean
-event_is_set (gpointer data)
+typedef struct
 {
-  return tether_event_is_set (data);
+  TetherEvent    *event;
+  TetherSpinDone  abort;
+  gpointer        abort_data;
+} WaitArgs;
+
+static gboolean
+event_is_set_or_aborted (gpointer data)
+{
+  WaitArgs *args = data;
+
+  return tether_event_is_set (args->event) ||
+         (args->abort != NULL && args->abort (args->abort_data));
 }
 
 void
@@ -106,20 +116,41 @@ tether_event_set (TetherEvent *event)
     futex_wake_all (&event->word);
 }
 
-/* Spins up to @spin_usec, then sleeps until the event is set or @deadline
+/* Wakes the threads asleep on @event without setting it, so that they look
+ * at their abort condition again; whoever makes that condition true does so
+ * before calling this. Taking the word back from SLEEPERS makes the wake-up
+ * stick: a sleeper that announced itself before this call either finds the
+ * word changed when it enters the futex, or is in it and is woken; one that
+ * announces itself after this call checks its condition after announcing. */
+void
+tether_event_nudge (TetherEvent *event)
+{
+  int word = EVENT_SLEEPERS;
+
+  if (__atomic_compare_exchange_n (&event->word, &word, EVENT_UNSET, FALSE,
+                                   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+    futex_wake_all (&event->word);
+}
+
+/* Spins up to @spin_usec, then sleeps until the event is set, @abort (if
+ * not %NULL) returns %TRUE after a tether_event_nudge(), or @deadline
  * (monotonic; -1 for none) passes. Returns whether the event is set. */
 gboolean
-tether_event_wait_until (TetherEvent *event,
-                         gint64       spin_usec,
-                         gint64       deadline)
+tether_event_wait_until_or (TetherEvent    *event,
+                            gint64          spin_usec,
+                            gint64          deadline,
+                            TetherSpinDone  abort,
+                            gpointer        abort_data)
 {
+  WaitArgs args = { event, abort, abort_data };
+
   if (spin_usec > 0)
     {
       gint64 spin_end = g_get_monotonic_time () + spin_usec;
 
       if (deadline >= 0)
         spin_end = MIN (spin_end, deadline);
-      tether_spin_until (event_is_set, event, spin_end);
+      tether_spin_until (event_is_set_or_aborted, &args, spin_end);
     }
 
   for (;;)
@@ -128,14 +159,27 @@ tether_event_wait_until (TetherEvent *event,
 
       if (tether_event_is_set (event))
         return TRUE;
+      if (abort != NULL && abort (abort_data))
+        return FALSE;
       if (deadline >= 0 && g_get_monotonic_time () >= deadline)
         return FALSE;
       /* Announce a sleeper, so that set() knows to wake; a set() in between
        * makes the exchange fail and the loop sees it. */
       if (!__atomic_compare_exchange_n (&event->word, &word, EVENT_SLEEPERS, FALSE,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) &&
+                                        __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE) &&
           word != EVENT_SLEEPERS)
         continue;
+      /* After the announcement: a nudge that came before it is seen here. */
+      if (abort != NULL && abort (abort_data))
+        return FALSE;
       futex_wait (&event->word, EVENT_SLEEPERS, deadline);
     }
+}
+
+gboolean
+tether_event_wait_until (TetherEvent *event,
+                         gint64       spin_usec,
+                         gint64       deadline)
+{
+  return tether_event_wait_until_or (event, spin_usec, deadline, NULL, NULL);
 }

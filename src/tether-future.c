@@ -35,7 +35,12 @@
  *   afterwards is the outcome.
  * - Waiting on the manager's own thread for work queued on that manager
  *   fails at once with %TETHER_ERROR_WOULD_DEADLOCK: only that thread could
- *   run the work. Use [method@Tether.Future.wait_async] there.
+ *   run the work. Use [method@Tether.Future.wait_async] there. A refused
+ *   wait cancels nothing: the work still runs later.
+ * - A blocking wait made by work on a manager ends with
+ *   %G_IO_ERROR_CANCELLED when that manager is stopped in
+ *   %TETHER_STOP_MODE_CANCEL, so that the work can return; the future
+ *   waited for is left alone.
  *
  * Since: 1.0
  */
@@ -168,19 +173,42 @@ tether_future_new (TetherJob *job)
   return self;
 }
 
-/* A wait_async() task's data: its cancellable's handler id until it is
- * returned, then this mark once it has been finished. */
-static char finished_mark;
+/* The task data of a wait_async() task. */
+typedef struct
+{
+  gulong      handler;  /* on the wait's cancellable; the caller's thread only */
+  TetherCore *waiter;   /* set before the task is queued; see tether_core_begin_async_wait() */
+  gboolean    finished; /* by wait_finish(), on the caller's thread */
+} AsyncWait;
+
+static void
+async_wait_free (gpointer data)
+{
+  AsyncWait *wait = data;
+
+  g_assert (wait->waiter == NULL);
+  g_free (wait);
+}
+
+/* Once the task has left the waiters queue: the wait is no longer pending. */
+static void
+async_wait_ended (TetherFuture *self,
+                  GTask        *task)
+{
+  AsyncWait *wait = g_task_get_task_data (task);
+
+  if (wait->waiter != NULL)
+    tether_core_end_async_wait (g_steal_pointer (&wait->waiter), self->job->core);
+}
 
 static gboolean
 return_waiter (gpointer data)
 {
   GTask *task = data;
-  gulong handler = GPOINTER_TO_SIZE (g_task_get_task_data (task));
+  AsyncWait *wait = g_task_get_task_data (task);
 
-  if (handler != 0)
-    g_signal_handler_disconnect (g_task_get_cancellable (task), handler);
-  g_task_set_task_data (task, NULL, NULL);
+  if (wait->handler != 0)
+    g_signal_handler_disconnect (g_task_get_cancellable (task), wait->handler);
   g_task_return_boolean (task, TRUE);
   return G_SOURCE_REMOVE;
 }
@@ -231,7 +259,10 @@ tether_future_complete (TetherFuture *self,
   tether_event_set (&self->done);
 
   for (GList *l = waiters.head; l != NULL; l = l->next)
-    schedule_waiter (l->data);
+    {
+      async_wait_ended (self, l->data);
+      schedule_waiter (l->data);
+    }
   g_list_free (waiters.head);
 }
 
@@ -312,6 +343,16 @@ outcome (TetherFuture  *self,
   return TRUE;
 }
 
+/* The abort condition of a wait on a manager's thread: a CANCEL stop of
+ * that manager ends it. */
+static gboolean
+waiter_cancelled (gpointer data)
+{
+  TetherCore *waiter = data;
+
+  return g_atomic_int_get (&waiter->cancelling);
+}
+
 /**
  * tether_future_wait:
  * @self: a [class@Tether.Future]
@@ -327,13 +368,35 @@ outcome (TetherFuture  *self,
  * would close a cycle of managers waiting on each other: work on manager A
  * waiting for work on B while work on B waits for work on A (or through any
  * number of managers); the message names the managers in the cycle, and the
- * wait that would close it is the one refused. Waits from threads that are
- * not managers' cannot close a cycle and pay nothing for the check.
+ * wait that would close it is the one refused. A manager's thread blocked in
+ * [method@Tether.LoopManager.stop] or [method@Tether.LoopManager.stop_within]
+ * of another manager waits on that manager too: work on A waiting for work
+ * on B while B's thread is stopping A is refused the same way. Waits from
+ * threads that are not managers' cannot close a cycle and pay nothing for
+ * the check.
+ *
+ * A refused wait changes nothing else: the work it would have waited for is
+ * not cancelled. It stays queued (or running) and ends later as if nobody
+ * had waited, and the future completes then; wait for it again from
+ * somewhere that can, with [method@Tether.Future.wait_async], or cancel it
+ * with [method@Tether.Future.cancel] if its outcome is no longer wanted.
+ *
+ * On a manager's thread, a stop of that manager in
+ * %TETHER_STOP_MODE_CANCEL (or the deadline of
+ * [method@Tether.LoopManager.stop_within]) ends the wait: it returns
+ * %FALSE with %G_IO_ERROR_CANCELLED at once, and so does every later
+ * blocking wait there until the manager's thread has exited, so that the
+ * cancelled work can return and the stop can finish. Only the wait ends:
+ * the work waited for, on the other manager, goes on, and its future
+ * completes when it ends. A wait with a @timeout_usec of 0 only polls and
+ * is never ended this way.
  *
  * Thread: any thread; see above for the manager's own.
  *
  * Returns: %TRUE if the work succeeded; %FALSE with @error set to the work's
- *   error, a %G_IO_ERROR_CANCELLED error, or one of the above
+ *   error, a %G_IO_ERROR_CANCELLED error (the work was cancelled, or the
+ *   wait was ended by a CANCEL stop of the waiting manager), or one of the
+ *   above
  *
  * Since: 1.0
  */
@@ -361,28 +424,44 @@ tether_future_wait (TetherFuture  *self,
       return FALSE;
     }
 
-  /* Only a wait on a manager's thread can close a cycle: elsewhere this
-   * returns at once. */
-  if (timeout_usec != 0 && !tether_core_begin_wait (self->job->core, error))
-    return FALSE;
-
   if (timeout_usec != 0)
     {
-      deadline = timeout_usec > 0 ? tether_time_after (timeout_usec) : -1;
-      tether_event_wait_until (&self->done,
-                               __atomic_load_n (&self->job->core->wait_spin, __ATOMIC_RELAXED),
-                               deadline);
-    }
+      TetherCore *waiter = tether_core_get_current ();
+      g_autofree char *cycle = NULL;
 
-  if (timeout_usec != 0)
-    tether_core_end_wait ();
+      /* Only a wait on a manager's thread can close a cycle, or be ended by
+       * a CANCEL stop of its manager: elsewhere this returns at once. */
+      if (!tether_core_begin_wait (self->job->core, &self->done, &cycle))
+        {
+          g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
+                       "Waiting here would deadlock: %s each wait for the next (for work or "
+                       "for a stop), and none can go on. The work waited for is not cancelled: it "
+                       "still runs. Use tether_future_wait_async() or finish the work from a callback "
+                       "instead",
+                       cycle);
+          return FALSE;
+        }
+      deadline = timeout_usec > 0 ? tether_time_after (timeout_usec) : -1;
+      tether_event_wait_until_or (&self->done,
+                                  __atomic_load_n (&self->job->core->wait_spin, __ATOMIC_RELAXED),
+                                  deadline,
+                                  waiter != NULL ? waiter_cancelled : NULL, waiter);
+      tether_core_end_wait ();
+    }
 
   if (!tether_future_is_done (self))
     {
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT,
-                   "Work on manager '%s' did not finish within %" G_GINT64_FORMAT " us; it "
-                   "is still running. Wait again, or call tether_future_cancel() to stop it",
-                   tether_core_get_label (self->job->core), timeout_usec);
+      if (timeout_usec != 0 && tether_core_wait_cancelled ())
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                     "The wait was ended because manager '%s', whose thread waited, was stopped "
+                     "with TETHER_STOP_MODE_CANCEL; the work waited for, on manager '%s', goes on",
+                     tether_core_get_label (tether_core_get_current ()),
+                     tether_core_get_label (self->job->core));
+      else
+        g_set_error (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT,
+                     "Work on manager '%s' did not finish within %" G_GINT64_FORMAT " us; it "
+                     "is still running. Wait again, or call tether_future_cancel() to stop it",
+                     tether_core_get_label (self->job->core), timeout_usec);
       return FALSE;
     }
 
@@ -404,6 +483,7 @@ on_waiter_cancelled (GCancellable *cancellable,
   /* Errors from GTask always reach the callback through an idle. */
   if (removed)
     {
+      async_wait_ended (self, task);
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                "The wait was cancelled; the work goes on");
       g_object_unref (task);
@@ -422,6 +502,15 @@ on_waiter_cancelled (GCancellable *cancellable,
  * in the caller's thread-default context, even if the future is already
  * done, and never inside this call. This is safe on the manager's own thread.
  *
+ * Called on a manager's thread, a pending wait counts for wait-cycle
+ * detection of stops (see [method@Tether.LoopManager.stop]): the deferred
+ * work of that manager may need it before it returns. If the thread of the
+ * manager whose work this waits for is blocked, directly or through other
+ * managers, stopping the calling manager, that work cannot run before the
+ * calling thread has left its loop: @callback then receives
+ * %TETHER_ERROR_WOULD_DEADLOCK (or %G_IO_ERROR_CANCELLED if @cancellable
+ * has fired), and the work waited for is left alone.
+ *
  * Thread: any thread.
  *
  * Since: 1.0
@@ -433,29 +522,39 @@ tether_future_wait_async (TetherFuture        *self,
                           gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  gboolean done;
+  g_autofree char *cycle = NULL;
+  AsyncWait *wait;
+  gboolean done, refused = FALSE;
 
   g_return_if_fail (TETHER_IS_FUTURE (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tether_future_wait_async);
+  wait = g_new0 (AsyncWait, 1);
+  g_task_set_task_data (task, wait, async_wait_free);
 
   g_mutex_lock (&self->mutex);
   done = g_atomic_int_get (&self->status) != TETHER_FUTURE_STATUS_PENDING;
-  if (!done)
+  /* Recorded for wait-cycle detection while it is pending; whoever takes
+   * the task off the queue ends it. */
+  if (!done &&
+      !(refused = !tether_core_begin_async_wait (self->job->core, &wait->waiter, &cycle)))
     g_queue_push_tail (&self->waiters, g_object_ref (task));
   g_mutex_unlock (&self->mutex);
 
-  if (done)
+  if (refused)
+    g_task_return_new_error (task, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
+                             "Waiting here would deadlock: %s each wait for the next, and "
+                             "the last waits for this manager's thread to exit, so the work "
+                             "waited for cannot run while this thread runs its loop. The work "
+                             "waited for is not cancelled: it still runs",
+                             cycle);
+  else if (done)
     schedule_waiter (g_object_ref (task));
   else if (cancellable != NULL)
-    g_task_set_task_data (task,
-                          GSIZE_TO_POINTER (g_cancellable_connect (cancellable,
-                                                                   G_CALLBACK (on_waiter_cancelled),
-                                                                   g_object_ref (task),
-                                                                   g_object_unref)),
-                          NULL);
+    wait->handler = g_cancellable_connect (cancellable, G_CALLBACK (on_waiter_cancelled),
+                                           g_object_ref (task), g_object_unref);
 }
 
 /**
@@ -478,10 +577,13 @@ tether_future_wait_finish (TetherFuture  *self,
                            GAsyncResult  *result,
                            GError       **error)
 {
+  AsyncWait *wait;
+
   g_return_val_if_fail (TETHER_IS_FUTURE (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
-  if (g_task_get_task_data (G_TASK (result)) == &finished_mark)
+  wait = g_task_get_task_data (G_TASK (result));
+  if (wait->finished)
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
                    "This result of tether_future_wait_async() for manager '%s' was already "
@@ -489,7 +591,7 @@ tether_future_wait_finish (TetherFuture  *self,
                    tether_core_get_label (self->job->core));
       return FALSE;
     }
-  g_task_set_task_data (G_TASK (result), &finished_mark, NULL);
+  wait->finished = TRUE;
 
   if (!g_task_propagate_boolean (G_TASK (result), error))
     return FALSE;

@@ -41,9 +41,16 @@
  * - A started manager with a task type accepts only submissions of that
  *   type; a submission without a type is rejected too.
  * - Dropping the last reference stops the manager in
- *   %TETHER_STOP_MODE_DRAIN: queued work still runs. On a foreign thread
- *   that blocks until the thread has exited; on the manager's own thread the
- *   thread finishes draining and exits by itself.
+ *   %TETHER_STOP_MODE_DRAIN: queued work still runs. It never waits for that
+ *   work, on any thread: the manager's thread finishes draining and exits by
+ *   itself, and nobody joins it. [func@Tether.LoopManager.wait_detached]
+ *   waits until every such thread has exited, for example before the
+ *   program exits; call [method@Tether.LoopManager.stop] before dropping the
+ *   manager to wait for one manager's work.
+ * - A stop that waits (from a thread other than the manager's own) takes
+ *   part in wait-cycle detection, like [method@Tether.Future.wait]: a stop
+ *   that would wait for a manager whose work waits, directly or through
+ *   other managers, for the stopping thread never blocks.
  * - The `func_data_destroy` of a submission runs on the manager's thread once
  *   the work has ended (on the submitter's thread, before the call returns,
  *   if the submission is rejected). In a process that hosts GJS it runs
@@ -106,30 +113,17 @@ tether_loop_manager_constructed (GObject *object)
   g_weak_ref_set (&self->core->manager, self);
 }
 
-/* Stops in DRAIN mode and, except on the manager's own thread (which drains
- * and exits by itself), joins the thread. The core stays, so a disposed
- * manager still answers its methods. */
+/* Stops in DRAIN mode without waiting, on any thread: the manager's thread
+ * drains and exits by itself, unjoined, and is counted until it has exited
+ * for tether_loop_manager_wait_detached(). Waiting here would block the
+ * caller of the last unref on running work, which may need what the caller
+ * holds (Python's GIL, for one). The core stays, so a disposed manager still
+ * answers its methods. */
 static void
 manager_shut_down (TetherLoopManager *self)
 {
-  guint generation;
-
-  tether_core_request_stop (self->core, TETHER_STOP_MODE_DRAIN, NULL, &generation, NULL, NULL);
-
-  if (tether_core_is_current (self->core))
-    {
-      GThread *thread;
-
-      /* Cannot join ourselves: detach, and the thread drains and exits. */
-      g_mutex_lock (&self->core->mutex);
-      thread = g_steal_pointer (&self->core->thread);
-      g_mutex_unlock (&self->core->mutex);
-      g_clear_pointer (&thread, g_thread_unref);
-    }
-  else
-    {
-      tether_core_wait_stopped (self->core, generation, -1);
-    }
+  tether_core_request_stop (self->core, TETHER_STOP_MODE_DRAIN, NULL, NULL, NULL, NULL);
+  tether_core_detach (self->core);
 }
 
 static void
@@ -296,7 +290,9 @@ tether_loop_manager_class_init (TetherLoopManagerClass *klass)
    *
    * Whether the manager accepts work: %TRUE from
    * [method@Tether.LoopManager.start] until a stop begins. `notify` is
-   * emitted on the thread that called start or stop.
+   * emitted on the thread that called start or stop: for a stop, as soon as
+   * it begins, before the stop waits for the manager's thread. Dropping the
+   * last reference emits nothing.
    *
    * Since: 1.0
    */
@@ -564,13 +560,17 @@ tether_loop_manager_get_context (TetherLoopManager *self)
  * Spawns the manager's thread, named after its id, and starts accepting
  * work. A manager that was stopped can be started again, with the same or
  * another task type. If a stop is still in progress on another thread, this
- * waits for it to finish first.
+ * waits for it to finish first. That wait takes part in wait-cycle
+ * detection, like a stop's: on another manager's thread, if the stopping
+ * manager's work waits (directly or through other managers) for the calling
+ * manager, it fails with %TETHER_ERROR_WOULD_DEADLOCK instead.
  *
  * Thread: any thread but the manager's own.
  *
  * Returns: %TRUE on success; %FALSE with %TETHER_ERROR_ALREADY_RUNNING if it
- *   runs (or is stopping and this is its own thread), or a
- *   %G_THREAD_ERROR if no thread could be made
+ *   runs (or is stopping and this is its own thread),
+ *   %TETHER_ERROR_WOULD_DEADLOCK (see above), or a %G_THREAD_ERROR if no
+ *   thread could be made
  *
  * Since: 1.0
  */
@@ -604,10 +604,31 @@ tether_loop_manager_start (TetherLoopManager  *self,
  * the stop and returns; the thread finishes and exits after the current
  * work returns.
  *
+ * From another manager's thread it blocks the same way, and that wait takes
+ * part in wait-cycle detection, like [method@Tether.Future.wait]: if the
+ * stopped manager's work waits, directly or through other managers, for the
+ * manager whose thread calls this (work on A blocked in
+ * [method@Tether.Future.wait] on a future of B, and work on B stopping A),
+ * waiting would deadlock, so this begins the stop and returns at once, as on
+ * the manager's own thread. The stopped manager then finishes on its own:
+ * in %TETHER_STOP_MODE_DRAIN once the work it waits for has run, in
+ * %TETHER_STOP_MODE_CANCEL at once (see below). Its thread is joined by the
+ * next stop, start or last unref. While this call does block, a
+ * [method@Tether.Future.wait] by the stopped manager's work on the stopping
+ * manager's work would close a cycle and fails with
+ * %TETHER_ERROR_WOULD_DEADLOCK.
+ *
  * The mode is applied on the calling thread before this waits: in
  * %TETHER_STOP_MODE_CANCEL queued work ends cancelled at once and the
  * cancellable of running work fires, even if that work keeps the manager's
- * thread busy without returning to its loop.
+ * thread busy without returning to its loop. If that work is blocked in
+ * [method@Tether.Future.wait] on another manager's future, the wait ends with
+ * %G_IO_ERROR_CANCELLED (the future it waited for is left alone), so that
+ * the work can return.
+ *
+ * The [property@Tether.LoopManager:running] property is notified, on the
+ * calling thread, as soon as the stop has begun and before this waits:
+ * [method@Tether.LoopManager.is_running] already returns %FALSE then.
  *
  * Stopping a stopped manager does nothing. Concurrent stops all wait for the
  * same shutdown; if any asks for %TETHER_STOP_MODE_CANCEL, cancel wins, even
@@ -621,6 +642,7 @@ void
 tether_loop_manager_stop (TetherLoopManager *self,
                           TetherStopMode     mode)
 {
+  g_autofree char *cycle = NULL;
   gboolean began;
   guint generation;
 
@@ -628,12 +650,18 @@ tether_loop_manager_stop (TetherLoopManager *self,
   g_return_if_fail (mode == TETHER_STOP_MODE_DRAIN || mode == TETHER_STOP_MODE_CANCEL);
 
   began = tether_core_request_stop (self->core, mode, NULL, &generation, NULL, NULL);
-
-  if (!tether_core_is_current (self->core))
-    tether_core_wait_stopped (self->core, generation, -1);
-
+  /* is_running() says FALSE from here: say so now, not after the join. */
   if (began)
     g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_RUNNING]);
+
+  /* The manager's own thread cannot wait for itself, and another manager's
+   * thread waits only where that closes no cycle. */
+  if (!tether_core_is_current (self->core) &&
+      tether_core_begin_stop_wait (self->core, &cycle))
+    {
+      tether_core_wait_stopped (self->core, generation, -1);
+      tether_core_end_wait ();
+    }
 }
 
 /**
@@ -659,11 +687,28 @@ tether_loop_manager_stop (TetherLoopManager *self,
  * had not fired, queued work the deadline caught, and running work that
  * answered its cancellable). Stopping a stopped manager counts nothing.
  *
+ * Like [method@Tether.LoopManager.stop], the wait takes part in wait-cycle
+ * detection. On another manager's thread, if the stopped manager's work
+ * waits, directly or through other managers, for the calling manager, this
+ * could never return: it fails at once with %TETHER_ERROR_WOULD_DEADLOCK and
+ * stops nothing, as on the manager's own thread, because a deadline nobody
+ * is left to enforce would be a broken promise. Call
+ * [method@Tether.LoopManager.stop] there instead, which begins the stop and
+ * returns. While this call waits, a [method@Tether.Future.wait] by the
+ * stopped manager's work on the calling manager's work fails with
+ * %TETHER_ERROR_WOULD_DEADLOCK, and once the deadline has passed, a wait by
+ * the stopped manager's running work on any future ends with
+ * %G_IO_ERROR_CANCELLED, as in a %TETHER_STOP_MODE_CANCEL stop.
+ *
+ * The [property@Tether.LoopManager:running] property is notified as soon as
+ * the stop has begun, on the calling thread, before this waits.
+ *
  * Thread: any thread but the manager's own, where it would wait for itself:
  * there it fails with %TETHER_ERROR_WOULD_DEADLOCK and stops nothing.
  *
- * Returns: %TRUE once the manager has stopped; %FALSE with @error set on the
- *   manager's own thread
+ * Returns: %TRUE once the manager has stopped; %FALSE with
+ *   %TETHER_ERROR_WOULD_DEADLOCK, having stopped nothing, on the manager's
+ *   own thread or where waiting would close a cycle
  *
  * Since: 1.0
  */
@@ -675,6 +720,7 @@ tether_loop_manager_stop_within (TetherLoopManager  *self,
                                  GError            **error)
 {
   g_autoptr(GPtrArray) live = NULL;
+  g_autofree char *cycle = NULL;
   gint64 deadline;
   gboolean began;
   guint generation;
@@ -695,15 +741,31 @@ tether_loop_manager_stop_within (TetherLoopManager  *self,
       return FALSE;
     }
 
+  /* Registered before the stop begins: from here a wait by the stopped
+   * manager's work on this thread's manager is refused. */
+  if (!tether_core_begin_stop_wait (self->core, &cycle))
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
+                   "tether_loop_manager_stop_within() would deadlock: %s each wait for the "
+                   "next, so manager '%s' cannot stop while this thread waits. Nothing was "
+                   "stopped; call tether_loop_manager_stop() here, which begins the stop "
+                   "and returns, or stop it within a deadline from another thread",
+                   cycle, self->core->id);
+      return FALSE;
+    }
+
   deadline = timeout_usec < 0 ? -1 : tether_time_after (timeout_usec);
   began = tether_core_request_stop (self->core, TETHER_STOP_MODE_DRAIN, NULL, &generation,
                                     &live, posts);
+  if (began)
+    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_RUNNING]);
   if (!tether_core_wait_stopped (self->core, generation, deadline))
     {
       /* Only the run this call stopped is escalated, never a later one. */
       tether_core_request_stop (self->core, TETHER_STOP_MODE_CANCEL, &generation, NULL, NULL, NULL);
       tether_core_wait_stopped (self->core, generation, -1);
     }
+  tether_core_end_wait ();
 
   /* A stopped manager has retired every job, so each outcome is final. */
   for (guint i = 0; live != NULL && i < live->len; i++)
@@ -724,9 +786,43 @@ tether_loop_manager_stop_within (TetherLoopManager  *self,
   if (n_cancelled != NULL)
     *n_cancelled = cancelled;
 
-  if (began)
-    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_RUNNING]);
   return TRUE;
+}
+
+/**
+ * tether_loop_manager_wait_detached:
+ * @timeout_usec: how long to wait, in microseconds; -1 for no limit, 0
+ *   only checks
+ *
+ * Waits until every manager thread that was left to finish on its own has
+ * exited. Dropping the last reference to a running manager stops it in
+ * %TETHER_STOP_MODE_DRAIN without waiting: its thread drains the accepted
+ * work and exits unjoined. Call this before the program exits (or, in a
+ * test, before checking for leaks or for work that must have run) to let
+ * that work finish and the threads release what they hold. Threads stopped
+ * with [method@Tether.LoopManager.stop] are not counted: that call waits for
+ * its thread itself.
+ *
+ * From Python, the GIL is released while this waits, so that the draining
+ * threads can run queued Python work.
+ *
+ * Thread: any thread that is not a manager's thread. A manager's thread
+ * could be waiting for its own drain, or for a drain whose work waits for
+ * it; calling this there is a programmer error: it returns %FALSE at once
+ * with a critical.
+ *
+ * Returns: %TRUE once no such thread is left; %FALSE if @timeout_usec
+ *   passed first
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_loop_manager_wait_detached (gint64 timeout_usec)
+{
+  g_return_val_if_fail (timeout_usec >= -1, FALSE);
+  g_return_val_if_fail (tether_core_get_current () == NULL, FALSE);
+
+  return tether_core_wait_detached (timeout_usec < 0 ? -1 : tether_time_after (timeout_usec));
 }
 
 /**

@@ -55,6 +55,8 @@ gboolean           tether_loop_manager_stop_within      (TetherLoopManager    *s
                                                          guint                *n_cancelled,
                                                          GError              **error);
 TETHER_AVAILABLE_IN_1_0
+gboolean           tether_loop_manager_wait_detached    (gint64                timeout_usec);
+TETHER_AVAILABLE_IN_1_0
 guint              tether_loop_manager_get_max_pending  (TetherLoopManager    *self);
 TETHER_AVAILABLE_IN_1_0
 void               tether_loop_manager_set_max_pending  (TetherLoopManager    *self,

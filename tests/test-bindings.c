@@ -100,5 +100,5 @@ main (int   argc,
   g_test_add_func ("/Tether/Bindings/gjs-destroy-returns-home", test_destroy_returns_home);
   g_test_add_func ("/Tether/Bindings/gjs-rejected-releases-inline", test_rejected_releases_inline);
 
-  return g_test_run ();
+  return test_run ();
 }

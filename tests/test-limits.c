@@ -510,5 +510,5 @@ main (int   argc,
   g_test_add_func ("/Tether/Limits/wait-across-managers", test_wait_across_managers_without_cycle);
   g_test_add_func ("/Tether/Limits/huge-timeouts", test_huge_timeouts);
 
-  return g_test_run ();
+  return test_run ();
 }

@@ -707,8 +707,14 @@ test_unref_foreign_drains (void)
   gate_wait_entered (&gate);
   for (int i = 0; i < 100; i++)
     futures[i] = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, count_destroy, NULL);
-  gate_open (&gate);
+  /* The last unref returns while the work it drains is still blocked:
+   * the manager's thread drains and exits on its own. */
+  watchdog_arm (60, "the last unref of a manager whose work is blocked");
   g_assert_finalize_object (manager);
+  watchdog_disarm ();
+  g_assert_cmpint (runs, ==, 0);
+  gate_open (&gate);
+  g_assert_true (tether_loop_manager_wait_detached (60 * G_USEC_PER_SEC));
   g_assert_cmpint (runs, ==, 100);
   g_assert_cmpint (destroyed, ==, 100);
   for (int i = 0; i < 100; i++)
@@ -1013,6 +1019,7 @@ test_finalize_on_foreign_thread (void)
   future = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, NULL, NULL);
   thread = g_thread_new ("dropper", drop_manager, manager);
   g_thread_join (thread);
+  g_assert_true (tether_loop_manager_wait_detached (60 * G_USEC_PER_SEC));
   g_assert_cmpint (runs, ==, 1);
   g_assert_true (tether_future_is_done (future));
   g_object_unref (future);
@@ -1158,5 +1165,5 @@ main (int   argc,
   g_test_add_func ("/Tether/Misuse/null-func", test_programmer_errors);
   g_test_add_func ("/Tether/Misuse/null-manager", test_programmer_errors_null_manager);
 
-  return g_test_run ();
+  return test_run ();
 }

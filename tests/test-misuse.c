@@ -1655,6 +1655,7 @@ test_destroy_notify_submits_other (void)
   g_clear_object (&future);
   future = tether_loop_manager_submit (manager, NULL, NULL, seven_work, &last, resubmit_destroy, NULL);
   g_object_unref (manager);
+  g_assert_true (tether_loop_manager_wait_detached (60 * G_USEC_PER_SEC));
   g_assert_true (tether_future_is_done (future));
   wait_until_count (&last.destroys, 2);
   g_assert_cmpint (last.accepted, ==, 1);
@@ -2309,5 +2310,5 @@ main (int   argc,
   g_test_add_func ("/Tether/Misuse/stop-within/own-thread-callbacks", test_stop_within_own_thread_callbacks);
   g_test_add_func ("/Tether/Misuse/busy/destroy-notify-own-thread", test_busy_destroy_notify_own_thread);
 
-  return g_test_run ();
+  return test_run ();
 }

@@ -766,5 +766,5 @@ main (int   argc,
   g_test_add_func ("/Tether/Observe/wakeups-only-when-asleep", test_wakeups_only_when_asleep);
   g_test_add_func ("/Tether/Observe/wakeups-not-while-spinning", test_wakeups_not_while_spinning);
 
-  return g_test_run ();
+  return test_run ();
 }

@@ -101,3 +101,61 @@ stop_thread (gpointer data)
   g_assert_false (tether_loop_manager_is_running (args->manager));
   return NULL;
 }
+
+static GMutex   watchdog_mutex;
+static GCond    watchdog_cond;
+static GThread *watchdog_thread;
+static gboolean watchdog_armed;
+
+typedef struct
+{
+  gint64  deadline;
+  char   *what;
+} Watch;
+
+static gpointer
+watchdog_func (gpointer data)
+{
+  Watch *watch = data;
+
+  g_mutex_lock (&watchdog_mutex);
+  while (watchdog_armed)
+    if (!g_cond_wait_until (&watchdog_cond, &watchdog_mutex, watch->deadline))
+      g_error ("watchdog: %s did not finish in time; it hangs", watch->what);
+  g_mutex_unlock (&watchdog_mutex);
+  g_free (watch->what);
+  g_free (watch);
+  return NULL;
+}
+
+void
+watchdog_arm (guint       seconds,
+              const char *what)
+{
+  Watch *watch = g_new0 (Watch, 1);
+
+  g_assert_null (watchdog_thread);
+  watch->deadline = g_get_monotonic_time () + (gint64) seconds * G_USEC_PER_SEC;
+  watch->what = g_strdup (what);
+  watchdog_armed = TRUE;
+  watchdog_thread = g_thread_new ("watchdog", watchdog_func, watch);
+}
+
+void
+watchdog_disarm (void)
+{
+  g_mutex_lock (&watchdog_mutex);
+  watchdog_armed = FALSE;
+  g_cond_broadcast (&watchdog_cond);
+  g_mutex_unlock (&watchdog_mutex);
+  g_thread_join (g_steal_pointer (&watchdog_thread));
+}
+
+int
+test_run (void)
+{
+  int ret = g_test_run ();
+
+  g_assert_true (tether_loop_manager_wait_detached (120 * G_USEC_PER_SEC));
+  return ret;
+}

@@ -42,4 +42,15 @@ typedef struct
 
 gpointer           stop_thread       (gpointer      data);
 
+/* Aborts the test program if watchdog_disarm() is not called within
+ * @seconds: a hang fails the test with @what in the message, instead of
+ * hanging. One watchdog at a time. */
+void               watchdog_arm      (guint         seconds,
+                                      const char   *what);
+void               watchdog_disarm   (void);
+
+/* g_test_run(), then waits, under a watchdog, for the manager threads that
+ * last unrefs left draining, so that leak checkers find them gone. */
+int                test_run          (void);
+
 G_END_DECLS
