@@ -84,6 +84,8 @@ struct _TetherCore
   GThread         *thread;       /* not yet joined */
   TetherLineage   *starter;      /* memory ref: the lineage the thread descends from */
   GQueue           live;         /* futures, async results, timers: accepted, not retired */
+  GSList          *exit_funcs;   /* TetherExitFunc: run when this run's thread ends */
+  gboolean         exit_closed;  /* the thread is past its exit funcs: add none */
 
   TetherStats      stats;
 };
@@ -133,5 +135,10 @@ void        tether_core_wake_timer     (TetherCore     *core,
 gboolean    tether_core_begin_wait     (TetherCore     *target,
                                         GError        **error);
 void        tether_core_end_wait       (void);
+gboolean    tether_core_add_exit_func  (TetherCore     *core,
+                                        TetherFunc      func,
+                                        gpointer        func_data,
+                                        GDestroyNotify  func_data_destroy,
+                                        GError        **error);
 
 G_END_DECLS
