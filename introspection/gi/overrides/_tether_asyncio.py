@@ -360,6 +360,7 @@ class TetherEventLoop(asyncio.SelectorEventLoop):
         if self._dispatching:
             return
         self._dispatching = True
+        self._wake_on_soon = False
         try:
             self._run_rounds()
         finally:
@@ -532,7 +533,8 @@ class _TaskWork:
     """Ties a Task to the Tether work it is: the work ends when the task
     does, and the work's cancellable cancels the task."""
 
-    __slots__ = ('loop', 'task', 'work', 'outcome', 'cancellable', 'handler', 'finish')
+    __slots__ = ('loop', 'task', 'work', 'outcome', 'cancellable', 'handler', 'finish',
+                 'deferred')
 
     def __init__(self, loop, task, work, outcome, finish):
         self.loop = loop
@@ -540,11 +542,22 @@ class _TaskWork:
         self.work = work
         self.outcome = outcome
         self.finish = finish
-        self.cancellable = work.get_cancellable()
+        self.cancellable = None
+        self.handler = 0
+        # While its work function runs, the task's end is only noted, and
+        # the work is ended last, as the function returns: ending it wakes
+        # the waiter, which then wants the GIL this thread still holds.
+        self.deferred = False
+
+    def watch_cancel(self):
+        """Once the task is suspended: the work's cancellable cancels it.
+        A task that ends in its first step never needs this."""
+        cancellable = self.work.get_cancellable()
         # GObject's connect: Gio.Cancellable.connect() is g_cancellable_connect().
-        self.handler = _connect(self.cancellable, 'cancelled', self._on_cancelled)
-        if self.cancellable.is_cancelled():
-            task.cancel()
+        self.handler = _connect(cancellable, 'cancelled', self._on_cancelled)
+        self.cancellable = cancellable
+        if cancellable.is_cancelled():
+            self.task.cancel()
 
     def _on_cancelled(self, cancellable):
         # Any thread: the one that cancelled, or stopped the manager.
@@ -554,9 +567,13 @@ class _TaskWork:
             pass                # the loop is closed: the task has ended
 
     def done(self, task):
+        if self.deferred:
+            self.deferred = None
+            return
         self.loop._tether_tasks.discard(task)
         cancellable, self.cancellable = self.cancellable, None
-        _disconnect(cancellable, self.handler)
+        if cancellable is not None:
+            _disconnect(cancellable, self.handler)
         work, self.work = self.work, None
         if task.cancelled():
             work.return_error(_cancelled_error())
@@ -571,13 +588,38 @@ class _TaskWork:
 
 def run_task(manager, work, coro, outcome, finish):
     """On the manager's thread, inside work: runs coro as a Task on the
-    manager's loop; the work ends when the task does."""
+    manager's loop; the work ends when the task does.
+
+    The task's first steps run at once, inside the work function (as if
+    the loop were dispatching), so a coroutine that does not wait for
+    anything ends without another turn of the context."""
     loop = current_loop(manager)
-    task = loop.create_task(coro)
-    loop._tether_tasks.add(task)
-    tie = _TaskWork(loop, task, work, outcome, finish)
-    task.add_done_callback(tie.done)
-    loop._run_now()
+    if loop._dispatching:                   # work run by a nested iteration
+        task = loop.create_task(coro)
+        tie = _TaskWork(loop, task, work, outcome, finish)
+        loop._tether_tasks.add(task)
+        task.add_done_callback(tie.done)
+        tie.watch_cancel()
+        return
+    tie = None
+    loop._dispatching = True
+    loop._wake_on_soon = False
+    try:
+        task = loop.create_task(coro)
+        tie = _TaskWork(loop, task, work, outcome, finish)
+        tie.deferred = True
+        loop._tether_tasks.add(task)
+        task.add_done_callback(tie.done)
+        loop._run_rounds()
+        if tie.deferred:
+            tie.deferred = False
+            tie.watch_cancel()
+    finally:
+        loop._dispatching = False
+        loop._rearm()
+    if tie is not None and tie.deferred is None:
+        tie.deferred = False
+        tie.done(tie.task)
 
 
 def _log_post_task(task):
@@ -588,10 +630,21 @@ def _log_post_task(task):
 
 def run_post_task(manager, coro):
     loop = current_loop(manager)
-    task = loop.create_task(coro)
-    loop._tether_tasks.add(task)
-    task.add_done_callback(_log_post_task)
-    loop._run_now()
+    if loop._dispatching:
+        task = loop.create_task(coro)
+        loop._tether_tasks.add(task)
+        task.add_done_callback(_log_post_task)
+        return
+    loop._dispatching = True
+    loop._wake_on_soon = False
+    try:
+        task = loop.create_task(coro)
+        loop._tether_tasks.add(task)
+        task.add_done_callback(_log_post_task)
+        loop._run_rounds()
+    finally:
+        loop._dispatching = False
+        loop._rearm()
 
 
 class CoroutineWork:
