@@ -330,6 +330,10 @@ def submit_finish(self, result):
         raise original from None
 
 
+def _call_without_work(func, work, *func_data):
+    return func(*func_data)
+
+
 def _log_coroutine_post(future):
     exc = future._tether_outcome.exception
     if exc is not None:
@@ -339,7 +343,10 @@ def _log_coroutine_post(future):
 def post(self, task_type, func, *func_data):
     if type(func) is _aio.CoroutineType or _aio.is_coroutine_function(func):
         # A coroutine is tracked as a submission, so that stops wait for it
-        # and cancel it; its exception is logged, as for any post.
+        # and cancel it; its exception is logged, as for any post. Posted
+        # functions get no Work handle.
+        if type(func) is not _aio.CoroutineType:
+            func = functools.partial(_call_without_work, func)
         future = submit(self, task_type, None, func, *func_data)
         future.add_done_callback(_log_coroutine_post)
         return True
