@@ -269,28 +269,47 @@ _submit_finish = Tether.LoopManager.submit_finish
 _post = Tether.LoopManager.post
 
 
+def _refused(func):
+    """A refused submission: a coroutine object is closed unrun now, not
+    whenever the exception's traceback lets go of it."""
+    if isinstance(func, _aio.CoroutineWork):
+        func.discard()
+
+
 def submit(self, task_type=None, cancellable=None, func=None, *func_data):
     func = _work_func(func, func_data)
     outcome = _Outcome()
-    return _attach_outcome(_submit(self, task_type, cancellable,
-                                   _wrap_work(self, func, outcome), *func_data),
-                           outcome)
+    try:
+        return _attach_outcome(_submit(self, task_type, cancellable,
+                                       _wrap_work(self, func, outcome), *func_data),
+                               outcome)
+    except BaseException:
+        _refused(func)
+        raise
 
 
 def submit_after(self, task_type, delay_usec, cancellable, func, *func_data):
     func = _work_func(func, func_data)
     outcome = _Outcome()
-    return _attach_outcome(_submit_after(self, task_type, delay_usec, cancellable,
-                                         _wrap_work(self, func, outcome), *func_data),
-                           outcome)
+    try:
+        return _attach_outcome(_submit_after(self, task_type, delay_usec, cancellable,
+                                             _wrap_work(self, func, outcome), *func_data),
+                               outcome)
+    except BaseException:
+        _refused(func)
+        raise
 
 
 def submit_at(self, task_type, ready_time, cancellable, func, *func_data):
     func = _work_func(func, func_data)
     outcome = _Outcome()
-    return _attach_outcome(_submit_at(self, task_type, ready_time, cancellable,
-                                      _wrap_work(self, func, outcome), *func_data),
-                           outcome)
+    try:
+        return _attach_outcome(_submit_at(self, task_type, ready_time, cancellable,
+                                          _wrap_work(self, func, outcome), *func_data),
+                               outcome)
+    except BaseException:
+        _refused(func)
+        raise
 
 
 def submit_async(self, task_type, func, func_data=(), cancellable=None,

@@ -666,11 +666,12 @@ class CoroutineWork:
     def __call__(self, work=None):
         return self.take()
 
-    def __del__(self):
-        coro = self.coro
+    def discard(self):
+        coro, self.coro = self.coro, None
         if coro is not None:
-            self.coro = None
             coro.close()
+
+    __del__ = discard
 
 
 def is_coroutine_function(func):
