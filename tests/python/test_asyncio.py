@@ -462,6 +462,29 @@ async def failing_helper():
     raise KeyError('missing')
 
 
+def test_keyboard_interrupt_in_a_coroutine_is_its_outcome(manager, caplog):
+    async def interrupted(work):
+        await asyncio.sleep(0)
+        raise KeyboardInterrupt('in a coroutine')
+
+    with pytest.raises(KeyboardInterrupt):
+        manager.submit(None, None, interrupted).result(LONG)
+
+    def plain(work):
+        loop = asyncio.get_running_loop()
+
+        def callback():
+            raise SystemExit('in a callback')
+        loop.call_soon(callback)
+        loop.call_later(0.001, work.return_string, 'loop goes on')
+        return Tether.DEFERRED
+
+    with caplog.at_level(logging.ERROR, logger='asyncio'):
+        assert manager.submit(None, None, plain).result(LONG) == 'loop goes on'
+    assert 'SystemExit raised in a callback' in caplog.text
+    assert manager.submit(None, None, double, 2).result(LONG) == 4
+
+
 def test_future_cancel_cancels_the_task(manager):
     started = threading.Event()
     seen = []

@@ -270,16 +270,22 @@ class TetherEventLoop(asyncio.SelectorEventLoop):
             self._source.set_ready_time(0)
 
     def _tether_dispatch(self, *unused):
-        if _get_running_loop() is not self:
-            self._install()
         # GLib reset the ready time to -1 before calling this.
         self._armed_usec = -1
         self._wake_on_soon = False
         self._dispatching = True
         try:
+            if _get_running_loop() is not self:
+                self._install()
             if self._selector._tags:
                 self._process_events(self._selector.ready())
             self._run_rounds()
+        except BaseException as exc:
+            # Never let an exception reach GLib, which would drop the source.
+            self.call_exception_handler({
+                'message': 'Unexpected error in the asyncio loop of manager %r'
+                           % self._tether_id,
+                'exception': exc})
         finally:
             self._dispatching = False
             if not self._closed:
@@ -334,8 +340,22 @@ class TetherEventLoop(asyncio.SelectorEventLoop):
         for _ in range(ntodo):
             handle = popleft()
             if not handle._cancelled:
-                handle._run()
+                try:
+                    handle._run()
+                except (SystemExit, KeyboardInterrupt) as exc:
+                    self._base_exception(handle, exc)
         return ntodo
+
+    def _base_exception(self, handle, exc):
+        """A callback raised SystemExit or KeyboardInterrupt, which asyncio
+        lets through to whoever runs the loop. Here that is the manager, which
+        goes on: a task keeps it as its outcome (and so does the work it is),
+        anything else is reported."""
+        if not isinstance(getattr(handle._callback, '__self__', None), asyncio.Task):
+            self.call_exception_handler({
+                'message': '%s raised in a callback on the asyncio loop of manager %r; '
+                           'the manager goes on' % (type(exc).__name__, self._tether_id),
+                'exception': exc, 'handle': handle})
 
     def _run_debug(self, ntodo):
         for _ in range(ntodo):
@@ -345,7 +365,10 @@ class TetherEventLoop(asyncio.SelectorEventLoop):
             try:
                 self._current_handle = handle
                 t0 = self.time()
-                handle._run()
+                try:
+                    handle._run()
+                except (SystemExit, KeyboardInterrupt) as exc:
+                    self._base_exception(handle, exc)
                 dt = self.time() - t0
                 if dt >= self.slow_callback_duration:
                     asyncio.log.logger.warning('Executing %s took %.3f seconds',
