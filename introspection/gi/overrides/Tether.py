@@ -191,7 +191,7 @@ def _wrap_work(manager, func, outcome):
 
     def run(work, *func_data):
         _pin_thread_state()
-        _aio.enter(manager)
+        loop = _aio.enter(manager)
         if debug.flags:
             work.set_name(_work_name(func))
         try:
@@ -199,7 +199,7 @@ def _wrap_work(manager, func, outcome):
             if type(value) is _aio.CoroutineType:
                 # An async def work function: it runs as a Task on the
                 # manager's asyncio loop, and the work ends when it does.
-                _aio.run_task(manager, work, value, outcome, _FINISH)
+                _aio.run_task(loop, work, value, outcome, _FINISH)
                 return
         except BaseException as exc:
             # Recorded before the error completes the work, so a woken
@@ -228,11 +228,11 @@ def _wrap_work(manager, func, outcome):
 def _wrap_post(manager, func):
     def run(*func_data):
         _pin_thread_state()
-        _aio.enter(manager)
+        loop = _aio.enter(manager)
         try:
             value = func(*func_data)
             if type(value) is _aio.CoroutineType:
-                _aio.run_post_task(manager, value)
+                _aio.run_post_task(loop, value)
         except BaseException:
             # Fire-and-forget has nobody to tell: log it, never lose it.
             _log.exception('Fire-and-forget work %r raised', func)

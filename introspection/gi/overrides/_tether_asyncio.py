@@ -60,6 +60,7 @@ _set_running_loop = _events._set_running_loop
 _get_ident = threading.get_ident
 _monotonic = time.monotonic
 CoroutineType = types.CoroutineType
+_Task = asyncio.Task
 
 _REFUSED = ('Tether runs the asyncio loop of manager {id!r} on the manager\'s '
             'thread for as long as the manager runs; {what} is refused. Submit '
@@ -230,6 +231,24 @@ class TetherEventLoop(asyncio.SelectorEventLoop):
         if self._wake_on_soon:
             self._arm(0)
         return handle
+
+    def create_task(self, coro, *, name=None, context=None):
+        # BaseEventLoop.create_task() without its helper calls: it is on
+        # the path of every coroutine submitted to the manager.
+        if self._closed:
+            raise RuntimeError('Event loop is closed')
+        if self._task_factory is None:
+            task = _Task(coro, loop=self, name=name, context=context)
+            if task._source_traceback:
+                del task._source_traceback[-1]
+            return task
+        if context is None:
+            task = self._task_factory(self, coro)
+        else:
+            task = self._task_factory(self, coro, context=context)
+        if name is not None:
+            task.set_name(name)
+        return task
 
     def call_at(self, when, callback, *args, context=None):
         timer = super().call_at(when, callback, *args, context=context)
@@ -516,10 +535,11 @@ def current_loop(manager):
 
 def enter(manager):
     """Before Python work runs on a manager's thread: its loop is the
-    thread's running loop."""
+    thread's running loop. Returns the loop."""
     loop = _by_thread.get(_get_ident())
     if loop is None or _get_running_loop() is not loop:
-        current_loop(manager)
+        return current_loop(manager)
+    return loop
 
 
 def get_asyncio_loop(manager):
@@ -570,11 +590,14 @@ class _TaskWork:
         # While its work function runs, the task's end is only noted, and
         # the work is ended last, as the function returns: ending it wakes
         # the waiter, which then wants the GIL this thread still holds.
-        self.deferred = False
+        # None: ended while deferred; False: not deferred (any more).
+        self.deferred = None
 
     def watch_cancel(self):
-        """Once the task is suspended: the work's cancellable cancels it.
-        A task that ends in its first step never needs this."""
+        """Once the task is suspended: the work's cancellable cancels it,
+        and the loop keeps it (asyncio only keeps weak references to
+        tasks). A task that ends in its first steps needs neither."""
+        self.loop._tether_tasks.add(self.task)
         cancellable = self.work.get_cancellable()
         # GObject's connect: Gio.Cancellable.connect() is g_cancellable_connect().
         self.handler = _connect(cancellable, 'cancelled', self._on_cancelled)
@@ -593,9 +616,9 @@ class _TaskWork:
         if self.deferred:
             self.deferred = None
             return
-        self.loop._tether_tasks.discard(task)
         cancellable, self.cancellable = self.cancellable, None
         if cancellable is not None:
+            self.loop._tether_tasks.discard(task)
             _disconnect(cancellable, self.handler)
         work, self.work = self.work, None
         if task.cancelled():
@@ -609,18 +632,16 @@ class _TaskWork:
             self.finish[0](work, task.result())
 
 
-def run_task(manager, work, coro, outcome, finish):
+def run_task(loop, work, coro, outcome, finish):
     """On the manager's thread, inside work: runs coro as a Task on the
-    manager's loop; the work ends when the task does.
+    manager's loop (from enter()); the work ends when the task does.
 
     The task's first steps run at once, inside the work function (as if
     the loop were dispatching), so a coroutine that does not wait for
     anything ends without another turn of the context."""
-    loop = current_loop(manager)
     if loop._dispatching:                   # work run by a nested iteration
         task = loop.create_task(coro)
         tie = _TaskWork(loop, task, work, outcome, finish)
-        loop._tether_tasks.add(task)
         task.add_done_callback(tie.done)
         tie.watch_cancel()
         return
@@ -630,17 +651,19 @@ def run_task(manager, work, coro, outcome, finish):
     try:
         task = loop.create_task(coro)
         tie = _TaskWork(loop, task, work, outcome, finish)
-        tie.deferred = True
-        loop._tether_tasks.add(task)
-        task.add_done_callback(tie.done)
-        loop._run_rounds()
-        if tie.deferred:
-            tie.deferred = False
-            tie.watch_cancel()
+        loop._run_round()
+        if not task.done():
+            tie.deferred = True
+            task.add_done_callback(tie.done)
+            loop._run_rounds()
+            if tie.deferred:
+                tie.deferred = False
+                tie.watch_cancel()
     finally:
         loop._dispatching = False
         loop._rearm()
-    if tie is not None and tie.deferred is None:
+    if tie is not None and tie.deferred is not False:
+        # Ended in its first steps: the work ends now, last.
         tie.deferred = False
         tie.done(tie.task)
 
@@ -651,8 +674,7 @@ def _log_post_task(task):
         _log.error('Fire-and-forget coroutine %r raised', task, exc_info=task.exception())
 
 
-def run_post_task(manager, coro):
-    loop = current_loop(manager)
+def run_post_task(loop, coro):
     if loop._dispatching:
         task = loop.create_task(coro)
         loop._tether_tasks.add(task)
