@@ -317,7 +317,7 @@ def test_dropping_the_last_reference_releases_the_loop():
     # Run in a subprocess: a deadlock must fail, not hang the suite.
     code = '''if True:
         import asyncio, gc, faulthandler
-        faulthandler.dump_traceback_later(15, exit=True)
+        faulthandler.dump_traceback_later(8, exit=True)
         import gi; gi.require_version('Tether', '1.0')
         from gi.repository import Tether
         for i in range(3):
