@@ -269,6 +269,8 @@ class TetherEventLoop(asyncio.SelectorEventLoop):
     def _rearm(self):
         """After running: the source's next ready time. Called on the
         loop's thread only."""
+        if self._source is None:            # closed
+            return
         if self._ready:
             usec = 0
         else:
