@@ -191,10 +191,10 @@ def _wrap_work(manager, func, outcome):
 
     def run(work, *func_data):
         _pin_thread_state()
-        loop = _aio.enter(manager)
         if debug.flags:
             work.set_name(_work_name(func))
         try:
+            loop = _aio.enter(manager)
             value = func(work, *func_data)
             if type(value) is _aio.CoroutineType:
                 # An async def work function: it runs as a Task on the
@@ -228,8 +228,8 @@ def _wrap_work(manager, func, outcome):
 def _wrap_post(manager, func):
     def run(*func_data):
         _pin_thread_state()
-        loop = _aio.enter(manager)
         try:
+            loop = _aio.enter(manager)
             value = func(*func_data)
             if type(value) is _aio.CoroutineType:
                 _aio.run_post_task(loop, value)
