@@ -164,6 +164,14 @@ class TetherEventLoop(asyncio.SelectorEventLoop):
         self._wake_on_soon = True
         self._tether_tasks = set()
         self._clock_offset = 0
+        # A GCancellableSource, never cancelled, is a C source without
+        # prepare or check whose dispatch resets the ready time to -1 before
+        # calling back: exactly a source driven by its ready time and unix
+        # fds. (A GLib.Source subclass would run Python prepare and check,
+        # under the GIL, on every iteration of the manager's context.)
+        # PyGObject binds the callback as a GSourceFunc: the cancellable it
+        # is called with lands in the user-data slot, which PyGObject
+        # ignores, so the callback gets no arguments it needs.
         source = Gio.Cancellable().source_new()
         source.set_name('[tether] asyncio loop of %s' % manager_id)
         source.set_callback(self._tether_dispatch)
