@@ -90,6 +90,8 @@ struct _TetherCore
   GThread         *thread;       /* not yet joined */
   TetherLineage   *starter;      /* memory ref: the lineage the thread descends from */
   GQueue           live;         /* futures, async results, timers: accepted, not retired */
+  GSList          *exit_funcs;   /* TetherExitFunc: run when this run's thread ends */
+  gboolean         exit_closed;  /* the thread is past its exit funcs: add none */
 
   /* Timers wait in a heap, earliest deadline first, behind one source. */
   GMutex           timers_lock;
@@ -160,5 +162,10 @@ void        tether_core_end_async_wait (TetherCore     *waiter,
 gboolean    tether_core_wait_cancelled (void);
 void        tether_core_detach         (TetherCore     *core);
 gboolean    tether_core_wait_detached  (gint64          deadline);
+gboolean    tether_core_add_exit_func  (TetherCore     *core,
+                                        TetherFunc      func,
+                                        gpointer        func_data,
+                                        GDestroyNotify  func_data_destroy,
+                                        GError        **error);
 
 G_END_DECLS

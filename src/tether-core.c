@@ -690,6 +690,81 @@ tether_core_new (const char *id)
   return core;
 }
 
+typedef struct
+{
+  TetherFunc     func;
+  gpointer       func_data;
+  GDestroyNotify func_data_destroy;
+} ExitFunc;
+
+/* Manager thread only, once its loop has quit: the exit funcs, newest
+ * first, including any that an exit func adds. */
+static void
+core_run_exit_funcs (TetherCore *core)
+{
+  GSList *funcs;
+
+  g_mutex_lock (&core->mutex);
+  while ((funcs = g_steal_pointer (&core->exit_funcs)) != NULL)
+    {
+      g_mutex_unlock (&core->mutex);
+      for (GSList *l = funcs; l != NULL; l = l->next)
+        {
+          ExitFunc *exit_func = l->data;
+
+          exit_func->func (exit_func->func_data);
+          if (exit_func->func_data_destroy != NULL)
+            exit_func->func_data_destroy (exit_func->func_data);
+          g_free (exit_func);
+        }
+      g_slist_free (funcs);
+      g_mutex_lock (&core->mutex);
+    }
+  core->exit_closed = TRUE;
+  g_mutex_unlock (&core->mutex);
+}
+
+gboolean
+tether_core_add_exit_func (TetherCore      *core,
+                           TetherFunc       func,
+                           gpointer         func_data,
+                           GDestroyNotify   func_data_destroy,
+                           GError         **error)
+{
+  GMainContext *home = NULL;
+  ExitFunc *exit_func;
+
+  if (tether_func_data_is_javascript (func_data_destroy, &home))
+    {
+      g_main_context_unref (home);
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                   "Manager '%s' cannot run a JavaScript function: GJS runs JavaScript only "
+                   "on its own thread",
+                   core->id);
+      return FALSE;
+    }
+  g_clear_pointer (&home, g_main_context_unref);
+
+  g_mutex_lock (&core->mutex);
+  if (core->state == CORE_STOPPED || core->exit_closed)
+    {
+      g_mutex_unlock (&core->mutex);
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING,
+                   "Manager '%s' is not running, or its thread is exiting; add exit "
+                   "functions while it runs, after tether_loop_manager_start()",
+                   core->id);
+      return FALSE;
+    }
+  exit_func = g_new (ExitFunc, 1);
+  exit_func->func = func;
+  exit_func->func_data = func_data;
+  exit_func->func_data_destroy = func_data_destroy;
+  core->exit_funcs = g_slist_prepend (core->exit_funcs, exit_func);
+  g_mutex_unlock (&core->mutex);
+
+  return TRUE;
+}
+
 static gpointer
 core_thread_func (gpointer data)
 {
@@ -709,6 +784,8 @@ core_thread_func (gpointer data)
    * stops being ready. */
   for (guint i = 0; i < 100 && g_main_context_iteration (core->context, FALSE); i++)
     ;
+
+  core_run_exit_funcs (core);
 
   g_clear_object (&core->spare_work);
   g_private_set (&current_core, NULL);
@@ -816,6 +893,7 @@ tether_core_start (TetherCore  *core,
   g_free (core->task_type);
   core->task_type = g_strdup (task_type);
   core->state = CORE_RUNNING;
+  core->exit_closed = FALSE;
   core->generation++;
   g_atomic_int_set (&core->cancelling, FALSE);
   __atomic_store_n (&core->closed, FALSE, __ATOMIC_SEQ_CST);

@@ -1548,3 +1548,57 @@ tether_loop_manager_post (TetherLoopManager  *self,
 
   return TRUE;
 }
+
+/**
+ * tether_loop_manager_add_exit_func:
+ * @self: a [class@Tether.LoopManager]
+ * @func: (scope notified): the function to run on the manager's thread
+ *   when it exits
+ * @func_data: data for @func
+ * @func_data_destroy: (nullable): releases @func_data after @func has run
+ *
+ * Runs @func on the manager's thread when the current run of that thread
+ * ends: after its main loop has quit, which is once a stop has begun and
+ * every accepted submission has ended, and after the sources still ready on
+ * its context have had a last turn. The manager's context is still the
+ * thread-default context then, so @func may iterate it, to let callbacks it
+ * owns finish.
+ *
+ * This is for state a language binding or a library keeps per manager
+ * thread (an event loop of its own on the manager's context, say) and must
+ * release on that thread. Exit functions run once, newest first, then
+ * @func_data_destroy runs; a function added by an exit function runs too.
+ * They belong to one run of the thread: a manager started again begins with
+ * none.
+ *
+ * Thread: any thread. On the manager's own thread (inside work) the function
+ *   belongs to the run that thread is part of.
+ *
+ * Returns: %TRUE if @func will run; %FALSE with %TETHER_ERROR_NOT_RUNNING if
+ *   the manager is stopped or its thread is already running its exit
+ *   functions, or %TETHER_ERROR_INVALID_ARGUMENT for a JavaScript function
+ *   (GJS cannot run it on another thread). Then @func never runs and
+ *   @func_data_destroy has run before this returns.
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_loop_manager_add_exit_func (TetherLoopManager  *self,
+                                   TetherFunc          func,
+                                   gpointer            func_data,
+                                   GDestroyNotify      func_data_destroy,
+                                   GError            **error)
+{
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!tether_core_add_exit_func (self->core, func, func_data, func_data_destroy, error))
+    {
+      if (func_data_destroy != NULL)
+        func_data_destroy (func_data);
+      return FALSE;
+    }
+
+  return TRUE;
+}
