@@ -52,7 +52,8 @@ struct _TetherCore
 
   /* Read on every submission, written rarely. */
   int              closed TETHER_CACHELINE_ALIGNED;     /* atomic: not RUNNING */
-  int              sleeping;     /* atomic: CORE_AWAKE, _SLEEPING or _SPINNING */
+  int              sleeping;     /* atomic: CORE_AWAKE, _SLEEPING, _SPINNING or _GONE */
+  int              wakers;       /* atomic: threads that may be touching the context */
   int              poke;         /* atomic: look at the stop state even if the queue is empty */
   int              cancelling;   /* atomic: a CANCEL stop began; start nothing queued */
   int              debug_flags;  /* atomic TetherDebugFlags */
@@ -62,9 +63,10 @@ struct _TetherCore
 
   gatomicrefcount  ref_count TETHER_CACHELINE_ALIGNED;
   char            *id;
-  GMainContext    *context;
+  GMainContext    *context;      /* core lock to change; NULL while stopped, unless kept */
   GMainLoop       *loop;
   GSource         *source;
+  gboolean         context_kept; /* core lock: handed out, so it lives as long as the core */
   GWeakRef         manager;
 
   /* Its own line: submitters of futures and the manager's thread both take
@@ -92,6 +94,7 @@ TetherCore *tether_core_new            (const char     *id);
 TetherCore *tether_core_ref            (TetherCore     *core);
 void        tether_core_unref          (TetherCore     *core);
 const char *tether_core_get_id         (TetherCore     *core);
+GMainContext *tether_core_get_context  (TetherCore     *core);
 gboolean    tether_core_is_current     (TetherCore     *core);
 TetherCore *tether_core_get_current    (void);
 gboolean    tether_core_start          (TetherCore     *core,

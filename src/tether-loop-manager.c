@@ -540,7 +540,7 @@ tether_loop_manager_get_context (TetherLoopManager *self)
 {
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), NULL);
 
-  return self->core->context;
+  return tether_core_get_context (self->core);
 }
 
 /**
