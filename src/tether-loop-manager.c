@@ -296,9 +296,16 @@ tether_loop_manager_class_init (TetherLoopManagerClass *klass)
   /**
    * TetherLoopManager:context:
    *
-   * The [struct@GLib.MainContext] the manager's thread runs. It is the same
-   * for the manager's whole life, across restarts; sources you attach to it
-   * stay attached while the manager is stopped.
+   * The [struct@GLib.MainContext] the manager's thread runs.
+   *
+   * A context holds a file descriptor, so a manager makes it only when it
+   * needs it: on its first start, or when this property or
+   * [method@Tether.LoopManager.get_context] is first read. Once read, it is
+   * the same for the manager's whole life, across restarts, and sources you
+   * attach to it stay attached while the manager is stopped. A context that
+   * was never handed out is dropped when the manager's thread exits, with
+   * whatever work left attached to it, and the next start makes a new one:
+   * a stopped manager then holds no descriptor.
    *
    * Since: 1.0
    */
@@ -528,6 +535,10 @@ tether_loop_manager_is_running (TetherLoopManager *self)
  * @self: a [class@Tether.LoopManager]
  *
  * Gets the context the manager's thread runs, to attach your own sources.
+ * It is made now if the manager has none, and from then on it is the
+ * manager's for its whole life, across restarts; see
+ * [property@Tether.LoopManager:context]. Like g_main_context_new(), this
+ * aborts if the process has no file descriptor left for it.
  *
  * Thread: any thread.
  *
@@ -556,9 +567,18 @@ tether_loop_manager_get_context (TetherLoopManager *self)
  *
  * Thread: any thread but the manager's own.
  *
+ * The manager's context needs a file descriptor (see
+ * [property@Tether.LoopManager:context]). If the process has none left,
+ * this fails with %G_IO_ERROR_TOO_MANY_OPEN_FILES and the process goes on;
+ * stopped and never-started managers hold none, so stopping or freeing
+ * some makes room. The check is made just before the context is; another
+ * thread of the application that takes the last descriptors in between
+ * can still make GLib abort.
+ *
  * Returns: %TRUE on success; %FALSE with %TETHER_ERROR_ALREADY_RUNNING if it
- *   runs (or is stopping and this is its own thread), or a
- *   %G_THREAD_ERROR if no thread could be made
+ *   runs (or is stopping and this is its own thread), a %G_THREAD_ERROR if
+ *   no thread could be made, or a %G_IO_ERROR (usually
+ *   %G_IO_ERROR_TOO_MANY_OPEN_FILES) if no file descriptor could be had
  *
  * Since: 1.0
  */
