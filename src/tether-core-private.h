@@ -86,6 +86,7 @@ struct _TetherCore
   GThread         *thread;       /* not yet joined */
   TetherLineage   *starter;      /* memory ref: the lineage the thread descends from */
   GQueue           live;         /* futures, async results, timers: accepted, not retired */
+  GList            fork_link;    /* in tether-fork.c's list of cores */
 
   TetherStats      stats;
 };
@@ -136,5 +137,8 @@ void        tether_core_wake_timer     (TetherCore     *core,
 gboolean    tether_core_begin_wait     (TetherCore     *target,
                                         GError        **error);
 void        tether_core_end_wait       (void);
+void        tether_core_lock_statics   (void);
+void        tether_core_unlock_statics (void);
+gboolean    tether_core_reset_in_child (TetherCore     *core);
 
 G_END_DECLS

@@ -13,6 +13,7 @@
 #include "tether-debug-private.h"
 #include "tether-event-private.h"
 #include "tether-error.h"
+#include "tether-fork-private.h"
 #include "tether-work-private.h"
 
 /* How many queued items the manager's thread takes before it lets the other
@@ -72,6 +73,7 @@ tether_core_unref (TetherCore *core)
   if (!g_atomic_ref_count_dec (&core->ref_count))
     return;
 
+  tether_fork_untrack (core);
   g_assert (core->thread == NULL);
   g_assert (core->live.length == 0);
   g_assert (!tether_queue_maybe_nonempty (&core->queue));
@@ -540,6 +542,8 @@ tether_core_new (const char *id)
   g_cond_init (&core->room_cond);
   g_weak_ref_init (&core->manager, NULL);
   tether_stats_init (&core->stats);
+  core->fork_link.data = core;
+  tether_fork_track (core);
 
   return core;
 }
@@ -1266,4 +1270,69 @@ tether_core_end_wait (void)
   g_mutex_lock (&wait_graph_lock);
   self->waiting_on = NULL;
   g_mutex_unlock (&wait_graph_lock);
+}
+
+/* fork(): the statics, in the lock order tether-fork.c documents. Both are
+ * leaves: nothing is taken while either is held. */
+void
+tether_core_lock_statics (void)
+{
+  g_mutex_lock (&context_lock);
+  g_mutex_lock (&wait_graph_lock);
+}
+
+void
+tether_core_unlock_statics (void)
+{
+  g_mutex_unlock (&wait_graph_lock);
+  g_mutex_unlock (&context_lock);
+}
+
+/* fork(), in the child, with every Tether lock held by this thread. The
+ * manager's thread does not exist here: the manager becomes a stopped one
+ * that can be started again. Returns whether the reference that thread
+ * held is now nobody's. */
+gboolean
+tether_core_reset_in_child (TetherCore *core)
+{
+  gboolean had_thread = core->state != CORE_STOPPED;
+
+  /* Work on this manager's thread called fork(): that thread is this one,
+   * and it is inside the manager's loop. Leave the manager as it is. */
+  if (tether_core_is_current (core))
+    return FALSE;
+
+  /* Abandoned, not freed: its lock may be held by a thread that does not
+   * exist here, and its wake-up descriptor is shared with the parent's copy.
+   * The next start or get_context() makes a new one. */
+  core->context = NULL;
+  core->loop = NULL;
+  core->source = NULL;
+  core->context_kept = FALSE;
+  /* Joining or detaching a thread of the parent would be undefined. */
+  core->thread = NULL;
+  core->spare_work = NULL;
+
+  core->state = CORE_STOPPED;
+  core->closed = TRUE;
+  core->cancelling = FALSE;
+  core->sleeping = CORE_GONE;
+  core->wakers = 0;
+  core->poke = FALSE;
+  core->post_running = 0;
+  core->room_waiters = 0;
+  core->waiting_on = NULL;
+  core->stats.running = 0;
+
+  /* Accepted work belongs to the parent, whose thread runs it: here it
+   * never ends. A submitter may have been half-way through a push. */
+  tether_queue_init (&core->queue);
+  g_queue_init (&core->live);
+  core->n_taken = core->n_accepted;
+
+  /* Threads that waited on these exist in the parent only. */
+  g_cond_init (&core->cond);
+  g_cond_init (&core->room_cond);
+
+  return had_thread;
 }
