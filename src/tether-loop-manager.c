@@ -52,6 +52,22 @@
  * - A JavaScript function submitted from GJS is refused at once with
  *   %TETHER_ERROR_INVALID_ARGUMENT: GJS runs JavaScript only on its own
  *   thread, so it could never run on the manager's.
+ * - A stopped or never-started manager holds no file descriptor (see
+ *   [property@Tether.LoopManager:context]); when none is left,
+ *   [method@Tether.LoopManager.start] fails with
+ *   %G_IO_ERROR_TOO_MANY_OPEN_FILES instead of GLib aborting the process.
+ *
+ * After `fork()` (on Unix), in the child every manager inherited from the
+ * parent is stopped, since its thread exists only in the parent: it reports
+ * not running, refuses work with %TETHER_ERROR_NOT_RUNNING, stops and is
+ * finalized without waiting, and can be started again, with a new context.
+ * Tether holds all of its locks around `fork()` so that none is left held
+ * in the child. Work accepted in the parent never ends in the child: do not
+ * wait on its futures there. A child forked by work on a manager's own
+ * thread should only exec() or _exit(). GLib's own locks (GObject's signal
+ * and notification locks, GVariant's type table, the slice allocator before
+ * 2.76) have no fork handlers: a child forked while another thread holds
+ * one can hang in GLib. See the threading model document.
  *
  * Since: 1.0
  */
