@@ -605,7 +605,7 @@ generation_func (gpointer data)
       next->chain = chain;
       next->left = gen->left - 1;
       next->parent = g_thread_ref (g_thread_self ());
-      tether_thread_new ("generation", generation_func, next);
+      g_thread_unref (tether_thread_new ("generation", generation_func, next));
     }
   else
     {
