@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <string.h>
 #ifdef G_OS_UNIX
 #include <unistd.h>
 #endif

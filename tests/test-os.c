@@ -372,6 +372,7 @@ registry_hammer (gpointer data)
       TetherLineage *token = tether_lineage_capture ();
 
       g_assert_true (found == hammer->target);
+      g_assert_null (task_type);
       g_assert_true (tether_loop_manager_is_running (found));
       tether_lineage_adopt (token);
       tether_lineage_leave ();
@@ -386,6 +387,7 @@ child_while_hammered (gpointer data)
   Hammer *hammer = data;
   g_autoptr(GVariant) snapshot = tether_registry_snapshot ();
 
+  g_assert_cmpuint (g_variant_n_children (snapshot), >, 0);
   check_inherited (hammer->target);
   check_fresh_manager ();
   g_object_unref (hammer->target);
