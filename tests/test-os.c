@@ -402,6 +402,13 @@ test_fork_while_submitting (void)
 
   if (strstr (g_getenv ("LD_PRELOAD") ? g_getenv ("LD_PRELOAD") : "", "valgrind") != NULL)
     iterations = 5;
+  /* ASan's allocator (LLVM 14) has no fork handlers: a child forked while
+   * the hammers allocate hangs in malloc(), before Tether is involved. */
+  if (g_getenv ("TETHER_TEST_SANITIZED") != NULL)
+    {
+      g_test_skip ("the sanitizers' allocator is not fork-safe");
+      return;
+    }
 
   hammer.target = tether_loop_manager_get_or_create ("fork-target", TETHER_LOOKUP_FLAGS_FORCE_CREATE,
                                                      NULL);
