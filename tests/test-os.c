@@ -236,8 +236,27 @@ typedef struct
   TetherLoopManager *stopped;
   TetherLoopManager *registered;
   TetherLoopManager *context_handed_out;
+  TetherLoopManager *stopping;  /* a CANCEL stop under way, its stopper blocked */
   GMainContext      *parent_context;
 } Managers;
+
+typedef struct
+{
+  Gate started;
+  Gate cancelled;
+} StopGates;
+
+/* Sees the stop's cancellation, then keeps the manager's thread (and the
+ * stop) until the test lets it go. */
+static void
+cancelled_then_block (TetherWork *work,
+                      gpointer    user_data)
+{
+  StopGates *gates = user_data;
+
+  wait_for_cancel (work, &gates->started);
+  block_work (work, &gates->cancelled);
+}
 
 static void
 child_of_managers (gpointer data)
@@ -267,6 +286,7 @@ child_of_managers (gpointer data)
   check_inherited (m->stopped);
   check_inherited (m->registered);
   check_inherited (m->context_handed_out);
+  check_inherited (m->stopping);
   check_fresh_manager ();
 
   /* Unreffing a manager whose thread was in the parent does not wait. */
@@ -276,6 +296,7 @@ child_of_managers (gpointer data)
   g_object_unref (m->stopped);
   g_object_unref (m->registered);
   g_object_unref (m->context_handed_out);
+  g_object_unref (m->stopping);
 }
 
 static void
@@ -283,6 +304,10 @@ test_fork_managers (void)
 {
   Managers m = { 0 };
   Gate gate;
+  StopGates stop_gates;
+  StopArgs stop_args;
+  GThread *stopper;
+  g_autoptr(TetherFuture) stopped_work = NULL;
   g_autoptr(GPtrArray) futures = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GError) error = NULL;
   int posts_ran = 0;
@@ -311,7 +336,25 @@ test_fork_managers (void)
       g_assert_true (tether_loop_manager_post (m.busy, NULL, count_post, &posts_ran, NULL, &error));
     }
 
+  gate_init (&stop_gates.started);
+  gate_init (&stop_gates.cancelled);
+  m.stopping = started ("fork-stopping", NULL);
+  stopped_work = tether_loop_manager_submit (m.stopping, NULL, NULL, cancelled_then_block,
+                                             &stop_gates, NULL, &error);
+  g_assert_no_error (error);
+  gate_wait_entered (&stop_gates.started);
+  stop_args.manager = m.stopping;
+  stop_args.mode = TETHER_STOP_MODE_CANCEL;
+  stopper = g_thread_new ("stopper", stop_thread, &stop_args);
+  gate_wait_entered (&stop_gates.cancelled);
+
   in_forked_child (child_of_managers, &m);
+
+  gate_open (&stop_gates.cancelled);
+  g_thread_join (stopper);
+  g_assert_true (tether_future_is_done (stopped_work));
+  gate_clear (&stop_gates.started);
+  gate_clear (&stop_gates.cancelled);
 
   /* The parent is untouched: its work runs and ends as ever. */
   g_assert_true (tether_loop_manager_is_running (m.busy));
@@ -330,6 +373,7 @@ test_fork_managers (void)
   g_object_unref (m.stopped);
   g_object_unref (m.registered);
   g_object_unref (m.context_handed_out);
+  g_object_unref (m.stopping);
   gate_clear (&gate);
 }
 
@@ -433,16 +477,31 @@ child_exits (gpointer data)
 {
 }
 
+/* Work that forks a child which only execs, as g_spawn*() does. */
+static void
+fork_from_work (TetherWork *work,
+                gpointer    user_data)
+{
+  in_forked_child (child_exits, NULL);
+  tether_work_return_int (work, 1);
+}
+
 static void
 test_fork_parent_unaffected (void)
 {
   g_autoptr(TetherLoopManager) manager = started ("fork-parent", NULL);
+  g_autoptr(TetherFuture) future = NULL;
 
   for (int i = 0; i < 20; i++)
     {
       in_forked_child (child_exits, NULL);
       assert_runs_work (manager);
     }
+
+  future = tether_loop_manager_submit (manager, NULL, NULL, fork_from_work, NULL, NULL, NULL);
+  g_assert_true (tether_future_wait (future, 60 * G_USEC_PER_SEC, NULL));
+  g_assert_cmpint (tether_future_get_int (future), ==, 1);
+  assert_runs_work (manager);
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
 }
 #endif
