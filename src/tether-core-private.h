@@ -53,7 +53,8 @@ struct _TetherCore
 
   /* Read on every submission, written rarely. */
   int              closed TETHER_CACHELINE_ALIGNED;     /* atomic: not RUNNING */
-  int              sleeping;     /* atomic: CORE_AWAKE, _SLEEPING or _SPINNING */
+  int              sleeping;     /* atomic: CORE_AWAKE, _SLEEPING, _SPINNING or _GONE */
+  int              wakers;       /* atomic: threads that may be touching the context */
   int              poke;         /* atomic: look at the stop state even if the queue is empty */
   int              cancelling;   /* atomic: a CANCEL stop began; start nothing queued */
   int              debug_flags;  /* atomic TetherDebugFlags */
@@ -64,9 +65,10 @@ struct _TetherCore
   gatomicrefcount  ref_count TETHER_CACHELINE_ALIGNED;
   char            *id;
   char            *label;        /* the id as messages quote it */
-  GMainContext    *context;
+  GMainContext    *context;      /* core lock to change; NULL while stopped, unless kept */
   GMainLoop       *loop;
   GSource         *source;
+  gboolean         context_kept; /* core lock: handed out, so it lives as long as the core */
   GWeakRef         manager;
 
   /* Its own line: submitters of futures and the manager's thread both take
@@ -98,6 +100,7 @@ struct _TetherCore
   GPtrArray       *timers;       /* timers_lock: TetherJob, a binary min-heap */
   guint64          timer_seq;    /* timers_lock */
   GSource         *timer_source; /* timers_lock; made with the first timer */
+  GList            fork_link;    /* in tether-fork.c's list of cores */
 
   TetherStats      stats;
 };
@@ -108,6 +111,7 @@ void        tether_core_unref          (TetherCore     *core);
 const char *tether_core_get_id         (TetherCore     *core);
 const char *tether_core_get_label      (TetherCore     *core);
 char       *tether_core_dup_task_type  (TetherCore     *core);
+GMainContext *tether_core_get_context  (TetherCore     *core);
 gboolean    tether_core_is_current     (TetherCore     *core);
 TetherCore *tether_core_get_current    (void);
 gboolean    tether_core_start          (TetherCore     *core,
@@ -167,5 +171,8 @@ gboolean    tether_core_add_exit_func  (TetherCore     *core,
                                         gpointer        func_data,
                                         GDestroyNotify  func_data_destroy,
                                         GError        **error);
+void        tether_core_lock_statics   (void);
+void        tether_core_unlock_statics (void);
+gboolean    tether_core_reset_in_child (TetherCore     *core);
 
 G_END_DECLS

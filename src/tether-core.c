@@ -1,10 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <errno.h>
+#ifdef G_OS_UNIX
+#include <unistd.h>
+#endif
+
+#include <gio/gio.h>
+
 #include "tether-core-private.h"
 #include "tether-debug-private.h"
 #include "tether-event-private.h"
 #include "tether-error.h"
+#include "tether-fork-private.h"
 #include "tether-work-private.h"
 
 /* How many queued items the manager's thread takes before it lets the other
@@ -20,6 +28,7 @@ enum {
   CORE_AWAKE,     /* the manager's thread will look at the queue again */
   CORE_SLEEPING,  /* it may be blocked in poll(): a submitter must wake it */
   CORE_SPINNING,  /* it is polling the queue in a loop: no wake-up needed */
+  CORE_GONE,      /* no thread, and maybe no context: nothing to wake */
 };
 
 typedef struct
@@ -39,6 +48,43 @@ static GPrivate current_core;
 static void core_interrupt_wait  (TetherCore *core);
 static void core_detached_exited (void);
 
+static void
+core_drop_source (GSource *source)
+{
+  g_source_destroy (source);
+  g_source_unref (source);
+}
+
+static void
+core_drop_context (GMainContext *context,
+                   GMainLoop    *loop,
+                   GSource      *source)
+{
+  g_clear_pointer (&source, core_drop_source);
+  g_clear_pointer (&loop, g_main_loop_unref);
+  g_clear_pointer (&context, g_main_context_unref);
+}
+
+/* With the core lock held, the manager stopped: takes the context and what
+ * is attached to it for core_drop_context(), so that the next start makes
+ * new ones. The timers' source, made with the first timer, goes too; the
+ * stop has ended every timer, so the heap is empty. */
+static void
+core_steal_context_locked (TetherCore    *core,
+                           GMainContext **context,
+                           GMainLoop    **loop,
+                           GSource      **source,
+                           GSource      **timer_source)
+{
+  *context = g_steal_pointer (&core->context);
+  *loop = g_steal_pointer (&core->loop);
+  *source = g_steal_pointer (&core->source);
+  g_mutex_lock (&core->timers_lock);
+  g_assert (core->timers->len == 0);
+  *timer_source = g_steal_pointer (&core->timer_source);
+  g_mutex_unlock (&core->timers_lock);
+}
+
 TetherCore *
 tether_core_ref (TetherCore *core)
 {
@@ -52,22 +98,18 @@ tether_core_unref (TetherCore *core)
   if (!g_atomic_ref_count_dec (&core->ref_count))
     return;
 
+  tether_fork_untrack (core);
   g_assert (core->thread == NULL);
   g_assert (core->live.length == 0);
   g_assert (!tether_queue_maybe_nonempty (&core->queue));
 
-  g_source_destroy (core->source);
-  g_source_unref (core->source);
   g_assert (core->timers->len == 0);
-  if (core->timer_source != NULL)
-    {
-      g_source_destroy (core->timer_source);
-      g_source_unref (core->timer_source);
-    }
+  /* The timers' source is attached to the context: it goes first. */
+  g_clear_pointer (&core->timer_source, core_drop_source);
   g_ptr_array_unref (core->timers);
   g_mutex_clear (&core->timers_lock);
-  g_main_loop_unref (core->loop);
-  g_main_context_unref (core->context);
+  core_drop_context (g_steal_pointer (&core->context), g_steal_pointer (&core->loop),
+                     g_steal_pointer (&core->source));
   g_weak_ref_clear (&core->manager);
   g_mutex_clear (&core->mutex);
   g_cond_clear (&core->cond);
@@ -147,6 +189,20 @@ core_has_work_cb (gpointer data)
   return core_has_work (data);
 }
 
+/* A stopped manager holds no descriptor: its context is dropped when its
+ * thread exits (unless it was handed out), and made again by the next
+ * start. Wakers run on any thread without the core lock, so each counts
+ * itself in `wakers` before it looks at `sleeping`; the exiting thread sets
+ * `sleeping` to CORE_GONE and then waits for the count to drain. Either a
+ * waker sees CORE_GONE and leaves the context alone, or the thread sees the
+ * waker and waits for it (both sides are sequentially consistent). */
+static inline void
+core_wakeup_counted (TetherCore *core)
+{
+  tether_stats_add (&core->stats.wakeups, 1);
+  g_main_context_wakeup (__atomic_load_n (&core->context, __ATOMIC_ACQUIRE));
+}
+
 /* Submitters, after a push: wakes the manager's thread only if it may be
  * blocked in poll(), so a burst of submissions costs one wake-up. The
  * sequentially consistent push before this read pairs with the store in
@@ -157,13 +213,13 @@ core_wake (TetherCore *core)
 {
   int sleeping = CORE_SLEEPING;
 
-  if (__atomic_load_n (&core->sleeping, __ATOMIC_SEQ_CST) == CORE_SLEEPING &&
-      __atomic_compare_exchange_n (&core->sleeping, &sleeping, CORE_AWAKE, FALSE,
+  if (__atomic_load_n (&core->sleeping, __ATOMIC_SEQ_CST) != CORE_SLEEPING)
+    return;
+  __atomic_fetch_add (&core->wakers, 1, __ATOMIC_SEQ_CST);
+  if (__atomic_compare_exchange_n (&core->sleeping, &sleeping, CORE_AWAKE, FALSE,
                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-    {
-      tether_stats_add (&core->stats.wakeups, 1);
-      g_main_context_wakeup (core->context);
-    }
+    core_wakeup_counted (core);
+  __atomic_fetch_sub (&core->wakers, 1, __ATOMIC_SEQ_CST);
 }
 
 /* Makes the manager's thread look at its stop state, queue or not. */
@@ -171,7 +227,20 @@ static void
 core_poke (TetherCore *core)
 {
   __atomic_store_n (&core->poke, TRUE, __ATOMIC_SEQ_CST);
-  g_main_context_wakeup (core->context);
+  __atomic_fetch_add (&core->wakers, 1, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n (&core->sleeping, __ATOMIC_SEQ_CST) != CORE_GONE)
+    g_main_context_wakeup (__atomic_load_n (&core->context, __ATOMIC_ACQUIRE));
+  __atomic_fetch_sub (&core->wakers, 1, __ATOMIC_SEQ_CST);
+}
+
+/* The manager's thread, on its way out: from here no waker touches the
+ * context. */
+static void
+core_close_wakers (TetherCore *core)
+{
+  __atomic_store_n (&core->sleeping, CORE_GONE, __ATOMIC_SEQ_CST);
+  while (__atomic_load_n (&core->wakers, __ATOMIC_SEQ_CST) != 0)
+    g_thread_yield ();
 }
 
 static void
@@ -660,34 +729,115 @@ TetherCore *
 tether_core_new (const char *id)
 {
   TetherCore *core = g_aligned_alloc0 (1, sizeof (TetherCore), TETHER_CACHELINE);
-  CoreSource *source;
 
   g_atomic_ref_count_init (&core->ref_count);
   tether_queue_init (&core->queue);
   core->closed = TRUE;
+  core->sleeping = CORE_GONE;
   core->debug_flags = tether_debug_get_default_flags ();
   core->slow_threshold = tether_debug_get_default_slow_threshold ();
   core->id = g_strdup (id);
   core->label = tether_describe_name (id);
-  core->context = g_main_context_new ();
-  g_main_context_set_poll_func (core->context, core_poll);
-  core->loop = g_main_loop_new (core->context, FALSE);
+  g_mutex_init (&core->timers_lock);
+  core->timers = g_ptr_array_new ();
   g_mutex_init (&core->mutex);
   g_cond_init (&core->cond);
   g_cond_init (&core->room_cond);
   g_weak_ref_init (&core->manager, NULL);
   tether_stats_init (&core->stats);
+  core->fork_link.data = core;
+  tether_fork_track (core);
+
+  return core;
+}
+
+/* Every context Tether makes is made under this lock, so that the check
+ * for a free descriptor and the creation are not interleaved with another
+ * manager's. */
+static GMutex context_lock;
+
+/* GLib aborts the process when a new context cannot have its wake-up
+ * descriptor (an eventfd, else a pipe). Checking with a pipe, which needs
+ * one descriptor more than an eventfd, is portable and keeps one spare.
+ * Another thread of the application can still take the last descriptors
+ * between this check and the creation; Tether's own contexts cannot. */
+static gboolean
+check_descriptors (const char  *id,
+                   GError     **error)
+{
+#ifdef G_OS_UNIX
+  int fds[2];
+  int saved_errno;
+
+  if (pipe (fds) == 0)
+    {
+      close (fds[0]);
+      close (fds[1]);
+      return TRUE;
+    }
+  saved_errno = errno;
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+               "Manager '%s' cannot start: its main context needs a file descriptor "
+               "and none can be had (%s); stop or free other managers (a stopped manager "
+               "holds none), close files, or raise the limit (ulimit -n, RLIMIT_NOFILE)",
+               id, g_strerror (saved_errno));
+  return FALSE;
+#else
+  return TRUE;
+#endif
+}
+
+/* With the core lock held: makes the context, main loop and queue source,
+ * unless they exist. */
+static gboolean
+core_ensure_context_locked (TetherCore  *core,
+                            GError     **error)
+{
+  GMainContext *context;
+  CoreSource *source;
+
+  if (core->context != NULL)
+    return TRUE;
+
+  g_mutex_lock (&context_lock);
+  if (!check_descriptors (core->id, error))
+    {
+      g_mutex_unlock (&context_lock);
+      return FALSE;
+    }
+  context = g_main_context_new ();
+  g_mutex_unlock (&context_lock);
+
+  g_main_context_set_poll_func (context, core_poll);
+  core->loop = g_main_loop_new (context, FALSE);
 
   source = (CoreSource *) g_source_new (&core_source_funcs, sizeof (CoreSource));
   source->core = core;
   core->source = (GSource *) source;
   g_source_set_static_name (core->source, "[tether] manager queue");
-  g_source_attach (core->source, core->context);
+  g_source_attach (core->source, context);
 
-  g_mutex_init (&core->timers_lock);
-  core->timers = g_ptr_array_new ();
+  __atomic_store_n (&core->context, context, __ATOMIC_RELEASE);
+  return TRUE;
+}
 
-  return core;
+/* Any thread: the context, made now if the manager has none, and kept for
+ * the manager's life from here on, since the caller may keep it or attach
+ * sources to it. */
+GMainContext *
+tether_core_get_context (TetherCore *core)
+{
+  g_autoptr(GError) error = NULL;
+  GMainContext *ret;
+
+  g_mutex_lock (&core->mutex);
+  if (!core_ensure_context_locked (core, &error))
+    g_error ("%s", error->message);
+  core->context_kept = TRUE;
+  ret = core->context;
+  g_mutex_unlock (&core->mutex);
+
+  return ret;
 }
 
 typedef struct
@@ -770,6 +920,10 @@ core_thread_func (gpointer data)
 {
   TetherCore *core = data;
   gboolean detached;
+  GMainContext *context = NULL;
+  GMainLoop *loop = NULL;
+  GSource *source = NULL;
+  GSource *timer_source = NULL;
 
   g_mutex_lock (&core->mutex);
   tether_lineage_enter_manager_thread (core->starter);
@@ -791,14 +945,22 @@ core_thread_func (gpointer data)
   g_private_set (&current_core, NULL);
   g_main_context_pop_thread_default (core->context);
   tether_lineage_exit_manager_thread ();
+  core_close_wakers (core);
 
   g_mutex_lock (&core->mutex);
+  /* A stopped manager holds no descriptor, unless its context was handed
+   * out: then it is the same for the manager's whole life. */
+  if (!core->context_kept)
+    core_steal_context_locked (core, &context, &loop, &source, &timer_source);
   core->state = CORE_STOPPED;
   detached = core->detached;
   core->detached = FALSE;
   g_cond_broadcast (&core->cond);
   g_mutex_unlock (&core->mutex);
 
+  /* Sources still attached by work go with it. */
+  g_clear_pointer (&timer_source, core_drop_source);
+  core_drop_context (context, loop, source);
   tether_core_unref (core);
   /* Last: whoever waits for detached threads may free what this used. */
   if (detached)
@@ -876,13 +1038,30 @@ tether_core_start (TetherCore  *core,
   if (old_thread != NULL)
     g_thread_join (old_thread);
 
+  if (!core_ensure_context_locked (core, error))
+    {
+      g_mutex_unlock (&core->mutex);
+      return FALSE;
+    }
+  __atomic_store_n (&core->sleeping, CORE_AWAKE, __ATOMIC_SEQ_CST);
+
   g_clear_pointer (&core->starter, tether_lineage_unref_memory);
   core->starter = tether_lineage_ref_memory (tether_lineage_get_current ());
   name = thread_name_for (core->id);
   core->thread = g_thread_try_new (name, core_thread_func, tether_core_ref (core), &local_error);
   if (core->thread == NULL)
     {
+      GMainContext *context = NULL;
+      GMainLoop *loop = NULL;
+      GSource *source = NULL;
+      GSource *timer_source = NULL;
+
+      core_close_wakers (core);
+      if (!core->context_kept)
+        core_steal_context_locked (core, &context, &loop, &source, &timer_source);
       g_mutex_unlock (&core->mutex);
+      g_clear_pointer (&timer_source, core_drop_source);
+      core_drop_context (context, loop, source);
       tether_core_unref (core);
       g_propagate_prefixed_error (error, local_error,
                                   "Manager '%s' could not start its thread: ", core->label);
@@ -1682,4 +1861,69 @@ tether_core_wait_detached (gint64 deadline)
   g_mutex_unlock (&detached_lock);
 
   return none;
+}
+
+/* fork(): the statics, in the lock order tether-fork.c documents. Both are
+ * leaves: nothing is taken while either is held. */
+void
+tether_core_lock_statics (void)
+{
+  g_mutex_lock (&context_lock);
+  g_mutex_lock (&wait_graph_lock);
+}
+
+void
+tether_core_unlock_statics (void)
+{
+  g_mutex_unlock (&wait_graph_lock);
+  g_mutex_unlock (&context_lock);
+}
+
+/* fork(), in the child, with every Tether lock held by this thread. The
+ * manager's thread does not exist here: the manager becomes a stopped one
+ * that can be started again. Returns whether the reference that thread
+ * held is now nobody's. */
+gboolean
+tether_core_reset_in_child (TetherCore *core)
+{
+  gboolean had_thread = core->state != CORE_STOPPED;
+
+  /* Work on this manager's thread called fork(): that thread is this one,
+   * and it is inside the manager's loop. Leave the manager as it is. */
+  if (tether_core_is_current (core))
+    return FALSE;
+
+  /* Abandoned, not freed: its lock may be held by a thread that does not
+   * exist here, and its wake-up descriptor is shared with the parent's copy.
+   * The next start or get_context() makes a new one. */
+  core->context = NULL;
+  core->loop = NULL;
+  core->source = NULL;
+  core->context_kept = FALSE;
+  /* Joining or detaching a thread of the parent would be undefined. */
+  core->thread = NULL;
+  core->spare_work = NULL;
+
+  core->state = CORE_STOPPED;
+  core->closed = TRUE;
+  core->cancelling = FALSE;
+  core->sleeping = CORE_GONE;
+  core->wakers = 0;
+  core->poke = FALSE;
+  core->post_running = 0;
+  core->room_waiters = 0;
+  core->waiting_on = NULL;
+  core->stats.running = 0;
+
+  /* Accepted work belongs to the parent, whose thread runs it: here it
+   * never ends. A submitter may have been half-way through a push. */
+  tether_queue_init (&core->queue);
+  g_queue_init (&core->live);
+  core->n_taken = core->n_accepted;
+
+  /* Threads that waited on these exist in the parent only. */
+  g_cond_init (&core->cond);
+  g_cond_init (&core->room_cond);
+
+  return had_thread;
 }

@@ -59,6 +59,22 @@
  * - A JavaScript function submitted from GJS is refused at once with
  *   %TETHER_ERROR_INVALID_ARGUMENT: GJS runs JavaScript only on its own
  *   thread, so it could never run on the manager's.
+ * - A stopped or never-started manager holds no file descriptor (see
+ *   [property@Tether.LoopManager:context]); when none is left,
+ *   [method@Tether.LoopManager.start] fails with
+ *   %G_IO_ERROR_TOO_MANY_OPEN_FILES instead of GLib aborting the process.
+ *
+ * After `fork()` (on Unix), in the child every manager inherited from the
+ * parent is stopped, since its thread exists only in the parent: it reports
+ * not running, refuses work with %TETHER_ERROR_NOT_RUNNING, stops and is
+ * finalized without waiting, and can be started again, with a new context.
+ * Tether holds all of its locks around `fork()` so that none is left held
+ * in the child. Work accepted in the parent never ends in the child: do not
+ * wait on its futures there. A child forked by work on a manager's own
+ * thread should only exec() or _exit(). GLib's own locks (GObject's signal
+ * and notification locks, GVariant's type table, the slice allocator before
+ * 2.76) have no fork handlers: a child forked while another thread holds
+ * one can hang in GLib. See the threading model document.
  *
  * Since: 1.0
  */
@@ -303,9 +319,16 @@ tether_loop_manager_class_init (TetherLoopManagerClass *klass)
   /**
    * TetherLoopManager:context:
    *
-   * The [struct@GLib.MainContext] the manager's thread runs. It is the same
-   * for the manager's whole life, across restarts; sources you attach to it
-   * stay attached while the manager is stopped.
+   * The [struct@GLib.MainContext] the manager's thread runs.
+   *
+   * A context holds a file descriptor, so a manager makes it only when it
+   * needs it: on its first start, or when this property or
+   * [method@Tether.LoopManager.get_context] is first read. Once read, it is
+   * the same for the manager's whole life, across restarts, and sources you
+   * attach to it stay attached while the manager is stopped. A context that
+   * was never handed out is dropped when the manager's thread exits, with
+   * whatever work left attached to it, and the next start makes a new one:
+   * a stopped manager then holds no descriptor.
    *
    * Since: 1.0
    */
@@ -536,6 +559,10 @@ tether_loop_manager_is_running (TetherLoopManager *self)
  * @self: a [class@Tether.LoopManager]
  *
  * Gets the context the manager's thread runs, to attach your own sources.
+ * It is made now if the manager has none, and from then on it is the
+ * manager's for its whole life, across restarts; see
+ * [property@Tether.LoopManager:context]. Like g_main_context_new(), this
+ * aborts if the process has no file descriptor left for it.
  *
  * Thread: any thread.
  *
@@ -548,7 +575,7 @@ tether_loop_manager_get_context (TetherLoopManager *self)
 {
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), NULL);
 
-  return self->core->context;
+  return tether_core_get_context (self->core);
 }
 
 /**
@@ -567,10 +594,19 @@ tether_loop_manager_get_context (TetherLoopManager *self)
  *
  * Thread: any thread but the manager's own.
  *
+ * The manager's context needs a file descriptor (see
+ * [property@Tether.LoopManager:context]). If the process has none left,
+ * this fails with %G_IO_ERROR_TOO_MANY_OPEN_FILES and the process goes on;
+ * stopped and never-started managers hold none, so stopping or freeing
+ * some makes room. The check is made just before the context is; another
+ * thread of the application that takes the last descriptors in between
+ * can still make GLib abort.
+ *
  * Returns: %TRUE on success; %FALSE with %TETHER_ERROR_ALREADY_RUNNING if it
  *   runs (or is stopping and this is its own thread),
- *   %TETHER_ERROR_WOULD_DEADLOCK (see above), or a %G_THREAD_ERROR if no
- *   thread could be made
+ *   %TETHER_ERROR_WOULD_DEADLOCK (see above), a %G_THREAD_ERROR if no
+ *   thread could be made, or a %G_IO_ERROR (usually
+ *   %G_IO_ERROR_TOO_MANY_OPEN_FILES) if no file descriptor could be had
  *
  * Since: 1.0
  */

@@ -8,21 +8,6 @@
 
 #define DEFAULT_ID "default"
 
-static TetherLoopManager *
-node_lookup (TetherLineage *node,
-             const char    *key)
-{
-  TetherLoopManager *ret;
-
-  g_mutex_lock (&node->mutex);
-  ret = g_hash_table_lookup (node->entries, key);
-  if (ret != NULL)
-    g_object_ref (ret);
-  g_mutex_unlock (&node->mutex);
-
-  return ret;
-}
-
 /**
  * tether_loop_manager_get_or_create:
  * @id: (nullable): the domain's id; %NULL (or "") is the default namespace,
@@ -101,8 +86,7 @@ tether_loop_manager_get_or_create (const char         *id,
   node = tether_lineage_get_current ();
 
   if (!(flags & TETHER_LOOKUP_FLAGS_FORCE_CREATE))
-    for (TetherLineage *n = node; n != NULL && found == NULL; n = n->parent)
-      found = node_lookup (n, key);
+    found = tether_lineage_lookup (node, key);
   if (found != NULL)
     return found;
 
@@ -124,6 +108,8 @@ tether_loop_manager_get_or_create (const char         *id,
   /* Another thread adopted into this node may have registered one meanwhile:
    * without FORCE_CREATE, the first registration wins. */
   g_mutex_lock (&node->mutex);
+  if (node->entries == NULL)
+    node->entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   found = (flags & TETHER_LOOKUP_FLAGS_FORCE_CREATE) ? NULL : g_hash_table_lookup (node->entries, key);
   if (found != NULL)
     g_object_ref (found);
@@ -192,9 +178,12 @@ tether_registry_snapshot (void)
       gpointer value;
 
       g_mutex_lock (&node->mutex);
-      g_hash_table_iter_init (&iter, node->entries);
-      while (g_hash_table_iter_next (&iter, NULL, &value))
-        g_ptr_array_add (managers, g_object_ref (value));
+      if (node->entries != NULL)
+        {
+          g_hash_table_iter_init (&iter, node->entries);
+          while (g_hash_table_iter_next (&iter, NULL, &value))
+            g_ptr_array_add (managers, g_object_ref (value));
+        }
       g_mutex_unlock (&node->mutex);
 
       for (guint j = 0; j < managers->len; j++)

@@ -309,10 +309,6 @@ def test_tasks_left_on_the_loop_are_cancelled_at_stop(manager):
     assert loop.is_closed()
 
 
-@pytest.mark.xfail(reason='issue 12 #2: the last unref of a manager wrapper joins its thread '
-                   'with the GIL held (toggle references), and the thread needs the GIL '
-                   'to end; plain work hangs the same way. Fixed separately (branch pyfix).',
-                   strict=False)
 def test_dropping_the_last_reference_releases_the_loop():
     # Run in a subprocess: a deadlock must fail, not hang the suite.
     code = '''if True:
@@ -331,6 +327,8 @@ def test_dropping_the_last_reference_releases_the_loop():
             loop = m.get_asyncio_loop()
             del m
             gc.collect()
+            # The last unref drains on the manager's own thread, detached.
+            assert Tether.LoopManager.wait_detached(10 * 1000 * 1000)
             assert loop.is_closed()
         print('ok')
     '''
