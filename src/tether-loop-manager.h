@@ -57,10 +57,6 @@ gboolean           tether_loop_manager_stop_within      (TetherLoopManager    *s
 TETHER_AVAILABLE_IN_1_0
 gboolean           tether_loop_manager_wait_detached    (gint64                timeout_usec);
 TETHER_AVAILABLE_IN_1_0
-void               tether_loop_manager_add_thread_exit_func (TetherFunc        func,
-                                                             gpointer          user_data,
-                                                             GDestroyNotify    destroy);
-TETHER_AVAILABLE_IN_1_0
 guint              tether_loop_manager_get_max_pending  (TetherLoopManager    *self);
 TETHER_AVAILABLE_IN_1_0
 void               tether_loop_manager_set_max_pending  (TetherLoopManager    *self,
@@ -137,6 +133,13 @@ gboolean           tether_loop_manager_submit_finish    (TetherLoopManager    *s
 TETHER_AVAILABLE_IN_1_0
 gboolean           tether_loop_manager_post             (TetherLoopManager    *self,
                                                          const char           *task_type,
+                                                         TetherFunc            func,
+                                                         gpointer              func_data,
+                                                         GDestroyNotify        func_data_destroy,
+                                                         GError              **error);
+
+TETHER_AVAILABLE_IN_1_0
+gboolean           tether_loop_manager_add_exit_func    (TetherLoopManager    *self,
                                                          TetherFunc            func,
                                                          gpointer              func_data,
                                                          GDestroyNotify        func_data_destroy,

@@ -1095,113 +1095,6 @@ test_finalize_on_foreign_thread (void)
   g_object_unref (future);
 }
 
-/* Thread exit functions: what each call saw, in order. */
-typedef struct
-{
-  GMutex   mutex;
-  GString *log;
-  GThread *manager_thread;
-} ExitLog;
-
-static void
-exit_log_append (ExitLog    *log,
-                 const char *what)
-{
-  g_mutex_lock (&log->mutex);
-  g_string_append (log->log, what);
-  g_mutex_unlock (&log->mutex);
-}
-
-static void
-exit_func_a (gpointer user_data)
-{
-  ExitLog *log = user_data;
-
-  g_assert_true (g_thread_self () == log->manager_thread);
-  exit_log_append (log, "a");
-}
-
-static void
-exit_func_b (gpointer user_data)
-{
-  ExitLog *log = user_data;
-
-  g_assert_true (g_thread_self () == log->manager_thread);
-  exit_log_append (log, "b");
-}
-
-static void
-exit_destroy (gpointer user_data)
-{
-  exit_log_append (user_data, "~");
-}
-
-static void
-exit_func_adds_another (gpointer user_data)
-{
-  exit_log_append (user_data, "c");
-  tether_loop_manager_add_thread_exit_func (exit_func_b, user_data, NULL);
-}
-
-static void
-add_exit_funcs (TetherWork *work,
-                gpointer    user_data)
-{
-  ExitLog *log = user_data;
-
-  log->manager_thread = g_thread_self ();
-  tether_loop_manager_add_thread_exit_func (exit_func_a, log, exit_destroy);
-  tether_loop_manager_add_thread_exit_func (exit_func_b, log, NULL);
-  tether_loop_manager_add_thread_exit_func (exit_func_adds_another, log, exit_destroy);
-  tether_work_return_int (work, 1);
-}
-
-static void
-log_later_post (gpointer user_data)
-{
-  exit_log_append (user_data, "p");
-}
-
-static void
-test_thread_exit_funcs (void)
-{
-  TetherLoopManager *manager = started ("exitfuncs", NULL);
-  ExitLog log = { .log = g_string_new (NULL) };
-  TetherFuture *future;
-
-  g_mutex_init (&log.mutex);
-  future = tether_loop_manager_submit (manager, NULL, NULL, add_exit_funcs, &log, NULL, NULL);
-  g_assert_true (tether_future_wait (future, -1, NULL));
-  g_object_unref (future);
-  /* Nothing runs before the thread exits, and a post queued after runs first. */
-  g_assert_cmpstr (log.log->str, ==, "");
-  g_assert_true (tether_loop_manager_post (manager, NULL, log_later_post, &log, NULL, NULL));
-  watchdog_arm (60, "a stop with thread exit functions");
-  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
-  watchdog_disarm ();
-  /* All ran, in order, each destroy right after its function, before the
-   * stop returned; one added by another ran too. */
-  g_assert_cmpstr (log.log->str, ==, "pa~bc~b");
-
-  /* A new thread starts with none. */
-  g_string_truncate (log.log, 0);
-  g_assert_true (tether_loop_manager_start (manager, NULL, NULL));
-  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
-  g_assert_cmpstr (log.log->str, ==, "");
-
-  /* A drain left to itself by the last unref runs them too. */
-  g_assert_true (tether_loop_manager_start (manager, NULL, NULL));
-  future = tether_loop_manager_submit (manager, NULL, NULL, add_exit_funcs, &log, NULL, NULL);
-  g_assert_true (tether_future_wait (future, -1, NULL));
-  g_object_unref (future);
-  g_assert_finalize_object (manager);
-  g_assert_true (tether_loop_manager_wait_detached (60 * G_USEC_PER_SEC));
-  g_assert_cmpstr (log.log->str, ==, "a~bc~b");
-
-  g_string_free (log.log, TRUE);
-  g_mutex_clear (&log.mutex);
-}
-
 static void
 test_programmer_errors (void)
 {
@@ -1217,19 +1110,6 @@ test_programmer_errors (void)
   g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
   g_test_trap_assert_failed ();
   g_test_trap_assert_stderr ("*CRITICAL*tether_loop_manager_submit*func != NULL*");
-}
-
-static void
-test_programmer_errors_exit_func_off_thread (void)
-{
-  if (g_test_subprocess ())
-    {
-      tether_loop_manager_add_thread_exit_func (count_post, NULL, NULL);
-      return;
-    }
-  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
-  g_test_trap_assert_failed ();
-  g_test_trap_assert_stderr ("*CRITICAL*tether_loop_manager_add_thread_exit_func*core != NULL*");
 }
 
 static void
@@ -1317,6 +1197,105 @@ test_stop_races_start (void)
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
 }
 
+typedef struct
+{
+  GThread *thread;      /* the manager's thread, as its work saw it */
+  GThread *exit_thread; /* the thread an exit func ran on */
+  int      order[3];
+  int      n_ran;
+  int      work_done;   /* work had ended when the exit funcs ran */
+  int      n_done;
+} ExitState;
+
+static void
+note_thread_work (TetherWork *work,
+                  gpointer    user_data)
+{
+  ExitState *state = user_data;
+
+  state->thread = g_thread_self ();
+  tether_work_return_int (work, 1);
+  g_atomic_int_inc (&state->n_done);
+}
+
+static void
+exit_second (gpointer user_data)
+{
+  ExitState *state = user_data;
+
+  state->order[state->n_ran++] = 2;
+}
+
+static void
+exit_first (gpointer user_data)
+{
+  ExitState *state = user_data;
+  TetherLoopManager *current = tether_loop_manager_ref_current ();
+
+  /* Still on the manager's thread, in its context, with work all ended. */
+  g_assert_nonnull (current);
+  g_object_unref (current);
+  state->exit_thread = g_thread_self ();
+  state->work_done = g_atomic_int_get (&state->n_done);
+  state->order[state->n_ran++] = 1;
+}
+
+static void
+exit_adds (gpointer user_data)
+{
+  ExitState *state = user_data;
+  TetherLoopManager *current = tether_loop_manager_ref_current ();
+
+  state->order[state->n_ran++] = 0;
+  /* Added while the exit funcs run: it runs too. */
+  g_assert_true (tether_loop_manager_add_exit_func (current, exit_second, state, NULL, NULL));
+  g_object_unref (current);
+}
+
+static void
+test_exit_funcs (void)
+{
+  g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("exit");
+  g_autoptr(GError) error = NULL;
+  ExitState state = { 0, };
+
+  destroyed = 0;
+  g_assert_false (tether_loop_manager_add_exit_func (manager, exit_first, &state,
+                                                     count_destroy, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
+  g_assert_cmpint (destroyed, ==, 1);
+  g_clear_error (&error);
+
+  for (int run = 0; run < 2; run++)
+    {
+      g_autoptr(TetherFuture) future = NULL;
+
+      memset (&state, 0, sizeof state);
+      destroyed = 0;
+      g_assert_true (tether_loop_manager_start (manager, NULL, &error));
+      g_assert_true (tether_loop_manager_add_exit_func (manager, exit_first, &state,
+                                                        count_destroy, &error));
+      g_assert_true (tether_loop_manager_add_exit_func (manager, exit_adds, &state, NULL, &error));
+      g_assert_no_error (error);
+      future = tether_loop_manager_submit (manager, NULL, NULL, note_thread_work, &state, NULL,
+                                           &error);
+      g_assert_nonnull (future);
+      tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+
+      /* Newest first, then the one an exit func added; each once, per run. */
+      g_assert_cmpint (state.n_ran, ==, 3);
+      g_assert_cmpint (state.order[0], ==, 0);
+      g_assert_cmpint (state.order[1], ==, 1);
+      g_assert_cmpint (state.order[2], ==, 2);
+      g_assert_true (state.exit_thread == state.thread);
+      g_assert_cmpint (state.work_done, ==, 1);
+      g_assert_cmpint (destroyed, ==, 1);
+    }
+
+  g_assert_false (tether_loop_manager_add_exit_func (manager, exit_first, &state, NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1346,7 +1325,6 @@ main (int   argc,
   g_test_add_func ("/Tether/Manager/last-unref-own-thread", test_last_unref_on_own_thread);
   g_test_add_func ("/Tether/Manager/unref-foreign-drains", test_unref_foreign_drains);
   g_test_add_func ("/Tether/Manager/finalize-foreign-thread", test_finalize_on_foreign_thread);
-  g_test_add_func ("/Tether/Manager/thread-exit-funcs", test_thread_exit_funcs);
   g_test_add_data_func ("/Tether/Manager/stop/drain", GINT_TO_POINTER (TETHER_STOP_MODE_DRAIN), test_drain_vs_cancel);
   g_test_add_data_func ("/Tether/Manager/stop/cancel", GINT_TO_POINTER (TETHER_STOP_MODE_CANCEL), test_drain_vs_cancel);
   g_test_add_func ("/Tether/Manager/stop/concurrent", test_concurrent_stops);
@@ -1355,9 +1333,9 @@ main (int   argc,
   g_test_add_func ("/Tether/Future/wait-async", test_future_wait_async);
   g_test_add_func ("/Tether/Stop/cancel-never-starts-queued", test_stop_cancel_never_starts_queued);
   g_test_add_func ("/Tether/Stop/races-start", test_stop_races_start);
+  g_test_add_func ("/Tether/Stop/exit-funcs", test_exit_funcs);
   g_test_add_func ("/Tether/Misuse/null-func", test_programmer_errors);
   g_test_add_func ("/Tether/Misuse/null-manager", test_programmer_errors_null_manager);
-  g_test_add_func ("/Tether/Misuse/exit-func-off-thread", test_programmer_errors_exit_func_off_thread);
 
   return test_run ();
 }
