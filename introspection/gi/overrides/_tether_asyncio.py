@@ -172,7 +172,15 @@ class TetherEventLoop(asyncio.SelectorEventLoop):
         # PyGObject binds the callback as a GSourceFunc: the cancellable it
         # is called with lands in the user-data slot, which PyGObject
         # ignores, so the callback gets no arguments it needs.
-        source = Gio.Cancellable().source_new()
+        #
+        # The loop keeps the cancellable's wrapper: GLib 2.74 drops the
+        # source's reference to it under a process-wide lock (in dispose).
+        # Were that the last one, PyGObject's data on it would need the GIL
+        # there, while another thread holding the GIL (dropping its own
+        # loop's source) waits for that lock: two loops closing at once
+        # deadlocked (test_gil_unref). The last unref is this wrapper's.
+        self._tether_cancellable = Gio.Cancellable()
+        source = self._tether_cancellable.source_new()
         source.set_name('[tether] asyncio loop of %s' % manager_id)
         source.set_callback(self._tether_dispatch)
         self._source = source
