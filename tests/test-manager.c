@@ -1296,6 +1296,74 @@ test_exit_funcs (void)
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
 }
 
+typedef struct
+{
+  Gate     gate;
+  char    *id_seen;
+  gboolean ref_was_null;
+  gboolean added;
+  int      exit_ran;
+} CurrentExit;
+
+static void
+current_exit_func (gpointer user_data)
+{
+  CurrentExit *state = user_data;
+
+  g_atomic_int_inc (&state->exit_ran);
+}
+
+/* Runs after the manager's last reference went: the object is gone, the
+ * thread is not. */
+static void
+current_exit_work (gpointer user_data)
+{
+  CurrentExit *state = user_data;
+  g_autoptr(TetherLoopManager) current = NULL;
+
+  gate_enter (&state->gate);
+  g_mutex_lock (&state->gate.mutex);
+  while (!state->gate.open)
+    g_cond_wait (&state->gate.cond, &state->gate.mutex);
+  g_mutex_unlock (&state->gate.mutex);
+  current = tether_loop_manager_ref_current ();
+  state->ref_was_null = current == NULL;
+  state->id_seen = tether_loop_manager_dup_current_id ();
+  state->added = tether_loop_manager_add_current_exit_func (current_exit_func, state, NULL, NULL);
+}
+
+static void
+test_current_exit_func_while_draining (void)
+{
+  CurrentExit state = { 0 };
+  TetherLoopManager *manager = started ("current-exit", NULL);
+  g_autoptr(GError) error = NULL;
+
+  /* Off a manager's thread: refused, and the data released at once. */
+  g_assert_null (tether_loop_manager_dup_current_id ());
+  g_assert_false (tether_loop_manager_add_current_exit_func (current_exit_func, &state, NULL,
+                                                             &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
+  g_assert_cmpint (state.exit_ran, ==, 0);
+
+  gate_init (&state.gate);
+  g_assert_true (tether_loop_manager_post (manager, NULL, current_exit_work, &state, NULL, NULL));
+  gate_wait_entered (&state.gate);
+  g_object_unref (manager);         /* the last reference: the thread drains */
+  gate_open (&state.gate);
+
+  watchdog_arm (60, "waiting for a detached drain");
+  g_assert_true (tether_loop_manager_wait_detached (-1));
+  watchdog_disarm ();
+
+  g_assert_true (state.ref_was_null);
+  g_assert_cmpstr (state.id_seen, ==, "current-exit");
+  g_assert_true (state.added);
+  g_assert_cmpint (state.exit_ran, ==, 1);
+  g_free (state.id_seen);
+  gate_clear (&state.gate);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1334,6 +1402,8 @@ main (int   argc,
   g_test_add_func ("/Tether/Stop/cancel-never-starts-queued", test_stop_cancel_never_starts_queued);
   g_test_add_func ("/Tether/Stop/races-start", test_stop_races_start);
   g_test_add_func ("/Tether/Stop/exit-funcs", test_exit_funcs);
+  g_test_add_func ("/Tether/Stop/current-exit-func-while-draining",
+                   test_current_exit_func_while_draining);
   g_test_add_func ("/Tether/Misuse/null-func", test_programmer_errors);
   g_test_add_func ("/Tether/Misuse/null-manager", test_programmer_errors_null_manager);
 

@@ -134,7 +134,7 @@ def _return(work, value):
 _pinned = threading.local()
 
 
-def _pin_thread_state(manager):
+def _pin_thread_state():
     """Keeps this manager thread's Python thread state between callbacks,
     until the thread exits.
 
@@ -161,7 +161,7 @@ def _pin_thread_state(manager):
     try:
         # Newest first: it runs after the exit functions added later (the
         # asyncio loop's), which may still run Python code here.
-        manager.add_exit_func(_unpin_thread_state, state)
+        Tether.LoopManager.add_current_exit_func(_unpin_thread_state, state)
     except GLib.Error:                      # the thread is already exiting
         _unpin_thread_state(state)
 
@@ -254,15 +254,20 @@ def _new_manager_state(manager):
     return state
 
 
+# Work wrappers never hold the manager: a manager kept alive by its own
+# queued work would outlive its owner's last reference, and then end on its
+# own thread, unseen by LoopManager.wait_detached(). What needs the manager
+# on its thread goes through the thread (add_current_exit_func(), the
+# thread-default context), which also works while a dropped manager drains.
 def _wrap_work(manager, func, outcome):
     debug = _manager_state(manager)
 
     def run(work, *func_data):
-        _pin_thread_state(manager)
+        _pin_thread_state()
         if debug.flags:
             work.set_name(_work_name(func))
         try:
-            loop = _aio.enter(manager)
+            loop = _aio.enter()
             value = func(work, *func_data)
             if type(value) is _aio.CoroutineType:
                 # An async def work function: it runs as a Task on the
@@ -293,11 +298,11 @@ def _wrap_work(manager, func, outcome):
     return run
 
 
-def _wrap_post(manager, func):
+def _wrap_post(func):
     def run(*func_data):
-        _pin_thread_state(manager)
+        _pin_thread_state()
         try:
-            loop = _aio.enter(manager)
+            loop = _aio.enter()
             value = func(*func_data)
             if type(value) is _aio.CoroutineType:
                 _aio.run_post_task(loop, value)
@@ -477,7 +482,7 @@ def post(self, task_type, func, *func_data):
         return True
     _check_callable('post()', 'func', func)
     _manager_state(self)                 # known to the drain at exit
-    return _post(self, task_type, _wrap_post(self, func), *func_data)
+    return _post(self, task_type, _wrap_post(func), *func_data)
 
 
 def get_asyncio_loop(self):
