@@ -173,6 +173,7 @@ gboolean    tether_core_add_exit_func  (TetherCore     *core,
                                         GError        **error);
 void        tether_core_lock_statics   (void);
 void        tether_core_unlock_statics (void);
+void        tether_core_reset_statics_in_child (void);
 gboolean    tether_core_reset_in_child (TetherCore     *core);
 
 G_END_DECLS

@@ -1870,13 +1870,24 @@ tether_core_lock_statics (void)
 {
   g_mutex_lock (&context_lock);
   g_mutex_lock (&wait_graph_lock);
+  g_mutex_lock (&detached_lock);
 }
 
 void
 tether_core_unlock_statics (void)
 {
+  g_mutex_unlock (&detached_lock);
   g_mutex_unlock (&wait_graph_lock);
   g_mutex_unlock (&context_lock);
+}
+
+/* fork(), in the child, with the statics held: the threads that last unrefs
+ * detached were the parent's, and nobody here will see them end. */
+void
+tether_core_reset_statics_in_child (void)
+{
+  n_detached = 0;
+  g_cond_init (&detached_cond);
 }
 
 /* fork(), in the child, with every Tether lock held by this thread. The
@@ -1913,7 +1924,21 @@ tether_core_reset_in_child (TetherCore *core)
   core->post_running = 0;
   core->room_waiters = 0;
   core->waiting_on = NULL;
+  core->waiting_on_stop = FALSE;
+  core->wait_event = NULL;
+  if (core->async_waits != NULL)
+    g_ptr_array_set_size (core->async_waits, 0);
+  core->detached = FALSE;
   core->stats.running = 0;
+
+  /* The parent's timers and exit functions belong to its thread's run: the
+   * timers' source went with the abandoned context, and the exit functions'
+   * data is abandoned too (it may belong to a language runtime the child
+   * cannot run here). */
+  g_ptr_array_set_size (core->timers, 0);
+  core->timer_source = NULL;
+  g_slist_free (g_steal_pointer (&core->exit_funcs));
+  core->exit_closed = FALSE;
 
   /* Accepted work belongs to the parent, whose thread runs it: here it
    * never ends. A submitter may have been half-way through a push. */

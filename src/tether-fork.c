@@ -21,8 +21,9 @@
  *  1. cores_lock, below: the list of cores. Never taken while a core's
  *     mutex is held, so a core's last reference is never dropped there.
  *  2. each core's mutex, in list order: never two at once elsewhere;
- *  3. that core's statistics ring lock (a leaf);
- *  4. tether-core.c's context_lock and wait_graph_lock (leaves);
+ *  3. that core's timers lock, then its statistics ring lock (leaves);
+ *  4. tether-core.c's context_lock, wait_graph_lock and detached_lock
+ *     (leaves);
  *  5. the lineage lock, then each node's mutex (tether-lineage.c).
  *
  * What no lock protects is lock-free and reset in the child: the submission
@@ -43,6 +44,7 @@ fork_prepare (void)
       TetherCore *core = l->data;
 
       g_mutex_lock (&core->mutex);
+      g_mutex_lock (&core->timers_lock);
       g_mutex_lock (&core->stats.ring_lock);
     }
   tether_core_lock_statics ();
@@ -59,6 +61,7 @@ fork_parent (void)
       TetherCore *core = l->data;
 
       g_mutex_unlock (&core->stats.ring_lock);
+      g_mutex_unlock (&core->timers_lock);
       g_mutex_unlock (&core->mutex);
     }
   g_mutex_unlock (&cores_lock);
@@ -70,6 +73,7 @@ fork_child (void)
   GSList *orphans = NULL;
 
   tether_lineage_unlock_all (TRUE);
+  tether_core_reset_statics_in_child ();
   tether_core_unlock_statics ();
   for (GList *l = cores.tail; l != NULL; l = l->prev)
     {
@@ -78,6 +82,7 @@ fork_child (void)
       if (tether_core_reset_in_child (core))
         orphans = g_slist_prepend (orphans, core);
       g_mutex_unlock (&core->stats.ring_lock);
+      g_mutex_unlock (&core->timers_lock);
       g_mutex_unlock (&core->mutex);
     }
   g_mutex_unlock (&cores_lock);

@@ -506,6 +506,74 @@ test_fork_parent_unaffected (void)
 }
 #endif
 
+typedef struct
+{
+  TetherLoopManager *timers;   /* running, with timers armed far in the future */
+  GPtrArray         *futures;
+} DetachedAndTimers;
+
+/* The parent has a drain that a last unref detached, still running, and a
+ * manager with armed timers: in the child there is no drain to wait for,
+ * and the timers' manager starts again with no timer of the parent's. */
+static void
+child_detached_and_timers (gpointer data)
+{
+  DetachedAndTimers *d = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherFuture) soon = NULL;
+
+  g_assert_true (tether_loop_manager_wait_detached (-1));
+  check_inherited (d->timers);
+  g_assert_true (tether_loop_manager_start (d->timers, NULL, &error));
+  g_assert_no_error (error);
+  soon = tether_loop_manager_submit_after (d->timers, NULL, 1000, NULL, return_one, NULL, NULL,
+                                           &error);
+  g_assert_no_error (error);
+  g_assert_true (tether_future_wait (soon, -1, &error));
+  g_assert_no_error (error);
+  tether_loop_manager_stop (d->timers, TETHER_STOP_MODE_CANCEL);
+}
+
+static void
+test_fork_detached_and_timers (void)
+{
+  DetachedAndTimers d = { 0 };
+  TetherLoopManager *dropped = started ("fork-dropped", NULL);
+  Gate gate;
+
+  gate_init (&gate);
+  d.timers = started ("fork-timers", NULL);
+  d.futures = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < 10; i++)
+    g_ptr_array_add (d.futures,
+                     tether_loop_manager_submit_after (d.timers, NULL, (gint64) 3600 * G_USEC_PER_SEC,
+                                                       NULL, return_one, NULL, NULL, NULL));
+
+  /* A drain the last unref detached, held in a gate during the fork. */
+  g_assert_true (tether_loop_manager_submit (dropped, NULL, NULL, block_work, &gate, NULL, NULL)
+                 != NULL);
+  gate_wait_entered (&gate);
+  g_object_unref (dropped);
+
+  watchdog_arm (120, "fork with a detached drain and armed timers");
+  in_forked_child (child_detached_and_timers, &d);
+
+  /* The parent is untouched: its drain ends, its timers are still armed. */
+  gate_open (&gate);
+  g_assert_true (tether_loop_manager_wait_detached (-1));
+  for (guint i = 0; i < d.futures->len; i++)
+    g_assert_false (tether_future_is_done (g_ptr_array_index (d.futures, i)));
+  tether_loop_manager_stop (d.timers, TETHER_STOP_MODE_DRAIN);
+  for (guint i = 0; i < d.futures->len; i++)
+    g_assert_cmpint (tether_future_get_status (g_ptr_array_index (d.futures, i)), ==,
+                     TETHER_FUTURE_STATUS_CANCELLED);
+  watchdog_disarm ();
+
+  g_ptr_array_unref (d.futures);
+  g_object_unref (d.timers);
+  gate_clear (&gate);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -530,6 +598,7 @@ main (int   argc,
   g_test_add_func ("/Tether/OS/fork-managers", test_fork_managers);
   g_test_add_func ("/Tether/OS/fork-while-submitting", test_fork_while_submitting);
   g_test_add_func ("/Tether/OS/fork-parent-unaffected", test_fork_parent_unaffected);
+  g_test_add_func ("/Tether/OS/fork-detached-and-timers", test_fork_detached_and_timers);
 #endif
 
   return g_test_run ();
