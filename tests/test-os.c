@@ -539,6 +539,7 @@ test_fork_detached_and_timers (void)
 {
   DetachedAndTimers d = { 0 };
   TetherLoopManager *dropped = started ("fork-dropped", NULL);
+  g_autoptr(TetherFuture) held = NULL;
   Gate gate;
 
   gate_init (&gate);
@@ -550,8 +551,8 @@ test_fork_detached_and_timers (void)
                                                        NULL, return_one, NULL, NULL, NULL));
 
   /* A drain the last unref detached, held in a gate during the fork. */
-  g_assert_true (tether_loop_manager_submit (dropped, NULL, NULL, block_work, &gate, NULL, NULL)
-                 != NULL);
+  held = tether_loop_manager_submit (dropped, NULL, NULL, block_work, &gate, NULL, NULL);
+  g_assert_nonnull (held);
   gate_wait_entered (&gate);
   g_object_unref (dropped);
 
@@ -561,6 +562,7 @@ test_fork_detached_and_timers (void)
   /* The parent is untouched: its drain ends, its timers are still armed. */
   gate_open (&gate);
   g_assert_true (tether_loop_manager_wait_detached (-1));
+  g_assert_true (tether_future_wait (held, 0, NULL));
   for (guint i = 0; i < d.futures->len; i++)
     g_assert_false (tether_future_is_done (g_ptr_array_index (d.futures, i)));
   tether_loop_manager_stop (d.timers, TETHER_STOP_MODE_DRAIN);
