@@ -833,11 +833,15 @@ core_check_locked (TetherCore  *core,
 }
 
 /* With the core lock held: waits for room in the queue, as the manager's
- * max-pending and submit-timeout say. Rechecks everything after a wait. */
+ * max-pending and submit-timeout say. Rechecks everything after a wait.
+ * On another manager's thread the wait is one of the wait graph, as a wait
+ * on a future is: only @core's thread makes room. *registered says whether
+ * it was recorded there. */
 static gboolean
-core_wait_for_room_locked (TetherCore  *core,
-                           const char  *task_type,
-                           GError     **error)
+core_wait_for_room_inner_locked (TetherCore  *core,
+                                 const char  *task_type,
+                                 gboolean    *registered,
+                                 GError     **error)
 {
   gint64 deadline = -1;
 
@@ -862,11 +866,40 @@ core_wait_for_room_locked (TetherCore  *core,
           return FALSE;
         }
 
+      if (!*registered)
+        {
+          g_autofree char *cycle = NULL;
+
+          if (!tether_core_begin_room_wait (core, &cycle))
+            {
+              g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
+                           "Waiting for room in the queue of manager '%s' would deadlock: %s "
+                           "each wait for the next, and only the thread of '%s' makes room. "
+                           "Nothing was submitted; retry later, raise max-pending, or submit "
+                           "from another thread",
+                           core->id, cycle, core->id);
+              return FALSE;
+            }
+          *registered = TRUE;
+        }
+      /* After registering: a CANCEL stop of the caller's manager that came
+       * earlier is seen here, a later one wakes this wait. */
+      if (tether_core_wait_cancelled ())
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                       "The wait for room in the queue of manager '%s' was ended because "
+                       "manager '%s', whose thread waited, was stopped with "
+                       "TETHER_STOP_MODE_CANCEL; nothing was submitted",
+                       core->id, tether_core_get_id (tether_core_get_current ()));
+          return FALSE;
+        }
+
       if (deadline < 0 && core->submit_timeout > 0)
         deadline = tether_time_after (core->submit_timeout);
-      /* Woken when the manager's thread takes jobs, when a stop begins, or
-       * by the deadline; the loop rechecks all three. The count is atomic so
-       * that the manager's thread can look at it without this lock. */
+      /* Woken when the manager's thread takes jobs, when a stop begins, by
+       * a CANCEL stop of the caller's manager, or by the deadline; the loop
+       * rechecks all of them. The count is atomic so that the manager's
+       * thread can look at it without this lock. */
       g_atomic_int_inc (&core->room_waiters);
       if (deadline < 0)
         g_cond_wait (&core->room_cond, &core->mutex);
@@ -874,6 +907,19 @@ core_wait_for_room_locked (TetherCore  *core,
         g_cond_wait_until (&core->room_cond, &core->mutex, deadline);
       g_atomic_int_add (&core->room_waiters, -1);
     }
+}
+
+static gboolean
+core_wait_for_room_locked (TetherCore  *core,
+                           const char  *task_type,
+                           GError     **error)
+{
+  gboolean registered = FALSE;
+  gboolean ret = core_wait_for_room_inner_locked (core, task_type, &registered, error);
+
+  if (registered)
+    tether_core_end_wait ();
+  return ret;
 }
 
 static void
@@ -1167,6 +1213,7 @@ wait_graph_find_cycle_locked (TetherCore *self,
 static gboolean
 core_begin_wait (TetherCore   *target,
                  gboolean      stop,
+                 gboolean      room,
                  TetherEvent  *event,
                  char        **cycle)
 {
@@ -1182,6 +1229,7 @@ core_begin_wait (TetherCore   *target,
     {
       self->waiting_on = target;
       self->waiting_on_stop = stop;
+      self->waiting_for_room = room;
       self->wait_event = event;
     }
   g_mutex_unlock (&wait_graph_lock);
@@ -1199,7 +1247,7 @@ tether_core_begin_wait (TetherCore   *target,
                         TetherEvent  *event,
                         char        **cycle)
 {
-  return core_begin_wait (target, FALSE, event, cycle);
+  return core_begin_wait (target, FALSE, FALSE, event, cycle);
 }
 
 /* The same, for a wait until @target's thread has exited. */
@@ -1207,7 +1255,16 @@ gboolean
 tether_core_begin_stop_wait (TetherCore  *target,
                              char       **cycle)
 {
-  return core_begin_wait (target, TRUE, NULL, cycle);
+  return core_begin_wait (target, TRUE, FALSE, NULL, cycle);
+}
+
+/* The same, for a wait for room in @target's queue, which only @target's
+ * thread makes. Called with @target's lock held. */
+gboolean
+tether_core_begin_room_wait (TetherCore  *target,
+                             char       **cycle)
+{
+  return core_begin_wait (target, FALSE, TRUE, NULL, cycle);
 }
 
 /* Records a wait_async() made on a manager's thread for work of another
@@ -1298,6 +1355,7 @@ tether_core_end_wait (void)
   g_mutex_lock (&wait_graph_lock);
   self->waiting_on = NULL;
   self->waiting_on_stop = FALSE;
+  self->waiting_for_room = FALSE;
   self->wait_event = NULL;
   g_mutex_unlock (&wait_graph_lock);
 }
@@ -1313,15 +1371,32 @@ tether_core_wait_cancelled (void)
 }
 
 /* After a CANCEL stop set core->cancelling: wakes the manager's thread if it
- * sleeps in a future's wait. The waiter unregisters its event under the
- * same lock before it returns, so the event is alive here. */
+ * sleeps in a future's wait, or waits for room in another manager's queue.
+ * The waiter unregisters under the same lock before it returns, so the
+ * event is alive here; the other manager is referenced, because its lock,
+ * which the waiter holds while it registers, cannot be taken under this
+ * one. */
 static void
 core_interrupt_wait (TetherCore *core)
 {
+  TetherCore *room = NULL;
+
   g_mutex_lock (&wait_graph_lock);
   if (core->wait_event != NULL)
     tether_event_nudge (core->wait_event);
+  else if (core->waiting_for_room)
+    room = tether_core_ref (core->waiting_on);
   g_mutex_unlock (&wait_graph_lock);
+
+  if (room != NULL)
+    {
+      /* The waiter checks its manager's cancelling flag under this lock
+       * before it sleeps: either it sees the flag, or it is asleep. */
+      g_mutex_lock (&room->mutex);
+      g_cond_broadcast (&room->room_cond);
+      g_mutex_unlock (&room->mutex);
+      tether_core_unref (room);
+    }
 }
 
 /* Threads that the last unref of their manager let go of while they drain:
