@@ -254,6 +254,314 @@ test_cancel_ends_room_wait (void)
   g_clear_error (&s.error);
 }
 
+/* ------------------------------------------------------------------------ */
+/* What a CANCEL stop does to the waits of its manager's running work. */
+
+typedef struct
+{
+  TetherLoopManager *self;     /* the manager the work runs on */
+  TetherFuture      *pending;  /* never done during the test */
+  TetherFuture      *done;     /* done before the work starts */
+  Gate              *gate;
+  GError            *first;    /* blocking wait, ended by the stop */
+  GError            *later;    /* a second blocking wait, after that */
+  GError            *timed;    /* a wait with a timeout, after that */
+  GError            *poll;     /* a wait that only polls */
+  gboolean           done_ok;  /* a wait on a finished future */
+} CancelWaits;
+
+static void
+cancel_waits_work (TetherWork *work,
+                   gpointer    user_data)
+{
+  CancelWaits *c = user_data;
+
+  gate_enter (c->gate);
+  tether_future_wait (c->pending, -1, &c->first);
+  tether_future_wait (c->pending, -1, &c->later);
+  tether_future_wait (c->pending, 10 * G_USEC_PER_SEC, &c->timed);
+  tether_future_wait (c->pending, 0, &c->poll);
+  c->done_ok = tether_future_wait (c->done, -1, NULL);
+  tether_work_return_boolean (work, TRUE);
+}
+
+/* The documented promises: a CANCEL stop ends the blocking wait with
+ * G_IO_ERROR_CANCELLED, every later blocking wait there too (with a timeout
+ * as well), a wait that only polls is not ended that way, a finished
+ * future still gives its value, and the future waited for is left alone. */
+static void
+test_cancel_wait_promises (gconstpointer data)
+{
+  gboolean within = GPOINTER_TO_INT (data);
+  g_autoptr(TetherLoopManager) a = started ("a", NULL);
+  g_autoptr(TetherLoopManager) b = started ("b", NULL);
+  TetherCore *a_core = core_of (a);
+  TetherCore *b_core = core_of (b);
+  g_autoptr(TetherFuture) pending = NULL;
+  g_autoptr(TetherFuture) done = NULL;
+  g_autoptr(TetherFuture) w = NULL;
+  g_autoptr(GError) error = NULL;
+  Gate b_gate, a_gate;
+  CancelWaits c = { a, NULL, NULL, &a_gate, NULL, NULL, NULL, NULL, FALSE };
+  guint n_ran = 0, n_cancelled = 0;
+
+  gate_init (&b_gate);
+  gate_init (&a_gate);
+  watchdog_arm (WATCHDOG_SECONDS, "waits ended by a CANCEL stop");
+  done = tether_loop_manager_submit (b, NULL, NULL, value_work, NULL, NULL, NULL);
+  g_assert_true (tether_future_wait (done, -1, NULL));
+  pending = tether_loop_manager_submit (b, NULL, NULL, value_work, &b_gate, NULL, NULL);
+  c.pending = pending;
+  c.done = done;
+  w = tether_loop_manager_submit (a, NULL, NULL, cancel_waits_work, &c, NULL, NULL);
+  until_waiting_on (a_core, b_core);
+
+  if (within)
+    {
+      g_assert_true (tether_loop_manager_stop_within (a, 1000, &n_ran, &n_cancelled, &error));
+      g_assert_no_error (error);
+      /* W ended with a value of its own, after its cancellable fired. */
+      g_assert_cmpuint (n_ran, ==, 1);
+      g_assert_cmpuint (n_cancelled, ==, 0);
+    }
+  else
+    {
+      tether_loop_manager_stop (a, TETHER_STOP_MODE_CANCEL);
+    }
+  g_assert_true (tether_future_is_done (w));
+  g_assert_error (c.first, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_error (c.later, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_error (c.timed, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_error (c.poll, TETHER_ERROR, TETHER_ERROR_TIMED_OUT);
+  g_assert_true (c.done_ok);
+  g_assert_cmpint (tether_future_get_status (pending), ==, TETHER_FUTURE_STATUS_PENDING);
+
+  gate_open (&b_gate);
+  g_assert_true (tether_future_wait (pending, -1, NULL));
+  g_assert_cmpint (tether_future_get_int (pending), ==, 42);
+  /* The stopped manager starts again, and its waits are ordinary again. */
+  g_assert_true (tether_loop_manager_start (a, NULL, NULL));
+  {
+    g_autoptr(TetherFuture) y = tether_loop_manager_submit (b, NULL, NULL, value_work, NULL,
+                                                            NULL, NULL);
+    Waiter ww = { y, NULL, NULL };
+    g_autoptr(TetherFuture) again = tether_loop_manager_submit (a, NULL, NULL, waiter_work,
+                                                                &ww, NULL, NULL);
+
+    g_assert_true (tether_future_wait (again, -1, NULL));
+    g_assert_cmpint (tether_future_get_int (again), ==, 42);
+  }
+  tether_loop_manager_stop (a, TETHER_STOP_MODE_DRAIN);
+  tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
+  watchdog_disarm ();
+  gate_clear (&a_gate);
+  gate_clear (&b_gate);
+  g_clear_error (&c.first);
+  g_clear_error (&c.later);
+  g_clear_error (&c.timed);
+  g_clear_error (&c.poll);
+}
+
+/* Work that cancels its own manager, then waits: the wait ends at once. */
+static void
+self_cancel_work (TetherWork *work,
+                  gpointer    user_data)
+{
+  Waiter *w = user_data;
+  g_autoptr(TetherLoopManager) self = tether_loop_manager_ref_current ();
+
+  tether_loop_manager_stop (self, TETHER_STOP_MODE_CANCEL);
+  g_assert_false (tether_future_wait (w->target, -1, &w->error));
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+test_self_cancel_then_wait (void)
+{
+  g_autoptr(TetherLoopManager) a = started ("a", NULL);
+  g_autoptr(TetherLoopManager) b = started ("b", NULL);
+  g_autoptr(TetherFuture) y = NULL;
+  g_autoptr(TetherFuture) w = NULL;
+  g_autoptr(TetherFuture) queued = NULL;
+  Gate gate;
+  Waiter ww = { NULL, NULL, NULL };
+
+  gate_init (&gate);
+  watchdog_arm (WATCHDOG_SECONDS, "a wait after the work cancelled its own manager");
+  y = tether_loop_manager_submit (b, NULL, NULL, value_work, &gate, NULL, NULL);
+  ww.target = y;
+  w = tether_loop_manager_submit (a, NULL, NULL, self_cancel_work, &ww, NULL, NULL);
+  queued = tether_loop_manager_submit (a, NULL, NULL, value_work, NULL, NULL, NULL);
+  g_assert_true (tether_future_wait (w, -1, NULL));
+  g_assert_error (ww.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_false (tether_future_wait (queued, -1, NULL));
+  g_assert_cmpint (tether_future_get_status (queued), ==, TETHER_FUTURE_STATUS_CANCELLED);
+  tether_loop_manager_stop (a, TETHER_STOP_MODE_DRAIN);
+  gate_open (&gate);
+  tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
+  g_assert_cmpint (tether_future_get_int (y), ==, 42);
+  watchdog_disarm ();
+  gate_clear (&gate);
+  g_clear_error (&ww.error);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Three managers, each one's work acting on the next (waiting for its work,
+ * or stopping it), the three edges formed in every order: the edge that
+ * closes the cycle is refused (a wait, stop_within) or begins and returns
+ * (stop), and then everything ends. */
+
+typedef enum
+{
+  EDGE_WAIT,
+  EDGE_DRAIN,
+  EDGE_CANCEL,
+  EDGE_WITHIN,
+} EdgeKind;
+
+static const char *edge_names[] = { "wait", "drain", "cancel", "within" };
+
+typedef struct
+{
+  EdgeKind           kind;
+  TetherLoopManager *next;
+  TetherFuture      *next_value;  /* for EDGE_WAIT */
+  Gate               gate;
+  GError            *error;
+  gboolean           ok;
+  int                acted;
+} Edge;
+
+static void
+edge_work (TetherWork *work,
+           gpointer    user_data)
+{
+  Edge *e = user_data;
+
+  gate_enter (&e->gate);
+  gate_pass (&e->gate);
+  switch (e->kind)
+    {
+    case EDGE_WAIT:
+      e->ok = tether_future_wait (e->next_value, -1, &e->error);
+      break;
+    case EDGE_DRAIN:
+      tether_loop_manager_stop (e->next, TETHER_STOP_MODE_DRAIN);
+      e->ok = TRUE;
+      break;
+    case EDGE_CANCEL:
+      tether_loop_manager_stop (e->next, TETHER_STOP_MODE_CANCEL);
+      e->ok = TRUE;
+      break;
+    case EDGE_WITHIN:
+      e->ok = tether_loop_manager_stop_within (e->next, 50 * 1000, NULL, NULL, &e->error);
+      break;
+    }
+  g_atomic_int_set (&e->acted, TRUE);
+  tether_work_return_boolean (work, TRUE);
+}
+
+typedef struct
+{
+  guint    perm;  /* index into perms */
+  EdgeKind kinds[3];
+} Ring;
+
+static const guint perms[6][3] = {
+  { 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 }, { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 },
+};
+
+static void
+test_ring_of_three (gconstpointer data)
+{
+  const Ring *r = data;
+  TetherLoopManager *m[3];
+  TetherCore *cores[3];
+  TetherFuture *w[3], *v[3];
+  Edge e[3];
+  guint closing = perms[r->perm][2];
+  gboolean any_cancel = FALSE;
+
+  watchdog_arm (WATCHDOG_SECONDS, "a ring of three managers");
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("m%u", i);
+
+      m[i] = started (id, NULL);
+      cores[i] = core_of (m[i]);
+    }
+  for (guint i = 0; i < 3; i++)
+    {
+      memset (&e[i], 0, sizeof e[i]);
+      e[i].kind = r->kinds[i];
+      e[i].next = m[(i + 1) % 3];
+      gate_init (&e[i].gate);
+      any_cancel |= r->kinds[i] == EDGE_CANCEL;
+      w[i] = tether_loop_manager_submit (m[i], NULL, NULL, edge_work, &e[i], NULL, NULL);
+      gate_wait_entered (&e[i].gate);
+      /* Queued behind the edge's work: what the previous manager waits for. */
+      v[i] = tether_loop_manager_submit (m[i], NULL, NULL, value_work, NULL, NULL, NULL);
+    }
+  for (guint i = 0; i < 3; i++)
+    e[i].next_value = v[(i + 1) % 3];
+
+  for (guint k = 0; k < 3; k++)
+    {
+      guint i = perms[r->perm][k];
+
+      gate_open (&e[i].gate);
+      /* Formed (or already over: a CANCEL stop ends the waits it reaches). */
+      while (!tether_core_is_waiting_on (cores[i], cores[(i + 1) % 3]) &&
+             !g_atomic_int_get (&e[i].acted))
+        g_thread_yield ();
+    }
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_assert_true (tether_future_wait (w[i], -1, NULL));
+      tether_future_wait (v[i], -1, NULL);
+    }
+
+  /* The closing edge did not wait. (A CANCEL stop may have broken the ring
+   * before it closed: then only the ends matter.) */
+  if (!any_cancel)
+    switch (e[closing].kind)
+      {
+      case EDGE_WAIT:
+      case EDGE_WITHIN:
+        g_assert_false (e[closing].ok);
+        g_assert_error (e[closing].error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
+        break;
+      default:
+        g_assert_true (e[closing].ok);
+        break;
+      }
+  /* A wait that was not refused, with no CANCEL stop anywhere, got its value. */
+  for (guint i = 0; i < 3; i++)
+    if (!any_cancel && i != closing && e[i].kind == EDGE_WAIT)
+      {
+        g_assert_no_error (e[i].error);
+        g_assert_true (e[i].ok);
+      }
+
+  for (guint i = 0; i < 3; i++)
+    {
+      tether_loop_manager_stop (m[i], TETHER_STOP_MODE_DRAIN);
+      g_assert_false (tether_loop_manager_is_running (m[i]));
+    }
+  for (guint i = 0; i < 3; i++)
+    {
+      g_assert_true (tether_future_is_done (v[i]));
+      g_object_unref (w[i]);
+      g_object_unref (v[i]);
+      g_object_unref (m[i]);
+      gate_clear (&e[i].gate);
+      g_clear_error (&e[i].error);
+    }
+  g_assert_true (tether_loop_manager_wait_detached (-1));
+  watchdog_disarm ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -264,6 +572,40 @@ main (int   argc,
   g_test_add_func ("/Tether/Adversarial/room/wait-on-room-waiter-closes-cycle",
                    test_wait_on_room_waiter_closes_cycle);
   g_test_add_func ("/Tether/Adversarial/room/cancel-ends-room-wait", test_cancel_ends_room_wait);
+
+  g_test_add_data_func ("/Tether/Adversarial/cancel/wait-promises/stop",
+                        GINT_TO_POINTER (FALSE), test_cancel_wait_promises);
+  g_test_add_data_func ("/Tether/Adversarial/cancel/wait-promises/stop-within",
+                        GINT_TO_POINTER (TRUE), test_cancel_wait_promises);
+  g_test_add_func ("/Tether/Adversarial/cancel/self-cancel-then-wait", test_self_cancel_then_wait);
+
+  /* Rings: all waits, and one or two edges replaced by stops. */
+  {
+    static const EdgeKind sets[][3] = {
+      { EDGE_WAIT, EDGE_WAIT, EDGE_WAIT },
+      { EDGE_DRAIN, EDGE_WAIT, EDGE_WAIT },
+      { EDGE_CANCEL, EDGE_WAIT, EDGE_WAIT },
+      { EDGE_WITHIN, EDGE_WAIT, EDGE_WAIT },
+      { EDGE_DRAIN, EDGE_CANCEL, EDGE_WAIT },
+      { EDGE_WITHIN, EDGE_DRAIN, EDGE_WAIT },
+      { EDGE_DRAIN, EDGE_DRAIN, EDGE_DRAIN },
+      { EDGE_WITHIN, EDGE_WITHIN, EDGE_WITHIN },
+    };
+
+    for (guint s = 0; s < G_N_ELEMENTS (sets); s++)
+      for (guint p = 0; p < G_N_ELEMENTS (perms); p++)
+        {
+          Ring *ring = g_new0 (Ring, 1);
+          g_autofree char *path = NULL;
+
+          ring->perm = p;
+          memcpy (ring->kinds, sets[s], sizeof ring->kinds);
+          path = g_strdup_printf ("/Tether/Adversarial/ring/%s-%s-%s/order%u%u%u",
+                                  edge_names[sets[s][0]], edge_names[sets[s][1]],
+                                  edge_names[sets[s][2]], perms[p][0], perms[p][1], perms[p][2]);
+          g_test_add_data_func_full (path, ring, test_ring_of_three, g_free);
+        }
+  }
 
   return test_run ();
 }
