@@ -562,6 +562,258 @@ test_ring_of_three (gconstpointer data)
   watchdog_disarm ();
 }
 
+/* ------------------------------------------------------------------------ */
+/* Concurrent stops of every mode from many threads, racing submissions of
+ * every form, restarts and the last unref (on any thread, the manager's own
+ * included, from a destroy notify): every submission ends exactly once. */
+
+typedef struct
+{
+  int ran;
+  int destroyed;
+} Entry;
+
+typedef struct
+{
+  Entry             *entry;
+  TetherLoopManager *hold;   /* a reference the destroy notify drops, or NULL */
+  TetherLoopManager *other;  /* for posts that wait on another manager */
+} Item;
+
+static void
+item_destroy (gpointer data)
+{
+  Item *item = data;
+
+  /* May be the last reference, on the manager's own thread. */
+  g_clear_object (&item->hold);
+  g_atomic_int_inc (&item->entry->destroyed);
+  g_free (item);
+}
+
+static void
+item_work (TetherWork *work,
+           gpointer    user_data)
+{
+  Item *item = user_data;
+
+  g_atomic_int_inc (&item->entry->ran);
+  tether_work_return_int (work, 42);
+}
+
+static void
+item_post (gpointer user_data)
+{
+  Item *item = user_data;
+
+  g_atomic_int_inc (&item->entry->ran);
+  if (item->other != NULL)
+    {
+      /* Blocks the manager's thread on another manager, which may be ended
+       * by a CANCEL stop, or find the other refusing work. */
+      g_autoptr(TetherFuture) f = tether_loop_manager_submit (item->other, NULL, NULL,
+                                                              value_work, NULL, NULL, NULL);
+
+      if (f != NULL)
+        tether_future_wait (f, -1, NULL);
+    }
+}
+
+enum { KIND_SUBMIT, KIND_AFTER, KIND_POST, KIND_POST_WAIT, KIND_HOLD, N_KINDS };
+
+typedef struct
+{
+  TetherLoopManager *manager;  /* this thread's own reference */
+  TetherLoopManager *other;
+  guint              seed;
+  guint              n;
+  Entry             *entries;
+  int               *kinds;
+  gboolean          *accepted;
+  TetherFuture     **futures;
+  Gate              *go;
+} Racer;
+
+static gpointer
+submitter_thread (gpointer data)
+{
+  Racer *r = data;
+  GRand *rand = g_rand_new_with_seed (r->seed);
+
+  gate_pass (r->go);
+  for (guint i = 0; i < r->n; i++)
+    {
+      Item *item = g_new0 (Item, 1);
+      int kind = g_rand_int_range (rand, 0, N_KINDS);
+
+      item->entry = &r->entries[i];
+      r->kinds[i] = kind;
+      switch (kind)
+        {
+        case KIND_SUBMIT:
+          r->futures[i] = tether_loop_manager_submit (r->manager, NULL, NULL, item_work, item,
+                                                      item_destroy, NULL);
+          r->accepted[i] = r->futures[i] != NULL;
+          break;
+        case KIND_AFTER:
+          r->futures[i] = tether_loop_manager_submit_after (r->manager, NULL,
+                                                            g_rand_int_range (rand, 0, 200),
+                                                            NULL, item_work, item, item_destroy,
+                                                            NULL);
+          r->accepted[i] = r->futures[i] != NULL;
+          break;
+        case KIND_HOLD:
+          item->hold = g_object_ref (r->manager);
+          r->futures[i] = tether_loop_manager_submit (r->manager, NULL, NULL, item_work, item,
+                                                      item_destroy, NULL);
+          r->accepted[i] = r->futures[i] != NULL;
+          break;
+        case KIND_POST_WAIT:
+          item->other = r->other;
+          G_GNUC_FALLTHROUGH;
+        case KIND_POST:
+          r->accepted[i] = tether_loop_manager_post (r->manager, NULL, item_post, item,
+                                                     item_destroy, NULL);
+          break;
+        }
+      if (i % 16 == 0)
+        g_thread_yield ();
+    }
+  g_rand_free (rand);
+  g_clear_object (&r->manager);
+  return NULL;
+}
+
+static gpointer
+stopper_race_thread (gpointer data)
+{
+  Racer *r = data;
+  GRand *rand = g_rand_new_with_seed (r->seed);
+
+  gate_pass (r->go);
+  for (guint i = 0; i < r->n; i++)
+    {
+      guint spin = g_rand_int_range (rand, 0, 2000);
+      g_autoptr(GError) error = NULL;
+
+      for (guint k = 0; k < spin; k++)
+        g_thread_yield ();
+      switch (g_rand_int_range (rand, 0, 4))
+        {
+        case 0:
+          tether_loop_manager_stop (r->manager, TETHER_STOP_MODE_DRAIN);
+          break;
+        case 1:
+          tether_loop_manager_stop (r->manager, TETHER_STOP_MODE_CANCEL);
+          break;
+        case 2:
+          g_assert_true (tether_loop_manager_stop_within (r->manager,
+                                                          g_rand_int_range (rand, 0, 100),
+                                                          NULL, NULL, &error));
+          g_assert_no_error (error);
+          break;
+        case 3:
+          if (!tether_loop_manager_start (r->manager, NULL, &error))
+            g_assert_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_RUNNING);
+          break;
+        }
+    }
+  g_rand_free (rand);
+  g_clear_object (&r->manager);
+  return NULL;
+}
+
+#define RACE_SUBMITTERS 3
+#define RACE_STOPPERS   3
+#define RACE_PER_THREAD 300
+
+static void
+test_race_stops_submissions_unrefs (void)
+{
+  guint rounds = g_test_slow () ? 100 : 15;
+  guint n_accepted = 0, n_ran = 0;
+
+  watchdog_arm (WATCHDOG_SECONDS * 2, "stops racing submissions and last unrefs");
+  for (guint round = 0; round < rounds; round++)
+    {
+      TetherLoopManager *a = started ("race", NULL);
+      g_autoptr(TetherLoopManager) b = started ("other", NULL);
+      Racer racers[RACE_SUBMITTERS + RACE_STOPPERS];
+      GThread *threads[RACE_SUBMITTERS + RACE_STOPPERS];
+      Gate go;
+
+      gate_init (&go);
+      for (guint t = 0; t < G_N_ELEMENTS (racers); t++)
+        {
+          Racer *r = &racers[t];
+          gboolean submitter = t < RACE_SUBMITTERS;
+
+          memset (r, 0, sizeof *r);
+          r->manager = g_object_ref (a);
+          r->other = b;
+          r->seed = round * 100 + t;
+          r->go = &go;
+          r->n = submitter ? RACE_PER_THREAD : 6;
+          if (submitter)
+            {
+              r->entries = g_new0 (Entry, r->n);
+              r->kinds = g_new0 (int, r->n);
+              r->accepted = g_new0 (gboolean, r->n);
+              r->futures = g_new0 (TetherFuture *, r->n);
+            }
+          threads[t] = g_thread_new ("racer", submitter ? submitter_thread : stopper_race_thread,
+                                     r);
+        }
+      /* The last reference is a racer's, or a destroy notify's. */
+      g_object_unref (a);
+      gate_open (&go);
+      for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+        g_thread_join (threads[t]);
+      g_assert_true (tether_loop_manager_wait_detached (-1));
+
+      for (guint t = 0; t < RACE_SUBMITTERS; t++)
+        {
+          Racer *r = &racers[t];
+
+          for (guint i = 0; i < r->n; i++)
+            {
+              Entry *e = &r->entries[i];
+
+              g_assert_cmpint (g_atomic_int_get (&e->destroyed), ==, 1);
+              n_accepted += r->accepted[i];
+              n_ran += e->ran;
+              g_assert_cmpint (g_atomic_int_get (&e->ran), <=, 1);
+              if (!r->accepted[i])
+                g_assert_cmpint (e->ran, ==, 0);
+              if (r->futures[i] != NULL)
+                {
+                  TetherFutureStatus status = tether_future_get_status (r->futures[i]);
+
+                  if (status == TETHER_FUTURE_STATUS_SUCCEEDED)
+                    g_assert_cmpint (e->ran, ==, 1);
+                  else
+                    {
+                      g_assert_cmpint (status, ==, TETHER_FUTURE_STATUS_CANCELLED);
+                      g_assert_cmpint (e->ran, ==, 0);
+                    }
+                  g_object_unref (r->futures[i]);
+                }
+            }
+          g_free (r->entries);
+          g_free (r->kinds);
+          g_free (r->accepted);
+          g_free (r->futures);
+        }
+      tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
+      gate_clear (&go);
+    }
+  g_test_message ("%u accepted, %u ran, of %u", n_accepted, n_ran,
+                  rounds * RACE_SUBMITTERS * RACE_PER_THREAD);
+  /* Not an assertion on timing: only that the race took place at all. */
+  g_assert_cmpuint (n_accepted, >, 0);
+  watchdog_disarm ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -606,6 +858,9 @@ main (int   argc,
           g_test_add_data_func_full (path, ring, test_ring_of_three, g_free);
         }
   }
+
+  g_test_add_func ("/Tether/Adversarial/race/stops-submissions-unrefs",
+                   test_race_stops_submissions_unrefs);
 
   return test_run ();
 }
