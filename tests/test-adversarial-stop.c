@@ -814,6 +814,240 @@ test_race_stops_submissions_unrefs (void)
   watchdog_disarm ();
 }
 
+/* ------------------------------------------------------------------------ */
+/* Stops from inside wait_async() callbacks, on a manager's thread. */
+
+typedef struct
+{
+  TetherLoopManager *self;    /* B: the manager the deferred work runs on */
+  TetherLoopManager *victim;  /* A */
+  TetherFuture      *target;  /* A's work, waited for asynchronously */
+  TetherWork        *work;
+  gboolean           restarted;
+  GError            *wait_error;
+  GError            *start_error;
+} CallbackStop;
+
+static void
+callback_stops (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  CallbackStop *c = user_data;
+
+  tether_future_wait_finish (TETHER_FUTURE (source), result, &c->wait_error);
+  /* On B's thread: its own stop begins and returns; A's waits for A. */
+  tether_loop_manager_stop (c->self, TETHER_STOP_MODE_CANCEL);
+  tether_loop_manager_stop (c->victim, TETHER_STOP_MODE_DRAIN);
+  g_assert_false (tether_loop_manager_is_running (c->victim));
+  /* And A starts again from here: its stop does not wait for B. */
+  c->restarted = tether_loop_manager_start (c->victim, NULL, &c->start_error);
+  tether_work_return_boolean (g_steal_pointer (&c->work), TRUE);
+}
+
+static void
+deferred_wait_work (TetherWork *work,
+                    gpointer    user_data)
+{
+  CallbackStop *c = user_data;
+
+  c->work = g_object_ref (work);
+  tether_future_wait_async (c->target, NULL, callback_stops, c);
+}
+
+/* A's work X waits (blocking) for a timer Y on B that would fire much
+ * later; B's deferred work D waits asynchronously for X. A CANCEL stop of A
+ * from here ends X's wait; D's callback then stops B (its own manager) in
+ * CANCEL mode, which cancels Y, stops A again and starts it again. */
+static void
+test_stop_from_wait_async_callback (void)
+{
+  g_autoptr(TetherLoopManager) a = started ("a", NULL);
+  g_autoptr(TetherLoopManager) b = started ("b", NULL);
+  TetherCore *a_core = core_of (a);
+  TetherCore *b_core = core_of (b);
+  g_autoptr(TetherFuture) y = NULL;
+  g_autoptr(TetherFuture) x = NULL;
+  g_autoptr(TetherFuture) d = NULL;
+  Waiter xw = { NULL, NULL, NULL };
+  CallbackStop c = { b, a, NULL, NULL, FALSE, NULL, NULL };
+
+  watchdog_arm (WATCHDOG_SECONDS, "stops from a wait_async() callback");
+  y = tether_loop_manager_submit_after (b, NULL, G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC, NULL, value_work,
+                                        NULL, NULL, NULL);
+  xw.target = y;
+  x = tether_loop_manager_submit (a, NULL, NULL, waiter_work, &xw, NULL, NULL);
+  c.target = x;
+  d = tether_loop_manager_submit (b, NULL, NULL, deferred_wait_work, &c, NULL, NULL);
+  until_waiting_on (a_core, b_core);
+  until_waiting_on (b_core, a_core);
+
+  tether_loop_manager_stop (a, TETHER_STOP_MODE_CANCEL);
+  g_assert_error (xw.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_true (tether_future_wait (d, -1, NULL));
+  g_assert_error (c.wait_error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_true (c.restarted);
+  g_assert_no_error (c.start_error);
+  g_assert_true (tether_loop_manager_is_running (a));
+  /* B's own CANCEL stop cancelled the timer. */
+  g_assert_false (tether_future_wait (y, -1, NULL));
+  g_assert_cmpint (tether_future_get_status (y), ==, TETHER_FUTURE_STATUS_CANCELLED);
+  tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
+  g_assert_false (tether_loop_manager_is_running (b));
+  tether_loop_manager_stop (a, TETHER_STOP_MODE_DRAIN);
+  watchdog_disarm ();
+  g_clear_error (&xw.error);
+  g_clear_error (&c.wait_error);
+}
+
+/* The same from the main thread's context: the callback stops the manager
+ * whose work it waited for and the one that work waits on. */
+typedef struct
+{
+  TetherLoopManager *a, *b;
+  gboolean           done;
+} MainStop;
+
+static void
+main_callback_stops (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  MainStop *m = user_data;
+
+  tether_future_wait_finish (TETHER_FUTURE (source), result, NULL);
+  tether_loop_manager_stop (m->b, TETHER_STOP_MODE_CANCEL);
+  tether_loop_manager_stop (m->a, TETHER_STOP_MODE_CANCEL);
+  m->done = TRUE;
+}
+
+static void
+test_stop_from_main_wait_async_callback (void)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(TetherLoopManager) a = started ("a", NULL);
+  g_autoptr(TetherLoopManager) b = started ("b", NULL);
+  g_autoptr(TetherFuture) first = NULL;
+  g_autoptr(TetherFuture) y = NULL;
+  g_autoptr(TetherFuture) x = NULL;
+  Waiter xw = { NULL, NULL, NULL };
+  MainStop m = { a, b, FALSE };
+
+  watchdog_arm (WATCHDOG_SECONDS, "stops from a wait_async() callback on the main thread");
+  g_main_context_push_thread_default (context);
+  y = tether_loop_manager_submit_after (b, NULL, G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC, NULL, value_work,
+                                        NULL, NULL, NULL);
+  xw.target = y;
+  x = tether_loop_manager_submit (a, NULL, NULL, waiter_work, &xw, NULL, NULL);
+  first = tether_loop_manager_submit (b, NULL, NULL, value_work, NULL, NULL, NULL);
+  tether_future_wait_async (first, NULL, main_callback_stops, &m);
+  while (!m.done)
+    g_main_context_iteration (context, TRUE);
+  g_main_context_pop_thread_default (context);
+
+  g_assert_cmpint (tether_future_get_status (y), ==, TETHER_FUTURE_STATUS_CANCELLED);
+  g_assert_true (tether_future_is_done (x));
+  watchdog_disarm ();
+  g_clear_error (&xw.error);
+}
+
+/* ------------------------------------------------------------------------ */
+/* A manager stopping itself and another, while a third waits on both. */
+
+typedef struct
+{
+  TetherLoopManager *other;
+  TetherStopMode     mode;
+  Gate              *gate;
+} SelfAndOther;
+
+static void
+self_and_other_work (TetherWork *work,
+                     gpointer    user_data)
+{
+  SelfAndOther *s = user_data;
+  g_autoptr(TetherLoopManager) self = tether_loop_manager_ref_current ();
+
+  gate_pass (s->gate);
+  tether_loop_manager_stop (self, s->mode);
+  tether_loop_manager_stop (s->other, s->mode);
+  tether_work_return_int (work, 42);
+}
+
+typedef struct
+{
+  TetherFuture *first, *second;
+  GError       *e1, *e2;
+} BothWaiter;
+
+static void
+both_waiter_work (TetherWork *work,
+                  gpointer    user_data)
+{
+  BothWaiter *w = user_data;
+
+  tether_future_wait (w->first, -1, &w->e1);
+  tether_future_wait (w->second, -1, &w->e2);
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+test_stop_self_and_other (gconstpointer data)
+{
+  TetherStopMode mode = GPOINTER_TO_INT (data);
+
+  watchdog_arm (WATCHDOG_SECONDS, "a manager stopping itself and another");
+  for (int i = 0; i < 50; i++)
+    {
+      g_autoptr(TetherLoopManager) a = started ("a", NULL);
+      g_autoptr(TetherLoopManager) b = started ("b", NULL);
+      g_autoptr(TetherLoopManager) c = started ("c", NULL);
+      g_autoptr(TetherFuture) fa = NULL;
+      g_autoptr(TetherFuture) fb = NULL;
+      g_autoptr(TetherFuture) fc = NULL;
+      g_autoptr(TetherFuture) fc_back = NULL;
+      Gate a_gate;
+      SelfAndOther s = { b, mode, &a_gate };
+      BothWaiter w = { NULL, NULL, NULL, NULL };
+      Gate b_gate;
+      Waiter bw = { NULL, &b_gate, NULL };
+
+      gate_init (&b_gate);
+      gate_init (&a_gate);
+
+      /* C waits on A's and B's work; B's work waits on C's queued work;
+       * A's work stops A, then B, which closes B -> C -> A ... -> B. */
+      fa = tether_loop_manager_submit (a, NULL, NULL, self_and_other_work, &s, NULL, NULL);
+      w.first = fa;
+      fb = tether_loop_manager_submit (b, NULL, NULL, waiter_work, &bw, NULL, NULL);
+      w.second = fb;
+      fc = tether_loop_manager_submit (c, NULL, NULL, both_waiter_work, &w, NULL, NULL);
+      fc_back = tether_loop_manager_submit (c, NULL, NULL, value_work, NULL, NULL, NULL);
+      /* B's work waits for the value queued on C behind C's waiter. */
+      bw.target = fc_back;
+      gate_open (&b_gate);
+      if (i % 2)
+        g_thread_yield ();
+      gate_open (&a_gate);
+
+      g_assert_true (tether_future_wait (fc, -1, NULL));
+      g_assert_true (tether_future_wait (fa, -1, NULL));
+      tether_future_wait (fb, -1, NULL);
+      tether_future_wait (fc_back, -1, NULL);
+      tether_loop_manager_stop (a, TETHER_STOP_MODE_DRAIN);
+      tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
+      tether_loop_manager_stop (c, TETHER_STOP_MODE_DRAIN);
+      g_assert_false (tether_loop_manager_is_running (a));
+      g_assert_false (tether_loop_manager_is_running (b));
+      g_clear_error (&w.e1);
+      g_clear_error (&w.e2);
+      g_clear_error (&bw.error);
+      gate_clear (&b_gate);
+      gate_clear (&a_gate);
+    }
+  watchdog_disarm ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -861,6 +1095,15 @@ main (int   argc,
 
   g_test_add_func ("/Tether/Adversarial/race/stops-submissions-unrefs",
                    test_race_stops_submissions_unrefs);
+
+  g_test_add_func ("/Tether/Adversarial/callback/stop-from-wait-async-callback",
+                   test_stop_from_wait_async_callback);
+  g_test_add_func ("/Tether/Adversarial/callback/stop-from-main-wait-async-callback",
+                   test_stop_from_main_wait_async_callback);
+  g_test_add_data_func ("/Tether/Adversarial/self-and-other/drain",
+                        GINT_TO_POINTER (TETHER_STOP_MODE_DRAIN), test_stop_self_and_other);
+  g_test_add_data_func ("/Tether/Adversarial/self-and-other/cancel",
+                        GINT_TO_POINTER (TETHER_STOP_MODE_CANCEL), test_stop_self_and_other);
 
   return test_run ();
 }
