@@ -1048,6 +1048,356 @@ test_stop_self_and_other (gconstpointer data)
   watchdog_disarm ();
 }
 
+/* ------------------------------------------------------------------------ */
+/* Last unrefs, detached drains and restarts. */
+
+/* The last unref, on a foreign thread, of a manager whose work waits on
+ * another manager: it returns at once, the drain finishes later, and
+ * wait_detached() sees it through. */
+typedef struct
+{
+  TetherLoopManager *manager;
+} Dropper;
+
+static gpointer
+drop_thread (gpointer data)
+{
+  Dropper *d = data;
+
+  g_object_unref (d->manager);
+  return NULL;
+}
+
+static void
+test_foreign_unref_while_waiting (void)
+{
+  watchdog_arm (WATCHDOG_SECONDS, "a last unref while the work waits on another manager");
+  for (int i = 0; i < 100; i++)
+    {
+      TetherLoopManager *a = started ("a", NULL);
+      g_autoptr(TetherLoopManager) b = started ("b", NULL);
+      TetherCore *a_core = core_of (a);
+      TetherCore *b_core = core_of (b);
+      g_autoptr(TetherFuture) y = NULL;
+      g_autoptr(TetherFuture) x = NULL;
+      g_autoptr(TetherFuture) queued = NULL;
+      Waiter xw = { NULL, NULL, NULL };
+      Gate gate;
+      Dropper d = { a };
+      GThread *thread;
+
+      gate_init (&gate);
+      y = tether_loop_manager_submit (b, NULL, NULL, value_work, &gate, NULL, NULL);
+      xw.target = y;
+      x = tether_loop_manager_submit (a, NULL, NULL, waiter_work, &xw, NULL, NULL);
+      queued = tether_loop_manager_submit (a, NULL, NULL, value_work, NULL, NULL, NULL);
+      if (i % 2)
+        until_waiting_on (a_core, b_core);
+      thread = g_thread_new ("dropper", drop_thread, &d);
+      g_thread_join (thread);
+      /* Drained, not cancelled: the waits go on. */
+      gate_open (&gate);
+      g_assert_true (tether_future_wait (x, -1, NULL));
+      g_assert_cmpint (tether_future_get_int (x), ==, 42);
+      g_assert_true (tether_future_wait (queued, -1, NULL));
+      g_assert_true (tether_loop_manager_wait_detached (-1));
+      tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
+      gate_clear (&gate);
+    }
+  watchdog_disarm ();
+}
+
+/* g_object_run_dispose() stops the manager without waiting, as the last
+ * unref does; it can be started again at once, and every submission of the
+ * old run and the new one ends once. */
+static void
+test_restart_after_dispose (void)
+{
+  watchdog_arm (WATCHDOG_SECONDS, "a restart right after a dispose");
+  for (int i = 0; i < 200; i++)
+    {
+      g_autoptr(TetherLoopManager) a = started ("a", NULL);
+      g_autoptr(TetherFuture) before = NULL;
+      g_autoptr(TetherFuture) after = NULL;
+      g_autoptr(TetherFuture) timer = NULL;
+      g_autoptr(GError) error = NULL;
+      Gate gate;
+
+      gate_init (&gate);
+      before = tether_loop_manager_submit (a, NULL, NULL, value_work, &gate, NULL, NULL);
+      timer = tether_loop_manager_submit_after (a, NULL, i % 3 == 0 ? 0 : 1000 * G_USEC_PER_SEC,
+                                                NULL, value_work, NULL, NULL, NULL);
+      if (i % 2)
+        gate_wait_entered (&gate);
+      g_object_run_dispose (G_OBJECT (a));
+      g_assert_false (tether_loop_manager_is_running (a));
+      gate_open (&gate);
+      g_assert_true (tether_loop_manager_start (a, NULL, &error));
+      g_assert_no_error (error);
+      after = tether_loop_manager_submit (a, NULL, NULL, value_work, NULL, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_true (tether_future_wait (before, -1, NULL));
+      g_assert_true (tether_future_wait (after, -1, NULL));
+      tether_future_wait (timer, -1, NULL);
+      gate_clear (&gate);
+    }
+  g_assert_true (tether_loop_manager_wait_detached (-1));
+  watchdog_disarm ();
+}
+
+/* Work on B stops A while A's work waits on B: the stop begins and
+ * returns, leaving A's thread unjoined. A start from here right away waits
+ * for that stop and works; so does a last unref instead. */
+typedef struct
+{
+  TetherLoopManager *victim;
+  TetherStopMode     mode;
+} CycleStop;
+
+static void
+cycle_stop_work (TetherWork *work,
+                 gpointer    user_data)
+{
+  CycleStop *c = user_data;
+
+  tether_loop_manager_stop (c->victim, c->mode);
+  tether_work_return_int (work, 42);
+}
+
+static void
+test_restart_after_cycle_stop (void)
+{
+  watchdog_arm (WATCHDOG_SECONDS, "a restart after a stop that closed a cycle");
+  for (int i = 0; i < 100; i++)
+    {
+      TetherLoopManager *a = started ("a", NULL);
+      g_autoptr(TetherLoopManager) b = started ("b", NULL);
+      TetherCore *a_core = core_of (a);
+      TetherCore *b_core = core_of (b);
+      g_autoptr(TetherFuture) x = NULL;
+      g_autoptr(TetherFuture) stopper = NULL;
+      g_autoptr(TetherFuture) y = NULL;
+      g_autoptr(TetherFuture) after = NULL;
+      g_autoptr(GError) error = NULL;
+      Waiter xw = { NULL, NULL, NULL };
+      Gate gate;
+      CycleStop c = { a, i % 2 ? TETHER_STOP_MODE_CANCEL : TETHER_STOP_MODE_DRAIN };
+
+      gate_init (&gate);
+      /* B: a blocker, then the stopper, then Y which A's work waits for. */
+      y = tether_loop_manager_submit (b, NULL, NULL, value_work, &gate, NULL, NULL);
+      gate_wait_entered (&gate);
+      stopper = tether_loop_manager_submit (b, NULL, NULL, cycle_stop_work, &c, NULL, NULL);
+      {
+        g_autoptr(TetherFuture) y2 = tether_loop_manager_submit (b, NULL, NULL, value_work,
+                                                                 NULL, NULL, NULL);
+        xw.target = y2;
+        x = tether_loop_manager_submit (a, NULL, NULL, waiter_work, &xw, NULL, NULL);
+        until_waiting_on (a_core, b_core);
+        gate_open (&gate);
+        g_assert_true (tether_future_wait (stopper, -1, NULL));
+        if (i % 4 < 2)
+          {
+            /* Started again at once: waits for A's stop, which needs Y2. */
+            g_assert_true (tether_loop_manager_start (a, NULL, &error));
+            g_assert_no_error (error);
+            after = tether_loop_manager_submit (a, NULL, NULL, value_work, NULL, NULL, &error);
+            g_assert_no_error (error);
+            g_assert_true (tether_future_wait (after, -1, NULL));
+            tether_loop_manager_stop (a, TETHER_STOP_MODE_DRAIN);
+            g_object_unref (a);
+          }
+        else
+          {
+            g_object_unref (a);
+          }
+        tether_future_wait (x, -1, NULL);
+        g_assert_true (tether_future_wait (y2, -1, NULL));
+      }
+      g_assert_true (tether_loop_manager_wait_detached (-1));
+      tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
+      gate_clear (&gate);
+      g_clear_error (&xw.error);
+    }
+  watchdog_disarm ();
+}
+
+/* wait_detached() racing new detached drains: it returns once none is
+ * left, and every drained post ran. */
+typedef struct
+{
+  int      n;
+  int      ran;
+  gboolean stop;
+} Churn;
+
+static void
+count_post (gpointer data)
+{
+  g_atomic_int_inc ((int *) data);
+}
+
+static gpointer
+churn_thread (gpointer data)
+{
+  Churn *c = data;
+
+  for (int i = 0; i < c->n; i++)
+    {
+      TetherLoopManager *m = started (NULL, NULL);
+
+      for (int k = 0; k < 20; k++)
+        g_assert_true (tether_loop_manager_post (m, NULL, count_post, &c->ran, NULL, NULL));
+      g_object_unref (m);
+    }
+  return NULL;
+}
+
+static gpointer
+detached_waiter_thread (gpointer data)
+{
+  Churn *c = data;
+
+  while (!g_atomic_int_get (&c->stop))
+    tether_loop_manager_wait_detached (g_atomic_int_get (&c->stop) ? -1 : 1000);
+  g_assert_true (tether_loop_manager_wait_detached (-1));
+  return NULL;
+}
+
+static void
+test_wait_detached_races_drains (void)
+{
+  Churn churn[2] = { { 100, 0, FALSE }, { 100, 0, FALSE } };
+  GThread *producers[2], *waiters[2];
+
+  watchdog_arm (WATCHDOG_SECONDS, "wait_detached() racing new detached drains");
+  for (int t = 0; t < 2; t++)
+    {
+      producers[t] = g_thread_new ("churn", churn_thread, &churn[t]);
+      waiters[t] = g_thread_new ("waiter", detached_waiter_thread, &churn[t]);
+    }
+  for (int t = 0; t < 2; t++)
+    g_thread_join (producers[t]);
+  for (int t = 0; t < 2; t++)
+    g_atomic_int_set (&churn[t].stop, TRUE);
+  for (int t = 0; t < 2; t++)
+    g_thread_join (waiters[t]);
+  g_assert_true (tether_loop_manager_wait_detached (-1));
+  for (int t = 0; t < 2; t++)
+    g_assert_cmpint (g_atomic_int_get (&churn[t].ran), ==, churn[t].n * 20);
+  watchdog_disarm ();
+}
+
+/* ------------------------------------------------------------------------ */
+/* stop_within() with tiny deadlines, where the stopped manager's work waits
+ * on another manager; from a foreign thread (the deadline ends the wait)
+ * and from the other manager's work (a cycle: refused). */
+
+typedef struct
+{
+  TetherLoopManager *victim;
+  TetherCore        *victim_core;
+  TetherCore        *self_core;
+  gboolean           until_cycle;
+  Gate              *go;
+} WithinFromB;
+
+static void
+within_from_b_work (TetherWork *work,
+                    gpointer    user_data)
+{
+  WithinFromB *c = user_data;
+  g_autoptr(GError) error = NULL;
+
+  gate_pass (c->go);
+  if (c->until_cycle)
+    until_waiting_on (c->victim_core, c->self_core);
+  if (tether_loop_manager_stop_within (c->victim, 1, NULL, NULL, &error))
+    tether_work_return_int (work, 1);
+  else
+    tether_work_return_error (work, g_steal_pointer (&error));
+}
+
+static void
+test_stop_within_tiny_in_cycles (void)
+{
+  watchdog_arm (WATCHDOG_SECONDS * 2, "stop_within() with tiny deadlines in cycles");
+  for (int i = 0; i < 200; i++)
+    {
+      g_autoptr(TetherLoopManager) a = started ("a", NULL);
+      g_autoptr(TetherLoopManager) b = started ("b", NULL);
+      TetherCore *a_core = core_of (a);
+      TetherCore *b_core = core_of (b);
+      g_autoptr(TetherFuture) y = NULL;
+      g_autoptr(TetherFuture) x = NULL;
+      g_autoptr(TetherFuture) queued = NULL;
+      g_autoptr(TetherFuture) timer = NULL;
+      g_autoptr(TetherFuture) f = NULL;
+      g_autoptr(GError) error = NULL;
+      Waiter xw = { NULL, NULL, NULL };
+      Gate gate;
+      guint n_ran = 0, n_cancelled = 0;
+      int posts_ran = 0;
+      Gate go;
+      WithinFromB c = { a, a_core, b_core, i % 4 != 1, &go };
+
+      gate_init (&gate);
+      gate_init (&go);
+      if (i % 2)
+        /* B's work stops A within a microsecond, ahead of Y on B. */
+        f = tether_loop_manager_submit (b, NULL, NULL, within_from_b_work, &c, NULL, NULL);
+      y = tether_loop_manager_submit (b, NULL, NULL, value_work, &gate, NULL, NULL);
+      xw.target = y;
+      x = tether_loop_manager_submit (a, NULL, NULL, waiter_work, &xw, NULL, NULL);
+      queued = tether_loop_manager_submit (a, NULL, NULL, value_work, NULL, NULL, NULL);
+      timer = tether_loop_manager_submit_after (a, NULL, i % 5, NULL, value_work, NULL, NULL,
+                                                NULL);
+      g_assert_true (tether_loop_manager_post (a, NULL, count_post, &posts_ran, NULL, NULL));
+
+      gate_open (&go);
+      if (f != NULL)
+        {
+          gate_open (&gate);
+          if (!tether_future_wait (f, -1, &error))
+            {
+              /* Refused: it closed the cycle, and stopped nothing. */
+              g_assert_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
+              g_assert_nonnull (strstr (error->message, "'b' -> 'a' -> 'b'"));
+            }
+          else
+            {
+              /* It went first: A's wait for B was refused, or cut short by
+               * the deadline. */
+              g_assert_false (c.until_cycle);
+              g_assert_true (tether_future_is_done (x));
+            }
+          g_assert_true (tether_future_wait (y, -1, NULL));
+          tether_future_wait (x, -1, NULL);
+          tether_loop_manager_stop (a, TETHER_STOP_MODE_DRAIN);
+        }
+      else
+        {
+          g_assert_true (tether_loop_manager_stop_within (a, i % 7, &n_ran, &n_cancelled, &error));
+          g_assert_no_error (error);
+          /* X, the queued work, the timer and the post were unfinished,
+           * unless they had already ended. */
+          g_assert_cmpuint (n_ran + n_cancelled, <=, 4);
+          g_assert_true (tether_future_is_done (x));
+          g_assert_true (tether_future_is_done (queued));
+          g_assert_true (tether_future_is_done (timer));
+          gate_open (&gate);
+        }
+      g_assert_true (tether_future_wait (y, -1, NULL));
+      g_assert_cmpint (tether_future_get_int (y), ==, 42);
+      tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
+      gate_clear (&gate);
+      gate_clear (&go);
+      gate_clear (&go);
+      g_clear_error (&xw.error);
+    }
+  watchdog_disarm ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1104,6 +1454,16 @@ main (int   argc,
                         GINT_TO_POINTER (TETHER_STOP_MODE_DRAIN), test_stop_self_and_other);
   g_test_add_data_func ("/Tether/Adversarial/self-and-other/cancel",
                         GINT_TO_POINTER (TETHER_STOP_MODE_CANCEL), test_stop_self_and_other);
+
+  g_test_add_func ("/Tether/Adversarial/unref/foreign-unref-while-waiting",
+                   test_foreign_unref_while_waiting);
+  g_test_add_func ("/Tether/Adversarial/unref/restart-after-dispose", test_restart_after_dispose);
+  g_test_add_func ("/Tether/Adversarial/unref/restart-after-cycle-stop",
+                   test_restart_after_cycle_stop);
+  g_test_add_func ("/Tether/Adversarial/unref/wait-detached-races-drains",
+                   test_wait_detached_races_drains);
+  g_test_add_func ("/Tether/Adversarial/within/tiny-deadlines-in-cycles",
+                   test_stop_within_tiny_in_cycles);
 
   return test_run ();
 }
