@@ -643,14 +643,23 @@ tether_core_start (TetherCore  *core,
   return TRUE;
 }
 
-/* With the core lock held: a reference to every accepted, unretired job. */
+/* With the core lock held: a reference to every accepted job that has not
+ * ended yet. A job stays live until it is retired, after its outcome was
+ * delivered (its function may not even have returned): such a job is
+ * finished, so a stop has nothing to apply to it and stop_within() must
+ * not count it among those that ended during the stop. */
 static GPtrArray *
 core_dup_live_locked (TetherCore *core)
 {
   GPtrArray *jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) tether_job_unref);
 
   for (GList *l = core->live.head; l != NULL; l = l->next)
-    g_ptr_array_add (jobs, tether_job_ref (l->data));
+    {
+      TetherJob *job = l->data;
+
+      if (g_atomic_int_get (&job->state) != TETHER_JOB_DONE)
+        g_ptr_array_add (jobs, tether_job_ref (job));
+    }
   return jobs;
 }
 

@@ -1398,6 +1398,66 @@ test_stop_within_tiny_in_cycles (void)
   watchdog_disarm ();
 }
 
+/* Work that has returned its value but whose function has not returned yet
+ * has finished before a stop that begins then: stop_within() does not count
+ * it among the submissions that ended during the stop. */
+static void
+return_then_block_work (TetherWork *work,
+                        gpointer    user_data)
+{
+  tether_work_return_int (work, 42);
+  gate_enter (user_data);
+  gate_pass (user_data);
+}
+
+typedef struct
+{
+  TetherLoopManager *manager;
+  guint              n_ran, n_cancelled;
+  gboolean           ok;
+} WithinArgs;
+
+static gpointer
+within_thread (gpointer data)
+{
+  WithinArgs *w = data;
+
+  w->ok = tether_loop_manager_stop_within (w->manager, -1, &w->n_ran, &w->n_cancelled, NULL);
+  return NULL;
+}
+
+static void
+test_stop_within_counts_only_unfinished (void)
+{
+  g_autoptr(TetherLoopManager) a = started ("a", NULL);
+  g_autoptr(TetherFuture) done = NULL;
+  g_autoptr(TetherFuture) queued = NULL;
+  Gate gate;
+  WithinArgs w = { a, 0, 0, FALSE };
+  GThread *thread;
+
+  gate_init (&gate);
+  watchdog_arm (WATCHDOG_SECONDS, "stop_within() counting finished work");
+  done = tether_loop_manager_submit (a, NULL, NULL, return_then_block_work, &gate, NULL, NULL);
+  queued = tether_loop_manager_submit (a, NULL, NULL, value_work, NULL, NULL, NULL);
+  gate_wait_entered (&gate);
+  g_assert_true (tether_future_is_done (done));
+
+  thread = g_thread_new ("within", within_thread, &w);
+  while (tether_loop_manager_is_running (a))
+    g_thread_yield ();
+  gate_open (&gate);
+  g_thread_join (thread);
+
+  g_assert_true (w.ok);
+  /* Only the queued work was unfinished when the stop began; it ran. */
+  g_assert_cmpuint (w.n_ran, ==, 1);
+  g_assert_cmpuint (w.n_cancelled, ==, 0);
+  g_assert_cmpint (tether_future_get_int (queued), ==, 42);
+  watchdog_disarm ();
+  gate_clear (&gate);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1464,6 +1524,9 @@ main (int   argc,
                    test_wait_detached_races_drains);
   g_test_add_func ("/Tether/Adversarial/within/tiny-deadlines-in-cycles",
                    test_stop_within_tiny_in_cycles);
+
+  g_test_add_func ("/Tether/Adversarial/within/counts-only-unfinished",
+                   test_stop_within_counts_only_unfinished);
 
   return test_run ();
 }
