@@ -254,6 +254,95 @@ test_cancel_ends_room_wait (void)
   g_clear_error (&s.error);
 }
 
+/* B's work stops A while A's work waits for room in B's full queue: the
+ * stop closes a cycle through the wait for room, so stop() begins and
+ * returns (a CANCEL stop also ends the wait for room), and stop_within()
+ * fails with WOULD_DEADLOCK. */
+typedef struct
+{
+  TetherLoopManager *victim;
+  TetherCore        *victim_core;
+  TetherCore        *self_core;
+  int                kind;  /* 0 drain, 1 cancel, 2 within */
+  Gate              *gate;
+  GError            *error;
+  gboolean           ok;
+} RoomStopper;
+
+static void
+room_stopper_work (TetherWork *work,
+                   gpointer    user_data)
+{
+  RoomStopper *r = user_data;
+
+  gate_enter (r->gate);
+  gate_pass (r->gate);
+  /* B's queue stays full while this runs: only B's thread makes room. */
+  until_waiting_on (r->victim_core, r->self_core);
+  if (r->kind == 2)
+    r->ok = tether_loop_manager_stop_within (r->victim, 1000, NULL, NULL, &r->error);
+  else
+    {
+      tether_loop_manager_stop (r->victim, r->kind ? TETHER_STOP_MODE_CANCEL
+                                                   : TETHER_STOP_MODE_DRAIN);
+      r->ok = TRUE;
+    }
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+test_stop_of_room_waiter (gconstpointer data)
+{
+  int kind = GPOINTER_TO_INT (data);
+  g_autoptr(TetherLoopManager) a = started ("a", NULL);
+  g_autoptr(TetherLoopManager) b = started ("b", NULL);
+  TetherCore *a_core = core_of (a);
+  TetherCore *b_core = core_of (b);
+  g_autoptr(TetherFuture) stopper = NULL;
+  g_autoptr(TetherFuture) filler = NULL;
+  g_autoptr(TetherFuture) w = NULL;
+  Gate gate;
+  RoomStopper r = { a, a_core, b_core, kind, &gate, NULL, FALSE };
+  Submitter s = { b, NULL, NULL, NULL };
+
+  gate_init (&gate);
+  watchdog_arm (WATCHDOG_SECONDS, "a stop of a manager waiting for room in the stopper's");
+  tether_loop_manager_set_max_pending (b, 1);
+  tether_loop_manager_set_submit_timeout (b, -1);
+  /* B runs the stopper, with a filler queued behind it: full. */
+  stopper = tether_loop_manager_submit (b, NULL, NULL, room_stopper_work, &r, NULL, NULL);
+  gate_wait_entered (&gate);
+  filler = tether_loop_manager_submit (b, NULL, NULL, value_work, NULL, NULL, NULL);
+  w = tether_loop_manager_submit (a, NULL, NULL, submitter_work, &s, NULL, NULL);
+  until_waiting_on (a_core, b_core);
+  gate_open (&gate);
+
+  g_assert_true (tether_future_wait (stopper, -1, NULL));
+  if (kind == 2)
+    {
+      g_assert_false (r.ok);
+      g_assert_error (r.error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
+      g_assert_nonnull (strstr (r.error->message, "'b' -> 'a' -> 'b'"));
+    }
+  else
+    g_assert_true (r.ok);
+  g_assert_true (tether_future_wait (w, -1, NULL));
+  if (kind == 1 && s.error != NULL)
+    g_assert_error (s.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  else
+    {
+      g_assert_no_error (s.error);
+      g_assert_true (tether_future_wait (s.future, -1, NULL));
+    }
+  tether_loop_manager_stop (a, TETHER_STOP_MODE_DRAIN);
+  tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
+  watchdog_disarm ();
+  g_clear_object (&s.future);
+  g_clear_error (&s.error);
+  g_clear_error (&r.error);
+  gate_clear (&gate);
+}
+
 /* ------------------------------------------------------------------------ */
 /* What a CANCEL stop does to the waits of its manager's running work. */
 
@@ -571,6 +660,8 @@ typedef struct
 {
   int ran;
   int destroyed;
+  int called_back;  /* submit_async: the callback ran */
+  int async_ok;     /* submit_async: it reported success */
 } Entry;
 
 typedef struct
@@ -619,7 +710,35 @@ item_post (gpointer user_data)
     }
 }
 
-enum { KIND_SUBMIT, KIND_AFTER, KIND_POST, KIND_POST_WAIT, KIND_HOLD, N_KINDS };
+enum { KIND_SUBMIT, KIND_AFTER, KIND_POST, KIND_POST_WAIT, KIND_HOLD, KIND_ASYNC, KIND_CANCELLED,
+       N_KINDS };
+
+typedef struct
+{
+  TetherLoopManager *manager;
+  Entry             *entry;
+} AsyncCall;
+
+static void
+async_called_back (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  AsyncCall *call = user_data;
+  GValue *value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  call->entry->async_ok = tether_loop_manager_submit_finish (call->manager, result, &value,
+                                                             &error);
+  if (value != NULL)
+    {
+      g_value_unset (value);
+      g_free (value);
+    }
+  g_atomic_int_inc (&call->entry->called_back);
+  g_object_unref (call->manager);
+  g_free (call);
+}
 
 typedef struct
 {
@@ -639,7 +758,10 @@ submitter_thread (gpointer data)
 {
   Racer *r = data;
   GRand *rand = g_rand_new_with_seed (r->seed);
+  GMainContext *context = g_main_context_new ();
+  guint n_async = 0, n_called_back = 0;
 
+  g_main_context_push_thread_default (context);
   gate_pass (r->go);
   for (guint i = 0; i < r->n; i++)
     {
@@ -668,6 +790,29 @@ submitter_thread (gpointer data)
                                                       item_destroy, NULL);
           r->accepted[i] = r->futures[i] != NULL;
           break;
+        case KIND_ASYNC:
+          {
+            AsyncCall *call = g_new0 (AsyncCall, 1);
+
+            call->manager = g_object_ref (r->manager);
+            call->entry = item->entry;
+            n_async++;
+            tether_loop_manager_submit_async (r->manager, NULL, item_work, item, item_destroy,
+                                              NULL, async_called_back, call);
+            /* Accepted or not, the callback tells. */
+            r->accepted[i] = TRUE;
+          }
+          break;
+        case KIND_CANCELLED:
+          {
+            g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+
+            r->futures[i] = tether_loop_manager_submit (r->manager, NULL, cancellable, item_work,
+                                                        item, item_destroy, NULL);
+            r->accepted[i] = r->futures[i] != NULL;
+            g_cancellable_cancel (cancellable);
+          }
+          break;
         case KIND_POST_WAIT:
           item->other = r->other;
           G_GNUC_FALLTHROUGH;
@@ -678,9 +823,24 @@ submitter_thread (gpointer data)
         }
       if (i % 16 == 0)
         g_thread_yield ();
+      while (g_main_context_iteration (context, FALSE))
+        ;
     }
   g_rand_free (rand);
   g_clear_object (&r->manager);
+  /* Every submit_async() hears back exactly once, here. The manager may
+   * still be draining (a last unref does not wait): iterate until then. */
+  for (;;)
+    {
+      n_called_back = 0;
+      for (guint i = 0; i < r->n; i++)
+        n_called_back += g_atomic_int_get (&r->entries[i].called_back);
+      if (n_called_back == n_async)
+        break;
+      g_main_context_iteration (context, TRUE);
+    }
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
   return NULL;
 }
 
@@ -785,6 +945,13 @@ test_race_stops_submissions_unrefs (void)
               g_assert_cmpint (g_atomic_int_get (&e->ran), <=, 1);
               if (!r->accepted[i])
                 g_assert_cmpint (e->ran, ==, 0);
+              if (r->kinds[i] == KIND_ASYNC)
+                {
+                  g_assert_cmpint (e->called_back, ==, 1);
+                  g_assert_cmpint (e->async_ok, ==, e->ran);
+                }
+              else
+                g_assert_cmpint (e->called_back, ==, 0);
               if (r->futures[i] != NULL)
                 {
                   TetherFutureStatus status = tether_future_get_status (r->futures[i]);
@@ -1468,6 +1635,12 @@ main (int   argc,
   g_test_add_func ("/Tether/Adversarial/room/wait-on-room-waiter-closes-cycle",
                    test_wait_on_room_waiter_closes_cycle);
   g_test_add_func ("/Tether/Adversarial/room/cancel-ends-room-wait", test_cancel_ends_room_wait);
+  g_test_add_data_func ("/Tether/Adversarial/room/stop-of-room-waiter/drain",
+                        GINT_TO_POINTER (0), test_stop_of_room_waiter);
+  g_test_add_data_func ("/Tether/Adversarial/room/stop-of-room-waiter/cancel",
+                        GINT_TO_POINTER (1), test_stop_of_room_waiter);
+  g_test_add_data_func ("/Tether/Adversarial/room/stop-of-room-waiter/within",
+                        GINT_TO_POINTER (2), test_stop_of_room_waiter);
 
   g_test_add_data_func ("/Tether/Adversarial/cancel/wait-promises/stop",
                         GINT_TO_POINTER (FALSE), test_cancel_wait_promises);
