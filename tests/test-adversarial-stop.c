@@ -459,6 +459,7 @@ self_cancel_work (TetherWork *work,
   Waiter *w = user_data;
   g_autoptr(TetherLoopManager) self = tether_loop_manager_ref_current ();
 
+  gate_pass (w->gate);
   tether_loop_manager_stop (self, TETHER_STOP_MODE_CANCEL);
   g_assert_false (tether_future_wait (w->target, -1, &w->error));
   tether_work_return_boolean (work, TRUE);
@@ -472,15 +473,17 @@ test_self_cancel_then_wait (void)
   g_autoptr(TetherFuture) y = NULL;
   g_autoptr(TetherFuture) w = NULL;
   g_autoptr(TetherFuture) queued = NULL;
-  Gate gate;
-  Waiter ww = { NULL, NULL, NULL };
+  Gate gate, go;
+  Waiter ww = { NULL, &go, NULL };
 
   gate_init (&gate);
+  gate_init (&go);
   watchdog_arm (WATCHDOG_SECONDS, "a wait after the work cancelled its own manager");
   y = tether_loop_manager_submit (b, NULL, NULL, value_work, &gate, NULL, NULL);
   ww.target = y;
   w = tether_loop_manager_submit (a, NULL, NULL, self_cancel_work, &ww, NULL, NULL);
   queued = tether_loop_manager_submit (a, NULL, NULL, value_work, NULL, NULL, NULL);
+  gate_open (&go);
   g_assert_true (tether_future_wait (w, -1, NULL));
   g_assert_error (ww.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_false (tether_future_wait (queued, -1, NULL));
@@ -491,6 +494,7 @@ test_self_cancel_then_wait (void)
   g_assert_cmpint (tether_future_get_int (y), ==, 42);
   watchdog_disarm ();
   gate_clear (&gate);
+  gate_clear (&go);
   g_clear_error (&ww.error);
 }
 
