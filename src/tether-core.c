@@ -752,12 +752,20 @@ tether_core_request_stop (TetherCore     *core,
 
   if (apply)
     {
+      /* First end the wait the running work may be blocked in, so that it
+       * can return, before any user code runs below: a "cancelled" handler
+       * or a GTask callback may block on this manager (a nested stop, a
+       * wait for its work), which needs that work to return. The work
+       * already sees the request through tether_work_is_cancelled(); its
+       * cancellable fires next. */
+      if (mode == TETHER_STOP_MODE_CANCEL)
+        {
+          for (guint i = 0; i < jobs->len; i++)
+            tether_job_mark_cancel_requested (g_ptr_array_index (jobs, i));
+          core_interrupt_wait (core);
+        }
       /* Outside the lock: cancelling runs "cancelled" handlers, user code. */
       core_apply_stop (core, mode, jobs);
-      /* Then end the wait the running work may be blocked in, so that it can
-       * return; its cancellable has fired by now. */
-      if (mode == TETHER_STOP_MODE_CANCEL)
-        core_interrupt_wait (core);
       core_poke (core);
     }
 

@@ -357,6 +357,7 @@ typedef struct
   GError            *timed;    /* a wait with a timeout, after that */
   GError            *poll;     /* a wait that only polls */
   gboolean           done_ok;  /* a wait on a finished future */
+  gboolean           saw_request; /* tether_work_is_cancelled() once the wait ended */
 } CancelWaits;
 
 static void
@@ -367,6 +368,7 @@ cancel_waits_work (TetherWork *work,
 
   gate_enter (c->gate);
   tether_future_wait (c->pending, -1, &c->first);
+  c->saw_request = tether_work_is_cancelled (work);
   tether_future_wait (c->pending, -1, &c->later);
   tether_future_wait (c->pending, 10 * G_USEC_PER_SEC, &c->timed);
   tether_future_wait (c->pending, 0, &c->poll);
@@ -391,7 +393,7 @@ test_cancel_wait_promises (gconstpointer data)
   g_autoptr(TetherFuture) w = NULL;
   g_autoptr(GError) error = NULL;
   Gate b_gate, a_gate;
-  CancelWaits c = { a, NULL, NULL, &a_gate, NULL, NULL, NULL, NULL, FALSE };
+  CancelWaits c = { a, NULL, NULL, &a_gate, NULL, NULL, NULL, NULL, FALSE, FALSE };
   guint n_ran = 0, n_cancelled = 0;
 
   gate_init (&b_gate);
@@ -423,6 +425,7 @@ test_cancel_wait_promises (gconstpointer data)
   g_assert_error (c.timed, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_error (c.poll, TETHER_ERROR, TETHER_ERROR_TIMED_OUT);
   g_assert_true (c.done_ok);
+  g_assert_true (c.saw_request);
   g_assert_cmpint (tether_future_get_status (pending), ==, TETHER_FUTURE_STATUS_PENDING);
 
   gate_open (&b_gate);
@@ -496,6 +499,74 @@ test_self_cancel_then_wait (void)
   gate_clear (&gate);
   gate_clear (&go);
   g_clear_error (&ww.error);
+}
+
+/* A "cancelled" handler of the running work's cancellable runs on the
+ * stopping thread, inside the CANCEL stop. If it blocks on the stopped
+ * manager (a nested stop here), the work's wait must already have been
+ * ended: it is, before any handler runs. */
+typedef struct
+{
+  TetherLoopManager *manager;
+  TetherFuture      *target;
+  Gate              *gate;
+  GError            *error;
+  int                handled;
+} NestedStop;
+
+static void
+on_work_cancelled (GCancellable *cancellable,
+                   gpointer      user_data)
+{
+  NestedStop *n = user_data;
+
+  /* Blocks until the manager's thread has exited: the work must return. */
+  tether_loop_manager_stop (n->manager, TETHER_STOP_MODE_CANCEL);
+  g_atomic_int_inc (&n->handled);
+}
+
+static void
+nested_stop_work (TetherWork *work,
+                  gpointer    user_data)
+{
+  NestedStop *n = user_data;
+
+  g_signal_connect (tether_work_get_cancellable (work), "cancelled",
+                    G_CALLBACK (on_work_cancelled), n);
+  gate_enter (n->gate);
+  tether_future_wait (n->target, -1, &n->error);
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+test_cancelled_handler_blocks_on_stop (void)
+{
+  g_autoptr(TetherLoopManager) a = started ("a", NULL);
+  g_autoptr(TetherLoopManager) b = started ("b", NULL);
+  TetherCore *a_core = core_of (a);
+  TetherCore *b_core = core_of (b);
+  g_autoptr(TetherFuture) y = NULL;
+  g_autoptr(TetherFuture) w = NULL;
+  Gate y_gate, w_gate;
+  NestedStop n = { a, NULL, &w_gate, NULL, 0 };
+
+  gate_init (&y_gate);
+  gate_init (&w_gate);
+  watchdog_arm (WATCHDOG_SECONDS, "a cancelled handler that stops the manager again");
+  y = tether_loop_manager_submit (b, NULL, NULL, value_work, &y_gate, NULL, NULL);
+  n.target = y;
+  w = tether_loop_manager_submit (a, NULL, NULL, nested_stop_work, &n, NULL, NULL);
+  gate_wait_entered (&w_gate);
+  until_waiting_on (a_core, b_core);
+  tether_loop_manager_stop (a, TETHER_STOP_MODE_CANCEL);
+  g_assert_cmpint (n.handled, ==, 1);
+  g_assert_error (n.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  gate_open (&y_gate);
+  tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
+  watchdog_disarm ();
+  gate_clear (&y_gate);
+  gate_clear (&w_gate);
+  g_clear_error (&n.error);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1651,6 +1722,8 @@ main (int   argc,
   g_test_add_data_func ("/Tether/Adversarial/cancel/wait-promises/stop-within",
                         GINT_TO_POINTER (TRUE), test_cancel_wait_promises);
   g_test_add_func ("/Tether/Adversarial/cancel/self-cancel-then-wait", test_self_cancel_then_wait);
+  g_test_add_func ("/Tether/Adversarial/cancel/cancelled-handler-blocks-on-stop",
+                   test_cancelled_handler_blocks_on_stop);
 
   /* Rings: all waits, and one or two edges replaced by stops. */
   {
