@@ -11,7 +11,7 @@
 #include "tether-core-private.h"
 #include "test-util.h"
 
-#define WATCHDOG_SECONDS 10
+#define WATCHDOG_SECONDS 120
 
 /* Blocks until @waiter's thread waits on @target, as the wait graph sees it. */
 static void
@@ -1084,7 +1084,8 @@ callback_stops (GObject      *source,
   g_assert_false (tether_loop_manager_is_running (c->victim));
   /* And A starts again from here: its stop does not wait for B. */
   c->restarted = tether_loop_manager_start (c->victim, NULL, &c->start_error);
-  tether_work_return_boolean (g_steal_pointer (&c->work), TRUE);
+  tether_work_return_boolean (c->work, TRUE);
+  g_clear_object (&c->work);
 }
 
 static void
