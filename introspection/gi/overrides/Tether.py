@@ -374,6 +374,12 @@ def add_done_callback(self, fn):
     Tether's callback thread (named ``tether-callbacks``, one per process),
     in the order the callbacks were added. An exception ``fn`` raises is
     logged and ignored.
+
+    Those callbacks share the one thread: while ``fn`` blocks, no other done
+    callback runs, so ``fn`` must not block on work that ends from another
+    done callback (for example ``stop()`` a manager whose deferred work
+    completes from a done callback): that never returns. Start such a call
+    from a thread of its own.
     """
     with _callbacks_lock:
         if not self.is_done():
