@@ -1714,6 +1714,212 @@ test_stop_within_counts_only_unfinished (void)
   gate_clear (&gate);
 }
 
+/* ------------------------------------------------------------------------ */
+/* A random walk through the graph: work on three managers waits for work
+ * of the others, submits to their bounded queues (waiting for room),
+ * stops them in every mode, stops them with tiny deadlines and starts them
+ * again, in random orders. Nothing here is a deadlock the documentation
+ * leaves to the user: every wait is on plain work, so any hang is a
+ * library bug, and every submission must end exactly once. */
+
+#define GRAPH_MANAGERS 3
+
+static int graph_refused, graph_cancelled, graph_within_refused;
+
+typedef struct
+{
+  TetherLoopManager *managers[GRAPH_MANAGERS];
+  GMutex             lock;
+  GPtrArray         *pool;     /* futures of plain work, any manager */
+  int                ran;      /* plain work that ran */
+  int                destroyed;
+  int                attempts; /* plain submissions made, accepted or not */
+} Graph;
+
+typedef struct
+{
+  Graph *graph;
+  guint  self;
+  guint  seed;
+} Actor;
+
+static void
+graph_value_destroy (gpointer data)
+{
+  g_atomic_int_inc (&((Graph *) data)->destroyed);
+}
+
+static void
+graph_value_work (TetherWork *work,
+                  gpointer    user_data)
+{
+  g_atomic_int_inc (&((Graph *) user_data)->ran);
+  tether_work_return_int (work, 42);
+}
+
+static void
+graph_submit (Graph *g,
+              guint  target)
+{
+  GError *error = NULL;
+  TetherFuture *f;
+
+  g_atomic_int_inc (&g->attempts);
+  f = tether_loop_manager_submit (g->managers[target], NULL, NULL, graph_value_work, g,
+                                  graph_value_destroy, &error);
+
+  if (f != NULL)
+    {
+      g_mutex_lock (&g->lock);
+      g_ptr_array_add (g->pool, f);
+      g_mutex_unlock (&g->lock);
+    }
+  else if (!g_error_matches (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING) &&
+           !g_error_matches (error, TETHER_ERROR, TETHER_ERROR_BUSY) &&
+           !g_error_matches (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK))
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+}
+
+static void
+actor_work (TetherWork *work,
+            gpointer    user_data)
+{
+  Actor *a = user_data;
+  Graph *g = a->graph;
+  GRand *rand = g_rand_new_with_seed (a->seed);
+
+  for (int step = 0; step < 12; step++)
+    {
+      guint other = (a->self + 1 + g_rand_int_range (rand, 0, GRAPH_MANAGERS - 1)) %
+                    GRAPH_MANAGERS;
+      TetherLoopManager *m = g->managers[other];
+      GError *error = NULL;
+
+      switch (g_rand_int_range (rand, 0, 8))
+        {
+        case 0: case 1: case 2:
+          {
+            TetherFuture *f = NULL;
+
+            g_mutex_lock (&g->lock);
+            if (g->pool->len > 0)
+              f = g_object_ref (g_ptr_array_index (g->pool,
+                                                   g_rand_int_range (rand, 0, g->pool->len)));
+            g_mutex_unlock (&g->lock);
+            if (f != NULL && !tether_future_wait (f, -1, &error))
+              {
+                if (g_error_matches (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK))
+                  g_atomic_int_inc (&graph_refused);
+                else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+                  g_atomic_int_inc (&graph_cancelled);
+                else
+                  g_error ("unexpected wait error: %s", error->message);
+              }
+            g_clear_object (&f);
+          }
+          break;
+        case 3: case 4:
+          graph_submit (g, other);
+          break;
+        case 5:
+          tether_loop_manager_stop (m, g_rand_boolean (rand) ? TETHER_STOP_MODE_DRAIN
+                                                             : TETHER_STOP_MODE_CANCEL);
+          break;
+        case 6:
+          if (!tether_loop_manager_stop_within (m, g_rand_int_range (rand, 0, 50), NULL, NULL,
+                                                &error))
+            {
+              g_assert_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
+              g_atomic_int_inc (&graph_within_refused);
+            }
+          break;
+        case 7:
+          if (!tether_loop_manager_start (m, NULL, &error) &&
+              !g_error_matches (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK))
+            g_assert_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_RUNNING);
+          break;
+        }
+      g_clear_error (&error);
+    }
+  g_rand_free (rand);
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+test_graph_random_walk (void)
+{
+  guint rounds = g_test_slow () ? 400 : 60;
+
+  watchdog_arm (WATCHDOG_SECONDS * 2, "a random walk through the wait graph");
+  for (guint round = 0; round < rounds; round++)
+    {
+      Graph g = { { NULL } };
+      g_autoptr(GPtrArray) actors = g_ptr_array_new_with_free_func (g_object_unref);
+      Actor actor_data[GRAPH_MANAGERS * 3];
+      int n_succeeded = 0;
+
+      g_mutex_init (&g.lock);
+      g.pool = g_ptr_array_new_with_free_func (g_object_unref);
+      for (guint i = 0; i < GRAPH_MANAGERS; i++)
+        {
+          g_autofree char *id = g_strdup_printf ("g%u", i);
+
+          g.managers[i] = started (id, NULL);
+          if (round % 2)
+            {
+              tether_loop_manager_set_max_pending (g.managers[i], 2);
+              tether_loop_manager_set_submit_timeout (g.managers[i], -1);
+            }
+        }
+      for (guint i = 0; i < GRAPH_MANAGERS; i++)
+        graph_submit (&g, i);
+      for (guint k = 0; k < G_N_ELEMENTS (actor_data); k++)
+        {
+          Actor *a = &actor_data[k];
+          TetherFuture *f;
+
+          a->graph = &g;
+          a->self = k % GRAPH_MANAGERS;
+          a->seed = round * 1000 + k;
+          /* From this thread (not a manager's): a full queue waits here. */
+          f = tether_loop_manager_submit (g.managers[a->self], NULL, NULL, actor_work, a,
+                                          NULL, NULL);
+          if (f != NULL)
+            g_ptr_array_add (actors, f);
+        }
+
+      for (guint k = 0; k < actors->len; k++)
+        tether_future_wait (g_ptr_array_index (actors, k), -1, NULL);
+      for (guint i = 0; i < GRAPH_MANAGERS; i++)
+        tether_loop_manager_stop (g.managers[i], TETHER_STOP_MODE_DRAIN);
+      for (guint k = 0; k < actors->len; k++)
+        g_assert_true (tether_future_is_done (g_ptr_array_index (actors, k)));
+
+      for (guint k = 0; k < g.pool->len; k++)
+        {
+          TetherFuture *f = g_ptr_array_index (g.pool, k);
+          TetherFutureStatus status = tether_future_get_status (f);
+
+          g_assert_true (status == TETHER_FUTURE_STATUS_SUCCEEDED ||
+                         status == TETHER_FUTURE_STATUS_CANCELLED);
+          n_succeeded += status == TETHER_FUTURE_STATUS_SUCCEEDED;
+        }
+      for (guint i = 0; i < GRAPH_MANAGERS; i++)
+        g_object_unref (g.managers[i]);
+      g_assert_true (tether_loop_manager_wait_detached (-1));
+      /* Every plain submission, accepted or not, was released once; the
+       * accepted ones that ran are exactly those that succeeded. */
+      g_assert_cmpint (g_atomic_int_get (&g.destroyed), ==, g.attempts);
+      g_assert_cmpint (g_atomic_int_get (&g.ran), ==, n_succeeded);
+      g_ptr_array_unref (g.pool);
+      g_mutex_clear (&g.lock);
+    }
+  g_test_message ("waits refused %d, waits ended by CANCEL stops %d, stop_within refused %d",
+                  graph_refused, graph_cancelled, graph_within_refused);
+  watchdog_disarm ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1791,6 +1997,8 @@ main (int   argc,
 
   g_test_add_func ("/Tether/Adversarial/within/counts-only-unfinished",
                    test_stop_within_counts_only_unfinished);
+
+  g_test_add_func ("/Tether/Adversarial/graph/random-walk", test_graph_random_walk);
 
   return test_run ();
 }
