@@ -1734,6 +1734,8 @@ typedef struct
   int                ran;      /* plain work that ran */
   int                destroyed;
   int                attempts; /* plain submissions made, accepted or not */
+  int                posts_ran;
+  int                async_ended;
 } Graph;
 
 typedef struct
@@ -1758,6 +1760,12 @@ graph_value_work (TetherWork *work,
 }
 
 static void
+graph_post (gpointer user_data)
+{
+  g_atomic_int_inc (&((Graph *) user_data)->posts_ran);
+}
+
+static void
 graph_submit (Graph *g,
               guint  target)
 {
@@ -1765,8 +1773,25 @@ graph_submit (Graph *g,
   TetherFuture *f;
 
   g_atomic_int_inc (&g->attempts);
-  f = tether_loop_manager_submit (g->managers[target], NULL, NULL, graph_value_work, g,
-                                  graph_value_destroy, &error);
+  switch (g_random_int_range (0, 4))
+    {
+    case 0:
+      /* Fire-and-forget: only its release is counted. */
+      if (!tether_loop_manager_post (g->managers[target], NULL, graph_post, g,
+                                     graph_value_destroy, &error))
+        g_assert_true (error != NULL);
+      g_clear_error (&error);
+      return;
+    case 1:
+      f = tether_loop_manager_submit_after (g->managers[target], NULL,
+                                            g_random_int_range (0, 100), NULL,
+                                            graph_value_work, g, graph_value_destroy, &error);
+      break;
+    default:
+      f = tether_loop_manager_submit (g->managers[target], NULL, NULL, graph_value_work, g,
+                                      graph_value_destroy, &error);
+      break;
+    }
 
   if (f != NULL)
     {
@@ -1846,6 +1871,73 @@ actor_work (TetherWork *work,
   tether_work_return_boolean (work, TRUE);
 }
 
+/* Deferred work that waits asynchronously for a plain future (with its
+ * cancellable, which a CANCEL stop fires, or without), then, from the
+ * callback on its manager's thread, stops or starts another manager or
+ * submits to it, and only then returns. */
+typedef struct
+{
+  Actor       actor;
+  TetherWork *work;
+} AsyncActor;
+
+static void
+async_actor_done (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  AsyncActor *aa = user_data;
+  Graph *g = aa->actor.graph;
+  guint other = (aa->actor.self + 1 + g_random_int_range (0, GRAPH_MANAGERS - 1)) %
+                GRAPH_MANAGERS;
+  GError *error = NULL;
+
+  if (!tether_future_wait_finish (TETHER_FUTURE (source), result, &error) &&
+      !g_error_matches (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK))
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  switch (g_random_int_range (0, 3))
+    {
+    case 0:
+      tether_loop_manager_stop (g->managers[other], g_random_boolean ()
+                                ? TETHER_STOP_MODE_DRAIN : TETHER_STOP_MODE_CANCEL);
+      break;
+    case 1:
+      tether_loop_manager_start (g->managers[other], NULL, NULL);
+      break;
+    default:
+      graph_submit (g, other);
+      break;
+    }
+  g_atomic_int_inc (&g->async_ended);
+  tether_work_return_boolean (aa->work, TRUE);
+  g_clear_object (&aa->work);
+}
+
+static void
+async_actor_work (TetherWork *work,
+                  gpointer    user_data)
+{
+  AsyncActor *aa = user_data;
+  Graph *g = aa->actor.graph;
+  TetherFuture *f = NULL;
+
+  g_mutex_lock (&g->lock);
+  if (g->pool->len > 0)
+    f = g_object_ref (g_ptr_array_index (g->pool, g_random_int_range (0, g->pool->len)));
+  g_mutex_unlock (&g->lock);
+  if (f == NULL)
+    {
+      g_atomic_int_inc (&g->async_ended);
+      tether_work_return_boolean (work, FALSE);
+      return;
+    }
+  aa->work = g_object_ref (work);
+  tether_future_wait_async (f, g_random_boolean () ? tether_work_get_cancellable (work) : NULL,
+                            async_actor_done, aa);
+  g_object_unref (f);
+}
+
 static void
 test_graph_random_walk (void)
 {
@@ -1857,6 +1949,8 @@ test_graph_random_walk (void)
       Graph g = { { NULL } };
       g_autoptr(GPtrArray) actors = g_ptr_array_new_with_free_func (g_object_unref);
       Actor actor_data[GRAPH_MANAGERS * 3];
+      AsyncActor async_data[GRAPH_MANAGERS * 2];
+      g_autoptr(GPtrArray) async_futures = g_ptr_array_new_with_free_func (g_object_unref);
       int n_succeeded = 0;
 
       g_mutex_init (&g.lock);
@@ -1889,12 +1983,30 @@ test_graph_random_walk (void)
             g_ptr_array_add (actors, f);
         }
 
+      for (guint k = 0; k < G_N_ELEMENTS (async_data); k++)
+        {
+          AsyncActor *aa = &async_data[k];
+          TetherFuture *f;
+
+          aa->actor.graph = &g;
+          aa->actor.self = k % GRAPH_MANAGERS;
+          aa->work = NULL;
+          f = tether_loop_manager_submit (g.managers[aa->actor.self], NULL, NULL,
+                                          async_actor_work, aa, NULL, NULL);
+          if (f != NULL)
+            g_ptr_array_add (async_futures, f);
+        }
+
       for (guint k = 0; k < actors->len; k++)
         tether_future_wait (g_ptr_array_index (actors, k), -1, NULL);
+      for (guint k = 0; k < async_futures->len; k++)
+        tether_future_wait (g_ptr_array_index (async_futures, k), -1, NULL);
       for (guint i = 0; i < GRAPH_MANAGERS; i++)
         tether_loop_manager_stop (g.managers[i], TETHER_STOP_MODE_DRAIN);
       for (guint k = 0; k < actors->len; k++)
         g_assert_true (tether_future_is_done (g_ptr_array_index (actors, k)));
+      for (guint k = 0; k < async_futures->len; k++)
+        g_assert_true (tether_future_is_done (g_ptr_array_index (async_futures, k)));
 
       for (guint k = 0; k < g.pool->len; k++)
         {
