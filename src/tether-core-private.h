@@ -53,7 +53,8 @@ struct _TetherCore
 
   /* Read on every submission, written rarely. */
   int              closed TETHER_CACHELINE_ALIGNED;     /* atomic: not RUNNING */
-  int              sleeping;     /* atomic: CORE_AWAKE, _SLEEPING or _SPINNING */
+  int              sleeping;     /* atomic: CORE_AWAKE, _SLEEPING, _SPINNING or _GONE */
+  int              wakers;       /* atomic: threads that may be touching the context */
   int              poke;         /* atomic: look at the stop state even if the queue is empty */
   int              cancelling;   /* atomic: a CANCEL stop began; start nothing queued */
   int              debug_flags;  /* atomic TetherDebugFlags */
@@ -63,9 +64,11 @@ struct _TetherCore
 
   gatomicrefcount  ref_count TETHER_CACHELINE_ALIGNED;
   char            *id;
-  GMainContext    *context;
+  char            *label;        /* the id as messages quote it */
+  GMainContext    *context;      /* core lock to change; NULL while stopped, unless kept */
   GMainLoop       *loop;
   GSource         *source;
+  gboolean         context_kept; /* core lock: handed out, so it lives as long as the core */
   GWeakRef         manager;
 
   /* Its own line: submitters of futures and the manager's thread both take
@@ -90,6 +93,15 @@ struct _TetherCore
   GThread         *thread;       /* not yet joined */
   TetherLineage   *starter;      /* memory ref: the lineage the thread descends from */
   GQueue           live;         /* futures, async results, timers: accepted, not retired */
+  GSList          *exit_funcs;   /* TetherExitFunc: run when this run's thread ends */
+  gboolean         exit_closed;  /* the thread is past its exit funcs: add none */
+
+  /* Timers wait in a heap, earliest deadline first, behind one source. */
+  GMutex           timers_lock;
+  GPtrArray       *timers;       /* timers_lock: TetherJob, a binary min-heap */
+  guint64          timer_seq;    /* timers_lock */
+  GSource         *timer_source; /* timers_lock; made with the first timer */
+  GList            fork_link;    /* in tether-fork.c's list of cores */
 
   TetherStats      stats;
 };
@@ -98,6 +110,9 @@ TetherCore *tether_core_new            (const char     *id);
 TetherCore *tether_core_ref            (TetherCore     *core);
 void        tether_core_unref          (TetherCore     *core);
 const char *tether_core_get_id         (TetherCore     *core);
+const char *tether_core_get_label      (TetherCore     *core);
+char       *tether_core_dup_task_type  (TetherCore     *core);
+GMainContext *tether_core_get_context  (TetherCore     *core);
 gboolean    tether_core_is_current     (TetherCore     *core);
 TetherCore *tether_core_get_current    (void);
 gboolean    tether_core_start          (TetherCore     *core,
@@ -154,5 +169,13 @@ void        tether_core_end_async_wait (TetherCore     *waiter,
 gboolean    tether_core_wait_cancelled (void);
 void        tether_core_detach         (TetherCore     *core);
 gboolean    tether_core_wait_detached  (gint64          deadline);
+gboolean    tether_core_add_exit_func  (TetherCore     *core,
+                                        TetherFunc      func,
+                                        gpointer        func_data,
+                                        GDestroyNotify  func_data_destroy,
+                                        GError        **error);
+void        tether_core_lock_statics   (void);
+void        tether_core_unlock_statics (void);
+gboolean    tether_core_reset_in_child (TetherCore     *core);
 
 G_END_DECLS

@@ -1,10 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <errno.h>
+#ifdef G_OS_UNIX
+#include <unistd.h>
+#endif
+
+#include <gio/gio.h>
+
 #include "tether-core-private.h"
 #include "tether-debug-private.h"
 #include "tether-event-private.h"
 #include "tether-error.h"
+#include "tether-fork-private.h"
 #include "tether-work-private.h"
 
 /* How many queued items the manager's thread takes before it lets the other
@@ -20,6 +28,7 @@ enum {
   CORE_AWAKE,     /* the manager's thread will look at the queue again */
   CORE_SLEEPING,  /* it may be blocked in poll(): a submitter must wake it */
   CORE_SPINNING,  /* it is polling the queue in a loop: no wake-up needed */
+  CORE_GONE,      /* no thread, and maybe no context: nothing to wake */
 };
 
 typedef struct
@@ -30,14 +39,51 @@ typedef struct
 
 typedef struct
 {
-  GSource    parent;
-  TetherJob *job;
+  GSource     parent;
+  TetherCore *core;
 } TimerSource;
 
 static GPrivate current_core;
 
 static void core_interrupt_wait  (TetherCore *core);
 static void core_detached_exited (void);
+
+static void
+core_drop_source (GSource *source)
+{
+  g_source_destroy (source);
+  g_source_unref (source);
+}
+
+static void
+core_drop_context (GMainContext *context,
+                   GMainLoop    *loop,
+                   GSource      *source)
+{
+  g_clear_pointer (&source, core_drop_source);
+  g_clear_pointer (&loop, g_main_loop_unref);
+  g_clear_pointer (&context, g_main_context_unref);
+}
+
+/* With the core lock held, the manager stopped: takes the context and what
+ * is attached to it for core_drop_context(), so that the next start makes
+ * new ones. The timers' source, made with the first timer, goes too; the
+ * stop has ended every timer, so the heap is empty. */
+static void
+core_steal_context_locked (TetherCore    *core,
+                           GMainContext **context,
+                           GMainLoop    **loop,
+                           GSource      **source,
+                           GSource      **timer_source)
+{
+  *context = g_steal_pointer (&core->context);
+  *loop = g_steal_pointer (&core->loop);
+  *source = g_steal_pointer (&core->source);
+  g_mutex_lock (&core->timers_lock);
+  g_assert (core->timers->len == 0);
+  *timer_source = g_steal_pointer (&core->timer_source);
+  g_mutex_unlock (&core->timers_lock);
+}
 
 TetherCore *
 tether_core_ref (TetherCore *core)
@@ -52,14 +98,18 @@ tether_core_unref (TetherCore *core)
   if (!g_atomic_ref_count_dec (&core->ref_count))
     return;
 
+  tether_fork_untrack (core);
   g_assert (core->thread == NULL);
   g_assert (core->live.length == 0);
   g_assert (!tether_queue_maybe_nonempty (&core->queue));
 
-  g_source_destroy (core->source);
-  g_source_unref (core->source);
-  g_main_loop_unref (core->loop);
-  g_main_context_unref (core->context);
+  g_assert (core->timers->len == 0);
+  /* The timers' source is attached to the context: it goes first. */
+  g_clear_pointer (&core->timer_source, core_drop_source);
+  g_ptr_array_unref (core->timers);
+  g_mutex_clear (&core->timers_lock);
+  core_drop_context (g_steal_pointer (&core->context), g_steal_pointer (&core->loop),
+                     g_steal_pointer (&core->source));
   g_weak_ref_clear (&core->manager);
   g_mutex_clear (&core->mutex);
   g_cond_clear (&core->cond);
@@ -69,6 +119,7 @@ tether_core_unref (TetherCore *core)
   tether_stats_clear (&core->stats);
   tether_post_pool_clear (&core->posts);
   g_free (core->task_type);
+  g_free (core->label);
   g_free (core->id);
   g_aligned_free (core);
 }
@@ -77,6 +128,26 @@ const char *
 tether_core_get_id (TetherCore *core)
 {
   return core->id;
+}
+
+/* The id for messages: see tether_describe_name(). */
+const char *
+tether_core_get_label (TetherCore *core)
+{
+  return core->label;
+}
+
+/* Any thread: a restart frees the task type, under the lock. */
+char *
+tether_core_dup_task_type (TetherCore *core)
+{
+  char *ret;
+
+  g_mutex_lock (&core->mutex);
+  ret = g_strdup (core->task_type);
+  g_mutex_unlock (&core->mutex);
+
+  return ret;
 }
 
 TetherCore *
@@ -118,6 +189,20 @@ core_has_work_cb (gpointer data)
   return core_has_work (data);
 }
 
+/* A stopped manager holds no descriptor: its context is dropped when its
+ * thread exits (unless it was handed out), and made again by the next
+ * start. Wakers run on any thread without the core lock, so each counts
+ * itself in `wakers` before it looks at `sleeping`; the exiting thread sets
+ * `sleeping` to CORE_GONE and then waits for the count to drain. Either a
+ * waker sees CORE_GONE and leaves the context alone, or the thread sees the
+ * waker and waits for it (both sides are sequentially consistent). */
+static inline void
+core_wakeup_counted (TetherCore *core)
+{
+  tether_stats_add (&core->stats.wakeups, 1);
+  g_main_context_wakeup (__atomic_load_n (&core->context, __ATOMIC_ACQUIRE));
+}
+
 /* Submitters, after a push: wakes the manager's thread only if it may be
  * blocked in poll(), so a burst of submissions costs one wake-up. The
  * sequentially consistent push before this read pairs with the store in
@@ -128,13 +213,13 @@ core_wake (TetherCore *core)
 {
   int sleeping = CORE_SLEEPING;
 
-  if (__atomic_load_n (&core->sleeping, __ATOMIC_SEQ_CST) == CORE_SLEEPING &&
-      __atomic_compare_exchange_n (&core->sleeping, &sleeping, CORE_AWAKE, FALSE,
+  if (__atomic_load_n (&core->sleeping, __ATOMIC_SEQ_CST) != CORE_SLEEPING)
+    return;
+  __atomic_fetch_add (&core->wakers, 1, __ATOMIC_SEQ_CST);
+  if (__atomic_compare_exchange_n (&core->sleeping, &sleeping, CORE_AWAKE, FALSE,
                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-    {
-      tether_stats_add (&core->stats.wakeups, 1);
-      g_main_context_wakeup (core->context);
-    }
+    core_wakeup_counted (core);
+  __atomic_fetch_sub (&core->wakers, 1, __ATOMIC_SEQ_CST);
 }
 
 /* Makes the manager's thread look at its stop state, queue or not. */
@@ -142,7 +227,20 @@ static void
 core_poke (TetherCore *core)
 {
   __atomic_store_n (&core->poke, TRUE, __ATOMIC_SEQ_CST);
-  g_main_context_wakeup (core->context);
+  __atomic_fetch_add (&core->wakers, 1, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n (&core->sleeping, __ATOMIC_SEQ_CST) != CORE_GONE)
+    g_main_context_wakeup (__atomic_load_n (&core->context, __ATOMIC_ACQUIRE));
+  __atomic_fetch_sub (&core->wakers, 1, __ATOMIC_SEQ_CST);
+}
+
+/* The manager's thread, on its way out: from here no waker touches the
+ * context. */
+static void
+core_close_wakers (TetherCore *core)
+{
+  __atomic_store_n (&core->sleeping, CORE_GONE, __ATOMIC_SEQ_CST);
+  while (__atomic_load_n (&core->wakers, __ATOMIC_SEQ_CST) != 0)
+    g_thread_yield ();
 }
 
 static void
@@ -262,11 +360,107 @@ tether_core_schedule_retire (TetherCore *core,
   core_wake (core);
 }
 
+/* The timer heap, under timers_lock: jobs ordered by deadline (queued_at),
+ * then by submission (timer_seq), each knowing its place. */
+static inline gboolean
+timer_before (TetherJob *a,
+              TetherJob *b)
+{
+  return a->queued_at < b->queued_at ||
+         (a->queued_at == b->queued_at && a->timer_seq < b->timer_seq);
+}
+
+static void
+timers_place (GPtrArray *heap,
+              guint      i,
+              TetherJob *job)
+{
+  heap->pdata[i] = job;
+  job->timer_index = i;
+}
+
+static void
+timers_sift_up (GPtrArray *heap,
+                guint      i)
+{
+  TetherJob *job = heap->pdata[i];
+
+  while (i > 0 && timer_before (job, heap->pdata[(i - 1) / 2]))
+    {
+      timers_place (heap, i, heap->pdata[(i - 1) / 2]);
+      i = (i - 1) / 2;
+    }
+  timers_place (heap, i, job);
+}
+
+static void
+timers_sift_down (GPtrArray *heap,
+                  guint      i)
+{
+  TetherJob *job = heap->pdata[i];
+
+  for (;;)
+    {
+      guint child = 2 * i + 1;
+
+      if (child >= heap->len)
+        break;
+      if (child + 1 < heap->len && timer_before (heap->pdata[child + 1], heap->pdata[child]))
+        child++;
+      if (!timer_before (heap->pdata[child], job))
+        break;
+      timers_place (heap, i, heap->pdata[child]);
+      i = child;
+    }
+  timers_place (heap, i, job);
+}
+
+static void
+timers_remove (GPtrArray *heap,
+               TetherJob *job)
+{
+  guint i = job->timer_index;
+  TetherJob *last = g_ptr_array_steal_index (heap, heap->len - 1);
+
+  job->timer_index = G_MAXUINT;
+  if (last == job)
+    return;
+  timers_place (heap, i, last);
+  timers_sift_up (heap, i);
+  timers_sift_down (heap, last->timer_index);
+}
+
+/* With timers_lock held: the source fires when the earliest timer is due. */
+static void
+timers_rearm_locked (TetherCore *core)
+{
+  g_source_set_ready_time (core->timer_source,
+                           core->timers->len > 0
+                           ? ((TetherJob *) core->timers->pdata[0])->queued_at : -1);
+}
+
+/* Any thread: a timer ended before it fired. Whoever takes it out of the
+ * heap (this, or the manager's thread firing it) has it retired. */
 void
 tether_core_wake_timer (TetherCore *core,
                         TetherJob  *job)
 {
-  g_source_set_ready_time (job->timer, 0);
+  gboolean removed = FALSE;
+
+  g_mutex_lock (&core->timers_lock);
+  if (job->timer_index != G_MAXUINT)
+    {
+      gboolean was_first = job->timer_index == 0;
+
+      timers_remove (core->timers, job);
+      if (was_first)
+        timers_rearm_locked (core);
+      removed = TRUE;
+    }
+  g_mutex_unlock (&core->timers_lock);
+
+  if (removed)
+    tether_core_schedule_retire (core, job);
 }
 
 /* Manager thread only: records the latency of one item, and warns about
@@ -289,8 +483,9 @@ core_note_timing (TetherCore *core,
     {
       g_autofree char *name = job != NULL ? tether_job_dup_name (job)
                                           : tether_debug_describe_func (func);
+      g_autofree char *task_type = tether_core_dup_task_type (core);
 
-      tether_debug_log_slow (core->id, core->task_type, name, ended - started, threshold);
+      tether_debug_log_slow (core->label, task_type, name, ended - started, threshold);
     }
 }
 
@@ -309,11 +504,13 @@ core_log_dropped (TetherCore *core,
                   const char *why)
 {
   g_autofree char *name = NULL;
+  g_autofree char *task_type = NULL;
 
   if (!(__atomic_load_n (&core->debug_flags, __ATOMIC_RELAXED) & TETHER_DEBUG_FLAGS_DROPPED))
     return;
   name = job != NULL ? tether_job_dup_name (job) : tether_debug_describe_func (func);
-  tether_debug_log_dropped (core->id, core->task_type, name, why);
+  task_type = tether_core_dup_task_type (core);
+  tether_debug_log_dropped (core->label, task_type, name, why);
 }
 
 #define CANCEL_STOP_REASON "the manager was stopped with TETHER_STOP_MODE_CANCEL"
@@ -360,8 +557,6 @@ core_retire (TetherCore *core,
       g_signal_handler_disconnect (job->user_cancellable, job->user_cancel_id);
       job->user_cancel_id = 0;
     }
-  if (job->timer != NULL)
-    g_source_destroy (job->timer);
   tether_job_release_func_data (job);
 
   g_mutex_lock (&core->mutex);
@@ -394,6 +589,38 @@ core_run (TetherCore *core,
     core_retire (core, job);
 }
 
+/* g_cancellable_cancel() marks its cancellable cancelled, then runs the
+ * "cancelled" handlers one by one: the application's, and the one of every
+ * job sharing it, each of which ends its job if still queued. The manager's
+ * thread can reach a job in between, before its handler has run. Looking at
+ * the cancellable after the job is marked running closes that window: either
+ * this sees it cancelled, or the cancellation came after the start (then the
+ * handler finds the job running and fires its cancellable, as for any
+ * running work). So once g_cancellable_cancel() returns, no job sharing the
+ * cancellable can start. */
+static inline gboolean
+core_user_cancelled (TetherJob *job)
+{
+  return job->user_cancellable != NULL && g_cancellable_is_cancelled (job->user_cancellable);
+}
+
+/* Manager thread only: a job marked running whose cancellable had fired
+ * ends cancelled without running. */
+static void
+core_end_unstarted (TetherCore *core,
+                    TetherJob  *job)
+{
+  const char *why = "its cancellable was cancelled";
+
+  if (tether_job_complete (job, NULL,
+                           g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                        "Work on manager '%s' was cancelled before it started (%s)",
+                                        core->label, why)))
+    core_log_dropped (core, NULL, job, why);
+  if (g_atomic_int_dec_and_test (&job->retire_tokens))
+    core_retire (core, job);
+}
+
 static void
 core_start_or_retire (TetherCore *core,
                       TetherJob  *job)
@@ -406,7 +633,10 @@ core_start_or_retire (TetherCore *core,
   if (g_atomic_int_compare_and_exchange (&job->state, TETHER_JOB_QUEUED, TETHER_JOB_RUNNING))
     {
       __atomic_fetch_add (&core->stats.running, 1, __ATOMIC_RELAXED);
-      core_run (core, job);
+      if (G_UNLIKELY (core_user_cancelled (job)))
+        core_end_unstarted (core, job);
+      else
+        core_run (core, job);
     }
   else
     {
@@ -462,15 +692,31 @@ static GSourceFuncs core_source_funcs = {
   .dispatch = core_source_dispatch,
 };
 
+/* Runs the timers due when this iteration began, earliest deadline first
+ * and, for equal deadlines, in submission order, as asyncio does; at most a
+ * batch at a time, so that other sources run in between. */
 static gboolean
 timer_source_dispatch (GSource     *source,
                        GSourceFunc  callback,
                        gpointer     user_data)
 {
-  TetherJob *job = __atomic_load_n (&((TimerSource *) source)->job, __ATOMIC_ACQUIRE);
+  TetherCore *core = ((TimerSource *) source)->core;
+  gint64 now = g_source_get_time (source);
+  TetherJob *due[BATCH_SIZE];
+  guint n = 0;
 
-  g_source_set_ready_time (source, -1);
-  core_start_or_retire (job->core, job);
+  g_mutex_lock (&core->timers_lock);
+  while (n < BATCH_SIZE && core->timers->len > 0 &&
+         ((TetherJob *) core->timers->pdata[0])->queued_at <= now)
+    {
+      due[n] = core->timers->pdata[0];
+      timers_remove (core->timers, due[n++]);
+    }
+  timers_rearm_locked (core);
+  g_mutex_unlock (&core->timers_lock);
+
+  for (guint i = 0; i < n; i++)
+    core_start_or_retire (core, due[i]);
 
   return G_SOURCE_CONTINUE;
 }
@@ -483,30 +729,190 @@ TetherCore *
 tether_core_new (const char *id)
 {
   TetherCore *core = g_aligned_alloc0 (1, sizeof (TetherCore), TETHER_CACHELINE);
-  CoreSource *source;
 
   g_atomic_ref_count_init (&core->ref_count);
   tether_queue_init (&core->queue);
   core->closed = TRUE;
+  core->sleeping = CORE_GONE;
   core->debug_flags = tether_debug_get_default_flags ();
   core->slow_threshold = tether_debug_get_default_slow_threshold ();
   core->id = g_strdup (id);
-  core->context = g_main_context_new ();
-  g_main_context_set_poll_func (core->context, core_poll);
-  core->loop = g_main_loop_new (core->context, FALSE);
+  core->label = tether_describe_name (id);
+  g_mutex_init (&core->timers_lock);
+  core->timers = g_ptr_array_new ();
   g_mutex_init (&core->mutex);
   g_cond_init (&core->cond);
   g_cond_init (&core->room_cond);
   g_weak_ref_init (&core->manager, NULL);
   tether_stats_init (&core->stats);
+  core->fork_link.data = core;
+  tether_fork_track (core);
+
+  return core;
+}
+
+/* Every context Tether makes is made under this lock, so that the check
+ * for a free descriptor and the creation are not interleaved with another
+ * manager's. */
+static GMutex context_lock;
+
+/* GLib aborts the process when a new context cannot have its wake-up
+ * descriptor (an eventfd, else a pipe). Checking with a pipe, which needs
+ * one descriptor more than an eventfd, is portable and keeps one spare.
+ * Another thread of the application can still take the last descriptors
+ * between this check and the creation; Tether's own contexts cannot. */
+static gboolean
+check_descriptors (const char  *id,
+                   GError     **error)
+{
+#ifdef G_OS_UNIX
+  int fds[2];
+  int saved_errno;
+
+  if (pipe (fds) == 0)
+    {
+      close (fds[0]);
+      close (fds[1]);
+      return TRUE;
+    }
+  saved_errno = errno;
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+               "Manager '%s' cannot start: its main context needs a file descriptor "
+               "and none can be had (%s); stop or free other managers (a stopped manager "
+               "holds none), close files, or raise the limit (ulimit -n, RLIMIT_NOFILE)",
+               id, g_strerror (saved_errno));
+  return FALSE;
+#else
+  return TRUE;
+#endif
+}
+
+/* With the core lock held: makes the context, main loop and queue source,
+ * unless they exist. */
+static gboolean
+core_ensure_context_locked (TetherCore  *core,
+                            GError     **error)
+{
+  GMainContext *context;
+  CoreSource *source;
+
+  if (core->context != NULL)
+    return TRUE;
+
+  g_mutex_lock (&context_lock);
+  if (!check_descriptors (core->id, error))
+    {
+      g_mutex_unlock (&context_lock);
+      return FALSE;
+    }
+  context = g_main_context_new ();
+  g_mutex_unlock (&context_lock);
+
+  g_main_context_set_poll_func (context, core_poll);
+  core->loop = g_main_loop_new (context, FALSE);
 
   source = (CoreSource *) g_source_new (&core_source_funcs, sizeof (CoreSource));
   source->core = core;
   core->source = (GSource *) source;
   g_source_set_static_name (core->source, "[tether] manager queue");
-  g_source_attach (core->source, core->context);
+  g_source_attach (core->source, context);
 
-  return core;
+  __atomic_store_n (&core->context, context, __ATOMIC_RELEASE);
+  return TRUE;
+}
+
+/* Any thread: the context, made now if the manager has none, and kept for
+ * the manager's life from here on, since the caller may keep it or attach
+ * sources to it. */
+GMainContext *
+tether_core_get_context (TetherCore *core)
+{
+  g_autoptr(GError) error = NULL;
+  GMainContext *ret;
+
+  g_mutex_lock (&core->mutex);
+  if (!core_ensure_context_locked (core, &error))
+    g_error ("%s", error->message);
+  core->context_kept = TRUE;
+  ret = core->context;
+  g_mutex_unlock (&core->mutex);
+
+  return ret;
+}
+
+typedef struct
+{
+  TetherFunc     func;
+  gpointer       func_data;
+  GDestroyNotify func_data_destroy;
+} ExitFunc;
+
+/* Manager thread only, once its loop has quit: the exit funcs, newest
+ * first, including any that an exit func adds. */
+static void
+core_run_exit_funcs (TetherCore *core)
+{
+  GSList *funcs;
+
+  g_mutex_lock (&core->mutex);
+  while ((funcs = g_steal_pointer (&core->exit_funcs)) != NULL)
+    {
+      g_mutex_unlock (&core->mutex);
+      for (GSList *l = funcs; l != NULL; l = l->next)
+        {
+          ExitFunc *exit_func = l->data;
+
+          exit_func->func (exit_func->func_data);
+          if (exit_func->func_data_destroy != NULL)
+            exit_func->func_data_destroy (exit_func->func_data);
+          g_free (exit_func);
+        }
+      g_slist_free (funcs);
+      g_mutex_lock (&core->mutex);
+    }
+  core->exit_closed = TRUE;
+  g_mutex_unlock (&core->mutex);
+}
+
+gboolean
+tether_core_add_exit_func (TetherCore      *core,
+                           TetherFunc       func,
+                           gpointer         func_data,
+                           GDestroyNotify   func_data_destroy,
+                           GError         **error)
+{
+  GMainContext *home = NULL;
+  ExitFunc *exit_func;
+
+  if (tether_func_data_is_javascript (func_data_destroy, &home))
+    {
+      g_main_context_unref (home);
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                   "Manager '%s' cannot run a JavaScript function: GJS runs JavaScript only "
+                   "on its own thread",
+                   core->id);
+      return FALSE;
+    }
+  g_clear_pointer (&home, g_main_context_unref);
+
+  g_mutex_lock (&core->mutex);
+  if (core->state == CORE_STOPPED || core->exit_closed)
+    {
+      g_mutex_unlock (&core->mutex);
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING,
+                   "Manager '%s' is not running, or its thread is exiting; add exit "
+                   "functions while it runs, after tether_loop_manager_start()",
+                   core->id);
+      return FALSE;
+    }
+  exit_func = g_new (ExitFunc, 1);
+  exit_func->func = func;
+  exit_func->func_data = func_data;
+  exit_func->func_data_destroy = func_data_destroy;
+  core->exit_funcs = g_slist_prepend (core->exit_funcs, exit_func);
+  g_mutex_unlock (&core->mutex);
+
+  return TRUE;
 }
 
 static gpointer
@@ -514,6 +920,10 @@ core_thread_func (gpointer data)
 {
   TetherCore *core = data;
   gboolean detached;
+  GMainContext *context = NULL;
+  GMainLoop *loop = NULL;
+  GSource *source = NULL;
+  GSource *timer_source = NULL;
 
   g_mutex_lock (&core->mutex);
   tether_lineage_enter_manager_thread (core->starter);
@@ -529,18 +939,28 @@ core_thread_func (gpointer data)
   for (guint i = 0; i < 100 && g_main_context_iteration (core->context, FALSE); i++)
     ;
 
+  core_run_exit_funcs (core);
+
   g_clear_object (&core->spare_work);
   g_private_set (&current_core, NULL);
   g_main_context_pop_thread_default (core->context);
   tether_lineage_exit_manager_thread ();
+  core_close_wakers (core);
 
   g_mutex_lock (&core->mutex);
+  /* A stopped manager holds no descriptor, unless its context was handed
+   * out: then it is the same for the manager's whole life. */
+  if (!core->context_kept)
+    core_steal_context_locked (core, &context, &loop, &source, &timer_source);
   core->state = CORE_STOPPED;
   detached = core->detached;
   core->detached = FALSE;
   g_cond_broadcast (&core->cond);
   g_mutex_unlock (&core->mutex);
 
+  /* Sources still attached by work go with it. */
+  g_clear_pointer (&timer_source, core_drop_source);
+  core_drop_context (context, loop, source);
   tether_core_unref (core);
   /* Last: whoever waits for detached threads may free what this used. */
   if (detached)
@@ -582,7 +1002,7 @@ tether_core_start (TetherCore  *core,
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_RUNNING,
                    "Manager '%s' is stopping and this is its own thread; start it again "
                    "from another thread once tether_loop_manager_stop() has returned",
-                   core->id);
+                   core->label);
       return FALSE;
     }
   /* Waiting for a stop is a wait on the manager's thread, like a stop's. */
@@ -596,7 +1016,7 @@ tether_core_start (TetherCore  *core,
           g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
                        "Manager '%s' is stopping and its stop waits for this thread: %s "
                        "each wait for the next. Start it again once this work has returned",
-                       core->id, cycle);
+                       core->label, cycle);
           return FALSE;
         }
       while (core->state == CORE_STOPPING)
@@ -609,7 +1029,7 @@ tether_core_start (TetherCore  *core,
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_RUNNING,
                    "Manager '%s' is already running; call tether_loop_manager_stop() "
                    "before starting it again",
-                   core->id);
+                   core->label);
       return FALSE;
     }
 
@@ -618,16 +1038,33 @@ tether_core_start (TetherCore  *core,
   if (old_thread != NULL)
     g_thread_join (old_thread);
 
+  if (!core_ensure_context_locked (core, error))
+    {
+      g_mutex_unlock (&core->mutex);
+      return FALSE;
+    }
+  __atomic_store_n (&core->sleeping, CORE_AWAKE, __ATOMIC_SEQ_CST);
+
   g_clear_pointer (&core->starter, tether_lineage_unref_memory);
   core->starter = tether_lineage_ref_memory (tether_lineage_get_current ());
   name = thread_name_for (core->id);
   core->thread = g_thread_try_new (name, core_thread_func, tether_core_ref (core), &local_error);
   if (core->thread == NULL)
     {
+      GMainContext *context = NULL;
+      GMainLoop *loop = NULL;
+      GSource *source = NULL;
+      GSource *timer_source = NULL;
+
+      core_close_wakers (core);
+      if (!core->context_kept)
+        core_steal_context_locked (core, &context, &loop, &source, &timer_source);
       g_mutex_unlock (&core->mutex);
+      g_clear_pointer (&timer_source, core_drop_source);
+      core_drop_context (context, loop, source);
       tether_core_unref (core);
       g_propagate_prefixed_error (error, local_error,
-                                  "Manager '%s' could not start its thread: ", core->id);
+                                  "Manager '%s' could not start its thread: ", core->label);
       return FALSE;
     }
   /* Lock-free submitters read the task type once they see the manager
@@ -635,6 +1072,7 @@ tether_core_start (TetherCore  *core,
   g_free (core->task_type);
   core->task_type = g_strdup (task_type);
   core->state = CORE_RUNNING;
+  core->exit_closed = FALSE;
   core->generation++;
   g_atomic_int_set (&core->cancelling, FALSE);
   __atomic_store_n (&core->closed, FALSE, __ATOMIC_SEQ_CST);
@@ -677,7 +1115,7 @@ core_apply_stop (TetherCore     *core,
 
       if (mode == TETHER_STOP_MODE_CANCEL)
         why = CANCEL_STOP_REASON;
-      else if (job->timer != NULL)
+      else if (job->timer)
         why = "the manager stopped before its timer fired";
       if (why != NULL && tether_job_cancel_queued (job, why))
         core_log_dropped (core, NULL, job, why);
@@ -803,14 +1241,29 @@ tether_core_wait_stopped (TetherCore *core,
   return stopped;
 }
 
-/* Accepted and not yet taken by the manager's thread. */
+/* Accepted and not yet taken by the manager's thread, as it was at one
+ * instant. The two counters move independently, so reading them one after
+ * the other could pair a stale n_taken with a newer n_accepted and count
+ * work twice (twice max-pending, with busy submitters). If n_taken did not
+ * move around the read of n_accepted, both held together at that read; if
+ * the manager's thread keeps moving it, reading n_accepted first gives a
+ * figure no higher than the truth at that read. Under the core lock with a
+ * max-pending, n_accepted does not move and the figure is exact. */
 guint
 tether_core_get_n_pending (TetherCore *core)
 {
-  guint64 taken = load_u64 (&core->n_taken);
-  guint64 accepted = load_u64 (&core->n_accepted);
+  guint64 taken, accepted, taken_after = load_u64 (&core->n_taken);
 
-  return accepted > taken ? (guint) MIN (accepted - taken, G_MAXUINT) : 0;
+  for (guint tries = 0; tries < 16; tries++)
+    {
+      taken = taken_after;
+      accepted = load_u64 (&core->n_accepted);
+      taken_after = load_u64 (&core->n_taken);
+      if (taken == taken_after)
+        break;
+    }
+
+  return accepted > taken_after ? (guint) MIN (accepted - taken_after, G_MAXUINT) : 0;
 }
 
 /* With the core lock held: whether the job can be accepted now. */
@@ -827,22 +1280,25 @@ core_check_locked (TetherCore  *core,
                      "manager or start it again once the stop has finished"
                    : "Manager '%s' is not running; call tether_loop_manager_start() "
                      "before submitting work",
-                   core->id);
+                   core->label);
       return FALSE;
     }
 
   if (core->task_type != NULL && g_strcmp0 (core->task_type, task_type) != 0)
     {
+      g_autofree char *accepted = tether_describe_name (core->task_type);
+      g_autofree char *given = tether_describe_name (task_type);
+
       if (task_type != NULL)
         g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
                      "Manager '%s' only accepts task type '%s', not '%s'; submit with "
                      "task type '%s', or use a manager started for '%s'",
-                     core->id, core->task_type, task_type, core->task_type, task_type);
+                     core->label, accepted, given, accepted, given);
       else
         g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
                      "Manager '%s' only accepts task type '%s', and this submission has no "
                      "task type; pass task type '%s'",
-                     core->id, core->task_type, core->task_type);
+                     core->label, accepted, accepted);
       return FALSE;
     }
 
@@ -877,7 +1333,7 @@ core_wait_for_room_inner_locked (TetherCore  *core,
           g_set_error (error, TETHER_ERROR, TETHER_ERROR_BUSY,
                        "Manager '%s' already has %u submissions queued, its max-pending%s; "
                        "retry later, raise max-pending, or set a submit timeout to wait for room",
-                       core->id, tether_core_get_n_pending (core),
+                       core->label, tether_core_get_n_pending (core),
                        tether_core_is_current (core)
                        ? " (its own thread never waits for room: nothing would make any)" : "");
           return FALSE;
@@ -894,7 +1350,7 @@ core_wait_for_room_inner_locked (TetherCore  *core,
                            "each wait for the next, and only the thread of '%s' makes room. "
                            "Nothing was submitted; retry later, raise max-pending, or submit "
                            "from another thread",
-                           core->id, cycle, core->id);
+                           core->label, cycle, core->label);
               return FALSE;
             }
           *registered = TRUE;
@@ -903,11 +1359,14 @@ core_wait_for_room_inner_locked (TetherCore  *core,
        * earlier is seen here, a later one wakes this wait. */
       if (tether_core_wait_cancelled ())
         {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                       "The wait for room in the queue of manager '%s' was ended because "
-                       "manager '%s', whose thread waited, was stopped with "
+          /* BUSY, as when a submit timeout passes: the queue is still full,
+           * and the error stays a rejection for every form of submission
+           * (a cancellation error would read as accepted work cancelled). */
+          g_set_error (error, TETHER_ERROR, TETHER_ERROR_BUSY,
+                       "Manager '%s' has no room in its queue, and the wait for room was "
+                       "ended because manager '%s', whose thread waited, was stopped with "
                        "TETHER_STOP_MODE_CANCEL; nothing was submitted",
-                       core->id, tether_core_get_id (tether_core_get_current ()));
+                       core->label, tether_core_get_label (tether_core_get_current ()));
           return FALSE;
         }
 
@@ -939,23 +1398,42 @@ core_wait_for_room_locked (TetherCore  *core,
   return ret;
 }
 
+/* With the core lock held: the timer joins the heap, unless it has ended
+ * already (its cancellable had fired), when it goes straight to be retired.
+ * Both happen under timers_lock, which tether_core_wake_timer() takes too,
+ * so exactly one of them hands it on. */
 static void
-core_attach_timer_locked (TetherCore *core,
-                          TetherJob  *job,
-                          gint64      ready_time)
+core_add_timer_locked (TetherCore *core,
+                       TetherJob  *job)
 {
-  TimerSource *timer = (TimerSource *) g_source_new (&timer_source_funcs, sizeof (TimerSource));
+  gboolean retire = FALSE;
 
-  job->timer = (GSource *) timer;
-  job->queued_at = ready_time;
-  /* GLib's context lock orders the attach before the dispatch, but from
-   * inside libglib; publishing the job with a release (and reading it with
-   * an acquire) makes the hand-over explicit, for readers and for TSan. */
-  __atomic_store_n (&timer->job, job, __ATOMIC_RELEASE);
-  g_source_set_static_name (job->timer, "[tether] timer");
-  g_source_set_ready_time (job->timer,
-                           g_atomic_int_get (&job->state) == TETHER_JOB_QUEUED ? ready_time : 0);
-  g_source_attach (job->timer, core->context);
+  g_mutex_lock (&core->timers_lock);
+  if (core->timer_source == NULL)
+    {
+      /* Made with the first timer: every source on the context costs each
+       * main loop iteration a look, and most managers never use timers. */
+      core->timer_source = g_source_new (&timer_source_funcs, sizeof (TimerSource));
+      ((TimerSource *) core->timer_source)->core = core;
+      g_source_set_static_name (core->timer_source, "[tether] timers");
+      g_source_attach (core->timer_source, core->context);
+    }
+  if (g_atomic_int_get (&job->state) == TETHER_JOB_QUEUED)
+    {
+      job->timer_seq = core->timer_seq++;
+      g_ptr_array_add (core->timers, job);
+      timers_sift_up (core->timers, core->timers->len - 1);
+      if (job->timer_index == 0)
+        timers_rearm_locked (core);
+    }
+  else
+    {
+      retire = TRUE;
+    }
+  g_mutex_unlock (&core->timers_lock);
+
+  if (retire)
+    tether_core_schedule_retire (core, job);
   tether_stats_add (&core->stats.timers, 1);
 }
 
@@ -990,7 +1468,7 @@ core_refuse_javascript (TetherCore  *core,
                "Manager '%s' cannot run a JavaScript function: GJS runs JavaScript only "
                "on its own thread. Submit work written in C or Python, and await the "
                "future or async result here instead",
-               core->id);
+               core->label);
   tether_core_note_rejected (core);
   return FALSE;
 }
@@ -1023,12 +1501,18 @@ tether_core_accept (TetherCore    *core,
    * disconnects it on retire. An already-cancelled cancellable ends the job
    * right here; it is still queued and retired like any other. */
   job->accepted = TRUE;
+  if (ready_time >= 0)
+    {
+      /* Before the cancellable's handler can see the job. */
+      job->timer = TRUE;
+      job->queued_at = ready_time;
+    }
   tether_job_connect_user_cancellable (job, cancellable);
   g_queue_push_tail_link (&core->live, &job->live_link);
 
   if (ready_time >= 0)
     {
-      core_attach_timer_locked (core, job, ready_time);
+      core_add_timer_locked (core, job);
       g_mutex_unlock (&core->mutex);
       return TRUE;
     }
@@ -1221,9 +1705,9 @@ wait_graph_find_cycle_locked (TetherCore *self,
   for (int i = found; i >= 0; i = g_array_index (hops, Hop, i).from)
     g_ptr_array_add (path, g_array_index (hops, Hop, i).core);
   cycle = g_string_new (NULL);
-  g_string_append_printf (cycle, "'%s'", self->id);
+  g_string_append_printf (cycle, "'%s'", self->label);
   for (guint i = path->len; i > 0; i--)
-    g_string_append_printf (cycle, " -> '%s'", ((TetherCore *) g_ptr_array_index (path, i - 1))->id);
+    g_string_append_printf (cycle, " -> '%s'", ((TetherCore *) g_ptr_array_index (path, i - 1))->label);
   return g_string_free (cycle, FALSE);
 }
 
@@ -1310,10 +1794,10 @@ tether_core_begin_async_wait (TetherCore  *target,
     if (c->waiting_on == self && c->waiting_on_stop)
       {
         found = g_string_new (NULL);
-        g_string_append_printf (found, "'%s'", self->id);
+        g_string_append_printf (found, "'%s'", self->label);
         for (TetherCore *d = target; d != self; d = d->waiting_on)
-          g_string_append_printf (found, " -> '%s'", d->id);
-        g_string_append_printf (found, " -> '%s'", self->id);
+          g_string_append_printf (found, " -> '%s'", d->label);
+        g_string_append_printf (found, " -> '%s'", self->label);
         break;
       }
   if (found == NULL)
@@ -1472,4 +1956,69 @@ tether_core_wait_detached (gint64 deadline)
   g_mutex_unlock (&detached_lock);
 
   return none;
+}
+
+/* fork(): the statics, in the lock order tether-fork.c documents. Both are
+ * leaves: nothing is taken while either is held. */
+void
+tether_core_lock_statics (void)
+{
+  g_mutex_lock (&context_lock);
+  g_mutex_lock (&wait_graph_lock);
+}
+
+void
+tether_core_unlock_statics (void)
+{
+  g_mutex_unlock (&wait_graph_lock);
+  g_mutex_unlock (&context_lock);
+}
+
+/* fork(), in the child, with every Tether lock held by this thread. The
+ * manager's thread does not exist here: the manager becomes a stopped one
+ * that can be started again. Returns whether the reference that thread
+ * held is now nobody's. */
+gboolean
+tether_core_reset_in_child (TetherCore *core)
+{
+  gboolean had_thread = core->state != CORE_STOPPED;
+
+  /* Work on this manager's thread called fork(): that thread is this one,
+   * and it is inside the manager's loop. Leave the manager as it is. */
+  if (tether_core_is_current (core))
+    return FALSE;
+
+  /* Abandoned, not freed: its lock may be held by a thread that does not
+   * exist here, and its wake-up descriptor is shared with the parent's copy.
+   * The next start or get_context() makes a new one. */
+  core->context = NULL;
+  core->loop = NULL;
+  core->source = NULL;
+  core->context_kept = FALSE;
+  /* Joining or detaching a thread of the parent would be undefined. */
+  core->thread = NULL;
+  core->spare_work = NULL;
+
+  core->state = CORE_STOPPED;
+  core->closed = TRUE;
+  core->cancelling = FALSE;
+  core->sleeping = CORE_GONE;
+  core->wakers = 0;
+  core->poke = FALSE;
+  core->post_running = 0;
+  core->room_waiters = 0;
+  core->waiting_on = NULL;
+  core->stats.running = 0;
+
+  /* Accepted work belongs to the parent, whose thread runs it: here it
+   * never ends. A submitter may have been half-way through a push. */
+  tether_queue_init (&core->queue);
+  g_queue_init (&core->live);
+  core->n_taken = core->n_accepted;
+
+  /* Threads that waited on these exist in the parent only. */
+  g_cond_init (&core->cond);
+  g_cond_init (&core->room_cond);
+
+  return had_thread;
 }

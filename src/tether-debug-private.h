@@ -11,8 +11,12 @@ G_BEGIN_DECLS
 
 #define TETHER_DEBUG_DEFAULT_SLOW_USEC (100 * 1000)
 
+/* How many characters of an id, task type or work name a message quotes. */
+#define TETHER_NAME_MAX_CHARS 64
+
 TetherDebugFlags tether_debug_get_default_flags          (void);
 gint64           tether_debug_get_default_slow_threshold (void);
+char            *tether_describe_name        (const char       *name);
 char            *tether_debug_describe_func  (gpointer          func);
 void             tether_debug_log_slow       (const char       *manager,
                                               const char       *task_type,

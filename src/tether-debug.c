@@ -82,6 +82,29 @@ tether_debug_get_default_slow_threshold (void)
   return default_slow_usec;
 }
 
+/* A name (manager id, task type, work name) as every message quotes it:
+ * valid UTF-8, so that the message is too, and at most
+ * TETHER_NAME_MAX_CHARS characters followed by "…", so that a huge name does
+ * not make a huge message. Returns %NULL for %NULL. */
+char *
+tether_describe_name (const char *name)
+{
+  g_autofree char *valid = NULL;
+  const char *end;
+  guint n;
+
+  if (name == NULL)
+    return NULL;
+  if (!g_utf8_validate (name, -1, NULL))
+    name = valid = g_utf8_make_valid (name, -1);
+
+  for (end = name, n = 0; *end != '\0' && n < TETHER_NAME_MAX_CHARS; n++)
+    end = g_utf8_next_char (end);
+  if (*end == '\0')
+    return g_strdup (name);
+  return g_strdup_printf ("%.*s…", (int) (end - name), name);
+}
+
 /* The C symbol of a work function when the dynamic linker knows it (exported
  * functions, or everything with -rdynamic), else its module and address. */
 char *
@@ -104,18 +127,21 @@ tether_debug_describe_func (gpointer func)
   return g_strdup_printf ("%p", func);
 }
 
+/* Every name is quoted as tether_describe_name() makes it, in the message
+ * and in the fields alike. */
 static void
 log_warning (const char *manager,
              const char *task_type,
              const char *work,
              const char *message)
 {
+  g_autofree char *task_type_shown = tether_describe_name (task_type);
   const GLogField fields[] = {
     { "GLIB_DOMAIN", "Tether", -1 },
     { "PRIORITY", "4", -1 },
     { "MESSAGE", message, -1 },
     { "TETHER_MANAGER", manager, -1 },
-    { "TETHER_TASK_TYPE", task_type != NULL ? task_type : "", -1 },
+    { "TETHER_TASK_TYPE", task_type_shown != NULL ? task_type_shown : "", -1 },
     { "TETHER_WORK", work, -1 },
   };
 
@@ -129,13 +155,15 @@ tether_debug_log_slow (const char *manager,
                        gint64      usec,
                        gint64      threshold)
 {
+  g_autofree char *manager_shown = tether_describe_name (manager);
+  g_autofree char *work_shown = tether_describe_name (work);
   g_autofree char *message =
     g_strdup_printf ("Work %s on manager '%s' ran for %.3f ms, over the %.3f ms slow-work "
                      "threshold; nothing else on that manager ran meanwhile. Split it, or "
                      "move it to a manager of its own",
-                     work, manager, usec / 1000.0, threshold / 1000.0);
+                     work_shown, manager_shown, usec / 1000.0, threshold / 1000.0);
 
-  log_warning (manager, task_type, work, message);
+  log_warning (manager_shown, task_type, work_shown, message);
 }
 
 void
@@ -144,11 +172,13 @@ tether_debug_log_dropped (const char *manager,
                           const char *work,
                           const char *why)
 {
+  g_autofree char *manager_shown = tether_describe_name (manager);
+  g_autofree char *work_shown = tether_describe_name (work);
   g_autofree char *message =
     g_strdup_printf ("Work %s queued on manager '%s' was dropped unrun: %s",
-                     work, manager, why);
+                     work_shown, manager_shown, why);
 
-  log_warning (manager, task_type, work, message);
+  log_warning (manager_shown, task_type, work_shown, message);
 }
 
 void
@@ -157,12 +187,14 @@ tether_debug_log_unretrieved (const char   *manager,
                               const char   *work,
                               const GError *error)
 {
+  g_autofree char *manager_shown = tether_describe_name (manager);
+  g_autofree char *work_shown = tether_describe_name (work);
   g_autofree char *message =
     g_strdup_printf ("A future for work %s on manager '%s' failed and was finalized without "
                      "anyone reading its error: %s (%s, %d). Wait on the future or read "
                      "tether_future_dup_error()",
-                     work, manager, error->message, g_quark_to_string (error->domain),
-                     error->code);
+                     work_shown, manager_shown, error->message,
+                     g_quark_to_string (error->domain), error->code);
 
-  log_warning (manager, task_type, work, message);
+  log_warning (manager_shown, task_type, work_shown, message);
 }

@@ -25,6 +25,10 @@
  *   [method@Tether.Future.cancel] for that.
  * - Dropping the last reference to a future does not cancel its work: the
  *   work still runs, as with fire-and-forget.
+ * - The value (an object, a variant, a pointer's destroy notify) is released
+ *   by the thread that drops the last reference to the future: the manager's
+ *   thread holds none once the work has ended. If the future was dropped
+ *   before the work ended, the value is released where the work ends.
  * - [method@Tether.Future.cancel] on work that has not started ends it at
  *   once as %TETHER_FUTURE_STATUS_CANCELLED; it will never run. On work that
  *   is running it fires the work's cancellable, and what the work returns
@@ -72,6 +76,14 @@ tether_future_finalize (GObject *object)
 {
   TetherFuture *self = (TetherFuture *) object;
 
+  /* Setting the event is the completion's last touch of the future: once
+   * it is set, the value and error are final and nobody else will touch
+   * them. Before that, detaching waits for a completion in progress, and
+   * one still to come frees its outcome itself. Either way what the future
+   * holds is released here, on the thread that dropped the last reference. */
+  if (!tether_event_is_set (&self->done))
+    tether_job_detach_future (self->job, self);
+
   g_assert (self->waiters.length == 0);
 
   if (self->error != NULL && !g_atomic_int_get (&self->retrieved) &&
@@ -79,9 +91,11 @@ tether_future_finalize (GObject *object)
       (g_atomic_int_get (&self->job->core->debug_flags) & TETHER_DEBUG_FLAGS_UNRETRIEVED))
     {
       g_autofree char *name = tether_job_dup_name (self->job);
+      /* Read under the core lock: a restart frees the task type. */
+      g_autofree char *task_type = tether_core_dup_task_type (self->job->core);
 
-      tether_debug_log_unretrieved (tether_core_get_id (self->job->core),
-                                    self->job->core->task_type, name, self->error);
+      tether_debug_log_unretrieved (tether_core_get_label (self->job->core),
+                                    task_type, name, self->error);
     }
 
   if (self->value != NULL)
@@ -164,6 +178,7 @@ typedef struct
 {
   gulong      handler;  /* on the wait's cancellable; the caller's thread only */
   TetherCore *waiter;   /* set before the task is queued; see tether_core_begin_async_wait() */
+  gboolean    finished; /* by wait_finish(), on the caller's thread */
 } AsyncWait;
 
 static void
@@ -230,7 +245,6 @@ tether_future_complete (TetherFuture *self,
   self->value = value;
   self->error = error;
   g_atomic_int_set (&self->status, status);
-  tether_event_set (&self->done);
 
   /* wait_async() looks at the status under this lock: it either queued its
    * task before the status changed, and finds it here, or saw it done. */
@@ -238,6 +252,11 @@ tether_future_complete (TetherFuture *self,
   waiters = self->waiters;
   g_queue_init (&self->waiters);
   g_mutex_unlock (&self->mutex);
+
+  /* The last touch of @self: a waiter woken here may drop it at once (see
+   * tether_future_finalize()). The waiters' tasks hold references of their
+   * own. */
+  tether_event_set (&self->done);
 
   for (GList *l = waiters.head; l != NULL; l = l->next)
     {
@@ -407,7 +426,7 @@ tether_future_wait (TetherFuture  *self,
                    "tether_future_wait() was called on the thread of manager '%s' for work "
                    "that only this thread can run; it would never return. Use "
                    "tether_future_wait_async() or finish the work from a callback instead",
-                   tether_core_get_id (self->job->core));
+                   tether_core_get_label (self->job->core));
       return FALSE;
     }
 
@@ -442,13 +461,13 @@ tether_future_wait (TetherFuture  *self,
         g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
                      "The wait was ended because manager '%s', whose thread waited, was stopped "
                      "with TETHER_STOP_MODE_CANCEL; the work waited for, on manager '%s', goes on",
-                     tether_core_get_id (tether_core_get_current ()),
-                     tether_core_get_id (self->job->core));
+                     tether_core_get_label (tether_core_get_current ()),
+                     tether_core_get_label (self->job->core));
       else
         g_set_error (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT,
                      "Work on manager '%s' did not finish within %" G_GINT64_FORMAT " us; it "
                      "is still running. Wait again, or call tether_future_cancel() to stop it",
-                     tether_core_get_id (self->job->core), timeout_usec);
+                     tether_core_get_label (self->job->core), timeout_usec);
       return FALSE;
     }
 
@@ -550,7 +569,8 @@ tether_future_wait_async (TetherFuture        *self,
  * @result: the result passed to the callback
  * @error: return location for an error
  *
- * Finishes [method@Tether.Future.wait_async].
+ * Finishes [method@Tether.Future.wait_async]. Each result is finished
+ * once: a second call fails with %TETHER_ERROR_INVALID_ARGUMENT.
  *
  * Thread: the thread that called [method@Tether.Future.wait_async].
  *
@@ -563,8 +583,21 @@ tether_future_wait_finish (TetherFuture  *self,
                            GAsyncResult  *result,
                            GError       **error)
 {
+  AsyncWait *wait;
+
   g_return_val_if_fail (TETHER_IS_FUTURE (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  wait = g_task_get_task_data (G_TASK (result));
+  if (wait->finished)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                   "This result of tether_future_wait_async() for manager '%s' was already "
+                   "finished; call tether_future_wait_finish() once per result",
+                   tether_core_get_label (self->job->core));
+      return FALSE;
+    }
+  wait->finished = TRUE;
 
   if (!g_task_propagate_boolean (G_TASK (result), error))
     return FALSE;
@@ -625,13 +658,13 @@ typed_value (TetherFuture *self,
   if (tether_future_get_status (self) != TETHER_FUTURE_STATUS_SUCCEEDED)
     {
       g_critical ("TetherFuture of manager '%s' read before it succeeded",
-                  tether_core_get_id (self->job->core));
+                  tether_core_get_label (self->job->core));
       return NULL;
     }
   if (self->value == NULL || !G_VALUE_HOLDS (self->value, type))
     {
       g_critical ("TetherFuture of manager '%s' holds %s, not %s",
-                  tether_core_get_id (self->job->core),
+                  tether_core_get_label (self->job->core),
                   self->value != NULL ? G_VALUE_TYPE_NAME (self->value) : "no value",
                   g_type_name (type));
       return NULL;

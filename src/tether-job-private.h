@@ -54,15 +54,17 @@ struct _TetherJob
   GCancellable    *user_cancellable;
   gulong           user_cancel_id;
 
-  GMutex           lock;          /* protects the three fields below */
+  GMutex           lock;          /* protects the three fields below, and future */
   GCancellable    *cancellable;   /* the job's own, made on demand */
   gboolean         cancel_requested;
   char            *name;          /* tether_work_set_name() */
 
-  TetherFuture    *future;        /* owned until completion */
+  TetherFuture    *future;        /* lock; not a reference: see deliver() */
   GTask           *task;          /* owned until completion */
 
-  GSource         *timer;         /* owned; manager thread destroys it */
+  gboolean         timer;         /* a timer: set before it can be cancelled */
+  guint64          timer_seq;     /* core timers_lock: orders equal deadlines */
+  guint            timer_index;   /* core timers_lock: place in the heap, or G_MAXUINT */
 
   GList            live_link;     /* core lock */
 };
@@ -71,6 +73,8 @@ TetherJob    *tether_job_new            (TetherCore     *core,
                                          TetherJobKind   kind);
 TetherJob    *tether_job_ref            (TetherJob      *job);
 void          tether_job_unref          (TetherJob      *job);
+void          tether_job_detach_future  (TetherJob      *job,
+                                         TetherFuture   *future);
 void          tether_job_set_func_data  (TetherJob      *job,
                                          gpointer        func_data,
                                          GDestroyNotify  func_data_destroy);

@@ -22,6 +22,7 @@ tether_job_new (TetherCore    *core,
   job->state = TETHER_JOB_QUEUED;
   job->retire_tokens = 2;
   job->live_link.data = job;
+  job->timer_index = G_MAXUINT;
   g_mutex_init (&job->lock);
 
   return job;
@@ -34,6 +35,18 @@ tether_job_ref (TetherJob *job)
   return job;
 }
 
+/* TetherFuture's finalize: from here on, completion frees the outcome
+ * itself. Waits for a completion in progress, which keeps the future. */
+void
+tether_job_detach_future (TetherJob    *job,
+                          TetherFuture *future)
+{
+  g_mutex_lock (&job->lock);
+  if (job->future == future)
+    job->future = NULL;
+  g_mutex_unlock (&job->lock);
+}
+
 void
 tether_job_unref (TetherJob *job)
 {
@@ -44,8 +57,6 @@ tether_job_unref (TetherJob *job)
   g_assert (job->future == NULL);
   g_assert (job->task == NULL);
 
-  if (job->timer != NULL)
-    g_source_unref (job->timer);
   g_clear_pointer (&job->home, g_main_context_unref);
   g_clear_object (&job->user_cancellable);
   g_clear_object (&job->cancellable);
@@ -169,27 +180,97 @@ free_value (gpointer data)
   g_free (value);
 }
 
+/* An outcome on its way to a GTask's context. */
+typedef struct
+{
+  GTask  *task;
+  GValue *value;
+  GError *error;
+} TaskReturn;
+
+static gboolean
+task_return_cb (gpointer data)
+{
+  TaskReturn *ret = data;
+
+  /* In the task's own context, GTask calls the callback right here. */
+  if (ret->error != NULL)
+    g_task_return_error (ret->task, g_steal_pointer (&ret->error));
+  else if (ret->value != NULL)
+    g_task_return_pointer (ret->task, g_steal_pointer (&ret->value), free_value);
+  else
+    g_task_return_pointer (ret->task, NULL, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+task_return_free (gpointer data)
+{
+  TaskReturn *ret = data;
+
+  if (ret->value != NULL)
+    free_value (ret->value);
+  g_clear_error (&ret->error);
+  g_object_unref (ret->task);
+  g_free (ret);
+}
+
+/* Returning a GTask from another thread leaves the returner holding a
+ * reference while the callback runs in the task's context; if it drops that
+ * reference last, the task and its result (the value the work returned) are
+ * finalized on the returning thread, a manager's (gio/gtask.c,
+ * "Thread-safety considerations"). So the outcome and the only reference
+ * travel together to the task's context, and the task is returned there:
+ * every reference the manager's side held is then dropped in that context,
+ * after the callback, and the result dies with the last reference the
+ * application holds. It costs what GTask's own idle would. */
+static void
+task_return_in_context (GTask  *task,
+                        GValue *value,
+                        GError *error)
+{
+  TaskReturn *ret = g_new (TaskReturn, 1);
+  GSource *source = g_idle_source_new ();
+
+  ret->task = task;
+  ret->value = value;
+  ret->error = error;
+  g_source_set_priority (source, g_task_get_priority (task));
+  g_source_set_static_name (source, "[tether] submit result");
+  g_source_set_callback (source, task_return_cb, ret, task_return_free);
+  g_source_attach (source, g_task_get_context (task));
+  g_source_unref (source);
+}
+
 static void
 deliver (TetherJob *job,
          GValue    *value,
          GError    *error)
 {
+  TetherFuture *future;
+
   switch (job->kind)
     {
     case TETHER_JOB_KIND_FUTURE:
-      tether_future_complete (job->future, value, error);
-      g_clear_object (&job->future);
+      /* The job holds no reference to its future, so this thread never
+       * drops the last one: the future's finalize detaches it under this
+       * lock, and then the outcome has nobody to go to. Completing under the
+       * lock keeps the future alive until the waiters are woken. */
+      g_mutex_lock (&job->lock);
+      future = g_steal_pointer (&job->future);
+      if (future != NULL)
+        tether_future_complete (future, value, error);
+      g_mutex_unlock (&job->lock);
+      if (future == NULL)
+        {
+          if (value != NULL)
+            free_value (value);
+          g_clear_error (&error);
+        }
       break;
 
     case TETHER_JOB_KIND_TASK:
-      /* Whoever completes drops its task reference at once, so the task and
-       * its source object are finalized on the submitter's thread when the
-       * callback has run there (gio/gtask.c "Thread-safety considerations"). */
-      if (error != NULL)
-        g_task_return_error (job->task, error);
-      else
-        g_task_return_pointer (job->task, value, value != NULL ? free_value : NULL);
-      g_clear_object (&job->task);
+      task_return_in_context (g_steal_pointer (&job->task), value, error);
       break;
 
     default:
@@ -240,7 +321,7 @@ complete_from (TetherJob *job,
       if (g_atomic_int_dec_and_test (&job->retire_tokens))
         tether_core_schedule_retire (job->core, job);
     }
-  else if (job->timer != NULL)
+  else if (job->timer)
     {
       tether_core_wake_timer (job->core, job);
     }
@@ -267,7 +348,7 @@ tether_job_cancel_queued (TetherJob  *job,
   return complete_from (job, TRUE, NULL,
                         g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                      "Work on manager '%s' was cancelled before it started (%s)",
-                                     tether_core_get_id (job->core), why));
+                                     tether_core_get_label (job->core), why));
 }
 
 void
@@ -295,16 +376,23 @@ tether_job_mark_cancel_requested (TetherJob *job)
   g_mutex_unlock (&job->lock);
 }
 
+/* A request, or the job's own cancellable cancelled by anyone, the work
+ * itself included: so it agrees with g_cancellable_is_cancelled() on that
+ * cancellable, except while a request is firing it, when this already says
+ * TRUE. It never turns back to FALSE. */
 gboolean
 tether_job_is_cancel_requested (TetherJob *job)
 {
+  g_autoptr(GCancellable) cancellable = NULL;
   gboolean ret;
 
   g_mutex_lock (&job->lock);
   ret = job->cancel_requested;
+  if (job->cancellable != NULL)
+    cancellable = g_object_ref (job->cancellable);
   g_mutex_unlock (&job->lock);
 
-  return ret;
+  return ret || (cancellable != NULL && g_cancellable_is_cancelled (cancellable));
 }
 
 GCancellable *

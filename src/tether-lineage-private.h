@@ -10,26 +10,44 @@
 
 G_BEGIN_DECLS
 
-/* A node per thread (and per adoption). `holders` counts the threads and
- * tokens that may still resolve through the node's entries; when it reaches
- * zero the entries are released. `ref_count` only keeps the memory. */
+/* A node per thread (and per adoption). Its `owners` are what may still
+ * register managers on it: the thread itself while it runs, tokens and
+ * adoptions. Its `holders` are the owners plus the children that keep its
+ * entries alive; when they reach zero the node is dead and its entries are
+ * released. `ref_count` only keeps the memory.
+ *
+ * A node with no owner and no entry is a mere link: its children are
+ * re-pointed at its parent (taking over its hold there) and it dies, so a
+ * chain of threads that each spawn the next and exit costs memory and
+ * lookup time for the live and the registering generations only.
+ *
+ * Lock order: a core's mutex, then the lineage lock, then a node's mutex.
+ * No user code runs under either: entries are dropped after both. */
 struct _TetherLineage
 {
-  gatomicrefcount  ref_count;
-  int              holders;   /* atomic */
-  TetherLineage   *parent;    /* strong memory ref */
-  gboolean         holds_parent;
-  guint            depth;
+  gatomicrefcount  ref_count; /* the last unref happens under the write lock */
+  guint            owners;    /* lineage lock */
+  guint            holders;   /* lineage lock: owners + children that hold this */
+  TetherLineage   *parent;    /* lineage lock; strong memory ref */
+  gboolean         holds_parent; /* lineage lock */
+  guint            depth;     /* as created, counting bypassed ancestors */
   char            *thread_name;
   gpointer         thread;    /* identity only, for snapshots */
   GMutex           mutex;
-  GHashTable      *entries;   /* id -> TetherLoopManager, under mutex */
-  GList            all_link;  /* global list, under the global lock */
+  GHashTable      *entries;   /* id -> TetherLoopManager, under mutex; NULL while empty */
+  GList            all_link;  /* global list, lineage lock */
+  GList            child_link; /* in parent->children, lineage lock */
+  GQueue           children;  /* lineage lock: the nodes whose parent this is */
 };
 
 TetherLineage *tether_lineage_get_current     (void);
 TetherLineage *tether_lineage_hold            (TetherLineage *self);
 void           tether_lineage_release         (TetherLineage *self);
+TetherLineage *tether_lineage_new_child       (TetherLineage *parent);
+TetherLoopManager *tether_lineage_lookup      (TetherLineage *self,
+                                               const char    *key);
+void           tether_lineage_lock_all        (void);
+void           tether_lineage_unlock_all      (gboolean       in_child);
 void           tether_lineage_enter_manager_thread (TetherLineage *starter);
 void           tether_lineage_exit_manager_thread  (void);
 GPtrArray     *tether_lineage_dup_all         (void);

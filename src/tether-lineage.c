@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <string.h>
 
 #include "tether-error.h"
 #include "tether-lineage-private.h"
@@ -29,6 +30,13 @@
  * Lineage is tracked by refcounted nodes, never by thread ids, which the
  * system reuses.
  *
+ * A thread that has exited, holds no token and registered nothing is only
+ * a link: its descendants resolve straight through to its nearest ancestor
+ * that did register something, and it costs no memory. A worker that
+ * respawns itself through [func@Tether.thread_new] any number of times
+ * costs memory and lookup time in proportion to the live generations and
+ * the generations that registered managers, not to the depth.
+ *
  * Since: 1.0
  */
 
@@ -38,7 +46,10 @@ typedef struct
   GSList        *adopted;  /* innermost first */
 } Stack;
 
-static GMutex all_lock;
+/* The structure of the lineage: every node's counts, parent and children,
+ * and the list of all nodes. Lookups walk under the read lock; everything
+ * that changes a count or a link takes the write lock. */
+static GRWLock lineage_lock;
 static GQueue all_nodes;
 
 static void stack_free (gpointer data);
@@ -53,29 +64,42 @@ node_ref (TetherLineage *self)
   return self;
 }
 
+/* Under the write lock, so that tether_lineage_dup_all() never refs a node
+ * being freed. Iterative: freeing a node drops its parent's memory, and a
+ * lineage can be any depth. */
+static void
+node_unref_locked (TetherLineage *self)
+{
+  while (self != NULL && g_atomic_ref_count_dec (&self->ref_count))
+    {
+      TetherLineage *parent = self->parent;
+
+      g_assert (self->holders == 0 && self->entries == NULL && self->children.length == 0);
+
+      g_queue_unlink (&all_nodes, &self->all_link);
+      if (parent != NULL)
+        g_queue_unlink (&parent->children, &self->child_link);
+      g_mutex_clear (&self->mutex);
+      g_free (self->thread_name);
+      g_free (self);
+      self = parent;
+    }
+}
+
+/* Entries of dead nodes, dropped once the lock is released: dropping a
+ * manager stops and joins it, and its thread leaves the lineage too. */
+static void
+drop_garbage (GSList *tables)
+{
+  g_slist_free_full (tables, (GDestroyNotify) g_hash_table_unref);
+}
+
 static void
 node_unref (TetherLineage *self)
 {
-  gboolean last;
-
-  /* The last unref and the unlink are one step under the global lock, so
-   * tether_lineage_dup_all() never refs a node that is being freed. */
-  g_mutex_lock (&all_lock);
-  last = g_atomic_ref_count_dec (&self->ref_count);
-  if (last)
-    g_queue_unlink (&all_nodes, &self->all_link);
-  g_mutex_unlock (&all_lock);
-
-  if (!last)
-    return;
-
-  g_assert (g_atomic_int_get (&self->holders) == 0);
-
-  g_clear_pointer (&self->parent, node_unref);
-  g_clear_pointer (&self->entries, g_hash_table_unref);
-  g_mutex_clear (&self->mutex);
-  g_free (self->thread_name);
-  g_free (self);
+  g_rw_lock_writer_lock (&lineage_lock);
+  node_unref_locked (self);
+  g_rw_lock_writer_unlock (&lineage_lock);
 }
 
 TetherLineage *
@@ -99,7 +123,100 @@ current_thread_name (void)
   return g_strdup (name);
 }
 
-/* Returns a node held once, by the caller. */
+static gboolean
+node_has_entries (TetherLineage *self)
+{
+  gboolean ret;
+
+  g_mutex_lock (&self->mutex);
+  ret = self->entries != NULL && g_hash_table_size (self->entries) > 0;
+  g_mutex_unlock (&self->mutex);
+  return ret;
+}
+
+/* Under the write lock: re-points every child of @self at its parent. A
+ * child that held @self now holds the parent instead, if @self held it
+ * (else it holds nothing: @self kept nothing above it alive either). The
+ * caller holds a reference of its own to @self. */
+static void
+node_bypass_locked (TetherLineage *self)
+{
+  TetherLineage *parent = self->parent;
+  GList *link;
+
+  while ((link = self->children.head) != NULL)
+    {
+      TetherLineage *child = link->data;
+
+      g_queue_unlink (&self->children, link);
+      if (child->holds_parent)
+        {
+          self->holders--;
+          child->holds_parent = parent != NULL && self->holds_parent;
+          if (child->holds_parent)
+            parent->holders++;
+        }
+      child->parent = parent != NULL ? node_ref (parent) : NULL;
+      if (parent != NULL)
+        g_queue_push_tail_link (&parent->children, &child->child_link);
+      if (g_atomic_ref_count_dec (&self->ref_count))
+        g_assert_not_reached ();
+    }
+}
+
+/* Under the write lock: drops one hold on @self (an owner's, if @owner),
+ * and what that hold kept alive, iteratively. Tables of released entries
+ * are added to @garbage. */
+static void
+node_drop_hold_locked (TetherLineage  *self,
+                       gboolean        owner,
+                       GSList        **garbage)
+{
+  /* A reference of our own to the node at hand: bypassing drops those of
+   * its children, and in a cascade nothing else may keep it. */
+  node_ref (self);
+  while (self != NULL)
+    {
+      TetherLineage *next = NULL;
+
+      g_assert (self->holders > 0 && (!owner || self->owners > 0));
+      if (owner)
+        self->owners--;
+      self->holders--;
+
+      /* Nothing can be registered here any more: with nothing registered,
+       * the node is only a link, and its children skip it. That drops the
+       * holds they had on it. */
+      if (self->owners == 0 && self->holders > 0 && !node_has_entries (self))
+        node_bypass_locked (self);
+
+      if (self->holders == 0)
+        {
+          GHashTable *entries;
+
+          g_mutex_lock (&self->mutex);
+          entries = g_steal_pointer (&self->entries);
+          g_mutex_unlock (&self->mutex);
+          if (entries != NULL)
+            *garbage = g_slist_prepend (*garbage, entries);
+
+          /* Children that only keep the memory (managers' threads) skip a
+           * dead node too. */
+          node_bypass_locked (self);
+          if (self->holds_parent)
+            {
+              self->holds_parent = FALSE;
+              next = node_ref (self->parent);
+            }
+        }
+
+      node_unref_locked (self);
+      self = next;
+      owner = FALSE;
+    }
+}
+
+/* Returns a node owned once, by the caller. */
 static TetherLineage *
 node_new (TetherLineage *parent,
           gboolean       holds_parent)
@@ -107,53 +224,94 @@ node_new (TetherLineage *parent,
   TetherLineage *self = g_new0 (TetherLineage, 1);
 
   g_atomic_ref_count_init (&self->ref_count);
+  self->owners = 1;
   self->holders = 1;
-  self->parent = parent != NULL ? node_ref (parent) : NULL;
-  self->holds_parent = parent != NULL && holds_parent;
-  if (self->holds_parent)
-    tether_lineage_hold (parent);
   self->depth = parent != NULL ? parent->depth + 1 : 0;
   self->thread_name = current_thread_name ();
   self->thread = g_thread_self ();
   g_mutex_init (&self->mutex);
-  self->entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->all_link.data = self;
+  self->child_link.data = self;
 
-  g_mutex_lock (&all_lock);
+  g_rw_lock_writer_lock (&lineage_lock);
+  /* Only a manager's thread starts below a node that may be dead (its
+   * starter's): a dead node is only a link, so start below its nearest
+   * live ancestor instead. */
+  while (parent != NULL && parent->holders == 0)
+    {
+      g_assert (!holds_parent);
+      parent = parent->parent;
+    }
+  if (parent != NULL)
+    {
+      self->parent = node_ref (parent);
+      g_queue_push_tail_link (&parent->children, &self->child_link);
+      self->holds_parent = holds_parent;
+      if (holds_parent)
+        parent->holders++;
+    }
   g_queue_push_tail_link (&all_nodes, &self->all_link);
-  g_mutex_unlock (&all_lock);
+  g_rw_lock_writer_unlock (&lineage_lock);
 
   return self;
 }
 
+/* Another owner: a token or an adoption. */
 TetherLineage *
 tether_lineage_hold (TetherLineage *self)
 {
-  g_assert (g_atomic_int_get (&self->holders) > 0);
+  g_rw_lock_writer_lock (&lineage_lock);
+  g_assert (self->owners > 0);
+  self->owners++;
+  self->holders++;
+  node_ref (self);
+  g_rw_lock_writer_unlock (&lineage_lock);
 
-  g_atomic_int_inc (&self->holders);
-  return node_ref (self);
+  return self;
 }
 
 void
 tether_lineage_release (TetherLineage *self)
 {
-  if (g_atomic_int_dec_and_test (&self->holders))
+  GSList *garbage = NULL;
+
+  g_rw_lock_writer_lock (&lineage_lock);
+  node_drop_hold_locked (self, TRUE, &garbage);
+  node_unref_locked (self);
+  g_rw_lock_writer_unlock (&lineage_lock);
+
+  drop_garbage (garbage);
+}
+
+/* A new node one level below @parent, holding it, owned once by the
+ * caller: what tether_lineage_attach() gives a thread. */
+TetherLineage *
+tether_lineage_new_child (TetherLineage *parent)
+{
+  return node_new (parent, TRUE);
+}
+
+/* Any thread whose place @self is (or that owns a token of it): the first
+ * manager registered as @key on @self or its nearest ancestor. */
+TetherLoopManager *
+tether_lineage_lookup (TetherLineage *self,
+                       const char    *key)
+{
+  TetherLoopManager *ret = NULL;
+
+  g_rw_lock_reader_lock (&lineage_lock);
+  for (TetherLineage *n = self; n != NULL && ret == NULL; n = n->parent)
     {
-      g_autoptr(GHashTable) entries = NULL;
-
-      g_mutex_lock (&self->mutex);
-      entries = g_steal_pointer (&self->entries);
-      self->entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
-      g_mutex_unlock (&self->mutex);
-
-      /* Dropping managers stops and joins them: never under a lock. */
-      g_clear_pointer (&entries, g_hash_table_unref);
-
-      if (self->holds_parent)
-        tether_lineage_release (self->parent);
+      g_mutex_lock (&n->mutex);
+      if (n->entries != NULL)
+        ret = g_hash_table_lookup (n->entries, key);
+      if (ret != NULL)
+        g_object_ref (ret);
+      g_mutex_unlock (&n->mutex);
     }
-  node_unref (self);
+  g_rw_lock_reader_unlock (&lineage_lock);
+
+  return ret;
 }
 
 static void
@@ -224,10 +382,10 @@ tether_lineage_dup_all (void)
 {
   GPtrArray *ret = g_ptr_array_new_with_free_func ((GDestroyNotify) node_unref);
 
-  g_mutex_lock (&all_lock);
+  g_rw_lock_reader_lock (&lineage_lock);
   for (GList *l = all_nodes.head; l != NULL; l = l->next)
     g_ptr_array_add (ret, node_ref (l->data));
-  g_mutex_unlock (&all_lock);
+  g_rw_lock_reader_unlock (&lineage_lock);
 
   return ret;
 }
@@ -294,7 +452,8 @@ tether_lineage_unref (TetherLineage *self)
  * @self: a token
  *
  * Gets how many ancestors the token's thread has: 0 for a thread that
- * joined no lineage.
+ * joined no lineage. Ancestors that have exited count, whether or not
+ * lookups still pass through them.
  *
  * Thread: any thread.
  *
@@ -404,7 +563,7 @@ tether_lineage_attach (TetherLineage  *parent,
       return FALSE;
     }
 
-  stack->root = node_new (parent, TRUE);
+  stack->root = tether_lineage_new_child (parent);
   return TRUE;
 }
 
@@ -502,4 +661,30 @@ tether_thread_new (const char  *name,
   if (thread == NULL)
     g_error ("tether_thread_new: %s", error->message);
   return thread;
+}
+
+/* fork(): the prepare handler takes the lineage lock and then every node's
+ * mutex, so that no other thread is half-way through changing the lineage
+ * or a registration when the process is copied. */
+void
+tether_lineage_lock_all (void)
+{
+  g_rw_lock_writer_lock (&lineage_lock);
+  for (GList *l = all_nodes.head; l != NULL; l = l->next)
+    g_mutex_lock (&((TetherLineage *) l->data)->mutex);
+}
+
+void
+tether_lineage_unlock_all (gboolean in_child)
+{
+  for (GList *l = all_nodes.head; l != NULL; l = l->next)
+    g_mutex_unlock (&((TetherLineage *) l->data)->mutex);
+
+  /* A POSIX reader-writer lock may remember its writer by thread id, which
+   * the child's thread does not share with the parent's: the child starts
+   * from a fresh lock instead, as a static GRWLock starts zeroed. */
+  if (in_child)
+    memset (&lineage_lock, 0, sizeof lineage_lock);
+  else
+    g_rw_lock_writer_unlock (&lineage_lock);
 }

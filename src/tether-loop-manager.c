@@ -59,6 +59,22 @@
  * - A JavaScript function submitted from GJS is refused at once with
  *   %TETHER_ERROR_INVALID_ARGUMENT: GJS runs JavaScript only on its own
  *   thread, so it could never run on the manager's.
+ * - A stopped or never-started manager holds no file descriptor (see
+ *   [property@Tether.LoopManager:context]); when none is left,
+ *   [method@Tether.LoopManager.start] fails with
+ *   %G_IO_ERROR_TOO_MANY_OPEN_FILES instead of GLib aborting the process.
+ *
+ * After `fork()` (on Unix), in the child every manager inherited from the
+ * parent is stopped, since its thread exists only in the parent: it reports
+ * not running, refuses work with %TETHER_ERROR_NOT_RUNNING, stops and is
+ * finalized without waiting, and can be started again, with a new context.
+ * Tether holds all of its locks around `fork()` so that none is left held
+ * in the child. Work accepted in the parent never ends in the child: do not
+ * wait on its futures there. A child forked by work on a manager's own
+ * thread should only exec() or _exit(). GLib's own locks (GObject's signal
+ * and notification locks, GVariant's type table, the slice allocator before
+ * 2.76) have no fork handlers: a child forked while another thread holds
+ * one can hang in GLib. See the threading model document.
  *
  * Since: 1.0
  */
@@ -101,6 +117,13 @@ tether_loop_manager_constructed (GObject *object)
     {
       g_free (self->id);
       self->id = g_strdup_printf ("manager-%u", g_atomic_int_add (&counter, 1) + 1);
+    }
+  else if (!g_utf8_validate (self->id, -1, NULL))
+    {
+      char *valid = g_utf8_make_valid (self->id, -1);
+
+      g_free (self->id);
+      self->id = valid;
     }
   self->core = tether_core_new (self->id);
   g_weak_ref_set (&self->core->manager, self);
@@ -253,7 +276,11 @@ tether_loop_manager_class_init (TetherLoopManagerClass *klass)
    * TetherLoopManager:id:
    *
    * The manager's name, used in error messages and its thread's name.
-   * If none is given at construction, a unique `manager-N` is chosen.
+   * If none is given at construction, or an empty one, a unique
+   * `manager-N` is chosen: an empty id means no id, here as in
+   * [func@Tether.LoopManager.get_or_create]. An id is UTF-8: bytes that are
+   * not valid UTF-8 are replaced with U+FFFD, as g_utf8_make_valid() does.
+   * Messages quote at most its first 64 characters, then "…".
    *
    * Since: 1.0
    */
@@ -292,9 +319,16 @@ tether_loop_manager_class_init (TetherLoopManagerClass *klass)
   /**
    * TetherLoopManager:context:
    *
-   * The [struct@GLib.MainContext] the manager's thread runs. It is the same
-   * for the manager's whole life, across restarts; sources you attach to it
-   * stay attached while the manager is stopped.
+   * The [struct@GLib.MainContext] the manager's thread runs.
+   *
+   * A context holds a file descriptor, so a manager makes it only when it
+   * needs it: on its first start, or when this property or
+   * [method@Tether.LoopManager.get_context] is first read. Once read, it is
+   * the same for the manager's whole life, across restarts, and sources you
+   * attach to it stay attached while the manager is stopped. A context that
+   * was never handed out is dropped when the manager's thread exits, with
+   * whatever work left attached to it, and the next start makes a new one:
+   * a stopped manager then holds no descriptor.
    *
    * Since: 1.0
    */
@@ -406,10 +440,11 @@ tether_loop_manager_init (TetherLoopManager *self)
 
 /**
  * tether_loop_manager_new:
- * @id: (nullable): the manager's name, or %NULL for a generated one
+ * @id: (nullable): the manager's name, or %NULL (or "") for a generated one
  *
  * Creates a stopped manager. Call [method@Tether.LoopManager.start] before
- * submitting work.
+ * submitting work. See [property@Tether.LoopManager:id] for what an id may
+ * be.
  *
  * Thread: any thread.
  *
@@ -524,6 +559,10 @@ tether_loop_manager_is_running (TetherLoopManager *self)
  * @self: a [class@Tether.LoopManager]
  *
  * Gets the context the manager's thread runs, to attach your own sources.
+ * It is made now if the manager has none, and from then on it is the
+ * manager's for its whole life, across restarts; see
+ * [property@Tether.LoopManager:context]. Like g_main_context_new(), this
+ * aborts if the process has no file descriptor left for it.
  *
  * Thread: any thread.
  *
@@ -536,7 +575,7 @@ tether_loop_manager_get_context (TetherLoopManager *self)
 {
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), NULL);
 
-  return self->core->context;
+  return tether_core_get_context (self->core);
 }
 
 /**
@@ -555,10 +594,19 @@ tether_loop_manager_get_context (TetherLoopManager *self)
  *
  * Thread: any thread but the manager's own.
  *
+ * The manager's context needs a file descriptor (see
+ * [property@Tether.LoopManager:context]). If the process has none left,
+ * this fails with %G_IO_ERROR_TOO_MANY_OPEN_FILES and the process goes on;
+ * stopped and never-started managers hold none, so stopping or freeing
+ * some makes room. The check is made just before the context is; another
+ * thread of the application that takes the last descriptors in between
+ * can still make GLib abort.
+ *
  * Returns: %TRUE on success; %FALSE with %TETHER_ERROR_ALREADY_RUNNING if it
  *   runs (or is stopping and this is its own thread),
- *   %TETHER_ERROR_WOULD_DEADLOCK (see above), or a %G_THREAD_ERROR if no
- *   thread could be made
+ *   %TETHER_ERROR_WOULD_DEADLOCK (see above), a %G_THREAD_ERROR if no
+ *   thread could be made, or a %G_IO_ERROR (usually
+ *   %G_IO_ERROR_TOO_MANY_OPEN_FILES) if no file descriptor could be had
  *
  * Since: 1.0
  */
@@ -912,9 +960,9 @@ tether_loop_manager_get_submit_timeout (TetherLoopManager *self)
  * this manager's work on the blocked caller's manager is refused the same
  * way). A %TETHER_STOP_MODE_CANCEL stop of the calling manager (or the
  * deadline of its [method@Tether.LoopManager.stop_within]) ends the wait
- * with %G_IO_ERROR_CANCELLED, so that the cancelled work can return. In
- * every case nothing is submitted, and `func_data_destroy` runs before the
- * call returns.
+ * with %TETHER_ERROR_BUSY, as a timeout would, so that the cancelled work
+ * can return. In every case nothing is submitted, and `func_data_destroy`
+ * runs before the call returns.
  *
  * Thread: any thread; takes effect for the next submission.
  *
@@ -943,8 +991,12 @@ tether_loop_manager_set_submit_timeout (TetherLoopManager *self,
  * @self: a [class@Tether.LoopManager]
  *
  * Counts the submissions waiting in the queue, as
- * [property@Tether.LoopManager:max-pending] counts them. The answer may be
- * out of date as soon as it returns.
+ * [property@Tether.LoopManager:max-pending] counts them. The answer is the
+ * count at one instant during the call, or, when the manager's thread takes
+ * work too fast for that, a count no higher than the one at some instant:
+ * it never counts a submission twice, so it never exceeds a max-pending
+ * that has not been lowered meanwhile. It may be out of date as soon as it
+ * returns.
  *
  * Thread: any thread.
  *
@@ -986,7 +1038,7 @@ submit_future (TetherLoopManager  *self,
 
   job->func = func;
   tether_job_set_func_data (job, func_data, func_data_destroy);
-  job->future = g_object_ref (future);
+  job->future = future; /* not a reference: see deliver() in tether-job.c */
 
   if (!tether_core_accept (self->core, job, task_type, cancellable, ready_time, &local_error))
     {
@@ -1256,8 +1308,8 @@ tether_loop_manager_set_loop_spin (TetherLoopManager *self,
  *   %TETHER_ERROR_NOT_RUNNING, %TETHER_ERROR_UNKNOWN_TASK_TYPE,
  *   %TETHER_ERROR_BUSY (the queue is at its
  *   [property@Tether.LoopManager:max-pending]),
- *   %TETHER_ERROR_WOULD_DEADLOCK or %G_IO_ERROR_CANCELLED (a wait for room
- *   ended, see [method@Tether.LoopManager.set_submit_timeout]) or
+ *   %TETHER_ERROR_WOULD_DEADLOCK (a wait for room that would close a cycle,
+ *   see [method@Tether.LoopManager.set_submit_timeout]) or
  *   %TETHER_ERROR_INVALID_ARGUMENT (a JavaScript function), in which case
  *   @func never runs
  *
@@ -1296,6 +1348,13 @@ tether_loop_manager_submit (TetherLoopManager  *self,
  * has passed (asyncio's `call_later`). [method@Tether.Future.cancel] on the
  * returned future removes the timer. A stop in either mode cancels timers
  * that have not fired yet.
+ *
+ * Timers that are due together (the manager's thread was busy while their
+ * times passed, or their times are in the past) run earliest deadline first,
+ * and those with the same deadline in submission order, as asyncio runs its
+ * scheduled callbacks; not in the order they were submitted. A timer never
+ * runs before its time. Timers take no room in the queue: they do not count
+ * against [property@Tether.LoopManager:max-pending].
  *
  * Thread: any thread.
  *
@@ -1337,7 +1396,9 @@ tether_loop_manager_submit_after (TetherLoopManager  *self,
  * @error: return location for an error
  *
  * Like [method@Tether.LoopManager.submit_after], at a monotonic time
- * (asyncio's `call_at`).
+ * (asyncio's `call_at`). Due timers run earliest @ready_time first, times
+ * in the past included (the earlier, the sooner; a negative time counts as
+ * 0), and those with equal times in submission order.
  *
  * Thread: any thread.
  *
@@ -1414,6 +1475,8 @@ tether_loop_manager_submit_async (TetherLoopManager   *self,
   g_task_set_name (job->task, "[tether] submit");
   /* The work's outcome wins over a late cancellation. */
   g_task_set_check_cancellable (job->task, FALSE);
+  /* Cleared by the first submit_finish(): GIO cannot tell a second one. */
+  g_task_set_task_data (job->task, GINT_TO_POINTER (TRUE), NULL);
 
   if (!tether_core_accept (self->core, job, task_type, cancellable, -1, &error))
     reject (job, error);
@@ -1428,8 +1491,15 @@ tether_loop_manager_submit_async (TetherLoopManager   *self,
  *   `g_boxed_free (G_TYPE_VALUE, value)`
  * @error: return location for an error
  *
- * Finishes [method@Tether.LoopManager.submit_async]. @value is only set
- * when the call returns %TRUE.
+ * Finishes [method@Tether.LoopManager.submit_async]. @value only holds a
+ * value when the call returns %TRUE; otherwise it is set to %NULL. A value
+ * set by
+ * [method@Tether.Work.return_pointer] is read with
+ * [func@Tether.value_get_pointer].
+ *
+ * Each result is finished once. A second call returns %FALSE with
+ * %TETHER_ERROR_INVALID_ARGUMENT and leaves @value unset: the outcome went
+ * to the first caller.
  *
  * Thread: the thread that called [method@Tether.LoopManager.submit_async].
  *
@@ -1449,6 +1519,21 @@ tether_loop_manager_submit_finish (TetherLoopManager  *self,
 
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tether_loop_manager_submit_async, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (value != NULL)
+    *value = NULL;
+  if (g_task_get_task_data (G_TASK (result)) == NULL)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                   "This result of tether_loop_manager_submit_async() on manager '%s' was "
+                   "already finished; call tether_loop_manager_submit_finish() once per "
+                   "result, and keep the value it gave",
+                   self->core->label);
+      return FALSE;
+    }
+  g_task_set_task_data (G_TASK (result), NULL, NULL);
 
   result_value = g_task_propagate_pointer (G_TASK (result), &local_error);
   if (local_error != NULL)
@@ -1505,6 +1590,60 @@ tether_loop_manager_post (TetherLoopManager  *self,
   if (!tether_core_post (self->core, task_type, func, func_data, func_data_destroy, error))
     {
       /* Rejected: it never ran, and its data is released here. */
+      if (func_data_destroy != NULL)
+        func_data_destroy (func_data);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * tether_loop_manager_add_exit_func:
+ * @self: a [class@Tether.LoopManager]
+ * @func: (scope notified): the function to run on the manager's thread
+ *   when it exits
+ * @func_data: data for @func
+ * @func_data_destroy: (nullable): releases @func_data after @func has run
+ *
+ * Runs @func on the manager's thread when the current run of that thread
+ * ends: after its main loop has quit, which is once a stop has begun and
+ * every accepted submission has ended, and after the sources still ready on
+ * its context have had a last turn. The manager's context is still the
+ * thread-default context then, so @func may iterate it, to let callbacks it
+ * owns finish.
+ *
+ * This is for state a language binding or a library keeps per manager
+ * thread (an event loop of its own on the manager's context, say) and must
+ * release on that thread. Exit functions run once, newest first, then
+ * @func_data_destroy runs; a function added by an exit function runs too.
+ * They belong to one run of the thread: a manager started again begins with
+ * none.
+ *
+ * Thread: any thread. On the manager's own thread (inside work) the function
+ *   belongs to the run that thread is part of.
+ *
+ * Returns: %TRUE if @func will run; %FALSE with %TETHER_ERROR_NOT_RUNNING if
+ *   the manager is stopped or its thread is already running its exit
+ *   functions, or %TETHER_ERROR_INVALID_ARGUMENT for a JavaScript function
+ *   (GJS cannot run it on another thread). Then @func never runs and
+ *   @func_data_destroy has run before this returns.
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_loop_manager_add_exit_func (TetherLoopManager  *self,
+                                   TetherFunc          func,
+                                   gpointer            func_data,
+                                   GDestroyNotify      func_data_destroy,
+                                   GError            **error)
+{
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!tether_core_add_exit_func (self->core, func, func_data, func_data_destroy, error))
+    {
       if (func_data_destroy != NULL)
         func_data_destroy (func_data);
       return FALSE;

@@ -138,4 +138,11 @@ gboolean           tether_loop_manager_post             (TetherLoopManager    *s
                                                          GDestroyNotify        func_data_destroy,
                                                          GError              **error);
 
+TETHER_AVAILABLE_IN_1_0
+gboolean           tether_loop_manager_add_exit_func    (TetherLoopManager    *self,
+                                                         TetherFunc            func,
+                                                         gpointer              func_data,
+                                                         GDestroyNotify        func_data_destroy,
+                                                         GError              **error);
+
 G_END_DECLS

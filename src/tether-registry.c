@@ -1,30 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "tether-debug-private.h"
 #include "tether-error.h"
 #include "tether-lineage-private.h"
 #include "tether-registry.h"
 
 #define DEFAULT_ID "default"
 
-static TetherLoopManager *
-node_lookup (TetherLineage *node,
-             const char    *key)
-{
-  TetherLoopManager *ret;
-
-  g_mutex_lock (&node->mutex);
-  ret = g_hash_table_lookup (node->entries, key);
-  if (ret != NULL)
-    g_object_ref (ret);
-  g_mutex_unlock (&node->mutex);
-
-  return ret;
-}
-
 /**
  * tether_loop_manager_get_or_create:
- * @id: (nullable): the domain's id; %NULL is the default namespace, "default"
+ * @id: (nullable): the domain's id; %NULL (or "") is the default namespace,
+ *   "default"
  * @flags: how to resolve @id
  * @error: return location for an error
  *
@@ -32,6 +19,11 @@ node_lookup (TetherLineage *node,
  * lineage (see [struct@Tether.Lineage]): a worker thread finds the manager
  * its parent registered instead of failing for lack of a loop. Distinct ids
  * never share a manager.
+ *
+ * Ids follow the rule of [property@Tether.LoopManager:id]: an empty id means
+ * no id (here the default namespace, as %NULL does), and bytes that are not
+ * valid UTF-8 are replaced with U+FFFD before the lookup, so ids differing
+ * only in such bytes name the same domain.
  *
  * A returned manager is not started for you. A manager this call created is
  * stopped, so [property@Tether.LoopManager:running] is %FALSE; one registered
@@ -47,8 +39,8 @@ node_lookup (TetherLineage *node,
  *
  * Returns: (transfer full): the manager, or %NULL with
  *   %TETHER_ERROR_MANAGER_NOT_FOUND (with %TETHER_LOOKUP_FLAGS_STRICT) or
- *   %TETHER_ERROR_INVALID_ARGUMENT (FORCE_CREATE together with STRICT, flags
- *   outside #TetherLookupFlags, or an empty @id)
+ *   %TETHER_ERROR_INVALID_ARGUMENT (FORCE_CREATE together with STRICT, or
+ *   flags outside #TetherLookupFlags)
  *
  * Since: 1.0
  */
@@ -59,7 +51,8 @@ tether_loop_manager_get_or_create (const char         *id,
 {
   const TetherLookupFlags known = TETHER_LOOKUP_FLAGS_FORCE_CREATE | TETHER_LOOKUP_FLAGS_STRICT;
   TetherLineage *node;
-  const char *key = id != NULL ? id : DEFAULT_ID;
+  g_autofree char *valid_id = NULL;
+  const char *key;
   TetherLoopManager *found = NULL;
   TetherLoopManager *replaced = NULL;
   g_autofree char *replaced_key = NULL;
@@ -81,30 +74,32 @@ tether_loop_manager_get_or_create (const char         *id,
                    "STRICT", (guint) (flags & ~known));
       return NULL;
     }
-  if (id != NULL && id[0] == '\0')
-    {
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
-                   "A manager id cannot be empty; pass NULL for the \"%s\" namespace, or "
-                   "name the domain", DEFAULT_ID);
-      return NULL;
-    }
+  /* The same rule as tether_loop_manager_new(), which makes the manager. */
+  if (id == NULL || id[0] == '\0')
+    key = DEFAULT_ID;
+  else if (!g_utf8_validate (id, -1, NULL))
+    key = valid_id = g_utf8_make_valid (id, -1);
+  else
+    key = id;
 
   /* Only a valid lookup gives the thread a place in the lineage. */
   node = tether_lineage_get_current ();
 
   if (!(flags & TETHER_LOOKUP_FLAGS_FORCE_CREATE))
-    for (TetherLineage *n = node; n != NULL && found == NULL; n = n->parent)
-      found = node_lookup (n, key);
+    found = tether_lineage_lookup (node, key);
   if (found != NULL)
     return found;
 
   if (flags & TETHER_LOOKUP_FLAGS_STRICT)
     {
+      g_autofree char *key_shown = tether_describe_name (key);
+      g_autofree char *thread_shown = tether_describe_name (node->thread_name);
+
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_MANAGER_NOT_FOUND,
                    "No manager with id '%s' is registered on thread '%s' or its ancestors; "
                    "create one with tether_loop_manager_get_or_create() without STRICT, or "
                    "adopt the lineage of the thread that registered it",
-                   key, node->thread_name);
+                   key_shown, thread_shown);
       return NULL;
     }
 
@@ -113,6 +108,8 @@ tether_loop_manager_get_or_create (const char         *id,
   /* Another thread adopted into this node may have registered one meanwhile:
    * without FORCE_CREATE, the first registration wins. */
   g_mutex_lock (&node->mutex);
+  if (node->entries == NULL)
+    node->entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   found = (flags & TETHER_LOOKUP_FLAGS_FORCE_CREATE) ? NULL : g_hash_table_lookup (node->entries, key);
   if (found != NULL)
     g_object_ref (found);
@@ -134,6 +131,20 @@ tether_loop_manager_get_or_create (const char         *id,
   return created;
 }
 
+/* Ids are valid UTF-8 from creation; task types and thread names are
+ * whatever bytes the application gave, and a GVariant string must not be. */
+static void
+insert_utf8 (GVariantDict *dict,
+             const char   *key,
+             const char   *str)
+{
+  g_autofree char *valid = NULL;
+
+  if (!g_utf8_validate (str, -1, NULL))
+    str = valid = g_utf8_make_valid (str, -1);
+  g_variant_dict_insert (dict, key, "s", str);
+}
+
 /**
  * tether_registry_snapshot:
  *
@@ -141,7 +152,9 @@ tether_loop_manager_get_or_create (const char         *id,
  * is a dictionary with `id` (s), `task-type` (s, empty if none), `running`
  * (b), `thread` (s, the name of the thread that registered it),
  * `thread-address` (t, its GThread address, only for telling threads apart)
- * and `depth` (u, that thread's lineage depth).
+ * and `depth` (u, that thread's lineage depth). Every string is valid
+ * UTF-8: bytes of a task type or thread name that are not are replaced with
+ * U+FFFD.
  *
  * Thread: any thread.
  *
@@ -165,9 +178,12 @@ tether_registry_snapshot (void)
       gpointer value;
 
       g_mutex_lock (&node->mutex);
-      g_hash_table_iter_init (&iter, node->entries);
-      while (g_hash_table_iter_next (&iter, NULL, &value))
-        g_ptr_array_add (managers, g_object_ref (value));
+      if (node->entries != NULL)
+        {
+          g_hash_table_iter_init (&iter, node->entries);
+          while (g_hash_table_iter_next (&iter, NULL, &value))
+            g_ptr_array_add (managers, g_object_ref (value));
+        }
       g_mutex_unlock (&node->mutex);
 
       for (guint j = 0; j < managers->len; j++)
@@ -178,9 +194,9 @@ tether_registry_snapshot (void)
 
           g_variant_dict_init (&dict, NULL);
           g_variant_dict_insert (&dict, "id", "s", tether_loop_manager_get_id (manager));
-          g_variant_dict_insert (&dict, "task-type", "s", task_type ? task_type : "");
+          insert_utf8 (&dict, "task-type", task_type ? task_type : "");
           g_variant_dict_insert (&dict, "running", "b", tether_loop_manager_is_running (manager));
-          g_variant_dict_insert (&dict, "thread", "s", node->thread_name);
+          insert_utf8 (&dict, "thread", node->thread_name);
           g_variant_dict_insert (&dict, "thread-address", "t", (guint64) GPOINTER_TO_SIZE (node->thread));
           g_variant_dict_insert (&dict, "depth", "u", node->depth);
           g_variant_builder_add_value (&builder, g_variant_dict_end (&dict));

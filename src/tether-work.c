@@ -45,7 +45,7 @@ work_detach (TetherWork *self)
                                       "Work on manager '%s' dropped its TetherWork without "
                                       "returning; call tether_work_return_*() before releasing "
                                       "the last reference",
-                                      tether_core_get_id (self->job->core)));
+                                      tether_core_get_label (self->job->core)));
   g_clear_pointer (&self->job, tether_job_unref);
 }
 
@@ -132,7 +132,14 @@ tether_work_get_cancellable (TetherWork *self)
  * @self: a [class@Tether.Work]
  *
  * Checks whether the submission was asked to cancel, without creating a
- * cancellable.
+ * cancellable: through the cancellable given at submission (once its
+ * "cancelled" handlers have reached this work's),
+ * [method@Tether.Future.cancel], a stop in %TETHER_STOP_MODE_CANCEL, or
+ * g_cancellable_cancel() on [method@Tether.Work.get_cancellable] by anyone,
+ * the work itself included. It agrees with g_cancellable_is_cancelled() on
+ * that cancellable, except that while another thread is cancelling it this
+ * may say %TRUE a moment before the cancellable does. Once %TRUE it stays
+ * %TRUE.
  *
  * Thread: any thread.
  *
@@ -219,7 +226,7 @@ return_owned (TetherWork *self,
 {
   if (!tether_job_complete (self->job, value, error))
     g_critical ("Work on manager '%s' returned twice; only the first return counts",
-                tether_core_get_id (self->job->core));
+                tether_core_get_label (self->job->core));
 }
 
 static GValue *
@@ -385,9 +392,13 @@ tether_work_return_string (TetherWork *self,
  * @self: a [class@Tether.Work]
  * @value: (type GObject) (nullable): the result; a reference is taken
  *
- * Ends the submission with an object value of @value's type. The future
- * holds a reference, so the object may be finalized on whichever thread
- * drops the future last.
+ * Ends the submission with an object value of @value's type. The result
+ * holds a reference, released by whichever thread drops the last reference
+ * to the future (or, for [method@Tether.LoopManager.submit_async], by the
+ * thread that finishes it, or in its context if nobody does): the manager's
+ * thread keeps no reference once the submission has ended. So an object
+ * that must die on its owner's thread (a GTK widget) dies there, as long as
+ * that thread drops the future last and the work dropped its own references.
  *
  * Thread: any thread.
  *
@@ -478,8 +489,12 @@ tether_owned_pointer_get (const GValue *value)
  * @value_destroy: (nullable): frees @value when the future is finalized
  *
  * Ends the submission with a C pointer, read back with
- * [method@Tether.Future.get_pointer]. @value_destroy runs on whichever thread
- * drops the last reference to the result.
+ * [method@Tether.Future.get_pointer], or with [func@Tether.value_get_pointer]
+ * on the value [method@Tether.LoopManager.submit_finish] gives.
+ * @value_destroy runs on whichever thread drops the last reference to the
+ * result: the last reference to the future, or the value submit_finish()
+ * gave (freed with g_boxed_free()), or the async result if nobody finished
+ * it; never on the manager's thread while any of those is still held.
  *
  * Thread: any thread.
  *
@@ -501,6 +516,31 @@ tether_work_return_pointer (TetherWork     *self,
   v = value_new (tether_owned_pointer_get_type ());
   g_value_take_boxed (v, p);
   return_owned (self, v, NULL);
+}
+
+/**
+ * tether_value_get_pointer: (skip)
+ * @value: a value holding a pointer set by [method@Tether.Work.return_pointer],
+ *   as [method@Tether.LoopManager.submit_finish] or
+ *   [method@Tether.Future.get_value] give it
+ *
+ * Reads the C pointer a work returned. The pointer stays owned by @value
+ * (and its copies): its destroy notify runs when the last of them is
+ * unset, so keep @value for as long as you use the pointer.
+ *
+ * Thread: any thread holding @value.
+ *
+ * Returns: (transfer none) (nullable): the pointer
+ *
+ * Since: 1.0
+ */
+gpointer
+tether_value_get_pointer (const GValue *value)
+{
+  g_return_val_if_fail (G_IS_VALUE (value), NULL);
+  g_return_val_if_fail (G_VALUE_HOLDS (value, tether_owned_pointer_get_type ()), NULL);
+
+  return tether_owned_pointer_get (value);
 }
 
 /**

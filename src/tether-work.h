@@ -71,6 +71,8 @@ void          tether_work_return_pointer   (TetherWork    *self,
                                             gpointer       value,
                                             GDestroyNotify value_destroy);
 TETHER_AVAILABLE_IN_1_0
+gpointer      tether_value_get_pointer     (const GValue  *value);
+TETHER_AVAILABLE_IN_1_0
 void          tether_work_return_error     (TetherWork    *self,
                                             GError        *error);
 TETHER_AVAILABLE_IN_1_0

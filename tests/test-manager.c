@@ -1127,6 +1127,105 @@ test_stop_races_start (void)
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
 }
 
+typedef struct
+{
+  GThread *thread;      /* the manager's thread, as its work saw it */
+  GThread *exit_thread; /* the thread an exit func ran on */
+  int      order[3];
+  int      n_ran;
+  int      work_done;   /* work had ended when the exit funcs ran */
+  int      n_done;
+} ExitState;
+
+static void
+note_thread_work (TetherWork *work,
+                  gpointer    user_data)
+{
+  ExitState *state = user_data;
+
+  state->thread = g_thread_self ();
+  tether_work_return_int (work, 1);
+  g_atomic_int_inc (&state->n_done);
+}
+
+static void
+exit_second (gpointer user_data)
+{
+  ExitState *state = user_data;
+
+  state->order[state->n_ran++] = 2;
+}
+
+static void
+exit_first (gpointer user_data)
+{
+  ExitState *state = user_data;
+  TetherLoopManager *current = tether_loop_manager_ref_current ();
+
+  /* Still on the manager's thread, in its context, with work all ended. */
+  g_assert_nonnull (current);
+  g_object_unref (current);
+  state->exit_thread = g_thread_self ();
+  state->work_done = g_atomic_int_get (&state->n_done);
+  state->order[state->n_ran++] = 1;
+}
+
+static void
+exit_adds (gpointer user_data)
+{
+  ExitState *state = user_data;
+  TetherLoopManager *current = tether_loop_manager_ref_current ();
+
+  state->order[state->n_ran++] = 0;
+  /* Added while the exit funcs run: it runs too. */
+  g_assert_true (tether_loop_manager_add_exit_func (current, exit_second, state, NULL, NULL));
+  g_object_unref (current);
+}
+
+static void
+test_exit_funcs (void)
+{
+  g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("exit");
+  g_autoptr(GError) error = NULL;
+  ExitState state = { 0, };
+
+  destroyed = 0;
+  g_assert_false (tether_loop_manager_add_exit_func (manager, exit_first, &state,
+                                                     count_destroy, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
+  g_assert_cmpint (destroyed, ==, 1);
+  g_clear_error (&error);
+
+  for (int run = 0; run < 2; run++)
+    {
+      g_autoptr(TetherFuture) future = NULL;
+
+      memset (&state, 0, sizeof state);
+      destroyed = 0;
+      g_assert_true (tether_loop_manager_start (manager, NULL, &error));
+      g_assert_true (tether_loop_manager_add_exit_func (manager, exit_first, &state,
+                                                        count_destroy, &error));
+      g_assert_true (tether_loop_manager_add_exit_func (manager, exit_adds, &state, NULL, &error));
+      g_assert_no_error (error);
+      future = tether_loop_manager_submit (manager, NULL, NULL, note_thread_work, &state, NULL,
+                                           &error);
+      g_assert_nonnull (future);
+      tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+
+      /* Newest first, then the one an exit func added; each once, per run. */
+      g_assert_cmpint (state.n_ran, ==, 3);
+      g_assert_cmpint (state.order[0], ==, 0);
+      g_assert_cmpint (state.order[1], ==, 1);
+      g_assert_cmpint (state.order[2], ==, 2);
+      g_assert_true (state.exit_thread == state.thread);
+      g_assert_cmpint (state.work_done, ==, 1);
+      g_assert_cmpint (destroyed, ==, 1);
+    }
+
+  g_assert_false (tether_loop_manager_add_exit_func (manager, exit_first, &state, NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1162,6 +1261,7 @@ main (int   argc,
   g_test_add_func ("/Tether/Future/wait-async", test_future_wait_async);
   g_test_add_func ("/Tether/Stop/cancel-never-starts-queued", test_stop_cancel_never_starts_queued);
   g_test_add_func ("/Tether/Stop/races-start", test_stop_races_start);
+  g_test_add_func ("/Tether/Stop/exit-funcs", test_exit_funcs);
   g_test_add_func ("/Tether/Misuse/null-func", test_programmer_errors);
   g_test_add_func ("/Tether/Misuse/null-manager", test_programmer_errors_null_manager);
 

@@ -456,6 +456,203 @@ test_churn (void)
     g_assert_cmpuint (after, <, before + 256);
 }
 
+/* Puts an object in @node's entries directly, as a registration would: the
+ * synthetic chains below need an entry per generation without a manager
+ * per generation. */
+static void
+register_object (TetherLineage *node,
+                 const char    *key,
+                 GObject       *object)
+{
+  g_mutex_lock (&node->mutex);
+  if (node->entries == NULL)
+    node->entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  g_hash_table_insert (node->entries, g_strdup (key), g_object_ref (object));
+  g_mutex_unlock (&node->mutex);
+}
+
+#define DEEP_CHAIN 300000
+
+/* The shape a self-respawning worker gives its lineage: each generation
+ * makes the next and ends. Dead generations that registered nothing are
+ * only links: they must cost no memory and no lookup time. */
+static void
+test_deep_chain_collapses (void)
+{
+  g_autoptr(TetherLoopManager) top = lookup ("chain-top", TETHER_LOOKUP_FLAGS_FORCE_CREATE);
+  TetherLoopManager *mid = NULL;  /* weak: the registry holds it */
+  TetherLineage *node = tether_lineage_capture ();
+  guint base_depth = tether_lineage_get_depth (node);
+  guint before = live_nodes ();
+  gsize rss_before = rss_pages ();
+
+  for (guint i = 1; i <= DEEP_CHAIN; i++)
+    {
+      TetherLineage *child = tether_lineage_new_child (node);
+
+      tether_lineage_release (node);
+      node = child;
+      if (i == DEEP_CHAIN / 2)
+        {
+          /* One generation registers: it stays, for its descendants. */
+          tether_lineage_adopt (node);
+          mid = lookup ("chain-mid", TETHER_LOOKUP_FLAGS_FORCE_CREATE);
+          tether_lineage_leave ();
+          g_object_add_weak_pointer (G_OBJECT (mid), (gpointer *) &mid);
+          g_object_unref (mid);
+        }
+    }
+
+  /* The caller's node, the registering generation and the leaf. */
+  g_assert_cmpuint (live_nodes (), ==, before + 2);
+  g_test_message ("%u generations: %u live nodes, RSS +%zu pages",
+                  DEEP_CHAIN, live_nodes (), rss_pages () - rss_before);
+  g_assert_cmpuint (tether_lineage_get_depth (node), ==, base_depth + DEEP_CHAIN);
+
+  tether_lineage_adopt (node);
+  {
+    g_autoptr(TetherLoopManager) found_top = lookup ("chain-top", TETHER_LOOKUP_FLAGS_STRICT);
+    g_autoptr(TetherLoopManager) found_mid = lookup ("chain-mid", TETHER_LOOKUP_FLAGS_STRICT);
+    gint64 start = g_get_monotonic_time ();
+
+    g_assert_true (found_top == top);
+    g_assert_true (found_mid == mid);
+    for (int i = 0; i < 1000; i++)
+      g_object_unref (lookup ("chain-top", TETHER_LOOKUP_FLAGS_STRICT));
+    g_test_message ("lookup at depth %u: %.2f us", DEEP_CHAIN,
+                    (g_get_monotonic_time () - start) / 1000.0);
+  }
+  tether_lineage_leave ();
+
+  /* The last descendant gone, the registering generation dies with it. */
+  tether_lineage_release (node);
+  g_assert_null (mid);
+  g_assert_cmpuint (live_nodes (), ==, before);
+}
+
+static gpointer
+release_func (gpointer data)
+{
+  tether_lineage_release (data);
+  return NULL;
+}
+
+/* A chain in which every generation registered something cannot collapse;
+ * when its last descendant goes, all of it is released at once, and that
+ * must not take stack in proportion to the depth. The release runs on a
+ * thread with a small stack, as a worker's may have. */
+static void
+test_deep_chain_release (void)
+{
+  g_autoptr(GObject) object = g_object_new (G_TYPE_OBJECT, NULL);
+  TetherLineage *node = tether_lineage_capture ();
+  guint before = live_nodes ();
+  pthread_attr_t attr;
+  pthread_t thread;
+
+  g_object_add_weak_pointer (object, (gpointer *) &object);
+  for (guint i = 1; i <= DEEP_CHAIN; i++)
+    {
+      TetherLineage *child = tether_lineage_new_child (node);
+
+      register_object (child, "deep", object);
+      tether_lineage_release (node);
+      node = child;
+    }
+  g_assert_cmpuint (live_nodes (), ==, before + DEEP_CHAIN);
+
+  pthread_attr_init (&attr);
+  pthread_attr_setstacksize (&attr, 256 * 1024);
+  g_assert_cmpint (pthread_create (&thread, &attr, release_func, node), ==, 0);
+  g_assert_cmpint (pthread_join (thread, NULL), ==, 0);
+  pthread_attr_destroy (&attr);
+
+  g_assert_cmpuint (live_nodes (), ==, before);
+  g_clear_object (&object);
+}
+
+#define THREAD_CHAIN 1000
+
+typedef struct
+{
+  GMutex             mutex;
+  GCond              cond;
+  TetherLoopManager *top;
+  guint              before;
+  guint              live_at_leaf;
+  gboolean           found;
+  gboolean           done;
+} ThreadChain;
+
+typedef struct
+{
+  ThreadChain *chain;
+  GThread     *parent;  /* joined by the child: its lineage is released */
+  guint        left;
+} Generation;
+
+static gpointer
+generation_func (gpointer data)
+{
+  Generation *gen = data;
+  ThreadChain *chain = gen->chain;
+
+  if (gen->parent != NULL)
+    g_thread_join (gen->parent);
+  if (gen->left > 0)
+    {
+      Generation *next = g_new0 (Generation, 1);
+
+      next->chain = chain;
+      next->left = gen->left - 1;
+      next->parent = g_thread_ref (g_thread_self ());
+      g_thread_unref (tether_thread_new ("generation", generation_func, next));
+    }
+  else
+    {
+      g_autoptr(TetherLoopManager) found = lookup ("thread-chain", TETHER_LOOKUP_FLAGS_STRICT);
+
+      g_mutex_lock (&chain->mutex);
+      chain->found = found == chain->top;
+      chain->live_at_leaf = live_nodes ();
+      chain->done = TRUE;
+      g_cond_signal (&chain->cond);
+      g_mutex_unlock (&chain->mutex);
+    }
+  g_free (gen);
+  return NULL;
+}
+
+static void
+test_thread_chain (void)
+{
+  ThreadChain chain = { 0 };
+  Generation *first = g_new0 (Generation, 1);
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+
+  g_mutex_init (&chain.mutex);
+  g_cond_init (&chain.cond);
+  chain.top = lookup ("thread-chain", TETHER_LOOKUP_FLAGS_FORCE_CREATE);
+  chain.before = live_nodes ();
+  first->chain = &chain;
+  first->left = THREAD_CHAIN;
+  /* The leaf is never joined: it exits on its own. */
+  g_thread_unref (tether_thread_new ("generation", generation_func, first));
+
+  g_mutex_lock (&chain.mutex);
+  while (!chain.done)
+    g_assert_true (g_cond_wait_until (&chain.cond, &chain.mutex, deadline));
+  g_mutex_unlock (&chain.mutex);
+
+  g_assert_true (chain.found);
+  /* This thread's node and the leaf's: every ancestor has been joined. */
+  g_assert_cmpuint (chain.live_at_leaf, ==, chain.before + 1);
+
+  g_object_unref (chain.top);
+  g_mutex_clear (&chain.mutex);
+  g_cond_clear (&chain.cond);
+}
+
 static void
 lookup_while_replaced_work (TetherWork *work,
                             gpointer    user_data)
@@ -571,6 +768,9 @@ main (int   argc,
   g_test_add_func ("/Tether/Registry/force-create-replaces-running", test_force_create_replaces_running);
   g_test_add_func ("/Tether/Registry/snapshot", test_snapshot);
   g_test_add_func ("/Tether/Registry/churn", test_churn);
+  g_test_add_func ("/Tether/Registry/deep-chain-collapses", test_deep_chain_collapses);
+  g_test_add_func ("/Tether/Registry/deep-chain-release", test_deep_chain_release);
+  g_test_add_func ("/Tether/Registry/thread-chain", test_thread_chain);
 
   return test_run ();
 }

@@ -6,8 +6,10 @@ ends up building a private loop.
 
 With Tether the main thread registers a manager per domain; workers find it
 through their lineage: a Tether.Thread is a child of its starter, any other
-thread adopts a captured token (`with token:`). A thread outside the lineage
-gets MANAGER_NOT_FOUND; a worker wanting isolation FORCE_CREATEs its own.
+thread adopts a captured token (`with token:`), and submit their `async def`
+code to it. A thread outside the lineage gets MANAGER_NOT_FOUND; a worker
+wanting isolation FORCE_CREATEs its own. On the manager's thread the seed's own
+fixture code works as written: asyncio.get_event_loop() is the manager's loop.
 
 Run from the repository root, after `bash .ci/build`:
 
@@ -49,10 +51,24 @@ def register_domain():
     return manager
 
 
+async def square(work, x):                        # the async test body
+    await asyncio.sleep(0)
+    return x * x
+
+
 def square_on_domain_loop(x):
     """What a worker does: find (never create) the domain's manager, use it."""
     manager = Tether.LoopManager.get_or_create(DOMAIN, STRICT)
-    return manager.submit(None, None, lambda work, x: x * x, x).result(timeout=10)
+    return manager.submit(None, None, square, x).result(timeout=10)
+
+
+def ensure_event_loop(work):
+    """The seed's fixture, unchanged, run on the manager's thread: it finds
+    the running loop there instead of making one of its own."""
+    loop = asyncio.get_event_loop()
+    if loop.is_closed():
+        raise RuntimeError("Loop is closed")
+    return loop.is_running() and loop is asyncio.get_running_loop()
 
 
 def pool_workers(count):
@@ -87,6 +103,8 @@ def main():
     print('asyncio, worker thread:', run_in(threading.Thread, asyncio.get_event_loop).exception())
     manager = register_domain()
     try:
+        print('the seed\'s fixture on the manager\'s thread:',
+              manager.submit(None, None, ensure_event_loop).result(timeout=10))
         print('Tether.Thread workers:',
               [run_in(Tether.Thread, square_on_domain_loop, i).result() for i in range(4)])
         print('ThreadPoolExecutor workers:', pool_workers(8))

@@ -4,10 +4,12 @@ The failure: a sync wrapper runs async code with asyncio.run(); called inside
 a running loop (a web UI handler) it raises "asyncio.run() cannot be called
 from a running event loop", patched with nested loops or a thread per call.
 
-With Tether the wrapper blocks on future.result(): from another thread it
-returns; from work on the manager's own thread it fails at once with
-WOULD_DEADLOCK (work chains with add_done_callback or returns Tether.DEFERRED).
-A coroutine awaits the future, or calls the wrapper, blocking its loop briefly.
+With Tether the async function runs on a manager and the wrapper blocks on
+future.result(): from another thread it returns; from work on the manager's
+own thread it fails at once with WOULD_DEADLOCK, and asyncio.run() there says
+to await instead. Async work awaits (the seed's Solution 1); plain work chains
+with add_done_callback or returns Tether.DEFERRED. A coroutine on any loop
+awaits the future, or calls the wrapper, blocking its loop briefly.
 
 Run from the repository root, after `bash .ci/build`:
 
@@ -22,7 +24,8 @@ gi.require_version('Tether', '1.0')
 from gi.repository import GLib, Tether  # noqa: E402
 
 
-def fetch(work, text):                       # the "async function": runs on the loop
+async def fetch(work, text):                 # the async function: runs on the loop
+    await asyncio.sleep(0)
     return text.upper()
 
 
@@ -45,8 +48,25 @@ def wrapper_from_other_thread(manager):
         return pool.submit(fetch_sync, manager, 'from a thread').result()
 
 
+def asyncio_run_in_work(manager):
+    """The seed's sync_wrapper, asyncio.run() and all, called on the loop."""
+    def sync_wrapper(work, text):
+        try:
+            return asyncio.run(fetch(work, text))
+        except RuntimeError as error:
+            return error
+    return manager.submit(None, None, sync_wrapper, 'never').result(timeout=10)
+
+
+def awaited_in_work(manager):
+    """The seed's Solution 1: async work awaits instead of asyncio.run()."""
+    async def async_wrapper(work, text):
+        return await manager.submit(None, None, fetch, text) + '!'
+    return manager.submit(None, None, async_wrapper, 'awaited in work').result(timeout=10)
+
+
 def chained_in_work(manager):
-    """Work needing another result chains instead of blocking."""
+    """Plain work needing another result chains instead of blocking."""
     def work(work):
         inner = manager.submit(None, None, fetch, 'chained')
         inner.add_done_callback(lambda f: work.return_string(f.result() + '!'))
@@ -90,6 +110,8 @@ def main():
     try:
         print('asyncio.run() in a coroutine:', asyncio.run(asyncio_run_in_coroutine()))
         print('wrapper on the loop thread:', wrapper_on_loop_thread(manager).message)
+        print('asyncio.run() in work:', asyncio_run_in_work(manager))
+        print('awaited in async work:', awaited_in_work(manager))
         print('wrapper from another thread:', wrapper_from_other_thread(manager))
         print('chained in work:', chained_in_work(manager))
         print('deferred in work:', deferred_in_work(manager))

@@ -6,8 +6,11 @@ event loop", and the fix is a global that stashes the loop at startup.
 
 With Tether the main thread registers the app's manager once. Each job gets a
 lineage token captured at submission; the handler adopts it (`with token:`),
-finds the manager with STRICT (no globals, never a second loop), submits, and
-blocks on the result. The work runs on the manager's thread, not the handler's.
+finds the manager with STRICT (no globals, never a second loop), submits its
+async function, and blocks on the result. The work runs on the manager's
+thread, not the handler's. The seed's own code also works unchanged against
+the manager's asyncio loop (manager.get_asyncio_loop() instead of the global):
+asyncio.run_coroutine_threadsafe(asyncio.to_thread(...), loop).result().
 
 Run from the repository root, after `bash .ci/build`:
 
@@ -17,6 +20,7 @@ Run from the repository root, after `bash .ci/build`:
 import asyncio
 import concurrent.futures
 import threading
+import time
 
 import gi
 gi.require_version('Tether', '1.0')
@@ -39,8 +43,25 @@ def thread_name(native_id):
         return comm.read().strip()
 
 
-def lookup(work, request):                    # runs on the manager's thread
+async def lookup(work, request):              # runs on the manager's thread
+    await asyncio.sleep(0)
     return {'answer': request * 2, 'thread': threading.get_native_id()}
+
+
+def blocking_operation(seconds):
+    time.sleep(seconds)
+    return threading.get_native_id()
+
+
+def sync_with_async_pattern(token, seconds=0.01):
+    """The seed's handler, with the manager's loop instead of a stored global."""
+    with token:
+        manager = Tether.LoopManager.get_or_create(DOMAIN, Tether.LookupFlags.STRICT)
+    loop = manager.get_asyncio_loop()
+    blocking_coro = asyncio.to_thread(blocking_operation, seconds)
+    future = asyncio.run_coroutine_threadsafe(blocking_coro, loop)
+    return {'blocking_thread': future.result(timeout=10),
+            'handler_thread': threading.get_native_id()}
 
 
 def handler(token, request):                  # runs in a pool thread
@@ -74,6 +95,10 @@ def main():
         print('handler threads:', len(handler_threads),
               '- work ran on:', [thread_name(t) for t in work_threads])
         print('work never ran on a handler thread:', not work_threads & handler_threads)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            reply = pool.submit(sync_with_async_pattern, Tether.Lineage.capture()).result()
+        print("the seed's run_coroutine_threadsafe(to_thread) pattern: blocked in another thread:",
+              reply['blocking_thread'] != reply['handler_thread'])
     finally:
         manager.stop(Tether.StopMode.DRAIN)
     print('stats: submitted %(submitted)d, completed %(completed)d, failed %(failed)d, '

@@ -15,11 +15,16 @@ destroyed while pending (set the manager's debug-flags, or TETHER_DEBUG=all
 for every manager of the process). Unclosed loops have no counterpart:
 dropping the last reference to a manager stops it, draining its queue.
 
+The tutorial's loop methods (call_soon, call_later, call_at, create_task,
+time) work as written on the manager's own asyncio loop, inside async work;
+running, stopping or closing that loop is Tether's job and refused.
+
 Run from the repository root, after `bash .ci/build`:
 
     GI_TYPELIB_PATH=_build/introspection LD_LIBRARY_PATH=_build/src \\
     PYTHONPATH=introspection /usr/bin/python3 examples/python/seed_003_loop_lifecycle.py
 """
+import asyncio
 import threading
 import time
 
@@ -40,6 +45,27 @@ def schedule(manager):
     return {'soon': (manager.submit(None, None, lambda work: list(log)), t),
             'later': (manager.submit_after(None, 50_000, None, now), t + 50_000),
             'at': (manager.submit_at(None, t + 80_000, None, now), t + 80_000)}
+
+
+async def tutorial(work):
+    """The tutorial's loop methods on the manager's loop, as written."""
+    loop = asyncio.get_running_loop()
+    seen = []
+    loop.call_soon(lambda: seen.append("Running soon"))
+    loop.call_later(0.02, lambda: seen.append("Running after 0.02s"))
+    now = loop.time()
+    loop.call_at(now + 0.01, lambda: seen.append("Running at specified time"))
+
+    async def my_coroutine():
+        seen.append("Task ran")
+    task = loop.create_task(my_coroutine())
+    await task
+    await asyncio.sleep(0.03)
+    try:
+        loop.close()
+    except RuntimeError:
+        seen.append("close() refused")
+    return seen
 
 
 def stop_with_queue(manager, mode, queued=3):
@@ -126,6 +152,7 @@ def main():
     for name in ('later', 'at'):
         future, due = futures[name]
         print('%s: ran %d us after it was due' % (name, future.result(timeout=10) - due))
+    print('loop methods:', manager.submit(None, None, tutorial).result(timeout=10))
     timer = manager.submit_after(None, 60 * 1_000_000, None, now)
     timer.cancel()
     print('a cancelled timer:', timer, '- registry:', snapshot('sched'))

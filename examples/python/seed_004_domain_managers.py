@@ -1,23 +1,66 @@
 """Seed 004: a loop manager per domain, with task-type protection.
 
-The seed's module runs a task-type-guarded asyncio loop per domain, but its
-stop() drops pending work (waiters hang), its registry is keyed by reusable,
-never cleaned thread ids, and a blocking wait on the loop's thread deadlocks.
+The seed (Duck's AsyncioLoopManager) runs a task-type-guarded asyncio loop per
+domain and lets synchronous code submit coroutines to it, but its stop() drops
+pending work (waiters hang), its registry is keyed by reusable, never cleaned
+thread ids, and a blocking wait on the loop's thread deadlocks.
 
-With Tether, start("render") admits only "render" work (else UNKNOWN_TASK_TYPE);
-stop(DRAIN) ends every future; entries hang off lineage nodes, released once
-their thread exits and no token holds them; that wait is WOULD_DEADLOCK.
+With Tether the seed's "Typical Usage" reads line for line the same (worker()
+below): get or create the domain's manager, start it with a task type, submit
+a coroutine with that task type, block on the result. start("render") admits
+only "render" work (else UNKNOWN_TASK_TYPE); stop(DRAIN) ends every future;
+entries hang off lineage nodes, released once their thread exits and no token
+holds them; that wait is WOULD_DEADLOCK.
+
+The seed module's other calls, in Tether:
+
+    get_or_create_loop_manager(id, strictly_get=True)  LoopManager.get_or_create(id, LookupFlags.STRICT)
+    get_or_create_loop_manager(id, force_create=True)  LoopManager.get_or_create(id, LookupFlags.FORCE_CREATE)
+    loop_mgr.get_event_loop()                          loop_mgr.get_asyncio_loop()
+    loop_mgr.stop()                                    loop_mgr.stop(Tether.StopMode.DRAIN)
 
 Run from the repository root, after `bash .ci/build`:
 
     GI_TYPELIB_PATH=_build/introspection LD_LIBRARY_PATH=_build/src \\
     PYTHONPATH=introspection /usr/bin/python3 examples/python/seed_004_domain_managers.py
 """
+import asyncio
 import time
 
 import gi
 gi.require_version('Tether', '1.0')
 from gi.repository import GLib, Tether  # noqa: E402
+
+
+async def some_async_function():
+    await asyncio.sleep(0.01)
+    return 'rendered on %s' % asyncio.get_running_loop()._tether_id
+
+
+# The seed's Typical Usage, line for line.
+def worker():
+    loop_mgr = Tether.LoopManager.get_or_create(id="component", flags=Tether.LookupFlags.NONE)
+    loop_mgr.start(task_type="render")
+    # Submit coroutine and block for result
+    value = loop_mgr.submit(
+        func=some_async_function(),
+        task_type="render",
+    )
+    value = value.result()
+    return value
+
+
+def duck_calls():
+    """The seed module's other calls, with their Tether equivalents."""
+    strictly = Tether.LoopManager.get_or_create('component', Tether.LookupFlags.STRICT)
+    loop = strictly.get_asyncio_loop()                    # get_event_loop()
+    value = asyncio.run_coroutine_threadsafe(some_async_function(), loop).result(timeout=10)
+    try:
+        Tether.LoopManager.get_or_create('nowhere', Tether.LookupFlags.STRICT)
+    except GLib.Error as error:                           # ManagerNotFound
+        not_found = error
+    strictly.stop(Tether.StopMode.DRAIN)                  # stop()
+    return value, not_found, loop.is_closed()
 
 
 def open_domains():
@@ -30,17 +73,21 @@ def open_domains():
     return managers
 
 
+async def misrouted():
+    return 'misrouted'
+
+
 def refused(manager, task_type):
     try:
-        manager.submit(task_type, None, lambda work: 'misrouted')
+        manager.submit(task_type, None, misrouted())
     except GLib.Error as error:
         return error
 
 
 def drain_everything(manager, count=6):
     """Queue slow work, stop(DRAIN) at once: every future still ends."""
-    def item(work, i):
-        time.sleep(0.02)
+    async def item(work, i):
+        await asyncio.sleep(0.02)
         return i
     futures = [manager.submit('update', None, item, i) for i in range(count)]
     manager.stop(Tether.StopMode.DRAIN)
@@ -87,9 +134,14 @@ def registered_on(address, timeout=10):
 
 
 def main():
+    print('typical usage:', worker())
+    value, not_found, closed = duck_calls()
+    print('run_coroutine_threadsafe on its loop:', value)
+    print('strictly_get of an unknown id:', not_found.message)
+    print('stopped, its asyncio loop is closed:', closed)
     managers = open_domains()
     try:
-        frame = managers['render'].submit('render', None, lambda work: 'frame')
+        frame = managers['render'].submit('render', None, some_async_function())
         print('render:', frame.result(timeout=10))
         for task_type in ('update', None):
             error = refused(managers['render'], task_type)

@@ -16,7 +16,13 @@ The script measures
 3. throughput with futures (jobs/s): submit N, then wait for all of them;
 4. where the fire-and-forget time goes: enqueue N jobs while the loop
    thread is blocked (so nothing contends with the submitter), then release
-   it and time the drain (µs/job for each half).
+   it and time the drain (µs/job for each half);
+5. and 6. inside the loop, timed there: ``await asyncio.sleep(0)`` and
+   ``create_task()`` rates on the manager's asyncio loop (a coroutine
+   submitted to the manager) vs the stock ``SelectorEventLoop`` thread.
+
+Section 1 also has the coroutine round trip: submit an ``async def`` to
+the manager and block on ``result()``, against ``run_coroutine_threadsafe``.
 
 It prints a table with ratios against the asyncio baseline of each section.
 There are no timing assertions: read the figures. The script exits non-zero
@@ -142,6 +148,19 @@ class TetherSide:
         future.wait(WAIT_USEC)              # raises GLib.Error on failure
         return future.get_int()
 
+    @staticmethod
+    async def _next_async(work: Tether.Work, arg: int) -> int:
+        return arg + 1
+
+    def coroutine_round_trip(self, i: int) -> int:
+        return self.manager.submit(None, None, self._next_async, i).result(WAIT_S)
+
+    def in_loop(self, coro_func: Callable, n: int) -> int:
+        """Runs coro_func(n) on the manager's asyncio loop; its result (ns)."""
+        async def run(work: Tether.Work) -> int:
+            return await coro_func(n)
+        return self.manager.submit(None, None, run).result(WAIT_S)
+
     def enqueue(self, n: int) -> None:
         post, count = self.manager.post, self._count
         for i in range(n):
@@ -230,6 +249,10 @@ class AsyncioSide:
 
     def coroutine_round_trip(self, i: int) -> int:
         return asyncio.run_coroutine_threadsafe(self._next(i), self.loop).result(WAIT_S)
+
+    def in_loop(self, coro_func: Callable, n: int) -> int:
+        """Runs coro_func(n) on the stock loop; its result (ns)."""
+        return asyncio.run_coroutine_threadsafe(coro_func(n), self.loop).result(WAIT_S)
 
     def callback_round_trip(self, i: int) -> int:
         future: concurrent.futures.Future = concurrent.futures.Future()
@@ -354,6 +377,43 @@ def measure_split(mechanisms: dict[str, tuple[object, Callable[[int], None], Cou
     return list(rows.values())
 
 
+async def sleep0_loop(n: int) -> int:
+    """ns taken by n `await asyncio.sleep(0)`, measured on the loop."""
+    sleep, clock = asyncio.sleep, time.perf_counter_ns
+    start = clock()
+    for _ in range(n):
+        await sleep(0)
+    return clock() - start
+
+
+async def _nop() -> None:
+    pass
+
+
+async def create_task_loop(n: int) -> int:
+    """ns taken to create n tasks of a trivial coroutine and await them all."""
+    create, clock = asyncio.get_running_loop().create_task, time.perf_counter_ns
+    start = clock()
+    tasks = [create(_nop()) for _ in range(n)]
+    for task in tasks:
+        await task
+    return clock() - start
+
+
+def measure_in_loop(mechanisms: dict[str, Callable[[Callable, int], int]],
+                    coro_func: Callable, n: int, sizes: Sizes) -> list[Row]:
+    """Each mechanism runs coro_func(n) on its loop, timed there, per round."""
+    rows = {name: Row(name) for name in mechanisms}
+    names = list(mechanisms)
+    for name, run in mechanisms.items():                # warm-up
+        run(coro_func, min(n, sizes.warmup))
+    for r in range(sizes.rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            rows[name].elapsed_ns += mechanisms[name](coro_func, n)
+            rows[name].jobs += n
+    return list(rows.values())
+
+
 # --------------------------------------------------------------------------
 # Report
 
@@ -431,6 +491,7 @@ def run(sizes: Sizes, quick: bool) -> None:
         rt_base = "asyncio run_coroutine_threadsafe + result"
         rows = measure_round_trips({
             "Tether submit + wait": tether.round_trip,
+            "Tether submit async def + result": tether.coroutine_round_trip,
             rt_base: aio.coroutine_round_trip,
             "asyncio call_soon_threadsafe + cf.Future": aio.callback_round_trip,
         }, sizes)
@@ -458,6 +519,15 @@ def run(sizes: Sizes, quick: bool) -> None:
         }, sizes)
         print_split("4. Fire-and-forget split: enqueue N jobs while the loop thread is parked, "
                     "then release it and drain", rows, ff_base)
+
+        loop_base = "stock SelectorEventLoop thread"
+        loops = {"Tether manager's asyncio loop": tether.in_loop, loop_base: aio.in_loop}
+        rows = measure_in_loop(loops, sleep0_loop, sizes.future_jobs * 5, sizes)
+        print_throughput("5. Inside the loop: `await asyncio.sleep(0)` in one coroutine "
+                         "(jobs = sleeps)", rows, loop_base)
+        rows = measure_in_loop(loops, create_task_loop, sizes.future_jobs, sizes)
+        print_throughput("6. Inside the loop: create_task() of a trivial coroutine, then await "
+                         "each (jobs = tasks)", rows, loop_base)
     finally:
         try:
             tether.close()

@@ -142,6 +142,13 @@ def test_000_a_worker_can_force_create_an_isolated_manager(keep):
     assert Tether.LoopManager.get_or_create(seed000.DOMAIN, STRICT) == manager
 
 
+def test_000_the_seeds_fixture_works_as_written_on_the_managers_thread(keep):
+    manager = keep(seed000.register_domain())
+    assert manager.submit(None, None, seed000.ensure_event_loop).result(timeout=TIMEOUT) is True
+    # And the worker's async body ran on the manager's loop.
+    assert seed000.square_on_domain_loop(5) == 25
+
+
 def test_000_strict_and_force_create_together_are_invalid():
     with pytest.raises(GLib.Error) as info:
         Tether.LoopManager.get_or_create(seed000.DOMAIN, STRICT | FORCE_CREATE)
@@ -205,6 +212,17 @@ def test_001_the_wrapper_works_inside_a_running_asyncio_loop(app):
     assert asyncio.run(scenario()) == 'CALLED IN A RUNNING LOOP'
 
 
+def test_001_asyncio_run_in_work_says_to_await(app):
+    error = seed001.asyncio_run_in_work(app)
+    assert isinstance(error, RuntimeError)
+    assert "Tether manager 'app'" in str(error) and 'await' in str(error)
+    assert seed001.fetch_sync(app, 'still alive') == 'STILL ALIVE'
+
+
+def test_001_async_work_awaits_instead(app):
+    assert seed001.awaited_in_work(app) == 'AWAITED IN WORK!'
+
+
 def test_001_work_chains_with_add_done_callback(app):
     assert seed001.chained_in_work(app) == 'CHAINED!'
 
@@ -247,6 +265,17 @@ def test_002_concurrent_handlers_block_at_the_same_time(keep):
     assert len({r['thread'] for r in replies}) == 1
 
 
+def test_002_the_seeds_run_coroutine_threadsafe_pattern_works_unchanged(keep):
+    manager = keep(seed002.start_app())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        jobs = [pool.submit(seed002.sync_with_async_pattern, Tether.Lineage.capture())
+                for _ in range(8)]
+        replies = [job.result(timeout=TIMEOUT) for job in jobs]
+    loop_thread = manager.submit(None, None, native_id).result(timeout=TIMEOUT)
+    for reply in replies:
+        assert reply['blocking_thread'] not in (reply['handler_thread'], loop_thread)
+
+
 def test_002_a_handler_without_a_token_gets_manager_not_found(keep):
     keep(seed002.start_app())
 
@@ -274,6 +303,12 @@ def test_003_call_soon_later_and_at(sched):
     for name in ('later', 'at'):
         future, due = futures[name]
         assert future.result(timeout=TIMEOUT) >= due       # never early
+
+
+def test_003_the_tutorials_loop_methods_on_the_managers_loop(sched):
+    assert sched.submit(None, None, seed003.tutorial).result(timeout=TIMEOUT) == [
+        'Running soon', 'Task ran', 'Running at specified time', 'Running after 0.02s',
+        'close() refused']
 
 
 def test_003_futures_report_every_outcome(sched):
@@ -354,6 +389,27 @@ def test_003_debug_view_registry_snapshot_and_statuses(sched):
 
 
 # --- Seed 004: managers per domain, task types, blocking results ------------
+
+def test_004_typical_usage_line_for_line_and_the_other_calls():
+    def in_own_thread():
+        value = seed004.worker()
+        return value, seed004.duck_calls()
+    value, (threadsafe, not_found, closed) = seed000.run_in(Tether.Thread, in_own_thread).result()
+    assert value == 'rendered on component'
+    assert threadsafe == 'rendered on component'
+    assert is_error(not_found, Tether.Error.MANAGER_NOT_FOUND)
+    assert closed is True
+
+
+def test_004_typical_usage_refuses_another_task_type(keep):
+    manager = keep(Tether.LoopManager.new('component-typed'))
+    manager.start(task_type='render')
+    coroutine = seed004.some_async_function()
+    with pytest.raises(GLib.Error) as info:
+        manager.submit(func=coroutine, task_type='update')
+    assert is_error(info.value, Tether.Error.UNKNOWN_TASK_TYPE)
+    assert coroutine.cr_frame is None          # closed unrun: no "never awaited"
+
 
 @pytest.fixture
 def domains(keep):
@@ -485,14 +541,15 @@ def test_003_debug_mode_reports_what_asyncios_does(capfd):
 
 SEED_STATS = {
     'seed_000_worker_threads.py': [
-        # 4 Tether.Thread workers, 8 pool workers, the isolated worker's inherited one.
-        'stats: submitted 13, completed 13, failed 0, cancelled 0, rejected 0'],
+        # The fixture, 4 Tether.Thread workers, 8 pool workers, the isolated
+        # worker's inherited one.
+        'stats: submitted 14, completed 14, failed 0, cancelled 0, rejected 0'],
     'seed_001_sync_wrapper.py': [
-        'stats: submitted 8, completed 8, failed 0, cancelled 0, rejected 0'],
+        'stats: submitted 11, completed 11, failed 0, cancelled 0, rejected 0'],
     'seed_002_thread_pool_handler.py': [
         'stats: submitted 32, completed 32, failed 0, cancelled 0, rejected 0'],
     'seed_003_loop_lifecycle.py': [
-        'stats: submitted 17, completed 11, failed 0, cancelled 6, rejected 0',
+        'stats: submitted 18, completed 12, failed 0, cancelled 6, rejected 0',
         'debug mode, reports on stderr; stats: submitted 6, completed 2, failed 1, '
         'cancelled 3, rejected 0'],
     'seed_004_domain_managers.py': [

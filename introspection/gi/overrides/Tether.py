@@ -42,6 +42,8 @@ import warnings
 from gi.module import get_introspection_module
 from gi.repository import GLib, GObject
 
+from . import _tether_asyncio as _aio
+
 Tether = get_introspection_module('Tether')
 
 __all__ = ['DEFERRED', 'Thread']
@@ -192,7 +194,13 @@ def _wrap_work(manager, func, outcome):
         if debug.flags:
             work.set_name(_work_name(func))
         try:
+            loop = _aio.enter(manager)
             value = func(work, *func_data)
+            if type(value) is _aio.CoroutineType:
+                # An async def work function: it runs as a Task on the
+                # manager's asyncio loop, and the work ends when it does.
+                _aio.run_task(loop, work, value, outcome, _FINISH)
+                return
         except BaseException as exc:
             # Recorded before the error completes the work, so a woken
             # waiter always finds it. BaseException: as concurrent.futures,
@@ -217,15 +225,33 @@ def _wrap_work(manager, func, outcome):
     return run
 
 
-def _wrap_post(func):
+def _wrap_post(manager, func):
     def run(*func_data):
         _pin_thread_state()
         try:
-            func(*func_data)
+            loop = _aio.enter(manager)
+            value = func(*func_data)
+            if type(value) is _aio.CoroutineType:
+                _aio.run_post_task(loop, value)
         except BaseException:
             # Fire-and-forget has nobody to tell: log it, never lose it.
             _log.exception('Fire-and-forget work %r raised', func)
     return run
+
+
+_FINISH = (_return, _error_for)
+
+
+def _work_func(func, func_data):
+    """A coroutine object is work too: it runs as a Task, without the
+    Work handle (it has no arguments to receive it)."""
+    if type(func) is _aio.CoroutineType:
+        if func_data:
+            func.close()
+            raise TypeError('A coroutine object is submitted alone; pass an '
+                            'async def function to give it arguments')
+        return _aio.CoroutineWork(func)
+    return func
 
 
 def _attach_outcome(future, outcome):
@@ -243,25 +269,47 @@ _submit_finish = Tether.LoopManager.submit_finish
 _post = Tether.LoopManager.post
 
 
+def _refused(func):
+    """A refused submission: a coroutine object is closed unrun now, not
+    whenever the exception's traceback lets go of it."""
+    if isinstance(func, _aio.CoroutineWork):
+        func.discard()
+
+
 def submit(self, task_type=None, cancellable=None, func=None, *func_data):
+    func = _work_func(func, func_data)
     outcome = _Outcome()
-    return _attach_outcome(_submit(self, task_type, cancellable,
-                                   _wrap_work(self, func, outcome), *func_data),
-                           outcome)
+    try:
+        return _attach_outcome(_submit(self, task_type, cancellable,
+                                       _wrap_work(self, func, outcome), *func_data),
+                               outcome)
+    except BaseException:
+        _refused(func)
+        raise
 
 
 def submit_after(self, task_type, delay_usec, cancellable, func, *func_data):
+    func = _work_func(func, func_data)
     outcome = _Outcome()
-    return _attach_outcome(_submit_after(self, task_type, delay_usec, cancellable,
-                                         _wrap_work(self, func, outcome), *func_data),
-                           outcome)
+    try:
+        return _attach_outcome(_submit_after(self, task_type, delay_usec, cancellable,
+                                             _wrap_work(self, func, outcome), *func_data),
+                               outcome)
+    except BaseException:
+        _refused(func)
+        raise
 
 
 def submit_at(self, task_type, ready_time, cancellable, func, *func_data):
+    func = _work_func(func, func_data)
     outcome = _Outcome()
-    return _attach_outcome(_submit_at(self, task_type, ready_time, cancellable,
-                                      _wrap_work(self, func, outcome), *func_data),
-                           outcome)
+    try:
+        return _attach_outcome(_submit_at(self, task_type, ready_time, cancellable,
+                                          _wrap_work(self, func, outcome), *func_data),
+                               outcome)
+    except BaseException:
+        _refused(func)
+        raise
 
 
 def submit_async(self, task_type, func, func_data=(), cancellable=None,
@@ -272,6 +320,7 @@ def submit_async(self, task_type, func, func_data=(), cancellable=None,
         func_data = ()
     elif not isinstance(func_data, tuple):
         func_data = (func_data,)
+    func = _work_func(func, func_data)
     outcome = _Outcome()
     ready = None
     if callback is not None:
@@ -300,8 +349,41 @@ def submit_finish(self, result):
         raise original from None
 
 
+def _call_without_work(func, work, *func_data):
+    return func(*func_data)
+
+
+def _log_coroutine_post(future):
+    exc = future._tether_outcome.exception
+    if exc is not None:
+        _log.error('Fire-and-forget coroutine raised', exc_info=exc)
+
+
 def post(self, task_type, func, *func_data):
-    return _post(self, task_type, _wrap_post(func), *func_data)
+    if type(func) is _aio.CoroutineType or _aio.is_coroutine_function(func):
+        # A coroutine is tracked as a submission, so that stops wait for it
+        # and cancel it; its exception is logged, as for any post. Posted
+        # functions get no Work handle.
+        if type(func) is not _aio.CoroutineType:
+            func = functools.partial(_call_without_work, func)
+        future = submit(self, task_type, None, func, *func_data)
+        future.add_done_callback(_log_coroutine_post)
+        return True
+    return _post(self, task_type, _wrap_post(self, func), *func_data)
+
+
+def get_asyncio_loop(self):
+    """Returns the manager's asyncio event loop, making it if needed.
+
+    Any thread may call it while the manager runs; use the loop with
+    ``asyncio.run_coroutine_threadsafe(coro, loop)`` and
+    ``loop.call_soon_threadsafe(...)`` from other threads, and with any
+    asyncio API on the manager's own thread (where
+    ``asyncio.get_running_loop()`` returns it too). The loop lasts for
+    the current run of the manager's thread. Raises :class:`RuntimeError`
+    if the manager is not running.
+    """
+    return _aio.get_asyncio_loop(self)
 
 
 Tether.LoopManager.submit = submit
@@ -310,6 +392,7 @@ Tether.LoopManager.submit_at = submit_at
 Tether.LoopManager.submit_async = submit_async
 Tether.LoopManager.submit_finish = submit_finish
 Tether.LoopManager.post = post
+Tether.LoopManager.get_asyncio_loop = get_asyncio_loop
 
 
 class _CallbackThread:

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#ifdef G_OS_UNIX
+#include <pthread.h>
+#endif
+
+#include "tether-core-private.h"
+#include "tether-fork-private.h"
+#include "tether-lineage-private.h"
+
+/* fork() copies one thread. Every lock another thread held at that moment
+ * stays locked in the child for ever, and whatever it protected may be half
+ * changed; the managers' threads are gone, though their managers still say
+ * they run. So around fork() Tether holds every lock it has, and in the
+ * child it turns each manager into a stopped one that can start again.
+ *
+ * Lock order, for all of Tether (fork's prepare handler takes them all in
+ * this order; nothing may take them in another):
+ *
+ *  1. cores_lock, below: the list of cores. Never taken while a core's
+ *     mutex is held, so a core's last reference is never dropped there.
+ *  2. each core's mutex, in list order: never two at once elsewhere;
+ *  3. that core's statistics ring lock (a leaf);
+ *  4. tether-core.c's context_lock and wait_graph_lock (leaves);
+ *  5. the lineage lock, then each node's mutex (tether-lineage.c).
+ *
+ * What no lock protects is lock-free and reset in the child: the submission
+ * queue (a producer may have been half-way through a push) and the counters.
+ * Post magazines are lists that are consistent at every step: they stay.
+ * Locks that are not Tether's (a job's, a future's, GLib's own) are not
+ * covered: see the LoopManager documentation for what that means. */
+static GMutex cores_lock;
+static GQueue cores;
+
+#ifdef G_OS_UNIX
+static void
+fork_prepare (void)
+{
+  g_mutex_lock (&cores_lock);
+  for (GList *l = cores.head; l != NULL; l = l->next)
+    {
+      TetherCore *core = l->data;
+
+      g_mutex_lock (&core->mutex);
+      g_mutex_lock (&core->stats.ring_lock);
+    }
+  tether_core_lock_statics ();
+  tether_lineage_lock_all ();
+}
+
+static void
+fork_parent (void)
+{
+  tether_lineage_unlock_all (FALSE);
+  tether_core_unlock_statics ();
+  for (GList *l = cores.tail; l != NULL; l = l->prev)
+    {
+      TetherCore *core = l->data;
+
+      g_mutex_unlock (&core->stats.ring_lock);
+      g_mutex_unlock (&core->mutex);
+    }
+  g_mutex_unlock (&cores_lock);
+}
+
+static void
+fork_child (void)
+{
+  GSList *orphans = NULL;
+
+  tether_lineage_unlock_all (TRUE);
+  tether_core_unlock_statics ();
+  for (GList *l = cores.tail; l != NULL; l = l->prev)
+    {
+      TetherCore *core = l->data;
+
+      if (tether_core_reset_in_child (core))
+        orphans = g_slist_prepend (orphans, core);
+      g_mutex_unlock (&core->stats.ring_lock);
+      g_mutex_unlock (&core->mutex);
+    }
+  g_mutex_unlock (&cores_lock);
+
+  /* The references the parent's manager threads held: nobody's here. The
+   * last one frees its core, which takes cores_lock: after the loop. */
+  g_slist_free_full (orphans, (GDestroyNotify) tether_core_unref);
+}
+#endif
+
+void
+tether_fork_track (TetherCore *core)
+{
+#ifdef G_OS_UNIX
+  static gsize registered;
+
+  if (g_once_init_enter (&registered))
+    {
+      if (pthread_atfork (fork_prepare, fork_parent, fork_child) != 0)
+        g_error ("Tether could not register its fork() handlers");
+      g_once_init_leave (&registered, 1);
+    }
+#endif
+
+  g_mutex_lock (&cores_lock);
+  g_queue_push_tail_link (&cores, &core->fork_link);
+  g_mutex_unlock (&cores_lock);
+}
+
+void
+tether_fork_untrack (TetherCore *core)
+{
+  g_mutex_lock (&cores_lock);
+  g_queue_unlink (&cores, &core->fork_link);
+  g_mutex_unlock (&cores_lock);
+}
