@@ -474,6 +474,49 @@ tether_future_wait (TetherFuture  *self,
   return outcome (self, error);
 }
 
+/**
+ * tether_future_wait_done:
+ * @self: a [class@Tether.Future]
+ * @timeout_usec: how long to wait, in microseconds; -1 waits without limit,
+ *   0 only polls
+ *
+ * Blocks until the work ends or @timeout_usec passes, as
+ * [method@Tether.Future.wait] does (with the same spin), but only says
+ * whether the work has ended: a timeout is %FALSE, not an error, and the
+ * outcome is left to [method@Tether.Future.get_status] and the getters.
+ *
+ * It is for waiting in slices from code that must not be handed an error
+ * while a signal may be pending: PyGObject runs Python code to turn a
+ * #GError into an exception, and a signal handler raising there (Ctrl-C's
+ * `KeyboardInterrupt`) loses its exception. The Python override waits with
+ * it in the main thread. From Python, the GIL is released while waiting.
+ *
+ * Thread: any thread that is not a manager's thread, where a wait can
+ * neither close a cycle of managers waiting on each other nor be ended by
+ * a stop; there, use [method@Tether.Future.wait]. Called on a manager's
+ * thread it is a programmer error and returns %FALSE at once.
+ *
+ * Returns: %TRUE if the work has ended, however it ended; %FALSE if
+ *   @timeout_usec passed first
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_future_wait_done (TetherFuture *self,
+                         gint64        timeout_usec)
+{
+  g_return_val_if_fail (TETHER_IS_FUTURE (self), FALSE);
+  g_return_val_if_fail (timeout_usec >= -1, FALSE);
+  g_return_val_if_fail (tether_core_get_current () == NULL, FALSE);
+
+  if (timeout_usec != 0 && !tether_future_is_done (self))
+    tether_event_wait_until (&self->done,
+                             __atomic_load_n (&self->job->core->wait_spin, __ATOMIC_RELAXED),
+                             timeout_usec > 0 ? tether_time_after (timeout_usec) : -1);
+
+  return tether_future_is_done (self);
+}
+
 static void
 on_waiter_cancelled (GCancellable *cancellable,
                      gpointer      user_data)

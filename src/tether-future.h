@@ -28,6 +28,9 @@ gboolean            tether_future_wait          (TetherFuture         *self,
                                                  gint64                timeout_usec,
                                                  GError              **error);
 TETHER_AVAILABLE_IN_1_0
+gboolean            tether_future_wait_done     (TetherFuture         *self,
+                                                 gint64                timeout_usec);
+TETHER_AVAILABLE_IN_1_0
 void                tether_future_wait_async    (TetherFuture         *self,
                                                  GCancellable         *cancellable,
                                                  GAsyncReadyCallback   callback,

@@ -466,8 +466,15 @@ tether_loop_manager_new (const char *id)
  *
  * Thread: any thread.
  *
+ * Once the manager's last reference has been dropped, its thread may still
+ * be draining queued work (see [func@Tether.LoopManager.wait_detached]):
+ * that work gets %NULL here, since the manager object is gone. It can still
+ * learn the manager's id with [func@Tether.LoopManager.dup_current_id] and
+ * add exit functions with
+ * [func@Tether.LoopManager.add_current_exit_func].
+ *
  * Returns: (transfer full) (nullable): the manager running on this thread,
- *   or %NULL if this is not a manager's thread
+ *   or %NULL if this is not a manager's thread or the manager is gone
  *
  * Since: 1.0
  */
@@ -1650,4 +1657,77 @@ tether_loop_manager_add_exit_func (TetherLoopManager  *self,
     }
 
   return TRUE;
+}
+
+/**
+ * tether_loop_manager_dup_current_id:
+ *
+ * Gets the id of the manager whose thread is calling. Unlike
+ * [func@Tether.LoopManager.ref_current], this works also while the thread
+ * drains work after the manager's last reference was dropped.
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer full) (nullable): the id, or %NULL if this is not a
+ *   manager's thread
+ *
+ * Since: 1.0
+ */
+char *
+tether_loop_manager_dup_current_id (void)
+{
+  TetherCore *core = tether_core_get_current ();
+
+  return core != NULL ? g_strdup (tether_core_get_id (core)) : NULL;
+}
+
+/**
+ * tether_loop_manager_add_current_exit_func:
+ * @func: (scope notified): the function to run on this thread when it exits
+ * @func_data: data for @func
+ * @func_data_destroy: (nullable): releases @func_data after @func has run
+ *
+ * [method@Tether.LoopManager.add_exit_func] for the manager whose thread is
+ * calling. Unlike a call through [func@Tether.LoopManager.ref_current], it
+ * works also while the thread drains work after the manager's last
+ * reference was dropped, which is when a language binding that keeps state
+ * per manager thread most needs it.
+ *
+ * Thread: a manager's thread (inside work); elsewhere it fails.
+ *
+ * Returns: %TRUE if @func will run; %FALSE with %TETHER_ERROR_NOT_RUNNING
+ *   if this is not a manager's thread or its thread is already running its
+ *   exit functions, or %TETHER_ERROR_INVALID_ARGUMENT for a JavaScript
+ *   function. Then @func never runs and @func_data_destroy has run before
+ *   this returns.
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_loop_manager_add_current_exit_func (TetherFunc       func,
+                                           gpointer         func_data,
+                                           GDestroyNotify   func_data_destroy,
+                                           GError         **error)
+{
+  TetherCore *core = tether_core_get_current ();
+  gboolean added;
+
+  g_return_val_if_fail (func != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (core == NULL)
+    {
+      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING,
+                           "This is not a manager's thread; add exit functions from work "
+                           "running on the manager, or give the manager to add_exit_func()");
+      added = FALSE;
+    }
+  else
+    {
+      added = tether_core_add_exit_func (core, func, func_data, func_data_destroy, error);
+    }
+
+  if (!added && func_data_destroy != NULL)
+    func_data_destroy (func_data);
+  return added;
 }

@@ -34,6 +34,13 @@ TetherLoopManager *tether_loop_manager_new              (const char           *i
 TETHER_AVAILABLE_IN_1_0
 TetherLoopManager *tether_loop_manager_ref_current      (void) G_GNUC_WARN_UNUSED_RESULT;
 TETHER_AVAILABLE_IN_1_0
+char              *tether_loop_manager_dup_current_id   (void) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+gboolean           tether_loop_manager_add_current_exit_func (TetherFunc      func,
+                                                              gpointer        func_data,
+                                                              GDestroyNotify  func_data_destroy,
+                                                              GError        **error);
+TETHER_AVAILABLE_IN_1_0
 const char        *tether_loop_manager_get_id           (TetherLoopManager    *self);
 TETHER_AVAILABLE_IN_1_0
 char              *tether_loop_manager_dup_task_type    (TetherLoopManager    *self) G_GNUC_WARN_UNUSED_RESULT;

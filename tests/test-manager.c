@@ -484,6 +484,76 @@ test_wait_timeout (void)
   gate_clear (&gate);
 }
 
+static void
+fail_work (TetherWork *work,
+           gpointer    user_data)
+{
+  tether_work_return_new_error (work, TETHER_ERROR, TETHER_ERROR_FAILED, "failed on purpose");
+}
+
+static void
+test_wait_done (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("waitdone", NULL);
+  g_autoptr(TetherFuture) future = NULL;
+  g_autoptr(TetherFuture) failed = NULL;
+  g_autoptr(TetherFuture) queued = NULL;
+  Gate gate;
+
+  /* A timeout is FALSE, with nothing to report, and leaves the work be. */
+  gate_init (&gate);
+  future = tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL);
+  queued = tether_loop_manager_submit (manager, NULL, NULL, count_work, &(int) { 0 }, NULL, NULL);
+  gate_wait_entered (&gate);
+  g_assert_false (tether_future_wait_done (future, 0));
+  g_assert_false (tether_future_wait_done (future, 20000));
+  g_assert_cmpint (tether_future_get_status (future), ==, TETHER_FUTURE_STATUS_PENDING);
+
+  /* Ended, however it ended: cancelled, succeeded, failed. */
+  tether_future_cancel (queued);
+  g_assert_true (tether_future_wait_done (queued, 0));
+  g_assert_cmpint (tether_future_get_status (queued), ==, TETHER_FUTURE_STATUS_CANCELLED);
+  gate_open (&gate);
+  g_assert_true (tether_future_wait_done (future, -1));
+  g_assert_cmpint (tether_future_get_status (future), ==, TETHER_FUTURE_STATUS_SUCCEEDED);
+  failed = tether_loop_manager_submit (manager, NULL, NULL, fail_work, NULL, NULL, NULL);
+  g_assert_true (tether_future_wait_done (failed, -1));
+  g_assert_cmpint (tether_future_get_status (failed), ==, TETHER_FUTURE_STATUS_FAILED);
+  gate_clear (&gate);
+}
+
+static void
+wait_done_on_manager_thread (TetherWork *work,
+                             gpointer    user_data)
+{
+  g_assert_false (tether_future_wait_done (user_data, -1));
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+test_wait_done_on_manager_thread (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(TetherLoopManager) manager = started ("waitdonebad", NULL);
+      g_autoptr(TetherLoopManager) other = started ("waitdoneother", NULL);
+      g_autoptr(TetherFuture) elsewhere = NULL;
+      g_autoptr(TetherFuture) future = NULL;
+      Gate gate;
+
+      gate_init (&gate);
+      elsewhere = tether_loop_manager_submit (other, NULL, NULL, block_work, &gate, NULL, NULL);
+      future = tether_loop_manager_submit (manager, NULL, NULL, wait_done_on_manager_thread,
+                                           elsewhere, NULL, NULL);
+      tether_future_wait (future, -1, NULL);
+      gate_open (&gate);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*tether_future_wait_done*tether_core_get_current () == NULL*");
+}
+
 typedef struct
 {
   TetherLoopManager *manager;
@@ -1226,6 +1296,74 @@ test_exit_funcs (void)
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
 }
 
+typedef struct
+{
+  Gate     gate;
+  char    *id_seen;
+  gboolean ref_was_null;
+  gboolean added;
+  int      exit_ran;
+} CurrentExit;
+
+static void
+current_exit_func (gpointer user_data)
+{
+  CurrentExit *state = user_data;
+
+  g_atomic_int_inc (&state->exit_ran);
+}
+
+/* Runs after the manager's last reference went: the object is gone, the
+ * thread is not. */
+static void
+current_exit_work (gpointer user_data)
+{
+  CurrentExit *state = user_data;
+  g_autoptr(TetherLoopManager) current = NULL;
+
+  gate_enter (&state->gate);
+  g_mutex_lock (&state->gate.mutex);
+  while (!state->gate.open)
+    g_cond_wait (&state->gate.cond, &state->gate.mutex);
+  g_mutex_unlock (&state->gate.mutex);
+  current = tether_loop_manager_ref_current ();
+  state->ref_was_null = current == NULL;
+  state->id_seen = tether_loop_manager_dup_current_id ();
+  state->added = tether_loop_manager_add_current_exit_func (current_exit_func, state, NULL, NULL);
+}
+
+static void
+test_current_exit_func_while_draining (void)
+{
+  CurrentExit state = { 0 };
+  TetherLoopManager *manager = started ("current-exit", NULL);
+  g_autoptr(GError) error = NULL;
+
+  /* Off a manager's thread: refused, and the data released at once. */
+  g_assert_null (tether_loop_manager_dup_current_id ());
+  g_assert_false (tether_loop_manager_add_current_exit_func (current_exit_func, &state, NULL,
+                                                             &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
+  g_assert_cmpint (state.exit_ran, ==, 0);
+
+  gate_init (&state.gate);
+  g_assert_true (tether_loop_manager_post (manager, NULL, current_exit_work, &state, NULL, NULL));
+  gate_wait_entered (&state.gate);
+  g_object_unref (manager);         /* the last reference: the thread drains */
+  gate_open (&state.gate);
+
+  watchdog_arm (60, "waiting for a detached drain");
+  g_assert_true (tether_loop_manager_wait_detached (-1));
+  watchdog_disarm ();
+
+  g_assert_true (state.ref_was_null);
+  g_assert_cmpstr (state.id_seen, ==, "current-exit");
+  g_assert_true (state.added);
+  g_assert_cmpint (state.exit_ran, ==, 1);
+  g_free (state.id_seen);
+  gate_clear (&state.gate);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1245,6 +1383,8 @@ main (int   argc,
   g_test_add_func ("/Tether/Manager/cancel-queued", test_cancel_queued);
   g_test_add_func ("/Tether/Manager/cancel-running-value-wins", test_cancel_running_value_wins);
   g_test_add_func ("/Tether/Manager/wait-timeout", test_wait_timeout);
+  g_test_add_func ("/Tether/Future/wait-done", test_wait_done);
+  g_test_add_func ("/Tether/Misuse/wait-done-on-manager-thread", test_wait_done_on_manager_thread);
   g_test_add_func ("/Tether/Manager/would-deadlock", test_would_deadlock);
   g_test_add_func ("/Tether/Manager/abandoned", test_abandoned);
   g_test_add_func ("/Tether/Manager/complete-later", test_complete_later);
@@ -1262,6 +1402,8 @@ main (int   argc,
   g_test_add_func ("/Tether/Stop/cancel-never-starts-queued", test_stop_cancel_never_starts_queued);
   g_test_add_func ("/Tether/Stop/races-start", test_stop_races_start);
   g_test_add_func ("/Tether/Stop/exit-funcs", test_exit_funcs);
+  g_test_add_func ("/Tether/Stop/current-exit-func-while-draining",
+                   test_current_exit_func_while_draining);
   g_test_add_func ("/Tether/Misuse/null-func", test_programmer_errors);
   g_test_add_func ("/Tether/Misuse/null-manager", test_programmer_errors_null_manager);
 

@@ -67,6 +67,14 @@ THREADS = textwrap.dedent('''
     for t in threads:
         t.join()
 
+    # join() returns once Python is done with the thread, a moment before
+    # the OS thread ends and its registrations (the managers' last
+    # references) are released: wait for those, then for the drains.
+    import time
+    deadline = time.monotonic() + 60
+    while any(e['id'].startswith('gil-') for e in Tether.registry_snapshot().unpack()):
+        assert time.monotonic() < deadline, 'registrations outlive their threads'
+        time.sleep(0.001)
     assert Tether.LoopManager.wait_detached(60 * 1000 * 1000), 'drains still running'
     assert len(ran) == N * PER, len(ran)
     assert sorted(ran) == sorted((k, j) for k in range(N) for j in range(PER))

@@ -11,7 +11,20 @@ concurrency library:
   printed traceback.
 - :class:`Tether.Future` also behaves like :class:`concurrent.futures.Future`
   (``result``, ``exception``, ``done``, ``cancelled``, ``add_done_callback``)
-  and can be awaited from any asyncio loop.
+  and can be awaited from any asyncio loop. In the main thread, Ctrl-C
+  interrupts a blocking ``result()`` or ``exception()`` with
+  :class:`KeyboardInterrupt`. Done callbacks run on one callback thread,
+  ``tether-callbacks``; anything they raise is logged and ignored.
+- At interpreter exit, managers that were given Python work are drained
+  (``stop_within()``), and so are those dropped while running
+  (``LoopManager.wait_detached()``), as :mod:`concurrent.futures` joins its
+  workers; ``TETHER_PY_EXIT_TIMEOUT`` (seconds) bounds that, and whatever
+  ends cancelled is reported on stderr. See :func:`_drain_at_exit`.
+- Argument errors raise at the call (:class:`TypeError`,
+  :class:`ValueError`), not as a ``Tether-CRITICAL`` and a failure later.
+- Nothing is stored on a manager's Python wrapper, which would turn it into
+  a toggle reference: see :class:`_ManagerState`. Each manager thread that
+  ran Python work keeps one Python thread state, freed as the thread exits.
 - Lineage tokens are context managers (``with token:`` adopts it), and
   :class:`Thread` is a :class:`threading.Thread` that is a child of the thread
   that starts it, as ``tether_thread_new()`` makes threads in C.
@@ -32,10 +45,14 @@ Python ints.
 """
 
 import asyncio
+import atexit
 import concurrent.futures
 import ctypes
 import functools
 import logging
+import math
+import os
+import sys
 import threading
 import warnings
 
@@ -118,21 +135,44 @@ _pinned = threading.local()
 
 
 def _pin_thread_state():
-    """Keeps this manager thread's Python thread state between callbacks.
+    """Keeps this manager thread's Python thread state between callbacks,
+    until the thread exits.
 
     PyGObject enters Python from a thread Python did not create with
     PyGILState_Ensure(), which builds a thread state and tears it down again
-    after every call: about 40 us per work item. One extra Ensure that is
-    never released keeps the state (and so the cost down to taking the GIL);
-    the price is one thread state per manager thread that ran Python work.
+    after every call (allocating and freeing its frame stack): about 45 us
+    per work item, against about 4 us with a kept state (post throughput
+    from the main thread, same run). One extra Ensure keeps the state; the
+    manager's thread releases it just before it exits, through
+    LoopManager.add_exit_func(), so that no thread state outlives
+    its thread (issue 12, item 17). ctypes.pythonapi is the documented way
+    to call the C API from Python; no supported Python-level call keeps a
+    thread state for a thread Python did not start.
     """
     if getattr(_pinned, 'pinned', False):
         return
     _pinned.pinned = True
     try:
-        ctypes.pythonapi.PyGILState_Ensure()
-    except (AttributeError, OSError):      # a Python without the C API symbol
-        pass
+        ensure = ctypes.pythonapi.PyGILState_Ensure
+    except AttributeError:                  # a Python without the C API symbol
+        return
+    ensure.restype = ctypes.c_int
+    state = ensure()
+    try:
+        # Newest first: it runs after the exit functions added later (the
+        # asyncio loop's), which may still run Python code here.
+        Tether.LoopManager.add_current_exit_func(_unpin_thread_state, state)
+    except GLib.Error:                      # the thread is already exiting
+        _unpin_thread_state(state)
+
+
+def _unpin_thread_state(state):
+    # Called by PyGObject, which holds an Ensure of its own for the call:
+    # this Release only balances the pin (the GIL stays held), and
+    # PyGObject's own Release, on return, frees the thread state.
+    release = ctypes.pythonapi.PyGILState_Release
+    release.argtypes = (ctypes.c_int,)
+    release(state)
 
 
 def _work_name(func):
@@ -152,49 +192,82 @@ def _work_name(func):
 _NAMED_REPORTS = int(Tether.DebugFlags.SLOW | Tether.DebugFlags.UNRETRIEVED)
 
 
-class _DebugState:
-    """A manager's debug flags as far as naming goes, readable for the cost of
-    an attribute; a notify::debug-flags handler keeps it current."""
+class _ManagerState:
+    """What the override keeps for a manager that was given Python work.
 
-    __slots__ = ('flags',)
+    It is not stored on the manager's Python wrapper: an attribute there
+    makes PyGObject switch the wrapper to a toggle reference, which keeps
+    the wrapper alive for as long as the C object is and runs Python code,
+    needing the GIL, on every reference count change between 1 and 2 from
+    C, on whatever thread makes it, up to the last unref (issue 12, item 2).
+    """
+
+    __slots__ = ('flags', 'weak')
 
     def __init__(self):
+        # The manager's debug flags as far as naming goes, readable for the
+        # cost of an attribute; a notify::debug-flags handler keeps it current.
         self.flags = 0
+        # A GObject weak reference: gives the manager back while it lives
+        # (for the drain at exit) and forgets this state when it is disposed.
+        self.weak = None
 
 
 def _debug_flags_changed(manager, pspec, state):
     state.flags = int(manager.get_debug_flags()) & _NAMED_REPORTS
 
 
-_debug_lock = threading.Lock()
+# hash() of a GObject wrapper is the address of its C object, the same for
+# every wrapper PyGObject makes for it; an entry goes when the object is
+# disposed, before that address can be reused.
+_managers = {}
+_managers_lock = threading.Lock()
 
 
-def _new_debug_state(manager):
-    with _debug_lock:
-        state = manager.__dict__.get('_tether_debug')
-        if state is None:
-            state = _DebugState()
-            # Connected before the first read, so no change is missed. The
-            # attribute keeps the wrapper, and so the state, for as long as
-            # the manager lives.
-            manager.connect('notify::debug-flags', _debug_flags_changed, state)
-            _debug_flags_changed(manager, None, state)
-            manager._tether_debug = state
+def _forget_manager(key, managers=_managers):
+    # Runs where the manager is disposed, on any thread, with the GIL: no
+    # lock here, a thread holding _managers_lock may be waiting for the GIL.
+    # The map is bound early: a manager may be disposed at interpreter
+    # exit, after this module's globals are gone.
+    managers.pop(key, None)
+
+
+def _manager_state(manager):
+    state = _managers.get(hash(manager))
+    if state is None:
+        state = _new_manager_state(manager)
     return state
 
 
+def _new_manager_state(manager):
+    key = hash(manager)
+    with _managers_lock:
+        state = _managers.get(key)
+        if state is None:
+            state = _ManagerState()
+            # Connected before the first read, so no change is missed. The
+            # handler is the manager's, and goes with it.
+            manager.connect('notify::debug-flags', _debug_flags_changed, state)
+            _debug_flags_changed(manager, None, state)
+            state.weak = manager.weak_ref(_forget_manager, key)
+            _managers[key] = state
+    return state
+
+
+# Work wrappers never hold the manager: a manager kept alive by its own
+# queued work would outlive its owner's last reference, and then end on its
+# own thread, unseen by LoopManager.wait_detached(). What needs the manager
+# on its thread goes through the thread (add_current_exit_func(), the
+# thread-default context), which also works while a dropped manager drains.
 def _wrap_work(manager, func, outcome):
-    try:
-        debug = manager._tether_debug
-    except AttributeError:
-        debug = _new_debug_state(manager)
+    debug = _manager_state(manager)
 
     def run(work, *func_data):
         _pin_thread_state()
         if debug.flags:
             work.set_name(_work_name(func))
         try:
-            loop = _aio.enter(manager)
+            loop = _aio.enter()
             value = func(work, *func_data)
             if type(value) is _aio.CoroutineType:
                 # An async def work function: it runs as a Task on the
@@ -225,11 +298,11 @@ def _wrap_work(manager, func, outcome):
     return run
 
 
-def _wrap_post(manager, func):
+def _wrap_post(func):
     def run(*func_data):
         _pin_thread_state()
         try:
-            loop = _aio.enter(manager)
+            loop = _aio.enter()
             value = func(*func_data)
             if type(value) is _aio.CoroutineType:
                 _aio.run_post_task(loop, value)
@@ -256,9 +329,35 @@ def _work_func(func, func_data):
 
 def _attach_outcome(future, outcome):
     # An attribute keeps this Python wrapper (and so the outcome) alive for
-    # as long as the C future lives.
+    # as long as the C future lives. Unlike a manager's (see _ManagerState),
+    # a future's toggle reference is harmless: releasing it only finalizes
+    # the future. And it must be the wrapper that holds the outcome: the
+    # exception's traceback reaches the frames that called result(), which
+    # hold the future, a cycle the garbage collector can only free if no
+    # global map holds the exception.
     future._tether_outcome = outcome
     return future
+
+
+def _check_callable(call, name, value, optional=False):
+    if not (callable(value) or (optional and value is None)):
+        raise TypeError('%s: %s must be callable%s, not %r'
+                        % (call, name, ' or None' if optional else '', value))
+
+
+def _check_usec(call, name, value, minimum, maximum=_INT64_MAX):
+    """Argument errors raised at the call, instead of a GLib-CRITICAL and a
+    None from C that fails later, far from the cause."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError('%s: %s must be a number of microseconds, not %s'
+                        % (call, name, type(value).__name__))
+    if not minimum <= value <= maximum:          # NaN fails this too
+        if maximum == _INT64_MAX:
+            limits = 'at least %d' % minimum
+        else:
+            limits = 'between %d and %d' % (minimum, maximum)
+        raise ValueError('%s: %s must be %s microseconds, not %r'
+                         % (call, name, limits, value))
 
 
 _submit = Tether.LoopManager.submit
@@ -280,6 +379,7 @@ def submit(self, task_type=None, cancellable=None, func=None, *func_data):
     func = _work_func(func, func_data)
     outcome = _Outcome()
     try:
+        _check_callable('submit()', 'func', func)
         return _attach_outcome(_submit(self, task_type, cancellable,
                                        _wrap_work(self, func, outcome), *func_data),
                                outcome)
@@ -292,6 +392,8 @@ def submit_after(self, task_type, delay_usec, cancellable, func, *func_data):
     func = _work_func(func, func_data)
     outcome = _Outcome()
     try:
+        _check_usec('submit_after()', 'delay_usec', delay_usec, 0)
+        _check_callable('submit_after()', 'func', func)
         return _attach_outcome(_submit_after(self, task_type, delay_usec, cancellable,
                                              _wrap_work(self, func, outcome), *func_data),
                                outcome)
@@ -304,6 +406,9 @@ def submit_at(self, task_type, ready_time, cancellable, func, *func_data):
     func = _work_func(func, func_data)
     outcome = _Outcome()
     try:
+        # Any time is valid, one in the past runs as soon as possible.
+        _check_usec('submit_at()', 'ready_time', ready_time, _INT64_MIN)
+        _check_callable('submit_at()', 'func', func)
         return _attach_outcome(_submit_at(self, task_type, ready_time, cancellable,
                                           _wrap_work(self, func, outcome), *func_data),
                                outcome)
@@ -321,6 +426,12 @@ def submit_async(self, task_type, func, func_data=(), cancellable=None,
     elif not isinstance(func_data, tuple):
         func_data = (func_data,)
     func = _work_func(func, func_data)
+    try:
+        _check_callable('submit_async()', 'func', func)
+        _check_callable('submit_async()', 'callback', callback, optional=True)
+    except TypeError:
+        _refused(func)
+        raise
     outcome = _Outcome()
     ready = None
     if callback is not None:
@@ -369,7 +480,9 @@ def post(self, task_type, func, *func_data):
         future = submit(self, task_type, None, func, *func_data)
         future.add_done_callback(_log_coroutine_post)
         return True
-    return _post(self, task_type, _wrap_post(self, func), *func_data)
+    _check_callable('post()', 'func', func)
+    _manager_state(self)                 # known to the drain at exit
+    return _post(self, task_type, _wrap_post(func), *func_data)
 
 
 def get_asyncio_loop(self):
@@ -386,13 +499,118 @@ def get_asyncio_loop(self):
     return _aio.get_asyncio_loop(self)
 
 
+_stop_within = Tether.LoopManager.stop_within
+
+
+def stop_within(self, timeout_usec):
+    _check_usec('stop_within()', 'timeout_usec', timeout_usec, -1)
+    return _stop_within(self, timeout_usec)
+
+
+def _checked_setter(name, minimum, maximum=_INT64_MAX):
+    setter = getattr(Tether.LoopManager, name)
+
+    def checked(self, value):
+        _check_usec('%s()' % name, 'value', value, minimum, maximum)
+        return setter(self, value)
+    checked.__name__ = checked.__qualname__ = name
+    checked.__doc__ = setter.__doc__
+    return checked
+
+
+for _name, _minimum, _maximum in (('set_submit_timeout', -1, _INT64_MAX),
+                                  ('set_slow_threshold', 0, _INT64_MAX),
+                                  ('set_wait_spin', 0, 1_000_000),
+                                  ('set_loop_spin', 0, 1_000_000)):
+    setattr(Tether.LoopManager, _name, _checked_setter(_name, _minimum, _maximum))
+del _name, _minimum, _maximum
+
+
 Tether.LoopManager.submit = submit
 Tether.LoopManager.submit_after = submit_after
 Tether.LoopManager.submit_at = submit_at
 Tether.LoopManager.submit_async = submit_async
 Tether.LoopManager.submit_finish = submit_finish
 Tether.LoopManager.post = post
+Tether.LoopManager.stop_within = stop_within
 Tether.LoopManager.get_asyncio_loop = get_asyncio_loop
+
+
+# -- Interpreter exit ------------------------------------------------------
+
+_EXIT_TIMEOUT_VARIABLE = 'TETHER_PY_EXIT_TIMEOUT'
+
+
+def _exit_say(message):
+    # Loud and plain: logging may be shut down or unconfigured by now.
+    try:
+        sys.stderr.write('Tether: %s\n' % message)
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _exit_timeout_usec():
+    """TETHER_PY_EXIT_TIMEOUT in microseconds, -1 (no limit) if unset."""
+    value = os.environ.get(_EXIT_TIMEOUT_VARIABLE, '').strip()
+    if not value:
+        return -1
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds < 1e9:                  # NaN and inf too
+        _exit_say('ignoring %s=%r: it must be a number of seconds, 0 or more; '
+                  'waiting without limit' % (_EXIT_TIMEOUT_VARIABLE, value))
+        return -1
+    return int(seconds * 1e6)
+
+
+def _drain_at_exit():
+    """Ends, at interpreter exit, the work accepted from Python.
+
+    As ``concurrent.futures`` joins its workers, every manager that was given
+    Python work and still runs is stopped with ``stop_within()``: its queued
+    work runs (timers not yet due end cancelled, as any drain does), with
+    the GIL released meanwhile. Then it waits for the drains of managers
+    that were dropped while running (``LoopManager.wait_detached()``). With
+    ``TETHER_PY_EXIT_TIMEOUT`` (seconds) set, work not finished by then ends
+    cancelled (running work sees its cancellable fire, and keeps the exit
+    waiting until it returns). Anything that ends cancelled or is left
+    unfinished is reported on stderr: accepted work is never dropped
+    without a trace.
+    """
+    timeout = _exit_timeout_usec()
+    deadline = -1 if timeout < 0 else GLib.get_monotonic_time() + timeout
+
+    def remaining():
+        return -1 if deadline < 0 else max(0, deadline - GLib.get_monotonic_time())
+
+    why = ('timers not yet due%s' % ('' if deadline < 0 else
+                                     ', or work unfinished when %s=%s s passed'
+                                     % (_EXIT_TIMEOUT_VARIABLE, timeout / 1e6)))
+    for state in list(_managers.values()):
+        manager = state.weak()
+        if manager is None or not manager.is_running():
+            continue
+        try:
+            _, n_ran, n_cancelled = _stop_within(manager, remaining())
+        except GLib.Error as error:
+            _exit_say('at exit, could not drain manager %r: %s'
+                      % (manager.get_id(), error.message))
+            continue
+        if n_cancelled:
+            _exit_say('at exit, manager %r ended %d accepted job(s) cancelled (%s); '
+                      '%d ran' % (manager.get_id(), n_cancelled, why, n_ran))
+    if not Tether.LoopManager.wait_detached(remaining()):
+        _exit_say('at exit, managers dropped while running had not drained their '
+                  'work when %s=%s s passed; the process exits without it'
+                  % (_EXIT_TIMEOUT_VARIABLE, timeout / 1e6))
+
+
+# After threading's shutdown has joined the non-daemon threads, whose
+# submissions are then all accepted; before the interpreter is torn down.
+atexit.register(_drain_at_exit)
 
 
 class _CallbackThread:
@@ -432,7 +650,10 @@ _callbacks_lock = threading.Lock()
 def _run_done_callback(future, fn):
     try:
         fn(future)
-    except Exception:
+    except BaseException:
+        # BaseException: a SystemExit or KeyboardInterrupt escaping here
+        # would end the callback thread, and every later done callback and
+        # every await of a Tether future would wait for ever.
         _log.exception('Done callback %r of %r raised', fn, future)
 
 
@@ -455,6 +676,7 @@ def add_done_callback(self, fn):
     As with :class:`concurrent.futures.Future`, a future that is already done
     calls ``fn`` at once, in this thread. Otherwise ``fn`` runs later on
     Tether's callback thread (named ``tether-callbacks``, one per process),
+<<<<<<< HEAD
     in the order the callbacks were added. An exception ``fn`` raises is
     logged and ignored.
 
@@ -463,7 +685,13 @@ def add_done_callback(self, fn):
     done callback (for example ``stop()`` a manager whose deferred work
     completes from a done callback): that never returns. Start such a call
     from a thread of its own.
+=======
+    in the order the callbacks were added. An exception ``fn`` raises, of
+    any kind (``SystemExit`` and ``KeyboardInterrupt`` included), is logged
+    on the ``gi.overrides.Tether`` logger and ignored.
+>>>>>>> main
     """
+    _check_callable('add_done_callback()', 'fn', fn)
     with _callbacks_lock:
         if not self.is_done():
             pending = getattr(self, '_tether_callbacks', None)
@@ -480,21 +708,54 @@ def add_done_callback(self, fn):
         _run_done_callback(self, fn)
 
 
+_future_wait_done = Tether.Future.wait_done
+
+
+def _main_thread_wait(future, deadline):
+    """Waits for ``future`` until the monotonic ``deadline`` (None: no
+    limit) if this is the main thread: True once it is done, False at the
+    deadline. None, without waiting, in any other thread.
+
+    Python runs signal handlers in the main thread, at the next bytecode. A
+    Future.wait() that times out returns a GError, and PyGObject runs Python
+    code to convert it: a KeyboardInterrupt raised there is printed and
+    replaced by ``RuntimeError: Converting the GError failed`` (issue 12,
+    item 3). So the main thread waits in slices with Future.wait_done(),
+    which releases the GIL and cannot fail: a signal's handler runs here,
+    between slices, and what it raises propagates. Other threads get no
+    signals and wait in one call.
+    """
+    # Not current_thread(): on a manager's thread, which Python did not
+    # start, it would register a _DummyThread that is never removed.
+    if threading.get_ident() != threading.main_thread().ident:
+        return None
+    while True:
+        if deadline is None:
+            slice_usec = _MAIN_THREAD_WAIT_SLICE_USEC
+        else:
+            slice_usec = min(_MAIN_THREAD_WAIT_SLICE_USEC,
+                             max(0, deadline - GLib.get_monotonic_time()))
+        if _future_wait_done(future, slice_usec):
+            return True
+        if deadline is not None and GLib.get_monotonic_time() >= deadline:
+            return False
+
+
 def _wait(future, timeout):
     """Blocks until done; False if ``timeout`` seconds passed first."""
     if future.is_done():
         return True
     deadline = None if timeout is None else GLib.get_monotonic_time() + int(timeout * 1e6)
-    in_main = threading.current_thread() is threading.main_thread()
+    done = _main_thread_wait(future, deadline)
+    if done is not None:
+        return done
     while True:
         if deadline is None:
             remaining = -1
         else:
             remaining = max(0, deadline - GLib.get_monotonic_time())
-        if in_main and (remaining < 0 or remaining > _MAIN_THREAD_WAIT_SLICE_USEC):
-            remaining = _MAIN_THREAD_WAIT_SLICE_USEC
         try:
-            future.wait(remaining)
+            _future_wait(future, remaining)
             return True
         except GLib.Error as error:
             if not error.matches(Tether.error_quark(), Tether.Error.TIMED_OUT):
@@ -526,7 +787,9 @@ def result(self, timeout=None):
     :class:`GLib.Error` for any other failure. Called on the manager's own
     thread for work that only it can run, it raises ``GLib.Error``
     ``TETHER_ERROR_WOULD_DEADLOCK`` instead of hanging. In the main thread,
-    Ctrl-C interrupts the wait with :class:`KeyboardInterrupt`.
+    Ctrl-C interrupts the wait with :class:`KeyboardInterrupt` (or whatever
+    the signal's Python handler raises) within 50 ms; the work goes on,
+    and the future can be waited on again.
     """
     if not _wait(self, timeout):
         raise TimeoutError('Work did not finish within %s s; it is still running' % timeout)
@@ -592,6 +855,32 @@ def __await__(self):
         raise
 
 
+_future_wait = Tether.Future.wait
+
+
+def wait(self, timeout_usec):
+    """The C method; in the main thread Ctrl-C interrupts it, as it does
+    :meth:`result`, with :class:`KeyboardInterrupt`."""
+    _check_usec('wait()', 'timeout_usec', timeout_usec, -1)
+    if timeout_usec != 0 and not self.is_done():
+        deadline = None if timeout_usec < 0 else GLib.get_monotonic_time() + timeout_usec
+        done = _main_thread_wait(self, deadline)
+        if done is False:
+            raise GLib.Error.new_literal(
+                Tether.error_quark(),
+                'Work did not finish within %d us; it is still running. Wait again, '
+                'or call Future.cancel() to stop it' % timeout_usec,
+                Tether.Error.TIMED_OUT)
+        if done:
+            timeout_usec = 0                # the outcome, at once
+    return _future_wait(self, timeout_usec)
+
+
+def wait_done(self, timeout_usec):
+    _check_usec('wait_done()', 'timeout_usec', timeout_usec, -1)
+    return _future_wait_done(self, timeout_usec)
+
+
 def _future_repr(self):
     return '<Tether.Future at 0x%x status=%s>' % (id(self), self.get_status().value_nick)
 
@@ -603,6 +892,8 @@ Tether.Future.done = done
 Tether.Future.cancelled = cancelled
 Tether.Future.__await__ = __await__
 Tether.Future.__repr__ = _future_repr
+Tether.Future.wait = wait
+Tether.Future.wait_done = wait_done
 
 
 def _lineage_enter(self):

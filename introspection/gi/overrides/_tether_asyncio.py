@@ -38,6 +38,7 @@ import time
 import types
 from asyncio import events as _events
 
+from gi.module import get_introspection_module
 from gi.repository import GLib, GObject, Gio
 
 __all__ = ['TetherEventLoop', 'EXIT_GRACE']
@@ -172,7 +173,15 @@ class TetherEventLoop(asyncio.SelectorEventLoop):
         # PyGObject binds the callback as a GSourceFunc: the cancellable it
         # is called with lands in the user-data slot, which PyGObject
         # ignores, so the callback gets no arguments it needs.
-        source = Gio.Cancellable().source_new()
+        #
+        # The loop keeps the cancellable's wrapper: GLib 2.74 drops the
+        # source's reference to it under a process-wide lock (in dispose).
+        # Were that the last one, PyGObject's data on it would need the GIL
+        # there, while another thread holding the GIL (dropping its own
+        # loop's source) waits for that lock: two loops closing at once
+        # deadlocked (test_gil_unref). The last unref is this wrapper's.
+        self._tether_cancellable = Gio.Cancellable()
+        source = self._tether_cancellable.source_new()
         source.set_name('[tether] asyncio loop of %s' % manager_id)
         source.set_callback(self._tether_dispatch)
         self._source = source
@@ -510,16 +519,17 @@ def _loop_exit(entry):
     loop._tether_exit()
 
 
-def _new_loop(manager):
-    """Makes the loop of manager's current run; caller holds _lock."""
-    context = manager.get_context()
+def _new_loop(manager_id, context, add_exit_func):
+    """Makes the loop of a manager's current run, on context; caller holds
+    _lock. add_exit_func registers a function run as that run's thread
+    exits."""
     key = _context_key(context)
     loop = _by_context.get(key)
     if loop is not None and not loop._closed and not loop._tether_closing:
         return loop
-    loop = TetherEventLoop(manager.get_id(), context)
+    loop = TetherEventLoop(manager_id, context)
     try:
-        manager.add_exit_func(_loop_exit, (loop, key))
+        add_exit_func(_loop_exit, (loop, key))
     except BaseException:
         loop._tether_closing = True
         loop._source.destroy()
@@ -530,25 +540,31 @@ def _new_loop(manager):
     return loop
 
 
-def current_loop(manager):
+def current_loop():
     """The loop of the manager whose thread this is, installed as the
-    thread's running loop. Manager thread only."""
+    thread's running loop. Manager thread only, where the manager's context
+    is the thread-default one. Found through the thread, not the manager
+    object: work may run after the manager's last reference went, while its
+    thread drains."""
     loop = _by_thread.get(_get_ident())
     if loop is None:
+        Tether = get_introspection_module('Tether')
         with _lock:
-            loop = _new_loop(manager)
+            loop = _new_loop(Tether.LoopManager.dup_current_id(),
+                             GLib.MainContext.ref_thread_default(),
+                             Tether.LoopManager.add_current_exit_func)
             _by_thread[_get_ident()] = loop
     if _get_running_loop() is not loop:
         loop._install()
     return loop
 
 
-def enter(manager):
+def enter():
     """Before Python work runs on a manager's thread: its loop is the
     thread's running loop. Returns the loop."""
     loop = _by_thread.get(_get_ident())
     if loop is None or _get_running_loop() is not loop:
-        return current_loop(manager)
+        return current_loop()
     return loop
 
 
@@ -560,7 +576,8 @@ def get_asyncio_loop(manager):
             'first (manager.start(task_type))' % manager.get_id())
     with _lock:
         try:
-            loop = _new_loop(manager)
+            loop = _new_loop(manager.get_id(), manager.get_context(),
+                             manager.add_exit_func)
         except GLib.Error as error:
             raise RuntimeError(
                 'Manager %r is stopping, so it has no asyncio loop any more: %s'
