@@ -85,6 +85,7 @@ struct _TetherCore
   GCond            room_cond;
   TetherCore      *waiting_on;   /* wait_graph_lock: whose work or stop this thread blocks on */
   gboolean         waiting_on_stop; /* wait_graph_lock: for its thread to exit, not its work */
+  gboolean         waiting_for_room; /* wait_graph_lock: for room in its queue */
   TetherEvent     *wait_event;   /* wait_graph_lock: the future's event it sleeps on, if any */
   GPtrArray       *async_waits;  /* wait_graph_lock: cores, once per pending wait_async() made here */
   gboolean         detached;     /* the last unref let the running thread go unjoined */
@@ -154,6 +155,8 @@ gboolean    tether_core_begin_wait     (TetherCore     *target,
                                         TetherEvent    *event,
                                         char          **cycle);
 gboolean    tether_core_begin_stop_wait (TetherCore    *target,
+                                         char         **cycle);
+gboolean    tether_core_begin_room_wait (TetherCore    *target,
                                          char         **cycle);
 void        tether_core_end_wait       (void);
 gboolean    tether_core_begin_async_wait (TetherCore   *target,

@@ -1081,14 +1081,23 @@ tether_core_start (TetherCore  *core,
   return TRUE;
 }
 
-/* With the core lock held: a reference to every accepted, unretired job. */
+/* With the core lock held: a reference to every accepted job that has not
+ * ended yet. A job stays live until it is retired, after its outcome was
+ * delivered (its function may not even have returned): such a job is
+ * finished, so a stop has nothing to apply to it and stop_within() must
+ * not count it among those that ended during the stop. */
 static GPtrArray *
 core_dup_live_locked (TetherCore *core)
 {
   GPtrArray *jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) tether_job_unref);
 
   for (GList *l = core->live.head; l != NULL; l = l->next)
-    g_ptr_array_add (jobs, tether_job_ref (l->data));
+    {
+      TetherJob *job = l->data;
+
+      if (g_atomic_int_get (&job->state) != TETHER_JOB_DONE)
+        g_ptr_array_add (jobs, tether_job_ref (job));
+    }
   return jobs;
 }
 
@@ -1181,12 +1190,20 @@ tether_core_request_stop (TetherCore     *core,
 
   if (apply)
     {
+      /* First end the wait the running work may be blocked in, so that it
+       * can return, before any user code runs below: a "cancelled" handler
+       * or a GTask callback may block on this manager (a nested stop, a
+       * wait for its work), which needs that work to return. The work
+       * already sees the request through tether_work_is_cancelled(); its
+       * cancellable fires next. */
+      if (mode == TETHER_STOP_MODE_CANCEL)
+        {
+          for (guint i = 0; i < jobs->len; i++)
+            tether_job_mark_cancel_requested (g_ptr_array_index (jobs, i));
+          core_interrupt_wait (core);
+        }
       /* Outside the lock: cancelling runs "cancelled" handlers, user code. */
       core_apply_stop (core, mode, jobs);
-      /* Then end the wait the running work may be blocked in, so that it can
-       * return; its cancellable has fired by now. */
-      if (mode == TETHER_STOP_MODE_CANCEL)
-        core_interrupt_wait (core);
       core_poke (core);
     }
 
@@ -1289,11 +1306,15 @@ core_check_locked (TetherCore  *core,
 }
 
 /* With the core lock held: waits for room in the queue, as the manager's
- * max-pending and submit-timeout say. Rechecks everything after a wait. */
+ * max-pending and submit-timeout say. Rechecks everything after a wait.
+ * On another manager's thread the wait is one of the wait graph, as a wait
+ * on a future is: only @core's thread makes room. *registered says whether
+ * it was recorded there. */
 static gboolean
-core_wait_for_room_locked (TetherCore  *core,
-                           const char  *task_type,
-                           GError     **error)
+core_wait_for_room_inner_locked (TetherCore  *core,
+                                 const char  *task_type,
+                                 gboolean    *registered,
+                                 GError     **error)
 {
   gint64 deadline = -1;
 
@@ -1318,11 +1339,43 @@ core_wait_for_room_locked (TetherCore  *core,
           return FALSE;
         }
 
+      if (!*registered)
+        {
+          g_autofree char *cycle = NULL;
+
+          if (!tether_core_begin_room_wait (core, &cycle))
+            {
+              g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
+                           "Waiting for room in the queue of manager '%s' would deadlock: %s "
+                           "each wait for the next, and only the thread of '%s' makes room. "
+                           "Nothing was submitted; retry later, raise max-pending, or submit "
+                           "from another thread",
+                           core->label, cycle, core->label);
+              return FALSE;
+            }
+          *registered = TRUE;
+        }
+      /* After registering: a CANCEL stop of the caller's manager that came
+       * earlier is seen here, a later one wakes this wait. */
+      if (tether_core_wait_cancelled ())
+        {
+          /* BUSY, as when a submit timeout passes: the queue is still full,
+           * and the error stays a rejection for every form of submission
+           * (a cancellation error would read as accepted work cancelled). */
+          g_set_error (error, TETHER_ERROR, TETHER_ERROR_BUSY,
+                       "Manager '%s' has no room in its queue, and the wait for room was "
+                       "ended because manager '%s', whose thread waited, was stopped with "
+                       "TETHER_STOP_MODE_CANCEL; nothing was submitted",
+                       core->label, tether_core_get_label (tether_core_get_current ()));
+          return FALSE;
+        }
+
       if (deadline < 0 && core->submit_timeout > 0)
         deadline = tether_time_after (core->submit_timeout);
-      /* Woken when the manager's thread takes jobs, when a stop begins, or
-       * by the deadline; the loop rechecks all three. The count is atomic so
-       * that the manager's thread can look at it without this lock. */
+      /* Woken when the manager's thread takes jobs, when a stop begins, by
+       * a CANCEL stop of the caller's manager, or by the deadline; the loop
+       * rechecks all of them. The count is atomic so that the manager's
+       * thread can look at it without this lock. */
       g_atomic_int_inc (&core->room_waiters);
       if (deadline < 0)
         g_cond_wait (&core->room_cond, &core->mutex);
@@ -1330,6 +1383,19 @@ core_wait_for_room_locked (TetherCore  *core,
         g_cond_wait_until (&core->room_cond, &core->mutex, deadline);
       g_atomic_int_add (&core->room_waiters, -1);
     }
+}
+
+static gboolean
+core_wait_for_room_locked (TetherCore  *core,
+                           const char  *task_type,
+                           GError     **error)
+{
+  gboolean registered = FALSE;
+  gboolean ret = core_wait_for_room_inner_locked (core, task_type, &registered, error);
+
+  if (registered)
+    tether_core_end_wait ();
+  return ret;
 }
 
 /* With the core lock held: the timer joins the heap, unless it has ended
@@ -1648,6 +1714,7 @@ wait_graph_find_cycle_locked (TetherCore *self,
 static gboolean
 core_begin_wait (TetherCore   *target,
                  gboolean      stop,
+                 gboolean      room,
                  TetherEvent  *event,
                  char        **cycle)
 {
@@ -1663,6 +1730,7 @@ core_begin_wait (TetherCore   *target,
     {
       self->waiting_on = target;
       self->waiting_on_stop = stop;
+      self->waiting_for_room = room;
       self->wait_event = event;
     }
   g_mutex_unlock (&wait_graph_lock);
@@ -1680,7 +1748,7 @@ tether_core_begin_wait (TetherCore   *target,
                         TetherEvent  *event,
                         char        **cycle)
 {
-  return core_begin_wait (target, FALSE, event, cycle);
+  return core_begin_wait (target, FALSE, FALSE, event, cycle);
 }
 
 /* The same, for a wait until @target's thread has exited. */
@@ -1688,7 +1756,16 @@ gboolean
 tether_core_begin_stop_wait (TetherCore  *target,
                              char       **cycle)
 {
-  return core_begin_wait (target, TRUE, NULL, cycle);
+  return core_begin_wait (target, TRUE, FALSE, NULL, cycle);
+}
+
+/* The same, for a wait for room in @target's queue, which only @target's
+ * thread makes. Called with @target's lock held. */
+gboolean
+tether_core_begin_room_wait (TetherCore  *target,
+                             char       **cycle)
+{
+  return core_begin_wait (target, FALSE, TRUE, NULL, cycle);
 }
 
 /* Records a wait_async() made on a manager's thread for work of another
@@ -1779,6 +1856,7 @@ tether_core_end_wait (void)
   g_mutex_lock (&wait_graph_lock);
   self->waiting_on = NULL;
   self->waiting_on_stop = FALSE;
+  self->waiting_for_room = FALSE;
   self->wait_event = NULL;
   g_mutex_unlock (&wait_graph_lock);
 }
@@ -1794,15 +1872,32 @@ tether_core_wait_cancelled (void)
 }
 
 /* After a CANCEL stop set core->cancelling: wakes the manager's thread if it
- * sleeps in a future's wait. The waiter unregisters its event under the
- * same lock before it returns, so the event is alive here. */
+ * sleeps in a future's wait, or waits for room in another manager's queue.
+ * The waiter unregisters under the same lock before it returns, so the
+ * event is alive here; the other manager is referenced, because its lock,
+ * which the waiter holds while it registers, cannot be taken under this
+ * one. */
 static void
 core_interrupt_wait (TetherCore *core)
 {
+  TetherCore *room = NULL;
+
   g_mutex_lock (&wait_graph_lock);
   if (core->wait_event != NULL)
     tether_event_nudge (core->wait_event);
+  else if (core->waiting_for_room)
+    room = tether_core_ref (core->waiting_on);
   g_mutex_unlock (&wait_graph_lock);
+
+  if (room != NULL)
+    {
+      /* The waiter checks its manager's cancelling flag under this lock
+       * before it sleeps: either it sees the flag, or it is asleep. */
+      g_mutex_lock (&room->mutex);
+      g_cond_broadcast (&room->room_cond);
+      g_mutex_unlock (&room->mutex);
+      tether_core_unref (room);
+    }
 }
 
 /* Threads that the last unref of their manager let go of while they drain:

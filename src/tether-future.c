@@ -375,6 +375,12 @@ waiter_cancelled (gpointer data)
  * threads that are not managers' cannot close a cycle and pay nothing for
  * the check.
  *
+ * The check sees what manager threads are blocked in, not what deferred
+ * work needs: a wait, on a manager's thread, for deferred work that ends
+ * from a [method@Tether.Future.wait_async] callback is not checked, and if
+ * that callback waits for work only the waiting thread can run, the wait
+ * never ends. Wait for such work with [method@Tether.Future.wait_async].
+ *
  * A refused wait changes nothing else: the work it would have waited for is
  * not cancelled. It stays queued (or running) and ends later as if nobody
  * had waited, and the future completes then; wait for it again from

@@ -93,6 +93,7 @@ gboolean      tether_job_complete       (TetherJob      *job,
 gboolean      tether_job_cancel_queued  (TetherJob      *job,
                                          const char     *why);
 void          tether_job_request_cancel (TetherJob      *job);
+void          tether_job_mark_cancel_requested (TetherJob *job);
 GCancellable *tether_job_get_cancellable (TetherJob     *job);
 gboolean      tether_job_is_cancel_requested (TetherJob *job);
 void          tether_job_connect_user_cancellable (TetherJob    *job,

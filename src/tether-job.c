@@ -366,6 +366,16 @@ tether_job_request_cancel (TetherJob *job)
     g_cancellable_cancel (cancellable);
 }
 
+/* Records the request without firing the cancellable (and so without
+ * running "cancelled" handlers); tether_job_request_cancel() fires it. */
+void
+tether_job_mark_cancel_requested (TetherJob *job)
+{
+  g_mutex_lock (&job->lock);
+  job->cancel_requested = TRUE;
+  g_mutex_unlock (&job->lock);
+}
+
 /* A request, or the job's own cancellable cancelled by anyone, the work
  * itself included: so it agrees with g_cancellable_is_cancelled() on that
  * cancellable, except while a request is firing it, when this already says

@@ -960,6 +960,17 @@ tether_loop_manager_get_submit_timeout (TetherLoopManager *self)
  * never wait (only that thread makes room) and fail with %TETHER_ERROR_BUSY
  * at once; [method@Tether.LoopManager.submit_async] blocks like the others.
  *
+ * On another manager's thread the wait for room takes part in wait-cycle
+ * detection, like [method@Tether.Future.wait]: if this manager's thread
+ * waits, directly or through other managers, for the calling manager, the
+ * submission fails at once with %TETHER_ERROR_WOULD_DEADLOCK (and a wait by
+ * this manager's work on the blocked caller's manager is refused the same
+ * way). A %TETHER_STOP_MODE_CANCEL stop of the calling manager (or the
+ * deadline of its [method@Tether.LoopManager.stop_within]) ends the wait
+ * with %TETHER_ERROR_BUSY, as a timeout would, so that the cancelled work
+ * can return. In every case nothing is submitted, and `func_data_destroy`
+ * runs before the call returns.
+ *
  * Thread: any thread; takes effect for the next submission.
  *
  * Since: 1.0
@@ -1303,7 +1314,9 @@ tether_loop_manager_set_loop_spin (TetherLoopManager *self,
  * Returns: (transfer full): a [class@Tether.Future], or %NULL with
  *   %TETHER_ERROR_NOT_RUNNING, %TETHER_ERROR_UNKNOWN_TASK_TYPE,
  *   %TETHER_ERROR_BUSY (the queue is at its
- *   [property@Tether.LoopManager:max-pending]) or
+ *   [property@Tether.LoopManager:max-pending]),
+ *   %TETHER_ERROR_WOULD_DEADLOCK (a wait for room that would close a cycle,
+ *   see [method@Tether.LoopManager.set_submit_timeout]) or
  *   %TETHER_ERROR_INVALID_ARGUMENT (a JavaScript function), in which case
  *   @func never runs
  *

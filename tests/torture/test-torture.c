@@ -28,7 +28,8 @@
  * the run fails):
  *
  * - Every attempt is answered once: accepted, or rejected with NOT_RUNNING,
- *   UNKNOWN_TASK_TYPE or BUSY, and nothing else. A rejected submission never
+ *   UNKNOWN_TASK_TYPE or BUSY, or (nested work waiting for room in a cycle)
+ *   WOULD_DEADLOCK, and nothing else. A rejected submission never
  *   runs, and its data is released once, inside the submit call (an async
  *   one also says so in its callback).
  * - Every accepted submission ends exactly once, and none is lost: its data
@@ -767,6 +768,11 @@ classify_rejection (Entry        *e,
     return ACC_TASK_TYPE;
   if (g_error_matches (error, TETHER_ERROR, TETHER_ERROR_BUSY))
     return ACC_BUSY;
+  /* Nested work waiting for room in a queue that only a thread waiting,
+   * directly or not, for the submitting manager can empty. */
+  if (g_error_matches (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK) &&
+      (g_atomic_int_get (&e->flags) & F_CHILD))
+    return ACC_BUSY;
 
   {
     g_autofree char *what = g_strdup_printf ("rejected with an unexpected error: %s", error->message);
@@ -780,7 +786,8 @@ is_rejection (const GError *error)
 {
   return g_error_matches (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING) ||
          g_error_matches (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE) ||
-         g_error_matches (error, TETHER_ERROR, TETHER_ERROR_BUSY);
+         g_error_matches (error, TETHER_ERROR, TETHER_ERROR_BUSY) ||
+         g_error_matches (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
 }
 
 /* Maps an error an accepted submission ended with. */
