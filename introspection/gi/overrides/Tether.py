@@ -835,19 +835,49 @@ def _settle(future, aio_future):
         aio_future.set_exception(_done_exception(future))
 
 
+def _await_on_manager_thread(future, aio_future):
+    """An await in work of a manager (on its thread, its loop running):
+    Future.wait_async() from this thread, whose callback runs here, on the
+    manager's context. Made here, and not from the callback thread, the
+    wait counts in wait-cycle detection: a stop of this manager, in DRAIN
+    mode, from work of the manager awaited (which this manager's running
+    task needs) begins the stop and returns instead of blocking both
+    threads for ever. A wait that would close a cycle is refused with
+    TETHER_ERROR_WOULD_DEADLOCK, which the await raises."""
+    def on_waited(future, result, *unused):
+        try:
+            future.wait_finish(result)
+        except GLib.Error as error:
+            if not future.is_done():
+                if not aio_future.done():
+                    try:
+                        aio_future.set_exception(error)
+                    except RuntimeError:
+                        pass        # the loop was closed
+                return
+        try:
+            _settle(future, aio_future)
+        except RuntimeError:
+            pass                    # the loop was closed
+
+    future.wait_async(None, on_waited)
+
+
 def __await__(self):
     """Awaits the work from a coroutine on any asyncio loop, without blocking
     it. Cancelling the awaiting task cancels the work."""
     loop = asyncio.get_running_loop()
     aio_future = loop.create_future()
+    if isinstance(loop, _aio.TetherEventLoop) and loop._thread_id == threading.get_ident():
+        _await_on_manager_thread(self, aio_future)
+    else:
+        def on_done(future):
+            try:
+                loop.call_soon_threadsafe(_settle, future, aio_future)
+            except RuntimeError:
+                pass  # the loop was closed; nobody is awaiting any more
 
-    def on_done(future):
-        try:
-            loop.call_soon_threadsafe(_settle, future, aio_future)
-        except RuntimeError:
-            pass  # the loop was closed; nobody is awaiting any more
-
-    self.add_done_callback(on_done)
+        self.add_done_callback(on_done)
     try:
         return (yield from aio_future.__await__())
     except asyncio.CancelledError:

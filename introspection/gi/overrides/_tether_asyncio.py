@@ -158,6 +158,10 @@ class TetherEventLoop(asyncio.SelectorEventLoop):
         self._tether_id = manager_id
         self._tether_context = context
         self._tether_closing = False
+        # Set under _foreign_lock once the thread is exiting: from then on
+        # other threads can add nothing (see call_soon_threadsafe()).
+        self._tether_exiting = False
+        self._foreign_lock = threading.Lock()
         self._dispatching = False
         # The ready time the source was last given (usec, -1: none), and
         # whether call_soon() must set it to 0.
@@ -248,6 +252,21 @@ class TetherEventLoop(asyncio.SelectorEventLoop):
         if self._wake_on_soon:
             self._arm(0)
         return handle
+
+    def call_soon_threadsafe(self, callback, *args, context=None):
+        # Once the thread is exiting, other threads are refused as by a
+        # closed loop: a callback appended later would be dropped unrun by
+        # close() (a run_coroutine_threadsafe() future left pending for
+        # ever, its coroutine never awaited), and a steady stream of them
+        # would keep the exit's grace period busy with new tasks. The lock
+        # makes the check and the append one step against the exit.
+        if _get_ident() == self._thread_id:
+            return super().call_soon_threadsafe(callback, *args, context=context)
+        with self._foreign_lock:
+            if self._tether_exiting:
+                raise RuntimeError('Event loop is closed: manager %r is stopping'
+                                   % self._tether_id)
+            return super().call_soon_threadsafe(callback, *args, context=context)
 
     def create_task(self, coro, *, name=None, context=None):
         # BaseEventLoop.create_task() without its helper calls: it is on
@@ -477,11 +496,20 @@ class TetherEventLoop(asyncio.SelectorEventLoop):
 
     def _finish_tasks(self):
         deadline = _monotonic() + EXIT_GRACE
-        tasks = [t for t in asyncio.all_tasks(self) if not t.done()]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            self._drive(lambda: all(t.done() for t in tasks), deadline)
+        with self._foreign_lock:
+            self._tether_exiting = True
+        # What other threads added before that, and tasks made meanwhile
+        # (by callbacks, or by cancelled tasks), are cancelled in turn.
+        tasks = set()
+
+        def settled():
+            for task in asyncio.all_tasks(self):
+                if task not in tasks:
+                    tasks.add(task)
+                    task.cancel()
+            return not self._ready and all(t.done() for t in tasks)
+
+        self._drive(settled, deadline)
         if self._asyncgens:
             closing = self.create_task(self.shutdown_asyncgens())
             self._drive(closing.done, deadline)
