@@ -231,6 +231,10 @@ task_return_in_context (GTask  *task,
 {
   TaskReturn *ret = g_new (TaskReturn, 1);
   GSource *source = g_idle_source_new ();
+  /* The task's context may run the idle, return the task and drop its last
+   * reference, with the task's own reference to the context, before
+   * g_source_attach() has returned here: hold the context until then. */
+  GMainContext *context = g_main_context_ref (g_task_get_context (task));
 
   ret->task = task;
   ret->value = value;
@@ -238,8 +242,9 @@ task_return_in_context (GTask  *task,
   g_source_set_priority (source, g_task_get_priority (task));
   g_source_set_static_name (source, "[tether] submit result");
   g_source_set_callback (source, task_return_cb, ret, task_return_free);
-  g_source_attach (source, g_task_get_context (task));
+  g_source_attach (source, context);
   g_source_unref (source);
+  g_main_context_unref (context);
 }
 
 static void
