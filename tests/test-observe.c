@@ -365,6 +365,17 @@ test_debug_slow (void)
   g_assert_cmpint (tether_loop_manager_get_debug_flags (manager), ==, TETHER_DEBUG_FLAGS_SLOW);
   future = tether_loop_manager_submit (manager, "disk", NULL, slow_named, NULL, NULL, &error);
   g_assert_true (tether_future_wait (future, -1, NULL));
+  /* The report is made once the work has returned, which may be after the
+   * waiter woke: wait for it before the threshold changes. */
+  {
+    gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+    while (n_logged () < 1)
+      {
+        g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+        g_usleep (1000);
+      }
+  }
   /* A job under the threshold is not reported. The threshold goes up for
    * it, so that a loaded machine cannot make a trivial job look slow. */
   g_clear_object (&future);
