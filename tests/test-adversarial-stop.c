@@ -39,15 +39,6 @@ core_of (TetherLoopManager *manager)
   return tether_future_get_pointer (future);
 }
 
-static void
-gate_pass (Gate *gate)
-{
-  g_mutex_lock (&gate->mutex);
-  while (!gate->open)
-    g_cond_wait (&gate->cond, &gate->mutex);
-  g_mutex_unlock (&gate->mutex);
-}
-
 /* Returns 42, once the Gate in @user_data (if any) is open. */
 static void
 value_work (TetherWork *work,
@@ -56,7 +47,7 @@ value_work (TetherWork *work,
   if (user_data != NULL)
     {
       gate_enter (user_data);
-      gate_pass (user_data);
+      gate_wait_open (user_data);
     }
   tether_work_return_int (work, 42);
 }
@@ -78,7 +69,7 @@ waiter_work (TetherWork *work,
   if (w->gate != NULL)
     {
       gate_enter (w->gate);
-      gate_pass (w->gate);
+      gate_wait_open (w->gate);
     }
   if (tether_future_wait (w->target, -1, &w->error))
     tether_work_return_int (work, tether_future_get_int (w->target));
@@ -106,7 +97,7 @@ submitter_work (TetherWork *work,
   if (s->gate != NULL)
     {
       gate_enter (s->gate);
-      gate_pass (s->gate);
+      gate_wait_open (s->gate);
     }
   s->future = tether_loop_manager_submit (s->target, NULL, NULL, value_work, NULL, NULL,
                                           &s->error);
@@ -276,7 +267,7 @@ room_stopper_work (TetherWork *work,
   RoomStopper *r = user_data;
 
   gate_enter (r->gate);
-  gate_pass (r->gate);
+  gate_wait_open (r->gate);
   /* B's queue stays full while this runs: only B's thread makes room. */
   until_waiting_on (r->victim_core, r->self_core);
   if (r->kind == 2)
@@ -462,7 +453,7 @@ self_cancel_work (TetherWork *work,
   Waiter *w = user_data;
   g_autoptr(TetherLoopManager) self = tether_loop_manager_ref_current ();
 
-  gate_pass (w->gate);
+  gate_wait_open (w->gate);
   tether_loop_manager_stop (self, TETHER_STOP_MODE_CANCEL);
   g_assert_false (tether_future_wait (w->target, -1, &w->error));
   tether_work_return_boolean (work, TRUE);
@@ -603,7 +594,7 @@ edge_work (TetherWork *work,
   Edge *e = user_data;
 
   gate_enter (&e->gate);
-  gate_pass (&e->gate);
+  gate_wait_open (&e->gate);
   switch (e->kind)
     {
     case EDGE_WAIT:
@@ -838,7 +829,7 @@ submitter_thread (gpointer data)
   guint n_async = 0, n_called_back = 0;
 
   g_main_context_push_thread_default (context);
-  gate_pass (r->go);
+  gate_wait_open (r->go);
   for (guint i = 0; i < r->n; i++)
     {
       Item *item = g_new0 (Item, 1);
@@ -937,7 +928,7 @@ stopper_race_thread (gpointer data)
   Racer *r = data;
   GRand *rand = g_rand_new_with_seed (r->seed);
 
-  gate_pass (r->go);
+  gate_wait_open (r->go);
   for (guint i = 0; i < r->n; i++)
     {
       guint spin = g_rand_int_range (rand, 0, 200000);
@@ -1243,7 +1234,7 @@ self_and_other_work (TetherWork *work,
   SelfAndOther *s = user_data;
   g_autoptr(TetherLoopManager) self = tether_loop_manager_ref_current ();
 
-  gate_pass (s->gate);
+  gate_wait_open (s->gate);
   tether_loop_manager_stop (self, s->mode);
   tether_loop_manager_stop (s->other, s->mode);
   tether_work_return_int (work, 42);
@@ -1584,7 +1575,7 @@ within_from_b_work (TetherWork *work,
   WithinFromB *c = user_data;
   g_autoptr(GError) error = NULL;
 
-  gate_pass (c->go);
+  gate_wait_open (c->go);
   if (c->until_cycle)
     until_waiting_on (c->victim_core, c->self_core);
   if (tether_loop_manager_stop_within (c->victim, 1, NULL, NULL, &error))
@@ -1682,7 +1673,7 @@ return_then_block_work (TetherWork *work,
 {
   tether_work_return_int (work, 42);
   gate_enter (user_data);
-  gate_pass (user_data);
+  gate_wait_open (user_data);
 }
 
 typedef struct

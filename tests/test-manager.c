@@ -1322,10 +1322,7 @@ current_exit_work (gpointer user_data)
   g_autoptr(TetherLoopManager) current = NULL;
 
   gate_enter (&state->gate);
-  g_mutex_lock (&state->gate.mutex);
-  while (!state->gate.open)
-    g_cond_wait (&state->gate.cond, &state->gate.mutex);
-  g_mutex_unlock (&state->gate.mutex);
+  gate_wait_open (&state->gate);
   current = tether_loop_manager_ref_current ();
   state->ref_was_null = current == NULL;
   state->id_seen = tether_loop_manager_dup_current_id ();

@@ -57,22 +57,13 @@ core_of (TetherLoopManager *manager)
   return tether_future_get_pointer (future);
 }
 
-static void
-gate_pass (Gate *gate)
-{
-  g_mutex_lock (&gate->mutex);
-  while (!gate->open)
-    g_cond_wait (&gate->cond, &gate->mutex);
-  g_mutex_unlock (&gate->mutex);
-}
-
 /* Returns 42, once the Gate in @user_data (if any) is open. */
 static void
 value_work (TetherWork *work,
             gpointer    user_data)
 {
   if (user_data != NULL)
-    gate_pass (user_data);
+    gate_wait_open (user_data);
   tether_work_return_int (work, 42);
 }
 
@@ -112,7 +103,7 @@ waiter_work (TetherWork *work,
   if (w->gate != NULL)
     {
       gate_enter (w->gate);
-      gate_pass (w->gate);
+      gate_wait_open (w->gate);
     }
 
   if (w->wait == WAIT_ASYNC)
@@ -154,7 +145,7 @@ stopper_work (TetherWork *work,
   for (guint i = 0; i < G_N_ELEMENTS (s->poll) && s->poll[i] != NULL; i += 2)
     until_waiting_on (s->poll[i], s->poll[i + 1]);
   if (s->go != NULL)
-    gate_pass (s->go);
+    gate_wait_open (s->go);
 
   switch (s->stop)
     {
@@ -514,7 +505,7 @@ refused_work (TetherWork *work,
   Refused *r = user_data;
 
   gate_enter (r->gate);
-  gate_pass (r->gate);
+  gate_wait_open (r->gate);
   g_assert_false (tether_future_wait (r->target, -1, &r->error));
   tether_work_return_boolean (work, TRUE);
 }
@@ -617,7 +608,7 @@ restart_work (TetherWork *work,
 {
   Restarter *r = user_data;
 
-  gate_pass (r->go);
+  gate_wait_open (r->go);
   tether_loop_manager_stop (r->victim, TETHER_STOP_MODE_DRAIN);
   r->started = tether_loop_manager_start (r->victim, NULL, &r->error);
   tether_work_return_boolean (work, TRUE);

@@ -38,6 +38,15 @@ gate_enter (Gate *gate)
 }
 
 void
+gate_wait_open (Gate *gate)
+{
+  g_mutex_lock (&gate->mutex);
+  while (!gate->open)
+    g_cond_wait (&gate->cond, &gate->mutex);
+  g_mutex_unlock (&gate->mutex);
+}
+
+void
 gate_wait_entered (Gate *gate)
 {
   g_mutex_lock (&gate->mutex);

@@ -19,6 +19,8 @@ void               gate_clear        (Gate         *gate);
 void               gate_open         (Gate         *gate);
 void               gate_enter        (Gate         *gate);
 void               gate_wait_entered (Gate         *gate);
+/* Waits until the gate is open, without entering it. */
+void               gate_wait_open         (Gate         *gate);
 void               block_work        (TetherWork   *work,
                                       gpointer      user_data);
 TetherLoopManager *started           (const char   *id,
