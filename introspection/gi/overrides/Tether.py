@@ -676,20 +676,15 @@ def add_done_callback(self, fn):
     As with :class:`concurrent.futures.Future`, a future that is already done
     calls ``fn`` at once, in this thread. Otherwise ``fn`` runs later on
     Tether's callback thread (named ``tether-callbacks``, one per process),
-<<<<<<< HEAD
-    in the order the callbacks were added. An exception ``fn`` raises is
-    logged and ignored.
+    in the order the callbacks were added. An exception ``fn`` raises, of
+    any kind (``SystemExit`` and ``KeyboardInterrupt`` included), is logged
+    on the ``gi.overrides.Tether`` logger and ignored.
 
     Those callbacks share the one thread: while ``fn`` blocks, no other done
     callback runs, so ``fn`` must not block on work that ends from another
     done callback (for example ``stop()`` a manager whose deferred work
     completes from a done callback): that never returns. Start such a call
     from a thread of its own.
-=======
-    in the order the callbacks were added. An exception ``fn`` raises, of
-    any kind (``SystemExit`` and ``KeyboardInterrupt`` included), is logged
-    on the ``gi.overrides.Tether`` logger and ignored.
->>>>>>> main
     """
     _check_callable('add_done_callback()', 'fn', fn)
     with _callbacks_lock:
