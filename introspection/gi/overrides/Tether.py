@@ -60,6 +60,8 @@ from gi.module import get_introspection_module
 from gi.repository import GLib, GObject
 
 from . import _tether_asyncio as _aio
+from . import _tether_callbacks as _callbacks
+from . import _tether_errors as _errors
 
 Tether = get_introspection_module('Tether')
 
@@ -613,48 +615,11 @@ def _drain_at_exit():
 atexit.register(_drain_at_exit)
 
 
-class _CallbackThread:
-    """One daemon thread, started on first use, that runs a GLib main loop on
-    a context of its own: done callbacks of pending futures run there, never
-    on a manager's thread and never inside submit() or cancel()."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._context = None
-
-    def _run(self, started):
-        context = GLib.MainContext.new()
-        context.push_thread_default()
-        loop = GLib.MainLoop.new(context, False)
-        self._context = context
-        started.set()
-        loop.run()
-
-    def context(self):
-        with self._lock:
-            if self._context is None:
-                started = threading.Event()
-                threading.Thread(target=self._run, args=(started,),
-                                 name='tether-callbacks', daemon=True).start()
-                started.wait()
-            return self._context
-
-    def invoke(self, func, *args):
-        self.context().invoke_full(GLib.PRIORITY_DEFAULT, func, *args)
-
-
-_callback_thread = _CallbackThread()
 _callbacks_lock = threading.Lock()
 
 
 def _run_done_callback(future, fn):
-    try:
-        fn(future)
-    except BaseException:
-        # BaseException: a SystemExit or KeyboardInterrupt escaping here
-        # would end the callback thread, and every later done callback and
-        # every await of a Tether future would wait for ever.
-        _log.exception('Done callback %r of %r raised', fn, future)
+    _callbacks.run_logged(fn, future)
 
 
 def _run_done_callbacks(future, result):
@@ -698,7 +663,7 @@ def add_done_callback(self, fn):
         else:
             first = False
     if first:
-        _callback_thread.invoke(_wait_on_callback_thread, self)
+        _callbacks.invoke(None, _wait_on_callback_thread, self)
     else:
         _run_done_callback(self, fn)
 
