@@ -24,7 +24,9 @@ _start = Tether.LoopManager.start
 _stop = Tether.LoopManager.stop
 _stop_within = Tether.LoopManager.stop_within
 
-_KNOWN_FLAGS = int(Tether.LookupFlags.FORCE_CREATE | Tether.LookupFlags.STRICT)
+_FORCE_CREATE = int(Tether.LookupFlags.FORCE_CREATE)
+_STRICT = int(Tether.LookupFlags.STRICT)
+_KNOWN_FLAGS = _FORCE_CREATE | _STRICT
 _STOP_MODES = (int(Tether.StopMode.DRAIN), int(Tether.StopMode.CANCEL))
 
 
@@ -68,15 +70,15 @@ def _lookup_flags(call, flags, force_create, strict):
                           '%s: flags 0x%x are not Tether.LookupFlags; pass NONE, FORCE_CREATE '
                           'or STRICT' % (call, flags & ~_KNOWN_FLAGS))
     if force_create:
-        flags |= int(Tether.LookupFlags.FORCE_CREATE)
+        flags |= _FORCE_CREATE
     if strict:
-        flags |= int(Tether.LookupFlags.STRICT)
+        flags |= _STRICT
     if flags == _KNOWN_FLAGS:
         raise _errors.new(Tether.Error.INVALID_ARGUMENT,
                           '%s: force_create and strict (FORCE_CREATE and STRICT) cannot be '
                           'combined: force_create=True always makes a new manager, strict=True '
                           'only finds an existing one' % call)
-    return Tether.LookupFlags(flags)
+    return flags                      # an int: PyGObject takes it, and faster
 
 
 def get_or_create(id=None, flags=Tether.LookupFlags.NONE, *, force_create=False, strict=False):
@@ -123,7 +125,7 @@ def get_or_start(id=None, *, task_type=None, force_create=False, strict=False):
     call = 'LoopManager.get_or_start()'
     _check_str(call, 'id', id)
     _check_str(call, 'task_type', task_type)
-    flags = _lookup_flags(call, Tether.LookupFlags.NONE, force_create, strict)
+    flags = _lookup_flags(call, 0, force_create, strict)
     return _get_or_start(id, flags, task_type)
 
 
