@@ -192,38 +192,47 @@ def translate(error):
 
 
 _GError = GLib.Error
-
-
-def _make_error(cls, *args, **kwargs):
-    """``GLib.Error.__new__``: a Tether error gets its class.
-
-    PyGObject calls ``GLib.Error(message, domain, code)`` for every GError
-    it hands to Python; Python then runs the ``__init__`` of the class this
-    returns, so :class:`TetherError` sees the message too. Only the plain
-    class is redirected: a subclass asked for by name is made as asked.
-    """
-    if cls is _GError:
-        domain = args[1] if len(args) > 1 else kwargs.get('domain')
-        if domain == _DOMAIN:
-            code = args[2] if len(args) > 2 else kwargs.get('code')
-            try:
-                cls = _CLASSES.get(int(code), TetherError)
-            except (TypeError, ValueError):
-                cls = TetherError
-    # The __new__ of the class's built-in base (OSError's for TimedOutError,
-    # a TimeoutError, RuntimeError's for the rest), as Python requires. It
-    # gets no arguments: __init__ sets message, domain, code and args.
-    return _builtin_base(cls).__new__(cls)
-
-
 _HEAPTYPE = 1 << 9                              # Py_TPFLAGS_HEAPTYPE
 
 
 @functools.lru_cache(maxsize=None)              # one entry per error class
 def _builtin_base(cls):
+    """The built-in class whose ``__new__`` Python requires for ``cls``:
+    OSError's for TimedOutError (a TimeoutError), RuntimeError's for the
+    other GLib.Error classes."""
     while cls.__flags__ & _HEAPTYPE:
         cls = cls.__base__
     return cls
+
+
+def _error_maker(gerror=_GError, domain_name=_DOMAIN, classes=_CLASSES, base_class=TetherError,
+                 builtin_base=_builtin_base, oserror=OSError):
+    # Everything it needs is bound here: PyGObject may make an error while
+    # the interpreter exits, after this module's globals are gone.
+    def make_error(cls, *args, **kwargs):
+        """``GLib.Error.__new__``: a Tether error gets its class.
+
+        PyGObject calls ``GLib.Error(message, domain, code)`` for every
+        GError it hands to Python; Python then runs the ``__init__`` of the
+        class this returns, so :class:`TetherError` sees the message too.
+        Only the plain class is redirected: a subclass asked for by name is
+        made as asked.
+        """
+        if cls is gerror:
+            domain = args[1] if len(args) > 1 else kwargs.get('domain')
+            if domain == domain_name:
+                code = args[2] if len(args) > 2 else kwargs.get('code')
+                try:
+                    cls = classes.get(int(code), base_class)
+                except (TypeError, ValueError):
+                    cls = base_class
+        base = builtin_base(cls)
+        if issubclass(base, oserror):
+            # OSError.__new__ would read the arguments as (errno, strerror,
+            # filename); __init__ sets message, domain, code and args.
+            return base.__new__(cls)
+        return base.__new__(cls, *args)         # .args as before
+    return make_error
 
 
 def install():
@@ -231,4 +240,4 @@ def install():
     from now on (see the module's documentation). Idempotent."""
     if _GError.__dict__.get('__new__') is not None:
         return
-    _GError.__new__ = staticmethod(_make_error)
+    _GError.__new__ = staticmethod(_error_maker())
