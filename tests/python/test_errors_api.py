@@ -21,8 +21,10 @@ from gi.repository import GLib, Tether  # noqa: E402
 LONG = 30.0  # seconds; generous, for anything expected to finish
 HANG = 150   # seconds: a test still running then is hung
 
-# A C function name, as C messages spell them.
-C_NAME = re.compile(r'\btether_[a-z_]+\(\)|TETHER_[A-Z_]+')
+# A C function or enum value, as C messages spell them (TETHER_DEBUG, an
+# environment variable, is spelled so in Python too).
+C_NAME = re.compile(r'\btether_[a-z_]+\*?\(\)|'
+                    r'\bTETHER_(?:STOP_MODE|LOOKUP_FLAGS|ERROR|DEBUG_FLAGS|FUTURE_STATUS)_[A-Z_]+')
 
 
 @pytest.fixture(autouse=True)
@@ -161,8 +163,8 @@ def test_would_deadlock_result_on_own_thread(manager):
         return None
 
     error = manager.submit(None, None, work).result(LONG)
-    check(error, Tether.WouldDeadlockError, Tether.Error.WOULD_DEADLOCK, 'Future.result()',
-          'Future.add_done_callback()')
+    check(error, Tether.WouldDeadlockError, Tether.Error.WOULD_DEADLOCK,
+          'Future.result() or Future.wait() was called', 'Future.add_done_callback()')
 
 
 def test_would_deadlock_stop_within_on_own_thread(manager):
@@ -467,3 +469,25 @@ def test_argument_errors(manager):
     with pytest.raises(ValueError, match=r'LoopManager\.set_wait_spin\(\)'):
         manager.set_wait_spin(2_000_000)
     assert manager.is_running()                   # nothing reached C
+
+
+def test_every_c_name_in_c_sources_is_rewritten():
+    """Every C function or enum value a string in src/*.c names (error
+    messages among them) comes out in its Python spelling: a new C message
+    needs no new table entry unless its Python call is not the C name's."""
+    import glob
+    import os
+
+    from gi.overrides import _tether_errors
+
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'src')
+    literal = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
+    seen = 0
+    for path in glob.glob(os.path.join(src, '*.c')):
+        with open(path, encoding='utf-8') as source:
+            for text in literal.findall(source.read()):
+                if C_NAME.search(text) and 'TETHER_ERROR' not in text:
+                    seen += 1
+                    rewritten = _tether_errors.python_message(text)
+                    assert not C_NAME.search(rewritten), (path, text, rewritten)
+    assert seen >= 10

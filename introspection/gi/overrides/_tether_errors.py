@@ -122,6 +122,8 @@ del _cls
 # Python call is not the C function's name; then every remaining
 # tether_<type>_<method>() by the rule, so a new C message needs no entry.
 _PHRASES = (
+    # Either Python call ends in the C wait.
+    ('tether_future_wait() was called', 'Future.result() or Future.wait() was called'),
     ('tether_future_wait()', 'Future.result()'),
     ('This result of tether_future_wait_async()', 'This result of Future.wait_async()'),
     ('Use tether_future_wait_async()',
@@ -133,14 +135,14 @@ _PHRASES = (
 _TYPES = {'loop_manager': 'LoopManager', 'future': 'Future', 'work': 'Work',
           'lineage': 'Lineage'}
 _ENUMS = {'STOP_MODE': 'StopMode', 'LOOKUP_FLAGS': 'LookupFlags', 'ERROR': 'Error',
-          'DEBUG_FLAGS': 'DebugFlags'}
+          'DEBUG_FLAGS': 'DebugFlags', 'FUTURE_STATUS': 'FutureStatus'}
 # One pass: at each place, a phrase wins over the rule that would match there.
 _C_SPELLING = re.compile('|'.join((
     '(?P<phrase>%s)' % '|'.join(re.escape(c_phrase) for c_phrase, _ in _PHRASES),
     r'\btether_(?:(?P<type>%s)_)?(?P<method>[a-z0-9_]+\*?)\(\)' % '|'.join(_TYPES),
     r'\bTETHER_(?P<enum>%s)_(?P<value>[A-Z_]+)\b' % '|'.join(_ENUMS),
     # Only type names, not any word: messages quote ids, which are anything.
-    r'\bTether(?P<ctype>Work|Future|LoopManager|Lineage|LookupFlags|StopMode)\b')))
+    r'\bTether(?P<ctype>Work|Future|LoopManager|Lineage|LookupFlags|StopMode|FutureStatus)\b')))
 _PHRASE_SPELLING = dict(_PHRASES)
 
 
@@ -170,7 +172,7 @@ def python_message(message):
     spelled as Python code uses them: ``tether_loop_manager_stop()`` is
     ``LoopManager.stop()``, ``TETHER_STOP_MODE_CANCEL`` is
     ``Tether.StopMode.CANCEL``, ``TetherWork`` is ``Tether.Work``."""
-    if type(message) is not str or 'ether' not in message:
+    if type(message) is not str or ('ether' not in message and 'ETHER' not in message):
         return message                           # nothing to rewrite
     return _rewrite(message)
 
