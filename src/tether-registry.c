@@ -30,7 +30,9 @@
  * stopped, so [property@Tether.LoopManager:running] is %FALSE; one registered
  * earlier is usually running already. Start a fresh one with
  * [method@Tether.LoopManager.start]; %TETHER_ERROR_ALREADY_RUNNING from a
- * racing start by another thread is harmless.
+ * racing start by another thread is harmless. To get a manager that runs
+ * with a given task type, whoever else races for it, call
+ * [func@Tether.LoopManager.get_or_start] instead.
  *
  * The registry holds its own reference to the managers it creates, until the
  * thread they are registered on has exited and no descendant thread or
