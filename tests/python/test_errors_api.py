@@ -491,3 +491,9 @@ def test_every_c_name_in_c_sources_is_rewritten():
                     rewritten = _tether_errors.python_message(text)
                     assert not C_NAME.search(rewritten), (path, text, rewritten)
     assert seen >= 10
+
+
+def test_every_class_exported():
+    from gi.overrides import _tether_errors
+    for name in _tether_errors.__all__:
+        assert getattr(Tether, name) is getattr(_tether_errors, name)

@@ -67,9 +67,14 @@ from . import _tether_manager as _manager
 Tether = get_introspection_module('Tether')
 
 __all__ = ['DEFERRED', 'Thread']
-# Tether.TetherError and its subclasses; every Tether GLib.Error is one.
-__all__ += _errors.__all__
-from ._tether_errors import *  # noqa: E402,F401,F403
+# Tether.TetherError and its subclasses: every Tether GLib.Error is one.
+from ._tether_errors import (  # noqa: E402
+    TetherError, NotRunningError, AlreadyRunningError, ManagerNotFoundError,
+    UnknownTaskTypeError, WouldDeadlockError, BusyError, TimedOutError,
+    InvalidArgumentError, AbandonedError, FailedError)
+__all__ += ['TetherError', 'NotRunningError', 'AlreadyRunningError', 'ManagerNotFoundError',
+            'UnknownTaskTypeError', 'WouldDeadlockError', 'BusyError', 'TimedOutError',
+            'InvalidArgumentError', 'AbandonedError', 'FailedError']
 _errors.install()
 
 _log = logging.getLogger('gi.overrides.Tether')

@@ -10,6 +10,8 @@ Conditions found by C raise the ``Tether.*Error`` classes (see
 ``_tether_errors``).
 """
 
+from typing import Optional, Tuple
+
 from gi.module import get_introspection_module
 
 from . import _tether_errors as _errors
@@ -84,7 +86,8 @@ def _lookup_flags(call, flags, force_create, strict):
     return _FLAGS[flags]
 
 
-def get_or_create(id=None, flags=Tether.LookupFlags.NONE, *, force_create=False, strict=False):
+def get_or_create(id: Optional[str] = None, flags: 'Tether.LookupFlags' = Tether.LookupFlags.NONE,
+                  *, force_create: bool = False, strict: bool = False) -> 'Tether.LoopManager':
     """Returns the manager registered for ``id``, creating it if needed.
 
     ``id`` None (or ``''``) is the default namespace, ``'default'``. It is
@@ -105,7 +108,8 @@ def get_or_create(id=None, flags=Tether.LookupFlags.NONE, *, force_create=False,
     return _get_or_create(id, _lookup_flags(call, flags, force_create, strict))
 
 
-def get_or_start(id=None, *, task_type=None, force_create=False, strict=False):
+def get_or_start(id: Optional[str] = None, *, task_type: Optional[str] = None,
+                 force_create: bool = False, strict: bool = False) -> 'Tether.LoopManager':
     """Returns the manager registered for ``id``, running with ``task_type``.
 
     Resolves ``id`` as :meth:`get_or_create` does, then, atomically: starts
@@ -132,7 +136,7 @@ def get_or_start(id=None, *, task_type=None, force_create=False, strict=False):
     return _get_or_start(id, flags, task_type)
 
 
-def start(self, task_type=None):
+def start(self, task_type: Optional[str] = None) -> bool:
     """Starts the manager's thread; it then accepts work of ``task_type``
     only (None: any). Raises :class:`Tether.AlreadyRunningError` if it runs;
     waits for a stop in progress first. Returns True."""
@@ -140,7 +144,7 @@ def start(self, task_type=None):
     return _start(self, task_type)
 
 
-def stop(self, mode=Tether.StopMode.DRAIN):
+def stop(self, mode: 'Tether.StopMode' = Tether.StopMode.DRAIN) -> None:
     """Stops the manager: ``Tether.StopMode.DRAIN`` (the default) runs the
     accepted work first, ``CANCEL`` ends it cancelled. From another thread
     this returns once the manager's thread has exited."""
@@ -153,7 +157,7 @@ def stop(self, mode=Tether.StopMode.DRAIN):
     _stop(self, mode)
 
 
-def stop_within(self, timeout_usec=-1):
+def stop_within(self, timeout_usec: int = -1) -> Tuple[bool, int, int]:
     """Stops the manager draining its work, cancelling what is not done
     ``timeout_usec`` microseconds later (-1, the default: no limit).
     Returns ``(True, n_ran, n_cancelled)``. Raises
