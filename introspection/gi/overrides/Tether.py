@@ -22,6 +22,10 @@ concurrency library:
   ends cancelled is reported on stderr. See :func:`_drain_at_exit`.
 - Argument errors raise at the call (:class:`TypeError`,
   :class:`ValueError`), not as a ``Tether-CRITICAL`` and a failure later.
+- Every ``GLib.Error`` of Tether's domain is a :class:`TetherError`
+  subclass (``Tether.NotRunningError``, ...) whose message names Python
+  calls; lifecycle and registry calls take keywords and defaults
+  (``_tether_errors``, ``_tether_manager``).
 - Nothing is stored on a manager's Python wrapper, which would turn it into
   a toggle reference: see :class:`_ManagerState`. Each manager thread that
   ran Python work keeps one Python thread state, freed as the thread exits.
