@@ -208,7 +208,8 @@ def _builtin_base(cls):
 
 
 def _error_maker(gerror=_GError, domain_name=_DOMAIN, classes=_CLASSES, base_class=TetherError,
-                 builtin_base=_builtin_base, oserror=OSError):
+                 builtin_base=_builtin_base, oserror=OSError,
+                 plain_new=_builtin_base(_GError).__new__):
     # Everything it needs is bound here: PyGObject may make an error while
     # the interpreter exits, after this module's globals are gone.
     def make_error(cls, *args, **kwargs):
@@ -222,12 +223,13 @@ def _error_maker(gerror=_GError, domain_name=_DOMAIN, classes=_CLASSES, base_cla
         """
         if cls is gerror:
             domain = args[1] if len(args) > 1 else kwargs.get('domain')
-            if domain == domain_name:
-                code = args[2] if len(args) > 2 else kwargs.get('code')
-                try:
-                    cls = classes.get(int(code), base_class)
-                except (TypeError, ValueError):
-                    cls = base_class
+            if domain != domain_name:
+                return plain_new(cls, *args)    # another domain's, as before
+            code = args[2] if len(args) > 2 else kwargs.get('code')
+            try:
+                cls = classes.get(int(code), base_class)
+            except (TypeError, ValueError):
+                cls = base_class
         base = builtin_base(cls)
         if issubclass(base, oserror):
             # OSError.__new__ would read the arguments as (errno, strerror,
