@@ -118,6 +118,10 @@ TetherCore *tether_core_get_current    (void);
 gboolean    tether_core_start          (TetherCore     *core,
                                         const char     *task_type,
                                         GError        **error);
+gboolean    tether_core_ensure_started (TetherCore     *core,
+                                        const char     *task_type,
+                                        gboolean       *started,
+                                        GError        **error);
 gboolean    tether_core_request_stop   (TetherCore     *core,
                                         TetherStopMode  mode,
                                         const guint    *only_generation,

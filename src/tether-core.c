@@ -986,10 +986,54 @@ thread_name_for (const char *id)
   return name;
 }
 
-gboolean
-tether_core_start (TetherCore  *core,
-                   const char  *task_type,
-                   GError     **error)
+/* With the core lock held, which this releases: a running manager is what
+ * an ensure-start asked for only with the very same task type (NULL only
+ * matches NULL: an untyped manager would also take others' work, and a
+ * typed one refuses untyped submissions). */
+static gboolean
+core_check_running_locked (TetherCore  *core,
+                           const char  *task_type,
+                           gboolean    *started,
+                           GError     **error)
+{
+  g_autofree char *running_type = g_strdup (core->task_type);
+
+  g_mutex_unlock (&core->mutex);
+  *started = FALSE;
+  if (g_strcmp0 (running_type, task_type) == 0)
+    return TRUE;
+  if (running_type == NULL)
+    g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
+                 "Manager '%s' already runs for any task type, not only '%s'; ask for no "
+                 "task type, use another id, or call tether_loop_manager_stop() on it "
+                 "before starting it for '%s'",
+                 core->label, task_type, task_type);
+  else if (task_type == NULL)
+    g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
+                 "Manager '%s' already runs with task type '%s' and would refuse work "
+                 "without one; ask for task type '%s', use another id, or call "
+                 "tether_loop_manager_stop() on it before starting it for any task type",
+                 core->label, running_type, running_type);
+  else
+    g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
+                 "Manager '%s' already runs with task type '%s', not '%s'; ask for task "
+                 "type '%s', use another id, or call tether_loop_manager_stop() on it "
+                 "before starting it for '%s'",
+                 core->label, running_type, task_type, running_type, task_type);
+  return FALSE;
+}
+
+/* With @ensure, a manager already running with @task_type is success
+ * (*@started says whether this call started it) and one running with
+ * another task type is TETHER_ERROR_UNKNOWN_TASK_TYPE: the check and the
+ * start are made under the core lock, so racing callers see exactly one
+ * start and the same run. */
+static gboolean
+core_start (TetherCore  *core,
+            const char  *task_type,
+            gboolean     ensure,
+            gboolean    *started,
+            GError     **error)
 {
   GThread *old_thread;
   g_autofree char *name = NULL;
@@ -1023,6 +1067,8 @@ tether_core_start (TetherCore  *core,
         g_cond_wait (&core->cond, &core->mutex);
       tether_core_end_wait ();
     }
+  if (core->state == CORE_RUNNING && ensure)
+    return core_check_running_locked (core, task_type, started, error);
   if (core->state == CORE_RUNNING)
     {
       g_mutex_unlock (&core->mutex);
@@ -1078,7 +1124,27 @@ tether_core_start (TetherCore  *core,
   __atomic_store_n (&core->closed, FALSE, __ATOMIC_SEQ_CST);
   g_mutex_unlock (&core->mutex);
 
+  if (started != NULL)
+    *started = TRUE;
   return TRUE;
+}
+
+gboolean
+tether_core_start (TetherCore  *core,
+                   const char  *task_type,
+                   GError     **error)
+{
+  return core_start (core, task_type, FALSE, NULL, error);
+}
+
+gboolean
+tether_core_ensure_started (TetherCore  *core,
+                            const char  *task_type,
+                            gboolean    *started,
+                            GError     **error)
+{
+  *started = FALSE;
+  return core_start (core, task_type, TRUE, started, error);
 }
 
 /* With the core lock held: a reference to every accepted job that has not

@@ -5,6 +5,7 @@
 #include "tether-error.h"
 #include "tether-future-private.h"
 #include "tether-lineage-private.h"
+#include "tether-loop-manager-private.h"
 #include "tether-core-private.h"
 #include "tether-work-private.h"
 
@@ -630,6 +631,29 @@ tether_loop_manager_start (TetherLoopManager  *self,
 
   g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_TASK_TYPE]);
   g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_RUNNING]);
+
+  return TRUE;
+}
+
+gboolean
+tether_loop_manager_ensure_started (TetherLoopManager  *self,
+                                    const char         *task_type,
+                                    GError            **error)
+{
+  gboolean started;
+
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!tether_core_ensure_started (self->core, task_type, &started, error))
+    return FALSE;
+
+  /* Only the caller that started it says so, as start() would have. */
+  if (started)
+    {
+      g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_TASK_TYPE]);
+      g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_RUNNING]);
+    }
 
   return TRUE;
 }

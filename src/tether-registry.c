@@ -4,6 +4,7 @@
 #include "tether-debug-private.h"
 #include "tether-error.h"
 #include "tether-lineage-private.h"
+#include "tether-loop-manager-private.h"
 #include "tether-registry.h"
 
 #define DEFAULT_ID "default"
@@ -29,7 +30,9 @@
  * stopped, so [property@Tether.LoopManager:running] is %FALSE; one registered
  * earlier is usually running already. Start a fresh one with
  * [method@Tether.LoopManager.start]; %TETHER_ERROR_ALREADY_RUNNING from a
- * racing start by another thread is harmless.
+ * racing start by another thread is harmless. To get a manager that runs
+ * with a given task type, whoever else races for it, call
+ * [func@Tether.LoopManager.get_or_start] instead.
  *
  * The registry holds its own reference to the managers it creates, until the
  * thread they are registered on has exited and no descendant thread or
@@ -129,6 +132,81 @@ tether_loop_manager_get_or_create (const char         *id,
       return found;
     }
   return created;
+}
+
+/**
+ * tether_loop_manager_get_or_start:
+ * @id: (nullable): the domain's id; %NULL (or "") is the default namespace,
+ *   "default"
+ * @flags: how to resolve @id, as for [func@Tether.LoopManager.get_or_create]
+ * @task_type: (nullable): the only task type the manager should accept, or
+ *   %NULL for any
+ * @error: return location for an error
+ *
+ * Gets the manager for a domain and makes sure it runs with @task_type, in
+ * one call: [func@Tether.LoopManager.get_or_create] followed by
+ * [method@Tether.LoopManager.start] is a race when threads share the
+ * manager (the loser's start fails with %TETHER_ERROR_ALREADY_RUNNING, and
+ * nothing tells it whether the winner started it with the same task type).
+ *
+ * @id and @flags are resolved exactly as by
+ * [func@Tether.LoopManager.get_or_create], through the calling thread's
+ * lineage. Then:
+ *
+ * - a stopped (or never started) manager is started with @task_type;
+ * - a running manager is returned if it runs with @task_type. Task types
+ *   match only if they are equal: %NULL matches only a manager started with
+ *   %NULL. An untyped request does not match a typed manager, which would
+ *   refuse the caller's untyped submissions, and a typed request does not
+ *   match an untyped manager, which would take other task types too. Any
+ *   other running manager fails with %TETHER_ERROR_UNKNOWN_TASK_TYPE;
+ * - a manager whose stop is in progress is handled as
+ *   [method@Tether.LoopManager.start] handles it: from another thread this
+ *   waits for the stop to finish (a wait that takes part in wait-cycle
+ *   detection, failing with %TETHER_ERROR_WOULD_DEADLOCK where it would
+ *   close a cycle), then starts the manager again with @task_type; on the
+ *   stopping manager's own thread it fails with
+ *   %TETHER_ERROR_ALREADY_RUNNING.
+ *
+ * Threads that resolve @id to the same manager may race on this call: the
+ * check and the start are made under the manager's own lock, the one
+ * [method@Tether.LoopManager.start] holds, so exactly one of them starts it
+ * and all of them get the same running manager (unless some thread stops it
+ * meanwhile). Resolution itself follows the registry's rules: threads that
+ * share a place in the lineage (adopted with [method@Tether.Lineage.adopt]
+ * from one token) or whose ancestor registered @id get one manager, while
+ * sibling threads with places of their own each register their own, as with
+ * [func@Tether.LoopManager.get_or_create].
+ *
+ * Thread: any thread but the manager's own while it is stopping (see above).
+ *
+ * Returns: (transfer full): the manager, running; or %NULL with the errors
+ *   of [func@Tether.LoopManager.get_or_create], of
+ *   [method@Tether.LoopManager.start] (never %TETHER_ERROR_ALREADY_RUNNING
+ *   for a manager running with @task_type), or
+ *   %TETHER_ERROR_UNKNOWN_TASK_TYPE if it runs with another task type
+ *
+ * Since: 1.0
+ */
+TetherLoopManager *
+tether_loop_manager_get_or_start (const char         *id,
+                                  TetherLookupFlags   flags,
+                                  const char         *task_type,
+                                  GError            **error)
+{
+  g_autoptr(TetherLoopManager) manager = NULL;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  /* No lock of its own: the registry makes racing lookups agree on one
+   * manager, and the manager's core lock makes their starts agree on one
+   * run. A lock held across both would serialise every domain's starts. */
+  manager = tether_loop_manager_get_or_create (id, flags, error);
+  if (manager == NULL)
+    return NULL;
+  if (!tether_loop_manager_ensure_started (manager, task_type, error))
+    return NULL;
+  return g_steal_pointer (&manager);
 }
 
 /* Ids are valid UTF-8 from creation; task types and thread names are

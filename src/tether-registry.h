@@ -18,6 +18,11 @@ TetherLoopManager *tether_loop_manager_get_or_create (const char         *id,
                                                       TetherLookupFlags   flags,
                                                       GError            **error) G_GNUC_WARN_UNUSED_RESULT;
 TETHER_AVAILABLE_IN_1_0
+TetherLoopManager *tether_loop_manager_get_or_start  (const char         *id,
+                                                      TetherLookupFlags   flags,
+                                                      const char         *task_type,
+                                                      GError            **error) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
 GVariant          *tether_registry_snapshot          (void) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS

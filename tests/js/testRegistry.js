@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //
 // The lineage registry from JavaScript: Tether.LoopManager.get_or_create()
-// with each Tether.LookupFlags combination, and Tether.registry_snapshot().
+// with each Tether.LookupFlags combination, get_or_start(), and
+// Tether.registry_snapshot().
 // Every manager here is registered on the main thread, which outlives the
 // tests, so each test uses ids of its own.
 
@@ -113,6 +114,24 @@ async function testSnapshot() {
     }
 }
 
+async function testGetOrStart() {
+    const manager = Tether.LoopManager.get_or_start('reg-start', NONE, 'io');
+    try {
+        assertEqual(manager.is_running(), true, 'it runs');
+        assertEqual(manager.dup_task_type(), 'io');
+        assertEqual(Tether.LoopManager.get_or_start('reg-start', NONE, 'io'), manager,
+            'the same task type: the same running manager');
+        const error = assertThrowsGError(
+            () => Tether.LoopManager.get_or_start('reg-start', NONE, null),
+            TETHER_ERROR, Tether.Error.UNKNOWN_TASK_TYPE);
+        assertMatch(error.message, /'io'/, 'the message names the running task type');
+        assertThrowsGError(() => Tether.LoopManager.get_or_start('reg-start-missing', STRICT, null),
+            TETHER_ERROR, Tether.Error.MANAGER_NOT_FOUND);
+    } finally {
+        manager.stop(Tether.StopMode.DRAIN);
+    }
+}
+
 runTests([
     ['get_or_create() returns the same manager twice', testSameManagerTwice],
     ['STRICT on a missing id is MANAGER_NOT_FOUND', testStrictMissing],
@@ -120,4 +139,5 @@ runTests([
     ['FORCE_CREATE replaces the entry', testForceCreate],
     ['a null id is the "default" namespace', testDefaultId],
     ['registry_snapshot() unpacks', testSnapshot],
+    ['get_or_start() starts once, refuses another task type', testGetOrStart],
 ]);

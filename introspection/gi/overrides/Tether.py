@@ -22,6 +22,10 @@ concurrency library:
   ends cancelled is reported on stderr. See :func:`_drain_at_exit`.
 - Argument errors raise at the call (:class:`TypeError`,
   :class:`ValueError`), not as a ``Tether-CRITICAL`` and a failure later.
+- Every ``GLib.Error`` of Tether's domain is a :class:`TetherError`
+  subclass (``Tether.NotRunningError``, ...) whose message names Python
+  calls; lifecycle and registry calls take keywords and defaults
+  (``_tether_errors``, ``_tether_manager``).
 - Nothing is stored on a manager's Python wrapper, which would turn it into
   a toggle reference: see :class:`_ManagerState`. Each manager thread that
   ran Python work keeps one Python thread state, freed as the thread exits.
@@ -62,10 +66,20 @@ from gi.repository import GLib, GObject
 from . import _tether_asyncio as _aio
 from . import _tether_callbacks as _callbacks
 from . import _tether_errors as _errors
+from . import _tether_manager as _manager
 
 Tether = get_introspection_module('Tether')
 
 __all__ = ['DEFERRED', 'Thread']
+# Tether.TetherError and its subclasses: every Tether GLib.Error is one.
+from ._tether_errors import (  # noqa: E402
+    TetherError, NotRunningError, AlreadyRunningError, ManagerNotFoundError,
+    UnknownTaskTypeError, WouldDeadlockError, BusyError, TimedOutError,
+    InvalidArgumentError, AbandonedError, FailedError)
+__all__ += ['TetherError', 'NotRunningError', 'AlreadyRunningError', 'ManagerNotFoundError',
+            'UnknownTaskTypeError', 'WouldDeadlockError', 'BusyError', 'TimedOutError',
+            'InvalidArgumentError', 'AbandonedError', 'FailedError']
+_errors.install()
 
 _log = logging.getLogger('gi.overrides.Tether')
 
@@ -501,31 +515,9 @@ def get_asyncio_loop(self):
     return _aio.get_asyncio_loop(self)
 
 
+# Keyword forms of the lifecycle and registry calls, checked setters.
+_manager.install()
 _stop_within = Tether.LoopManager.stop_within
-
-
-def stop_within(self, timeout_usec):
-    _check_usec('stop_within()', 'timeout_usec', timeout_usec, -1)
-    return _stop_within(self, timeout_usec)
-
-
-def _checked_setter(name, minimum, maximum=_INT64_MAX):
-    setter = getattr(Tether.LoopManager, name)
-
-    def checked(self, value):
-        _check_usec('%s()' % name, 'value', value, minimum, maximum)
-        return setter(self, value)
-    checked.__name__ = checked.__qualname__ = name
-    checked.__doc__ = setter.__doc__
-    return checked
-
-
-for _name, _minimum, _maximum in (('set_submit_timeout', -1, _INT64_MAX),
-                                  ('set_slow_threshold', 0, _INT64_MAX),
-                                  ('set_wait_spin', 0, 1_000_000),
-                                  ('set_loop_spin', 0, 1_000_000)):
-    setattr(Tether.LoopManager, _name, _checked_setter(_name, _minimum, _maximum))
-del _name, _minimum, _maximum
 
 
 Tether.LoopManager.submit = submit
@@ -534,7 +526,6 @@ Tether.LoopManager.submit_at = submit_at
 Tether.LoopManager.submit_async = submit_async
 Tether.LoopManager.submit_finish = submit_finish
 Tether.LoopManager.post = post
-Tether.LoopManager.stop_within = stop_within
 Tether.LoopManager.get_asyncio_loop = get_asyncio_loop
 
 
