@@ -491,3 +491,46 @@ def test_memory_flat_over_a_million_keyword_submissions():
     result = subprocess.run([sys.executable, '-c', _MEMORY_SCRIPT], capture_output=True,
                             text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+_EXIT_SCRIPT = textwrap.dedent('''
+    import threading
+    import gi
+    gi.require_version('Tether', '1.0')
+    from gi.repository import Tether
+
+    m = Tether.LoopManager.new(None)
+    m.start(None)
+    gate = threading.Event()
+    m.post(gate.wait, 60)
+    for i in range(100):
+        m.post(print, i, flush=True)
+    gate.set()
+    # Exits with the manager running and jobs queued: the drain at exit runs them.
+''')
+
+
+def test_lane_work_drained_at_exit():
+    result = subprocess.run([sys.executable, '-c', _EXIT_SCRIPT], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(i) for i in range(100)]
+
+
+def test_await_of_a_cancelled_future_raises_cancelled_error(manager):
+    _, gate, parked_future = parked(manager)
+    queued = manager.submit(int)
+
+    async def main():
+        task = asyncio.ensure_future(_await(queued))
+        await asyncio.sleep(0)
+        assert queued.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    asyncio.run(main())
+    gate.set()
+    assert parked_future.result(T) == 'parked'
+
+
+async def _await(future):
+    return await future

@@ -601,6 +601,7 @@ def get_n_pending(self):
 
 Tether.LoopManager.get_n_pending = get_n_pending
 _lane.pin_thread_state = _pin_thread_state
+_lane.register_manager = _manager_state
 Tether.LoopManager.get_asyncio_loop = get_asyncio_loop
 
 

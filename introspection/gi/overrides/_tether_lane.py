@@ -188,6 +188,8 @@ class PythonFuture(concurrent.futures.Future):
             except asyncio.CancelledError:
                 self.cancel()
                 raise
+        if self.cancelled():
+            raise asyncio.CancelledError()
         return self.result(0)
 
 
@@ -497,6 +499,10 @@ class _CoroutineJob:
         return repr(self.coro)
 
 
+def register_manager(manager):
+    """Set by Tether.py: makes the manager known to the drain at exit."""
+
+
 def pin_thread_state():
     """Set by Tether.py: keeps the manager thread's Python thread state."""
 
@@ -556,6 +562,8 @@ def _port(manager):
                 manager.connect('notify::submit-timeout', _limits_changed, port)
                 port.weak = manager.weak_ref(_port_gone, key)
                 _ports[key] = port
+                # Known to the drain at interpreter exit (Tether.py).
+                register_manager(manager)
     return port
 
 
