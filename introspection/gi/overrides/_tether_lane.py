@@ -8,9 +8,9 @@ leak nor a GIL hand-over per job applies. Only when the lane goes from idle
 to busy does the submitter ring a doorbell: ``call_soon_threadsafe()`` on
 the manager's asyncio loop (:mod:`._tether_asyncio`), whose source has no
 prepare or check and wakes the context by its ready time. The manager's
-thread then runs a whole batch of jobs holding the GIL once, at most
-:data:`_BATCH` per turn, so C work and GLib sources on the manager still get
-turns.
+thread then runs whole batches of jobs holding the GIL once, at most 4096
+per dispatch of the loop's source, so C work and GLib sources on the
+manager still get turns.
 
 Accounting with C: when the lane opens (the first keyword submission of a
 run) it takes one ``LoopManager.hold()`` for the run: a DRAIN stop waits for
@@ -49,9 +49,11 @@ Tether = get_introspection_module('Tether')
 
 _log = logging.getLogger('gi.overrides.Tether')
 
-# Jobs one turn of the manager's loop runs before GLib's other sources get
-# a turn.
-_BATCH = 1024
+# Jobs one drain runs. A drain that leaves jobs queued schedules the next
+# one with call_soon(): the loop's source runs at most _aio._MAX_ROUNDS
+# rounds per dispatch, so at most _MAX_ROUNDS * _BATCH (4096) lane jobs run
+# before GLib's other sources (the manager's C queue among them) get a turn.
+_BATCH = 64
 
 _get_ident = threading.get_ident
 _copy_context = contextvars.copy_context
