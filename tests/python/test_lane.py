@@ -323,7 +323,9 @@ def test_backpressure_busy(manager):
 def test_drain_stop_runs_accepted_then_refuses(manager):
     _, gate, parked_future = parked(manager)
     futures = [manager.submit(int, str(i)) for i in range(100)]
-    stopper = threading.Thread(target=manager.stop_within, args=(T * 1_000_000,))
+    counts = []
+    stopper = threading.Thread(
+        target=lambda: counts.append(manager.stop_within(T * 1_000_000)))
     stopper.start()
     # The lane closes as the stop's notify::running is emitted, just after
     # is-running goes FALSE; a submission in between is accepted and runs.
@@ -338,6 +340,8 @@ def test_drain_stop_runs_accepted_then_refuses(manager):
     stopper.join(T)
     assert not stopper.is_alive()
     assert [f.result(0) for f in futures] == list(range(100))
+    # The stop counts the lane's jobs (the parked one and the 100), not its hold.
+    assert counts == [(True, 101, 0)]
     # Restarted: a new lane.
     manager.start(None)
     assert manager.submit(int, '1').result(T) == 1
@@ -401,7 +405,8 @@ def test_race_submitters_against_stop(mode):
             t.start()
         go.set()
         if mode == 'drain':
-            m.stop_within(T * 1_000_000)
+            stopped, n_ran, n_cancelled = m.stop_within(T * 1_000_000)
+            assert stopped and n_cancelled == 0
         else:
             m.stop(Tether.StopMode.CANCEL)
         for t in threads:
@@ -410,6 +415,9 @@ def test_race_submitters_against_stop(mode):
         # After the stop returned, every accepted job has ended, once.
         assert all(f.done() for f in futures)
         assert len(ends) == len(futures) == len({id(f) for f in ends})
+        if mode == 'drain':
+            # Those that ended after the lane closed, at most all of them.
+            assert n_ran <= len(futures)
         for f in futures:
             if mode == 'drain' or not f.cancelled():
                 f.result(0)

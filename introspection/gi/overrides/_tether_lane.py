@@ -21,8 +21,10 @@ manager dropped while running; the hold's cancellable for CANCEL): later
 keyword submissions raise :class:`Tether.NotRunningError`; jobs already
 accepted run (DRAIN) or end cancelled (CANCEL), and once the lane is empty
 and its coroutines have ended, the hold is returned. Every accepted job
-ends exactly once. A stop's ``n_ran`` / ``n_cancelled`` count the lane as
-one job (its hold).
+ends exactly once. ``stop_within()`` reports the lane's jobs that ended
+after the lane closed in its ``n_ran`` / ``n_cancelled`` instead of the
+hold (C's ``stop_within()``, and stops from other bindings, count the hold
+as one job).
 
 The lane never holds a strong reference to its manager: a manager's last
 unref must still detach and drain.
@@ -271,6 +273,11 @@ class _Lane:
         self.max_pending = max_pending
         self.submit_timeout = submit_timeout
         self.hold_returned = False
+        # Jobs ended, ran or cancelled; and those counts as the lane
+        # closed, so that a stop can report the jobs it saw end.
+        self.n_ran = 0
+        self.n_cancelled = 0
+        self.closed_counts = None
 
     # Any thread.
 
@@ -320,6 +327,7 @@ class _Lane:
             if self.closed:
                 return
             self.closed = True
+            self.closed_counts = (self.n_ran, self.n_cancelled)
             self.room.notify_all()
             ring = not self.busy
             self.busy = True
@@ -349,6 +357,7 @@ class _Lane:
         with self.lock:
             jobs = list(self.jobs)
             self.jobs.clear()
+            self.n_cancelled += len(jobs)
             self.room.notify_all()
         for job in jobs:
             _end_cancelled(job, self.manager_id, why)
@@ -362,21 +371,27 @@ class _Lane:
             _pin()
         jobs = self.jobs
         popleft = jobs.popleft
-        ran = 0
-        while ran < _BATCH:
+        ran = cancelled = 0
+        while ran + cancelled < _BATCH:
             try:
                 job = popleft()
             except IndexError:
                 break
-            ran += 1
             if self.cancelling:
                 _end_cancelled(job, self.manager_id, 'the manager was stopped in CANCEL mode')
+                cancelled += 1
             else:
-                self._run(job)
+                outcome = self._run(job)
+                if outcome:
+                    ran += 1
+                elif outcome is False:
+                    cancelled += 1
         if self.room_waiters:
             with self.lock:
                 self.room.notify_all()
         with self.lock:
+            self.n_ran += ran
+            self.n_cancelled += cancelled
             if jobs:
                 more = True
             else:
@@ -396,30 +411,33 @@ class _Lane:
         hold.return_boolean(True)
 
     def _run(self, job):
+        """Runs a job; False if it ended cancelled. A coroutine job is
+        counted as it ends (its Task's done callback)."""
         future, context, fn, args, kwargs = job
         if future is not None:
             if not future.set_running_or_notify_cancel():
-                return          # cancelled while queued: never runs
+                return False    # cancelled while queued: never runs
         try:
             value = context.run(fn, *args, **kwargs)
             if type(value) is CoroutineType:
                 self._start_task(future, context, value)
-                return
+                return None
         except _CancelledErrors:
             if future is None:
                 _log.warning('Fire-and-forget work %r of manager %r ended cancelled',
                              fn, self.manager_id)
             else:
                 _set_cancelled(future)
-            return
+            return False
         except BaseException as exc:
             if future is None:
                 _log.error('Fire-and-forget work %r raised', fn, exc_info=exc)
             else:
                 future.set_exception(exc)
-            return
+            return True
         if future is not None:
             future.set_result(value)
+        return True
 
     def _start_task(self, future, context, coro):
         task = self.loop.create_task(coro, context=context)
@@ -430,8 +448,13 @@ class _Lane:
         task.add_done_callback(lambda task: self._task_done(task, future))
 
     def _task_done(self, task, future):
+        ended_cancelled = task.cancelled() or isinstance(task.exception(), _CancelledErrors)
         with self.lock:
             self.tasks.discard(task)
+            if ended_cancelled:
+                self.n_cancelled += 1
+            else:
+                self.n_ran += 1
             done = (self.closed and not self.tasks and not self.jobs and not self.busy
                     and not self.hold_returned)
             if done:
@@ -656,3 +679,22 @@ def n_queued(manager):
     port = _ports.get(hash(manager))
     lane = port.lane if port is not None else None
     return len(lane.jobs) if lane is not None else 0
+
+
+def open_lane(manager):
+    """The manager's lane if it is open, else None."""
+    port = _ports.get(hash(manager))
+    lane = port.lane if port is not None else None
+    return lane if lane is not None and not lane.closed else None
+
+
+def stop_counts(lane, n_ran, n_cancelled):
+    """The counts a stop reports, with the lane (``open_lane()`` as the stop
+    began) counted by its jobs that ended after it closed instead of as its
+    one hold, once the hold has ended."""
+    if lane is None or not lane.hold_returned or lane.closed_counts is None:
+        return n_ran, n_cancelled
+    with lane.lock:
+        ran = lane.n_ran - lane.closed_counts[0]
+        cancelled = lane.n_cancelled - lane.closed_counts[1]
+    return max(0, n_ran - 1) + ran, n_cancelled + cancelled
