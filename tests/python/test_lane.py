@@ -542,3 +542,18 @@ def test_await_of_a_cancelled_future_raises_cancelled_error(manager):
 
 async def _await(future):
     return await future
+
+
+def test_result_in_c_order_work_before_the_lane_ran_would_deadlock():
+    m = Tether.LoopManager.new(None)
+    m.start(None)
+    try:
+        def c_work(work):
+            try:
+                m.submit(int).result(T)
+            except errors.WouldDeadlockError as error:
+                return type(error).__name__
+            return 'no error'
+        assert m.submit(None, None, c_work).result(T) == 'WouldDeadlockError'
+    finally:
+        m.stop_within(T * 1_000_000)
