@@ -137,6 +137,8 @@ gboolean    tether_core_accept         (TetherCore     *core,
                                         GCancellable   *cancellable,
                                         gint64          ready_time,
                                         GError        **error);
+TetherJob  *tether_core_hold           (TetherCore     *core,
+                                        GError        **error);
 gboolean    tether_core_post           (TetherCore     *core,
                                         const char     *task_type,
                                         TetherFunc      func,

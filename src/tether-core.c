@@ -1596,6 +1596,39 @@ tether_core_accept (TetherCore    *core,
   return TRUE;
 }
 
+/* A hold: deferred work without a function, running from the moment it
+ * is accepted. It is on the live list, so a DRAIN stop waits for it and a
+ * CANCEL stop fires its cancellable; it has no "function returned" token to
+ * give, so its completion alone retires it (on the manager's thread, through
+ * the queue, like any work that ends after its function returned). Counted
+ * in the stats as a submission that started at once. */
+TetherJob *
+tether_core_hold (TetherCore  *core,
+                  GError     **error)
+{
+  TetherJob *job;
+
+  g_mutex_lock (&core->mutex);
+  /* The manager's own task type: a hold belongs to no task type. */
+  if (!core_check_locked (core, core->task_type, error))
+    {
+      g_mutex_unlock (&core->mutex);
+      tether_core_note_rejected (core);
+      return NULL;
+    }
+  job = tether_job_new (core, TETHER_JOB_KIND_FUTURE);
+  job->accepted = TRUE;
+  job->queued_at = g_get_monotonic_time ();
+  job->state = TETHER_JOB_RUNNING;
+  job->retire_tokens = 1;
+  g_queue_push_tail_link (&core->live, &job->live_link);
+  tether_stats_add (&core->stats.timers, 1);
+  __atomic_fetch_add (&core->stats.running, 1, __ATOMIC_RELAXED);
+  g_mutex_unlock (&core->mutex);
+
+  return job;
+}
+
 static TetherPost *
 post_new (TetherCore     *core,
           TetherFunc      func,

@@ -1582,6 +1582,56 @@ tether_loop_manager_submit_finish (TetherLoopManager  *self,
 }
 
 /**
+ * tether_loop_manager_hold:
+ * @self: a [class@Tether.LoopManager]
+ * @error: return location for an error
+ *
+ * Registers deferred work that has no function, as g_application_hold()
+ * keeps an application running: it counts as one accepted submission that
+ * is running from this call on, until the holder ends it with one of the
+ * `tether_work_return_*()` functions on the returned handle (any thread).
+ * Meanwhile a %TETHER_STOP_MODE_DRAIN stop waits for it (the manager's
+ * thread keeps iterating its context, so sources attached there go on
+ * running), a %TETHER_STOP_MODE_CANCEL stop fires its cancellable
+ * ([method@Tether.Work.get_cancellable]) and still waits for it to end,
+ * and [method@Tether.LoopManager.stop_within] and
+ * [func@Tether.LoopManager.wait_detached] see it like any other work.
+ *
+ * Language bindings use it to run work queued outside the manager's queue
+ * (a batch of jobs drained by a source on the manager's context, say) under
+ * the manager's accounting without one submission per job. The hold takes
+ * no room in the queue ([property@Tether.LoopManager:max-pending] does not
+ * count it), belongs to no task type, counts as one in the `submitted` and
+ * `running` statistics until it ends and in the counts a stop reports, and
+ * its outcome goes nowhere. Dropping the last reference to the handle
+ * without returning ends it as %TETHER_ERROR_ABANDONED.
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer full): the handle that ends the hold, or %NULL with
+ *   %TETHER_ERROR_NOT_RUNNING if the manager is not running or has begun to
+ *   stop (checked under the same lock as submissions, so a stop that began
+ *   never misses a hold it did not refuse)
+ *
+ * Since: 1.0
+ */
+TetherWork *
+tether_loop_manager_hold (TetherLoopManager  *self,
+                          GError            **error)
+{
+  TetherJob *job;
+
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  job = tether_core_hold (self->core, error);
+  if (job == NULL)
+    return NULL;
+  /* The job's first reference is the live list's, dropped as it retires. */
+  return tether_work_new (job, NULL);
+}
+
+/**
  * tether_loop_manager_post:
  * @self: a [class@Tether.LoopManager]
  * @task_type: (nullable): the submission's task type

@@ -138,6 +138,9 @@ gboolean           tether_loop_manager_submit_finish    (TetherLoopManager    *s
                                                          GValue              **value,
                                                          GError              **error);
 TETHER_AVAILABLE_IN_1_0
+TetherWork        *tether_loop_manager_hold             (TetherLoopManager    *self,
+                                                         GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
 gboolean           tether_loop_manager_post             (TetherLoopManager    *self,
                                                          const char           *task_type,
                                                          TetherFunc            func,

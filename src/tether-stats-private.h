@@ -21,7 +21,7 @@ typedef struct
   guint64  failed;         /* atomic */
   guint64  cancelled;      /* atomic */
   guint64  rejected;       /* atomic */
-  guint64  timers;         /* atomic: accepted timers (the queue counts the rest) */
+  guint64  timers;         /* atomic: accepted timers and holds (the queue counts the rest) */
   guint64  wakeups;        /* atomic: times a submitter woke the manager's thread */
   guint    running;        /* atomic: started, not ended */
   guint    high_water;     /* atomic */

@@ -194,6 +194,36 @@ class TetherSide:
             future.wait(WAIT_USEC)
             check_result("Tether submit-all", future.get_int(), i + 1)
 
+    # The keyword forms: the fast lane (Tether.PythonFuture, no Work handle).
+    @staticmethod
+    def _kw_next(arg: int) -> int:
+        return arg + 1
+
+    def _kw_count_and_next(self, arg: int) -> int:
+        self.counter.value += 1
+        return arg + 1
+
+    def kw_round_trip(self, i: int) -> int:
+        return self.manager.submit(self._kw_next, i).result(WAIT_S)
+
+    def kw_enqueue(self, n: int) -> None:
+        post, count = self.manager.post, self._count
+        for i in range(n):
+            post(count, i)
+
+    def kw_fire(self, n: int) -> None:
+        self.kw_enqueue(n)
+        self.kw_barrier()
+
+    def kw_barrier(self) -> None:
+        check_result("Tether keyword barrier", self.kw_round_trip(-1), 0)
+
+    def kw_futures(self, n: int) -> None:
+        submit, work = self.manager.submit, self._kw_count_and_next
+        pending = [submit(work, i) for i in range(n)]
+        for i, future in enumerate(pending):
+            check_result("Tether keyword submit-all", future.result(WAIT_S), i + 1)
+
     def close(self) -> None:
         # If PyGObject printed an exception from a work function, sys.last_traceback
         # holds that work's TetherWork; DRAIN would wait for it forever. Dropping it
@@ -295,6 +325,18 @@ class AsyncioSide:
         self.loop.close()
         if self.errors:
             raise BenchFailure("asyncio loop errors: " + "; ".join(self.errors))
+
+
+class KeywordSplitSide:
+    """The Tether side for the split of keyword posts: its barrier is a
+    keyword job, since keyword and C-order jobs are two queues (each FIFO,
+    not FIFO with each other)."""
+
+    def __init__(self, tether: TetherSide) -> None:
+        self.tether = tether
+        self.block = tether.block
+        self.unblocked = tether.unblocked
+        self.barrier = tether.kw_barrier
 
 
 # --------------------------------------------------------------------------
@@ -492,6 +534,7 @@ def run(sizes: Sizes, quick: bool) -> None:
         rows = measure_round_trips({
             "Tether submit + wait": tether.round_trip,
             "Tether submit async def + result": tether.coroutine_round_trip,
+            "Tether submit(fn, i) + result (keyword lane)": tether.kw_round_trip,
             rt_base: aio.coroutine_round_trip,
             "asyncio call_soon_threadsafe + cf.Future": aio.callback_round_trip,
         }, sizes)
@@ -501,6 +544,7 @@ def run(sizes: Sizes, quick: bool) -> None:
         ff_base = "asyncio call_soon_threadsafe"
         rows = measure_throughput({
             "Tether post": (tether.fire, tether.counter),
+            "Tether post(fn, i) (keyword lane)": (tether.kw_fire, tether.counter),
             ff_base: (aio.fire, aio.counter),
         }, sizes.fire_jobs, sizes)
         print_throughput("2. Fire-and-forget: N jobs (counter += 1), then one barrier job",
@@ -508,13 +552,17 @@ def run(sizes: Sizes, quick: bool) -> None:
 
         rows = measure_throughput({
             "Tether submit all, then wait all": (tether.futures, tether.counter),
+            "Tether submit(fn, i) all, result all (keyword lane)": (tether.kw_futures,
+                                                                    tether.counter),
             "asyncio run_coroutine_threadsafe all, result all": (aio.futures, aio.counter),
         }, sizes.future_jobs, sizes)
         print_throughput("3. Throughput with futures: submit N jobs (counter += 1), then wait "
-                         "for each", rows, rows[1].mechanism)
+                         "for each", rows, rows[2].mechanism)
 
         rows = measure_split({
             "Tether post": (tether, tether.enqueue, tether.counter),
+            "Tether post(fn, i) (keyword lane)": (KeywordSplitSide(tether), tether.kw_enqueue,
+                                                  tether.counter),
             ff_base: (aio, aio.enqueue, aio.counter),
         }, sizes)
         print_split("4. Fire-and-forget split: enqueue N jobs while the loop thread is parked, "

@@ -61,16 +61,18 @@ import threading
 import warnings
 
 from gi.module import get_introspection_module
-from gi.repository import GLib, GObject
+from gi.repository import GLib, GObject, Gio
 
 from . import _tether_asyncio as _aio
 from . import _tether_callbacks as _callbacks
 from . import _tether_errors as _errors
 from . import _tether_manager as _manager
+from . import _tether_lane as _lane
 
 Tether = get_introspection_module('Tether')
 
-__all__ = ['DEFERRED', 'Thread']
+__all__ = ['DEFERRED', 'PythonFuture', 'Thread']
+PythonFuture = _lane.PythonFuture
 # Tether.TetherError and its subclasses: every Tether GLib.Error is one.
 from ._tether_errors import (  # noqa: E402
     TetherError, NotRunningError, AlreadyRunningError, ManagerNotFoundError,
@@ -391,7 +393,43 @@ def _refused(func):
         func.discard()
 
 
-def submit(self, task_type=None, cancellable=None, func=None, *func_data):
+def _is_c_order(args, kwargs, name):
+    """A C-order call has a str or None where the keyword form has its
+    callable (or number), or names the C parameter."""
+    if args:
+        return args[0] is None or isinstance(args[0], str)
+    return name in kwargs or not kwargs
+
+
+def _check_keyword_options(call, task_type, cancellable):
+    if task_type is not None and not isinstance(task_type, str):
+        raise TypeError('%s: task_type must be a str or None, not %r' % (call, task_type))
+    if cancellable is not None and not isinstance(cancellable, Gio.Cancellable):
+        raise TypeError('%s: cancellable must be a Gio.Cancellable or None, not %r'
+                        % (call, cancellable))
+
+
+def submit(self, *args, **kwargs):
+    """``submit(fn, /, *args, task_type=None, cancellable=None, **kwargs)``
+    -> :class:`Tether.PythonFuture`: calls ``fn(*args, **kwargs)`` on the
+    manager's thread, in the submitter's :mod:`contextvars` context (copied
+    now), through the fast lane (see :mod:`._tether_lane`); ``fn`` may be an
+    ``async def`` function or a coroutine object, run as a Task on the
+    manager's asyncio loop. Jobs run in submission order, never inline.
+
+    ``submit(task_type, cancellable, func, *func_data)`` (first argument a
+    str or None) is the C API as is: ``func(work, *func_data)``, a GI
+    :class:`Tether.Future`, one GI call per job (and PyGObject 3.42's
+    closure leak per call)."""
+    if _is_c_order(args, kwargs, 'func'):
+        return _c_submit(self, *args, **kwargs)
+    task_type = kwargs.pop('task_type', None)
+    cancellable = kwargs.pop('cancellable', None)
+    _check_keyword_options('submit()', task_type, cancellable)
+    return _lane.submit(self, args[0], args[1:], kwargs, task_type, cancellable)
+
+
+def _c_submit(self, task_type=None, cancellable=None, func=None, *func_data):
     func = _work_func(func, func_data)
     outcome = _Outcome()
     try:
@@ -486,14 +524,29 @@ def _log_coroutine_post(future):
         _log.error('Fire-and-forget coroutine raised', exc_info=exc)
 
 
-def post(self, task_type, func, *func_data):
+def post(self, *args, **kwargs):
+    """``post(fn, /, *args, task_type=None, **kwargs)`` -> None: as the
+    keyword :meth:`submit`, without a future; what ``fn`` raises is logged,
+    and so is a job that ends cancelled. Raises
+    :class:`Tether.NotRunningError` (and the like) when refused.
+
+    ``post(task_type, func, *func_data)`` (first argument a str or None) is
+    the C API as is, returning a bool."""
+    if _is_c_order(args, kwargs, 'func'):
+        return _c_post(self, *args, **kwargs)
+    task_type = kwargs.pop('task_type', None)
+    _check_keyword_options('post()', task_type, None)
+    _lane.post(self, args[0], args[1:], kwargs, task_type)
+
+
+def _c_post(self, task_type, func, *func_data):
     if type(func) is _aio.CoroutineType or _aio.is_coroutine_function(func):
         # A coroutine is tracked as a submission, so that stops wait for it
         # and cancel it; its exception is logged, as for any post. Posted
         # functions get no Work handle.
         if type(func) is not _aio.CoroutineType:
             func = functools.partial(_call_without_work, func)
-        future = submit(self, task_type, None, func, *func_data)
+        future = _c_submit(self, task_type, None, func, *func_data)
         future.add_done_callback(_log_coroutine_post)
         return True
     _check_callable('post()', 'func', func)
@@ -520,12 +573,39 @@ _manager.install()
 _stop_within = Tether.LoopManager.stop_within
 
 
+def stop_within(self, timeout_usec=-1):
+    """LoopManager.stop_within(): the keyword lane's jobs are counted one
+    by one in ``n_ran`` and ``n_cancelled`` (C counts the lane's hold as one
+    job)."""
+    lane = _lane.open_lane(self)
+    stopped, n_ran, n_cancelled = _stop_within(self, timeout_usec)
+    n_ran, n_cancelled = _lane.stop_counts(lane, n_ran, n_cancelled)
+    return stopped, n_ran, n_cancelled
+
+
+stop_within.__doc__ = (_stop_within.__doc__ or '') + '\n\n' + stop_within.__doc__
+
+
 Tether.LoopManager.submit = submit
 Tether.LoopManager.submit_after = submit_after
 Tether.LoopManager.submit_at = submit_at
 Tether.LoopManager.submit_async = submit_async
 Tether.LoopManager.submit_finish = submit_finish
 Tether.LoopManager.post = post
+Tether.LoopManager.stop_within = stop_within
+
+
+_get_n_pending = Tether.LoopManager.get_n_pending
+
+
+def get_n_pending(self):
+    """Accepted jobs not yet started: the C queue's and the keyword lane's."""
+    return _get_n_pending(self) + _lane.n_queued(self)
+
+
+Tether.LoopManager.get_n_pending = get_n_pending
+_lane.pin_thread_state = _pin_thread_state
+_lane.register_manager = _manager_state
 Tether.LoopManager.get_asyncio_loop = get_asyncio_loop
 
 
