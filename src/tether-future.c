@@ -305,6 +305,32 @@ tether_future_is_done (TetherFuture *self)
 }
 
 /**
+ * tether_future_is_running:
+ * @self: a [class@Tether.Future]
+ *
+ * Whether the work has started and not ended yet: its function runs, or it
+ * returned and the work is deferred (it finishes later with
+ * `tether_work_return_*()`), or an `async def` function awaits. Queued
+ * work, timers not yet due and ended work are not running. Like
+ * `concurrent.futures.Future.running()`, the answer may be stale as soon as
+ * it is read, since another thread runs the work.
+ *
+ * Thread: any thread.
+ *
+ * Returns: %TRUE if the work has started and not ended
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_future_is_running (TetherFuture *self)
+{
+  g_return_val_if_fail (TETHER_IS_FUTURE (self), FALSE);
+
+  return !tether_future_is_done (self) &&
+         g_atomic_int_get (&self->job->state) == TETHER_JOB_RUNNING;
+}
+
+/**
  * tether_future_cancel:
  * @self: a [class@Tether.Future]
  *

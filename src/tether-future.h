@@ -22,6 +22,8 @@ TetherFutureStatus  tether_future_get_status    (TetherFuture         *self);
 TETHER_AVAILABLE_IN_1_0
 gboolean            tether_future_is_done       (TetherFuture         *self);
 TETHER_AVAILABLE_IN_1_0
+gboolean            tether_future_is_running    (TetherFuture         *self);
+TETHER_AVAILABLE_IN_1_0
 void                tether_future_cancel        (TetherFuture         *self);
 TETHER_AVAILABLE_IN_1_0
 gboolean            tether_future_wait          (TetherFuture         *self,

@@ -1361,6 +1361,69 @@ test_current_exit_func_while_draining (void)
   gate_clear (&state.gate);
 }
 
+/* running(): queued, timer not due and ended work are not running; work
+ * whose function runs, or that returned deferred, is. */
+static void
+defer_work (TetherWork *work,
+            gpointer    user_data)
+{
+  TetherWork **out = user_data;
+
+  *out = g_object_ref (work);
+}
+
+static void
+test_future_is_running (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("running", NULL);
+  g_autoptr(TetherFuture) blocker = NULL;
+  g_autoptr(TetherFuture) queued = NULL;
+  g_autoptr(TetherFuture) timer = NULL;
+  g_autoptr(TetherFuture) deferred = NULL;
+  g_autoptr(GError) error = NULL;
+  TetherWork *deferred_work = NULL;
+  Gate gate;
+
+  watchdog_arm (30, "future is-running");
+  gate_init (&gate);
+  blocker = tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, &error);
+  g_assert_no_error (error);
+  queued = tether_loop_manager_submit (manager, NULL, NULL, defer_work, &deferred_work, NULL, &error);
+  g_assert_no_error (error);
+  timer = tether_loop_manager_submit_after (manager, NULL, G_USEC_PER_SEC * G_GINT64_CONSTANT (3600), NULL,
+                                            block_work, &gate, NULL, &error);
+  g_assert_no_error (error);
+
+  gate_wait_entered (&gate);
+  g_assert_true (tether_future_is_running (blocker));
+  g_assert_false (tether_future_is_running (queued));
+  g_assert_false (tether_future_is_running (timer));
+
+  gate_open (&gate);
+  g_assert_true (tether_future_wait (blocker, -1, &error));
+  g_assert_no_error (error);
+  g_assert_false (tether_future_is_running (blocker));
+
+  /* The deferred work returned without an outcome: it runs until it has one. */
+  deferred = g_object_ref (queued);
+  while (g_atomic_pointer_get (&deferred_work) == NULL)
+    g_thread_yield ();
+  g_assert_false (tether_future_is_done (deferred));
+  while (!tether_future_is_running (deferred))
+    g_thread_yield ();
+  tether_work_return_int (deferred_work, 7);
+  g_assert_true (tether_future_wait (deferred, -1, &error));
+  g_assert_no_error (error);
+  g_assert_false (tether_future_is_running (deferred));
+  g_clear_object (&deferred_work);
+
+  tether_future_cancel (timer);
+  g_assert_false (tether_future_is_running (timer));
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+  gate_clear (&gate);
+  watchdog_disarm ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1370,6 +1433,7 @@ main (int   argc,
   g_test_add_func ("/Tether/Manager/lifecycle", test_lifecycle);
   g_test_add_func ("/Tether/Manager/generated-id", test_generated_id);
   g_test_add_func ("/Tether/Manager/submit-future", test_submit_future);
+  g_test_add_func ("/Tether/Manager/future-is-running", test_future_is_running);
   g_test_add_func ("/Tether/Manager/value-types", test_value_types);
   g_test_add_func ("/Tether/Manager/submit-async", test_submit_async);
   g_test_add_func ("/Tether/Manager/post", test_post);
