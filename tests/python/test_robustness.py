@@ -119,7 +119,7 @@ def in_override_wait():
     frame = sys._current_frames().get(main)
     while frame is not None:
         code = frame.f_code
-        if code.co_name in ('wait', '_wait') and code.co_filename.endswith('Tether.py'):
+        if code.co_name in ('wait', '_wait') and code.co_filename.endswith(('Tether.py', '_tether_future.py')):
             return True
         frame = frame.f_back
     return False
