@@ -51,6 +51,7 @@ Python ints.
 import asyncio
 import atexit
 import concurrent.futures
+import contextvars
 import ctypes
 import functools
 import logging
@@ -123,10 +124,19 @@ def _exception_name(exc):
     return '%s.%s' % (cls.__module__, cls.__qualname__)
 
 
+# Work that raises one of these ends cancelled, as a Task or a
+# concurrent.futures job that raises it does.
+_CANCELLED_ERRORS = (asyncio.CancelledError, concurrent.futures.CancelledError)
+
+
 def _error_for(exc):
     message = _exception_name(exc)
     if str(exc):
         message += ': %s' % exc
+    if isinstance(exc, _CANCELLED_ERRORS):
+        # G_IO_ERROR_CANCELLED is what makes a TetherFuture CANCELLED.
+        return GLib.Error.new_literal(Gio.io_error_quark(), 'Work raised ' + message,
+                                      Gio.IOErrorEnum.CANCELLED)
     return GLib.Error.new_literal(Tether.error_quark(), message, Tether.Error.FAILED)
 
 
@@ -172,6 +182,7 @@ def _pin_thread_state():
     if getattr(_pinned, 'pinned', False):
         return
     _pinned.pinned = True
+    _name_thread()
     try:
         ensure = ctypes.pythonapi.PyGILState_Ensure
     except AttributeError:                  # a Python without the C API symbol
@@ -186,7 +197,41 @@ def _pin_thread_state():
         _unpin_thread_state(state)
 
 
+def _name_thread():
+    """Shows this manager thread in :mod:`threading` as ``tether:<id>``.
+
+    ``threading.current_thread()`` on a thread Python did not start makes
+    its ``_DummyThread`` (the documented behaviour); it is renamed here and
+    forgotten by :func:`_forget_thread` as the thread exits.
+    """
+    manager_id = Tether.LoopManager.dup_current_id()
+    if manager_id is not None:
+        threading.current_thread().name = 'tether:%s' % manager_id
+
+
+def _forget_thread():
+    """Drops this thread's ``_DummyThread`` as it exits.
+
+    Python 3.11 never removes a dummy thread: the entry would outlive the
+    thread, show in ``threading.enumerate()``, and be handed, with its name,
+    to an unrelated thread that later gets the same ident. There is no
+    public call for this, so it removes the entry from ``threading._active``
+    under its lock, as ``threading`` does for the threads it starts; with a
+    Python whose ``threading`` lacks them, the entry stays.
+    """
+    active = getattr(threading, '_active', None)
+    lock = getattr(threading, '_active_limbo_lock', None)
+    if active is None or lock is None:
+        return
+    ident = threading.get_ident()
+    with lock:
+        thread = active.get(ident)
+        if isinstance(thread, threading._DummyThread):
+            del active[ident]
+
+
 def _unpin_thread_state(state):
+    _forget_thread()
     # Called by PyGObject, which holds an Ensure of its own for the call:
     # this Release only balances the pin (the GIL stays held), and
     # PyGObject's own Release, on return, frees the thread state.
@@ -281,8 +326,14 @@ def _new_manager_state(manager):
 # thread-default context), which also works while a dropped manager drains.
 def _wrap_work(manager, func, outcome):
     debug = _manager_state(manager)
+    # The submitter's context, as asyncio.to_thread() passes it: the work,
+    # and the Task of an async def function, run in a copy of it.
+    context = contextvars.copy_context()
 
     def run(work, *func_data):
+        context.run(body, work, *func_data)
+
+    def body(work, *func_data):
         _pin_thread_state()
         if debug.flags:
             work.set_name(_work_name(func))
@@ -444,7 +495,7 @@ def _c_submit(self, task_type=None, cancellable=None, func=None, *func_data):
         raise
 
 
-def submit_after(self, task_type, delay_usec, cancellable, func, *func_data):
+def _c_submit_after(self, task_type, delay_usec, cancellable, func, *func_data):
     func = _work_func(func, func_data)
     outcome = _Outcome()
     try:
@@ -458,7 +509,7 @@ def submit_after(self, task_type, delay_usec, cancellable, func, *func_data):
         raise
 
 
-def submit_at(self, task_type, ready_time, cancellable, func, *func_data):
+def _c_submit_at(self, task_type, ready_time, cancellable, func, *func_data):
     func = _work_func(func, func_data)
     outcome = _Outcome()
     try:
@@ -471,6 +522,67 @@ def submit_at(self, task_type, ready_time, cancellable, func, *func_data):
     except BaseException:
         _refused(func)
         raise
+
+
+def _call_with_keywords(fn, args, kwargs, work):
+    return fn(*args, **kwargs)
+
+
+def _keyword_timer(call, c_form, self, args, kwargs):
+    """The keyword form of a timer: ``(time, fn, /, *args, task_type=None,
+    cancellable=None, **kwargs)``; ``fn(*args, **kwargs)`` without the Work
+    handle, through the C-order form."""
+    if len(args) < 2:
+        raise TypeError('%s takes the time and the function to call' % call)
+    when, fn, fn_args = args[0], args[1], args[2:]
+    task_type = kwargs.pop('task_type', None)
+    cancellable = kwargs.pop('cancellable', None)
+    _check_keyword_options(call, task_type, cancellable)
+    if type(fn) is _aio.CoroutineType:
+        if fn_args or kwargs:
+            fn.close()
+            raise TypeError('%s: a coroutine object is submitted alone; pass an async def '
+                            'function to give it arguments' % call)
+        func = fn
+    else:
+        _check_callable(call, 'fn', fn)
+        func = functools.partial(_call_with_keywords, fn, fn_args, kwargs)
+    return c_form(self, task_type, when, cancellable, func)
+
+
+def _is_c_order_timer(args, kwargs):
+    if args:
+        return args[0] is None or isinstance(args[0], str)
+    return True
+
+
+def submit_after(self, *args, **kwargs):
+    """``submit_after(delay_usec, fn, /, *args, task_type=None,
+    cancellable=None, **kwargs)`` -> :class:`Tether.Future`: calls
+    ``fn(*args, **kwargs)`` on the manager's thread ``delay_usec``
+    microseconds from now (a C timer; cancelling the future before it fires
+    removes it), in the submitter's :mod:`contextvars` context.
+
+    ``submit_after(task_type, delay_usec, cancellable, func, *func_data)``
+    (first argument a str or None) is the C API as is: ``func(work,
+    *func_data)``."""
+    if _is_c_order_timer(args, kwargs):
+        return _c_submit_after(self, *args, **kwargs)
+    return _keyword_timer('LoopManager.submit_after()', _c_submit_after, self, args, kwargs)
+
+
+def submit_at(self, *args, **kwargs):
+    """``submit_at(ready_time, fn, /, *args, task_type=None,
+    cancellable=None, **kwargs)`` -> :class:`Tether.Future`: as
+    :meth:`submit_after`, at the monotonic time ``ready_time``
+    (``GLib.get_monotonic_time()`` microseconds; a time past runs as soon as
+    possible).
+
+    ``submit_at(task_type, ready_time, cancellable, func, *func_data)``
+    (first argument a str or None) is the C API as is."""
+    if _is_c_order_timer(args, kwargs):
+        return _c_submit_at(self, *args, **kwargs)
+    return _keyword_timer('LoopManager.submit_at()', _c_submit_at, self, args, kwargs)
 
 
 def submit_async(self, task_type, func, func_data=(), cancellable=None,
