@@ -648,7 +648,7 @@ def post(self, *args, **kwargs):
     _lane.post(self, args[0], args[1:], kwargs, task_type)
 
 
-def _c_post(self, task_type, func, *func_data):
+def _c_post(self, task_type=None, func=None, *func_data):
     if type(func) is _aio.CoroutineType or _aio.is_coroutine_function(func):
         # A coroutine is tracked as a submission, so that stops wait for it
         # and cancel it; its exception is logged, as for any post. Posted
