@@ -10,9 +10,9 @@
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Callable, Coroutine, Generator
 from types import TracebackType
-from typing import Any, Final, Generic, TypeVar, overload
+from typing import Any, Final, TypeVar, overload
 
 from gi.repository import GLib, GObject, Gio
 
@@ -66,8 +66,10 @@ class LoopManager(GObject.Object):
     def stop_within(self, timeout_usec: int = -1) -> tuple[bool, int, int]: ...
     def get_asyncio_loop(self) -> asyncio.AbstractEventLoop: ...
 
+    # mypy sees the keyword forms' **kwargs overlap the C-order func=
+    # keyword form; they cannot: the keyword forms need fn positionally.
     @overload
-    def submit(self, fn: Callable[..., Coroutine[Any, Any, _T]], /, *args: Any,
+    def submit(self, fn: Callable[..., Coroutine[Any, Any, _T]], /, *args: Any,  # type: ignore[misc]
                task_type: str | None = None, cancellable: Gio.Cancellable | None = None,
                **kwargs: Any) -> PythonFuture[_T]: ...
     @overload
@@ -75,20 +77,26 @@ class LoopManager(GObject.Object):
                task_type: str | None = None,
                cancellable: Gio.Cancellable | None = None) -> PythonFuture[_T]: ...
     @overload
-    def submit(self, fn: Callable[..., _T], /, *args: Any,
+    def submit(self, fn: Callable[..., _T], /, *args: Any,  # type: ignore[misc]
                task_type: str | None = None, cancellable: Gio.Cancellable | None = None,
                **kwargs: Any) -> PythonFuture[_T]: ...
     @overload
     def submit(self, task_type: str | None, cancellable: Gio.Cancellable | None,
                func: _WorkFunction | Coroutine[Any, Any, Any], /,
                *func_data: Any) -> Future[Any]: ...
+    @overload
+    def submit(self, task_type: str | None = None, cancellable: Gio.Cancellable | None = None,
+               *, func: _WorkFunction | Coroutine[Any, Any, Any]) -> Future[Any]: ...
 
     @overload
-    def post(self, fn: Callable[..., object] | Coroutine[Any, Any, Any], /, *args: Any,
+    def post(self, fn: Callable[..., object] | Coroutine[Any, Any, Any], /, *args: Any,  # type: ignore[misc]
              task_type: str | None = None, **kwargs: Any) -> None: ...
     @overload
     def post(self, task_type: str | None, func: Callable[..., object] | Coroutine[Any, Any, Any],
              /, *func_data: Any) -> bool: ...
+    @overload
+    def post(self, task_type: str | None = None, *,
+             func: Callable[..., object] | Coroutine[Any, Any, Any]) -> bool: ...
 
     @overload
     def submit_after(self, delay_usec: int, fn: Callable[..., Coroutine[Any, Any, _T]], /,
