@@ -66,10 +66,8 @@ class LoopManager(GObject.Object):
     def stop_within(self, timeout_usec: int = -1) -> tuple[bool, int, int]: ...
     def get_asyncio_loop(self) -> asyncio.AbstractEventLoop: ...
 
-    # mypy sees the keyword forms' **kwargs overlap the C-order func=
-    # keyword form; they cannot: the keyword forms need fn positionally.
     @overload
-    def submit(self, fn: Callable[..., Coroutine[Any, Any, _T]], /, *args: Any,  # type: ignore[misc]
+    def submit(self, fn: Callable[..., Coroutine[Any, Any, _T]], /, *args: Any,
                task_type: str | None = None, cancellable: Gio.Cancellable | None = None,
                **kwargs: Any) -> PythonFuture[_T]: ...
     @overload
@@ -77,7 +75,7 @@ class LoopManager(GObject.Object):
                task_type: str | None = None,
                cancellable: Gio.Cancellable | None = None) -> PythonFuture[_T]: ...
     @overload
-    def submit(self, fn: Callable[..., _T], /, *args: Any,  # type: ignore[misc]
+    def submit(self, fn: Callable[..., _T], /, *args: Any,
                task_type: str | None = None, cancellable: Gio.Cancellable | None = None,
                **kwargs: Any) -> PythonFuture[_T]: ...
     @overload
@@ -89,7 +87,7 @@ class LoopManager(GObject.Object):
                *, func: _WorkFunction | Coroutine[Any, Any, Any]) -> Future[Any]: ...
 
     @overload
-    def post(self, fn: Callable[..., object] | Coroutine[Any, Any, Any], /, *args: Any,  # type: ignore[misc]
+    def post(self, fn: Callable[..., object] | Coroutine[Any, Any, Any], /, *args: Any,
              task_type: str | None = None, **kwargs: Any) -> None: ...
     @overload
     def post(self, task_type: str | None, func: Callable[..., object] | Coroutine[Any, Any, Any],
