@@ -2,7 +2,7 @@
 #
 # The hand-written part of the type stub of gi.repository.Tether: what the
 # override (gi/overrides/Tether.py and its _tether_* modules) adds to the C
-# API or changes in it. introspection/gen-stub.py merges it with what it reads
+# API or changes in it. introspection/stubs/gen-stub.py merges it with what it reads
 # from the typelib: a class here named as a GI class gives that class its
 # bases and the members it defines; the GI methods it does not define are
 # kept. Keep it in step with the override (tests/types checks its use).
