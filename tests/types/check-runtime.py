@@ -47,6 +47,13 @@ def main(path):
                 continue
             for base in node.bases:
                 name = ast.unparse(base).split('[')[0]
+                if isinstance(base, ast.Subscript):
+                    # Generic in the stub: Tether.Future[int] in an annotation
+                    # that Python evaluates must work too.
+                    try:
+                        runtime[int]
+                    except TypeError as error:
+                        problems.append('Tether.%s[int] raises %s' % (node.name, error))
                 if name in BASES and not issubclass(runtime, BASES[name]):
                     problems.append('Tether.%s is not a %s' % (node.name, name))
                 elif name in [n.name for n in tree.body if isinstance(n, ast.ClassDef)]:
