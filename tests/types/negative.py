@@ -31,6 +31,7 @@ Tether.LoopManager.get_or_start(task_type=3)  # E: arg-type
 manager.submit(number).add_done_callback(lambda: None)  # E: arg-type misc
 manager.submit(None, None, number).result(timeout='1')  # E: arg-type
 manager.no_such_method()  # E: attr-defined
+manager.props.no_such_property  # E: attr-defined
 flags: Tether.LookupFlags = Tether.StopMode.DRAIN  # E: assignment
 try:
     pass

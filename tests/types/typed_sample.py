@@ -42,6 +42,8 @@ def registry() -> Tether.LoopManager:
     assert_type(manager.start(task_type='render'), bool)
     assert_type(manager.get_id(), str)
     assert_type(manager.is_running(), bool)
+    assert_type(manager.props.running, bool)
+    assert_type(manager.props.debug_flags, Tether.DebugFlags)
     assert_type(manager.dup_stats(), GLib.Variant)
     assert_type(Tether.LoopManager.ref_current(), Tether.LoopManager | None)
     assert_type(manager.get_asyncio_loop(), asyncio.AbstractEventLoop)
