@@ -15,7 +15,9 @@ that `pkg-config --variable=mypypath tether-1` gives), then runs mypy:
    examples, not typed code); their bodies are still checked;
 3. --strict over tests/types/negative.py, which must FAIL with exactly the
    errors its `# E: code ...` comments name, on those lines: a stub that
-   accepts a wrong call, or rejects a right one, fails this test.
+   accepts a wrong call, or rejects a right one, fails this test;
+4. 1 and 3 again, and tests/types/with_pygobject_stubs.py, with a stand-in
+   for pygobject-stubs installed: the same MYPYPATH must work with them.
 
 Exits 77 (skipped) if mypy is not installed; .ci/install-deps installs it.
 """
@@ -50,6 +52,25 @@ def expected_errors(path):
             if match:
                 expected[number] = set(match.group('codes').split())
     return expected
+
+
+def make_pygobject_stubs(root, package):
+    """A stand-in for pygobject-stubs: the fallback stubs, each with a
+    PYGOBJECT_STUBS marker, in a gi-stubs package."""
+    fallback = os.path.join(root, 'introspection', 'stubs', 'fallback', 'gi', 'repository')
+    os.makedirs(os.path.join(package, 'repository'))
+    sources = [(os.path.join(root, 'introspection', 'stubs', 'fallback-gi', 'gi', '__init__.pyi'),
+                os.path.join(package, '__init__.pyi'))]
+    sources += [(os.path.join(fallback, name), os.path.join(package, 'repository', name))
+                for name in ('GLib.pyi', 'GObject.pyi', 'Gio.pyi')]
+    for source, target in sources:
+        with open(source, encoding='utf-8') as f:
+            text = f.read()
+        text = text.replace('class GEnum(enum.IntEnum):\n',
+                            'class GEnum(enum.IntEnum):\n    __gtype__: ClassVar[GType]\n')
+        text = text.replace('from typing import Any\n', 'from typing import Any, ClassVar\n')
+        with open(target, 'w', encoding='utf-8') as f:
+            f.write(text + '\nPYGOBJECT_STUBS: bool\n')
 
 
 def main(argv):
@@ -110,6 +131,30 @@ def main(argv):
             print('all %d deliberate errors rejected, nothing else' % len(expected))
         else:
             print(out)
+
+        # 4. With pygobject-stubs installed, which the same MYPYPATH must not
+        # break: a stand-in laid out as theirs (no py.typed, no
+        # repository/__init__.pyi), found through PYTHONPATH as mypy finds
+        # site-packages, whose GEnum has the __gtype__ annotation mypy 1.0
+        # refuses to extend.
+        site = os.path.join(tmp, 'site')
+        make_pygobject_stubs(root, os.path.join(site, 'gi-stubs'))
+        stubs_env = dict(env, PYTHONPATH=site)
+        for sample in ('with_pygobject_stubs.py', 'typed_sample.py'):
+            rc, out = mypy([os.path.join(here, sample)], stubs_env, cache + '-stubs')
+            print('# mypy --strict %s with pygobject-stubs: exit %d\n%s' % (sample, rc, out))
+            failed |= rc != 0
+        # Without python-stubs-gi, as docs/python.md allows with pygobject-stubs.
+        short_env = dict(stubs_env, MYPYPATH=os.pathsep.join(env['MYPYPATH'].split(os.pathsep)[:2]))
+        rc, out = mypy([os.path.join(here, 'with_pygobject_stubs.py')], short_env, cache + '-short')
+        print('# the same without python-stubs-gi on MYPYPATH: exit %d\n%s' % (rc, out))
+        failed |= rc != 0
+        rc, out = mypy([negative], stubs_env, cache + '-stubs')
+        count = sum(1 for line in out.splitlines() if ERROR.match(line))
+        print('# mypy --strict %s with pygobject-stubs: %d errors' % (negative, count))
+        if count != sum(len(codes) for codes in expected.values()):
+            print('FAIL: expected %d\n%s' % (sum(len(c) for c in expected.values()), out))
+            failed = True
     return 1 if failed else 0
 
 
