@@ -73,7 +73,8 @@ def keyword_forms(manager: Tether.LoopManager, cancellable: Gio.Cancellable) -> 
     at = manager.submit_at(GLib.get_monotonic_time(), fetch, 4, cancellable=cancellable)
     assert_type(at, Tether.Future[str])
 
-    done, pending = concurrent.futures.wait([future, later], timeout=5)
+    done, _ = concurrent.futures.wait([future, later], timeout=5)
+    assert_type(done, set[concurrent.futures.Future[int]])
     for f in concurrent.futures.as_completed([future, later], timeout=5):
         assert_type(f.result(), int)
 
@@ -135,7 +136,7 @@ def errors(manager: Tether.LoopManager) -> None:
         Tether.LoopManager.get_or_create('missing', strict=True)
     except LookupError as error:
         assert isinstance(error, Tether.ManagerNotFoundError)
-    if isinstance(manager, Tether.LoopManager):
+    if not manager.is_running():
         raise Tether.InvalidArgumentError('bad')
 
 
