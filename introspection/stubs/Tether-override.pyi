@@ -93,7 +93,7 @@ class LoopManager(GObject.Object):
     def post(self, task_type: str | None, func: Callable[..., object] | Coroutine[Any, Any, Any],
              /, *func_data: Any) -> bool: ...
     @overload
-    def post(self, task_type: str | None = None, *,
+    def post(self, task_type: str | None, *,
              func: Callable[..., object] | Coroutine[Any, Any, Any]) -> bool: ...
 
     @overload
