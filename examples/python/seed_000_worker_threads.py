@@ -30,7 +30,7 @@ STRICT, FORCE_CREATE = Tether.LookupFlags.STRICT, Tether.LookupFlags.FORCE_CREAT
 
 def run_in(thread_class, func, *args):
     """Runs func(*args) in a new thread; returns its outcome as a done Future."""
-    outcome = concurrent.futures.Future()
+    outcome: concurrent.futures.Future[object] = concurrent.futures.Future()
 
     def target():
         try:

@@ -39,7 +39,7 @@ def now(work):
 
 def schedule(manager):
     """Call soon, later, at: {name: (future, the earliest time it may run)}."""
-    log = []
+    log: list[str] = []
     manager.post(None, log.append, 'posted')                    # fire-and-forget
     t = GLib.get_monotonic_time()
     return {'soon': (manager.submit(None, None, lambda work: list(log)), t),

@@ -34,7 +34,7 @@ from gi.repository import GLib, Tether  # noqa: E402
 
 async def some_async_function():
     await asyncio.sleep(0.01)
-    return 'rendered on %s' % asyncio.get_running_loop()._tether_id
+    return 'rendered on %s' % getattr(asyncio.get_running_loop(), '_tether_id')
 
 
 # The seed's Typical Usage, line for line.

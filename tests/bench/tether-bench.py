@@ -385,7 +385,7 @@ def measure_throughput(mechanisms: dict[str, tuple[Callable[[int], None], Counte
     return list(rows.values())
 
 
-def measure_split(mechanisms: dict[str, tuple[object, Callable[[int], None], Counter]],
+def measure_split(mechanisms: dict[str, tuple[TetherSide | AsyncioSide, Callable[[int], None], Counter]],
                   sizes: Sizes) -> list[Row]:
     """Enqueue with the loop thread parked, then release it and time the drain.
 
@@ -569,7 +569,8 @@ def run(sizes: Sizes, quick: bool) -> None:
                     "then release it and drain", rows, ff_base)
 
         loop_base = "stock SelectorEventLoop thread"
-        loops = {"Tether manager's asyncio loop": tether.in_loop, loop_base: aio.in_loop}
+        loops: dict[str, Callable[[Callable, int], int]] = {
+            "Tether manager's asyncio loop": tether.in_loop, loop_base: aio.in_loop}
         rows = measure_in_loop(loops, sleep0_loop, sizes.future_jobs * 5, sizes)
         print_throughput("5. Inside the loop: `await asyncio.sleep(0)` in one coroutine "
                          "(jobs = sleeps)", rows, loop_base)
@@ -592,12 +593,13 @@ def main() -> int:
     start = time.perf_counter_ns()
     try:
         run(QUICK if args.quick else FULL, args.quick)
-    except Exception as error:
+    except Exception as failure:
         # Cleanup can fail too; report every failure in the chain, earliest first.
-        chain = []
-        while error is not None:
-            chain.insert(0, error)
-            error = error.__context__
+        chain: list[BaseException] = []
+        link: BaseException | None = failure
+        while link is not None:
+            chain.insert(0, link)
+            link = link.__context__
         for error in chain:
             if not isinstance(error, BenchFailure):
                 traceback.print_exception(error, chain=False)
