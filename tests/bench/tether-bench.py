@@ -385,7 +385,8 @@ def measure_throughput(mechanisms: dict[str, tuple[Callable[[int], None], Counte
     return list(rows.values())
 
 
-def measure_split(mechanisms: dict[str, tuple[TetherSide | AsyncioSide, Callable[[int], None], Counter]],
+def measure_split(mechanisms: dict[str, tuple[TetherSide | AsyncioSide | KeywordSplitSide,
+                                              Callable[[int], None], Counter]],
                   sizes: Sizes) -> list[Row]:
     """Enqueue with the loop thread parked, then release it and time the drain.
 
