@@ -14,10 +14,12 @@ holds them; that wait is WOULD_DEADLOCK.
 
 The seed module's other calls, in Tether:
 
-    get_or_create_loop_manager(id, strictly_get=True)  LoopManager.get_or_create(id, LookupFlags.STRICT)
-    get_or_create_loop_manager(id, force_create=True)  LoopManager.get_or_create(id, LookupFlags.FORCE_CREATE)
+    get_or_create_loop_manager(id, strictly_get=True)  LoopManager.get_or_create(id, strict=True)
+    get_or_create_loop_manager(id, force_create=True)  LoopManager.get_or_create(id, force_create=True)
     loop_mgr.get_event_loop()                          loop_mgr.get_asyncio_loop()
-    loop_mgr.stop()                                    loop_mgr.stop(Tether.StopMode.DRAIN)
+    loop_mgr.stop()                                    loop_mgr.stop()  (drains)
+    except ManagerNotFound                             except Tether.ManagerNotFoundError
+    except UnknownAsyncTaskError                       except Tether.UnknownTaskTypeError
 
 Run from the repository root, after `bash .ci/build`:
 
@@ -39,11 +41,12 @@ async def some_async_function():
 
 # The seed's Typical Usage, line for line.
 def worker():
-    loop_mgr = Tether.LoopManager.get_or_create(id="component", flags=Tether.LookupFlags.NONE)
-    loop_mgr.start(task_type="render")
+    # get_or_start(): get or create, and start it if it is not running, as
+    # one step that racing threads agree on (Duck's get-then-start is a race).
+    loop_mgr = Tether.LoopManager.get_or_start(id="component", task_type="render")
     # Submit coroutine and block for result
     value = loop_mgr.submit(
-        func=some_async_function(),
+        some_async_function(),
         task_type="render",
     )
     value = value.result()
@@ -52,14 +55,14 @@ def worker():
 
 def duck_calls():
     """The seed module's other calls, with their Tether equivalents."""
-    strictly = Tether.LoopManager.get_or_create('component', Tether.LookupFlags.STRICT)
+    strictly = Tether.LoopManager.get_or_create('component', strict=True)
     loop = strictly.get_asyncio_loop()                    # get_event_loop()
     value = asyncio.run_coroutine_threadsafe(some_async_function(), loop).result(timeout=10)
     try:
-        Tether.LoopManager.get_or_create('nowhere', Tether.LookupFlags.STRICT)
-    except GLib.Error as error:                           # ManagerNotFound
+        Tether.LoopManager.get_or_create('nowhere', strict=True)
+    except Tether.ManagerNotFoundError as error:          # ManagerNotFound
         not_found = error
-    strictly.stop(Tether.StopMode.DRAIN)                  # stop()
+    strictly.stop()                                       # stop(): drains
     return value, not_found, loop.is_closed()
 
 
@@ -67,9 +70,7 @@ def open_domains():
     """One manager per domain, each admitting only its own task type."""
     managers = {}
     for domain in ('render', 'update'):
-        managers[domain] = Tether.LoopManager.get_or_create(domain, Tether.LookupFlags.NONE)
-        if not managers[domain].is_running():
-            managers[domain].start(domain)
+        managers[domain] = Tether.LoopManager.get_or_start(domain, task_type=domain)
     return managers
 
 
@@ -79,28 +80,28 @@ async def misrouted():
 
 def refused(manager, task_type):
     try:
-        manager.submit(task_type, None, misrouted())
-    except GLib.Error as error:
+        manager.submit(misrouted(), task_type=task_type).result(timeout=10)
+    except GLib.Error as error:      # Tether.UnknownTaskTypeError, NotRunningError...
         return error
 
 
 def drain_everything(manager, count=6):
     """Queue slow work, stop(DRAIN) at once: every future still ends."""
-    async def item(work, i):
+    async def item(i):
         await asyncio.sleep(0.02)
         return i
-    futures = [manager.submit('update', None, item, i) for i in range(count)]
-    manager.stop(Tether.StopMode.DRAIN)
+    futures = [manager.submit(item, i, task_type='update') for i in range(count)]
+    manager.stop()
     return futures
 
 
 def wait_on_own_loop(manager):
-    def work(work):
+    def work():
         try:
-            manager.submit('render', None, lambda work: 'never').result(timeout=10)
-        except GLib.Error as error:
+            manager.submit(lambda: 'never', task_type='render').result(timeout=10)
+        except Tether.WouldDeadlockError as error:
             return error
-    return manager.submit('render', None, work).result(timeout=10)
+    return manager.submit(work, task_type='render').result(timeout=10)
 
 
 def addresses():
@@ -113,8 +114,8 @@ def thread_scoped_manager(keep_token=False):
 
     def body():
         before = addresses()
-        own = Tether.LoopManager.get_or_create('update', Tether.LookupFlags.FORCE_CREATE)
-        own.start('update')
+        own = Tether.LoopManager.get_or_create('update', force_create=True)
+        own.start(task_type='update')
         (box['address'],) = addresses() - before
         box['token'] = Tether.Lineage.capture() if keep_token else None
     thread = Tether.Thread(target=body)
@@ -141,7 +142,7 @@ def main():
     print('stopped, its asyncio loop is closed:', closed)
     managers = open_domains()
     try:
-        frame = managers['render'].submit('render', None, some_async_function())
+        frame = managers['render'].submit(some_async_function(), task_type='render')
         print('render:', frame.result(timeout=10))
         for task_type in ('update', None):
             error = refused(managers['render'], task_type)
@@ -156,7 +157,7 @@ def main():
         print('... token dropped:', registered_on(address, timeout=10))
     finally:
         for manager in managers.values():
-            manager.stop(Tether.StopMode.DRAIN)
+            manager.stop()
     for domain, manager in managers.items():
         print('stats of %s:' % domain,
               'submitted %(submitted)d, completed %(completed)d, failed %(failed)d, '

@@ -557,3 +557,37 @@ def test_result_in_c_order_work_before_the_lane_ran_would_deadlock():
         assert m.submit(None, None, c_work).result(T) == 'WouldDeadlockError'
     finally:
         m.stop_within(T * 1_000_000)
+
+
+def test_dup_stats_counts_keyword_jobs_one_by_one():
+    m = Tether.LoopManager.new(None)
+    m.start('kw')
+    try:
+        before = m.dup_stats().unpack()
+        assert m.submit(lambda: 1, task_type='kw').result(T) == 1
+
+        def fail():
+            raise ValueError('no')
+        with pytest.raises(ValueError):
+            m.submit(fail, task_type='kw').result(T)
+        entered, gate = threading.Event(), threading.Event()
+        blocker = m.submit(lambda: (entered.set(), gate.wait(T)), task_type='kw')
+        assert entered.wait(T)
+        queued = m.submit(lambda: 'never', task_type='kw')
+        assert m.dup_stats().unpack()['queued'] - before['queued'] == 1
+        assert queued.cancel()
+        with pytest.raises(Tether.UnknownTaskTypeError):
+            m.submit(lambda: 0, task_type='other')
+        gate.set()
+        blocker.result(T)
+        m.post(lambda: None, task_type='kw')
+        assert m.submit(lambda: 2, task_type='kw').result(T) == 2
+        after = m.dup_stats().unpack()
+        delta = {key: after[key] - before[key]
+                 for key in ('submitted', 'completed', 'failed', 'cancelled', 'rejected')}
+        assert delta == {'submitted': 6, 'completed': 4, 'failed': 1, 'cancelled': 1,
+                         'rejected': 1}, delta
+    finally:
+        m.stop_within(T * 1_000_000)
+    final = m.dup_stats().unpack()
+    assert final['submitted'] == final['completed'] + final['failed'] + final['cancelled']

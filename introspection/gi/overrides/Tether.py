@@ -713,6 +713,26 @@ def get_n_pending(self):
 
 
 Tether.LoopManager.get_n_pending = get_n_pending
+_dup_stats = Tether.LoopManager.dup_stats
+
+
+def dup_stats(self):
+    """LoopManager.dup_stats(), with the keyword lane's jobs counted one by
+    one in ``submitted``, ``completed``, ``failed``, ``cancelled``,
+    ``rejected`` and ``queued`` (C sees the lane as one held job per run;
+    that hold is taken out). The latency percentiles and ``wakeups`` are
+    C's: keyword jobs are not sampled."""
+    variant = _dup_stats(self)
+    c_stats = variant.unpack()
+    values = _lane.stats(self, c_stats)
+    if values is c_stats:
+        return variant
+    types = {key: variant.lookup_value(key, None).get_type_string() for key in c_stats}
+    return GLib.Variant('a{sv}', {key: GLib.Variant(types[key], value)
+                                  for key, value in values.items()})
+
+
+Tether.LoopManager.dup_stats = dup_stats
 _lane.pin_thread_state = _pin_thread_state
 _lane.register_manager = _manager_state
 Tether.LoopManager.get_asyncio_loop = get_asyncio_loop

@@ -278,6 +278,10 @@ class _Lane:
         self.n_ran = 0
         self.n_cancelled = 0
         self.closed_counts = None
+        # For dup_stats(): jobs accepted, and those of n_ran that failed.
+        # n_failed has one writer, the manager's thread.
+        self.n_submitted = 0
+        self.n_failed = 0
 
     # Any thread.
 
@@ -288,6 +292,7 @@ class _Lane:
             if self.max_pending and len(self.jobs) >= self.max_pending:
                 self._wait_for_room(call)
             self.jobs.append(job)
+            self.n_submitted += 1
             if self.busy:
                 return
             self.busy = True
@@ -430,6 +435,7 @@ class _Lane:
                 _set_cancelled(future)
             return False
         except BaseException as exc:
+            self.n_failed += 1
             if future is None:
                 _log.error('Fire-and-forget work %r raised', fn, exc_info=exc)
             else:
@@ -467,6 +473,8 @@ class _Lane:
                 _set_cancelled(future)
         else:
             exc = task.exception()
+            if exc is not None and not isinstance(exc, _CancelledErrors):
+                self.n_failed += 1
             if exc is not None and isinstance(exc, _CancelledErrors):
                 if future is not None:
                     _set_cancelled(future)
@@ -539,12 +547,14 @@ def _pin():
 # One port per manager: its current lane, found by hash(manager) (the C
 # object's address; the entry goes when the manager is disposed).
 class _Port:
-    __slots__ = ('lane', 'lock', 'weak', 'task_type', '__weakref__')
+    __slots__ = ('lane', 'lock', 'weak', 'task_type', 'lanes', 'n_rejected', '__weakref__')
 
     def __init__(self):
         self.lane = None
         self.lock = threading.Lock()
         self.weak = None
+        self.lanes = []                 # every run's lane, for dup_stats()
+        self.n_rejected = 0
 
 
 _ports = {}
@@ -607,6 +617,7 @@ def _open(manager, port, call):
         # A CANCEL stop fires it; once per run.
         _connect(hold.get_cancellable(), 'cancelled', lane.cancel)
         port.lane = lane
+        port.lanes.append(lane)
         if not manager.is_running():
             # A stop began between the hold and here, unseen by the handler.
             lane.close()
@@ -654,7 +665,8 @@ def submit(manager, fn, args, kwargs, task_type=None, cancellable=None):
         future._tether_lane = lane
         future._tether_cancellable = cancellable
         lane.push((future, _copy_context(), fn, args, kwargs), 'submit()')
-    except BaseException:
+    except BaseException as exc:
+        _rejected(manager, exc)
         if type(fn) is _CoroutineJob:
             fn.close()
         raise
@@ -668,10 +680,48 @@ def post(manager, fn, args, kwargs, task_type=None):
         if task_type is not None or lane.task_type is not None:
             _check_type(lane, task_type, 'post()')
         lane.push((None, _copy_context(), fn, args, kwargs), 'post()')
-    except BaseException:
+    except BaseException as exc:
+        _rejected(manager, exc)
         if type(fn) is _CoroutineJob:
             fn.close()
         raise
+
+
+def _rejected(manager, exc):
+    """Counts a submission refused for a reason C counts as rejected."""
+    if isinstance(exc, _errors.TetherError):
+        port = _ports.get(hash(manager))
+        if port is not None:
+            with port.lock:
+                port.n_rejected += 1
+
+
+# The C counters the lane's holds moved, and what the lane's jobs add.
+def stats(manager, c_stats):
+    """``dup_stats()`` with the keyword lane's jobs counted one by one, as
+    C counts its own submissions, instead of as one hold per run."""
+    port = _ports.get(hash(manager))
+    if port is None:
+        return c_stats
+    with port.lock:
+        lanes = list(port.lanes)
+        rejected = port.n_rejected
+    values = dict(c_stats)
+    holds = len(lanes)
+    returned = sum(1 for lane in lanes if lane.hold_returned and lane.hold is None)
+    submitted = sum(lane.n_submitted for lane in lanes)
+    failed = sum(lane.n_failed for lane in lanes)
+    ran = sum(lane.n_ran for lane in lanes)
+    cancelled = sum(lane.n_cancelled for lane in lanes)
+    queued = sum(len(lane.jobs) for lane in lanes)
+    values['submitted'] = max(0, values.get('submitted', 0) - holds) + submitted
+    values['completed'] = max(0, values.get('completed', 0) - returned) + ran - failed
+    values['failed'] = values.get('failed', 0) + failed
+    values['cancelled'] = values.get('cancelled', 0) + cancelled
+    values['rejected'] = values.get('rejected', 0) + rejected
+    values['queued'] = values.get('queued', 0) + queued
+    values['running'] = max(0, values.get('running', 0) - (holds - returned))
+    return values
 
 
 def n_queued(manager):
