@@ -25,7 +25,6 @@ gi.require_version('Tether', '1.0')
 from gi.repository import Tether  # noqa: E402
 
 DOMAIN = 'tests'
-STRICT, FORCE_CREATE = Tether.LookupFlags.STRICT, Tether.LookupFlags.FORCE_CREATE
 
 
 def run_in(thread_class, func, *args):
@@ -45,24 +44,21 @@ def run_in(thread_class, func, *args):
 
 def register_domain():
     """Main thread: register the domain's manager and start it."""
-    manager = Tether.LoopManager.get_or_create(DOMAIN, Tether.LookupFlags.NONE)
-    if not manager.is_running():
-        manager.start(None)
-    return manager
+    return Tether.LoopManager.get_or_start(DOMAIN)
 
 
-async def square(work, x):                        # the async test body
+async def square(x):                        # the async test body
     await asyncio.sleep(0)
     return x * x
 
 
 def square_on_domain_loop(x):
     """What a worker does: find (never create) the domain's manager, use it."""
-    manager = Tether.LoopManager.get_or_create(DOMAIN, STRICT)
-    return manager.submit(None, None, square, x).result(timeout=10)
+    manager = Tether.LoopManager.get_or_create(DOMAIN, strict=True)
+    return manager.submit(square, x).result(timeout=10)
 
 
-def ensure_event_loop(work):
+def ensure_event_loop():
     """The seed's fixture, unchanged, run on the manager's thread: it finds
     the running loop there instead of making one of its own."""
     loop = asyncio.get_event_loop()
@@ -83,19 +79,19 @@ def pool_workers(count):
 
 def isolated_worker():
     """A Tether.Thread with a manager of its own: (inherited's thread, own's)."""
-    def native_id(work):
+    def native_id():
         return threading.get_native_id()
 
     def body():
-        inherited = Tether.LoopManager.get_or_create(DOMAIN, STRICT)
-        own = Tether.LoopManager.get_or_create(DOMAIN, FORCE_CREATE)
-        own.start(None)
-        try:                                      # STRICT now finds its own one
-            found = Tether.LoopManager.get_or_create(DOMAIN, STRICT)
-            return (inherited.submit(None, None, native_id).result(timeout=10),
-                    found.submit(None, None, native_id).result(timeout=10))
+        inherited = Tether.LoopManager.get_or_create(DOMAIN, strict=True)
+        own = Tether.LoopManager.get_or_create(DOMAIN, force_create=True)
+        own.start()
+        try:                                      # strict=True now finds its own one
+            found = Tether.LoopManager.get_or_create(DOMAIN, strict=True)
+            return (inherited.submit(native_id).result(timeout=10),
+                    found.submit(native_id).result(timeout=10))
         finally:
-            own.stop(Tether.StopMode.DRAIN)
+            own.stop()
     return run_in(Tether.Thread, body).result()
 
 
@@ -104,7 +100,7 @@ def main():
     manager = register_domain()
     try:
         print('the seed\'s fixture on the manager\'s thread:',
-              manager.submit(None, None, ensure_event_loop).result(timeout=10))
+              manager.submit(ensure_event_loop).result(timeout=10))
         print('Tether.Thread workers:',
               [run_in(Tether.Thread, square_on_domain_loop, i).result() for i in range(4)])
         print('ThreadPoolExecutor workers:', pool_workers(8))
@@ -112,7 +108,7 @@ def main():
         print('plain thread, no token:', error.message)
         print('isolated worker: inherited manager on thread %d, its own on %d' % isolated_worker())
     finally:
-        manager.stop(Tether.StopMode.DRAIN)
+        manager.stop()
     print('stats: submitted %(submitted)d, completed %(completed)d, failed %(failed)d, '
           'cancelled %(cancelled)d, rejected %(rejected)d' % manager.dup_stats().unpack())
 

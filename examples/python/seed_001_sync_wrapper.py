@@ -24,23 +24,23 @@ gi.require_version('Tether', '1.0')
 from gi.repository import GLib, Tether  # noqa: E402
 
 
-async def fetch(work, text):                 # the async function: runs on the loop
+async def fetch(text):                 # the async function: runs on the loop
     await asyncio.sleep(0)
     return text.upper()
 
 
 def fetch_sync(manager, text):               # the sync wrapper
-    return manager.submit(None, None, fetch, text).result(timeout=10)
+    return manager.submit(fetch, text).result(timeout=10)
 
 
 def wrapper_on_loop_thread(manager):
     """Work on the manager's thread calls the wrapper: an error, not a hang."""
-    def work(work):
+    def work():
         try:
             return fetch_sync(manager, 'never')
-        except GLib.Error as error:
+        except Tether.WouldDeadlockError as error:
             return error
-    return manager.submit(None, None, work).result(timeout=10)
+    return manager.submit(work).result(timeout=10)
 
 
 def wrapper_from_other_thread(manager):
@@ -50,32 +50,34 @@ def wrapper_from_other_thread(manager):
 
 def asyncio_run_in_work(manager):
     """The seed's sync_wrapper, asyncio.run() and all, called on the loop."""
-    def sync_wrapper(work, text):
+    def sync_wrapper(text):
         try:
-            return asyncio.run(fetch(work, text))
+            return asyncio.run(fetch(text))
         except RuntimeError as error:
             return error
-    return manager.submit(None, None, sync_wrapper, 'never').result(timeout=10)
+    return manager.submit(sync_wrapper, 'never').result(timeout=10)
 
 
 def awaited_in_work(manager):
     """The seed's Solution 1: async work awaits instead of asyncio.run()."""
-    async def async_wrapper(work, text):
-        return await manager.submit(None, None, fetch, text) + '!'
-    return manager.submit(None, None, async_wrapper, 'awaited in work').result(timeout=10)
+    async def async_wrapper(text):
+        return await manager.submit(fetch, text) + '!'
+    return manager.submit(async_wrapper, 'awaited in work').result(timeout=10)
 
 
 def chained_in_work(manager):
-    """Plain work needing another result chains instead of blocking."""
+    """Plain work needing another result chains instead of blocking. It
+    needs its Work handle to finish later: the C-order form passes it."""
     def work(work):
-        inner = manager.submit(None, None, fetch, 'chained')
+        inner = manager.submit(fetch, 'chained')
         inner.add_done_callback(lambda f: work.return_string(f.result() + '!'))
         return Tether.DEFERRED
     return manager.submit(None, None, work).result(timeout=10)
 
 
 def deferred_in_work(manager):
-    """Work that finishes later from a source on its own loop."""
+    """Work that finishes later from a source on its own loop (C-order form:
+    it gets the Work handle)."""
     def work(work):
         def finish(*_):
             work.return_string('deferred')
@@ -88,7 +90,7 @@ def deferred_in_work(manager):
 
 
 async def awaited(manager):
-    return await manager.submit(None, None, fetch, 'awaited')
+    return await manager.submit(fetch, 'awaited')
 
 
 async def wrapper_in_coroutine(manager):

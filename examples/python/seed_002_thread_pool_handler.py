@@ -31,10 +31,7 @@ DOMAIN = 'api'
 
 def start_app():
     """Main thread, at startup: register and start the app's manager."""
-    manager = Tether.LoopManager.get_or_create(DOMAIN, Tether.LookupFlags.NONE)
-    if not manager.is_running():
-        manager.start(None)
-    return manager
+    return Tether.LoopManager.get_or_start(DOMAIN)
 
 
 def thread_name(native_id):
@@ -43,7 +40,7 @@ def thread_name(native_id):
         return comm.read().strip()
 
 
-async def lookup(work, request):              # runs on the manager's thread
+async def lookup(request):              # runs on the manager's thread
     await asyncio.sleep(0)
     return {'answer': request * 2, 'thread': threading.get_native_id()}
 
@@ -56,7 +53,7 @@ def blocking_operation(seconds):
 def sync_with_async_pattern(token, seconds=0.01):
     """The seed's handler, with the manager's loop instead of a stored global."""
     with token:
-        manager = Tether.LoopManager.get_or_create(DOMAIN, Tether.LookupFlags.STRICT)
+        manager = Tether.LoopManager.get_or_create(DOMAIN, strict=True)
     loop = manager.get_asyncio_loop()
     blocking_coro = asyncio.to_thread(blocking_operation, seconds)
     future = asyncio.run_coroutine_threadsafe(blocking_coro, loop)
@@ -66,8 +63,8 @@ def sync_with_async_pattern(token, seconds=0.01):
 
 def handler(token, request):                  # runs in a pool thread
     with token:
-        manager = Tether.LoopManager.get_or_create(DOMAIN, Tether.LookupFlags.STRICT)
-    reply = manager.submit(None, None, lookup, request).result(timeout=10)
+        manager = Tether.LoopManager.get_or_create(DOMAIN, strict=True)
+    reply = manager.submit(lookup, request).result(timeout=10)
     return dict(reply, request=request, handler_thread=threading.get_native_id())
 
 

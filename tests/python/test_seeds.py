@@ -144,7 +144,7 @@ def test_000_a_worker_can_force_create_an_isolated_manager(keep):
 
 def test_000_the_seeds_fixture_works_as_written_on_the_managers_thread(keep):
     manager = keep(seed000.register_domain())
-    assert manager.submit(None, None, seed000.ensure_event_loop).result(timeout=TIMEOUT) is True
+    assert manager.submit(seed000.ensure_event_loop).result(timeout=TIMEOUT) is True
     # And the worker's async body ran on the manager's loop.
     assert seed000.square_on_domain_loop(5) == 25
 
