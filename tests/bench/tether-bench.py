@@ -239,6 +239,42 @@ class TetherSide:
             raise BenchFailure(f"a Tether work function raised {raised}")
 
 
+class FloorSide:
+    """The floor of any blocking round trip from Python: a plain thread that
+    answers over a pair of threading.Events, so two wake-ups and two GIL
+    hand-overs, nothing else. No library can beat it."""
+
+    def __init__(self) -> None:
+        self.request = threading.Event()
+        self.reply = threading.Event()
+        self.value = 0
+        self.stopping = False
+        self.thread = threading.Thread(target=self._serve, name="floor-bench", daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            self.request.wait()
+            self.request.clear()
+            if self.stopping:
+                return
+            self.value += 1
+            self.reply.set()
+
+    def round_trip(self, i: int) -> int:
+        self.value = i
+        self.request.set()
+        if not self.reply.wait(WAIT_S):
+            raise BenchFailure("the floor thread did not answer")
+        self.reply.clear()
+        return self.value
+
+    def close(self) -> None:
+        self.stopping = True
+        self.request.set()
+        self.thread.join(WAIT_S)
+
+
 class AsyncioSide:
     """An asyncio loop running forever on a thread of its own."""
 
@@ -530,6 +566,7 @@ def run(sizes: Sizes, quick: bool) -> None:
     print_machine(quick)
     tether = TetherSide()
     aio = AsyncioSide()
+    floor = FloorSide()
     try:
         rt_base = "asyncio run_coroutine_threadsafe + result"
         rows = measure_round_trips({
@@ -538,6 +575,7 @@ def run(sizes: Sizes, quick: bool) -> None:
             "Tether submit(fn, i) + result (keyword lane)": tether.kw_round_trip,
             rt_base: aio.coroutine_round_trip,
             "asyncio call_soon_threadsafe + cf.Future": aio.callback_round_trip,
+            "floor: threading.Event ping-pong": floor.round_trip,
         }, sizes)
         print_latency("1. Round trip: submit one job from the main thread, block for its result",
                       rows, rt_base)
@@ -582,6 +620,7 @@ def run(sizes: Sizes, quick: bool) -> None:
         try:
             tether.close()
         finally:
+            floor.close()
             aio.close()
     print("\nall jobs accounted for")
 
