@@ -745,6 +745,10 @@ typed_value (TetherFuture *self,
  * tether_future_get_boolean:
  * @self: a succeeded [class@Tether.Future] holding a boolean
  *
+ * Gets the boolean a succeeded future holds, without blocking: call it once
+ * [method@Tether.Future.wait] returned %TRUE or the status is
+ * %TETHER_FUTURE_STATUS_SUCCEEDED.
+ *
  * Thread: any thread.
  *
  * Returns: the value, or %FALSE with a critical on a type mismatch
@@ -764,6 +768,10 @@ tether_future_get_boolean (TetherFuture *self)
 /**
  * tether_future_get_int:
  * @self: a succeeded [class@Tether.Future] holding an int
+ *
+ * Gets the int a succeeded future holds, without blocking: call it once
+ * [method@Tether.Future.wait] returned %TRUE or the status is
+ * %TETHER_FUTURE_STATUS_SUCCEEDED.
  *
  * Thread: any thread.
  *
@@ -785,6 +793,10 @@ tether_future_get_int (TetherFuture *self)
  * tether_future_get_int64:
  * @self: a succeeded [class@Tether.Future] holding an int64
  *
+ * Gets the 64-bit integer a succeeded future holds, without blocking: call it
+ * once [method@Tether.Future.wait] returned %TRUE or the status is
+ * %TETHER_FUTURE_STATUS_SUCCEEDED.
+ *
  * Thread: any thread.
  *
  * Returns: the value, or 0 with a critical on a type mismatch
@@ -804,6 +816,10 @@ tether_future_get_int64 (TetherFuture *self)
 /**
  * tether_future_get_double:
  * @self: a succeeded [class@Tether.Future] holding a double
+ *
+ * Gets the double a succeeded future holds, without blocking: call it once
+ * [method@Tether.Future.wait] returned %TRUE or the status is
+ * %TETHER_FUTURE_STATUS_SUCCEEDED.
  *
  * Thread: any thread.
  *
@@ -825,6 +841,10 @@ tether_future_get_double (TetherFuture *self)
  * tether_future_dup_string:
  * @self: a succeeded [class@Tether.Future] holding a string
  *
+ * Copies the string a succeeded future holds, without blocking: call it once
+ * [method@Tether.Future.wait] returned %TRUE or the status is
+ * %TETHER_FUTURE_STATUS_SUCCEEDED.
+ *
  * Thread: any thread.
  *
  * Returns: (transfer full) (nullable): a copy of the value
@@ -844,6 +864,10 @@ tether_future_dup_string (TetherFuture *self)
 /**
  * tether_future_dup_object:
  * @self: a succeeded [class@Tether.Future] holding an object
+ *
+ * Gets a new reference to the object a succeeded future holds, without
+ * blocking: call it once [method@Tether.Future.wait] returned %TRUE or the
+ * status is %TETHER_FUTURE_STATUS_SUCCEEDED.
  *
  * Thread: any thread.
  *
@@ -865,6 +889,10 @@ tether_future_dup_object (TetherFuture *self)
  * tether_future_dup_variant:
  * @self: a succeeded [class@Tether.Future] holding a variant
  *
+ * Gets a new reference to the variant a succeeded future holds, without
+ * blocking: call it once [method@Tether.Future.wait] returned %TRUE or the
+ * status is %TETHER_FUTURE_STATUS_SUCCEEDED.
+ *
  * Thread: any thread.
  *
  * Returns: (transfer full) (nullable): a new reference to the value
@@ -884,6 +912,10 @@ tether_future_dup_variant (TetherFuture *self)
 /**
  * tether_future_get_pointer: (skip)
  * @self: a succeeded [class@Tether.Future] set by [method@Tether.Work.return_pointer]
+ *
+ * Gets the pointer a succeeded future holds, without blocking; it stays owned
+ * by the future, which frees it with the destroy notify given to
+ * [method@Tether.Work.return_pointer] when it is finalized.
  *
  * Thread: any thread.
  *
