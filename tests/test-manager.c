@@ -1424,6 +1424,26 @@ test_future_is_running (void)
   watchdog_disarm ();
 }
 
+/* The compile-time macros and the run-time calls agree. */
+static void
+test_version (void)
+{
+  g_assert_cmpuint (tether_get_major_version (), ==, TETHER_MAJOR_VERSION);
+  g_assert_cmpuint (tether_get_minor_version (), ==, TETHER_MINOR_VERSION);
+  g_assert_cmpuint (tether_get_micro_version (), ==, TETHER_MICRO_VERSION);
+  g_assert_true (TETHER_CHECK_VERSION (TETHER_MAJOR_VERSION, TETHER_MINOR_VERSION,
+                                       TETHER_MICRO_VERSION));
+  g_assert_false (TETHER_CHECK_VERSION (TETHER_MAJOR_VERSION, TETHER_MINOR_VERSION + 1, 0));
+  g_assert_null (tether_check_version (TETHER_MAJOR_VERSION, TETHER_MINOR_VERSION,
+                                       TETHER_MICRO_VERSION));
+  g_assert_null (tether_check_version (TETHER_MAJOR_VERSION, 0, 0));
+  g_assert_nonnull (tether_check_version (TETHER_MAJOR_VERSION + 1, 0, 0));
+  g_assert_nonnull (tether_check_version (TETHER_MAJOR_VERSION, TETHER_MINOR_VERSION + 1, 0));
+  g_assert_nonnull (tether_check_version (TETHER_MAJOR_VERSION, TETHER_MINOR_VERSION,
+                                          TETHER_MICRO_VERSION + 1));
+  g_assert_cmpint (TETHER_VERSION_MIN_REQUIRED, <=, TETHER_VERSION_MAX_ALLOWED);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1431,6 +1451,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/Tether/Manager/lifecycle", test_lifecycle);
+  g_test_add_func ("/Tether/version", test_version);
   g_test_add_func ("/Tether/Manager/generated-id", test_generated_id);
   g_test_add_func ("/Tether/Manager/submit-future", test_submit_future);
   g_test_add_func ("/Tether/Manager/future-is-running", test_future_is_running);

@@ -18,6 +18,11 @@ main (void)
   g_autoptr(TetherFuture) future = NULL;
   g_autoptr(GError) error = NULL;
 
+  /* The headers and the library found are the same release. */
+  if (!TETHER_CHECK_VERSION (TETHER_MAJOR_VERSION, TETHER_MINOR_VERSION, 0) ||
+      tether_check_version (TETHER_MAJOR_VERSION, TETHER_MINOR_VERSION, 0) != NULL)
+    g_error ("version check failed: %s",
+             tether_check_version (TETHER_MAJOR_VERSION, TETHER_MINOR_VERSION, 0));
   if (!tether_loop_manager_start (manager, NULL, &error))
     g_error ("start: %s", error->message);
   future = tether_loop_manager_submit (manager, NULL, NULL, answer, GINT_TO_POINTER (21),
