@@ -410,25 +410,9 @@ def _attach_outcome(future, outcome):
     return future
 
 
-def _check_callable(call, name, value, optional=False):
-    if not (callable(value) or (optional and value is None)):
-        raise TypeError('%s: %s must be callable%s, not %r'
-                        % (call, name, ' or None' if optional else '', value))
-
-
-def _check_usec(call, name, value, minimum, maximum=_INT64_MAX):
-    """Argument errors raised at the call, instead of a GLib-CRITICAL and a
-    None from C that fails later, far from the cause."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError('%s: %s must be a number of microseconds, not %s'
-                        % (call, name, type(value).__name__))
-    if not minimum <= value <= maximum:          # NaN fails this too
-        if maximum == _INT64_MAX:
-            limits = 'at least %d' % minimum
-        else:
-            limits = 'between %d and %d' % (minimum, maximum)
-        raise ValueError('%s: %s must be %s microseconds, not %r'
-                         % (call, name, limits, value))
+# One home for argument checks: the manager module's.
+_check_usec = _manager.check_usec
+_check_callable = _future.check_callable
 
 
 _submit = Tether.LoopManager.submit

@@ -42,7 +42,8 @@ Tether = get_introspection_module('Tether')
 _MAIN_THREAD_WAIT_SLICE_USEC = 50_000
 
 
-def _check_callable(call, name, value, optional=False):
+def check_callable(call, name, value, optional=False):
+    """TypeError at the call unless ``value`` is callable (or None, if optional)."""
     if not (callable(value) or (optional and value is None)):
         raise TypeError('%s: %s must be callable%s, not %r'
                         % (call, name, ' or None' if optional else '', value))
@@ -102,7 +103,7 @@ def add_done_callback(self, fn, *, context=None):
 
     Thread: any thread.
     """
-    _check_callable('Future.add_done_callback()', 'fn', fn)
+    check_callable('Future.add_done_callback()', 'fn', fn)
     if context is not None:
         if not isinstance(context, GLib.MainContext):
             raise TypeError('Future.add_done_callback(): context must be a GLib.MainContext '
