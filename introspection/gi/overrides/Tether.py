@@ -48,9 +48,7 @@ Stats need nothing extra: ``manager.dup_stats().unpack()`` is a dict of
 Python ints.
 """
 
-import asyncio
 import atexit
-import concurrent.futures
 import contextvars
 import ctypes
 import functools
@@ -65,7 +63,6 @@ from gi.module import get_introspection_module
 from gi.repository import GLib, GObject, Gio
 
 from . import _tether_asyncio as _aio
-from . import _tether_callbacks as _callbacks
 from . import _tether_errors as _errors
 from . import _tether_manager as _manager
 from . import _tether_lane as _lane
@@ -124,16 +121,11 @@ def _exception_name(exc):
     return '%s.%s' % (cls.__module__, cls.__qualname__)
 
 
-# Work that raises one of these ends cancelled, as a Task or a
-# concurrent.futures job that raises it does.
-_CANCELLED_ERRORS = (asyncio.CancelledError, concurrent.futures.CancelledError)
-
-
 def _error_for(exc):
     message = _exception_name(exc)
     if str(exc):
         message += ': %s' % exc
-    if isinstance(exc, _CANCELLED_ERRORS):
+    if isinstance(exc, _aio.CANCELLED_ERRORS):
         # G_IO_ERROR_CANCELLED is what makes a TetherFuture CANCELLED.
         return GLib.Error.new_literal(Gio.io_error_quark(), 'Work raised ' + message,
                                       Gio.IOErrorEnum.CANCELLED)
@@ -386,14 +378,10 @@ def _wrap_post(func):
 _FINISH = (_return, _error_for)
 
 
-def _work_func(func, func_data):
+def _work_func(call, func, func_data):
     """A coroutine object is work too: it runs as a Task, without the
     Work handle (it has no arguments to receive it)."""
-    if type(func) is _aio.CoroutineType:
-        if func_data:
-            func.close()
-            raise TypeError('A coroutine object is submitted alone; pass an '
-                            'async def function to give it arguments')
+    if _aio.is_lone_coroutine(call, func, func_data):
         return _aio.CoroutineWork(func)
     return func
 
@@ -467,7 +455,7 @@ def submit(self, *args, **kwargs):
 
 
 def _c_submit(self, task_type=None, cancellable=None, func=None, *func_data):
-    func = _work_func(func, func_data)
+    func = _work_func('LoopManager.submit()', func, func_data)
     outcome = _Outcome()
     try:
         _check_callable('submit()', 'func', func)
@@ -480,7 +468,7 @@ def _c_submit(self, task_type=None, cancellable=None, func=None, *func_data):
 
 
 def _c_submit_after(self, task_type, delay_usec, cancellable, func, *func_data):
-    func = _work_func(func, func_data)
+    func = _work_func('LoopManager.submit_after()', func, func_data)
     outcome = _Outcome()
     try:
         _check_usec('submit_after()', 'delay_usec', delay_usec, 0)
@@ -494,7 +482,7 @@ def _c_submit_after(self, task_type, delay_usec, cancellable, func, *func_data):
 
 
 def _c_submit_at(self, task_type, ready_time, cancellable, func, *func_data):
-    func = _work_func(func, func_data)
+    func = _work_func('LoopManager.submit_at()', func, func_data)
     outcome = _Outcome()
     try:
         # Any time is valid, one in the past runs as soon as possible.
@@ -522,22 +510,12 @@ def _keyword_timer(call, c_form, self, args, kwargs):
     task_type = kwargs.pop('task_type', None)
     cancellable = kwargs.pop('cancellable', None)
     _check_keyword_options(call, task_type, cancellable)
-    if type(fn) is _aio.CoroutineType:
-        if fn_args or kwargs:
-            fn.close()
-            raise TypeError('%s: a coroutine object is submitted alone; pass an async def '
-                            'function to give it arguments' % call)
+    if _aio.is_lone_coroutine(call, fn, fn_args or kwargs):
         func = fn
     else:
         _check_callable(call, 'fn', fn)
         func = functools.partial(_call_with_keywords, fn, fn_args, kwargs)
     return c_form(self, task_type, when, cancellable, func)
-
-
-def _is_c_order_timer(args, kwargs):
-    if args:
-        return args[0] is None or isinstance(args[0], str)
-    return True
 
 
 def submit_after(self, *args, **kwargs):
@@ -550,7 +528,7 @@ def submit_after(self, *args, **kwargs):
     ``submit_after(task_type, delay_usec, cancellable, func, *func_data)``
     (first argument a str or None) is the C API as is: ``func(work,
     *func_data)``."""
-    if _is_c_order_timer(args, kwargs):
+    if _is_c_order(args, kwargs, 'func'):
         return _c_submit_after(self, *args, **kwargs)
     return _keyword_timer('LoopManager.submit_after()', _c_submit_after, self, args, kwargs)
 
@@ -564,7 +542,7 @@ def submit_at(self, *args, **kwargs):
 
     ``submit_at(task_type, ready_time, cancellable, func, *func_data)``
     (first argument a str or None) is the C API as is."""
-    if _is_c_order_timer(args, kwargs):
+    if _is_c_order(args, kwargs, 'func'):
         return _c_submit_at(self, *args, **kwargs)
     return _keyword_timer('LoopManager.submit_at()', _c_submit_at, self, args, kwargs)
 
@@ -577,7 +555,7 @@ def submit_async(self, task_type, func, func_data=(), cancellable=None,
         func_data = ()
     elif not isinstance(func_data, tuple):
         func_data = (func_data,)
-    func = _work_func(func, func_data)
+    func = _work_func('LoopManager.submit_async()', func, func_data)
     try:
         _check_callable('submit_async()', 'func', func)
         _check_callable('submit_async()', 'callback', callback, optional=True)

@@ -29,6 +29,7 @@ does not apply.
 """
 
 import asyncio
+import concurrent.futures
 import heapq
 import logging
 import selectors
@@ -61,6 +62,24 @@ _set_running_loop = _events._set_running_loop
 _get_ident = threading.get_ident
 _monotonic = time.monotonic
 CoroutineType = types.CoroutineType
+
+# Work that raises one of these ends cancelled, as a Task or a
+# concurrent.futures job that raises it does (both submit paths).
+CANCELLED_ERRORS = (asyncio.CancelledError, concurrent.futures.CancelledError)
+
+
+def is_lone_coroutine(call, fn, has_arguments):
+    """True if ``fn`` is a coroutine object, which is submitted on its own:
+    it has no parameters left to receive arguments. One given arguments is
+    closed unrun and refused with a TypeError naming ``call``. Every submit
+    form checks through here."""
+    if type(fn) is not CoroutineType:
+        return False
+    if has_arguments:
+        fn.close()
+        raise TypeError('%s: a coroutine object is submitted alone; pass an async def '
+                        'function to give it arguments' % call)
+    return True
 _Task = asyncio.Task
 
 _REFUSED = ('Tether runs the asyncio loop of manager {id!r} on the manager\'s '

@@ -60,7 +60,7 @@ _BATCH = 64
 _get_ident = threading.get_ident
 _copy_context = contextvars.copy_context
 CoroutineType = types.CoroutineType
-_CancelledErrors = (asyncio.CancelledError, concurrent.futures.CancelledError)
+_CancelledErrors = _aio.CANCELLED_ERRORS
 _connect = GObject.Object.connect
 
 
@@ -636,11 +636,7 @@ def _lane(manager, call):
 
 
 def _job_func(call, fn, args, kwargs):
-    if type(fn) is CoroutineType:
-        if args or kwargs:
-            fn.close()
-            raise TypeError('%s: a coroutine object is submitted alone; pass an async '
-                            'def function to give it arguments' % call)
+    if _aio.is_lone_coroutine(call, fn, args or kwargs):
         return _CoroutineJob(fn)
     if not callable(fn):
         raise TypeError('%s: fn must be callable, not %r' % (call, fn))
