@@ -89,6 +89,17 @@ def no_asyncio_leaks():
         pytest.fail('asyncio leaks: ' + '; '.join(leaks), pytrace=False)
 
 
+@pytest.fixture
+def manager(request):
+    """A running manager named after the test, stopped in CANCEL mode after
+    it (test files that need another kind define their own)."""
+    from gi.repository import Tether
+    m = Tether.LoopManager.new(request.node.name[:40])
+    m.start(None)
+    yield m
+    m.stop(Tether.StopMode.CANCEL)
+
+
 def pytest_sessionfinish(session, exitstatus):
     leaks = take_leaks()
     if leaks:

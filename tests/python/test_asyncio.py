@@ -33,14 +33,6 @@ def tether_error(code):
     return lambda e: isinstance(e, GLib.Error) and e.matches(Tether.error_quark(), code)
 
 
-@pytest.fixture
-def manager(request):
-    m = Tether.LoopManager.new(request.node.name[:40])
-    m.start(None)
-    yield m
-    m.stop(Tether.StopMode.CANCEL)
-
-
 def wait_until(predicate):
     """Polls a condition another thread makes true; bounded by LONG."""
     deadline = time.monotonic() + LONG

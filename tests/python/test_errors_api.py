@@ -4,11 +4,10 @@ forms of the lifecycle and registry calls (get_or_create, get_or_start,
 start, stop, stop_within).
 
 Every blocking step is bounded (a result() or Event wait with a timeout, a
-join with a timeout that is then checked); faulthandler dumps every thread
+join with a timeout that is then checked); conftest's watchdog dumps every thread
 and fails the run if a test hangs anyway.
 """
 
-import faulthandler
 import re
 import threading
 
@@ -19,27 +18,11 @@ gi.require_version('Tether', '1.0')
 from gi.repository import GLib, Tether  # noqa: E402
 
 LONG = 30.0  # seconds; generous, for anything expected to finish
-HANG = 150   # seconds: a test still running then is hung
 
 # A C function or enum value, as C messages spell them (TETHER_DEBUG, an
 # environment variable, is spelled so in Python too).
 C_NAME = re.compile(r'\btether_[a-z_]+\*?\(\)|'
                     r'\bTETHER_(?:STOP_MODE|LOOKUP_FLAGS|ERROR|DEBUG_FLAGS|FUTURE_STATUS)_[A-Z_]+')
-
-
-@pytest.fixture(autouse=True)
-def watchdog():
-    faulthandler.dump_traceback_later(HANG, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
-
-
-@pytest.fixture
-def manager(request):
-    m = Tether.LoopManager.new(request.node.name[:40])
-    m.start(None)
-    yield m
-    m.stop(Tether.StopMode.CANCEL)
 
 
 class Gate:
@@ -233,28 +216,40 @@ def test_invalid_argument_from_c():
           'Lineage.attach()', 'Lineage.adopt()')
 
 
-def test_invalid_argument_submit_finish_twice(manager):
+def submit_async_here(manager, ready):
+    """submit_async() from a context of this thread, iterated (at most LONG
+    s) until ``ready(source, result)`` has run there."""
     done = threading.Event()
-    errors = []
     context = GLib.MainContext.new()
 
-    def ready(source, result, *unused):
-        source.submit_finish(result)
+    def on_ready(source, result, *unused):
         try:
-            source.submit_finish(result)
-        except GLib.Error as error:
-            errors.append(error)
-        done.set()
+            ready(source, result)
+        finally:
+            done.set()
 
     context.push_thread_default()
     try:
-        manager.submit_async(None, lambda work: 1, (), None, ready)
+        manager.submit_async(None, lambda work: 1, (), None, on_ready)
         deadline = GLib.get_monotonic_time() + int(LONG * 1e6)
         while not done.is_set() and GLib.get_monotonic_time() < deadline:
             context.iteration(False) or done.wait(0.001)
     finally:
         context.pop_thread_default()
     assert done.is_set()
+
+
+def test_invalid_argument_submit_finish_twice(manager):
+    errors = []
+
+    def ready(source, result):
+        source.submit_finish(result)
+        try:
+            source.submit_finish(result)
+        except GLib.Error as error:
+            errors.append(error)
+
+    submit_async_here(manager, ready)
     check(errors[0], Tether.InvalidArgumentError, Tether.Error.INVALID_ARGUMENT,
           'LoopManager.submit_async()', 'LoopManager.submit_finish()')
 
@@ -263,26 +258,15 @@ def test_not_running_in_async_callback(manager):
     """An error PyGObject makes inside a callback, from a method the
     override does not wrap, has its class too."""
     manager.stop()
-    done = threading.Event()
     errors = []
-    context = GLib.MainContext.new()
 
-    def ready(source, result, *unused):
+    def ready(source, result):
         try:
             source.submit_finish(result)
         except GLib.Error as error:
             errors.append(error)
-        done.set()
 
-    context.push_thread_default()
-    try:
-        manager.submit_async(None, lambda work: 1, (), None, ready)
-        deadline = GLib.get_monotonic_time() + int(LONG * 1e6)
-        while not done.is_set() and GLib.get_monotonic_time() < deadline:
-            context.iteration(False) or done.wait(0.001)
-    finally:
-        context.pop_thread_default()
-    assert done.is_set()
+    submit_async_here(manager, ready)
     check(errors[0], Tether.NotRunningError, Tether.Error.NOT_RUNNING, 'LoopManager.start()')
 
 

@@ -3,12 +3,11 @@
 raise anything, interpreter exit, thread states, bad arguments.
 
 Every blocking step is bounded (an Event wait with a timeout, a subprocess
-timeout) and faulthandler dumps every thread and fails the run if a test
+timeout) and conftest's watchdog dumps every thread and fails the run if a test
 hangs anyway.
 """
 
 import asyncio
-import faulthandler
 import gc
 import logging
 import os
@@ -25,22 +24,6 @@ gi.require_version('Tether', '1.0')
 from gi.repository import GLib, Tether  # noqa: E402
 
 LONG = 30.0  # seconds; generous, for anything expected to finish
-HANG = 150   # seconds: a test still running then is hung
-
-
-@pytest.fixture(autouse=True)
-def watchdog():
-    faulthandler.dump_traceback_later(HANG, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
-
-
-@pytest.fixture
-def manager(request):
-    m = Tether.LoopManager.new(request.node.name[:40])
-    m.start(None)
-    yield m
-    m.stop(Tether.StopMode.CANCEL)
 
 
 def run_python(code, timeout=LONG * 4, env=None):

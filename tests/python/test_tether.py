@@ -21,14 +21,6 @@ def tether_error(code):
     return lambda e: isinstance(e, GLib.Error) and e.matches(Tether.error_quark(), code)
 
 
-@pytest.fixture
-def manager(request):
-    m = Tether.LoopManager.new(request.node.name[:40])
-    m.start(None)
-    yield m
-    m.stop(Tether.StopMode.CANCEL)
-
-
 def gate():
     """An event work can block on, with a bounded wait so no test hangs."""
     event = threading.Event()
