@@ -85,9 +85,6 @@ _errors.install()
 
 _log = logging.getLogger('gi.overrides.Tether')
 
-# The main thread waits in slices so that Ctrl-C interrupts a blocking
-# result() within this many microseconds; other threads wait in one call.
-_MAIN_THREAD_WAIT_SLICE_USEC = 50_000
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
