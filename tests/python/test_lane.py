@@ -591,3 +591,23 @@ def test_dup_stats_counts_keyword_jobs_one_by_one():
         m.stop_within(T * 1_000_000)
     final = m.dup_stats().unpack()
     assert final['submitted'] == final['completed'] + final['failed'] + final['cancelled']
+
+
+def test_restarts_keep_no_lane_per_run_and_stats_add_up():
+    """dup_stats() counts every run's keyword jobs, but a manager restarted
+    many times keeps only the lanes that can still count something."""
+    from gi.overrides import _tether_lane
+    m = Tether.LoopManager.new(None)
+    before = m.dup_stats().unpack()
+    for i in range(30):
+        m.start(None)
+        assert m.submit(lambda i=i: i).result(T) == i
+        m.post(lambda: None)
+        m.stop_within(T * 1_000_000)
+    port = _tether_lane._ports[hash(m)]
+    assert len(port.lanes) <= 2, len(port.lanes)
+    after = m.dup_stats().unpack()
+    delta = {key: after[key] - before[key] for key in ('submitted', 'completed', 'failed',
+                                                        'cancelled', 'running', 'queued')}
+    assert delta == {'submitted': 60, 'completed': 60, 'failed': 0, 'cancelled': 0,
+                     'running': 0, 'queued': 0}, delta

@@ -544,16 +544,43 @@ def _pin():
     pin_thread_state()
 
 
+class _Counts:
+    """What ended lanes counted, for dup_stats()."""
+
+    __slots__ = ('holds', 'submitted', 'ran', 'failed', 'cancelled')
+
+    def __init__(self):
+        self.holds = self.submitted = self.ran = self.failed = self.cancelled = 0
+
+    def fold(self, lane):
+        """Adds ``lane``'s counts if it can count nothing more (its hold
+        returned, its jobs and tasks ended); True if it did."""
+        with lane.lock:
+            if not lane.hold_returned or lane.hold is not None or lane.jobs or lane.tasks:
+                return False
+            self.holds += 1
+            self.submitted += lane.n_submitted
+            self.ran += lane.n_ran
+            self.failed += lane.n_failed
+            self.cancelled += lane.n_cancelled
+        return True
+
+
 # One port per manager: its current lane, found by hash(manager) (the C
 # object's address; the entry goes when the manager is disposed).
 class _Port:
-    __slots__ = ('lane', 'lock', 'weak', 'task_type', 'lanes', 'n_rejected', '__weakref__')
+    __slots__ = ('lane', 'lock', 'weak', 'task_type', 'lanes', 'ended', 'n_rejected',
+                 '__weakref__')
 
     def __init__(self):
         self.lane = None
         self.lock = threading.Lock()
         self.weak = None
-        self.lanes = []                 # every run's lane, for dup_stats()
+        # For dup_stats(): the lanes that may still count something, and
+        # the counts of those that ended (folded in as the next one opens,
+        # so that a manager restarted many times keeps no lane per run).
+        self.lanes = []
+        self.ended = _Counts()
         self.n_rejected = 0
 
 
@@ -617,6 +644,7 @@ def _open(manager, port, call):
         # A CANCEL stop fires it; once per run.
         _connect(hold.get_cancellable(), 'cancelled', lane.cancel)
         port.lane = lane
+        port.lanes = [old for old in port.lanes if not port.ended.fold(old)]
         port.lanes.append(lane)
         if not manager.is_running():
             # A stop began between the hold and here, unseen by the handler.
@@ -701,14 +729,18 @@ def stats(manager, c_stats):
         return c_stats
     with port.lock:
         lanes = list(port.lanes)
+        ended = port.ended
         rejected = port.n_rejected
+        holds, returned = ended.holds, ended.holds
+        submitted, failed = ended.submitted, ended.failed
+        ran, cancelled = ended.ran, ended.cancelled
     values = dict(c_stats)
-    holds = len(lanes)
-    returned = sum(1 for lane in lanes if lane.hold_returned and lane.hold is None)
-    submitted = sum(lane.n_submitted for lane in lanes)
-    failed = sum(lane.n_failed for lane in lanes)
-    ran = sum(lane.n_ran for lane in lanes)
-    cancelled = sum(lane.n_cancelled for lane in lanes)
+    holds += len(lanes)
+    returned += sum(1 for lane in lanes if lane.hold_returned and lane.hold is None)
+    submitted += sum(lane.n_submitted for lane in lanes)
+    failed += sum(lane.n_failed for lane in lanes)
+    ran += sum(lane.n_ran for lane in lanes)
+    cancelled += sum(lane.n_cancelled for lane in lanes)
     queued = sum(len(lane.jobs) for lane in lanes)
     values['submitted'] = max(0, values.get('submitted', 0) - holds) + submitted
     values['completed'] = max(0, values.get('completed', 0) - returned) + ran - failed
