@@ -13,6 +13,7 @@
 #include "tether-event-private.h"
 #include "tether-error.h"
 #include "tether-fork-private.h"
+#include "tether-gjs-private.h"
 #include "tether-work-private.h"
 
 /* How many queued items the manager's thread takes before it lets the other
@@ -577,7 +578,7 @@ core_run (TetherCore *core,
   if (core_wants_timing (core, job->queued_at))
     started = g_get_monotonic_time ();
 
-  work = tether_work_new (job, g_steal_pointer (&core->spare_work));
+  work = tether_work_new_reusable (job, g_steal_pointer (&core->spare_work));
   job->func (work, job->func_data);
   /* Dropping an unfinished handle ends the job as abandoned. */
   core->spare_work = tether_work_release (work);
@@ -941,7 +942,7 @@ core_thread_func (gpointer data)
 
   core_run_exit_funcs (core);
 
-  g_clear_object (&core->spare_work);
+  g_clear_pointer (&core->spare_work, tether_work_discard);
   g_private_set (&current_core, NULL);
   g_main_context_pop_thread_default (core->context);
   tether_lineage_exit_manager_thread ();

@@ -2,7 +2,9 @@
 #define _GNU_SOURCE  /* dladdr() */
 #include "config.h"
 
-#include <dlfcn.h>
+#ifdef HAVE_DLADDR
+# include <dlfcn.h>
+#endif
 #include <stdio.h>
 
 #include "tether-debug-private.h"
@@ -110,6 +112,7 @@ tether_describe_name (const char *name)
 char *
 tether_debug_describe_func (gpointer func)
 {
+#ifdef HAVE_DLADDR
   Dl_info info;
 
   if (dladdr (func, &info) != 0)
@@ -124,6 +127,7 @@ tether_debug_describe_func (gpointer func)
                                   (guintptr) func - (guintptr) info.dli_fbase);
         }
     }
+#endif
   return g_strdup_printf ("%p", func);
 }
 

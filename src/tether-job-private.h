@@ -82,8 +82,6 @@ void          tether_job_release_func_data (TetherJob   *job);
 char         *tether_job_dup_name       (TetherJob      *job);
 void          tether_job_set_name       (TetherJob      *job,
                                          const char     *name);
-gboolean      tether_func_data_is_javascript (GDestroyNotify  func_data_destroy,
-                                              GMainContext  **home);
 void          tether_release_func_data  (GMainContext   *home,
                                          gpointer        func_data,
                                          GDestroyNotify  func_data_destroy);

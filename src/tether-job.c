@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#define _GNU_SOURCE  /* dladdr() */
 #include "config.h"
 
-#include <dlfcn.h>
 #include <string.h>
 
 #include "tether-debug-private.h"
 #include "tether-future-private.h"
+#include "tether-gjs-private.h"
 #include "tether-job-private.h"
 #include "tether-core-private.h"
 
@@ -64,48 +63,6 @@ tether_job_unref (TetherJob *job)
   g_mutex_clear (&job->lock);
   tether_core_unref (job->core);
   g_free (job);
-}
-
-/* GJS can release a JavaScript function only on its own thread; releasing
- * one anywhere else crashes the process. GJS registers GjsContext before any
- * script can reach Tether, so one look is enough. */
-static gboolean
-process_hosts_gjs (void)
-{
-  static gsize hosts_gjs = 0;
-
-  if (g_once_init_enter (&hosts_gjs))
-    g_once_init_leave (&hosts_gjs, g_type_from_name ("GjsContext") != 0 ? 2 : 1);
-  return hosts_gjs == 2;
-}
-
-/* A JavaScript function comes with GJS's own destroy notify, which lives in
- * libgjs. Such a function must never reach a manager's thread: GJS refuses
- * the call there, and if its thread is collecting garbage at that moment it
- * crashes instead. */
-static gboolean
-is_gjs_destroy_notify (GDestroyNotify func_data_destroy)
-{
-  Dl_info info;
-  const char *base;
-
-  if (dladdr ((gpointer) func_data_destroy, &info) == 0 || info.dli_fname == NULL)
-    return FALSE;
-  base = strrchr (info.dli_fname, '/');
-  return g_str_has_prefix (base != NULL ? base + 1 : info.dli_fname, "libgjs");
-}
-
-/* Whether @func_data_destroy shows @func_data to be a JavaScript function;
- * in a process that hosts GJS, @home receives the context in which the data
- * must be released. */
-gboolean
-tether_func_data_is_javascript (GDestroyNotify   func_data_destroy,
-                                GMainContext   **home)
-{
-  if (func_data_destroy == NULL || !process_hosts_gjs ())
-    return FALSE;
-  *home = g_main_context_ref_thread_default ();
-  return is_gjs_destroy_notify (func_data_destroy);
 }
 
 void

@@ -1628,7 +1628,7 @@ tether_loop_manager_hold (TetherLoopManager  *self,
   if (job == NULL)
     return NULL;
   /* The job's first reference is the live list's, dropped as it retires. */
-  return tether_work_new (job, NULL);
+  return tether_work_new (job);
 }
 
 /**

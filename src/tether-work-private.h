@@ -9,9 +9,11 @@
 
 G_BEGIN_DECLS
 
-TetherWork *tether_work_new     (TetherJob  *job,
-                                TetherWork *spare);
+TetherWork *tether_work_new     (TetherJob  *job);
+TetherWork *tether_work_new_reusable (TetherJob  *job,
+                                      TetherWork *spare);
 TetherWork *tether_work_release (TetherWork *self);
+void        tether_work_discard (TetherWork *self);
 
 G_END_DECLS
 

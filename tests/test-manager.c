@@ -636,6 +636,87 @@ test_complete_later (void)
   g_assert_cmpint (tether_future_get_int (future), ==, 7);
 }
 
+/* Records its handle, keeps it (a reference) when asked, returns at once
+ * otherwise. */
+typedef struct
+{
+  TetherWork *seen;
+  TetherWork *kept;
+} HandleRecord;
+
+static void
+record_handle_work (TetherWork *work,
+                    gpointer    user_data)
+{
+  HandleRecord *record = user_data;
+
+  record->seen = work;
+  tether_work_return_int (work, 1);
+}
+
+static void
+keep_handle_work (TetherWork *work,
+                  gpointer    user_data)
+{
+  HandleRecord *record = user_data;
+
+  record->seen = work;
+  record->kept = g_object_ref (work);
+}
+
+static void
+borrow_handle_work (TetherWork *work,
+                    gpointer    user_data)
+{
+  HandleRecord *record = user_data;
+  TetherWork *borrowed = g_object_ref (work);
+
+  record->seen = work;
+  g_object_unref (borrowed);
+  tether_work_return_int (work, 2);
+}
+
+/* A handle someone keeps is never handed to another job (so a late
+ * tether_work_return_*() completes its own submission); one nobody kept,
+ * even if it was referenced for a while, serves the next job. */
+static void
+test_handle_reuse (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("handles", NULL);
+  HandleRecord kept = { NULL, NULL }, next = { NULL, NULL }, borrowed = { NULL, NULL };
+  HandleRecord after = { NULL, NULL };
+  g_autoptr(TetherFuture) kept_future = NULL;
+  g_autoptr(TetherFuture) next_future = NULL;
+  g_autoptr(TetherFuture) borrowed_future = NULL;
+  g_autoptr(TetherFuture) after_future = NULL;
+  g_autoptr(GError) error = NULL;
+
+  kept_future = tether_loop_manager_submit (manager, NULL, NULL, keep_handle_work,
+                                            &kept, NULL, NULL);
+  next_future = tether_loop_manager_submit (manager, NULL, NULL, record_handle_work,
+                                            &next, NULL, NULL);
+  g_assert_true (tether_future_wait (next_future, -1, &error));
+  g_assert_no_error (error);
+  g_assert_true (kept.kept != NULL);
+  g_assert_true (next.seen != kept.seen);
+  g_assert_false (tether_future_is_done (kept_future));
+
+  /* From this thread, after the manager ran another job. */
+  tether_work_return_int (kept.kept, 3);
+  g_clear_object (&kept.kept);
+  g_assert_true (tether_future_wait (kept_future, -1, &error));
+  g_assert_cmpint (tether_future_get_int (kept_future), ==, 3);
+  g_assert_cmpint (tether_future_get_int (next_future), ==, 1);
+
+  borrowed_future = tether_loop_manager_submit (manager, NULL, NULL, borrow_handle_work,
+                                                &borrowed, NULL, NULL);
+  after_future = tether_loop_manager_submit (manager, NULL, NULL, record_handle_work,
+                                             &after, NULL, NULL);
+  g_assert_true (tether_future_wait (after_future, -1, &error));
+  g_assert_cmpint (tether_future_get_int (borrowed_future), ==, 2);
+  g_assert_true (after.seen == borrowed.seen);
+}
+
 static void
 stamp_work (TetherWork *work,
             gpointer    user_data)
@@ -1470,6 +1551,7 @@ main (int   argc,
   g_test_add_func ("/Tether/Manager/would-deadlock", test_would_deadlock);
   g_test_add_func ("/Tether/Manager/abandoned", test_abandoned);
   g_test_add_func ("/Tether/Manager/complete-later", test_complete_later);
+  g_test_add_func ("/Tether/Manager/handle-reuse", test_handle_reuse);
   g_test_add_func ("/Tether/Manager/timers", test_timers);
   g_test_add_func ("/Tether/Manager/stop-from-work", test_stop_from_work);
   g_test_add_func ("/Tether/Manager/last-unref-own-thread", test_last_unref_on_own_thread);

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#ifndef TETHER_COMPILATION
+# error "tether-gjs-private.h is internal to libtether"
+#endif
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+gboolean tether_func_data_is_javascript (GDestroyNotify   func_data_destroy,
+                                         GMainContext   **home);
+
+G_END_DECLS
