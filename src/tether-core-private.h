@@ -61,6 +61,7 @@ struct _TetherCore
   gint64           slow_threshold; /* atomic, usec */
   gint64           wait_spin;    /* atomic, usec */
   gint64           loop_spin;    /* atomic, usec */
+  gboolean         spin_poll;    /* manager's thread: core_poll() is the context's poll function */
 
   gatomicrefcount  ref_count TETHER_CACHELINE_ALIGNED;
   char            *id;

@@ -1303,7 +1303,14 @@ tether_loop_manager_get_loop_spin (TetherLoopManager *self)
  *
  * Sets the [property@Tether.LoopManager:loop-spin].
  *
- * Thread: any thread; takes effect the next time the thread runs out of work.
+ * While the spin is above 0, the manager's context polls through Tether's
+ * own poll function (see g_main_context_set_poll_func()), which spins, then
+ * calls g_poll(); at 0, the default, the context keeps GLib's. A program
+ * that installs its own poll function on the manager's context must leave
+ * the spin at 0.
+ *
+ * Thread: any thread; takes effect as the manager's thread next prepares an
+ * iteration of its context.
  *
  * Since: 1.0
  */

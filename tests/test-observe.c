@@ -583,6 +583,64 @@ test_spin_round_trips (void)
   }
 }
 
+static void
+poll_func_is_glibs (TetherWork *work,
+                    gpointer    user_data)
+{
+  GMainContext *context = g_main_context_get_thread_default ();
+
+  tether_work_return_boolean (work, g_main_context_get_poll_func (context) == g_poll);
+}
+
+static gboolean
+manager_polls_with_g_poll (TetherLoopManager *manager)
+{
+  g_autoptr(TetherFuture) future = NULL;
+  g_autoptr(GError) error = NULL;
+
+  future = tether_loop_manager_submit (manager, NULL, NULL, poll_func_is_glibs, NULL, NULL,
+                                       &error);
+  g_assert_no_error (error);
+  g_assert_true (tether_future_wait (future, -1, &error));
+  return tether_future_get_boolean (future);
+}
+
+/* The switch happens as the thread next prepares an iteration: the job
+ * that answers may have been taken in the iteration already under way, so
+ * ask until the answer changes (a few round trips at most). */
+static gboolean
+manager_switches_to (TetherLoopManager *manager,
+                     gboolean           g_poll_expected)
+{
+  for (int i = 0; i < 100; i++)
+    if (manager_polls_with_g_poll (manager) == g_poll_expected)
+      return TRUE;
+  return FALSE;
+}
+
+/* The manager's context keeps GLib's poll function unless a loop spin is
+ * set, and gets it back when the spin returns to 0. */
+static void
+test_poll_func_only_while_spinning (void)
+{
+  g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("poll-func");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (tether_loop_manager_start (manager, NULL, &error));
+  g_assert_true (manager_polls_with_g_poll (manager));
+  tether_loop_manager_set_loop_spin (manager, 100);
+  g_assert_true (manager_switches_to (manager, FALSE));
+  tether_loop_manager_set_loop_spin (manager, 0);
+  g_assert_true (manager_switches_to (manager, TRUE));
+  g_assert_true (manager_polls_with_g_poll (manager));
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+
+  /* Set before the start: spinning from the first iteration. */
+  tether_loop_manager_set_loop_spin (manager, 100);
+  g_assert_true (tether_loop_manager_start (manager, NULL, &error));
+  g_assert_false (manager_polls_with_g_poll (manager));
+}
+
 typedef struct
 {
   TetherLoopManager *manager;
@@ -774,6 +832,7 @@ main (int   argc,
   g_test_add_func ("/Tether/Observe/idle-no-wakeups", test_idle_no_wakeups);
   g_test_add_func ("/Tether/Observe/idle-no-wakeups-loop-spin", test_idle_no_wakeups_spin);
   g_test_add_func ("/Tether/Observe/spin-round-trips", test_spin_round_trips);
+  g_test_add_func ("/Tether/Observe/poll-func-only-while-spinning", test_poll_func_only_while_spinning);
   g_test_add_func ("/Tether/Observe/spin-many-producers", test_spin_many_producers);
   g_test_add_func ("/Tether/Observe/flood-does-not-starve-sources", test_flood_does_not_starve_sources);
   g_test_add_func ("/Tether/Observe/wakeups-only-when-asleep", test_wakeups_only_when_asleep);
