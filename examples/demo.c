@@ -36,10 +36,10 @@ worker_thread (gpointer data)
   /* This thread has no main loop of its own, and needs none. */
   future = tether_loop_manager_submit (manager, "render", NULL, square_work,
                                        GINT_TO_POINTER (n), NULL, &error);
-  if (future == NULL || !tether_future_wait (future, -1, &error))
+  if (future == NULL || !tether_future_wait (future, -1, NULL, &error))
     g_printerr ("   worker failed: %s\n", error->message);
   else
-    g_print ("   worker %p got %d\n", (gpointer) g_thread_self (), tether_future_get_int (future));
+    g_print ("   worker %p got %d\n", (gpointer) g_thread_self (), tether_future_get_int (future, NULL));
   return NULL;
 }
 
@@ -97,7 +97,7 @@ wait_on_self_work (TetherWork *work,
 
   inner = tether_loop_manager_submit (nested->manager, "render", NULL, square_work,
                                       GINT_TO_POINTER (3), NULL, NULL);
-  tether_future_wait (inner, -1, &nested->error);
+  tether_future_wait (inner, -1, NULL, &nested->error);
   tether_work_return_boolean (work, TRUE);
 }
 
@@ -235,11 +235,11 @@ main (void)
   say ("3. A future for work that finishes later",
        "The work starts a timer on its loop and returns from it, like a coroutine.");
   future = tether_loop_manager_submit (io, NULL, NULL, slow_work, NULL, NULL, &error);
-  if (!tether_future_wait (future, 1000, &error))
+  if (!tether_future_wait (future, 1000, NULL, &error))
     g_print ("   1 ms wait: %s\n", error->message);
   g_clear_error (&error);
-  tether_future_wait (future, -1, &error);
-  text = tether_future_dup_string (future);
+  tether_future_wait (future, -1, NULL, &error);
+  text = tether_future_dup_string (future, NULL);
   g_print ("   result: %s\n", text);
 
   say ("4. An async result, GIO style",
@@ -260,7 +260,7 @@ main (void)
        "Work on render-loop blocks on more work for render-loop: an error, not a hang.");
   future = tether_loop_manager_submit (render, "render", NULL, wait_on_self_work,
                                        &nested, NULL, &error);
-  tether_future_wait (future, -1, NULL);
+  tether_future_wait (future, -1, NULL, NULL);
   g_print ("   inner wait failed with: %s\n", nested.error->message);
   g_clear_error (&nested.error);
 

@@ -38,6 +38,8 @@ G_BEGIN_DECLS
  * @TETHER_ERROR_FAILED: work written in a language binding raised an
  *   exception; the message starts with the exception's type, as in
  *   `ValueError: bad input`
+ * @TETHER_ERROR_WRONG_TYPE: a typed getter of [class@Tether.Future] was
+ *   called on a future whose work returned a value of another type
  *
  * Error codes in the %TETHER_ERROR domain.
  *
@@ -55,6 +57,7 @@ typedef enum
   TETHER_ERROR_INVALID_ARGUMENT,
   TETHER_ERROR_ABANDONED,
   TETHER_ERROR_FAILED,
+  TETHER_ERROR_WRONG_TYPE,
 } TetherError;
 
 TETHER_AVAILABLE_IN_1_0

@@ -369,14 +369,31 @@ outcome (TetherFuture  *self,
   return TRUE;
 }
 
-/* The abort condition of a wait on a manager's thread: a CANCEL stop of
- * that manager ends it. */
-static gboolean
-waiter_cancelled (gpointer data)
+/* What ends a blocking wait early, besides the work ending and the
+ * deadline: a CANCEL stop of the manager whose thread waits, and the
+ * caller's cancellable. */
+typedef struct
 {
-  TetherCore *waiter = data;
+  TetherCore   *waiter;
+  GCancellable *cancellable;
+} WaitAbort;
 
-  return g_atomic_int_get (&waiter->cancelling);
+static gboolean
+wait_aborted (gpointer data)
+{
+  WaitAbort *abort = data;
+
+  return (abort->waiter != NULL && g_atomic_int_get (&abort->waiter->cancelling)) ||
+         g_cancellable_is_cancelled (abort->cancellable);
+}
+
+/* The caller's cancellable fired, on whatever thread cancelled it: the
+ * sleepers look at wait_aborted() again. */
+static void
+wake_waiters (GCancellable *cancellable,
+              gpointer      data)
+{
+  tether_event_nudge (data);
 }
 
 /**
@@ -384,9 +401,15 @@ waiter_cancelled (gpointer data)
  * @self: a [class@Tether.Future]
  * @timeout_usec: how long to wait, in microseconds; -1 waits without limit,
  *   0 only polls
+ * @cancellable: (nullable): a [class@Gio.Cancellable] that ends the wait
  *
- * Blocks until the work ends or @timeout_usec passes. From Python the GIL
- * is released while waiting.
+ * Blocks until the work ends, @timeout_usec passes or @cancellable is
+ * cancelled. From Python the GIL is released while waiting.
+ *
+ * @cancellable abandons the wait, not the work: the wait fails with
+ * %G_IO_ERROR_CANCELLED and the work goes on (cancel it with
+ * [method@Tether.Future.cancel], or give the cancellable to the submission
+ * as well). An outcome already there wins over a cancelled @cancellable.
  *
  * A timeout fails with %TETHER_ERROR_TIMED_OUT and leaves the work running.
  * Called on the manager's own thread for work that manager has not finished,
@@ -435,16 +458,22 @@ waiter_cancelled (gpointer data)
 gboolean
 tether_future_wait (TetherFuture  *self,
                     gint64         timeout_usec,
+                    GCancellable  *cancellable,
                     GError       **error)
 {
+  WaitAbort abort = { NULL, NULL };
+  gulong handler = 0;
   gint64 deadline;
 
   g_return_val_if_fail (TETHER_IS_FUTURE (self), FALSE);
   g_return_val_if_fail (timeout_usec >= -1, FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (tether_future_is_done (self))
     return outcome (self, error);
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
 
   if (timeout_usec != 0 && tether_core_is_current (self->job->core))
     {
@@ -474,15 +503,26 @@ tether_future_wait (TetherFuture  *self,
           return FALSE;
         }
       deadline = timeout_usec > 0 ? tether_time_after (timeout_usec) : -1;
+      abort.waiter = waiter;
+      abort.cancellable = cancellable;
+      if (cancellable != NULL)
+        handler = g_cancellable_connect (cancellable, G_CALLBACK (wake_waiters),
+                                         &self->done, NULL);
       tether_event_wait_until_or (&self->done,
                                   __atomic_load_n (&self->job->core->wait_spin, __ATOMIC_RELAXED),
                                   deadline,
-                                  waiter != NULL ? waiter_cancelled : NULL, waiter);
+                                  waiter != NULL || cancellable != NULL ? wait_aborted : NULL,
+                                  &abort);
+      /* Blocks while the handler runs on another thread: after this, it
+       * no longer touches the event. */
+      g_cancellable_disconnect (cancellable, handler);
       tether_core_end_wait ();
     }
 
   if (!tether_future_is_done (self))
     {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
       if (timeout_usec != 0 && tether_core_wait_cancelled ())
         g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
                      "The wait was ended because manager '%s', whose thread waited, was stopped "
@@ -720,22 +760,31 @@ tether_future_dup_error (TetherFuture *self)
   return g_error_copy (self->error);
 }
 
+/* The value of a succeeded future if it holds @type; else %NULL with @error
+ * set: the work's own error if it failed or was cancelled, %G_IO_ERROR_PENDING
+ * if it has not ended, %TETHER_ERROR_WRONG_TYPE if it holds another type. */
 static const GValue *
-typed_value (TetherFuture *self,
-             GType         type)
+typed_value (TetherFuture  *self,
+             GType          type,
+             GError       **error)
 {
-  if (tether_future_get_status (self) != TETHER_FUTURE_STATUS_SUCCEEDED)
+  if (!tether_future_is_done (self))
     {
-      g_critical ("TetherFuture of manager '%s' read before it succeeded",
-                  tether_core_get_label (self->job->core));
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PENDING,
+                   "The work on manager '%s' has not finished; wait for the future first",
+                   tether_core_get_label (self->job->core));
       return NULL;
     }
+  if (!outcome (self, error))
+    return NULL;
   if (self->value == NULL || !G_VALUE_HOLDS (self->value, type))
     {
-      g_critical ("TetherFuture of manager '%s' holds %s, not %s",
-                  tether_core_get_label (self->job->core),
-                  self->value != NULL ? G_VALUE_TYPE_NAME (self->value) : "no value",
-                  g_type_name (type));
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_WRONG_TYPE,
+                   "The work on manager '%s' returned %s, not %s; use the getter for that "
+                   "type, or get_value()",
+                   tether_core_get_label (self->job->core),
+                   self->value != NULL ? G_VALUE_TYPE_NAME (self->value) : "no value",
+                   g_type_name (type));
       return NULL;
     }
   return self->value;
@@ -743,192 +792,248 @@ typed_value (TetherFuture *self,
 
 /**
  * tether_future_get_boolean:
- * @self: a succeeded [class@Tether.Future] holding a boolean
+ * @self: a [class@Tether.Future]
+ * @error: return location for a #GError
  *
- * Gets the boolean a succeeded future holds, without blocking: call it once
- * [method@Tether.Future.wait] returned %TRUE or the status is
- * %TETHER_FUTURE_STATUS_SUCCEEDED.
+ * Gets the value of a future whose work returned a boolean, without
+ * blocking: call it once [method@Tether.Future.wait] returned %TRUE, or from
+ * a [method@Tether.Future.wait_async] callback. If the work failed or was
+ * cancelled, @error is set to its error (as [method@Tether.Future.wait] sets
+ * it); if it has not ended, to %G_IO_ERROR_PENDING; if it returned a value of
+ * another type (or none), to %TETHER_ERROR_WRONG_TYPE.
  *
  * Thread: any thread.
  *
- * Returns: the value, or %FALSE with a critical on a type mismatch
+ * Returns: the value, or %FALSE with @error set
  *
  * Since: 1.0
  */
 gboolean
-tether_future_get_boolean (TetherFuture *self)
+tether_future_get_boolean (TetherFuture  *self,
+                          GError       **error)
 {
   const GValue *v;
 
   g_return_val_if_fail (TETHER_IS_FUTURE (self), FALSE);
-  v = typed_value (self, G_TYPE_BOOLEAN);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  v = typed_value (self, G_TYPE_BOOLEAN, error);
   return v != NULL ? g_value_get_boolean (v) : FALSE;
 }
 
 /**
  * tether_future_get_int:
- * @self: a succeeded [class@Tether.Future] holding an int
+ * @self: a [class@Tether.Future]
+ * @error: return location for a #GError
  *
- * Gets the int a succeeded future holds, without blocking: call it once
- * [method@Tether.Future.wait] returned %TRUE or the status is
- * %TETHER_FUTURE_STATUS_SUCCEEDED.
+ * Gets the value of a future whose work returned an int, without
+ * blocking: call it once [method@Tether.Future.wait] returned %TRUE, or from
+ * a [method@Tether.Future.wait_async] callback. If the work failed or was
+ * cancelled, @error is set to its error (as [method@Tether.Future.wait] sets
+ * it); if it has not ended, to %G_IO_ERROR_PENDING; if it returned a value of
+ * another type (or none), to %TETHER_ERROR_WRONG_TYPE.
  *
  * Thread: any thread.
  *
- * Returns: the value, or 0 with a critical on a type mismatch
+ * Returns: the value, or 0 with @error set
  *
  * Since: 1.0
  */
 int
-tether_future_get_int (TetherFuture *self)
+tether_future_get_int (TetherFuture  *self,
+                      GError       **error)
 {
   const GValue *v;
 
   g_return_val_if_fail (TETHER_IS_FUTURE (self), 0);
-  v = typed_value (self, G_TYPE_INT);
+  g_return_val_if_fail (error == NULL || *error == NULL, 0);
+
+  v = typed_value (self, G_TYPE_INT, error);
   return v != NULL ? g_value_get_int (v) : 0;
 }
 
 /**
  * tether_future_get_int64:
- * @self: a succeeded [class@Tether.Future] holding an int64
+ * @self: a [class@Tether.Future]
+ * @error: return location for a #GError
  *
- * Gets the 64-bit integer a succeeded future holds, without blocking: call it
- * once [method@Tether.Future.wait] returned %TRUE or the status is
- * %TETHER_FUTURE_STATUS_SUCCEEDED.
+ * Gets the value of a future whose work returned a 64-bit integer, without
+ * blocking: call it once [method@Tether.Future.wait] returned %TRUE, or from
+ * a [method@Tether.Future.wait_async] callback. If the work failed or was
+ * cancelled, @error is set to its error (as [method@Tether.Future.wait] sets
+ * it); if it has not ended, to %G_IO_ERROR_PENDING; if it returned a value of
+ * another type (or none), to %TETHER_ERROR_WRONG_TYPE.
  *
  * Thread: any thread.
  *
- * Returns: the value, or 0 with a critical on a type mismatch
+ * Returns: the value, or 0 with @error set
  *
  * Since: 1.0
  */
 gint64
-tether_future_get_int64 (TetherFuture *self)
+tether_future_get_int64 (TetherFuture  *self,
+                        GError       **error)
 {
   const GValue *v;
 
   g_return_val_if_fail (TETHER_IS_FUTURE (self), 0);
-  v = typed_value (self, G_TYPE_INT64);
+  g_return_val_if_fail (error == NULL || *error == NULL, 0);
+
+  v = typed_value (self, G_TYPE_INT64, error);
   return v != NULL ? g_value_get_int64 (v) : 0;
 }
 
 /**
  * tether_future_get_double:
- * @self: a succeeded [class@Tether.Future] holding a double
+ * @self: a [class@Tether.Future]
+ * @error: return location for a #GError
  *
- * Gets the double a succeeded future holds, without blocking: call it once
- * [method@Tether.Future.wait] returned %TRUE or the status is
- * %TETHER_FUTURE_STATUS_SUCCEEDED.
+ * Gets the value of a future whose work returned a double, without
+ * blocking: call it once [method@Tether.Future.wait] returned %TRUE, or from
+ * a [method@Tether.Future.wait_async] callback. If the work failed or was
+ * cancelled, @error is set to its error (as [method@Tether.Future.wait] sets
+ * it); if it has not ended, to %G_IO_ERROR_PENDING; if it returned a value of
+ * another type (or none), to %TETHER_ERROR_WRONG_TYPE.
  *
  * Thread: any thread.
  *
- * Returns: the value, or 0 with a critical on a type mismatch
+ * Returns: the value, or 0.0 with @error set
  *
  * Since: 1.0
  */
 double
-tether_future_get_double (TetherFuture *self)
+tether_future_get_double (TetherFuture  *self,
+                         GError       **error)
 {
   const GValue *v;
 
   g_return_val_if_fail (TETHER_IS_FUTURE (self), 0.0);
-  v = typed_value (self, G_TYPE_DOUBLE);
+  g_return_val_if_fail (error == NULL || *error == NULL, 0.0);
+
+  v = typed_value (self, G_TYPE_DOUBLE, error);
   return v != NULL ? g_value_get_double (v) : 0.0;
 }
 
 /**
  * tether_future_dup_string:
- * @self: a succeeded [class@Tether.Future] holding a string
+ * @self: a [class@Tether.Future]
+ * @error: return location for a #GError
  *
- * Copies the string a succeeded future holds, without blocking: call it once
- * [method@Tether.Future.wait] returned %TRUE or the status is
- * %TETHER_FUTURE_STATUS_SUCCEEDED.
+ * Gets the value of a future whose work returned a string, without
+ * blocking: call it once [method@Tether.Future.wait] returned %TRUE, or from
+ * a [method@Tether.Future.wait_async] callback. If the work failed or was
+ * cancelled, @error is set to its error (as [method@Tether.Future.wait] sets
+ * it); if it has not ended, to %G_IO_ERROR_PENDING; if it returned a value of
+ * another type (or none), to %TETHER_ERROR_WRONG_TYPE.
  *
  * Thread: any thread.
  *
- * Returns: (transfer full) (nullable): a copy of the value
+ * Returns: (transfer full) (nullable): a copy of the value, or %NULL with @error set (or if the work returned a %NULL string)
  *
  * Since: 1.0
  */
 char *
-tether_future_dup_string (TetherFuture *self)
+tether_future_dup_string (TetherFuture  *self,
+                         GError       **error)
 {
   const GValue *v;
 
   g_return_val_if_fail (TETHER_IS_FUTURE (self), NULL);
-  v = typed_value (self, G_TYPE_STRING);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  v = typed_value (self, G_TYPE_STRING, error);
   return v != NULL ? g_value_dup_string (v) : NULL;
 }
 
 /**
  * tether_future_dup_object:
- * @self: a succeeded [class@Tether.Future] holding an object
+ * @self: a [class@Tether.Future]
+ * @error: return location for a #GError
  *
- * Gets a new reference to the object a succeeded future holds, without
- * blocking: call it once [method@Tether.Future.wait] returned %TRUE or the
- * status is %TETHER_FUTURE_STATUS_SUCCEEDED.
+ * Gets the value of a future whose work returned an object, without
+ * blocking: call it once [method@Tether.Future.wait] returned %TRUE, or from
+ * a [method@Tether.Future.wait_async] callback. If the work failed or was
+ * cancelled, @error is set to its error (as [method@Tether.Future.wait] sets
+ * it); if it has not ended, to %G_IO_ERROR_PENDING; if it returned a value of
+ * another type (or none), to %TETHER_ERROR_WRONG_TYPE.
  *
  * Thread: any thread.
  *
- * Returns: (transfer full) (type GObject) (nullable): a new reference to the value
+ * Returns: (transfer full) (type GObject) (nullable): a new reference to the value, or %NULL with @error set (or if the work returned %NULL)
  *
  * Since: 1.0
  */
 gpointer
-tether_future_dup_object (TetherFuture *self)
+tether_future_dup_object (TetherFuture  *self,
+                         GError       **error)
 {
   const GValue *v;
 
   g_return_val_if_fail (TETHER_IS_FUTURE (self), NULL);
-  v = typed_value (self, G_TYPE_OBJECT);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  v = typed_value (self, G_TYPE_OBJECT, error);
   return v != NULL ? g_value_dup_object (v) : NULL;
 }
 
 /**
  * tether_future_dup_variant:
- * @self: a succeeded [class@Tether.Future] holding a variant
+ * @self: a [class@Tether.Future]
+ * @error: return location for a #GError
  *
- * Gets a new reference to the variant a succeeded future holds, without
- * blocking: call it once [method@Tether.Future.wait] returned %TRUE or the
- * status is %TETHER_FUTURE_STATUS_SUCCEEDED.
+ * Gets the value of a future whose work returned a variant, without
+ * blocking: call it once [method@Tether.Future.wait] returned %TRUE, or from
+ * a [method@Tether.Future.wait_async] callback. If the work failed or was
+ * cancelled, @error is set to its error (as [method@Tether.Future.wait] sets
+ * it); if it has not ended, to %G_IO_ERROR_PENDING; if it returned a value of
+ * another type (or none), to %TETHER_ERROR_WRONG_TYPE.
  *
  * Thread: any thread.
  *
- * Returns: (transfer full) (nullable): a new reference to the value
+ * Returns: (transfer full) (nullable): a new reference to the value, or %NULL with @error set (or if the work returned %NULL)
  *
  * Since: 1.0
  */
 GVariant *
-tether_future_dup_variant (TetherFuture *self)
+tether_future_dup_variant (TetherFuture  *self,
+                          GError       **error)
 {
   const GValue *v;
 
   g_return_val_if_fail (TETHER_IS_FUTURE (self), NULL);
-  v = typed_value (self, G_TYPE_VARIANT);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  v = typed_value (self, G_TYPE_VARIANT, error);
   return v != NULL ? g_value_dup_variant (v) : NULL;
 }
 
 /**
  * tether_future_get_pointer: (skip)
- * @self: a succeeded [class@Tether.Future] set by [method@Tether.Work.return_pointer]
+ * @self: a [class@Tether.Future]
+ * @error: return location for a #GError
  *
- * Gets the pointer a succeeded future holds, without blocking; it stays owned
- * by the future, which frees it with the destroy notify given to
- * [method@Tether.Work.return_pointer] when it is finalized.
+ * Gets the value of a future whose work returned a pointer set by [method@Tether.Work.return_pointer], without
+ * blocking: call it once [method@Tether.Future.wait] returned %TRUE, or from
+ * a [method@Tether.Future.wait_async] callback. If the work failed or was
+ * cancelled, @error is set to its error (as [method@Tether.Future.wait] sets
+ * it); if it has not ended, to %G_IO_ERROR_PENDING; if it returned a value of
+ * another type (or none), to %TETHER_ERROR_WRONG_TYPE.
  *
  * Thread: any thread.
  *
- * Returns: (transfer none) (nullable): the pointer, owned by @self
+ * Returns: (transfer none) (nullable): the pointer, owned by @self (freed with the destroy notify given to [method@Tether.Work.return_pointer] when @self is finalized), or %NULL with @error set
  *
  * Since: 1.0
  */
 gpointer
-tether_future_get_pointer (TetherFuture *self)
+tether_future_get_pointer (TetherFuture  *self,
+                          GError       **error)
 {
   const GValue *v;
 
   g_return_val_if_fail (TETHER_IS_FUTURE (self), NULL);
-  v = typed_value (self, tether_owned_pointer_get_type ());
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  v = typed_value (self, tether_owned_pointer_get_type (), error);
   return v != NULL ? tether_owned_pointer_get (v) : NULL;
 }

@@ -28,6 +28,7 @@ void                tether_future_cancel        (TetherFuture         *self);
 TETHER_AVAILABLE_IN_1_0
 gboolean            tether_future_wait          (TetherFuture         *self,
                                                  gint64                timeout_usec,
+                                                 GCancellable         *cancellable,
                                                  GError              **error);
 TETHER_AVAILABLE_IN_1_0
 gboolean            tether_future_wait_done     (TetherFuture         *self,
@@ -46,20 +47,28 @@ const GValue       *tether_future_get_value     (TetherFuture         *self);
 TETHER_AVAILABLE_IN_1_0
 GError             *tether_future_dup_error     (TetherFuture         *self);
 TETHER_AVAILABLE_IN_1_0
-gboolean            tether_future_get_boolean   (TetherFuture         *self);
+gboolean            tether_future_get_boolean   (TetherFuture         *self,
+                                                 GError              **error);
 TETHER_AVAILABLE_IN_1_0
-int                 tether_future_get_int       (TetherFuture         *self);
+int                 tether_future_get_int       (TetherFuture         *self,
+                                                 GError              **error);
 TETHER_AVAILABLE_IN_1_0
-gint64              tether_future_get_int64     (TetherFuture         *self);
+gint64              tether_future_get_int64     (TetherFuture         *self,
+                                                 GError              **error);
 TETHER_AVAILABLE_IN_1_0
-double              tether_future_get_double    (TetherFuture         *self);
+double              tether_future_get_double    (TetherFuture         *self,
+                                                 GError              **error);
 TETHER_AVAILABLE_IN_1_0
-char               *tether_future_dup_string    (TetherFuture         *self) G_GNUC_WARN_UNUSED_RESULT;
+char               *tether_future_dup_string    (TetherFuture         *self,
+                                                 GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 TETHER_AVAILABLE_IN_1_0
-gpointer            tether_future_dup_object    (TetherFuture         *self) G_GNUC_WARN_UNUSED_RESULT;
+gpointer            tether_future_dup_object    (TetherFuture         *self,
+                                                 GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 TETHER_AVAILABLE_IN_1_0
-GVariant           *tether_future_dup_variant   (TetherFuture         *self) G_GNUC_WARN_UNUSED_RESULT;
+GVariant           *tether_future_dup_variant   (TetherFuture         *self,
+                                                 GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 TETHER_AVAILABLE_IN_1_0
-gpointer            tether_future_get_pointer   (TetherFuture         *self);
+gpointer            tether_future_get_pointer   (TetherFuture         *self,
+                                                 GError              **error);
 
 G_END_DECLS

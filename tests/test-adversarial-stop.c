@@ -35,8 +35,8 @@ core_of (TetherLoopManager *manager)
   g_autoptr(TetherFuture) future = tether_loop_manager_submit (manager, NULL, NULL, core_work,
                                                                NULL, NULL, NULL);
 
-  g_assert_true (tether_future_wait (future, -1, NULL));
-  return tether_future_get_pointer (future);
+  g_assert_true (tether_future_wait (future, -1, NULL, NULL));
+  return tether_future_get_pointer (future, NULL);
 }
 
 /* Returns 42, once the Gate in @user_data (if any) is open. */
@@ -71,8 +71,8 @@ waiter_work (TetherWork *work,
       gate_enter (w->gate);
       gate_wait_open (w->gate);
     }
-  if (tether_future_wait (w->target, -1, &w->error))
-    tether_work_return_int (work, tether_future_get_int (w->target));
+  if (tether_future_wait (w->target, -1, NULL, &w->error))
+    tether_work_return_int (work, tether_future_get_int (w->target, NULL));
   else
     tether_work_return_error (work, g_error_copy (w->error));
 }
@@ -138,13 +138,13 @@ test_room_wait_closes_cycle (void)
   g_assert_cmpuint (tether_loop_manager_get_n_pending (b), ==, 1);
   gate_open (&w_gate);
 
-  g_assert_true (tether_future_wait (w, -1, NULL));
+  g_assert_true (tether_future_wait (w, -1, NULL, NULL));
   g_assert_null (s.future);
   g_assert_error (s.error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
   g_assert_nonnull (strstr (s.error->message, "'a' -> 'b' -> 'a'"));
-  g_assert_true (tether_future_wait (v, -1, NULL));
-  g_assert_cmpint (tether_future_get_int (v), ==, 42);
-  g_assert_true (tether_future_wait (filler, -1, NULL));
+  g_assert_true (tether_future_wait (v, -1, NULL, NULL));
+  g_assert_cmpint (tether_future_get_int (v, NULL), ==, 42);
+  g_assert_true (tether_future_wait (filler, -1, NULL, NULL));
 
   tether_loop_manager_stop (a, TETHER_STOP_MODE_DRAIN);
   tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
@@ -188,14 +188,14 @@ test_wait_on_room_waiter_closes_cycle (void)
   until_waiting_on (a_core, b_core);
   gate_open (&v_gate);
 
-  g_assert_false (tether_future_wait (v, -1, NULL));
+  g_assert_false (tether_future_wait (v, -1, NULL, NULL));
   g_assert_error (vw.error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
   g_assert_nonnull (strstr (vw.error->message, "'b' -> 'a' -> 'b'"));
-  g_assert_true (tether_future_wait (w, -1, NULL));
+  g_assert_true (tether_future_wait (w, -1, NULL, NULL));
   g_assert_no_error (s.error);
-  g_assert_true (tether_future_wait (s.future, -1, NULL));
-  g_assert_true (tether_future_wait (z, -1, NULL));
-  g_assert_true (tether_future_wait (filler, -1, NULL));
+  g_assert_true (tether_future_wait (s.future, -1, NULL, NULL));
+  g_assert_true (tether_future_wait (z, -1, NULL, NULL));
+  g_assert_true (tether_future_wait (filler, -1, NULL, NULL));
 
   tether_loop_manager_stop (a, TETHER_STOP_MODE_DRAIN);
   tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
@@ -239,7 +239,7 @@ test_cancel_ends_room_wait (void)
 
   gate_open (&b_gate);
   tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
-  g_assert_true (tether_future_wait (filler, -1, NULL));
+  g_assert_true (tether_future_wait (filler, -1, NULL, NULL));
   watchdog_disarm ();
   gate_clear (&b_gate);
   g_clear_error (&s.error);
@@ -308,7 +308,7 @@ test_stop_of_room_waiter (gconstpointer data)
   until_waiting_on (a_core, b_core);
   gate_open (&gate);
 
-  g_assert_true (tether_future_wait (stopper, -1, NULL));
+  g_assert_true (tether_future_wait (stopper, -1, NULL, NULL));
   if (kind == 2)
     {
       g_assert_false (r.ok);
@@ -317,13 +317,13 @@ test_stop_of_room_waiter (gconstpointer data)
     }
   else
     g_assert_true (r.ok);
-  g_assert_true (tether_future_wait (w, -1, NULL));
+  g_assert_true (tether_future_wait (w, -1, NULL, NULL));
   if (kind == 1 && s.error != NULL)
     g_assert_error (s.error, TETHER_ERROR, TETHER_ERROR_BUSY);
   else
     {
       g_assert_no_error (s.error);
-      g_assert_true (tether_future_wait (s.future, -1, NULL));
+      g_assert_true (tether_future_wait (s.future, -1, NULL, NULL));
     }
   tether_loop_manager_stop (a, TETHER_STOP_MODE_DRAIN);
   tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
@@ -358,12 +358,12 @@ cancel_waits_work (TetherWork *work,
   CancelWaits *c = user_data;
 
   gate_enter (c->gate);
-  tether_future_wait (c->pending, -1, &c->first);
+  tether_future_wait (c->pending, -1, NULL, &c->first);
   c->saw_request = tether_work_is_cancelled (work);
-  tether_future_wait (c->pending, -1, &c->later);
-  tether_future_wait (c->pending, 10 * G_USEC_PER_SEC, &c->timed);
-  tether_future_wait (c->pending, 0, &c->poll);
-  c->done_ok = tether_future_wait (c->done, -1, NULL);
+  tether_future_wait (c->pending, -1, NULL, &c->later);
+  tether_future_wait (c->pending, 10 * G_USEC_PER_SEC, NULL, &c->timed);
+  tether_future_wait (c->pending, 0, NULL, &c->poll);
+  c->done_ok = tether_future_wait (c->done, -1, NULL, NULL);
   tether_work_return_boolean (work, TRUE);
 }
 
@@ -391,7 +391,7 @@ test_cancel_wait_promises (gconstpointer data)
   gate_init (&a_gate);
   watchdog_arm (WATCHDOG_SECONDS, "waits ended by a CANCEL stop");
   done = tether_loop_manager_submit (b, NULL, NULL, value_work, NULL, NULL, NULL);
-  g_assert_true (tether_future_wait (done, -1, NULL));
+  g_assert_true (tether_future_wait (done, -1, NULL, NULL));
   pending = tether_loop_manager_submit (b, NULL, NULL, value_work, &b_gate, NULL, NULL);
   c.pending = pending;
   c.done = done;
@@ -420,8 +420,8 @@ test_cancel_wait_promises (gconstpointer data)
   g_assert_cmpint (tether_future_get_status (pending), ==, TETHER_FUTURE_STATUS_PENDING);
 
   gate_open (&b_gate);
-  g_assert_true (tether_future_wait (pending, -1, NULL));
-  g_assert_cmpint (tether_future_get_int (pending), ==, 42);
+  g_assert_true (tether_future_wait (pending, -1, NULL, NULL));
+  g_assert_cmpint (tether_future_get_int (pending, NULL), ==, 42);
   /* The stopped manager starts again, and its waits are ordinary again. */
   g_assert_true (tether_loop_manager_start (a, NULL, NULL));
   {
@@ -431,8 +431,8 @@ test_cancel_wait_promises (gconstpointer data)
     g_autoptr(TetherFuture) again = tether_loop_manager_submit (a, NULL, NULL, waiter_work,
                                                                 &ww, NULL, NULL);
 
-    g_assert_true (tether_future_wait (again, -1, NULL));
-    g_assert_cmpint (tether_future_get_int (again), ==, 42);
+    g_assert_true (tether_future_wait (again, -1, NULL, NULL));
+    g_assert_cmpint (tether_future_get_int (again, NULL), ==, 42);
   }
   tether_loop_manager_stop (a, TETHER_STOP_MODE_DRAIN);
   tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
@@ -455,7 +455,7 @@ self_cancel_work (TetherWork *work,
 
   gate_wait_open (w->gate);
   tether_loop_manager_stop (self, TETHER_STOP_MODE_CANCEL);
-  g_assert_false (tether_future_wait (w->target, -1, &w->error));
+  g_assert_false (tether_future_wait (w->target, -1, NULL, &w->error));
   tether_work_return_boolean (work, TRUE);
 }
 
@@ -478,14 +478,14 @@ test_self_cancel_then_wait (void)
   w = tether_loop_manager_submit (a, NULL, NULL, self_cancel_work, &ww, NULL, NULL);
   queued = tether_loop_manager_submit (a, NULL, NULL, value_work, NULL, NULL, NULL);
   gate_open (&go);
-  g_assert_true (tether_future_wait (w, -1, NULL));
+  g_assert_true (tether_future_wait (w, -1, NULL, NULL));
   g_assert_error (ww.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_assert_false (tether_future_wait (queued, -1, NULL));
+  g_assert_false (tether_future_wait (queued, -1, NULL, NULL));
   g_assert_cmpint (tether_future_get_status (queued), ==, TETHER_FUTURE_STATUS_CANCELLED);
   tether_loop_manager_stop (a, TETHER_STOP_MODE_DRAIN);
   gate_open (&gate);
   tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
-  g_assert_cmpint (tether_future_get_int (y), ==, 42);
+  g_assert_cmpint (tether_future_get_int (y, NULL), ==, 42);
   watchdog_disarm ();
   gate_clear (&gate);
   gate_clear (&go);
@@ -525,7 +525,7 @@ nested_stop_work (TetherWork *work,
   g_signal_connect (tether_work_get_cancellable (work), "cancelled",
                     G_CALLBACK (on_work_cancelled), n);
   gate_enter (n->gate);
-  tether_future_wait (n->target, -1, &n->error);
+  tether_future_wait (n->target, -1, NULL, &n->error);
   tether_work_return_boolean (work, TRUE);
 }
 
@@ -598,7 +598,7 @@ edge_work (TetherWork *work,
   switch (e->kind)
     {
     case EDGE_WAIT:
-      e->ok = tether_future_wait (e->next_value, -1, &e->error);
+      e->ok = tether_future_wait (e->next_value, -1, NULL, &e->error);
       break;
     case EDGE_DRAIN:
       tether_loop_manager_stop (e->next, TETHER_STOP_MODE_DRAIN);
@@ -673,8 +673,8 @@ test_ring_of_three (gconstpointer data)
 
   for (guint i = 0; i < 3; i++)
     {
-      g_assert_true (tether_future_wait (w[i], -1, NULL));
-      tether_future_wait (v[i], -1, NULL);
+      g_assert_true (tether_future_wait (w[i], -1, NULL, NULL));
+      tether_future_wait (v[i], -1, NULL, NULL);
     }
 
   /* The closing edge did not wait. (A CANCEL stop may have broken the ring
@@ -772,7 +772,7 @@ item_post (gpointer user_data)
                                                               value_work, NULL, NULL, NULL);
 
       if (f != NULL)
-        tether_future_wait (f, -1, NULL);
+        tether_future_wait (f, -1, NULL, NULL);
     }
 }
 
@@ -1150,13 +1150,13 @@ test_stop_from_wait_async_callback (void)
 
   tether_loop_manager_stop (a, TETHER_STOP_MODE_CANCEL);
   g_assert_error (xw.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_assert_true (tether_future_wait (d, -1, NULL));
+  g_assert_true (tether_future_wait (d, -1, NULL, NULL));
   g_assert_error (c.wait_error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_true (c.restarted);
   g_assert_no_error (c.start_error);
   g_assert_true (tether_loop_manager_is_running (a));
   /* B's own CANCEL stop cancelled the timer. */
-  g_assert_false (tether_future_wait (y, -1, NULL));
+  g_assert_false (tether_future_wait (y, -1, NULL, NULL));
   g_assert_cmpint (tether_future_get_status (y), ==, TETHER_FUTURE_STATUS_CANCELLED);
   tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
   g_assert_false (tether_loop_manager_is_running (b));
@@ -1252,8 +1252,8 @@ both_waiter_work (TetherWork *work,
 {
   BothWaiter *w = user_data;
 
-  tether_future_wait (w->first, -1, &w->e1);
-  tether_future_wait (w->second, -1, &w->e2);
+  tether_future_wait (w->first, -1, NULL, &w->e1);
+  tether_future_wait (w->second, -1, NULL, &w->e2);
   tether_work_return_boolean (work, TRUE);
 }
 
@@ -1296,10 +1296,10 @@ test_stop_self_and_other (gconstpointer data)
         g_thread_yield ();
       gate_open (&a_gate);
 
-      g_assert_true (tether_future_wait (fc, -1, NULL));
-      g_assert_true (tether_future_wait (fa, -1, NULL));
-      tether_future_wait (fb, -1, NULL);
-      tether_future_wait (fc_back, -1, NULL);
+      g_assert_true (tether_future_wait (fc, -1, NULL, NULL));
+      g_assert_true (tether_future_wait (fa, -1, NULL, NULL));
+      tether_future_wait (fb, -1, NULL, NULL);
+      tether_future_wait (fc_back, -1, NULL, NULL);
       tether_loop_manager_stop (a, TETHER_STOP_MODE_DRAIN);
       tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
       tether_loop_manager_stop (c, TETHER_STOP_MODE_DRAIN);
@@ -1363,9 +1363,9 @@ test_foreign_unref_while_waiting (void)
       g_thread_join (thread);
       /* Drained, not cancelled: the waits go on. */
       gate_open (&gate);
-      g_assert_true (tether_future_wait (x, -1, NULL));
-      g_assert_cmpint (tether_future_get_int (x), ==, 42);
-      g_assert_true (tether_future_wait (queued, -1, NULL));
+      g_assert_true (tether_future_wait (x, -1, NULL, NULL));
+      g_assert_cmpint (tether_future_get_int (x, NULL), ==, 42);
+      g_assert_true (tether_future_wait (queued, -1, NULL, NULL));
       g_assert_true (tether_loop_manager_wait_detached (-1));
       tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
       gate_clear (&gate);
@@ -1402,9 +1402,9 @@ test_restart_after_dispose (void)
       g_assert_no_error (error);
       after = tether_loop_manager_submit (a, NULL, NULL, value_work, NULL, NULL, &error);
       g_assert_no_error (error);
-      g_assert_true (tether_future_wait (before, -1, NULL));
-      g_assert_true (tether_future_wait (after, -1, NULL));
-      tether_future_wait (timer, -1, NULL);
+      g_assert_true (tether_future_wait (before, -1, NULL, NULL));
+      g_assert_true (tether_future_wait (after, -1, NULL, NULL));
+      tether_future_wait (timer, -1, NULL, NULL);
       gate_clear (&gate);
     }
   g_assert_true (tether_loop_manager_wait_detached (-1));
@@ -1461,7 +1461,7 @@ test_restart_after_cycle_stop (void)
         x = tether_loop_manager_submit (a, NULL, NULL, waiter_work, &xw, NULL, NULL);
         until_waiting_on (a_core, b_core);
         gate_open (&gate);
-        g_assert_true (tether_future_wait (stopper, -1, NULL));
+        g_assert_true (tether_future_wait (stopper, -1, NULL, NULL));
         if (i % 4 < 2)
           {
             /* Started again at once: waits for A's stop, which needs Y2. */
@@ -1469,7 +1469,7 @@ test_restart_after_cycle_stop (void)
             g_assert_no_error (error);
             after = tether_loop_manager_submit (a, NULL, NULL, value_work, NULL, NULL, &error);
             g_assert_no_error (error);
-            g_assert_true (tether_future_wait (after, -1, NULL));
+            g_assert_true (tether_future_wait (after, -1, NULL, NULL));
             tether_loop_manager_stop (a, TETHER_STOP_MODE_DRAIN);
             g_object_unref (a);
           }
@@ -1477,8 +1477,8 @@ test_restart_after_cycle_stop (void)
           {
             g_object_unref (a);
           }
-        tether_future_wait (x, -1, NULL);
-        g_assert_true (tether_future_wait (y2, -1, NULL));
+        tether_future_wait (x, -1, NULL, NULL);
+        g_assert_true (tether_future_wait (y2, -1, NULL, NULL));
       }
       g_assert_true (tether_loop_manager_wait_detached (-1));
       tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
@@ -1624,7 +1624,7 @@ test_stop_within_tiny_in_cycles (void)
       if (f != NULL)
         {
           gate_open (&gate);
-          if (!tether_future_wait (f, -1, &error))
+          if (!tether_future_wait (f, -1, NULL, &error))
             {
               /* Refused: it closed the cycle, and stopped nothing. */
               g_assert_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
@@ -1637,8 +1637,8 @@ test_stop_within_tiny_in_cycles (void)
               g_assert_false (c.until_cycle);
               g_assert_true (tether_future_is_done (x));
             }
-          g_assert_true (tether_future_wait (y, -1, NULL));
-          tether_future_wait (x, -1, NULL);
+          g_assert_true (tether_future_wait (y, -1, NULL, NULL));
+          tether_future_wait (x, -1, NULL, NULL);
           tether_loop_manager_stop (a, TETHER_STOP_MODE_DRAIN);
         }
       else
@@ -1653,8 +1653,8 @@ test_stop_within_tiny_in_cycles (void)
           g_assert_true (tether_future_is_done (timer));
           gate_open (&gate);
         }
-      g_assert_true (tether_future_wait (y, -1, NULL));
-      g_assert_cmpint (tether_future_get_int (y), ==, 42);
+      g_assert_true (tether_future_wait (y, -1, NULL, NULL));
+      g_assert_cmpint (tether_future_get_int (y, NULL), ==, 42);
       tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
       gate_clear (&gate);
       gate_clear (&go);
@@ -1719,7 +1719,7 @@ test_stop_within_counts_only_unfinished (void)
   /* Only the queued work was unfinished when the stop began; it ran. */
   g_assert_cmpuint (w.n_ran, ==, 1);
   g_assert_cmpuint (w.n_cancelled, ==, 0);
-  g_assert_cmpint (tether_future_get_int (queued), ==, 42);
+  g_assert_cmpint (tether_future_get_int (queued, NULL), ==, 42);
   watchdog_disarm ();
   gate_clear (&gate);
 }
@@ -1841,7 +1841,7 @@ actor_work (TetherWork *work,
               f = g_object_ref (g_ptr_array_index (g->pool,
                                                    g_rand_int_range (rand, 0, g->pool->len)));
             g_mutex_unlock (&g->lock);
-            if (f != NULL && !tether_future_wait (f, -1, &error))
+            if (f != NULL && !tether_future_wait (f, -1, NULL, &error))
               {
                 if (g_error_matches (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK))
                   g_atomic_int_inc (&graph_refused);
@@ -2007,9 +2007,9 @@ test_graph_random_walk (void)
         }
 
       for (guint k = 0; k < actors->len; k++)
-        tether_future_wait (g_ptr_array_index (actors, k), -1, NULL);
+        tether_future_wait (g_ptr_array_index (actors, k), -1, NULL, NULL);
       for (guint k = 0; k < async_futures->len; k++)
-        tether_future_wait (g_ptr_array_index (async_futures, k), -1, NULL);
+        tether_future_wait (g_ptr_array_index (async_futures, k), -1, NULL, NULL);
       for (guint i = 0; i < GRAPH_MANAGERS; i++)
         tether_loop_manager_stop (g.managers[i], TETHER_STOP_MODE_DRAIN);
       for (guint k = 0; k < actors->len; k++)

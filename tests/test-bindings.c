@@ -55,7 +55,7 @@ test_destroy_returns_home (void)
   g_assert_no_error (error);
 
   /* The work ends visibly, not with a hang. */
-  g_assert_false (tether_future_wait (future, -1, &error));
+  g_assert_false (tether_future_wait (future, -1, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_ABANDONED);
   g_assert_nonnull (strstr (error->message, "tether_work_return_*()"));
   g_clear_error (&error);
@@ -63,14 +63,14 @@ test_destroy_returns_home (void)
   /* The manager has retired the job (a later one ran), yet the destroy
    * notify waits for the home context. */
   where = tether_loop_manager_submit (manager, NULL, NULL, return_thread, NULL, NULL, &error);
-  g_assert_true (tether_future_wait (where, -1, &error));
+  g_assert_true (tether_future_wait (where, -1, NULL, &error));
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
   g_assert_false (released.ran);
 
   while (!released.ran)
     g_main_context_iteration (home, TRUE);
   g_assert_true (released.thread == g_thread_self ());
-  g_assert_true (released.thread != tether_future_get_pointer (where));
+  g_assert_true (released.thread != tether_future_get_pointer (where, NULL));
   g_main_context_pop_thread_default (home);
 }
 

@@ -275,9 +275,9 @@ test_own_thread (void)
   future = tether_loop_manager_submit (manager, "io", NULL, own_thread_work, (gpointer) "gos-own",
                                        NULL, &error);
   g_assert_no_error (error);
-  g_assert_true (tether_future_wait (future, -1, &error));
+  g_assert_true (tether_future_wait (future, -1, NULL, &error));
   g_assert_no_error (error);
-  g_assert_true (tether_future_get_boolean (future));
+  g_assert_true (tether_future_get_boolean (future, NULL));
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
   watchdog_disarm ();
 }
@@ -354,7 +354,7 @@ test_while_stopping (void)
   g_assert_true (tether_loop_manager_is_running (manager));
   task_type = tether_loop_manager_dup_task_type (manager);
   g_assert_cmpstr (task_type, ==, "new");
-  g_assert_true (tether_future_get_boolean (future));
+  g_assert_true (tether_future_get_boolean (future, NULL));
   g_object_unref (restarter.found);
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
   watchdog_disarm ();

@@ -77,7 +77,7 @@ test_busy_fails_at_once (void)
 
   gate_open (&gate);
   for (guint i = 0; i < futures->len; i++)
-    g_assert_true (tether_future_wait (g_ptr_array_index (futures, i), -1, NULL));
+    g_assert_true (tether_future_wait (g_ptr_array_index (futures, i), -1, NULL, NULL));
   g_assert_cmpuint (tether_loop_manager_get_n_pending (manager), ==, 0);
   tether_future_cancel (timer);
   gate_clear (&gate);
@@ -125,8 +125,8 @@ test_busy_blocks_for_room (void)
   g_thread_join (thread);
 
   g_assert_no_error (submitter.error);
-  g_assert_true (tether_future_wait (submitter.future, -1, NULL));
-  g_assert_cmpint (tether_future_get_int (submitter.future), ==, 1);
+  g_assert_true (tether_future_wait (submitter.future, -1, NULL, NULL));
+  g_assert_cmpint (tether_future_get_int (submitter.future, NULL), ==, 1);
   g_object_unref (submitter.future);
   gate_clear (&gate);
 }
@@ -217,7 +217,7 @@ test_busy_own_thread_never_waits (void)
   tether_loop_manager_set_max_pending (manager, 1);
   tether_loop_manager_set_submit_timeout (manager, -1);
   future = tether_loop_manager_submit (manager, NULL, NULL, post_twice, &own, NULL, NULL);
-  g_assert_true (tether_future_wait (future, 10 * SECOND, NULL));
+  g_assert_true (tether_future_wait (future, 10 * SECOND, NULL, NULL));
   g_assert_no_error (own.first);
   g_assert_error (own.second, TETHER_ERROR, TETHER_ERROR_BUSY);
   g_assert_nonnull (strstr (own.second->message, "own thread"));
@@ -334,7 +334,7 @@ test_stop_within_own_thread (void)
 
   future = tether_loop_manager_submit (manager, NULL, NULL, stop_within_own_thread, manager,
                                        NULL, NULL);
-  g_assert_false (tether_future_wait (future, -1, &error));
+  g_assert_false (tether_future_wait (future, -1, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
   g_assert_true (tether_loop_manager_is_running (manager));
 }
@@ -375,7 +375,7 @@ hop_work (TetherWork *work,
   next->depth = hop->depth + 1;
   future = tether_loop_manager_submit (ring->managers[next->depth % ring->n], NULL, NULL,
                                        hop_work, next, g_free, NULL);
-  if (tether_future_wait (future, 30 * SECOND, &error))
+  if (tether_future_wait (future, 30 * SECOND, NULL, &error))
     tether_work_return_boolean (work, TRUE);
   else
     tether_work_return_error (work, error);
@@ -401,7 +401,7 @@ run_ring (guint n)
                                        NULL);
   /* Whichever wait closes the cycle is refused (threads decide which); the
    * refusal travels back down the chain as each wait's error. */
-  g_assert_false (tether_future_wait (future, -1, &error));
+  g_assert_false (tether_future_wait (future, -1, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
 
   /* "'ringA' -> 'ringB' -> ... -> 'ringA'": every manager, closed. */
@@ -442,8 +442,8 @@ wait_on_other (TetherWork *work,
   GError *error = NULL;
 
   future = tether_loop_manager_submit (other, NULL, NULL, return_one, NULL, NULL, NULL);
-  if (tether_future_wait (future, 10 * SECOND, &error))
-    tether_work_return_int (work, tether_future_get_int (future) + 1);
+  if (tether_future_wait (future, 10 * SECOND, NULL, &error))
+    tether_work_return_int (work, tether_future_get_int (future, NULL) + 1);
   else
     tether_work_return_error (work, error);
 }
@@ -461,9 +461,9 @@ test_wait_across_managers_without_cycle (void)
       g_autoptr(GError) error = NULL;
 
       future = tether_loop_manager_submit (a, NULL, NULL, wait_on_other, b, NULL, NULL);
-      g_assert_true (tether_future_wait (future, -1, &error));
+      g_assert_true (tether_future_wait (future, -1, NULL, &error));
       g_assert_no_error (error);
-      g_assert_cmpint (tether_future_get_int (future), ==, 2);
+      g_assert_cmpint (tether_future_get_int (future, NULL), ==, 2);
     }
 }
 
@@ -481,7 +481,7 @@ test_huge_timeouts (void)
                                             NULL, &error);
   g_assert_no_error (error);
   soon = tether_loop_manager_submit (manager, NULL, NULL, return_one, NULL, NULL, &error);
-  g_assert_true (tether_future_wait (soon, G_MAXINT64, &error));
+  g_assert_true (tether_future_wait (soon, G_MAXINT64, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpint (tether_future_get_status (never), ==, TETHER_FUTURE_STATUS_PENDING);
 

@@ -113,11 +113,11 @@ test_submit_future (void)
 
   future = tether_loop_manager_submit (manager, NULL, NULL, where_work, &where, NULL, &error);
   g_assert_no_error (error);
-  g_assert_true (tether_future_wait (future, -1, &error));
+  g_assert_true (tether_future_wait (future, -1, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpint (tether_future_get_status (future), ==, TETHER_FUTURE_STATUS_SUCCEEDED);
   g_assert_true (tether_future_is_done (future));
-  value = tether_future_dup_string (future);
+  value = tether_future_dup_string (future, NULL);
   g_assert_cmpstr (value, ==, "future");
   g_assert_true (where.thread != g_thread_self ());
   g_assert_true (where.current == manager);
@@ -164,19 +164,19 @@ test_value_types (void)
     }
   for (int i = 0; i < 6; i++)
     {
-      g_assert_true (tether_future_wait (f[i], -1, &error));
+      g_assert_true (tether_future_wait (f[i], -1, NULL, &error));
       g_assert_no_error (error);
     }
-  g_assert_cmpint (tether_future_get_int64 (f[0]), ==, G_GINT64_CONSTANT (1) << 40);
-  g_assert_cmpfloat (tether_future_get_double (f[1]), ==, 2.5);
-  variant = tether_future_dup_variant (f[2]);
+  g_assert_cmpint (tether_future_get_int64 (f[0], NULL), ==, G_GINT64_CONSTANT (1) << 40);
+  g_assert_cmpfloat (tether_future_get_double (f[1], NULL), ==, 2.5);
+  variant = tether_future_dup_variant (f[2], NULL);
   g_assert_cmpstr (g_variant_get_type_string (variant), ==, "(si)");
-  object = tether_future_dup_object (f[3]);
+  object = tether_future_dup_object (f[3], NULL);
   g_assert_true (G_IS_CANCELLABLE (object));
-  g_assert_cmpstr (tether_future_get_pointer (f[4]), ==, "ptr");
+  g_assert_cmpstr (tether_future_get_pointer (f[4], NULL), ==, "ptr");
   g_assert_null (tether_future_get_value (f[5]));
 
-  g_assert_false (tether_future_wait (f[6], -1, &error));
+  g_assert_false (tether_future_wait (f[6], -1, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
   g_assert_cmpstr (error->message, ==, "no luck");
   g_assert_cmpint (tether_future_get_status (f[6]), ==, TETHER_FUTURE_STATUS_FAILED);
@@ -305,7 +305,7 @@ test_post_own_thread_is_queued (void)
   SelfPost sp = { manager, 0, TRUE };
 
   future = tether_loop_manager_submit (manager, NULL, NULL, self_post_outer, &sp, NULL, NULL);
-  g_assert_true (tether_future_wait (future, -1, NULL));
+  g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
   g_assert_false (sp.inline_run);
   g_assert_cmpint (sp.ran, ==, 1);
@@ -342,12 +342,12 @@ test_task_types (void)
 
   future = tether_loop_manager_submit (typed, "render", NULL, count_work, &runs, NULL, &error);
   g_assert_no_error (error);
-  g_assert_true (tether_future_wait (future, -1, NULL));
+  g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   g_clear_object (&future);
 
   future = tether_loop_manager_submit (untyped, "anything", NULL, count_work, &runs, NULL, &error);
   g_assert_no_error (error);
-  g_assert_true (tether_future_wait (future, -1, NULL));
+  g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   g_clear_object (&future);
 
   tether_loop_manager_stop (typed, TETHER_STOP_MODE_DRAIN);
@@ -389,7 +389,7 @@ test_cancel_before_start (void)
   g_cancellable_cancel (cancellable);
   future = tether_loop_manager_submit (manager, NULL, cancellable, count_work, &runs, count_destroy, &error);
   g_assert_no_error (error);
-  g_assert_false (tether_future_wait (future, -1, &error));
+  g_assert_false (tether_future_wait (future, -1, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpint (tether_future_get_status (future), ==, TETHER_FUTURE_STATUS_CANCELLED);
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
@@ -421,7 +421,7 @@ test_cancel_queued (void)
   g_assert_cmpint (tether_future_get_status (b), ==, TETHER_FUTURE_STATUS_CANCELLED);
 
   gate_open (&gate);
-  g_assert_true (tether_future_wait (blocker, -1, NULL));
+  g_assert_true (tether_future_wait (blocker, -1, NULL, NULL));
   tether_future_cancel (blocker);
   g_assert_cmpint (tether_future_get_status (blocker), ==, TETHER_FUTURE_STATUS_SUCCEEDED);
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
@@ -453,9 +453,9 @@ test_cancel_running_value_wins (void)
   future = tether_loop_manager_submit (manager, NULL, NULL, cancel_aware_work, &gate, NULL, NULL);
   gate_wait_entered (&gate);
   tether_future_cancel (future);
-  g_assert_true (tether_future_wait (future, -1, &error));
+  g_assert_true (tether_future_wait (future, -1, NULL, &error));
   g_assert_no_error (error);
-  value = tether_future_dup_string (future);
+  value = tether_future_dup_string (future, NULL);
   g_assert_cmpstr (value, ==, "finished anyway");
   gate_clear (&gate);
 }
@@ -470,17 +470,17 @@ test_wait_timeout (void)
 
   gate_init (&gate);
   future = tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL);
-  g_assert_false (tether_future_wait (future, 0, &error));
+  g_assert_false (tether_future_wait (future, 0, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT);
   g_clear_error (&error);
-  g_assert_false (tether_future_wait (future, 20000, &error));
+  g_assert_false (tether_future_wait (future, 20000, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT);
   g_clear_error (&error);
 
   /* The timeout did not cancel the work. */
   gate_open (&gate);
-  g_assert_true (tether_future_wait (future, -1, &error));
-  g_assert_true (tether_future_get_boolean (future));
+  g_assert_true (tether_future_wait (future, -1, NULL, &error));
+  g_assert_true (tether_future_get_boolean (future, NULL));
   gate_clear (&gate);
 }
 
@@ -545,7 +545,7 @@ test_wait_done_on_manager_thread (void)
       elsewhere = tether_loop_manager_submit (other, NULL, NULL, block_work, &gate, NULL, NULL);
       future = tether_loop_manager_submit (manager, NULL, NULL, wait_done_on_manager_thread,
                                            elsewhere, NULL, NULL);
-      tether_future_wait (future, -1, NULL);
+      tether_future_wait (future, -1, NULL, NULL);
       gate_open (&gate);
       return;
     }
@@ -569,7 +569,7 @@ deadlock_work (TetherWork *work,
   g_autoptr(TetherFuture) inner = tether_loop_manager_submit (data->manager, NULL, NULL,
                                                               count_work, &data->runs, NULL, NULL);
 
-  g_assert_false (tether_future_wait (inner, -1, &data->error));
+  g_assert_false (tether_future_wait (inner, -1, NULL, &data->error));
   tether_work_return_boolean (work, TRUE);
 }
 
@@ -581,7 +581,7 @@ test_would_deadlock (void)
   DeadlockData data = { manager, NULL, 0 };
 
   future = tether_loop_manager_submit (manager, NULL, NULL, deadlock_work, &data, NULL, NULL);
-  g_assert_true (tether_future_wait (future, -1, NULL));
+  g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
   g_assert_cmpint (data.runs, ==, 1);
   g_assert_error (data.error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
@@ -603,7 +603,7 @@ test_abandoned (void)
   g_autoptr(GError) error = NULL;
 
   future = tether_loop_manager_submit (manager, NULL, NULL, abandon_work, NULL, NULL, NULL);
-  g_assert_false (tether_future_wait (future, -1, &error));
+  g_assert_false (tether_future_wait (future, -1, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_ABANDONED);
 }
 
@@ -632,8 +632,8 @@ test_complete_later (void)
   g_autoptr(TetherFuture) future = NULL;
 
   future = tether_loop_manager_submit (manager, NULL, NULL, later_work, NULL, NULL, NULL);
-  g_assert_true (tether_future_wait (future, -1, NULL));
-  g_assert_cmpint (tether_future_get_int (future), ==, 7);
+  g_assert_true (tether_future_wait (future, -1, NULL, NULL));
+  g_assert_cmpint (tether_future_get_int (future, NULL), ==, 7);
 }
 
 /* Records its handle, keeps it (a reference) when asked, returns at once
@@ -695,7 +695,7 @@ test_handle_reuse (void)
                                             &kept, NULL, NULL);
   next_future = tether_loop_manager_submit (manager, NULL, NULL, record_handle_work,
                                             &next, NULL, NULL);
-  g_assert_true (tether_future_wait (next_future, -1, &error));
+  g_assert_true (tether_future_wait (next_future, -1, NULL, &error));
   g_assert_no_error (error);
   g_assert_true (kept.kept != NULL);
   g_assert_true (next.seen != kept.seen);
@@ -704,17 +704,133 @@ test_handle_reuse (void)
   /* From this thread, after the manager ran another job. */
   tether_work_return_int (kept.kept, 3);
   g_clear_object (&kept.kept);
-  g_assert_true (tether_future_wait (kept_future, -1, &error));
-  g_assert_cmpint (tether_future_get_int (kept_future), ==, 3);
-  g_assert_cmpint (tether_future_get_int (next_future), ==, 1);
+  g_assert_true (tether_future_wait (kept_future, -1, NULL, &error));
+  g_assert_cmpint (tether_future_get_int (kept_future, NULL), ==, 3);
+  g_assert_cmpint (tether_future_get_int (next_future, NULL), ==, 1);
 
   borrowed_future = tether_loop_manager_submit (manager, NULL, NULL, borrow_handle_work,
                                                 &borrowed, NULL, NULL);
   after_future = tether_loop_manager_submit (manager, NULL, NULL, record_handle_work,
                                              &after, NULL, NULL);
-  g_assert_true (tether_future_wait (after_future, -1, &error));
-  g_assert_cmpint (tether_future_get_int (borrowed_future), ==, 2);
+  g_assert_true (tether_future_wait (after_future, -1, NULL, &error));
+  g_assert_cmpint (tether_future_get_int (borrowed_future, NULL), ==, 2);
   g_assert_true (after.seen == borrowed.seen);
+}
+
+static void
+string_work (TetherWork *work,
+             gpointer    user_data)
+{
+  tether_work_return_string (work, "text");
+}
+
+static void
+no_value_work (TetherWork *work,
+               gpointer    user_data)
+{
+  tether_work_return_value (work, NULL);
+}
+
+static TetherFuture *
+waited (TetherLoopManager *manager,
+        TetherWorkFunc     func)
+{
+  TetherFuture *future = tether_loop_manager_submit (manager, NULL, NULL, func, NULL, NULL, NULL);
+
+  tether_future_wait (future, -1, NULL, NULL);
+  g_assert_true (tether_future_is_done (future));
+  return future;
+}
+
+/* A typed getter reports what stands between the caller and the value as a
+ * GError, never a critical: the work's own error, PENDING, WRONG_TYPE. */
+static void
+test_typed_getter_errors (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("getters", NULL);
+  g_autoptr(TetherFuture) text = waited (manager, string_work);
+  g_autoptr(TetherFuture) nothing = waited (manager, no_value_work);
+  g_autoptr(TetherFuture) failed = waited (manager, fail_work);
+  g_autoptr(TetherFuture) later = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *copy = NULL;
+
+  g_assert_cmpint (tether_future_get_int (text, &error), ==, 0);
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_WRONG_TYPE);
+  g_assert_nonnull (strstr (error->message, "gchararray"));
+  g_clear_error (&error);
+  copy = tether_future_dup_string (text, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (copy, ==, "text");
+  /* NULL for @error: the same answer, nothing logged. */
+  g_assert_cmpint (tether_future_get_int64 (text, NULL), ==, 0);
+
+  g_assert_null (tether_future_dup_object (nothing, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_WRONG_TYPE);
+  g_assert_nonnull (strstr (error->message, "no value"));
+  g_clear_error (&error);
+
+  g_assert_cmpfloat (tether_future_get_double (failed, &error), ==, 0.0);
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_FAILED);
+  g_assert_cmpstr (error->message, ==, "failed on purpose");
+  g_clear_error (&error);
+
+  later = tether_loop_manager_submit_after (manager, NULL, (gint64) G_USEC_PER_SEC * 3600, NULL,
+                                            string_work, NULL, NULL, NULL);
+  g_assert_false (tether_future_get_boolean (later, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PENDING);
+  g_clear_error (&error);
+  tether_future_cancel (later);
+  g_assert_null (tether_future_dup_variant (later, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+static gpointer
+cancel_when_entered (gpointer data)
+{
+  gpointer *args = data;
+
+  gate_wait_entered (args[0]);
+  g_cancellable_cancel (args[1]);
+  return NULL;
+}
+
+/* A cancellable given to tether_future_wait() ends the wait, not the work;
+ * an outcome already there wins over it. */
+static void
+test_wait_cancellable (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("wait-cancellable", NULL);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(TetherFuture) blocked = NULL;
+  g_autoptr(GError) error = NULL;
+  GThread *canceller;
+  gpointer args[2];
+  Gate gate;
+
+  gate_init (&gate);
+  blocked = tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL);
+  args[0] = &gate;
+  args[1] = cancellable;
+  canceller = g_thread_new ("canceller", cancel_when_entered, args);
+  g_assert_false (tether_future_wait (blocked, -1, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_thread_join (canceller);
+  g_assert_false (tether_future_is_done (blocked));
+
+  /* Already cancelled: fails at once, even with no timeout. */
+  g_assert_false (tether_future_wait (blocked, -1, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  /* The work goes on, and its outcome wins over the cancelled cancellable. */
+  gate_open (&gate);
+  g_assert_true (tether_future_wait (blocked, -1, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (tether_future_wait (blocked, -1, cancellable, &error));
+  g_assert_no_error (error);
+  gate_clear (&gate);
 }
 
 static void
@@ -745,10 +861,10 @@ test_timers (void)
   tether_future_cancel (cancelled);
   g_assert_cmpint (tether_future_get_status (cancelled), ==, TETHER_FUTURE_STATUS_CANCELLED);
 
-  g_assert_true (tether_future_wait (later, -1, NULL));
-  g_assert_true (tether_future_wait (at, -1, NULL));
-  g_assert_cmpint (tether_future_get_int64 (later) - start, >=, 30000);
-  g_assert_cmpint (tether_future_get_int64 (at) - start, >=, 10000);
+  g_assert_true (tether_future_wait (later, -1, NULL, NULL));
+  g_assert_true (tether_future_wait (at, -1, NULL, NULL));
+  g_assert_cmpint (tether_future_get_int64 (later, NULL) - start, >=, 30000);
+  g_assert_cmpint (tether_future_get_int64 (at, NULL) - start, >=, 10000);
   /* No order between the two is asserted: when both are overdue (a loaded
    * machine, valgrind) GLib dispatches ready sources of equal priority in
    * attach order, not by ready time. */
@@ -790,8 +906,8 @@ test_stop_from_work (void)
   queued = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, NULL, NULL);
   gate_open (&gate);
 
-  g_assert_true (tether_future_wait (future, -1, NULL));
-  g_assert_true (tether_future_wait (queued, -1, NULL));
+  g_assert_true (tether_future_wait (future, -1, NULL, NULL));
+  g_assert_true (tether_future_wait (queued, -1, NULL, NULL));
   g_assert_cmpint (runs, ==, 1);
 
   /* Start again from here: waits for the self-stop to finish, reaps its thread. */
@@ -836,8 +952,8 @@ test_last_unref_on_own_thread (void)
   /* The work now holds the only reference, and drops it on the manager's thread. */
   g_object_unref (manager);
   gate_open (&gate);
-  g_assert_true (tether_future_wait (future, -1, NULL));
-  g_assert_true (tether_future_wait (after, -1, NULL));
+  g_assert_true (tether_future_wait (future, -1, NULL, NULL));
+  g_assert_true (tether_future_wait (after, -1, NULL, NULL));
   g_assert_cmpint (runs, ==, 1);
   while (!g_atomic_int_get (&finalized))
     g_usleep (1000);
@@ -1145,7 +1261,7 @@ test_future_wait_async (void)
   g_clear_error (&data.error);
   g_assert_false (tether_future_is_done (blocked));
   gate_open (&gate);
-  g_assert_true (tether_future_wait (blocked, -1, NULL));
+  g_assert_true (tether_future_wait (blocked, -1, NULL, NULL));
 
   g_main_loop_unref (data.loop);
   g_main_context_pop_thread_default (context);
@@ -1481,7 +1597,7 @@ test_future_is_running (void)
   g_assert_false (tether_future_is_running (timer));
 
   gate_open (&gate);
-  g_assert_true (tether_future_wait (blocker, -1, &error));
+  g_assert_true (tether_future_wait (blocker, -1, NULL, &error));
   g_assert_no_error (error);
   g_assert_false (tether_future_is_running (blocker));
 
@@ -1493,7 +1609,7 @@ test_future_is_running (void)
   while (!tether_future_is_running (deferred))
     g_thread_yield ();
   tether_work_return_int (deferred_work, 7);
-  g_assert_true (tether_future_wait (deferred, -1, &error));
+  g_assert_true (tether_future_wait (deferred, -1, NULL, &error));
   g_assert_no_error (error);
   g_assert_false (tether_future_is_running (deferred));
   g_clear_object (&deferred_work);
@@ -1552,6 +1668,8 @@ main (int   argc,
   g_test_add_func ("/Tether/Manager/abandoned", test_abandoned);
   g_test_add_func ("/Tether/Manager/complete-later", test_complete_later);
   g_test_add_func ("/Tether/Manager/handle-reuse", test_handle_reuse);
+  g_test_add_func ("/Tether/Manager/typed-getter-errors", test_typed_getter_errors);
+  g_test_add_func ("/Tether/Manager/wait-cancellable", test_wait_cancellable);
   g_test_add_func ("/Tether/Manager/timers", test_timers);
   g_test_add_func ("/Tether/Manager/stop-from-work", test_stop_from_work);
   g_test_add_func ("/Tether/Manager/last-unref-own-thread", test_last_unref_on_own_thread);

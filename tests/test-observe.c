@@ -192,14 +192,14 @@ test_stats_counts (void)
         tether_loop_manager_submit (manager, "io", NULL, return_int, GINT_TO_POINTER (i), NULL, &error);
 
       g_assert_no_error (error);
-      g_assert_true (tether_future_wait (future, -1, NULL));
+      g_assert_true (tether_future_wait (future, -1, NULL, NULL));
     }
   {
     g_autoptr(TetherFuture) failing =
       tether_loop_manager_submit (manager, "io", NULL, return_error, NULL, NULL, &error);
 
     g_assert_no_error (error);
-    g_assert_false (tether_future_wait (failing, -1, NULL));
+    g_assert_false (tether_future_wait (failing, -1, NULL, NULL));
   }
   g_assert_cmpuint (stat_u64 (manager, "completed"), ==, 5);
   g_assert_cmpuint (stat_u64 (manager, "failed"), ==, 1);
@@ -229,7 +229,7 @@ test_stats_counts (void)
   tether_future_cancel (queued);
   g_assert_cmpuint (stat_u64 (manager, "cancelled"), ==, 1);
   gate_open (&gate);
-  g_assert_true (tether_future_wait (blocker, -1, NULL));
+  g_assert_true (tether_future_wait (blocker, -1, NULL, NULL));
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
 
   g_assert_cmpint (posts, ==, 40);
@@ -288,7 +288,7 @@ test_stats_latency (void)
     g_ptr_array_add (futures, tether_loop_manager_submit (manager, NULL, NULL, sleep_work,
                                                           GUINT_TO_POINTER (2000), NULL, &error));
   for (guint i = 0; i < futures->len; i++)
-    g_assert_true (tether_future_wait (g_ptr_array_index (futures, i), -1, NULL));
+    g_assert_true (tether_future_wait (g_ptr_array_index (futures, i), -1, NULL, NULL));
 
   wait_for_samples (manager, 20);
   g_assert_cmpint ((gint64) stat_u64 (manager, "run-time-p50-usec"), >=, 2000);
@@ -321,7 +321,7 @@ test_stats_window (void)
       g_autoptr(TetherFuture) future =
         tether_loop_manager_submit (manager, NULL, NULL, return_int, NULL, NULL, &error);
 
-      g_assert_true (tether_future_wait (future, -1, NULL));
+      g_assert_true (tether_future_wait (future, -1, NULL, NULL));
     }
   wait_for_samples (manager, 1024);
   /* Counters survive the restart. */
@@ -357,14 +357,14 @@ test_debug_slow (void)
   /* Off: nothing is logged. */
   tether_loop_manager_set_debug_flags (manager, TETHER_DEBUG_FLAGS_NONE);
   future = tether_loop_manager_submit (manager, "disk", NULL, slow_named, NULL, NULL, &error);
-  g_assert_true (tether_future_wait (future, -1, NULL));
+  g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   g_clear_object (&future);
   g_assert_cmpuint (take_logged ("", NULL), ==, 0);
 
   tether_loop_manager_set_debug_flags (manager, TETHER_DEBUG_FLAGS_SLOW);
   g_assert_cmpint (tether_loop_manager_get_debug_flags (manager), ==, TETHER_DEBUG_FLAGS_SLOW);
   future = tether_loop_manager_submit (manager, "disk", NULL, slow_named, NULL, NULL, &error);
-  g_assert_true (tether_future_wait (future, -1, NULL));
+  g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   /* The report is made once the work has returned, which may be after the
    * waiter woke: wait for it before the threshold changes. */
   {
@@ -381,7 +381,7 @@ test_debug_slow (void)
   g_clear_object (&future);
   tether_loop_manager_set_slow_threshold (manager, 10 * G_USEC_PER_SEC);
   future = tether_loop_manager_submit (manager, "disk", NULL, return_int, NULL, NULL, &error);
-  g_assert_true (tether_future_wait (future, -1, NULL));
+  g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
 
   g_assert_cmpuint (n_logged (), ==, 1);
@@ -457,7 +457,7 @@ test_debug_unretrieved (void)
 
   /* Read through wait(): not logged. */
   future = tether_loop_manager_submit (manager, "net", NULL, return_error, NULL, NULL, &error);
-  g_assert_false (tether_future_wait (future, -1, &error));
+  g_assert_false (tether_future_wait (future, -1, NULL, &error));
   g_clear_error (&error);
   g_object_unref (future);
 
@@ -471,7 +471,7 @@ test_debug_unretrieved (void)
   g_clear_error (&error);
   g_object_unref (future);
   future = tether_loop_manager_submit (manager, "net", NULL, return_int, NULL, NULL, &error);
-  g_assert_true (tether_future_wait (future, -1, NULL));
+  g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   g_object_unref (future);
 
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
@@ -518,8 +518,8 @@ check_idle (gint64 loop_spin)
   tether_loop_manager_set_loop_spin (manager, loop_spin);
   g_assert_true (tether_loop_manager_start (manager, NULL, &error));
   future = tether_loop_manager_submit (manager, NULL, NULL, store_tid, NULL, NULL, &error);
-  g_assert_true (tether_future_wait (future, -1, NULL));
-  tid = tether_future_get_int (future);
+  g_assert_true (tether_future_wait (future, -1, NULL, NULL));
+  tid = tether_future_get_int (future, NULL);
 
   g_usleep (100 * 1000);  /* let the spin, if any, run out */
   before = context_switches (tid);
@@ -560,8 +560,8 @@ test_spin_round_trips (void)
         tether_loop_manager_submit (manager, NULL, NULL, return_int, GINT_TO_POINTER (i), NULL, &error);
 
       g_assert_no_error (error);
-      g_assert_true (tether_future_wait (future, -1, &error));
-      g_assert_cmpint (tether_future_get_int (future), ==, i);
+      g_assert_true (tether_future_wait (future, -1, NULL, &error));
+      g_assert_cmpint (tether_future_get_int (future, NULL), ==, i);
     }
 
   /* Work longer than the spin: the waiter falls back to sleeping. */
@@ -569,17 +569,17 @@ test_spin_round_trips (void)
     g_autoptr(TetherFuture) future =
       tether_loop_manager_submit (manager, NULL, NULL, sleep_work, GUINT_TO_POINTER (20000), NULL, &error);
 
-    g_assert_true (tether_future_wait (future, -1, &error));
+    g_assert_true (tether_future_wait (future, -1, NULL, &error));
   }
   /* A timed wait shorter than the spin still times out. */
   {
     g_autoptr(TetherFuture) future =
       tether_loop_manager_submit (manager, NULL, NULL, sleep_work, GUINT_TO_POINTER (50000), NULL, &error);
 
-    g_assert_false (tether_future_wait (future, 100, &error));
+    g_assert_false (tether_future_wait (future, 100, NULL, &error));
     g_assert_error (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT);
     g_clear_error (&error);
-    g_assert_true (tether_future_wait (future, -1, &error));
+    g_assert_true (tether_future_wait (future, -1, NULL, &error));
   }
 }
 
@@ -601,8 +601,8 @@ manager_polls_with_g_poll (TetherLoopManager *manager)
   future = tether_loop_manager_submit (manager, NULL, NULL, poll_func_is_glibs, NULL, NULL,
                                        &error);
   g_assert_no_error (error);
-  g_assert_true (tether_future_wait (future, -1, &error));
-  return tether_future_get_boolean (future);
+  g_assert_true (tether_future_wait (future, -1, NULL, &error));
+  return tether_future_get_boolean (future, NULL);
 }
 
 /* The switch happens as the thread next prepares an iteration: the job

@@ -31,9 +31,9 @@ assert_runs_work (TetherLoopManager *manager)
                                                                NULL, NULL, &error);
 
   g_assert_no_error (error);
-  g_assert_true (tether_future_wait (future, 60 * G_USEC_PER_SEC, &error));
+  g_assert_true (tether_future_wait (future, 60 * G_USEC_PER_SEC, NULL, &error));
   g_assert_no_error (error);
-  g_assert_cmpint (tether_future_get_int (future), ==, 1);
+  g_assert_cmpint (tether_future_get_int (future, NULL), ==, 1);
 }
 
 /* The context handed out is the manager's for its whole life. */
@@ -360,7 +360,7 @@ test_fork_managers (void)
   g_assert_true (tether_loop_manager_is_running (m.busy));
   gate_open (&gate);
   for (guint i = 0; i < futures->len; i++)
-    g_assert_true (tether_future_wait (g_ptr_array_index (futures, i), 60 * G_USEC_PER_SEC, NULL));
+    g_assert_true (tether_future_wait (g_ptr_array_index (futures, i), 60 * G_USEC_PER_SEC, NULL, NULL));
   tether_loop_manager_stop (m.busy, TETHER_STOP_MODE_DRAIN);
   g_assert_cmpint (g_atomic_int_get (&posts_ran), ==, 100);
   assert_runs_work (m.idle);
@@ -499,8 +499,8 @@ test_fork_parent_unaffected (void)
     }
 
   future = tether_loop_manager_submit (manager, NULL, NULL, fork_from_work, NULL, NULL, NULL);
-  g_assert_true (tether_future_wait (future, 60 * G_USEC_PER_SEC, NULL));
-  g_assert_cmpint (tether_future_get_int (future), ==, 1);
+  g_assert_true (tether_future_wait (future, 60 * G_USEC_PER_SEC, NULL, NULL));
+  g_assert_cmpint (tether_future_get_int (future, NULL), ==, 1);
   assert_runs_work (manager);
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
 }
@@ -529,7 +529,7 @@ child_detached_and_timers (gpointer data)
   soon = tether_loop_manager_submit_after (d->timers, NULL, 1000, NULL, return_one, NULL, NULL,
                                            &error);
   g_assert_no_error (error);
-  g_assert_true (tether_future_wait (soon, -1, &error));
+  g_assert_true (tether_future_wait (soon, -1, NULL, &error));
   g_assert_no_error (error);
   tether_loop_manager_stop (d->timers, TETHER_STOP_MODE_CANCEL);
 }
@@ -562,7 +562,7 @@ test_fork_detached_and_timers (void)
   /* The parent is untouched: its drain ends, its timers are still armed. */
   gate_open (&gate);
   g_assert_true (tether_loop_manager_wait_detached (-1));
-  g_assert_true (tether_future_wait (held, 0, NULL));
+  g_assert_true (tether_future_wait (held, 0, NULL, NULL));
   for (guint i = 0; i < d.futures->len; i++)
     g_assert_false (tether_future_is_done (g_ptr_array_index (d.futures, i)));
   tether_loop_manager_stop (d.timers, TETHER_STOP_MODE_DRAIN);

@@ -30,7 +30,7 @@ settle (TetherFuture *future)
 {
   g_autoptr(GError) error = NULL;
 
-  tether_future_wait (future, WATCHDOG, &error);
+  tether_future_wait (future, WATCHDOG, NULL, &error);
   if (g_error_matches (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT))
     g_error ("watchdog: a future did not end within %d s", (int) (WATCHDOG / G_USEC_PER_SEC));
   return tether_future_get_status (future);
@@ -40,7 +40,7 @@ settle (TetherFuture *future)
 static TetherFutureStatus
 settle_quietly (TetherFuture *future)
 {
-  tether_future_wait (future, WATCHDOG, NULL);
+  tether_future_wait (future, WATCHDOG, NULL, NULL);
   if (!tether_future_is_done (future))
     g_error ("watchdog: a future did not end within %d s", (int) (WATCHDOG / G_USEC_PER_SEC));
   return tether_future_get_status (future);

@@ -697,7 +697,7 @@ test_force_create_replaces_running (void)
   /* That last unref does not wait for the drain. */
   g_assert_true (tether_loop_manager_wait_detached (60 * G_USEC_PER_SEC));
   g_assert_true (tether_future_is_done (future));
-  g_assert_true (tether_future_get_boolean (future));
+  g_assert_true (tether_future_get_boolean (future, NULL));
 }
 
 static void
@@ -754,8 +754,8 @@ test_manager_thread_is_child (void)
 
   g_assert_true (tether_loop_manager_start (worker, NULL, NULL));
   future = tether_loop_manager_submit (worker, NULL, NULL, where_work, NULL, NULL, NULL);
-  g_assert_true (tether_future_wait (future, -1, NULL));
-  found = tether_future_dup_object (future);
+  g_assert_true (tether_future_wait (future, -1, NULL, NULL));
+  found = tether_future_dup_object (future, NULL);
   g_assert_true (found == (GObject *) starter);
   tether_loop_manager_stop (worker, TETHER_STOP_MODE_DRAIN);
 }

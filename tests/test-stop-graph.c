@@ -53,8 +53,8 @@ core_of (TetherLoopManager *manager)
   g_autoptr(TetherFuture) future = tether_loop_manager_submit (manager, NULL, NULL, core_work,
                                                                NULL, NULL, NULL);
 
-  g_assert_true (tether_future_wait (future, -1, NULL));
-  return tether_future_get_pointer (future);
+  g_assert_true (tether_future_wait (future, -1, NULL, NULL));
+  return tether_future_get_pointer (future, NULL);
 }
 
 /* Returns 42, once the Gate in @user_data (if any) is open. */
@@ -87,7 +87,7 @@ async_waited (GObject      *source,
   Waiter *w = g_object_get_data (G_OBJECT (work), "waiter");
 
   if (tether_future_wait_finish (TETHER_FUTURE (source), result, &w->wait_error))
-    tether_work_return_int (work, tether_future_get_int (TETHER_FUTURE (source)));
+    tether_work_return_int (work, tether_future_get_int (TETHER_FUTURE (source), NULL));
   else
     tether_work_return_error (work, g_error_copy (w->wait_error));
   g_atomic_int_set (&w->waited, TRUE);
@@ -115,8 +115,8 @@ waiter_work (TetherWork *work,
       return;
     }
 
-  if (tether_future_wait (w->target, -1, &w->wait_error))
-    tether_work_return_int (work, tether_future_get_int (w->target));
+  if (tether_future_wait (w->target, -1, NULL, &w->wait_error))
+    tether_work_return_int (work, tether_future_get_int (w->target, NULL));
   else
     tether_work_return_error (work, g_error_copy (w->wait_error));
   g_atomic_int_set (&w->waited, TRUE);
@@ -226,7 +226,7 @@ test_stop_waiter (gconstpointer data)
     a = g_object_ref (s.victim);
   gate_open (&go);
 
-  g_assert_true (tether_future_wait (stop_future, -1, NULL));
+  g_assert_true (tether_future_wait (stop_future, -1, NULL, NULL));
   /* It did not wait for A, whose work waits for B. (A CANCEL stop ends
    * that wait, so A's work may have ended by now.) */
   if (c->stop != STOP_CANCEL)
@@ -244,10 +244,10 @@ test_stop_waiter (gconstpointer data)
       g_assert_true (s.stop_ok);
     }
 
-  tether_future_wait (w_future, -1, &error);
+  tether_future_wait (w_future, -1, NULL, &error);
   gate_open (&y_gate);
-  g_assert_true (tether_future_wait (y, -1, NULL));
-  g_assert_cmpint (tether_future_get_int (y), ==, 42);
+  g_assert_true (tether_future_wait (y, -1, NULL, NULL));
+  g_assert_cmpint (tether_future_get_int (y, NULL), ==, 42);
   if (c->stop == STOP_CANCEL)
     {
       /* The CANCEL stop ended the blocking wait (the work's cancellable the
@@ -259,7 +259,7 @@ test_stop_waiter (gconstpointer data)
   else
     {
       g_assert_no_error (error);
-      g_assert_cmpint (tether_future_get_int (w_future), ==, 42);
+      g_assert_cmpint (tether_future_get_int (w_future, NULL), ==, 42);
     }
 
   /* Later stops do not hang. */
@@ -314,21 +314,21 @@ test_waiter_after_stop (gconstpointer data)
   if (c->stop != STOP_UNREF)
     until_waiting_on (b_core, a_core);
   else
-    g_assert_true (tether_future_wait (stop_future, -1, NULL));
+    g_assert_true (tether_future_wait (stop_future, -1, NULL, NULL));
   gate_open (&gate);
 
-  g_assert_true (tether_future_wait (stop_future, -1, NULL));
+  g_assert_true (tether_future_wait (stop_future, -1, NULL, NULL));
   g_assert_true (s.stop_ok);
   g_assert_no_error (s.stop_error);
-  g_assert_true (tether_future_wait (y, -1, NULL));
-  g_assert_cmpint (tether_future_get_int (y), ==, 42);
-  tether_future_wait (w_future, -1, NULL);
+  g_assert_true (tether_future_wait (y, -1, NULL, NULL));
+  g_assert_cmpint (tether_future_get_int (y, NULL), ==, 42);
+  tether_future_wait (w_future, -1, NULL, NULL);
 
   if (c->stop == STOP_UNREF)
     {
       /* Nothing waits for A: its work's wait is an ordinary one. */
       g_assert_no_error (w.wait_error);
-      g_assert_cmpint (tether_future_get_int (w_future), ==, 42);
+      g_assert_cmpint (tether_future_get_int (w_future, NULL), ==, 42);
     }
   else
     {
@@ -394,7 +394,7 @@ test_chain_of_three (gconstpointer data)
     a = g_object_ref (s.victim);
   gate_open (&go);
 
-  g_assert_true (tether_future_wait (stop_future, -1, NULL));
+  g_assert_true (tether_future_wait (stop_future, -1, NULL, NULL));
   if (c->stop != STOP_CANCEL)
     g_assert_false (s.victim_work_done);
   if (c->stop == STOP_WITHIN)
@@ -403,15 +403,15 @@ test_chain_of_three (gconstpointer data)
       g_assert_nonnull (strstr (s.stop_error->message, "'c' -> 'a' -> 'b' -> 'c'"));
     }
 
-  tether_future_wait (aw, -1, NULL);
+  tether_future_wait (aw, -1, NULL, NULL);
   gate_open (&z_gate);
-  g_assert_true (tether_future_wait (z, -1, NULL));
-  g_assert_true (tether_future_wait (by, -1, NULL));
-  g_assert_cmpint (tether_future_get_int (by), ==, 42);
+  g_assert_true (tether_future_wait (z, -1, NULL, NULL));
+  g_assert_true (tether_future_wait (by, -1, NULL, NULL));
+  g_assert_cmpint (tether_future_get_int (by, NULL), ==, 42);
   if (c->stop == STOP_CANCEL)
     g_assert_cmpint (tether_future_get_status (aw), ==, TETHER_FUTURE_STATUS_CANCELLED);
   else
-    g_assert_cmpint (tether_future_get_int (aw), ==, 42);
+    g_assert_cmpint (tether_future_get_int (aw, NULL), ==, 42);
 
   /* Later stops do not hang. */
   if (a != NULL)
@@ -506,7 +506,7 @@ refused_work (TetherWork *work,
 
   gate_enter (r->gate);
   gate_wait_open (r->gate);
-  g_assert_false (tether_future_wait (r->target, -1, &r->error));
+  g_assert_false (tether_future_wait (r->target, -1, NULL, &r->error));
   tether_work_return_boolean (work, TRUE);
 }
 
@@ -541,14 +541,14 @@ test_refused_wait_leaves_work_queued (void)
   g_assert_cmpint (tether_future_get_status (y), ==, TETHER_FUTURE_STATUS_PENDING);
   gate_open (&gate);
 
-  g_assert_true (tether_future_wait (w, -1, NULL));
+  g_assert_true (tether_future_wait (w, -1, NULL, NULL));
   g_assert_error (r.error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
   g_assert_nonnull (strstr (r.error->message, "'a' -> 'b' -> 'a'"));
   /* Y was neither run nor cancelled by the refusal: it runs after V. */
-  g_assert_true (tether_future_wait (v, -1, NULL));
-  g_assert_true (tether_future_wait (y, -1, NULL));
-  g_assert_cmpint (tether_future_get_int (y), ==, 42);
-  g_assert_cmpint (tether_future_get_int (z), ==, 42);
+  g_assert_true (tether_future_wait (v, -1, NULL, NULL));
+  g_assert_true (tether_future_wait (y, -1, NULL, NULL));
+  g_assert_cmpint (tether_future_get_int (y, NULL), ==, 42);
+  g_assert_cmpint (tether_future_get_int (z, NULL), ==, 42);
 
   tether_loop_manager_stop (a, TETHER_STOP_MODE_DRAIN);
   tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
@@ -568,7 +568,7 @@ own_refused_work (TetherWork *work,
   TetherFuture *inner = tether_loop_manager_submit (manager, NULL, NULL, value_work,
                                                     NULL, NULL, NULL);
 
-  g_assert_false (tether_future_wait (inner, -1, &error));
+  g_assert_false (tether_future_wait (inner, -1, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
   g_assert_cmpint (tether_future_get_status (inner), ==, TETHER_FUTURE_STATUS_PENDING);
   tether_work_return_object (work, inner);
@@ -584,10 +584,10 @@ test_refused_own_wait_leaves_work_queued (void)
 
   watchdog_arm (WATCHDOG_SECONDS, "a refused wait on the manager's own thread");
   future = tether_loop_manager_submit (manager, NULL, NULL, own_refused_work, manager, NULL, NULL);
-  g_assert_true (tether_future_wait (future, -1, NULL));
-  inner = tether_future_dup_object (future);
-  g_assert_true (tether_future_wait (inner, -1, NULL));
-  g_assert_cmpint (tether_future_get_int (inner), ==, 42);
+  g_assert_true (tether_future_wait (future, -1, NULL, NULL));
+  inner = tether_future_dup_object (future, NULL);
+  g_assert_true (tether_future_wait (inner, -1, NULL, NULL));
+  g_assert_cmpint (tether_future_get_int (inner, NULL), ==, 42);
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
   watchdog_disarm ();
 }
@@ -637,10 +637,10 @@ test_start_while_stop_waits_for_us (void)
   until_waiting_on (a_core, b_core);
   gate_open (&go);
 
-  g_assert_true (tether_future_wait (rf, -1, NULL));
+  g_assert_true (tether_future_wait (rf, -1, NULL, NULL));
   g_assert_false (r.started);
   g_assert_error (r.error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
-  g_assert_true (tether_future_wait (w, -1, NULL));
+  g_assert_true (tether_future_wait (w, -1, NULL, NULL));
   tether_loop_manager_stop (a, TETHER_STOP_MODE_DRAIN);
   g_assert_true (tether_loop_manager_start (a, NULL, NULL));
   tether_loop_manager_stop (a, TETHER_STOP_MODE_DRAIN);
@@ -676,12 +676,12 @@ test_cancel_ends_wait_race (void)
       if (i % 3 == 0)
         g_thread_yield ();
       tether_loop_manager_stop (a, TETHER_STOP_MODE_CANCEL);
-      g_assert_false (tether_future_wait (w, -1, &error));
+      g_assert_false (tether_future_wait (w, -1, NULL, &error));
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
       g_assert_cmpint (tether_future_get_status (y), ==, TETHER_FUTURE_STATUS_PENDING);
       gate_open (&y_gate);
       tether_loop_manager_stop (b, TETHER_STOP_MODE_DRAIN);
-      g_assert_cmpint (tether_future_get_int (y), ==, 42);
+      g_assert_cmpint (tether_future_get_int (y, NULL), ==, 42);
       gate_clear (&y_gate);
       g_clear_error (&ww.wait_error);
     }

@@ -513,7 +513,7 @@ rt_tether (Rig *rig)
   g_autoptr(TetherFuture) future = tether_loop_manager_submit (rig->manager, BENCH_TASK_TYPE, NULL,
                                                                tether_work_job, rig, NULL, &error);
 
-  if (future == NULL || !tether_future_wait (future, -1, &error))
+  if (future == NULL || !tether_future_wait (future, -1, NULL, &error))
     g_error ("submit: %s", error->message);
 }
 
@@ -524,7 +524,7 @@ rt_tether_spin (Rig *rig)
   g_autoptr(TetherFuture) future = tether_loop_manager_submit (rig->spin_manager, BENCH_TASK_TYPE, NULL,
                                                                tether_work_job, rig, NULL, &error);
 
-  if (future == NULL || !tether_future_wait (future, -1, &error))
+  if (future == NULL || !tether_future_wait (future, -1, NULL, &error))
     g_error ("submit: %s", error->message);
 }
 

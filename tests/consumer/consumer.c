@@ -27,9 +27,9 @@ main (void)
     g_error ("start: %s", error->message);
   future = tether_loop_manager_submit (manager, NULL, NULL, answer, GINT_TO_POINTER (21),
                                        NULL, &error);
-  if (future == NULL || !tether_future_wait (future, 10 * G_USEC_PER_SEC, &error))
+  if (future == NULL || !tether_future_wait (future, 10 * G_USEC_PER_SEC, NULL, &error))
     g_error ("submit: %s", error->message);
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
-  g_print ("consumer: %d\n", tether_future_get_int (future));
-  return tether_future_get_int (future) == 42 ? 0 : 1;
+  g_print ("consumer: %d\n", tether_future_get_int (future, NULL));
+  return tether_future_get_int (future, NULL) == 42 ? 0 : 1;
 }

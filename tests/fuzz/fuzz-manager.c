@@ -619,7 +619,7 @@ work_nested (Sub *sub)
         {
           g_autoptr(GError) wait_error = NULL;
 
-          if (!tether_future_wait (future, 300, &wait_error))
+          if (!tether_future_wait (future, 300, NULL, &wait_error))
             {
               if (g_error_matches (wait_error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK))
                 {
@@ -674,7 +674,7 @@ work_wait_own (Sub *sub)
       g_autoptr(GError) wait_error = NULL;
 
       child->future = future;
-      if (tether_future_wait (future, (sub->param & 1) ? -1 : 1000, &wait_error))
+      if (tether_future_wait (future, (sub->param & 1) ? -1 : 1000, NULL, &wait_error))
         {
           if (tether_future_get_status (future) != TETHER_FUTURE_STATUS_SUCCEEDED)
             die ("wait for %d succeeded on a future that did not", child->id);
@@ -687,7 +687,7 @@ work_wait_own (Sub *sub)
         }
 
       g_clear_error (&wait_error);
-      if (!tether_future_wait (future, 0, &wait_error) &&
+      if (!tether_future_wait (future, 0, NULL, &wait_error) &&
           !tether_future_is_done (future) &&
           !g_error_matches (wait_error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT))
         die ("zero-timeout wait for %d on its own thread: %s", child->id, wait_error->message);
@@ -1139,8 +1139,8 @@ check_future_outcome (Sub          *sub,
     {
       if (status != TETHER_FUTURE_STATUS_SUCCEEDED)
         die ("wait for %d returned TRUE with status %d", sub->id, status);
-      if (tether_future_get_int (future) != VALUE_BASE + sub->id)
-        die ("future %d holds %d", sub->id, tether_future_get_int (future));
+      if (tether_future_get_int (future, NULL) != VALUE_BASE + sub->id)
+        die ("future %d holds %d", sub->id, tether_future_get_int (future, NULL));
       return;
     }
   if (status == TETHER_FUTURE_STATUS_PENDING || status == TETHER_FUTURE_STATUS_SUCCEEDED)
@@ -1166,7 +1166,7 @@ op_future_wait (Actor *actor,
   if (sub == NULL)
     return;
   say ("  wait for #%d, timeout %" G_GINT64_FORMAT, sub->id, timeout);
-  ok = tether_future_wait (future, timeout, &error);
+  ok = tether_future_wait (future, timeout, NULL, &error);
   if (!ok && g_error_matches (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT))
     {
       if (timeout < 0)
@@ -1691,7 +1691,7 @@ check_ledger (State *st)
             {
             case R_VALUE:
               if (status != TETHER_FUTURE_STATUS_SUCCEEDED ||
-                  tether_future_get_int (sub->future) != VALUE_BASE + i)
+                  tether_future_get_int (sub->future, NULL) != VALUE_BASE + i)
                 die ("future %d: status %d, expected the work's value", i, status);
               break;
             case R_ERROR:

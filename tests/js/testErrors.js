@@ -29,7 +29,7 @@ const QUEUED_CANCELLED = /was cancelled before it started/;
 async function testWorkError() {
     await withManager('errors', null, async manager => {
         let future = TetherTest.submit_error(manager, null, 'the work failed: bad input');
-        const error = assertThrowsGError(() => future.wait(WAIT_USEC), IO_ERROR, IO_ERROR.FAILED);
+        const error = assertThrowsGError(() => future.wait(WAIT_USEC, null), IO_ERROR, IO_ERROR.FAILED);
         assertEqual(error.message, 'the work failed: bad input');
         assertEqual(error.domain, Gio.io_error_quark());
         assertEqual(error.code, Gio.IOErrorEnum.FAILED);
@@ -41,7 +41,7 @@ async function testWorkError() {
         assertEqual(copy.message, 'the work failed: bad input');
 
         // The same error again, from the done future, and through wait_async().
-        assertThrowsGError(() => future.wait(0), IO_ERROR, IO_ERROR.FAILED, 'second wait');
+        assertThrowsGError(() => future.wait(0, null), IO_ERROR, IO_ERROR.FAILED, 'second wait');
         future = TetherTest.submit_error(manager, null, 'async failure');
         const rejected = await assertRejectsGError(future.wait_async(null), IO_ERROR, IO_ERROR.FAILED);
         assertEqual(rejected.message, 'async failure');
@@ -71,7 +71,7 @@ async function testNotRunning() {
 
     manager.start(null);
     const future = TetherTest.submit_value(manager, null, 1, 0);
-    assertEqual(future.wait(WAIT_USEC), true);
+    assertEqual(future.wait(WAIT_USEC, null), true);
     manager.stop(Tether.StopMode.DRAIN);
     assertEqual(manager.is_running(), false);
 
@@ -110,7 +110,7 @@ async function testUnknownTaskType() {
 
         // The right type is accepted.
         const future = TetherTest.submit_value(manager, 'render', 'drawn', 0);
-        assertEqual(future.wait(WAIT_USEC), true);
+        assertEqual(future.wait(WAIT_USEC, null), true);
         assertEqual(future.get_value(), 'drawn');
         const [ok, value] = await submitValueAsync(manager, 'render', 5, 0);
         assertEqual(ok, true);
@@ -126,17 +126,17 @@ async function testTimeout() {
         assertEqual(TetherTest.wait_started(blocker, WAIT_USEC), true, 'the blocker started');
         const future = TetherTest.submit_value(manager, null, 'late', 0);
 
-        const error = assertThrowsGError(() => future.wait(10000),
+        const error = assertThrowsGError(() => future.wait(10000, null),
             TETHER_ERROR, Tether.Error.TIMED_OUT);
         assertMatch(error.message, /timeout/, 'the message names the manager');
         assertEqual(future.get_status(), Tether.FutureStatus.PENDING);
-        assertThrowsGError(() => future.wait(0), TETHER_ERROR, Tether.Error.TIMED_OUT, 'poll');
+        assertThrowsGError(() => future.wait(0, null), TETHER_ERROR, Tether.Error.TIMED_OUT, 'poll');
 
         // The work still completes afterwards.
         blocker.cancel();
-        assertEqual(future.wait(WAIT_USEC), true);
+        assertEqual(future.wait(WAIT_USEC, null), true);
         assertEqual(future.get_value(), 'late');
-        const blockerError = assertThrowsGError(() => blocker.wait(WAIT_USEC),
+        const blockerError = assertThrowsGError(() => blocker.wait(WAIT_USEC, null),
             IO_ERROR, IO_ERROR.CANCELLED);
         assertEqual(blockerError.message, BLOCKING_CANCELLED);
         assertEqual(blocker.get_status(), Tether.FutureStatus.CANCELLED);
@@ -148,7 +148,7 @@ async function testTimeoutThenDelayedValue() {
         const blocker = TetherTest.submit_blocking_until_cancelled(manager, null);
         // Finishes from a timeout on the manager's context, after the blocker.
         const future = TetherTest.submit_value(manager, null, 99, 50);
-        assertThrowsGError(() => future.wait(10000), TETHER_ERROR, Tether.Error.TIMED_OUT);
+        assertThrowsGError(() => future.wait(10000, null), TETHER_ERROR, Tether.Error.TIMED_OUT);
         const waiting = future.wait_async(null);
         blocker.cancel();
         assertEqual(await waiting, true);
@@ -163,7 +163,7 @@ async function testCancelRunningWork() {
         // Work functions run in submission order: once this later one has
         // ended, the first one's function has run and its work is in flight.
         const marker = TetherTest.submit_value(manager, null, 'marker', 0);
-        assertEqual(marker.wait(WAIT_USEC), true);
+        assertEqual(marker.wait(WAIT_USEC, null), true);
         assertEqual(future.get_status(), Tether.FutureStatus.PENDING);
 
         future.cancel();
@@ -191,12 +191,12 @@ async function testCancelQueuedWork() {
         // Work that has not started ends at once, while the thread is busy.
         queued.cancel();
         assertEqual(queued.get_status(), Tether.FutureStatus.CANCELLED);
-        const error = assertThrowsGError(() => queued.wait(0), IO_ERROR, IO_ERROR.CANCELLED);
+        const error = assertThrowsGError(() => queued.wait(0, null), IO_ERROR, IO_ERROR.CANCELLED);
         assertMatch(error.message, QUEUED_CANCELLED);
         assertEqual(blocker.get_status(), Tether.FutureStatus.PENDING);
 
         blocker.cancel();
-        assertThrowsGError(() => blocker.wait(WAIT_USEC), IO_ERROR, IO_ERROR.CANCELLED);
+        assertThrowsGError(() => blocker.wait(WAIT_USEC, null), IO_ERROR, IO_ERROR.CANCELLED);
         assertEqual(blocker.get_status(), Tether.FutureStatus.CANCELLED);
     });
 }
@@ -220,7 +220,7 @@ async function testCancellableWithSubmitAsync() {
             IO_ERROR, IO_ERROR.CANCELLED, 'pre-cancelled');
 
         blocker.cancel();
-        assertThrowsGError(() => blocker.wait(WAIT_USEC), IO_ERROR, IO_ERROR.CANCELLED);
+        assertThrowsGError(() => blocker.wait(WAIT_USEC, null), IO_ERROR, IO_ERROR.CANCELLED);
 
         // A cancellable that never fires changes nothing.
         const [ok, value] = await submitValueAsync(manager, null, 'kept', 5, new Gio.Cancellable());

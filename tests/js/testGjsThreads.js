@@ -46,7 +46,7 @@ function makeJsWork() {
 // Checks that @manager still runs C work, on its own thread.
 function assertStillWorking(manager, taskType = null) {
     const future = TetherTest.submit_thread_name(manager, taskType);
-    assertEqual(future.wait(WAIT_USEC), true, 'the manager still works');
+    assertEqual(future.wait(WAIT_USEC, null), true, 'the manager still works');
     assertMatch(future.get_value(), /^tether:/, 'C work still runs on the manager\'s thread');
 }
 
@@ -57,8 +57,8 @@ async function testWorkRunsOnManagerThread() {
         await withManager('two', null, two => {
             const a = TetherTest.submit_thread_name(one, null);
             const b = TetherTest.submit_thread_name(two, null);
-            assertEqual(a.wait(WAIT_USEC), true);
-            assertEqual(b.wait(WAIT_USEC), true);
+            assertEqual(a.wait(WAIT_USEC, null), true);
+            assertEqual(b.wait(WAIT_USEC, null), true);
             assertEqual(a.get_value(), 'tether:one');
             assertEqual(b.get_value(), 'tether:two');
             assertNotEqual(a.get_value(), MAIN_THREAD_NAME);

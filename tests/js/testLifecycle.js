@@ -128,7 +128,7 @@ async function testStopCancel() {
 
     // In flight: its function has run (the marker after it has ended).
     const inFlight = TetherTest.submit_until_cancelled(manager, null);
-    assertEqual(TetherTest.submit_value(manager, null, 'marker', 0).wait(WAIT_USEC), true);
+    assertEqual(TetherTest.submit_value(manager, null, 'marker', 0).wait(WAIT_USEC, null), true);
     // Holds the thread, so what follows stays queued. Waits for it to start:
     // while it is still queued, stop(CANCEL) races with the manager's thread,
     // which can start work queued behind it before the stop has cancelled
@@ -195,7 +195,7 @@ async function testRestart() {
     try {
         manager.start('a');
         let future = TetherTest.submit_thread_name(manager, 'a');
-        assertEqual(future.wait(WAIT_USEC), true);
+        assertEqual(future.wait(WAIT_USEC, null), true);
         assertEqual(future.get_value(), 'tether:restart');
         manager.stop(Tether.StopMode.DRAIN);
 
@@ -205,7 +205,7 @@ async function testRestart() {
         assertThrowsGError(() => TetherTest.submit_value(manager, 'a', 1, 0),
             TETHER_ERROR, Tether.Error.UNKNOWN_TASK_TYPE);
         future = TetherTest.submit_thread_name(manager, 'b');
-        assertEqual(future.wait(WAIT_USEC), true);
+        assertEqual(future.wait(WAIT_USEC, null), true);
         assertEqual(future.get_value(), 'tether:restart');
         const [ok, value] = await submitValueAsync(manager, 'b', 'second run', 5);
         assertEqual(ok, true);
@@ -216,7 +216,7 @@ async function testRestart() {
         manager.start(null);
         assertEqual(manager.dup_task_type(), null);
         future = TetherTest.submit_value(manager, 'whatever', 3, 0);
-        assertEqual(future.wait(WAIT_USEC), true);
+        assertEqual(future.wait(WAIT_USEC, null), true);
         assertEqual(future.get_value(), 3);
     } finally {
         manager.stop(Tether.StopMode.DRAIN);

@@ -80,10 +80,10 @@ async function testCountsAfterCWork() {
     await withManager('stats-counts', 'io', async manager => {
         for (let i = 0; i < 3; i++) {
             const future = TetherTest.submit_value(manager, 'io', i, 0);
-            assertEqual(future.wait(WAIT_USEC), true);
+            assertEqual(future.wait(WAIT_USEC, null), true);
         }
         const failing = TetherTest.submit_error(manager, 'io', 'on purpose');
-        assertThrowsGError(() => failing.wait(WAIT_USEC), IO_ERROR, IO_ERROR.FAILED);
+        assertThrowsGError(() => failing.wait(WAIT_USEC, null), IO_ERROR, IO_ERROR.FAILED);
         let now = stats(manager);
         assertDeepEqual([now.submitted, now.completed, now.failed], [4, 3, 1],
             '[submitted, completed, failed] after four jobs');
@@ -113,7 +113,7 @@ async function testCountsAfterCWork() {
         queued.cancel();
         assertEqual(stats(manager).cancelled, 1, 'cancelled after cancel()');
         blocker.cancel();
-        assertThrowsGError(() => blocker.wait(WAIT_USEC), IO_ERROR, IO_ERROR.CANCELLED);
+        assertThrowsGError(() => blocker.wait(WAIT_USEC, null), IO_ERROR, IO_ERROR.CANCELLED);
         await waitForStat(manager, 'latency-samples', 5);
 
         manager.stop(Tether.StopMode.DRAIN);
@@ -128,7 +128,7 @@ async function testCountsAfterCWork() {
             TETHER_ERROR, Tether.Error.NOT_RUNNING);
         assertEqual(stats(manager).rejected, 5, 'rejected when stopped');
         manager.start('io');
-        assertEqual(TetherTest.submit_value(manager, 'io', 1, 0).wait(WAIT_USEC), true);
+        assertEqual(TetherTest.submit_value(manager, 'io', 1, 0).wait(WAIT_USEC, null), true);
         assertEqual(stats(manager).completed, 4, 'completed after the restart');
     });
 }
@@ -137,12 +137,12 @@ async function testRunningIncludesWorkThatReturnsLater() {
     await withManager('stats-running', null, async manager => {
         // Its function returns at once; the work ends when cancelled.
         const future = TetherTest.submit_until_cancelled(manager, null);
-        assertEqual(TetherTest.submit_value(manager, null, 'next', 0).wait(WAIT_USEC), true);
+        assertEqual(TetherTest.submit_value(manager, null, 'next', 0).wait(WAIT_USEC, null), true);
         let now = stats(manager);
         assertDeepEqual([now.running, now.queued, now.completed], [1, 0, 1],
             '[running, queued, completed] while it is pending');
         future.cancel();
-        assertThrowsGError(() => future.wait(WAIT_USEC), IO_ERROR, IO_ERROR.CANCELLED);
+        assertThrowsGError(() => future.wait(WAIT_USEC, null), IO_ERROR, IO_ERROR.CANCELLED);
         now = stats(manager);
         assertDeepEqual([now.running, now.cancelled], [0, 1], '[running, cancelled] after');
     });
@@ -217,11 +217,11 @@ async function testSpinProperties() {
     try {
         for (let i = 0; i < 200; i++) {
             const future = TetherTest.submit_value(manager, null, i, 0);
-            assertEqual(future.wait(WAIT_USEC), true);
+            assertEqual(future.wait(WAIT_USEC, null), true);
             assertEqual(future.get_value(), i);
         }
         const delayed = TetherTest.submit_value(manager, null, 'after the spin', 20);
-        assertEqual(delayed.wait(WAIT_USEC), true);
+        assertEqual(delayed.wait(WAIT_USEC, null), true);
         assertEqual(delayed.get_value(), 'after the spin');
     } finally {
         manager.stop(Tether.StopMode.DRAIN);

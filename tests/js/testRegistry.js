@@ -95,7 +95,7 @@ async function testSnapshot() {
 
         // A registered manager runs work like any other.
         const future = TetherTest.submit_thread_name(manager, 'render');
-        assertEqual(future.wait(WAIT_USEC), true);
+        assertEqual(future.wait(WAIT_USEC, null), true);
         assertEqual(future.get_value(), 'tether:reg-snap');
     } finally {
         manager.stop(Tether.StopMode.DRAIN);

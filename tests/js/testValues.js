@@ -114,14 +114,14 @@ async function testWaitAndGetValue() {
             for (const {name, value, check, getter} of CASES) {
                 const what = `${name}, delay ${delay}`;
                 const future = TetherTest.submit_value(manager, null, value, delay);
-                assertEqual(future.wait(WAIT_USEC), true, what);
+                assertEqual(future.wait(WAIT_USEC, null), true, what);
                 assertEqual(future.get_status(), Tether.FutureStatus.SUCCEEDED, what);
                 assertEqual(future.is_done(), true, what);
                 assertEqual(future.dup_error(), null, what);
                 check(future.get_value(), `${what}: get_value()`);
                 check(getter(future), `${what}: typed getter`);
                 // A done future answers again at once, even a poll.
-                assertEqual(future.wait(0), true, what);
+                assertEqual(future.wait(0, null), true, what);
                 check(future.get_value(), `${what}: get_value() again`);
             }
         }
@@ -131,7 +131,7 @@ async function testWaitAndGetValue() {
 async function testNoValue() {
     await withManager('novalue', null, async manager => {
         const future = TetherTest.submit_value(manager, null, null, 0);
-        assertEqual(future.wait(WAIT_USEC), true);
+        assertEqual(future.wait(WAIT_USEC, null), true);
         assertEqual(future.get_status(), Tether.FutureStatus.SUCCEEDED);
         assertEqual(future.get_value(), null);
 
@@ -206,7 +206,7 @@ async function testPromisifiedSubmitFinish() {
 async function testWaitAsyncOnDoneFuture() {
     await withManager('done', null, async manager => {
         const future = TetherTest.submit_value(manager, null, 'early', 0);
-        future.wait(WAIT_USEC);
+        future.wait(WAIT_USEC, null);
         // The callback still comes from the main loop, never inside the call.
         let called = false;
         const promise = new Promise((resolve, reject) => {

@@ -76,13 +76,15 @@ def test_classes_are_glib_errors():
     classes = [Tether.NotRunningError, Tether.AlreadyRunningError,
                Tether.ManagerNotFoundError, Tether.UnknownTaskTypeError,
                Tether.WouldDeadlockError, Tether.BusyError, Tether.TimedOutError,
-               Tether.InvalidArgumentError, Tether.AbandonedError, Tether.FailedError]
+               Tether.InvalidArgumentError, Tether.AbandonedError, Tether.FailedError,
+               Tether.WrongTypeError]
     for cls in classes:
         assert issubclass(cls, Tether.TetherError)
         assert issubclass(cls, GLib.Error)
     assert issubclass(Tether.ManagerNotFoundError, LookupError)
     assert issubclass(Tether.TimedOutError, TimeoutError)
     assert issubclass(Tether.InvalidArgumentError, ValueError)
+    assert issubclass(Tether.WrongTypeError, TypeError)
     assert Tether.NotRunningError.__name__ == 'NotRunningError'
     assert 'Tether.NotRunningError' in repr(Tether.NotRunningError)
 

@@ -1115,7 +1115,7 @@ nested_wait (TetherWork    *work,
   gboolean ok;
 
   set_work_state (rec, "waiting on a nested future of", trec);
-  ok = tether_future_wait (future, timeout, &error);
+  ok = tether_future_wait (future, timeout, NULL, &error);
   check_wait (child, future, ok, error, timeout, own);
   if (g_error_matches (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK))
     check_cycle (child, error, rec, trec, own);
@@ -1414,7 +1414,7 @@ held_wait (Worker *w,
   gboolean ok;
 
   set_state (w, "waiting on a future of manager", h->entry->mgr, timeout);
-  ok = tether_future_wait (h->future, timeout, &error);
+  ok = tether_future_wait (h->future, timeout, NULL, &error);
   set_state (w, "running", NULL, 0);
 
   w->stats.waits++;

@@ -77,10 +77,10 @@ PythonFuture = _lane.PythonFuture
 from ._tether_errors import (  # noqa: E402
     TetherError, NotRunningError, AlreadyRunningError, ManagerNotFoundError,
     UnknownTaskTypeError, WouldDeadlockError, BusyError, TimedOutError,
-    InvalidArgumentError, AbandonedError, FailedError)
+    InvalidArgumentError, AbandonedError, FailedError, WrongTypeError)
 __all__ += ['TetherError', 'NotRunningError', 'AlreadyRunningError', 'ManagerNotFoundError',
             'UnknownTaskTypeError', 'WouldDeadlockError', 'BusyError', 'TimedOutError',
-            'InvalidArgumentError', 'AbandonedError', 'FailedError']
+            'InvalidArgumentError', 'AbandonedError', 'FailedError', 'WrongTypeError']
 _errors.install()
 
 _log = logging.getLogger('gi.overrides.Tether')

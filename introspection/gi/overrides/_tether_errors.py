@@ -105,10 +105,17 @@ class FailedError(TetherError):
     code_value = Tether.Error.FAILED
 
 
+class WrongTypeError(TetherError, TypeError):
+    """A typed getter was called on a future holding another type (``WRONG_TYPE``).
+
+    Also a :class:`TypeError`."""
+    code_value = Tether.Error.WRONG_TYPE
+
+
 _CLASSES = {int(cls.code_value): cls for cls in (
     NotRunningError, AlreadyRunningError, ManagerNotFoundError,
     UnknownTaskTypeError, WouldDeadlockError, BusyError, TimedOutError,
-    InvalidArgumentError, AbandonedError, FailedError)}
+    InvalidArgumentError, AbandonedError, FailedError, WrongTypeError)}
 
 __all__ = ['TetherError'] + [cls.__name__ for cls in _CLASSES.values()]
 
