@@ -34,8 +34,8 @@ worker_thread (gpointer data)
   int n = GPOINTER_TO_INT (data);
 
   /* This thread has no main loop of its own, and needs none. */
-  future = tether_loop_manager_submit (manager, "render", NULL, square_work,
-                                       GINT_TO_POINTER (n), NULL, &error);
+  future = tether_loop_manager_submit (manager, "render", square_work,
+                                       GINT_TO_POINTER (n), NULL, NULL, &error);
   if (future == NULL || !tether_future_wait (future, -1, NULL, &error))
     g_printerr ("   worker failed: %s\n", error->message);
   else
@@ -95,8 +95,8 @@ wait_on_self_work (TetherWork *work,
   NestedWait *nested = user_data;
   g_autoptr(TetherFuture) inner = NULL;
 
-  inner = tether_loop_manager_submit (nested->manager, "render", NULL, square_work,
-                                      GINT_TO_POINTER (3), NULL, NULL);
+  inner = tether_loop_manager_submit (nested->manager, "render", square_work,
+                                      GINT_TO_POINTER (3), NULL, NULL, NULL);
   tether_future_wait (inner, -1, NULL, &nested->error);
   tether_work_return_boolean (work, TRUE);
 }
@@ -234,7 +234,7 @@ main (void)
 
   say ("3. A future for work that finishes later",
        "The work starts a timer on its loop and returns from it, like a coroutine.");
-  future = tether_loop_manager_submit (io, NULL, NULL, slow_work, NULL, NULL, &error);
+  future = tether_loop_manager_submit (io, NULL, slow_work, NULL, NULL, NULL, &error);
   if (!tether_future_wait (future, 1000, NULL, &error))
     g_print ("   1 ms wait: %s\n", error->message);
   g_clear_error (&error);
@@ -251,15 +251,15 @@ main (void)
   say ("5. A rejected task type",
        "Work of type \"update\" is refused by render-loop, and nothing runs.");
   g_clear_object (&future);
-  future = tether_loop_manager_submit (render, "update", NULL, square_work,
-                                       GINT_TO_POINTER (5), NULL, &error);
+  future = tether_loop_manager_submit (render, "update", square_work,
+                                       GINT_TO_POINTER (5), NULL, NULL, &error);
   g_print ("   future=%p, error: %s\n", (gpointer) future, error->message);
   g_clear_error (&error);
 
   say ("6. A deadlock reported as an error",
        "Work on render-loop blocks on more work for render-loop: an error, not a hang.");
-  future = tether_loop_manager_submit (render, "render", NULL, wait_on_self_work,
-                                       &nested, NULL, &error);
+  future = tether_loop_manager_submit (render, "render", wait_on_self_work,
+                                       &nested, NULL, NULL, &error);
   tether_future_wait (future, -1, NULL, NULL);
   g_print ("   inner wait failed with: %s\n", nested.error->message);
   g_clear_error (&nested.error);

@@ -59,6 +59,7 @@ struct _TetherFuture
   int                 retrieved; /* atomic: someone has read the error */
   GMutex              mutex;     /* protects waiters */
   GQueue              waiters;   /* GTask of wait_async() */
+  GMainContext       *home;      /* the creator's thread-default context: notify::status */
 };
 
 enum {
@@ -68,6 +69,8 @@ enum {
 };
 
 static GParamSpec *properties [N_PROPS];
+static guint       notify_signal;
+static GQuark      status_quark;
 
 G_DEFINE_FINAL_TYPE (TetherFuture, tether_future, G_TYPE_OBJECT)
 
@@ -105,6 +108,7 @@ tether_future_finalize (GObject *object)
     }
   g_clear_error (&self->error);
   g_clear_pointer (&self->job, tether_job_unref);
+  g_clear_pointer (&self->home, g_main_context_unref);
   g_mutex_clear (&self->mutex);
 
   G_OBJECT_CLASS (tether_future_parent_class)->finalize (object);
@@ -142,9 +146,16 @@ tether_future_class_init (TetherFutureClass *klass)
    *
    * The future's [enum@Tether.FutureStatus]. It changes once, from
    * %TETHER_FUTURE_STATUS_PENDING to a final state, on the thread that ends
-   * the work; no `notify` is emitted for it, because that thread is usually
-   * not the one that owns the future. Use [method@Tether.Future.wait_async]
-   * to be told in your own context.
+   * the work.
+   *
+   * `notify::status` is emitted in the thread-default main context of the
+   * thread that submitted the work (where the future was created), from an
+   * idle source, never on the thread that ended the work and never inside
+   * the call that ended it: connect from that thread, which must run its
+   * context (as for [method@Tether.Future.wait_async]). It is emitted if a
+   * handler for `notify` was connected when the work ended; one connected
+   * later reads the status instead. A future is not released until its
+   * notification has been dispatched.
    *
    * Since: 1.0
    */
@@ -155,6 +166,8 @@ tether_future_class_init (TetherFutureClass *klass)
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+  notify_signal = g_signal_lookup ("notify", G_TYPE_OBJECT);
+  status_quark = g_quark_from_static_string ("status");
 }
 
 static void
@@ -170,6 +183,7 @@ tether_future_new (TetherJob *job)
   TetherFuture *self = g_object_new (TETHER_TYPE_FUTURE, NULL);
 
   self->job = tether_job_ref (job);
+  self->home = g_main_context_ref_thread_default ();
   return self;
 }
 
@@ -226,12 +240,32 @@ schedule_waiter (GTask *task)
   g_source_attach (source, g_task_get_context (task));
 }
 
+static gboolean
+notify_status (gpointer data)
+{
+  g_object_notify_by_pspec (data, properties [PROP_STATUS]);
+  return G_SOURCE_REMOVE;
+}
+
+/* In the creator's context, from an idle: see TetherFuture:status. */
+static void
+schedule_notify (TetherFuture *self)
+{
+  g_autoptr(GSource) source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (source, "[tether] future status");
+  g_source_set_callback (source, notify_status, self, g_object_unref);
+  g_source_attach (source, self->home);
+}
+
 void
 tether_future_complete (TetherFuture *self,
                         GValue       *value,
                         GError       *error)
 {
   TetherFutureStatus status;
+  TetherFuture *notify = NULL;
   GQueue waiters;
 
   if (error == NULL)
@@ -253,10 +287,19 @@ tether_future_complete (TetherFuture *self,
   g_queue_init (&self->waiters);
   g_mutex_unlock (&self->mutex);
 
+  /* Before the event is set: after it, @self may be gone. Signal handlers
+   * are only looked up (under GObject's signal lock), so a completion
+   * nobody listens to pays a lookup and no allocation. */
+  if (g_signal_has_handler_pending (self, notify_signal, status_quark, FALSE))
+    notify = g_object_ref (self);
+
   /* The last touch of @self: a waiter woken here may drop it at once (see
    * tether_future_finalize()). The waiters' tasks hold references of their
    * own. */
   tether_event_set (&self->done);
+
+  if (notify != NULL)
+    schedule_notify (notify);
 
   for (GList *l = waiters.head; l != NULL; l = l->next)
     {

@@ -1328,12 +1328,12 @@ tether_loop_manager_set_loop_spin (TetherLoopManager *self,
  * tether_loop_manager_submit:
  * @self: a [class@Tether.LoopManager]
  * @task_type: (nullable): the submission's task type
- * @cancellable: (nullable): cancels the work: before it starts it never
- *   runs; while it runs its [method@Tether.Work.get_cancellable] fires
  * @func: (scope notified) (closure func_data) (destroy func_data_destroy): the work
  * @func_data: data for @func
  * @func_data_destroy: (nullable): frees @func_data on the manager's thread
  *   once the work has ended, or before this returns if it is rejected
+ * @cancellable: (nullable): cancels the work: before it starts it never
+ *   runs; while it runs its [method@Tether.Work.get_cancellable] fires
  * @error: return location for an error
  *
  * Queues @func to run on the manager's thread, and returns a future for its
@@ -1356,10 +1356,10 @@ tether_loop_manager_set_loop_spin (TetherLoopManager *self,
 TetherFuture *
 tether_loop_manager_submit (TetherLoopManager  *self,
                             const char         *task_type,
-                            GCancellable       *cancellable,
                             TetherWorkFunc      func,
                             gpointer            func_data,
                             GDestroyNotify      func_data_destroy,
+                            GCancellable       *cancellable,
                             GError            **error)
 {
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), NULL);
@@ -1376,10 +1376,10 @@ tether_loop_manager_submit (TetherLoopManager  *self,
  * @self: a [class@Tether.LoopManager]
  * @task_type: (nullable): the submission's task type
  * @delay_usec: how long to wait before running, in microseconds (>= 0)
- * @cancellable: (nullable): cancels the work, as for [method@Tether.LoopManager.submit]
  * @func: (scope notified) (closure func_data) (destroy func_data_destroy): the work
  * @func_data: data for @func
  * @func_data_destroy: (nullable): frees @func_data, as for [method@Tether.LoopManager.submit]
+ * @cancellable: (nullable): cancels the work, as for [method@Tether.LoopManager.submit]
  * @error: return location for an error
  *
  * Like [method@Tether.LoopManager.submit], but runs @func once @delay_usec
@@ -1405,10 +1405,10 @@ TetherFuture *
 tether_loop_manager_submit_after (TetherLoopManager  *self,
                                   const char         *task_type,
                                   gint64              delay_usec,
-                                  GCancellable       *cancellable,
                                   TetherWorkFunc      func,
                                   gpointer            func_data,
                                   GDestroyNotify      func_data_destroy,
+                                  GCancellable       *cancellable,
                                   GError            **error)
 {
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), NULL);
@@ -1427,10 +1427,10 @@ tether_loop_manager_submit_after (TetherLoopManager  *self,
  * @task_type: (nullable): the submission's task type
  * @ready_time: when to run, on the g_get_monotonic_time() clock; a time in
  *   the past runs as soon as possible
- * @cancellable: (nullable): cancels the work, as for [method@Tether.LoopManager.submit]
  * @func: (scope notified) (closure func_data) (destroy func_data_destroy): the work
  * @func_data: data for @func
  * @func_data_destroy: (nullable): frees @func_data, as for [method@Tether.LoopManager.submit]
+ * @cancellable: (nullable): cancels the work, as for [method@Tether.LoopManager.submit]
  * @error: return location for an error
  *
  * Like [method@Tether.LoopManager.submit_after], at a monotonic time
@@ -1449,10 +1449,10 @@ TetherFuture *
 tether_loop_manager_submit_at (TetherLoopManager  *self,
                                const char         *task_type,
                                gint64              ready_time,
-                               GCancellable       *cancellable,
                                TetherWorkFunc      func,
                                gpointer            func_data,
                                GDestroyNotify      func_data_destroy,
+                               GCancellable       *cancellable,
                                GError            **error)
 {
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), NULL);

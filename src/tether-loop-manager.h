@@ -100,28 +100,28 @@ void               tether_loop_manager_set_loop_spin    (TetherLoopManager    *s
 TETHER_AVAILABLE_IN_1_0
 TetherFuture      *tether_loop_manager_submit           (TetherLoopManager    *self,
                                                          const char           *task_type,
-                                                         GCancellable         *cancellable,
                                                          TetherWorkFunc        func,
                                                          gpointer              func_data,
                                                          GDestroyNotify        func_data_destroy,
+                                                         GCancellable         *cancellable,
                                                          GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 TETHER_AVAILABLE_IN_1_0
 TetherFuture      *tether_loop_manager_submit_after     (TetherLoopManager    *self,
                                                          const char           *task_type,
                                                          gint64                delay_usec,
-                                                         GCancellable         *cancellable,
                                                          TetherWorkFunc        func,
                                                          gpointer              func_data,
                                                          GDestroyNotify        func_data_destroy,
+                                                         GCancellable         *cancellable,
                                                          GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 TETHER_AVAILABLE_IN_1_0
 TetherFuture      *tether_loop_manager_submit_at        (TetherLoopManager    *self,
                                                          const char           *task_type,
                                                          gint64                ready_time,
-                                                         GCancellable         *cancellable,
                                                          TetherWorkFunc        func,
                                                          gpointer              func_data,
                                                          GDestroyNotify        func_data_destroy,
+                                                         GCancellable         *cancellable,
                                                          GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 TETHER_AVAILABLE_IN_1_0
 void               tether_loop_manager_submit_async     (TetherLoopManager    *self,

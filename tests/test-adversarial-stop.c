@@ -32,8 +32,8 @@ core_work (TetherWork *work,
 static TetherCore *
 core_of (TetherLoopManager *manager)
 {
-  g_autoptr(TetherFuture) future = tether_loop_manager_submit (manager, NULL, NULL, core_work,
-                                                               NULL, NULL, NULL);
+  g_autoptr(TetherFuture) future = tether_loop_manager_submit (manager, NULL, core_work,
+                                                               NULL, NULL, NULL, NULL);
 
   g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   return tether_future_get_pointer (future, NULL);
@@ -99,7 +99,7 @@ submitter_work (TetherWork *work,
       gate_enter (s->gate);
       gate_wait_open (s->gate);
     }
-  s->future = tether_loop_manager_submit (s->target, NULL, NULL, value_work, NULL, NULL,
+  s->future = tether_loop_manager_submit (s->target, NULL, value_work, NULL, NULL, NULL,
                                           &s->error);
   tether_work_return_boolean (work, s->future != NULL);
 }
@@ -127,13 +127,13 @@ test_room_wait_closes_cycle (void)
   tether_loop_manager_set_max_pending (b, 1);
   tether_loop_manager_set_submit_timeout (b, -1);
 
-  w = tether_loop_manager_submit (a, NULL, NULL, submitter_work, &s, NULL, NULL);
+  w = tether_loop_manager_submit (a, NULL, submitter_work, &s, NULL, NULL, NULL);
   gate_wait_entered (&w_gate);
-  z = tether_loop_manager_submit (a, NULL, NULL, value_work, NULL, NULL, NULL);
+  z = tether_loop_manager_submit (a, NULL, value_work, NULL, NULL, NULL, NULL);
   vw.target = z;
-  v = tether_loop_manager_submit (b, NULL, NULL, waiter_work, &vw, NULL, NULL);
+  v = tether_loop_manager_submit (b, NULL, waiter_work, &vw, NULL, NULL, NULL);
   until_waiting_on (b_core, a_core);
-  filler = tether_loop_manager_submit (b, NULL, NULL, value_work, NULL, NULL, NULL);
+  filler = tether_loop_manager_submit (b, NULL, value_work, NULL, NULL, NULL, NULL);
   g_assert_nonnull (filler);
   g_assert_cmpuint (tether_loop_manager_get_n_pending (b), ==, 1);
   gate_open (&w_gate);
@@ -177,12 +177,12 @@ test_wait_on_room_waiter_closes_cycle (void)
   tether_loop_manager_set_max_pending (b, 1);
   tether_loop_manager_set_submit_timeout (b, -1);
 
-  v = tether_loop_manager_submit (b, NULL, NULL, waiter_work, &vw, NULL, NULL);
+  v = tether_loop_manager_submit (b, NULL, waiter_work, &vw, NULL, NULL, NULL);
   gate_wait_entered (&v_gate);
-  filler = tether_loop_manager_submit (b, NULL, NULL, value_work, NULL, NULL, NULL);
+  filler = tether_loop_manager_submit (b, NULL, value_work, NULL, NULL, NULL, NULL);
   g_assert_nonnull (filler);
-  w = tether_loop_manager_submit (a, NULL, NULL, submitter_work, &s, NULL, NULL);
-  z = tether_loop_manager_submit (a, NULL, NULL, value_work, NULL, NULL, NULL);
+  w = tether_loop_manager_submit (a, NULL, submitter_work, &s, NULL, NULL, NULL);
+  z = tether_loop_manager_submit (a, NULL, value_work, NULL, NULL, NULL, NULL);
   vw.target = z;
   /* A's thread now waits for room in B. */
   until_waiting_on (a_core, b_core);
@@ -226,10 +226,10 @@ test_cancel_ends_room_wait (void)
   tether_loop_manager_set_max_pending (b, 1);
   tether_loop_manager_set_submit_timeout (b, -1);
 
-  blocker = tether_loop_manager_submit (b, NULL, NULL, value_work, &b_gate, NULL, NULL);
+  blocker = tether_loop_manager_submit (b, NULL, value_work, &b_gate, NULL, NULL, NULL);
   gate_wait_entered (&b_gate);
-  filler = tether_loop_manager_submit (b, NULL, NULL, value_work, NULL, NULL, NULL);
-  w = tether_loop_manager_submit (a, NULL, NULL, submitter_work, &s, NULL, NULL);
+  filler = tether_loop_manager_submit (b, NULL, value_work, NULL, NULL, NULL, NULL);
+  w = tether_loop_manager_submit (a, NULL, submitter_work, &s, NULL, NULL, NULL);
   until_waiting_on (a_core, b_core);
 
   tether_loop_manager_stop (a, TETHER_STOP_MODE_CANCEL);
@@ -301,10 +301,10 @@ test_stop_of_room_waiter (gconstpointer data)
   tether_loop_manager_set_max_pending (b, 1);
   tether_loop_manager_set_submit_timeout (b, -1);
   /* B runs the stopper, with a filler queued behind it: full. */
-  stopper = tether_loop_manager_submit (b, NULL, NULL, room_stopper_work, &r, NULL, NULL);
+  stopper = tether_loop_manager_submit (b, NULL, room_stopper_work, &r, NULL, NULL, NULL);
   gate_wait_entered (&gate);
-  filler = tether_loop_manager_submit (b, NULL, NULL, value_work, NULL, NULL, NULL);
-  w = tether_loop_manager_submit (a, NULL, NULL, submitter_work, &s, NULL, NULL);
+  filler = tether_loop_manager_submit (b, NULL, value_work, NULL, NULL, NULL, NULL);
+  w = tether_loop_manager_submit (a, NULL, submitter_work, &s, NULL, NULL, NULL);
   until_waiting_on (a_core, b_core);
   gate_open (&gate);
 
@@ -390,12 +390,12 @@ test_cancel_wait_promises (gconstpointer data)
   gate_init (&b_gate);
   gate_init (&a_gate);
   watchdog_arm (WATCHDOG_SECONDS, "waits ended by a CANCEL stop");
-  done = tether_loop_manager_submit (b, NULL, NULL, value_work, NULL, NULL, NULL);
+  done = tether_loop_manager_submit (b, NULL, value_work, NULL, NULL, NULL, NULL);
   g_assert_true (tether_future_wait (done, -1, NULL, NULL));
-  pending = tether_loop_manager_submit (b, NULL, NULL, value_work, &b_gate, NULL, NULL);
+  pending = tether_loop_manager_submit (b, NULL, value_work, &b_gate, NULL, NULL, NULL);
   c.pending = pending;
   c.done = done;
-  w = tether_loop_manager_submit (a, NULL, NULL, cancel_waits_work, &c, NULL, NULL);
+  w = tether_loop_manager_submit (a, NULL, cancel_waits_work, &c, NULL, NULL, NULL);
   until_waiting_on (a_core, b_core);
 
   if (within)
@@ -425,11 +425,11 @@ test_cancel_wait_promises (gconstpointer data)
   /* The stopped manager starts again, and its waits are ordinary again. */
   g_assert_true (tether_loop_manager_start (a, NULL, NULL));
   {
-    g_autoptr(TetherFuture) y = tether_loop_manager_submit (b, NULL, NULL, value_work, NULL,
-                                                            NULL, NULL);
+    g_autoptr(TetherFuture) y = tether_loop_manager_submit (b, NULL, value_work, NULL,
+                                                            NULL, NULL, NULL);
     Waiter ww = { y, NULL, NULL };
-    g_autoptr(TetherFuture) again = tether_loop_manager_submit (a, NULL, NULL, waiter_work,
-                                                                &ww, NULL, NULL);
+    g_autoptr(TetherFuture) again = tether_loop_manager_submit (a, NULL, waiter_work,
+                                                                &ww, NULL, NULL, NULL);
 
     g_assert_true (tether_future_wait (again, -1, NULL, NULL));
     g_assert_cmpint (tether_future_get_int (again, NULL), ==, 42);
@@ -473,10 +473,10 @@ test_self_cancel_then_wait (void)
   gate_init (&gate);
   gate_init (&go);
   watchdog_arm (WATCHDOG_SECONDS, "a wait after the work cancelled its own manager");
-  y = tether_loop_manager_submit (b, NULL, NULL, value_work, &gate, NULL, NULL);
+  y = tether_loop_manager_submit (b, NULL, value_work, &gate, NULL, NULL, NULL);
   ww.target = y;
-  w = tether_loop_manager_submit (a, NULL, NULL, self_cancel_work, &ww, NULL, NULL);
-  queued = tether_loop_manager_submit (a, NULL, NULL, value_work, NULL, NULL, NULL);
+  w = tether_loop_manager_submit (a, NULL, self_cancel_work, &ww, NULL, NULL, NULL);
+  queued = tether_loop_manager_submit (a, NULL, value_work, NULL, NULL, NULL, NULL);
   gate_open (&go);
   g_assert_true (tether_future_wait (w, -1, NULL, NULL));
   g_assert_error (ww.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -544,9 +544,9 @@ test_cancelled_handler_blocks_on_stop (void)
   gate_init (&y_gate);
   gate_init (&w_gate);
   watchdog_arm (WATCHDOG_SECONDS, "a cancelled handler that stops the manager again");
-  y = tether_loop_manager_submit (b, NULL, NULL, value_work, &y_gate, NULL, NULL);
+  y = tether_loop_manager_submit (b, NULL, value_work, &y_gate, NULL, NULL, NULL);
   n.target = y;
-  w = tether_loop_manager_submit (a, NULL, NULL, nested_stop_work, &n, NULL, NULL);
+  w = tether_loop_manager_submit (a, NULL, nested_stop_work, &n, NULL, NULL, NULL);
   gate_wait_entered (&w_gate);
   until_waiting_on (a_core, b_core);
   tether_loop_manager_stop (a, TETHER_STOP_MODE_CANCEL);
@@ -652,10 +652,10 @@ test_ring_of_three (gconstpointer data)
       e[i].next = m[(i + 1) % 3];
       gate_init (&e[i].gate);
       any_cancel |= r->kinds[i] == EDGE_CANCEL;
-      w[i] = tether_loop_manager_submit (m[i], NULL, NULL, edge_work, &e[i], NULL, NULL);
+      w[i] = tether_loop_manager_submit (m[i], NULL, edge_work, &e[i], NULL, NULL, NULL);
       gate_wait_entered (&e[i].gate);
       /* Queued behind the edge's work: what the previous manager waits for. */
-      v[i] = tether_loop_manager_submit (m[i], NULL, NULL, value_work, NULL, NULL, NULL);
+      v[i] = tether_loop_manager_submit (m[i], NULL, value_work, NULL, NULL, NULL, NULL);
     }
   for (guint i = 0; i < 3; i++)
     e[i].next_value = v[(i + 1) % 3];
@@ -768,8 +768,8 @@ item_post (gpointer user_data)
     {
       /* Blocks the manager's thread on another manager, which may be ended
        * by a CANCEL stop, or find the other refusing work. */
-      g_autoptr(TetherFuture) f = tether_loop_manager_submit (item->other, NULL, NULL,
-                                                              value_work, NULL, NULL, NULL);
+      g_autoptr(TetherFuture) f = tether_loop_manager_submit (item->other, NULL,
+                                                              value_work, NULL, NULL, NULL, NULL);
 
       if (f != NULL)
         tether_future_wait (f, -1, NULL, NULL);
@@ -845,21 +845,21 @@ submitter_thread (gpointer data)
       switch (kind)
         {
         case KIND_SUBMIT:
-          r->futures[i] = tether_loop_manager_submit (r->manager, NULL, NULL, item_work, item,
-                                                      item_destroy, NULL);
+          r->futures[i] = tether_loop_manager_submit (r->manager, NULL, item_work, item,
+                                                      item_destroy, NULL, NULL);
           r->accepted[i] = r->futures[i] != NULL;
           break;
         case KIND_AFTER:
           r->futures[i] = tether_loop_manager_submit_after (r->manager, NULL,
-                                                            g_rand_int_range (rand, 0, 200),
-                                                            NULL, item_work, item, item_destroy,
+                                                            g_rand_int_range (rand, 0, 200), item_work, item, item_destroy,
+                                                            NULL,
                                                             NULL);
           r->accepted[i] = r->futures[i] != NULL;
           break;
         case KIND_HOLD:
           item->hold = g_object_ref (r->manager);
-          r->futures[i] = tether_loop_manager_submit (r->manager, NULL, NULL, item_work, item,
-                                                      item_destroy, NULL);
+          r->futures[i] = tether_loop_manager_submit (r->manager, NULL, item_work, item,
+                                                      item_destroy, NULL, NULL);
           r->accepted[i] = r->futures[i] != NULL;
           break;
         case KIND_ASYNC:
@@ -879,8 +879,8 @@ submitter_thread (gpointer data)
           {
             g_autoptr(GCancellable) cancellable = g_cancellable_new ();
 
-            r->futures[i] = tether_loop_manager_submit (r->manager, NULL, cancellable, item_work,
-                                                        item, item_destroy, NULL);
+            r->futures[i] = tether_loop_manager_submit (r->manager, NULL, item_work,
+                                                        item, item_destroy, cancellable, NULL);
             r->accepted[i] = r->futures[i] != NULL;
             g_cancellable_cancel (cancellable);
           }
@@ -1139,12 +1139,12 @@ test_stop_from_wait_async_callback (void)
   CallbackStop c = { b, a, NULL, NULL, FALSE, NULL, NULL };
 
   watchdog_arm (WATCHDOG_SECONDS, "stops from a wait_async() callback");
-  y = tether_loop_manager_submit_after (b, NULL, G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC, NULL, value_work,
-                                        NULL, NULL, NULL);
+  y = tether_loop_manager_submit_after (b, NULL, G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC, value_work,
+                                        NULL, NULL, NULL, NULL);
   xw.target = y;
-  x = tether_loop_manager_submit (a, NULL, NULL, waiter_work, &xw, NULL, NULL);
+  x = tether_loop_manager_submit (a, NULL, waiter_work, &xw, NULL, NULL, NULL);
   c.target = x;
-  d = tether_loop_manager_submit (b, NULL, NULL, deferred_wait_work, &c, NULL, NULL);
+  d = tether_loop_manager_submit (b, NULL, deferred_wait_work, &c, NULL, NULL, NULL);
   until_waiting_on (a_core, b_core);
   until_waiting_on (b_core, a_core);
 
@@ -1201,11 +1201,11 @@ test_stop_from_main_wait_async_callback (void)
 
   watchdog_arm (WATCHDOG_SECONDS, "stops from a wait_async() callback on the main thread");
   g_main_context_push_thread_default (context);
-  y = tether_loop_manager_submit_after (b, NULL, G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC, NULL, value_work,
-                                        NULL, NULL, NULL);
+  y = tether_loop_manager_submit_after (b, NULL, G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC, value_work,
+                                        NULL, NULL, NULL, NULL);
   xw.target = y;
-  x = tether_loop_manager_submit (a, NULL, NULL, waiter_work, &xw, NULL, NULL);
-  first = tether_loop_manager_submit (b, NULL, NULL, value_work, NULL, NULL, NULL);
+  x = tether_loop_manager_submit (a, NULL, waiter_work, &xw, NULL, NULL, NULL);
+  first = tether_loop_manager_submit (b, NULL, value_work, NULL, NULL, NULL, NULL);
   tether_future_wait_async (first, NULL, main_callback_stops, &m);
   while (!m.done)
     g_main_context_iteration (context, TRUE);
@@ -1283,12 +1283,12 @@ test_stop_self_and_other (gconstpointer data)
 
       /* C waits on A's and B's work; B's work waits on C's queued work;
        * A's work stops A, then B, which closes B -> C -> A ... -> B. */
-      fa = tether_loop_manager_submit (a, NULL, NULL, self_and_other_work, &s, NULL, NULL);
+      fa = tether_loop_manager_submit (a, NULL, self_and_other_work, &s, NULL, NULL, NULL);
       w.first = fa;
-      fb = tether_loop_manager_submit (b, NULL, NULL, waiter_work, &bw, NULL, NULL);
+      fb = tether_loop_manager_submit (b, NULL, waiter_work, &bw, NULL, NULL, NULL);
       w.second = fb;
-      fc = tether_loop_manager_submit (c, NULL, NULL, both_waiter_work, &w, NULL, NULL);
-      fc_back = tether_loop_manager_submit (c, NULL, NULL, value_work, NULL, NULL, NULL);
+      fc = tether_loop_manager_submit (c, NULL, both_waiter_work, &w, NULL, NULL, NULL);
+      fc_back = tether_loop_manager_submit (c, NULL, value_work, NULL, NULL, NULL, NULL);
       /* B's work waits for the value queued on C behind C's waiter. */
       bw.target = fc_back;
       gate_open (&b_gate);
@@ -1353,10 +1353,10 @@ test_foreign_unref_while_waiting (void)
       GThread *thread;
 
       gate_init (&gate);
-      y = tether_loop_manager_submit (b, NULL, NULL, value_work, &gate, NULL, NULL);
+      y = tether_loop_manager_submit (b, NULL, value_work, &gate, NULL, NULL, NULL);
       xw.target = y;
-      x = tether_loop_manager_submit (a, NULL, NULL, waiter_work, &xw, NULL, NULL);
-      queued = tether_loop_manager_submit (a, NULL, NULL, value_work, NULL, NULL, NULL);
+      x = tether_loop_manager_submit (a, NULL, waiter_work, &xw, NULL, NULL, NULL);
+      queued = tether_loop_manager_submit (a, NULL, value_work, NULL, NULL, NULL, NULL);
       if (i % 2)
         until_waiting_on (a_core, b_core);
       thread = g_thread_new ("dropper", drop_thread, &d);
@@ -1390,9 +1390,9 @@ test_restart_after_dispose (void)
       Gate gate;
 
       gate_init (&gate);
-      before = tether_loop_manager_submit (a, NULL, NULL, value_work, &gate, NULL, NULL);
-      timer = tether_loop_manager_submit_after (a, NULL, i % 3 == 0 ? 0 : 1000 * G_USEC_PER_SEC,
-                                                NULL, value_work, NULL, NULL, NULL);
+      before = tether_loop_manager_submit (a, NULL, value_work, &gate, NULL, NULL, NULL);
+      timer = tether_loop_manager_submit_after (a, NULL, i % 3 == 0 ? 0 : 1000 * G_USEC_PER_SEC, value_work, NULL, NULL,
+                                                NULL, NULL);
       if (i % 2)
         gate_wait_entered (&gate);
       g_object_run_dispose (G_OBJECT (a));
@@ -1400,7 +1400,7 @@ test_restart_after_dispose (void)
       gate_open (&gate);
       g_assert_true (tether_loop_manager_start (a, NULL, &error));
       g_assert_no_error (error);
-      after = tether_loop_manager_submit (a, NULL, NULL, value_work, NULL, NULL, &error);
+      after = tether_loop_manager_submit (a, NULL, value_work, NULL, NULL, NULL, &error);
       g_assert_no_error (error);
       g_assert_true (tether_future_wait (before, -1, NULL, NULL));
       g_assert_true (tether_future_wait (after, -1, NULL, NULL));
@@ -1451,14 +1451,14 @@ test_restart_after_cycle_stop (void)
 
       gate_init (&gate);
       /* B: a blocker, then the stopper, then Y which A's work waits for. */
-      y = tether_loop_manager_submit (b, NULL, NULL, value_work, &gate, NULL, NULL);
+      y = tether_loop_manager_submit (b, NULL, value_work, &gate, NULL, NULL, NULL);
       gate_wait_entered (&gate);
-      stopper = tether_loop_manager_submit (b, NULL, NULL, cycle_stop_work, &c, NULL, NULL);
+      stopper = tether_loop_manager_submit (b, NULL, cycle_stop_work, &c, NULL, NULL, NULL);
       {
-        g_autoptr(TetherFuture) y2 = tether_loop_manager_submit (b, NULL, NULL, value_work,
-                                                                 NULL, NULL, NULL);
+        g_autoptr(TetherFuture) y2 = tether_loop_manager_submit (b, NULL, value_work,
+                                                                 NULL, NULL, NULL, NULL);
         xw.target = y2;
-        x = tether_loop_manager_submit (a, NULL, NULL, waiter_work, &xw, NULL, NULL);
+        x = tether_loop_manager_submit (a, NULL, waiter_work, &xw, NULL, NULL, NULL);
         until_waiting_on (a_core, b_core);
         gate_open (&gate);
         g_assert_true (tether_future_wait (stopper, -1, NULL, NULL));
@@ -1467,7 +1467,7 @@ test_restart_after_cycle_stop (void)
             /* Started again at once: waits for A's stop, which needs Y2. */
             g_assert_true (tether_loop_manager_start (a, NULL, &error));
             g_assert_no_error (error);
-            after = tether_loop_manager_submit (a, NULL, NULL, value_work, NULL, NULL, &error);
+            after = tether_loop_manager_submit (a, NULL, value_work, NULL, NULL, NULL, &error);
             g_assert_no_error (error);
             g_assert_true (tether_future_wait (after, -1, NULL, NULL));
             tether_loop_manager_stop (a, TETHER_STOP_MODE_DRAIN);
@@ -1611,12 +1611,12 @@ test_stop_within_tiny_in_cycles (void)
       gate_init (&go);
       if (i % 2)
         /* B's work stops A within a microsecond, ahead of Y on B. */
-        f = tether_loop_manager_submit (b, NULL, NULL, within_from_b_work, &c, NULL, NULL);
-      y = tether_loop_manager_submit (b, NULL, NULL, value_work, &gate, NULL, NULL);
+        f = tether_loop_manager_submit (b, NULL, within_from_b_work, &c, NULL, NULL, NULL);
+      y = tether_loop_manager_submit (b, NULL, value_work, &gate, NULL, NULL, NULL);
       xw.target = y;
-      x = tether_loop_manager_submit (a, NULL, NULL, waiter_work, &xw, NULL, NULL);
-      queued = tether_loop_manager_submit (a, NULL, NULL, value_work, NULL, NULL, NULL);
-      timer = tether_loop_manager_submit_after (a, NULL, i % 5, NULL, value_work, NULL, NULL,
+      x = tether_loop_manager_submit (a, NULL, waiter_work, &xw, NULL, NULL, NULL);
+      queued = tether_loop_manager_submit (a, NULL, value_work, NULL, NULL, NULL, NULL);
+      timer = tether_loop_manager_submit_after (a, NULL, i % 5, value_work, NULL, NULL, NULL,
                                                 NULL);
       g_assert_true (tether_loop_manager_post (a, NULL, count_post, &posts_ran, NULL, NULL));
 
@@ -1704,8 +1704,8 @@ test_stop_within_counts_only_unfinished (void)
 
   gate_init (&gate);
   watchdog_arm (WATCHDOG_SECONDS, "stop_within() counting finished work");
-  done = tether_loop_manager_submit (a, NULL, NULL, return_then_block_work, &gate, NULL, NULL);
-  queued = tether_loop_manager_submit (a, NULL, NULL, value_work, NULL, NULL, NULL);
+  done = tether_loop_manager_submit (a, NULL, return_then_block_work, &gate, NULL, NULL, NULL);
+  queued = tether_loop_manager_submit (a, NULL, value_work, NULL, NULL, NULL, NULL);
   gate_wait_entered (&gate);
   g_assert_true (tether_future_is_done (done));
 
@@ -1794,12 +1794,12 @@ graph_submit (Graph *g,
       return;
     case 1:
       f = tether_loop_manager_submit_after (g->managers[target], NULL,
-                                            g_random_int_range (0, 100), NULL,
-                                            graph_value_work, g, graph_value_destroy, &error);
+                                            g_random_int_range (0, 100),
+                                            graph_value_work, g, graph_value_destroy, NULL, &error);
       break;
     default:
-      f = tether_loop_manager_submit (g->managers[target], NULL, NULL, graph_value_work, g,
-                                      graph_value_destroy, &error);
+      f = tether_loop_manager_submit (g->managers[target], NULL, graph_value_work, g,
+                                      graph_value_destroy, NULL, &error);
       break;
     }
 
@@ -1986,8 +1986,8 @@ test_graph_random_walk (void)
           a->self = k % GRAPH_MANAGERS;
           a->seed = round * 1000 + k;
           /* From this thread (not a manager's): a full queue waits here. */
-          f = tether_loop_manager_submit (g.managers[a->self], NULL, NULL, actor_work, a,
-                                          NULL, NULL);
+          f = tether_loop_manager_submit (g.managers[a->self], NULL, actor_work, a,
+                                          NULL, NULL, NULL);
           if (f != NULL)
             g_ptr_array_add (actors, f);
         }
@@ -2000,8 +2000,8 @@ test_graph_random_walk (void)
           aa->actor.graph = &g;
           aa->actor.self = k % GRAPH_MANAGERS;
           aa->work = NULL;
-          f = tether_loop_manager_submit (g.managers[aa->actor.self], NULL, NULL,
-                                          async_actor_work, aa, NULL, NULL);
+          f = tether_loop_manager_submit (g.managers[aa->actor.self], NULL,
+                                          async_actor_work, aa, NULL, NULL, NULL);
           if (f != NULL)
             g_ptr_array_add (async_futures, f);
         }

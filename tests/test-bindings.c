@@ -50,8 +50,8 @@ test_destroy_returns_home (void)
   Released released = { NULL, FALSE };
 
   g_main_context_push_thread_default (home);
-  future = tether_loop_manager_submit (manager, NULL, NULL, blocked_like_gjs,
-                                       &released, on_released, &error);
+  future = tether_loop_manager_submit (manager, NULL, blocked_like_gjs,
+                                       &released, on_released, NULL, &error);
   g_assert_no_error (error);
 
   /* The work ends visibly, not with a hang. */
@@ -62,7 +62,7 @@ test_destroy_returns_home (void)
 
   /* The manager has retired the job (a later one ran), yet the destroy
    * notify waits for the home context. */
-  where = tether_loop_manager_submit (manager, NULL, NULL, return_thread, NULL, NULL, &error);
+  where = tether_loop_manager_submit (manager, NULL, return_thread, NULL, NULL, NULL, &error);
   g_assert_true (tether_future_wait (where, -1, NULL, &error));
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
   g_assert_false (released.ran);
@@ -81,8 +81,8 @@ test_rejected_releases_inline (void)
   g_autoptr(GError) error = NULL;
   Released released = { NULL, FALSE };
 
-  g_assert_null (tether_loop_manager_submit (manager, NULL, NULL, blocked_like_gjs,
-                                             &released, on_released, &error));
+  g_assert_null (tether_loop_manager_submit (manager, NULL, blocked_like_gjs,
+                                             &released, on_released, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
   g_assert_true (released.ran);
   g_assert_true (released.thread == g_thread_self ());

@@ -272,8 +272,8 @@ test_own_thread (void)
 
   g_assert_no_error (error);
   watchdog_arm (60, "get_or_start() on the manager's own thread");
-  future = tether_loop_manager_submit (manager, "io", NULL, own_thread_work, (gpointer) "gos-own",
-                                       NULL, &error);
+  future = tether_loop_manager_submit (manager, "io", own_thread_work, (gpointer) "gos-own",
+                                       NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (tether_future_wait (future, -1, NULL, &error));
   g_assert_no_error (error);
@@ -335,7 +335,7 @@ test_while_stopping (void)
   gate_init (&work_gate);
   gate_init (&began);
   watchdog_arm (60, "get_or_start() during a stop");
-  future = tether_loop_manager_submit (manager, "old", NULL, block_work, &work_gate, NULL, &error);
+  future = tether_loop_manager_submit (manager, "old", block_work, &work_gate, NULL, NULL, &error);
   g_assert_no_error (error);
   gate_wait_entered (&work_gate);
 

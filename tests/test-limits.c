@@ -28,13 +28,13 @@ fill (TetherLoopManager *manager,
   GPtrArray *futures = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GError) error = NULL;
 
-  g_ptr_array_add (futures, tether_loop_manager_submit (manager, NULL, NULL, block_work,
-                                                        gate, NULL, &error));
+  g_ptr_array_add (futures, tether_loop_manager_submit (manager, NULL, block_work,
+                                                        gate, NULL, NULL, &error));
   gate_wait_entered (gate);
   for (guint i = 0; i < n; i++)
     {
-      g_ptr_array_add (futures, tether_loop_manager_submit (manager, NULL, NULL, return_one,
-                                                            NULL, NULL, &error));
+      g_ptr_array_add (futures, tether_loop_manager_submit (manager, NULL, return_one,
+                                                            NULL, NULL, NULL, &error));
       g_assert_no_error (error);
     }
   g_assert_cmpuint (tether_loop_manager_get_n_pending (manager), ==, n);
@@ -56,7 +56,7 @@ test_busy_fails_at_once (void)
   g_assert_cmpint (tether_loop_manager_get_submit_timeout (manager), ==, 0);
   futures = fill (manager, &gate, 4);
 
-  g_assert_null (tether_loop_manager_submit (manager, NULL, NULL, return_one, NULL, NULL, &error));
+  g_assert_null (tether_loop_manager_submit (manager, NULL, return_one, NULL, NULL, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_BUSY);
   g_assert_nonnull (strstr (error->message, "max-pending"));
   g_clear_error (&error);
@@ -65,14 +65,14 @@ test_busy_fails_at_once (void)
   g_clear_error (&error);
 
   /* Timers wait in the context, not the queue. */
-  timer = tether_loop_manager_submit_after (manager, NULL, 3600 * SECOND, NULL, return_one,
-                                            NULL, NULL, &error);
+  timer = tether_loop_manager_submit_after (manager, NULL, 3600 * SECOND, return_one,
+                                            NULL, NULL, NULL, &error);
   g_assert_no_error (error);
 
   /* Raising the bound makes room at once. */
   tether_loop_manager_set_max_pending (manager, 5);
-  g_ptr_array_add (futures, tether_loop_manager_submit (manager, NULL, NULL, return_one,
-                                                        NULL, NULL, &error));
+  g_ptr_array_add (futures, tether_loop_manager_submit (manager, NULL, return_one,
+                                                        NULL, NULL, NULL, &error));
   g_assert_no_error (error);
 
   gate_open (&gate);
@@ -97,8 +97,8 @@ submit_thread (gpointer data)
   Submitter *submitter = data;
   gint64 start = g_get_monotonic_time ();
 
-  submitter->future = tether_loop_manager_submit (submitter->manager, NULL, NULL, return_one,
-                                                  NULL, NULL, &submitter->error);
+  submitter->future = tether_loop_manager_submit (submitter->manager, NULL, return_one,
+                                                  NULL, NULL, NULL, &submitter->error);
   submitter->waited = g_get_monotonic_time () - start;
   return NULL;
 }
@@ -169,10 +169,10 @@ test_busy_wait_ends_on_stop (void)
   gate_init (&gate);
   tether_loop_manager_set_max_pending (manager, 1);
   tether_loop_manager_set_submit_timeout (manager, -1);
-  running = tether_loop_manager_submit (manager, NULL, NULL, return_when_cancelled, &gate,
-                                        NULL, NULL);
+  running = tether_loop_manager_submit (manager, NULL, return_when_cancelled, &gate,
+                                        NULL, NULL, NULL);
   gate_wait_entered (&gate);
-  queued = tether_loop_manager_submit (manager, NULL, NULL, return_one, NULL, NULL, NULL);
+  queued = tether_loop_manager_submit (manager, NULL, return_one, NULL, NULL, NULL, NULL);
   g_assert_cmpuint (tether_loop_manager_get_n_pending (manager), ==, 1);
 
   thread = g_thread_new ("submitter", submit_thread, &submitter);
@@ -216,7 +216,7 @@ test_busy_own_thread_never_waits (void)
 
   tether_loop_manager_set_max_pending (manager, 1);
   tether_loop_manager_set_submit_timeout (manager, -1);
-  future = tether_loop_manager_submit (manager, NULL, NULL, post_twice, &own, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, post_twice, &own, NULL, NULL, NULL);
   g_assert_true (tether_future_wait (future, 10 * SECOND, NULL, NULL));
   g_assert_no_error (own.first);
   g_assert_error (own.second, TETHER_ERROR, TETHER_ERROR_BUSY);
@@ -289,12 +289,12 @@ test_stop_within_deadline_cancels (void)
   guint ran = 0, cancelled = 0;
   gint64 start;
 
-  running = tether_loop_manager_submit (manager, NULL, NULL, return_when_cancelled, NULL, NULL,
+  running = tether_loop_manager_submit (manager, NULL, return_when_cancelled, NULL, NULL, NULL,
                                         NULL);
   for (guint i = 0; i < G_N_ELEMENTS (queued); i++)
-    queued[i] = tether_loop_manager_submit (manager, NULL, NULL, return_one, NULL, NULL, NULL);
-  timer = tether_loop_manager_submit_after (manager, NULL, 3600 * SECOND, NULL, return_one,
-                                            NULL, NULL, NULL);
+    queued[i] = tether_loop_manager_submit (manager, NULL, return_one, NULL, NULL, NULL, NULL);
+  timer = tether_loop_manager_submit_after (manager, NULL, 3600 * SECOND, return_one,
+                                            NULL, NULL, NULL, NULL);
 
   start = g_get_monotonic_time ();
   g_assert_true (tether_loop_manager_stop_within (manager, 50 * 1000, &ran, &cancelled, &error));
@@ -332,8 +332,8 @@ test_stop_within_own_thread (void)
   g_autoptr(TetherFuture) future = NULL;
   g_autoptr(GError) error = NULL;
 
-  future = tether_loop_manager_submit (manager, NULL, NULL, stop_within_own_thread, manager,
-                                       NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, stop_within_own_thread, manager,
+                                       NULL, NULL, NULL);
   g_assert_false (tether_future_wait (future, -1, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
   g_assert_true (tether_loop_manager_is_running (manager));
@@ -373,8 +373,8 @@ hop_work (TetherWork *work,
   next = g_new0 (Hop, 1);
   next->ring = ring;
   next->depth = hop->depth + 1;
-  future = tether_loop_manager_submit (ring->managers[next->depth % ring->n], NULL, NULL,
-                                       hop_work, next, g_free, NULL);
+  future = tether_loop_manager_submit (ring->managers[next->depth % ring->n], NULL,
+                                       hop_work, next, g_free, NULL, NULL);
   if (tether_future_wait (future, 30 * SECOND, NULL, &error))
     tether_work_return_boolean (work, TRUE);
   else
@@ -397,7 +397,7 @@ run_ring (guint n)
       ring.managers[i] = started (id, NULL);
     }
 
-  future = tether_loop_manager_submit (ring.managers[0], NULL, NULL, hop_work, &first, NULL,
+  future = tether_loop_manager_submit (ring.managers[0], NULL, hop_work, &first, NULL, NULL,
                                        NULL);
   /* Whichever wait closes the cycle is refused (threads decide which); the
    * refusal travels back down the chain as each wait's error. */
@@ -441,7 +441,7 @@ wait_on_other (TetherWork *work,
   g_autoptr(TetherFuture) future = NULL;
   GError *error = NULL;
 
-  future = tether_loop_manager_submit (other, NULL, NULL, return_one, NULL, NULL, NULL);
+  future = tether_loop_manager_submit (other, NULL, return_one, NULL, NULL, NULL, NULL);
   if (tether_future_wait (future, 10 * SECOND, NULL, &error))
     tether_work_return_int (work, tether_future_get_int (future, NULL) + 1);
   else
@@ -460,7 +460,7 @@ test_wait_across_managers_without_cycle (void)
       g_autoptr(TetherFuture) future = NULL;
       g_autoptr(GError) error = NULL;
 
-      future = tether_loop_manager_submit (a, NULL, NULL, wait_on_other, b, NULL, NULL);
+      future = tether_loop_manager_submit (a, NULL, wait_on_other, b, NULL, NULL, NULL);
       g_assert_true (tether_future_wait (future, -1, NULL, &error));
       g_assert_no_error (error);
       g_assert_cmpint (tether_future_get_int (future, NULL), ==, 2);
@@ -477,10 +477,10 @@ test_huge_timeouts (void)
   g_autoptr(GError) error = NULL;
   guint ran = 0, cancelled = 0;
 
-  never = tether_loop_manager_submit_after (manager, NULL, G_MAXINT64, NULL, return_one, NULL,
-                                            NULL, &error);
+  never = tether_loop_manager_submit_after (manager, NULL, G_MAXINT64, return_one, NULL,
+                                            NULL, NULL, &error);
   g_assert_no_error (error);
-  soon = tether_loop_manager_submit (manager, NULL, NULL, return_one, NULL, NULL, &error);
+  soon = tether_loop_manager_submit (manager, NULL, return_one, NULL, NULL, NULL, &error);
   g_assert_true (tether_future_wait (soon, G_MAXINT64, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpint (tether_future_get_status (never), ==, TETHER_FUTURE_STATUS_PENDING);

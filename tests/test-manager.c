@@ -111,7 +111,7 @@ test_submit_future (void)
   g_autofree char *value = NULL;
   WhereData where = { 0 };
 
-  future = tether_loop_manager_submit (manager, NULL, NULL, where_work, &where, NULL, &error);
+  future = tether_loop_manager_submit (manager, NULL, where_work, &where, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (tether_future_wait (future, -1, NULL, &error));
   g_assert_no_error (error);
@@ -159,7 +159,7 @@ test_value_types (void)
 
   for (int i = 0; i < 7; i++)
     {
-      f[i] = tether_loop_manager_submit (manager, NULL, NULL, value_work, GINT_TO_POINTER (i), NULL, &error);
+      f[i] = tether_loop_manager_submit (manager, NULL, value_work, GINT_TO_POINTER (i), NULL, NULL, &error);
       g_assert_no_error (error);
     }
   for (int i = 0; i < 6; i++)
@@ -304,7 +304,7 @@ test_post_own_thread_is_queued (void)
   g_autoptr(TetherFuture) future = NULL;
   SelfPost sp = { manager, 0, TRUE };
 
-  future = tether_loop_manager_submit (manager, NULL, NULL, self_post_outer, &sp, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, self_post_outer, &sp, NULL, NULL, NULL);
   g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
   g_assert_false (sp.inline_run);
@@ -322,7 +322,7 @@ test_task_types (void)
 
   destroyed = 0;
 
-  future = tether_loop_manager_submit (typed, "update", NULL, count_work, &runs, count_destroy, &error);
+  future = tether_loop_manager_submit (typed, "update", count_work, &runs, count_destroy, NULL, &error);
   g_assert_null (future);
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE);
   g_assert_nonnull (strstr (error->message, "'render'"));
@@ -330,7 +330,7 @@ test_task_types (void)
   g_assert_cmpint (destroyed, ==, 1);
   g_clear_error (&error);
 
-  future = tether_loop_manager_submit (typed, NULL, NULL, count_work, &runs, count_destroy, &error);
+  future = tether_loop_manager_submit (typed, NULL, count_work, &runs, count_destroy, NULL, &error);
   g_assert_null (future);
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE);
   g_assert_nonnull (strstr (error->message, "no task type"));
@@ -340,12 +340,12 @@ test_task_types (void)
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE);
   g_clear_error (&error);
 
-  future = tether_loop_manager_submit (typed, "render", NULL, count_work, &runs, NULL, &error);
+  future = tether_loop_manager_submit (typed, "render", count_work, &runs, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   g_clear_object (&future);
 
-  future = tether_loop_manager_submit (untyped, "anything", NULL, count_work, &runs, NULL, &error);
+  future = tether_loop_manager_submit (untyped, "anything", count_work, &runs, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   g_clear_object (&future);
@@ -365,7 +365,7 @@ test_not_running (void)
 
   destroyed = 0;
 
-  g_assert_null (tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, count_destroy, &error));
+  g_assert_null (tether_loop_manager_submit (manager, NULL, count_work, &runs, count_destroy, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
   g_assert_nonnull (strstr (error->message, "tether_loop_manager_start"));
   g_clear_error (&error);
@@ -387,7 +387,7 @@ test_cancel_before_start (void)
   destroyed = 0;
 
   g_cancellable_cancel (cancellable);
-  future = tether_loop_manager_submit (manager, NULL, cancellable, count_work, &runs, count_destroy, &error);
+  future = tether_loop_manager_submit (manager, NULL, count_work, &runs, count_destroy, cancellable, &error);
   g_assert_no_error (error);
   g_assert_false (tether_future_wait (future, -1, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -409,10 +409,10 @@ test_cancel_queued (void)
   Gate gate;
 
   gate_init (&gate);
-  blocker = tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL);
+  blocker = tether_loop_manager_submit (manager, NULL, block_work, &gate, NULL, NULL, NULL);
   gate_wait_entered (&gate);
-  a = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, NULL, NULL);
-  b = tether_loop_manager_submit (manager, NULL, cancellable, count_work, &runs, NULL, NULL);
+  a = tether_loop_manager_submit (manager, NULL, count_work, &runs, NULL, NULL, NULL);
+  b = tether_loop_manager_submit (manager, NULL, count_work, &runs, NULL, cancellable, NULL);
 
   /* Queued work ends at once when cancelled, while the thread is still busy. */
   tether_future_cancel (a);
@@ -450,7 +450,7 @@ test_cancel_running_value_wins (void)
   Gate gate;
 
   gate_init (&gate);
-  future = tether_loop_manager_submit (manager, NULL, NULL, cancel_aware_work, &gate, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, cancel_aware_work, &gate, NULL, NULL, NULL);
   gate_wait_entered (&gate);
   tether_future_cancel (future);
   g_assert_true (tether_future_wait (future, -1, NULL, &error));
@@ -469,7 +469,7 @@ test_wait_timeout (void)
   Gate gate;
 
   gate_init (&gate);
-  future = tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, block_work, &gate, NULL, NULL, NULL);
   g_assert_false (tether_future_wait (future, 0, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT);
   g_clear_error (&error);
@@ -502,8 +502,8 @@ test_wait_done (void)
 
   /* A timeout is FALSE, with nothing to report, and leaves the work be. */
   gate_init (&gate);
-  future = tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL);
-  queued = tether_loop_manager_submit (manager, NULL, NULL, count_work, &(int) { 0 }, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, block_work, &gate, NULL, NULL, NULL);
+  queued = tether_loop_manager_submit (manager, NULL, count_work, &(int) { 0 }, NULL, NULL, NULL);
   gate_wait_entered (&gate);
   g_assert_false (tether_future_wait_done (future, 0));
   g_assert_false (tether_future_wait_done (future, 20000));
@@ -516,7 +516,7 @@ test_wait_done (void)
   gate_open (&gate);
   g_assert_true (tether_future_wait_done (future, -1));
   g_assert_cmpint (tether_future_get_status (future), ==, TETHER_FUTURE_STATUS_SUCCEEDED);
-  failed = tether_loop_manager_submit (manager, NULL, NULL, fail_work, NULL, NULL, NULL);
+  failed = tether_loop_manager_submit (manager, NULL, fail_work, NULL, NULL, NULL, NULL);
   g_assert_true (tether_future_wait_done (failed, -1));
   g_assert_cmpint (tether_future_get_status (failed), ==, TETHER_FUTURE_STATUS_FAILED);
   gate_clear (&gate);
@@ -542,9 +542,9 @@ test_wait_done_on_manager_thread (void)
       Gate gate;
 
       gate_init (&gate);
-      elsewhere = tether_loop_manager_submit (other, NULL, NULL, block_work, &gate, NULL, NULL);
-      future = tether_loop_manager_submit (manager, NULL, NULL, wait_done_on_manager_thread,
-                                           elsewhere, NULL, NULL);
+      elsewhere = tether_loop_manager_submit (other, NULL, block_work, &gate, NULL, NULL, NULL);
+      future = tether_loop_manager_submit (manager, NULL, wait_done_on_manager_thread,
+                                           elsewhere, NULL, NULL, NULL);
       tether_future_wait (future, -1, NULL, NULL);
       gate_open (&gate);
       return;
@@ -566,8 +566,8 @@ deadlock_work (TetherWork *work,
                gpointer    user_data)
 {
   DeadlockData *data = user_data;
-  g_autoptr(TetherFuture) inner = tether_loop_manager_submit (data->manager, NULL, NULL,
-                                                              count_work, &data->runs, NULL, NULL);
+  g_autoptr(TetherFuture) inner = tether_loop_manager_submit (data->manager, NULL,
+                                                              count_work, &data->runs, NULL, NULL, NULL);
 
   g_assert_false (tether_future_wait (inner, -1, NULL, &data->error));
   tether_work_return_boolean (work, TRUE);
@@ -580,7 +580,7 @@ test_would_deadlock (void)
   g_autoptr(TetherFuture) future = NULL;
   DeadlockData data = { manager, NULL, 0 };
 
-  future = tether_loop_manager_submit (manager, NULL, NULL, deadlock_work, &data, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, deadlock_work, &data, NULL, NULL, NULL);
   g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
   g_assert_cmpint (data.runs, ==, 1);
@@ -602,7 +602,7 @@ test_abandoned (void)
   g_autoptr(TetherFuture) future = NULL;
   g_autoptr(GError) error = NULL;
 
-  future = tether_loop_manager_submit (manager, NULL, NULL, abandon_work, NULL, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, abandon_work, NULL, NULL, NULL, NULL);
   g_assert_false (tether_future_wait (future, -1, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_ABANDONED);
 }
@@ -631,7 +631,7 @@ test_complete_later (void)
   g_autoptr(TetherLoopManager) manager = started ("later", NULL);
   g_autoptr(TetherFuture) future = NULL;
 
-  future = tether_loop_manager_submit (manager, NULL, NULL, later_work, NULL, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, later_work, NULL, NULL, NULL, NULL);
   g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   g_assert_cmpint (tether_future_get_int (future, NULL), ==, 7);
 }
@@ -691,10 +691,10 @@ test_handle_reuse (void)
   g_autoptr(TetherFuture) after_future = NULL;
   g_autoptr(GError) error = NULL;
 
-  kept_future = tether_loop_manager_submit (manager, NULL, NULL, keep_handle_work,
-                                            &kept, NULL, NULL);
-  next_future = tether_loop_manager_submit (manager, NULL, NULL, record_handle_work,
-                                            &next, NULL, NULL);
+  kept_future = tether_loop_manager_submit (manager, NULL, keep_handle_work,
+                                            &kept, NULL, NULL, NULL);
+  next_future = tether_loop_manager_submit (manager, NULL, record_handle_work,
+                                            &next, NULL, NULL, NULL);
   g_assert_true (tether_future_wait (next_future, -1, NULL, &error));
   g_assert_no_error (error);
   g_assert_true (kept.kept != NULL);
@@ -708,10 +708,10 @@ test_handle_reuse (void)
   g_assert_cmpint (tether_future_get_int (kept_future, NULL), ==, 3);
   g_assert_cmpint (tether_future_get_int (next_future, NULL), ==, 1);
 
-  borrowed_future = tether_loop_manager_submit (manager, NULL, NULL, borrow_handle_work,
-                                                &borrowed, NULL, NULL);
-  after_future = tether_loop_manager_submit (manager, NULL, NULL, record_handle_work,
-                                             &after, NULL, NULL);
+  borrowed_future = tether_loop_manager_submit (manager, NULL, borrow_handle_work,
+                                                &borrowed, NULL, NULL, NULL);
+  after_future = tether_loop_manager_submit (manager, NULL, record_handle_work,
+                                             &after, NULL, NULL, NULL);
   g_assert_true (tether_future_wait (after_future, -1, NULL, &error));
   g_assert_cmpint (tether_future_get_int (borrowed_future, NULL), ==, 2);
   g_assert_true (after.seen == borrowed.seen);
@@ -735,7 +735,7 @@ static TetherFuture *
 waited (TetherLoopManager *manager,
         TetherWorkFunc     func)
 {
-  TetherFuture *future = tether_loop_manager_submit (manager, NULL, NULL, func, NULL, NULL, NULL);
+  TetherFuture *future = tether_loop_manager_submit (manager, NULL, func, NULL, NULL, NULL, NULL);
 
   tether_future_wait (future, -1, NULL, NULL);
   g_assert_true (tether_future_is_done (future));
@@ -775,8 +775,8 @@ test_typed_getter_errors (void)
   g_assert_cmpstr (error->message, ==, "failed on purpose");
   g_clear_error (&error);
 
-  later = tether_loop_manager_submit_after (manager, NULL, (gint64) G_USEC_PER_SEC * 3600, NULL,
-                                            string_work, NULL, NULL, NULL);
+  later = tether_loop_manager_submit_after (manager, NULL, (gint64) G_USEC_PER_SEC * 3600,
+                                            string_work, NULL, NULL, NULL, NULL);
   g_assert_false (tether_future_get_boolean (later, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PENDING);
   g_clear_error (&error);
@@ -809,7 +809,7 @@ test_wait_cancellable (void)
   Gate gate;
 
   gate_init (&gate);
-  blocked = tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL);
+  blocked = tether_loop_manager_submit (manager, NULL, block_work, &gate, NULL, NULL, NULL);
   args[0] = &gate;
   args[1] = cancellable;
   canceller = g_thread_new ("canceller", cancel_when_entered, args);
@@ -833,6 +833,84 @@ test_wait_cancellable (void)
   gate_clear (&gate);
 }
 
+typedef struct
+{
+  GThread *thread;
+  guint    count;
+  TetherFutureStatus status;
+} StatusNotes;
+
+static void
+on_status (GObject    *object,
+           GParamSpec *pspec,
+           gpointer    user_data)
+{
+  StatusNotes *notes = user_data;
+
+  notes->thread = g_thread_self ();
+  notes->count++;
+  notes->status = tether_future_get_status (TETHER_FUTURE (object));
+}
+
+static void
+seven_work (TetherWork *work,
+            gpointer    user_data)
+{
+  tether_work_return_int (work, 7);
+}
+
+/* notify::status comes once, in the submitter's thread-default context,
+ * never inside the call that ended the future; a future nobody listens to
+ * schedules nothing. */
+static void
+test_status_notifies (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("status-notify", NULL);
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(TetherFuture) cancelled = NULL;
+  g_autoptr(TetherFuture) unheard = NULL;
+  StatusNotes cancelled_notes = { NULL, 0, 0 };
+
+  g_main_context_push_thread_default (context);
+
+  cancelled = tether_loop_manager_submit_after (manager, NULL, (gint64) G_USEC_PER_SEC * 3600,
+                                                seven_work, NULL, NULL, NULL, NULL);
+  g_signal_connect (cancelled, "notify::status", G_CALLBACK (on_status), &cancelled_notes);
+  tether_future_cancel (cancelled);
+  g_assert_cmpuint (cancelled_notes.count, ==, 0);    /* not inside cancel() */
+  g_assert_true (g_main_context_pending (context));
+  while (g_main_context_pending (context))
+    g_main_context_iteration (context, FALSE);
+  g_assert_cmpuint (cancelled_notes.count, ==, 1);
+  g_assert_true (cancelled_notes.thread == g_thread_self ());
+  g_assert_cmpint (cancelled_notes.status, ==, TETHER_FUTURE_STATUS_CANCELLED);
+
+  unheard = tether_loop_manager_submit (manager, NULL, seven_work, NULL, NULL, NULL, NULL);
+  g_assert_true (tether_future_wait (unheard, -1, NULL, NULL));
+  g_assert_false (g_main_context_pending (context));
+
+  /* Connected before the work can end: always notified, on this thread. */
+  {
+    g_autoptr(TetherFuture) gated = NULL;
+    StatusNotes notes = { NULL, 0, 0 };
+    Gate gate;
+
+    gate_init (&gate);
+    gated = tether_loop_manager_submit (manager, NULL, block_work, &gate, NULL, NULL, NULL);
+    g_signal_connect (gated, "notify::status", G_CALLBACK (on_status), &notes);
+    gate_open (&gate);
+    g_assert_true (tether_future_wait (gated, -1, NULL, NULL));
+    g_assert_cmpuint (notes.count, ==, 0);
+    while (notes.count == 0)
+      g_main_context_iteration (context, TRUE);
+    g_assert_true (notes.thread == g_thread_self ());
+    g_assert_cmpint (notes.status, ==, TETHER_FUTURE_STATUS_SUCCEEDED);
+    gate_clear (&gate);
+  }
+
+  g_main_context_pop_thread_default (context);
+}
+
 static void
 stamp_work (TetherWork *work,
             gpointer    user_data)
@@ -852,10 +930,10 @@ test_timers (void)
   gint64 start = g_get_monotonic_time ();
   int runs = 0;
 
-  later = tether_loop_manager_submit_after (manager, NULL, 30000, NULL, stamp_work, NULL, NULL, &error);
-  at = tether_loop_manager_submit_at (manager, NULL, start + 10000, NULL, stamp_work, NULL, NULL, &error);
-  cancelled = tether_loop_manager_submit_after (manager, NULL, 10000, NULL, count_work, &runs, NULL, &error);
-  pending = tether_loop_manager_submit_after (manager, NULL, G_GINT64_CONSTANT (3600000000), NULL, count_work, &runs, NULL, &error);
+  later = tether_loop_manager_submit_after (manager, NULL, 30000, stamp_work, NULL, NULL, NULL, &error);
+  at = tether_loop_manager_submit_at (manager, NULL, start + 10000, stamp_work, NULL, NULL, NULL, &error);
+  cancelled = tether_loop_manager_submit_after (manager, NULL, 10000, count_work, &runs, NULL, NULL, &error);
+  pending = tether_loop_manager_submit_after (manager, NULL, G_GINT64_CONSTANT (3600000000), count_work, &runs, NULL, NULL, &error);
   g_assert_no_error (error);
 
   tether_future_cancel (cancelled);
@@ -900,10 +978,10 @@ test_stop_from_work (void)
   Gate gate;
 
   gate_init (&gate);
-  future = tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, block_work, &gate, NULL, NULL, NULL);
   g_clear_object (&future);
-  future = tether_loop_manager_submit (manager, NULL, NULL, stop_self_work, manager, NULL, NULL);
-  queued = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, stop_self_work, manager, NULL, NULL, NULL);
+  queued = tether_loop_manager_submit (manager, NULL, count_work, &runs, NULL, NULL, NULL);
   gate_open (&gate);
 
   g_assert_true (tether_future_wait (future, -1, NULL, NULL));
@@ -945,10 +1023,10 @@ test_last_unref_on_own_thread (void)
 
   gate_init (&gate);
   g_object_weak_ref (G_OBJECT (manager), weak_notify_flag, &finalized);
-  g_object_unref (tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL));
-  future = tether_loop_manager_submit (manager, NULL, NULL, unref_self_work,
-                                       g_object_ref (manager), NULL, NULL);
-  after = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, NULL, NULL);
+  g_object_unref (tether_loop_manager_submit (manager, NULL, block_work, &gate, NULL, NULL, NULL));
+  future = tether_loop_manager_submit (manager, NULL, unref_self_work,
+                                       g_object_ref (manager), NULL, NULL, NULL);
+  after = tether_loop_manager_submit (manager, NULL, count_work, &runs, NULL, NULL, NULL);
   /* The work now holds the only reference, and drops it on the manager's thread. */
   g_object_unref (manager);
   gate_open (&gate);
@@ -970,10 +1048,10 @@ test_unref_foreign_drains (void)
 
   destroyed = 0;
   gate_init (&gate);
-  g_object_unref (tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL));
+  g_object_unref (tether_loop_manager_submit (manager, NULL, block_work, &gate, NULL, NULL, NULL));
   gate_wait_entered (&gate);
   for (int i = 0; i < 100; i++)
-    futures[i] = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, count_destroy, NULL);
+    futures[i] = tether_loop_manager_submit (manager, NULL, count_work, &runs, count_destroy, NULL, NULL);
   /* The last unref returns while the work it drains is still blocked:
    * the manager's thread drains and exits on its own. */
   watchdog_arm (60, "the last unref of a manager whose work is blocked");
@@ -1009,10 +1087,10 @@ test_drain_vs_cancel (gconstpointer mode_data)
 
   destroyed = 0;
   gate_init (&gate);
-  g_object_unref (tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL));
+  g_object_unref (tether_loop_manager_submit (manager, NULL, block_work, &gate, NULL, NULL, NULL));
   gate_wait_entered (&gate);
   for (int i = 0; i < 200; i++)
-    futures[i] = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, count_destroy, NULL);
+    futures[i] = tether_loop_manager_submit (manager, NULL, count_work, &runs, count_destroy, NULL, NULL);
   for (int i = 0; i < 50; i++)
     g_assert_true (tether_loop_manager_post (manager, NULL, count_post, &posts, count_destroy, NULL));
 
@@ -1020,7 +1098,7 @@ test_drain_vs_cancel (gconstpointer mode_data)
    * run before the mode applies. */
   stop_args.manager = manager;
   stop_args.mode = mode;
-  sentinel = tether_loop_manager_submit (manager, NULL, NULL, count_work, &sentinel_runs, NULL, NULL);
+  sentinel = tether_loop_manager_submit (manager, NULL, count_work, &sentinel_runs, NULL, NULL, NULL);
   stopper = g_thread_new ("stopper", stop_thread, &stop_args);
   while (tether_loop_manager_is_running (manager))
     g_usleep (100);
@@ -1094,8 +1172,8 @@ race_thread (gpointer data)
 
       if (i % 2 == 0)
         {
-          TetherFuture *f = tether_loop_manager_submit (race->manager, NULL, NULL, count_work,
-                                                        &race->runs, NULL, &error);
+          TetherFuture *f = tether_loop_manager_submit (race->manager, NULL, count_work,
+                                                        &race->runs, NULL, NULL, &error);
           ok = f != NULL;
           if (ok)
             {
@@ -1183,10 +1261,10 @@ test_concurrent_stops (void)
   Gate gate;
 
   gate_init (&gate);
-  blocker = tether_loop_manager_submit (manager, NULL, NULL, block_until_cancelled, &gate, NULL, NULL);
+  blocker = tether_loop_manager_submit (manager, NULL, block_until_cancelled, &gate, NULL, NULL, NULL);
   gate_wait_entered (&gate);
   for (int i = 0; i < 100; i++)
-    futures[i] = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, NULL, NULL);
+    futures[i] = tether_loop_manager_submit (manager, NULL, count_work, &runs, NULL, NULL, NULL);
 
   /* A drain begins and waits on the busy thread ... */
   drainer = g_thread_new ("drain", stop_thread, &drain);
@@ -1237,7 +1315,7 @@ test_future_wait_async (void)
   g_main_context_push_thread_default (context);
   data.loop = g_main_loop_new (context, FALSE);
 
-  future = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, count_work, &runs, NULL, NULL, NULL);
   tether_future_wait_async (future, NULL, on_waited, &data);
   g_assert_cmpint (data.calls, ==, 0);
   g_main_loop_run (data.loop);
@@ -1252,7 +1330,7 @@ test_future_wait_async (void)
 
   /* Cancelling the wait leaves the work alone; cancelling the future
    * reaches waiters through their context, not inside cancel. */
-  blocked = tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL);
+  blocked = tether_loop_manager_submit (manager, NULL, block_work, &gate, NULL, NULL, NULL);
   tether_future_wait_async (blocked, cancellable, on_waited, &data);
   g_cancellable_cancel (cancellable);
   g_main_loop_run (data.loop);
@@ -1283,7 +1361,7 @@ test_finalize_on_foreign_thread (void)
   int runs = 0;
   GThread *thread;
 
-  future = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, count_work, &runs, NULL, NULL, NULL);
   thread = g_thread_new ("dropper", drop_manager, manager);
   g_thread_join (thread);
   g_assert_true (tether_loop_manager_wait_detached (60 * G_USEC_PER_SEC));
@@ -1341,11 +1419,11 @@ test_stop_cancel_never_starts_queued (void)
       g_autoptr(TetherFuture) blocker = NULL;
       TetherFuture *queued[10];
 
-      blocker = tether_loop_manager_submit (manager, NULL, NULL, return_when_cancelled,
-                                            NULL, NULL, NULL);
+      blocker = tether_loop_manager_submit (manager, NULL, return_when_cancelled,
+                                            NULL, NULL, NULL, NULL);
       for (guint i = 0; i < G_N_ELEMENTS (queued); i++)
-        queued[i] = tether_loop_manager_submit (manager, NULL, NULL, return_user_int,
-                                                GINT_TO_POINTER (i), NULL, NULL);
+        queued[i] = tether_loop_manager_submit (manager, NULL, return_user_int,
+                                                GINT_TO_POINTER (i), NULL, NULL, NULL);
       tether_loop_manager_stop (manager, TETHER_STOP_MODE_CANCEL);
       for (guint i = 0; i < G_N_ELEMENTS (queued); i++)
         {
@@ -1474,7 +1552,7 @@ test_exit_funcs (void)
                                                         count_destroy, &error));
       g_assert_true (tether_loop_manager_add_exit_func (manager, exit_adds, &state, NULL, &error));
       g_assert_no_error (error);
-      future = tether_loop_manager_submit (manager, NULL, NULL, note_thread_work, &state, NULL,
+      future = tether_loop_manager_submit (manager, NULL, note_thread_work, &state, NULL, NULL,
                                            &error);
       g_assert_nonnull (future);
       tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
@@ -1583,12 +1661,12 @@ test_future_is_running (void)
 
   watchdog_arm (30, "future is-running");
   gate_init (&gate);
-  blocker = tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, &error);
+  blocker = tether_loop_manager_submit (manager, NULL, block_work, &gate, NULL, NULL, &error);
   g_assert_no_error (error);
-  queued = tether_loop_manager_submit (manager, NULL, NULL, defer_work, &deferred_work, NULL, &error);
+  queued = tether_loop_manager_submit (manager, NULL, defer_work, &deferred_work, NULL, NULL, &error);
   g_assert_no_error (error);
-  timer = tether_loop_manager_submit_after (manager, NULL, G_USEC_PER_SEC * G_GINT64_CONSTANT (3600), NULL,
-                                            block_work, &gate, NULL, &error);
+  timer = tether_loop_manager_submit_after (manager, NULL, G_USEC_PER_SEC * G_GINT64_CONSTANT (3600),
+                                            block_work, &gate, NULL, NULL, &error);
   g_assert_no_error (error);
 
   gate_wait_entered (&gate);
@@ -1670,6 +1748,7 @@ main (int   argc,
   g_test_add_func ("/Tether/Manager/handle-reuse", test_handle_reuse);
   g_test_add_func ("/Tether/Manager/typed-getter-errors", test_typed_getter_errors);
   g_test_add_func ("/Tether/Manager/wait-cancellable", test_wait_cancellable);
+  g_test_add_func ("/Tether/Manager/status-notifies", test_status_notifies);
   g_test_add_func ("/Tether/Manager/timers", test_timers);
   g_test_add_func ("/Tether/Manager/stop-from-work", test_stop_from_work);
   g_test_add_func ("/Tether/Manager/last-unref-own-thread", test_last_unref_on_own_thread);

@@ -174,7 +174,7 @@ static TetherFuture *
 finished (TetherLoopManager *manager,
           TetherWorkFunc     func)
 {
-  TetherFuture *future = tether_loop_manager_submit (manager, NULL, NULL, func, NULL, NULL, NULL);
+  TetherFuture *future = tether_loop_manager_submit (manager, NULL, func, NULL, NULL, NULL, NULL);
 
   g_assert_nonnull (future);
   tether_future_wait (future, TIMEOUT_USEC, NULL, NULL);
@@ -190,7 +190,7 @@ run_work (TetherWorkFunc func)
   g_autoptr(TetherLoopManager) manager = started ("misuse", NULL);
   g_autoptr(TetherFuture) future = NULL;
 
-  future = tether_loop_manager_submit (manager, NULL, NULL, func, NULL, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, func, NULL, NULL, NULL, NULL);
   g_assert_nonnull (future);
   tether_future_wait (future, TIMEOUT_USEC, NULL, NULL);
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
@@ -256,7 +256,7 @@ misuse_stop_invalid_mode (void)
 static void
 misuse_submit_null (void)
 {
-  g_assert_null (tether_loop_manager_submit (NULL, NULL, NULL, int_work, NULL, NULL, NULL));
+  g_assert_null (tether_loop_manager_submit (NULL, NULL, int_work, NULL, NULL, NULL, NULL));
 }
 
 static void
@@ -264,8 +264,8 @@ misuse_submit_not_a_cancellable (void)
 {
   g_autoptr(TetherLoopManager) manager = started ("misuse", NULL);
 
-  g_assert_null (tether_loop_manager_submit (manager, NULL, (GCancellable *) manager,
-                                             int_work, NULL, NULL, NULL));
+  g_assert_null (tether_loop_manager_submit (manager, NULL,
+                                             int_work, NULL, NULL, (GCancellable *) manager, NULL));
 }
 
 static void
@@ -274,7 +274,7 @@ misuse_submit_error_set (void)
   g_autoptr(TetherLoopManager) manager = started ("misuse", NULL);
   GError *error = preset_error ();
 
-  g_assert_null (tether_loop_manager_submit (manager, NULL, NULL, int_work, NULL, NULL, &error));
+  g_assert_null (tether_loop_manager_submit (manager, NULL, int_work, NULL, NULL, NULL, &error));
 }
 
 static void
@@ -282,8 +282,8 @@ misuse_submit_after_negative_delay (void)
 {
   g_autoptr(TetherLoopManager) manager = started ("misuse", NULL);
 
-  g_assert_null (tether_loop_manager_submit_after (manager, NULL, -1, NULL,
-                                                   int_work, NULL, NULL, NULL));
+  g_assert_null (tether_loop_manager_submit_after (manager, NULL, -1,
+                                                   int_work, NULL, NULL, NULL, NULL));
 }
 
 static void
@@ -297,7 +297,7 @@ misuse_submit_after_null_func (void)
 static void
 misuse_submit_at_null (void)
 {
-  g_assert_null (tether_loop_manager_submit_at (NULL, NULL, 0, NULL, int_work, NULL, NULL, NULL));
+  g_assert_null (tether_loop_manager_submit_at (NULL, NULL, 0, int_work, NULL, NULL, NULL, NULL));
 }
 
 static void
@@ -445,7 +445,7 @@ misuse_future_get_value_pending (void)
   g_autoptr(TetherLoopManager) manager = started ("misuse", NULL);
   g_autoptr(TetherFuture) future = NULL;
 
-  future = tether_loop_manager_submit_after (manager, NULL, HOUR_USEC, NULL, seven_work, NULL, NULL, NULL);
+  future = tether_loop_manager_submit_after (manager, NULL, HOUR_USEC, seven_work, NULL, NULL, NULL, NULL);
   g_assert_null (tether_future_get_value (future));
 }
 
@@ -524,7 +524,7 @@ misuse_work_return_later_twice (void)
   g_autoptr(TetherLoopManager) manager = started ("misuse", NULL);
   g_autoptr(TetherFuture) future = NULL;
 
-  future = tether_loop_manager_submit (manager, NULL, NULL, return_now_and_later_work, NULL, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, return_now_and_later_work, NULL, NULL, NULL, NULL);
   tether_future_wait (future, TIMEOUT_USEC, NULL, NULL);
   /* The idle runs before the manager's thread exits. */
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
@@ -1014,10 +1014,10 @@ test_empty_id (void)
   /* An empty task type is a task type like any other: not "any". */
   g_assert_true (tether_loop_manager_start (plain, "", &error));
   g_assert_no_error (error);
-  g_assert_null (tether_loop_manager_submit (plain, NULL, NULL, seven_work, NULL, NULL, &error));
+  g_assert_null (tether_loop_manager_submit (plain, NULL, seven_work, NULL, NULL, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE);
   g_clear_error (&error);
-  future = tether_loop_manager_submit (plain, "", NULL, seven_work, NULL, NULL, &error);
+  future = tether_loop_manager_submit (plain, "", seven_work, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   wait_ok (future);
   tether_loop_manager_stop (plain, TETHER_STOP_MODE_DRAIN);
@@ -1106,7 +1106,7 @@ test_start_twice (void)
   g_assert_cmpstr (task_type, ==, "a");
 
   /* Nor does a start from the manager's own thread. */
-  future = tether_loop_manager_submit (manager, "a", NULL, start_own_work, NULL, NULL, &error);
+  future = tether_loop_manager_submit (manager, "a", start_own_work, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   wait_ok (future);
   g_assert_true (tether_loop_manager_is_running (manager));
@@ -1162,7 +1162,7 @@ test_stop_never_started (void)
   /* It still starts and works afterwards. */
   g_assert_true (tether_loop_manager_start (manager, NULL, &error));
   g_assert_no_error (error);
-  future = tether_loop_manager_submit (manager, NULL, NULL, seven_work, NULL, NULL, &error);
+  future = tether_loop_manager_submit (manager, NULL, seven_work, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   wait_ok (future);
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
@@ -1197,7 +1197,7 @@ own_wait_work (TetherWork *work,
   g_assert_false (tether_future_wait (data->sibling, 0, NULL, &data->poll_error));
 
   /* Work on another manager can be waited for. */
-  elsewhere = tether_loop_manager_submit (data->other, NULL, NULL, seven_work, NULL, NULL, NULL);
+  elsewhere = tether_loop_manager_submit (data->other, NULL, seven_work, NULL, NULL, NULL, NULL);
   wait_ok (elsewhere);
   data->other_value = tether_future_get_int (elsewhere, NULL);
   tether_work_return_boolean (work, TRUE);
@@ -1214,8 +1214,8 @@ test_wait_own_future (void)
 
   gate_init (&data.gate);
   data.other = other;
-  own = tether_loop_manager_submit (manager, NULL, NULL, own_wait_work, &data, NULL, NULL);
-  sibling = tether_loop_manager_submit (manager, NULL, NULL, seven_work, NULL, NULL, NULL);
+  own = tether_loop_manager_submit (manager, NULL, own_wait_work, &data, NULL, NULL, NULL);
+  sibling = tether_loop_manager_submit (manager, NULL, seven_work, NULL, NULL, NULL, NULL);
   data.own = own;
   data.sibling = sibling;
   gate_open (&data.gate);
@@ -1274,9 +1274,9 @@ test_work_stops_own_manager (void)
   Gate gate;
 
   gate_init (&gate);
-  blocker = tether_loop_manager_submit (manager, NULL, NULL, gate_work, &gate, NULL, NULL);
-  future = tether_loop_manager_submit (manager, NULL, NULL, stop_own_work, &data, NULL, NULL);
-  queued = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, NULL, NULL);
+  blocker = tether_loop_manager_submit (manager, NULL, gate_work, &gate, NULL, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, stop_own_work, &data, NULL, NULL, NULL);
+  queued = tether_loop_manager_submit (manager, NULL, count_work, &runs, NULL, NULL, NULL);
   gate_open (&gate);
 
   wait_ok (future);
@@ -1332,10 +1332,10 @@ test_work_unrefs_own_manager (void)
   g_object_weak_ref (G_OBJECT (manager), weak_notify_flag, &finalized);
   watch_context (manager, &context_gone);
 
-  blocker = tether_loop_manager_submit (manager, NULL, NULL, gate_work, &gate, NULL, NULL);
+  blocker = tether_loop_manager_submit (manager, NULL, gate_work, &gate, NULL, NULL, NULL);
   /* Hands this test's only reference to the work. */
-  future = tether_loop_manager_submit (manager, NULL, NULL, unref_own_work, manager, NULL, NULL);
-  after = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, unref_own_work, manager, NULL, NULL, NULL);
+  after = tether_loop_manager_submit (manager, NULL, count_work, &runs, NULL, NULL, NULL);
   g_assert_true (tether_loop_manager_post (manager, NULL, count_post, &runs, NULL, NULL));
   manager = NULL;
   gate_open (&gate);
@@ -1368,11 +1368,11 @@ test_destroy_notify_unrefs_manager (void)
   g_object_weak_ref (G_OBJECT (manager), weak_notify_flag, &finalized);
   watch_context (manager, &context_gone);
 
-  blocker = tether_loop_manager_submit (manager, NULL, NULL, gate_work, &gate, NULL, NULL);
+  blocker = tether_loop_manager_submit (manager, NULL, gate_work, &gate, NULL, NULL, NULL);
   /* The usual idiom, with the test's only reference: the destroy notify
    * drops the last one on the manager's own thread. */
-  future = tether_loop_manager_submit (manager, NULL, NULL, seven_work, manager, g_object_unref, NULL);
-  after = tether_loop_manager_submit (manager, NULL, NULL, count_work, &runs, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, seven_work, manager, g_object_unref, NULL, NULL);
+  after = tether_loop_manager_submit (manager, NULL, count_work, &runs, NULL, NULL, NULL);
   manager = NULL;
   gate_open (&gate);
 
@@ -1445,8 +1445,8 @@ thread_work (TetherWork *work,
 static GThread *
 manager_thread (TetherLoopManager *manager)
 {
-  g_autoptr(TetherFuture) future = tether_loop_manager_submit (manager, NULL, NULL, thread_work,
-                                                               NULL, NULL, NULL);
+  g_autoptr(TetherFuture) future = tether_loop_manager_submit (manager, NULL, thread_work,
+                                                               NULL, NULL, NULL, NULL);
   wait_ok (future);
   return tether_future_get_pointer (future, NULL);
 }
@@ -1458,7 +1458,7 @@ test_destroy_notify_submits_running (void)
   g_autoptr(TetherFuture) future = NULL;
   Resubmit r = { manager, 3 };
 
-  future = tether_loop_manager_submit (manager, NULL, NULL, seven_work, &r, resubmit_destroy, NULL);
+  future = tether_loop_manager_submit (manager, NULL, seven_work, &r, resubmit_destroy, NULL, NULL);
   wait_ok (future);
   /* The work and three posts, each followed by its destroy notify. */
   wait_until_count (&r.destroys, 4);
@@ -1504,8 +1504,8 @@ test_destroy_notify_submits_stopping (gconstpointer mode_data)
   Gate gate;
 
   gate_init (&gate);
-  blocker = tether_loop_manager_submit (manager, NULL, NULL, gate_work, &gate, NULL, NULL);
-  future = tether_loop_manager_submit (manager, NULL, NULL, seven_work, &r, resubmit_destroy, NULL);
+  blocker = tether_loop_manager_submit (manager, NULL, gate_work, &gate, NULL, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, seven_work, &r, resubmit_destroy, NULL, NULL);
   stop_behind_gate (manager, mode, &gate);
 
   /* The work ran (DRAIN) or was cancelled (CANCEL); either way its destroy
@@ -1531,7 +1531,7 @@ test_destroy_notify_submits_rejected (void)
 
   /* A rejected submission's destroy notify runs here, before the call
    * returns; it submits again, is refused again, three levels deep. */
-  g_assert_null (tether_loop_manager_submit (manager, NULL, NULL, seven_work, &r, resubmit_destroy, &error));
+  g_assert_null (tether_loop_manager_submit (manager, NULL, seven_work, &r, resubmit_destroy, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
   g_assert_cmpint (r.destroys, ==, 4);
   g_assert_cmpint (r.rejected, ==, 3);
@@ -1549,7 +1549,7 @@ test_destroy_notify_submits_other (void)
   Resubmit r = { other, 1 };
   Resubmit last = { other, 1 };
 
-  future = tether_loop_manager_submit (manager, NULL, NULL, seven_work, &r, resubmit_destroy, NULL);
+  future = tether_loop_manager_submit (manager, NULL, seven_work, &r, resubmit_destroy, NULL, NULL);
   wait_ok (future);
   wait_until_count (&r.destroys, 2);
   g_assert_cmpint (r.accepted, ==, 1);
@@ -1559,7 +1559,7 @@ test_destroy_notify_submits_other (void)
 
   /* Also while the first manager drains for its last reference. */
   g_clear_object (&future);
-  future = tether_loop_manager_submit (manager, NULL, NULL, seven_work, &last, resubmit_destroy, NULL);
+  future = tether_loop_manager_submit (manager, NULL, seven_work, &last, resubmit_destroy, NULL, NULL);
   g_object_unref (manager);
   g_assert_true (tether_loop_manager_wait_detached (60 * G_USEC_PER_SEC));
   g_assert_true (tether_future_is_done (future));
@@ -1681,7 +1681,7 @@ test_async_callback_unrefs_manager (void)
   g_object_weak_ref (G_OBJECT (manager), weak_notify_flag, &data.finalized);
   tether_loop_manager_submit_async (manager, NULL, seven_work, NULL, NULL, NULL, on_async_unref, &data);
   /* Queued behind, held: it must still run when the last reference goes. */
-  g_object_unref (tether_loop_manager_submit (manager, NULL, NULL, gate_work, &gate, NULL, NULL));
+  g_object_unref (tether_loop_manager_submit (manager, NULL, gate_work, &gate, NULL, NULL, NULL));
   g_assert_true (tether_loop_manager_post (manager, NULL, count_post, &data.runs, NULL, NULL));
   manager = NULL;
   gate_open (&gate);
@@ -1728,10 +1728,10 @@ submit_while_draining_work (TetherWork *work,
   g_assert_nonnull (current);
   g_assert_false (tether_loop_manager_post (current, NULL, drain_submit_post, data, count_destroy,
                                             &data->post_error));
-  future = tether_loop_manager_submit (current, NULL, NULL, seven_work, data, count_destroy,
+  future = tether_loop_manager_submit (current, NULL, seven_work, data, count_destroy, NULL,
                                        &data->submit_error);
   g_assert_null (future);
-  future = tether_loop_manager_submit_after (current, NULL, 0, NULL, seven_work, data, count_destroy,
+  future = tether_loop_manager_submit_after (current, NULL, 0, seven_work, data, count_destroy, NULL,
                                              &data->after_error);
   g_assert_null (future);
   tether_work_return_boolean (work, TRUE);
@@ -1747,8 +1747,8 @@ test_post_during_drain (void)
   Gate gate;
 
   gate_init (&gate);
-  blocker = tether_loop_manager_submit (manager, NULL, NULL, gate_work, &gate, NULL, NULL);
-  future = tether_loop_manager_submit (manager, NULL, NULL, submit_while_draining_work, &data, NULL, NULL);
+  blocker = tether_loop_manager_submit (manager, NULL, gate_work, &gate, NULL, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, submit_while_draining_work, &data, NULL, NULL, NULL);
   stop_behind_gate (manager, TETHER_STOP_MODE_DRAIN, &gate);
 
   g_assert_cmpint (tether_future_get_status (future), ==, TETHER_FUTURE_STATUS_SUCCEEDED);
@@ -1856,8 +1856,8 @@ test_last_unref_on_other_thread (void)
 
   gate_init (&gate);
   g_object_weak_ref (G_OBJECT (data.manager), weak_notify_flag, &finalized);
-  blocker = tether_loop_manager_submit (data.manager, NULL, NULL, gate_work, &gate, NULL, NULL);
-  queued = tether_loop_manager_submit (data.manager, NULL, NULL, int_work, GINT_TO_POINTER (5), NULL, NULL);
+  blocker = tether_loop_manager_submit (data.manager, NULL, gate_work, &gate, NULL, NULL, NULL);
+  queued = tether_loop_manager_submit (data.manager, NULL, int_work, GINT_TO_POINTER (5), NULL, NULL, NULL);
   gate_wait_entered_within (&gate);
 
   /* The only reference goes to the thread that drops it. */
@@ -1913,7 +1913,7 @@ test_start_after_foreign_unref (void)
   /* Still running, though the thread that started and registered it is
    * gone and the registry has dropped it there. */
   g_assert_true (tether_loop_manager_is_running (manager));
-  future = tether_loop_manager_submit (manager, "handoff", NULL, seven_work, NULL, NULL, &error);
+  future = tether_loop_manager_submit (manager, "handoff", seven_work, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   wait_ok (future);
 
@@ -1923,7 +1923,7 @@ test_start_after_foreign_unref (void)
   g_assert_true (tether_loop_manager_start (manager, NULL, &error));
   g_assert_no_error (error);
   g_clear_object (&future);
-  future = tether_loop_manager_submit (manager, NULL, NULL, current_work, NULL, NULL, &error);
+  future = tether_loop_manager_submit (manager, NULL, current_work, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   wait_ok (future);
   current = tether_future_dup_object (future, NULL);
@@ -1966,14 +1966,14 @@ test_notify_running_stops (void)
   g_assert_no_error (error);
   g_assert_cmpint (notified, ==, 2);
   g_assert_false (tether_loop_manager_is_running (manager));
-  g_assert_null (tether_loop_manager_submit (manager, NULL, NULL, seven_work, NULL, NULL, &error));
+  g_assert_null (tether_loop_manager_submit (manager, NULL, seven_work, NULL, NULL, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
   g_clear_error (&error);
 
   g_signal_handler_disconnect (manager, id);
   g_assert_true (tether_loop_manager_start (manager, NULL, &error));
   g_assert_no_error (error);
-  future = tether_loop_manager_submit (manager, NULL, NULL, seven_work, NULL, NULL, &error);
+  future = tether_loop_manager_submit (manager, NULL, seven_work, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   wait_ok (future);
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
@@ -1999,7 +1999,7 @@ test_stop_within_stopped (void)
   /* Twice, after a stop_within that did the work. */
   g_assert_true (tether_loop_manager_start (manager, NULL, &error));
   g_assert_no_error (error);
-  future = tether_loop_manager_submit_after (manager, NULL, HOUR_USEC, NULL, seven_work, NULL, NULL, &error);
+  future = tether_loop_manager_submit_after (manager, NULL, HOUR_USEC, seven_work, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (tether_loop_manager_stop_within (manager, -1, &ran, &cancelled, &error));
   g_assert_no_error (error);
@@ -2069,7 +2069,7 @@ test_stop_within_own_thread_callbacks (void)
   OwnWithin own = { manager };
   guint ran = 0, cancelled = 0;
 
-  future = tether_loop_manager_submit (manager, NULL, NULL, seven_work, &own, stop_within_destroy, NULL);
+  future = tether_loop_manager_submit (manager, NULL, seven_work, &own, stop_within_destroy, NULL, NULL);
   wait_ok (future);
   wait_until_set (&own.destroyed);
   g_assert_error (own.destroy_error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
@@ -2081,7 +2081,7 @@ test_stop_within_own_thread_callbacks (void)
    * thread, where stop_within refuses too. */
   g_signal_connect (manager, "notify::running", G_CALLBACK (stop_within_on_notify), &own);
   g_clear_object (&future);
-  future = tether_loop_manager_submit (manager, NULL, NULL, stop_self_work, &own, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, stop_self_work, &own, NULL, NULL, NULL);
   wait_ok (future);
   /* From here, a foreign thread, it finishes the stop the work began. */
   g_assert_true (tether_loop_manager_stop_within (manager, TIMEOUT_USEC, &ran, &cancelled, NULL));
@@ -2145,9 +2145,9 @@ test_busy_destroy_notify_own_thread (void)
 
   gate_init (&full.gate);
   tether_loop_manager_set_max_pending (manager, 1);
-  holder = tether_loop_manager_submit (manager, NULL, NULL, full_queue_work, &full, full_queue_destroy, NULL);
+  holder = tether_loop_manager_submit (manager, NULL, full_queue_work, &full, full_queue_destroy, NULL, NULL);
   gate_wait_entered_within (&full.gate);
-  queued = tether_loop_manager_submit (manager, NULL, NULL, seven_work, NULL, NULL, &error);
+  queued = tether_loop_manager_submit (manager, NULL, seven_work, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (tether_loop_manager_get_n_pending (manager), ==, 1);
 

@@ -189,14 +189,14 @@ test_stats_counts (void)
   for (int i = 0; i < 5; i++)
     {
       g_autoptr(TetherFuture) future =
-        tether_loop_manager_submit (manager, "io", NULL, return_int, GINT_TO_POINTER (i), NULL, &error);
+        tether_loop_manager_submit (manager, "io", return_int, GINT_TO_POINTER (i), NULL, NULL, &error);
 
       g_assert_no_error (error);
       g_assert_true (tether_future_wait (future, -1, NULL, NULL));
     }
   {
     g_autoptr(TetherFuture) failing =
-      tether_loop_manager_submit (manager, "io", NULL, return_error, NULL, NULL, &error);
+      tether_loop_manager_submit (manager, "io", return_error, NULL, NULL, NULL, &error);
 
     g_assert_no_error (error);
     g_assert_false (tether_future_wait (failing, -1, NULL, NULL));
@@ -206,19 +206,19 @@ test_stats_counts (void)
   wait_for_samples (manager, 6);
 
   /* Hold the thread and queue behind it: queued and running show it. */
-  blocker = tether_loop_manager_submit (manager, "io", NULL, block_work, &gate, NULL, &error);
+  blocker = tether_loop_manager_submit (manager, "io", block_work, &gate, NULL, NULL, &error);
   g_assert_no_error (error);
   gate_wait_entered (&gate);
   for (int i = 0; i < 40; i++)
     g_assert_true (tether_loop_manager_post (manager, "io", count_post, &posts, NULL, &error));
-  queued = tether_loop_manager_submit (manager, "io", NULL, return_int, NULL, NULL, &error);
+  queued = tether_loop_manager_submit (manager, "io", return_int, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (stat_u64 (manager, "queued"), ==, 41);
   g_assert_cmpuint (stat_u64 (manager, "running"), ==, 1);
   g_assert_cmpuint (stat_u64 (manager, "queue-high-water"), >=, 41);
 
   /* Rejections: a wrong task type, a post without one. */
-  g_assert_null (tether_loop_manager_submit (manager, "cpu", NULL, return_int, NULL, NULL, &error));
+  g_assert_null (tether_loop_manager_submit (manager, "cpu", return_int, NULL, NULL, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE);
   g_clear_error (&error);
   g_assert_false (tether_loop_manager_post (manager, NULL, count_post, &posts, NULL, &error));
@@ -261,7 +261,7 @@ test_stats_cancel_stop (void)
   Gate gate;
 
   gate_init (&gate);
-  blocker = tether_loop_manager_submit (manager, NULL, NULL, return_when_cancelled, &gate, NULL, &error);
+  blocker = tether_loop_manager_submit (manager, NULL, return_when_cancelled, &gate, NULL, NULL, &error);
   g_assert_no_error (error);
   gate_wait_entered (&gate);
   for (int i = 0; i < 10; i++)
@@ -285,8 +285,8 @@ test_stats_latency (void)
   g_autoptr(GPtrArray) futures = g_ptr_array_new_with_free_func (g_object_unref);
 
   for (int i = 0; i < 20; i++)
-    g_ptr_array_add (futures, tether_loop_manager_submit (manager, NULL, NULL, sleep_work,
-                                                          GUINT_TO_POINTER (2000), NULL, &error));
+    g_ptr_array_add (futures, tether_loop_manager_submit (manager, NULL, sleep_work,
+                                                          GUINT_TO_POINTER (2000), NULL, NULL, &error));
   for (guint i = 0; i < futures->len; i++)
     g_assert_true (tether_future_wait (g_ptr_array_index (futures, i), -1, NULL, NULL));
 
@@ -319,7 +319,7 @@ test_stats_window (void)
   for (int i = 0; i < 1100; i++)
     {
       g_autoptr(TetherFuture) future =
-        tether_loop_manager_submit (manager, NULL, NULL, return_int, NULL, NULL, &error);
+        tether_loop_manager_submit (manager, NULL, return_int, NULL, NULL, NULL, &error);
 
       g_assert_true (tether_future_wait (future, -1, NULL, NULL));
     }
@@ -356,14 +356,14 @@ test_debug_slow (void)
 
   /* Off: nothing is logged. */
   tether_loop_manager_set_debug_flags (manager, TETHER_DEBUG_FLAGS_NONE);
-  future = tether_loop_manager_submit (manager, "disk", NULL, slow_named, NULL, NULL, &error);
+  future = tether_loop_manager_submit (manager, "disk", slow_named, NULL, NULL, NULL, &error);
   g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   g_clear_object (&future);
   g_assert_cmpuint (take_logged ("", NULL), ==, 0);
 
   tether_loop_manager_set_debug_flags (manager, TETHER_DEBUG_FLAGS_SLOW);
   g_assert_cmpint (tether_loop_manager_get_debug_flags (manager), ==, TETHER_DEBUG_FLAGS_SLOW);
-  future = tether_loop_manager_submit (manager, "disk", NULL, slow_named, NULL, NULL, &error);
+  future = tether_loop_manager_submit (manager, "disk", slow_named, NULL, NULL, NULL, &error);
   g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   /* The report is made once the work has returned, which may be after the
    * waiter woke: wait for it before the threshold changes. */
@@ -380,7 +380,7 @@ test_debug_slow (void)
    * it, so that a loaded machine cannot make a trivial job look slow. */
   g_clear_object (&future);
   tether_loop_manager_set_slow_threshold (manager, 10 * G_USEC_PER_SEC);
-  future = tether_loop_manager_submit (manager, "disk", NULL, return_int, NULL, NULL, &error);
+  future = tether_loop_manager_submit (manager, "disk", return_int, NULL, NULL, NULL, &error);
   g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
 
@@ -419,9 +419,9 @@ test_debug_dropped (void)
   gate_init (&gate);
   tether_loop_manager_set_debug_flags (manager, TETHER_DEBUG_FLAGS_DROPPED);
   g_assert_true (tether_loop_manager_start (manager, NULL, &error));
-  blocker = tether_loop_manager_submit (manager, NULL, NULL, return_when_cancelled, &gate, NULL, &error);
+  blocker = tether_loop_manager_submit (manager, NULL, return_when_cancelled, &gate, NULL, NULL, &error);
   gate_wait_entered (&gate);
-  queued = tether_loop_manager_submit (manager, NULL, NULL, return_int, NULL, NULL, &error);
+  queued = tether_loop_manager_submit (manager, NULL, return_int, NULL, NULL, NULL, &error);
   for (int i = 0; i < 3; i++)
     g_assert_true (tether_loop_manager_post (manager, NULL, count_post, &posts, NULL, &error));
   g_thread_join (g_thread_new ("stopper", stop_thread, &args));
@@ -445,7 +445,7 @@ test_debug_unretrieved (void)
 
   /* Nobody reads the error: logged when the future goes, which may be on
    * the manager's thread, just after it completed the future. */
-  future = tether_loop_manager_submit (manager, "net", NULL, return_error, NULL, NULL, &error);
+  future = tether_loop_manager_submit (manager, "net", return_error, NULL, NULL, NULL, &error);
   g_object_add_weak_pointer (G_OBJECT (future), (gpointer *) &future);
   while (!tether_future_is_done (future))
     g_usleep (100);
@@ -456,13 +456,13 @@ test_debug_unretrieved (void)
                                  "without anyone reading its error", NULL), ==, 1);
 
   /* Read through wait(): not logged. */
-  future = tether_loop_manager_submit (manager, "net", NULL, return_error, NULL, NULL, &error);
+  future = tether_loop_manager_submit (manager, "net", return_error, NULL, NULL, NULL, &error);
   g_assert_false (tether_future_wait (future, -1, NULL, &error));
   g_clear_error (&error);
   g_object_unref (future);
 
   /* Read through dup_error(): not logged. A success is never logged. */
-  future = tether_loop_manager_submit (manager, "net", NULL, return_error, NULL, NULL, &error);
+  future = tether_loop_manager_submit (manager, "net", return_error, NULL, NULL, NULL, &error);
   while (!tether_future_is_done (future))
     g_usleep (100);
   g_clear_error (&error);
@@ -470,7 +470,7 @@ test_debug_unretrieved (void)
   g_assert_nonnull (error);
   g_clear_error (&error);
   g_object_unref (future);
-  future = tether_loop_manager_submit (manager, "net", NULL, return_int, NULL, NULL, &error);
+  future = tether_loop_manager_submit (manager, "net", return_int, NULL, NULL, NULL, &error);
   g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   g_object_unref (future);
 
@@ -517,7 +517,7 @@ check_idle (gint64 loop_spin)
 
   tether_loop_manager_set_loop_spin (manager, loop_spin);
   g_assert_true (tether_loop_manager_start (manager, NULL, &error));
-  future = tether_loop_manager_submit (manager, NULL, NULL, store_tid, NULL, NULL, &error);
+  future = tether_loop_manager_submit (manager, NULL, store_tid, NULL, NULL, NULL, &error);
   g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   tid = tether_future_get_int (future, NULL);
 
@@ -557,7 +557,7 @@ test_spin_round_trips (void)
   for (int i = 0; i < 2000; i++)
     {
       g_autoptr(TetherFuture) future =
-        tether_loop_manager_submit (manager, NULL, NULL, return_int, GINT_TO_POINTER (i), NULL, &error);
+        tether_loop_manager_submit (manager, NULL, return_int, GINT_TO_POINTER (i), NULL, NULL, &error);
 
       g_assert_no_error (error);
       g_assert_true (tether_future_wait (future, -1, NULL, &error));
@@ -567,14 +567,14 @@ test_spin_round_trips (void)
   /* Work longer than the spin: the waiter falls back to sleeping. */
   {
     g_autoptr(TetherFuture) future =
-      tether_loop_manager_submit (manager, NULL, NULL, sleep_work, GUINT_TO_POINTER (20000), NULL, &error);
+      tether_loop_manager_submit (manager, NULL, sleep_work, GUINT_TO_POINTER (20000), NULL, NULL, &error);
 
     g_assert_true (tether_future_wait (future, -1, NULL, &error));
   }
   /* A timed wait shorter than the spin still times out. */
   {
     g_autoptr(TetherFuture) future =
-      tether_loop_manager_submit (manager, NULL, NULL, sleep_work, GUINT_TO_POINTER (50000), NULL, &error);
+      tether_loop_manager_submit (manager, NULL, sleep_work, GUINT_TO_POINTER (50000), NULL, NULL, &error);
 
     g_assert_false (tether_future_wait (future, 100, NULL, &error));
     g_assert_error (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT);
@@ -598,7 +598,7 @@ manager_polls_with_g_poll (TetherLoopManager *manager)
   g_autoptr(TetherFuture) future = NULL;
   g_autoptr(GError) error = NULL;
 
-  future = tether_loop_manager_submit (manager, NULL, NULL, poll_func_is_glibs, NULL, NULL,
+  future = tether_loop_manager_submit (manager, NULL, poll_func_is_glibs, NULL, NULL, NULL,
                                        &error);
   g_assert_no_error (error);
   g_assert_true (tether_future_wait (future, -1, NULL, &error));
@@ -715,7 +715,7 @@ test_wakeups_only_when_asleep (void)
   g_assert_cmpuint (stat_u64 (manager, "wakeups"), ==, before + 1);
 
   /* Busy in work: a thousand posts, and then their draining, wake nothing. */
-  blocker = tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, &error);
+  blocker = tether_loop_manager_submit (manager, NULL, block_work, &gate, NULL, NULL, &error);
   gate_wait_entered (&gate);
   before = stat_u64 (manager, "wakeups");
   for (int i = 0; i < 1000; i++)

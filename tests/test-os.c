@@ -27,8 +27,8 @@ static void
 assert_runs_work (TetherLoopManager *manager)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(TetherFuture) future = tether_loop_manager_submit (manager, NULL, NULL, return_one,
-                                                               NULL, NULL, &error);
+  g_autoptr(TetherFuture) future = tether_loop_manager_submit (manager, NULL, return_one,
+                                                               NULL, NULL, NULL, &error);
 
   g_assert_no_error (error);
   g_assert_true (tether_future_wait (future, 60 * G_USEC_PER_SEC, NULL, &error));
@@ -187,7 +187,7 @@ check_inherited (TetherLoopManager *manager)
   guint n_ran = 99, n_cancelled = 99;
 
   g_assert_false (tether_loop_manager_is_running (manager));
-  refused = tether_loop_manager_submit (manager, NULL, NULL, return_one, NULL, NULL, &error);
+  refused = tether_loop_manager_submit (manager, NULL, return_one, NULL, NULL, NULL, &error);
   g_assert_null (refused);
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
   g_clear_error (&error);
@@ -325,13 +325,13 @@ test_fork_managers (void)
   m.context_handed_out = started ("fork-context", NULL);
   m.parent_context = tether_loop_manager_get_context (m.context_handed_out);
 
-  g_ptr_array_add (futures, tether_loop_manager_submit (m.busy, NULL, NULL, block_work, &gate,
-                                                        NULL, &error));
+  g_ptr_array_add (futures, tether_loop_manager_submit (m.busy, NULL, block_work, &gate,
+                                                        NULL, NULL, &error));
   gate_wait_entered (&gate);
   for (int i = 0; i < 100; i++)
     {
-      g_ptr_array_add (futures, tether_loop_manager_submit (m.busy, NULL, NULL, return_one,
-                                                            NULL, NULL, &error));
+      g_ptr_array_add (futures, tether_loop_manager_submit (m.busy, NULL, return_one,
+                                                            NULL, NULL, NULL, &error));
       g_assert_no_error (error);
       g_assert_true (tether_loop_manager_post (m.busy, NULL, count_post, &posts_ran, NULL, &error));
     }
@@ -339,8 +339,8 @@ test_fork_managers (void)
   gate_init (&stop_gates.started);
   gate_init (&stop_gates.cancelled);
   m.stopping = started ("fork-stopping", NULL);
-  stopped_work = tether_loop_manager_submit (m.stopping, NULL, NULL, cancelled_then_block,
-                                             &stop_gates, NULL, &error);
+  stopped_work = tether_loop_manager_submit (m.stopping, NULL, cancelled_then_block,
+                                             &stop_gates, NULL, NULL, &error);
   g_assert_no_error (error);
   gate_wait_entered (&stop_gates.started);
   stop_args.manager = m.stopping;
@@ -498,7 +498,7 @@ test_fork_parent_unaffected (void)
       assert_runs_work (manager);
     }
 
-  future = tether_loop_manager_submit (manager, NULL, NULL, fork_from_work, NULL, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, fork_from_work, NULL, NULL, NULL, NULL);
   g_assert_true (tether_future_wait (future, 60 * G_USEC_PER_SEC, NULL, NULL));
   g_assert_cmpint (tether_future_get_int (future, NULL), ==, 1);
   assert_runs_work (manager);
@@ -526,7 +526,7 @@ child_detached_and_timers (gpointer data)
   check_inherited (d->timers);
   g_assert_true (tether_loop_manager_start (d->timers, NULL, &error));
   g_assert_no_error (error);
-  soon = tether_loop_manager_submit_after (d->timers, NULL, 1000, NULL, return_one, NULL, NULL,
+  soon = tether_loop_manager_submit_after (d->timers, NULL, 1000, return_one, NULL, NULL, NULL,
                                            &error);
   g_assert_no_error (error);
   g_assert_true (tether_future_wait (soon, -1, NULL, &error));
@@ -547,11 +547,11 @@ test_fork_detached_and_timers (void)
   d.futures = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint i = 0; i < 10; i++)
     g_ptr_array_add (d.futures,
-                     tether_loop_manager_submit_after (d.timers, NULL, (gint64) 3600 * G_USEC_PER_SEC,
-                                                       NULL, return_one, NULL, NULL, NULL));
+                     tether_loop_manager_submit_after (d.timers, NULL, (gint64) 3600 * G_USEC_PER_SEC, return_one, NULL, NULL,
+                                                       NULL, NULL));
 
   /* A drain the last unref detached, held in a gate during the fork. */
-  held = tether_loop_manager_submit (dropped, NULL, NULL, block_work, &gate, NULL, NULL);
+  held = tether_loop_manager_submit (dropped, NULL, block_work, &gate, NULL, NULL, NULL);
   g_assert_nonnull (held);
   gate_wait_entered (&gate);
   g_object_unref (dropped);

@@ -168,14 +168,14 @@ test_cancel_shared_cancellable (void)
       handler.slow = it % 2 == 0;
       id = g_cancellable_connect (cancellable, G_CALLBACK (on_app_cancelled), &handler, NULL);
 
-      blocker = tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL);
+      blocker = tether_loop_manager_submit (manager, NULL, block_work, &gate, NULL, NULL, NULL);
       gate_wait_entered (&gate);
       for (guint i = 0; i < N_SHARED; i++)
         g_ptr_array_add (futures,
-                         tether_loop_manager_submit (manager, NULL, cancellable, count_work,
-                                                     &ran, NULL, NULL));
-      marker = tether_loop_manager_submit (manager, NULL, NULL, set_flag_work,
-                                           &handler.marker, NULL, NULL);
+                         tether_loop_manager_submit (manager, NULL, count_work,
+                                                     &ran, NULL, cancellable, NULL));
+      marker = tether_loop_manager_submit (manager, NULL, set_flag_work,
+                                           &handler.marker, NULL, NULL, NULL);
 
       g_cancellable_cancel (cancellable);
 
@@ -221,8 +221,8 @@ test_cancel_never_seen_at_start (void)
       g_autoptr(TetherFuture) future = NULL;
       TetherFutureStatus status;
 
-      future = tether_loop_manager_submit (manager, NULL, cancellable, fail_if_cancelled_work,
-                                           cancellable, NULL, NULL);
+      future = tether_loop_manager_submit (manager, NULL, fail_if_cancelled_work,
+                                           cancellable, NULL, cancellable, NULL);
       g_cancellable_cancel (cancellable);
       status = settle (future);
       /* Either it started before the cancel (and saw nothing), or it ended
@@ -322,16 +322,16 @@ test_result_released_by_future_owner (void)
         {
         case 0:
           witness = witness_new (&finalized_on);
-          future = tether_loop_manager_submit (manager, NULL, NULL, return_witness_work,
-                                               witness, NULL, NULL);
+          future = tether_loop_manager_submit (manager, NULL, return_witness_work,
+                                               witness, NULL, NULL, NULL);
           break;
         case 1:
-          future = tether_loop_manager_submit (manager, NULL, NULL, return_owned_witness_work,
-                                               &finalized_on, NULL, NULL);
+          future = tether_loop_manager_submit (manager, NULL, return_owned_witness_work,
+                                               &finalized_on, NULL, NULL, NULL);
           break;
         default:
-          future = tether_loop_manager_submit (manager, NULL, NULL, return_pointer_work,
-                                               &finalized_on, NULL, NULL);
+          future = tether_loop_manager_submit (manager, NULL, return_pointer_work,
+                                               &finalized_on, NULL, NULL, NULL);
           break;
         }
       g_assert_cmpint (settle (future), ==, TETHER_FUTURE_STATUS_SUCCEEDED);
@@ -356,12 +356,12 @@ test_result_of_dropped_future (void)
   Gate gate;
 
   gate_init (&gate);
-  g_object_unref (tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL));
+  g_object_unref (tether_loop_manager_submit (manager, NULL, block_work, &gate, NULL, NULL, NULL));
   gate_wait_entered (&gate);
   for (guint i = 0; i < G_N_ELEMENTS (finalized_on); i++)
-    g_object_unref (tether_loop_manager_submit (manager, NULL, NULL, return_owned_witness_work,
-                                                &finalized_on[i], NULL, NULL));
-  last = tether_loop_manager_submit (manager, NULL, NULL, count_work, &(int) { 0 }, NULL, NULL);
+    g_object_unref (tether_loop_manager_submit (manager, NULL, return_owned_witness_work,
+                                                &finalized_on[i], NULL, NULL, NULL));
+  last = tether_loop_manager_submit (manager, NULL, count_work, &(int) { 0 }, NULL, NULL, NULL);
   gate_open (&gate);
   settle (last);
   for (guint i = 0; i < G_N_ELEMENTS (finalized_on); i++)
@@ -502,8 +502,8 @@ test_unretrieved_during_restart (void)
   /* Failed futures, made while the manager runs with one task type. */
   for (guint i = 0; i < n_iterations; i++)
     {
-      TetherFuture *future = tether_loop_manager_submit (manager, "type-0", NULL, fail_work,
-                                                         NULL, NULL, NULL);
+      TetherFuture *future = tether_loop_manager_submit (manager, "type-0", fail_work,
+                                                         NULL, NULL, NULL, NULL);
 
       g_assert_nonnull (future);
       g_ptr_array_add (futures, future);
@@ -588,8 +588,8 @@ test_finish_twice (void)
       g_autoptr(GCancellable) cancellable = g_cancellable_new ();
       gboolean called = FALSE;
 
-      future = tether_loop_manager_submit (manager, NULL, NULL, count_work, &(int) { 0 },
-                                           NULL, NULL);
+      future = tether_loop_manager_submit (manager, NULL, count_work, &(int) { 0 },
+                                           NULL, NULL, NULL);
       if (i == 1)
         settle (future);
       tether_future_wait_async (future, cancellable, on_waited_twice, &called);
@@ -689,7 +689,7 @@ test_work_cancels_itself (void)
   g_autoptr(TetherLoopManager) manager = started ("self-cancel", NULL);
   g_autoptr(TetherFuture) future = NULL;
 
-  future = tether_loop_manager_submit (manager, NULL, NULL, self_cancel_work, NULL, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, self_cancel_work, NULL, NULL, NULL, NULL);
   g_assert_cmpint (settle (future), ==, TETHER_FUTURE_STATUS_SUCCEEDED);
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
 }
@@ -739,14 +739,14 @@ test_due_timers_by_deadline (void)
   g_mutex_init (&order.lock);
   gate_init (&gate);
   /* Hold the thread, so that every timer is due before any runs. */
-  blocker = tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL);
+  blocker = tether_loop_manager_submit (manager, NULL, block_work, &gate, NULL, NULL, NULL);
   gate_wait_entered (&gate);
   for (guint i = 0; i < G_N_ELEMENTS (timers); i++)
     {
       tagged[i] = (Tagged) { &order, timers[i].tag };
       g_ptr_array_add (futures,
-                       tether_loop_manager_submit_at (manager, NULL, base + timers[i].offset, NULL,
-                                                      record_order_work, &tagged[i], NULL, NULL));
+                       tether_loop_manager_submit_at (manager, NULL, base + timers[i].offset,
+                                                      record_order_work, &tagged[i], NULL, NULL, NULL));
     }
   gate_open (&gate);
   for (guint i = 0; i < futures->len; i++)
@@ -778,8 +778,8 @@ test_timers_cancel_and_stop (void)
       for (guint i = 0; i < 40; i++)
         g_ptr_array_add (futures,
                          tether_loop_manager_submit_after (manager, NULL, (i % 5) * 200,
-                                                           i % 3 == 0 ? cancellable : NULL,
-                                                           count_work, &ran, NULL, NULL));
+                                                           count_work, &ran, NULL,
+                                                           i % 3 == 0 ? cancellable : NULL, NULL));
       for (guint i = 1; i < futures->len; i += 4)
         tether_future_cancel (g_ptr_array_index (futures, i));
       g_cancellable_cancel (cancellable);
@@ -880,8 +880,8 @@ test_pointer_from_submit_finish (void)
   g_main_context_pop_thread_default (context);
 
   /* The same getter reads a future's value. */
-  future = tether_loop_manager_submit (manager, NULL, NULL, return_counted_pointer_work, &a,
-                                       NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, return_counted_pointer_work, &a,
+                                       NULL, NULL, NULL);
   g_assert_cmpint (settle (future), ==, TETHER_FUTURE_STATUS_SUCCEEDED);
   g_assert_true (tether_value_get_pointer (tether_future_get_value (future)) == &pointer_target);
 
@@ -903,13 +903,13 @@ test_non_utf8_ids (void)
   /* Task types are any bytes, compared as bytes; messages stay UTF-8. */
   g_assert_true (tether_loop_manager_start (manager, "type\xfe", &error));
   g_assert_no_error (error);
-  g_assert_null (tether_loop_manager_submit (manager, "other\xff", NULL, count_work,
-                                             &(int) { 0 }, NULL, &error));
+  g_assert_null (tether_loop_manager_submit (manager, "other\xff", count_work,
+                                             &(int) { 0 }, NULL, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE);
   g_assert_true (g_utf8_validate (error->message, -1, NULL));
   g_clear_error (&error);
-  future = tether_loop_manager_submit (manager, "type\xfe", NULL, count_work, &(int) { 0 },
-                                       NULL, &error);
+  future = tether_loop_manager_submit (manager, "type\xfe", count_work, &(int) { 0 },
+                                       NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (settle (future), ==, TETHER_FUTURE_STATUS_SUCCEEDED);
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
@@ -965,8 +965,8 @@ test_huge_names_in_messages (void)
   g_assert_cmpuint (strlen (tether_loop_manager_get_id (manager)), ==, huge);
   g_assert_true (tether_loop_manager_start (manager, task_type, &error));
   g_assert_no_error (error);
-  g_assert_null (tether_loop_manager_submit (manager, "other", NULL, count_work, &(int) { 0 },
-                                             NULL, &error));
+  g_assert_null (tether_loop_manager_submit (manager, "other", count_work, &(int) { 0 },
+                                             NULL, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE);
   g_test_message ("%s", error->message);
   g_assert_cmpuint (strlen (error->message), <, 1024);
@@ -974,8 +974,8 @@ test_huge_names_in_messages (void)
   g_clear_error (&error);
 
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
-  g_assert_null (tether_loop_manager_submit (manager, NULL, NULL, count_work, &(int) { 0 },
-                                             NULL, &error));
+  g_assert_null (tether_loop_manager_submit (manager, NULL, count_work, &(int) { 0 },
+                                             NULL, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
   g_assert_cmpuint (strlen (error->message), <, 1024);
 }

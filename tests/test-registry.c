@@ -688,7 +688,7 @@ test_force_create_replaces_running (void)
   g_autoptr(TetherFuture) future = NULL;
 
   g_assert_true (tether_loop_manager_start (old, NULL, NULL));
-  future = tether_loop_manager_submit (old, NULL, NULL, lookup_while_replaced_work, NULL, NULL, NULL);
+  future = tether_loop_manager_submit (old, NULL, lookup_while_replaced_work, NULL, NULL, NULL, NULL);
   g_object_unref (old);
 
   /* The registry drops the last reference to the running manager, which
@@ -753,7 +753,7 @@ test_manager_thread_is_child (void)
   g_autoptr(GObject) found = NULL;
 
   g_assert_true (tether_loop_manager_start (worker, NULL, NULL));
-  future = tether_loop_manager_submit (worker, NULL, NULL, where_work, NULL, NULL, NULL);
+  future = tether_loop_manager_submit (worker, NULL, where_work, NULL, NULL, NULL, NULL);
   g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   found = tether_future_dup_object (future, NULL);
   g_assert_true (found == (GObject *) starter);

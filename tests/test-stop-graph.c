@@ -50,8 +50,8 @@ core_work (TetherWork *work,
 static TetherCore *
 core_of (TetherLoopManager *manager)
 {
-  g_autoptr(TetherFuture) future = tether_loop_manager_submit (manager, NULL, NULL, core_work,
-                                                               NULL, NULL, NULL);
+  g_autoptr(TetherFuture) future = tether_loop_manager_submit (manager, NULL, core_work,
+                                                               NULL, NULL, NULL, NULL);
 
   g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   return tether_future_get_pointer (future, NULL);
@@ -212,14 +212,14 @@ test_stop_waiter (gconstpointer data)
   watchdog_arm (WATCHDOG_SECONDS, "a stop that closes a cycle");
 
   /* B runs the stopper first; Y, which A's work waits for, is queued behind it. */
-  stop_future = tether_loop_manager_submit (b, NULL, NULL, stopper_work, &s, NULL, NULL);
+  stop_future = tether_loop_manager_submit (b, NULL, stopper_work, &s, NULL, NULL, NULL);
   /* Y waits for its gate: in CANCEL mode until the wait it ends has been
    * seen to end, so that Y cannot complete first. */
   if (c->stop != STOP_CANCEL)
     gate_open (&y_gate);
-  y = tether_loop_manager_submit (b, NULL, NULL, value_work, &y_gate, NULL, NULL);
+  y = tether_loop_manager_submit (b, NULL, value_work, &y_gate, NULL, NULL, NULL);
   w.target = y;
-  w_future = tether_loop_manager_submit (a, NULL, NULL, waiter_work, &w, NULL, NULL);
+  w_future = tether_loop_manager_submit (a, NULL, waiter_work, &w, NULL, NULL, NULL);
   s.victim_work = w_future;
   g_clear_object (&a);
   if (c->stop != STOP_UNREF)
@@ -302,10 +302,10 @@ test_waiter_after_stop (gconstpointer data)
   gate_init (&go);
   watchdog_arm (WATCHDOG_SECONDS, "a wait on a manager that is stopping the waiter");
 
-  w_future = tether_loop_manager_submit (a, NULL, NULL, waiter_work, &w, NULL, NULL);
+  w_future = tether_loop_manager_submit (a, NULL, waiter_work, &w, NULL, NULL, NULL);
   gate_wait_entered (&gate);
-  stop_future = tether_loop_manager_submit (b, NULL, NULL, stopper_work, &s, NULL, NULL);
-  y = tether_loop_manager_submit (b, NULL, NULL, value_work, NULL, NULL, NULL);
+  stop_future = tether_loop_manager_submit (b, NULL, stopper_work, &s, NULL, NULL, NULL);
+  y = tether_loop_manager_submit (b, NULL, value_work, NULL, NULL, NULL, NULL);
   w.target = y;
   g_clear_object (&a);
   gate_open (&go);
@@ -380,14 +380,14 @@ test_chain_of_three (gconstpointer data)
   gate_init (&z_gate);
   watchdog_arm (WATCHDOG_SECONDS, "a stop that closes a cycle of three managers");
 
-  stop_future = tether_loop_manager_submit (cm, NULL, NULL, stopper_work, &s, NULL, NULL);
+  stop_future = tether_loop_manager_submit (cm, NULL, stopper_work, &s, NULL, NULL, NULL);
   if (c->stop != STOP_CANCEL)
     gate_open (&z_gate);
-  z = tether_loop_manager_submit (cm, NULL, NULL, value_work, &z_gate, NULL, NULL);
+  z = tether_loop_manager_submit (cm, NULL, value_work, &z_gate, NULL, NULL, NULL);
   wb.target = z;
-  by = tether_loop_manager_submit (b, NULL, NULL, waiter_work, &wb, NULL, NULL);
+  by = tether_loop_manager_submit (b, NULL, waiter_work, &wb, NULL, NULL, NULL);
   wa.target = by;
-  aw = tether_loop_manager_submit (a, NULL, NULL, waiter_work, &wa, NULL, NULL);
+  aw = tether_loop_manager_submit (a, NULL, waiter_work, &wa, NULL, NULL, NULL);
   s.victim_work = aw;
   g_clear_object (&a);
   if (c->stop != STOP_UNREF)
@@ -465,7 +465,7 @@ test_notify_running_when_stop_begins (gconstpointer data)
   Notified n = { &gate, NULL, 0, TRUE };
 
   gate_init (&gate);
-  blocker = tether_loop_manager_submit (manager, NULL, NULL, block_work, &gate, NULL, NULL);
+  blocker = tether_loop_manager_submit (manager, NULL, block_work, &gate, NULL, NULL, NULL);
   gate_wait_entered (&gate);
   g_signal_connect (manager, "notify::running", G_CALLBACK (on_running), &n);
 
@@ -530,12 +530,12 @@ test_refused_wait_leaves_work_queued (void)
 
   /* A runs W, with Z queued behind it; B runs V, which waits for Z, with Y
    * queued behind it. Then W waits for Y: a cycle. */
-  w = tether_loop_manager_submit (a, NULL, NULL, refused_work, &r, NULL, NULL);
+  w = tether_loop_manager_submit (a, NULL, refused_work, &r, NULL, NULL, NULL);
   gate_wait_entered (&gate);
-  z = tether_loop_manager_submit (a, NULL, NULL, value_work, NULL, NULL, NULL);
+  z = tether_loop_manager_submit (a, NULL, value_work, NULL, NULL, NULL, NULL);
   vw.target = z;
-  v = tether_loop_manager_submit (b, NULL, NULL, waiter_work, &vw, NULL, NULL);
-  y = tether_loop_manager_submit (b, NULL, NULL, value_work, NULL, NULL, NULL);
+  v = tether_loop_manager_submit (b, NULL, waiter_work, &vw, NULL, NULL, NULL);
+  y = tether_loop_manager_submit (b, NULL, value_work, NULL, NULL, NULL, NULL);
   r.target = y;
   until_waiting_on (b_core, a_core);
   g_assert_cmpint (tether_future_get_status (y), ==, TETHER_FUTURE_STATUS_PENDING);
@@ -565,8 +565,8 @@ own_refused_work (TetherWork *work,
 {
   TetherLoopManager *manager = user_data;
   g_autoptr(GError) error = NULL;
-  TetherFuture *inner = tether_loop_manager_submit (manager, NULL, NULL, value_work,
-                                                    NULL, NULL, NULL);
+  TetherFuture *inner = tether_loop_manager_submit (manager, NULL, value_work,
+                                                    NULL, NULL, NULL, NULL);
 
   g_assert_false (tether_future_wait (inner, -1, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
@@ -583,7 +583,7 @@ test_refused_own_wait_leaves_work_queued (void)
   g_autoptr(TetherFuture) inner = NULL;
 
   watchdog_arm (WATCHDOG_SECONDS, "a refused wait on the manager's own thread");
-  future = tether_loop_manager_submit (manager, NULL, NULL, own_refused_work, manager, NULL, NULL);
+  future = tether_loop_manager_submit (manager, NULL, own_refused_work, manager, NULL, NULL, NULL);
   g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   inner = tether_future_dup_object (future, NULL);
   g_assert_true (tether_future_wait (inner, -1, NULL, NULL));
@@ -630,10 +630,10 @@ test_start_while_stop_waits_for_us (void)
 
   gate_init (&go);
   watchdog_arm (WATCHDOG_SECONDS, "a start that waits for a stop that waits for it");
-  rf = tether_loop_manager_submit (b, NULL, NULL, restart_work, &r, NULL, NULL);
-  y = tether_loop_manager_submit (b, NULL, NULL, value_work, NULL, NULL, NULL);
+  rf = tether_loop_manager_submit (b, NULL, restart_work, &r, NULL, NULL, NULL);
+  y = tether_loop_manager_submit (b, NULL, value_work, NULL, NULL, NULL, NULL);
   ww.target = y;
-  w = tether_loop_manager_submit (a, NULL, NULL, waiter_work, &ww, NULL, NULL);
+  w = tether_loop_manager_submit (a, NULL, waiter_work, &ww, NULL, NULL, NULL);
   until_waiting_on (a_core, b_core);
   gate_open (&go);
 
@@ -667,9 +667,9 @@ test_cancel_ends_wait_race (void)
       Waiter ww = { NULL, WAIT_BLOCKING, NULL, NULL, FALSE };
 
       gate_init (&y_gate);
-      y = tether_loop_manager_submit (b, NULL, NULL, value_work, &y_gate, NULL, NULL);
+      y = tether_loop_manager_submit (b, NULL, value_work, &y_gate, NULL, NULL, NULL);
       ww.target = y;
-      w = tether_loop_manager_submit (a, NULL, NULL, waiter_work, &ww, NULL, NULL);
+      w = tether_loop_manager_submit (a, NULL, waiter_work, &ww, NULL, NULL, NULL);
       /* Anywhere: before the wait, while it spins or while it sleeps. */
       if (i % 2)
         tether_loop_manager_set_wait_spin (b, 50);

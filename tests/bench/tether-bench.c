@@ -510,8 +510,8 @@ static void
 rt_tether (Rig *rig)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(TetherFuture) future = tether_loop_manager_submit (rig->manager, BENCH_TASK_TYPE, NULL,
-                                                               tether_work_job, rig, NULL, &error);
+  g_autoptr(TetherFuture) future = tether_loop_manager_submit (rig->manager, BENCH_TASK_TYPE,
+                                                               tether_work_job, rig, NULL, NULL, &error);
 
   if (future == NULL || !tether_future_wait (future, -1, NULL, &error))
     g_error ("submit: %s", error->message);
@@ -521,8 +521,8 @@ static void
 rt_tether_spin (Rig *rig)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(TetherFuture) future = tether_loop_manager_submit (rig->spin_manager, BENCH_TASK_TYPE, NULL,
-                                                               tether_work_job, rig, NULL, &error);
+  g_autoptr(TetherFuture) future = tether_loop_manager_submit (rig->spin_manager, BENCH_TASK_TYPE,
+                                                               tether_work_job, rig, NULL, NULL, &error);
 
   if (future == NULL || !tether_future_wait (future, -1, NULL, &error))
     g_error ("submit: %s", error->message);

@@ -66,7 +66,7 @@ main (int   argc,
       else
         {
           g_autoptr(TetherFuture) future =
-            tether_loop_manager_submit (manager, "profile", NULL, work_job, NULL, NULL, &error);
+            tether_loop_manager_submit (manager, "profile", work_job, NULL, NULL, NULL, &error);
 
           if (future == NULL || !tether_future_wait (future, -1, NULL, &error))
             g_error ("%s", error->message);

@@ -25,8 +25,8 @@ main (void)
              tether_check_version (TETHER_MAJOR_VERSION, TETHER_MINOR_VERSION, 0));
   if (!tether_loop_manager_start (manager, NULL, &error))
     g_error ("start: %s", error->message);
-  future = tether_loop_manager_submit (manager, NULL, NULL, answer, GINT_TO_POINTER (21),
-                                       NULL, &error);
+  future = tether_loop_manager_submit (manager, NULL, answer, GINT_TO_POINTER (21),
+                                       NULL, NULL, &error);
   if (future == NULL || !tether_future_wait (future, 10 * G_USEC_PER_SEC, NULL, &error))
     g_error ("submit: %s", error->message);
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);

@@ -602,8 +602,8 @@ work_nested (Sub *sub)
       return;
     }
 
-  future = tether_loop_manager_submit (target, task_types[(sub->param / 2) % 3], NULL,
-                                       work_func, ticket_new (child), ticket_free, &error);
+  future = tether_loop_manager_submit (target, task_types[(sub->param / 2) % 3],
+                                       work_func, ticket_new (child), ticket_free, NULL, &error);
   if (future == NULL)
     {
       g_atomic_int_set (&child->rejected, TRUE);
@@ -661,8 +661,8 @@ work_wait_own (Sub *sub)
       return;
     }
   task_type = tether_loop_manager_dup_task_type (self);
-  future = tether_loop_manager_submit (self, task_type, NULL, work_func, ticket_new (child),
-                                       ticket_free, &error);
+  future = tether_loop_manager_submit (self, task_type, work_func, ticket_new (child),
+                                       ticket_free, NULL, &error);
   if (future == NULL)
     {
       g_atomic_int_set (&child->rejected, TRUE);
@@ -1063,21 +1063,21 @@ op_submit (Actor  *actor,
   switch (kind)
     {
     case OP_SUBMIT:
-      future = tether_loop_manager_submit (manager, task_type, cancellable, work_func,
-                                           ticket_new (sub), ticket_free, &error);
+      future = tether_loop_manager_submit (manager, task_type, work_func,
+                                           ticket_new (sub), ticket_free, cancellable, &error);
       break;
 
     case OP_SUBMIT_AFTER:
-      future = tether_loop_manager_submit_after (manager, task_type, (op->c >> 2) * 32,
-                                                 cancellable, work_func, ticket_new (sub),
-                                                 ticket_free, &error);
+      future = tether_loop_manager_submit_after (manager, task_type, (op->c >> 2) * 32, work_func, ticket_new (sub),
+                                                 ticket_free,
+                                                 cancellable, &error);
       break;
 
     case OP_SUBMIT_AT:
       future = tether_loop_manager_submit_at (manager, task_type,
-                                              g_get_monotonic_time () + (op->c >> 2) * 32 - 1000,
-                                              cancellable, work_func, ticket_new (sub),
-                                              ticket_free, &error);
+                                              g_get_monotonic_time () + (op->c >> 2) * 32 - 1000, work_func, ticket_new (sub),
+                                              ticket_free,
+                                              cancellable, &error);
       break;
 
     case OP_SUBMIT_ASYNC:

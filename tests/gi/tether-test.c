@@ -268,8 +268,8 @@ tether_test_submit_value (TetherLoopManager  *manager,
 {
   g_return_val_if_fail (value == NULL || G_IS_VALUE (value), NULL);
 
-  return tether_loop_manager_submit (manager, task_type, NULL, value_work,
-                                     value_data_new (value, delay_ms), value_data_free,
+  return tether_loop_manager_submit (manager, task_type, value_work,
+                                     value_data_new (value, delay_ms), value_data_free, NULL,
                                      error);
 }
 
@@ -297,8 +297,8 @@ tether_test_submit_value_at (TetherLoopManager  *manager,
 {
   g_return_val_if_fail (value == NULL || G_IS_VALUE (value), NULL);
 
-  return tether_loop_manager_submit_at (manager, task_type, ready_time, NULL, value_work,
-                                        value_data_new (value, 0), value_data_free, error);
+  return tether_loop_manager_submit_at (manager, task_type, ready_time, value_work,
+                                        value_data_new (value, 0), value_data_free, NULL, error);
 }
 
 /**
@@ -354,8 +354,8 @@ tether_test_submit_error (TetherLoopManager  *manager,
 {
   g_return_val_if_fail (message != NULL, NULL);
 
-  return tether_loop_manager_submit (manager, task_type, NULL, error_work,
-                                     g_strdup (message), g_free, error);
+  return tether_loop_manager_submit (manager, task_type, error_work,
+                                     g_strdup (message), g_free, NULL, error);
 }
 
 /**
@@ -380,8 +380,8 @@ tether_test_submit_until_cancelled (TetherLoopManager  *manager,
                                     const char         *task_type,
                                     GError            **error)
 {
-  return tether_loop_manager_submit (manager, task_type, NULL, until_cancelled_work,
-                                     NULL, NULL, error);
+  return tether_loop_manager_submit (manager, task_type, until_cancelled_work,
+                                     NULL, NULL, NULL, error);
 }
 
 /**
@@ -408,8 +408,8 @@ tether_test_submit_blocking_until_cancelled (TetherLoopManager  *manager,
   Blocker *blocker = blocker_new ();
   TetherFuture *future;
 
-  future = tether_loop_manager_submit (manager, task_type, NULL, blocking_until_cancelled_work,
-                                       blocker_ref (blocker), blocker_unref, error);
+  future = tether_loop_manager_submit (manager, task_type, blocking_until_cancelled_work,
+                                       blocker_ref (blocker), blocker_unref, NULL, error);
   if (future != NULL)
     g_object_set_data_full (G_OBJECT (future), BLOCKER_KEY, blocker_ref (blocker), blocker_unref);
   blocker_unref (blocker);
@@ -473,8 +473,8 @@ tether_test_submit_thread_name (TetherLoopManager  *manager,
                                 const char         *task_type,
                                 GError            **error)
 {
-  return tether_loop_manager_submit (manager, task_type, NULL, thread_name_work,
-                                     NULL, NULL, error);
+  return tether_loop_manager_submit (manager, task_type, thread_name_work,
+                                     NULL, NULL, NULL, error);
 }
 
 /**

@@ -133,9 +133,9 @@ async function testCallbacksOnJsThread() {
 async function testJsWorkWithSubmit() {
     await withManager('jssubmit', null, manager => {
         const js = makeJsWork();
-        assertThrowsRejectedJs(() => manager.submit(null, null, js), 'submit()');
-        assertThrowsRejectedJs(() => manager.submit_after(null, 1000, null, js), 'submit_after()');
-        assertThrowsRejectedJs(() => manager.submit_at(null, 0, null, js), 'submit_at()');
+        assertThrowsRejectedJs(() => manager.submit(null, js, null), 'submit()');
+        assertThrowsRejectedJs(() => manager.submit_after(null, 1000, js, null), 'submit_after()');
+        assertThrowsRejectedJs(() => manager.submit_at(null, 0, js, null), 'submit_at()');
         assertEqual(js.ran, false, 'the JS function never ran');
         assertStillWorking(manager);
     });
@@ -214,9 +214,9 @@ async function testJsCheckComesFirst() {
     // one started for another task type, rejects a JS function the same way.
     const manager = new Tether.LoopManager({id: 'jsfirst'});
     const js = makeJsWork();
-    assertThrowsRejectedJs(() => manager.submit(null, null, js), 'submit() when stopped');
-    assertThrowsRejectedJs(() => manager.submit_after(null, 0, null, js), 'submit_after() when stopped');
-    assertThrowsRejectedJs(() => manager.submit_at(null, 0, null, js), 'submit_at() when stopped');
+    assertThrowsRejectedJs(() => manager.submit(null, js, null), 'submit() when stopped');
+    assertThrowsRejectedJs(() => manager.submit_after(null, 0, js, null), 'submit_after() when stopped');
+    assertThrowsRejectedJs(() => manager.submit_at(null, 0, js, null), 'submit_at() when stopped');
     assertThrowsRejectedJs(() => manager.post(null, js), 'post() when stopped');
     assertRejectedJs(await assertRejectsGError(manager.submit_async(null, js, null),
         TETHER_ERROR, Tether.Error.INVALID_ARGUMENT), 'submit_async() when stopped');
@@ -226,7 +226,7 @@ async function testJsCheckComesFirst() {
 
     manager.start('typed');
     try {
-        assertThrowsRejectedJs(() => manager.submit('other', null, js), 'submit() of another type');
+        assertThrowsRejectedJs(() => manager.submit('other', js, null), 'submit() of another type');
         assertRejectedJs(await assertRejectsGError(manager.submit_async('other', js, null),
             TETHER_ERROR, Tether.Error.INVALID_ARGUMENT), 'submit_async() of another type');
         assertThrowsGError(() => TetherTest.submit_value(manager, 'other', 1, 0),
@@ -253,13 +253,13 @@ async function testManyJsFunctionsWithGc() {
             try {
                 switch (i % 4) {
                 case 0:
-                    manager.submit(null, null, js);
+                    manager.submit(null, js, null);
                     break;
                 case 1:
-                    manager.submit_after(null, 0, null, js);
+                    manager.submit_after(null, 0, js, null);
                     break;
                 case 2:
-                    manager.submit_at(null, 0, null, js);
+                    manager.submit_at(null, 0, js, null);
                     break;
                 default:
                     manager.post(null, js);

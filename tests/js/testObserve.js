@@ -102,7 +102,7 @@ async function testCountsAfterCWork() {
             TETHER_ERROR, Tether.Error.UNKNOWN_TASK_TYPE);
         assertThrowsGError(() => TetherTest.submit_value(manager, null, 1, 0),
             TETHER_ERROR, Tether.Error.UNKNOWN_TASK_TYPE);
-        assertThrowsGError(() => manager.submit('io', null, () => 1),
+        assertThrowsGError(() => manager.submit('io', () => 1, null),
             TETHER_ERROR, Tether.Error.INVALID_ARGUMENT);
         assertThrowsGError(() => manager.post('io', () => 1),
             TETHER_ERROR, Tether.Error.INVALID_ARGUMENT);

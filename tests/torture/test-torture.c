@@ -1150,8 +1150,8 @@ nested_future (TetherWork        *work,
 {
   Entry *child = e + 1;
   g_autoptr(GError) error = NULL;
-  TetherFuture *future = tether_loop_manager_submit (target, type, NULL, work_func, child,
-                                                     entry_destroy, &error);
+  TetherFuture *future = tether_loop_manager_submit (target, type, work_func, child,
+                                                     entry_destroy, NULL, &error);
 
   tls_submitting = NULL;
   if (future == NULL)
@@ -1641,15 +1641,15 @@ submit_future (Worker            *w,
   TetherFuture *future;
 
   if (e->kind == KIND_AFTER)
-    future = tether_loop_manager_submit_after (manager, type, after_delays[d->delay_draw],
-                                               cancellable, work_func, e, entry_destroy, error);
+    future = tether_loop_manager_submit_after (manager, type, after_delays[d->delay_draw], work_func, e, entry_destroy,
+                                               cancellable, error);
   else if (e->kind == KIND_AT)
     future = tether_loop_manager_submit_at (manager, type,
-                                            g_get_monotonic_time () + at_offsets[d->delay_draw],
-                                            cancellable, work_func, e, entry_destroy, error);
+                                            g_get_monotonic_time () + at_offsets[d->delay_draw], work_func, e, entry_destroy,
+                                            cancellable, error);
   else
-    future = tether_loop_manager_submit (manager, type, cancellable, work_func, e,
-                                         entry_destroy, error);
+    future = tether_loop_manager_submit (manager, type, work_func, e,
+                                         entry_destroy, cancellable, error);
   tls_submitting = NULL;
 
   if (future == NULL)

@@ -462,13 +462,23 @@ def submit(self, *args, **kwargs):
     return _lane.submit(self, args[0], args[1:], kwargs, task_type, cancellable)
 
 
+def _spread(run):
+    """GI passes a work function's data as one argument when, as in
+    ``submit()``, the cancellable follows it in C: the tuple is spread here."""
+    def spread(work, func_data):
+        return run(work, *func_data)
+    return spread
+
+
+# The Python C-order forms keep ``cancellable`` before ``func`` (C has it
+# after func_data): ``*func_data`` must come last in a Python signature.
 def _c_submit(self, task_type=None, cancellable=None, func=None, *func_data):
     func = _work_func('LoopManager.submit()', func, func_data)
     outcome = _Outcome()
     try:
         _check_callable('submit()', 'func', func)
-        return _attach_outcome(_submit(self, task_type, cancellable,
-                                       _wrap_work(self, func, outcome), *func_data),
+        return _attach_outcome(_submit(self, task_type, _spread(_wrap_work(self, func, outcome)),
+                                       func_data, cancellable),
                                outcome)
     except BaseException:
         _refused(func)
@@ -481,8 +491,9 @@ def _c_submit_after(self, task_type, delay_usec, cancellable, func, *func_data):
     try:
         _check_usec('submit_after()', 'delay_usec', delay_usec, 0)
         _check_callable('submit_after()', 'func', func)
-        return _attach_outcome(_submit_after(self, task_type, delay_usec, cancellable,
-                                             _wrap_work(self, func, outcome), *func_data),
+        return _attach_outcome(_submit_after(self, task_type, delay_usec,
+                                             _spread(_wrap_work(self, func, outcome)),
+                                             func_data, cancellable),
                                outcome)
     except BaseException:
         _refused(func)
@@ -496,8 +507,9 @@ def _c_submit_at(self, task_type, ready_time, cancellable, func, *func_data):
         # Any time is valid, one in the past runs as soon as possible.
         _check_usec('submit_at()', 'ready_time', ready_time, _INT64_MIN)
         _check_callable('submit_at()', 'func', func)
-        return _attach_outcome(_submit_at(self, task_type, ready_time, cancellable,
-                                          _wrap_work(self, func, outcome), *func_data),
+        return _attach_outcome(_submit_at(self, task_type, ready_time,
+                                          _spread(_wrap_work(self, func, outcome)),
+                                          func_data, cancellable),
                                outcome)
     except BaseException:
         _refused(func)
