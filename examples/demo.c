@@ -49,14 +49,14 @@ on_done (GObject      *object,
          gpointer      user_data)
 {
   GMainLoop *loop = user_data;
-  GValue *value = NULL;
+  GValue value = G_VALUE_INIT;
   g_autoptr(GError) error = NULL;
 
   if (tether_loop_manager_submit_finish (TETHER_LOOP_MANAGER (object), result, &value, &error))
     {
       g_print ("   callback on the main thread (%p): %d\n",
-               (gpointer) g_thread_self (), g_value_get_int (value));
-      g_boxed_free (G_TYPE_VALUE, value);
+               (gpointer) g_thread_self (), g_value_get_int (&value));
+      g_value_unset (&value);
     }
   else
     g_print ("   callback error: %s\n", error->message);

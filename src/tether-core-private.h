@@ -175,7 +175,6 @@ void        tether_core_end_async_wait (TetherCore     *waiter,
                                         TetherCore     *target);
 gboolean    tether_core_wait_cancelled (void);
 void        tether_core_detach         (TetherCore     *core);
-gboolean    tether_core_wait_detached  (gint64          deadline);
 gboolean    tether_core_add_exit_func  (TetherCore     *core,
                                         TetherFunc      func,
                                         gpointer        func_data,

@@ -10,6 +10,7 @@
 
 #include "tether-core-private.h"
 #include "tether-debug-private.h"
+#include "tether-detached-private.h"
 #include "tether-event-private.h"
 #include "tether-error.h"
 #include "tether-fork-private.h"
@@ -47,7 +48,6 @@ typedef struct
 static GPrivate current_core;
 
 static void core_interrupt_wait  (TetherCore *core);
-static void core_detached_exited (void);
 
 static void
 core_drop_source (GSource *source)
@@ -989,7 +989,7 @@ core_thread_func (gpointer data)
   tether_core_unref (core);
   /* Last: whoever waits for detached threads may free what this used. */
   if (detached)
-    core_detached_exited ();
+    tether_detached_remove ();
   return NULL;
 }
 
@@ -2024,12 +2024,6 @@ core_interrupt_wait (TetherCore *core)
     }
 }
 
-/* Threads that the last unref of their manager let go of while they drain:
- * nobody joins them, and tether_core_wait_detached() waits for them. */
-static GMutex detached_lock;
-static GCond  detached_cond;
-static guint  n_detached;
-
 /* Any thread, once a stop has begun: gives up the right to join the
  * manager's thread, which finishes and exits on its own. A thread that has
  * not yet marked itself stopped is counted until it has released the core. */
@@ -2043,43 +2037,11 @@ tether_core_detach (TetherCore *core)
   if (thread != NULL && core->state != CORE_STOPPED)
     {
       core->detached = TRUE;
-      g_mutex_lock (&detached_lock);
-      n_detached++;
-      g_mutex_unlock (&detached_lock);
+      tether_detached_add ();
     }
   g_mutex_unlock (&core->mutex);
 
   g_clear_pointer (&thread, g_thread_unref);
-}
-
-static void
-core_detached_exited (void)
-{
-  g_mutex_lock (&detached_lock);
-  if (--n_detached == 0)
-    g_cond_broadcast (&detached_cond);
-  g_mutex_unlock (&detached_lock);
-}
-
-/* Waits until no detached thread is left, or @deadline (monotonic; -1: no
- * limit) passes. Returns whether none is left. */
-gboolean
-tether_core_wait_detached (gint64 deadline)
-{
-  gboolean none;
-
-  g_mutex_lock (&detached_lock);
-  while (n_detached > 0)
-    {
-      if (deadline < 0)
-        g_cond_wait (&detached_cond, &detached_lock);
-      else if (!g_cond_wait_until (&detached_cond, &detached_lock, deadline))
-        break;
-    }
-  none = n_detached == 0;
-  g_mutex_unlock (&detached_lock);
-
-  return none;
 }
 
 /* fork(): the statics, in the lock order tether-fork.c documents. Both are
@@ -2089,13 +2051,13 @@ tether_core_lock_statics (void)
 {
   g_mutex_lock (&context_lock);
   g_mutex_lock (&wait_graph_lock);
-  g_mutex_lock (&detached_lock);
+  tether_detached_lock ();
 }
 
 void
 tether_core_unlock_statics (void)
 {
-  g_mutex_unlock (&detached_lock);
+  tether_detached_unlock ();
   g_mutex_unlock (&wait_graph_lock);
   g_mutex_unlock (&context_lock);
 }
@@ -2105,8 +2067,7 @@ tether_core_unlock_statics (void)
 void
 tether_core_reset_statics_in_child (void)
 {
-  n_detached = 0;
-  g_cond_init (&detached_cond);
+  tether_detached_reset_in_child ();
 }
 
 /* fork(), in the child, with every Tether lock held by this thread. The

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "tether-detached-private.h"
 #include "tether-error.h"
 #include "tether-lineage-private.h"
 
@@ -87,11 +88,19 @@ node_unref_locked (TetherLineage *self)
 }
 
 /* Entries of dead nodes, dropped once the lock is released: dropping a
- * manager stops and joins it, and its thread leaves the lineage too. */
+ * manager stops and joins it, and its thread leaves the lineage too. Each
+ * table was counted as a release in progress when it left its node (see
+ * node_drop_hold_locked()); the count ends once its managers are let go,
+ * by which time a last unref among them has detached its drain. */
 static void
 drop_garbage (GSList *tables)
 {
-  g_slist_free_full (tables, (GDestroyNotify) g_hash_table_unref);
+  for (GSList *l = tables; l != NULL; l = l->next)
+    {
+      g_hash_table_unref (l->data);
+      tether_detached_remove ();
+    }
+  g_slist_free (tables);
 }
 
 static void
@@ -198,7 +207,14 @@ node_drop_hold_locked (TetherLineage  *self,
           entries = g_steal_pointer (&self->entries);
           g_mutex_unlock (&self->mutex);
           if (entries != NULL)
-            *garbage = g_slist_prepend (*garbage, entries);
+            {
+              /* From here to drop_garbage() the managers are in no table
+               * but not yet let go: tether_detached_wait() counts
+               * them, so a program that waits for detached drains once the
+               * registry looks empty cannot miss one. */
+              tether_detached_add ();
+              *garbage = g_slist_prepend (*garbage, entries);
+            }
 
           /* Children that only keep the memory (managers' threads) skip a
            * dead node too. */

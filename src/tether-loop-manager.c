@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "tether-detached-private.h"
 #include "tether-enum-types.h"
 #include "tether-error.h"
 #include "tether-future-private.h"
@@ -889,7 +890,7 @@ tether_loop_manager_wait_detached (gint64 timeout_usec)
   g_return_val_if_fail (timeout_usec >= -1, FALSE);
   g_return_val_if_fail (tether_core_get_current () == NULL, FALSE);
 
-  return tether_core_wait_detached (timeout_usec < 0 ? -1 : tether_time_after (timeout_usec));
+  return tether_detached_wait (timeout_usec < 0 ? -1 : tether_time_after (timeout_usec));
 }
 
 /**
@@ -1524,20 +1525,21 @@ tether_loop_manager_submit_async (TetherLoopManager   *self,
  * tether_loop_manager_submit_finish:
  * @self: a [class@Tether.LoopManager]
  * @result: the result passed to the callback
- * @value: (out) (optional) (nullable) (transfer full): return location for
- *   the work's value, or %NULL if it returned none; free it with
- *   `g_boxed_free (G_TYPE_VALUE, value)`
+ * @value: (out caller-allocates) (optional): return location for the work's
+ *   value: an uninitialized (%G_VALUE_INIT) #GValue, which this always
+ *   initializes: to the work's value when it succeeded with one, else to a
+ *   %G_TYPE_POINTER holding %NULL (which bindings show as `None` or
+ *   `null`). Free it with g_value_unset().
  * @error: return location for an error
  *
- * Finishes [method@Tether.LoopManager.submit_async]. @value only holds a
- * value when the call returns %TRUE; otherwise it is set to %NULL. A value
- * set by
+ * Finishes [method@Tether.LoopManager.submit_async], in the shape of
+ * g_task_propagate_value(). A value set by
  * [method@Tether.Work.return_pointer] is read with
  * [func@Tether.value_get_pointer].
  *
  * Each result is finished once. A second call returns %FALSE with
- * %TETHER_ERROR_INVALID_ARGUMENT and leaves @value unset: the outcome went
- * to the first caller.
+ * %TETHER_ERROR_INVALID_ARGUMENT and sets @value to a %NULL pointer: the
+ * outcome went to the first caller.
  *
  * Thread: the thread that called [method@Tether.LoopManager.submit_async].
  *
@@ -1549,7 +1551,7 @@ tether_loop_manager_submit_async (TetherLoopManager   *self,
 gboolean
 tether_loop_manager_submit_finish (TetherLoopManager  *self,
                                    GAsyncResult       *result,
-                                   GValue            **value,
+                                   GValue             *value,
                                    GError            **error)
 {
   GValue *result_value;
@@ -1558,10 +1560,13 @@ tether_loop_manager_submit_finish (TetherLoopManager  *self,
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tether_loop_manager_submit_async, FALSE);
+  g_return_val_if_fail (value == NULL || !G_IS_VALUE (value), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  /* Never left uninitialized: bindings convert it even when this fails. */
   if (value != NULL)
-    *value = NULL;
+    g_value_init (value, G_TYPE_POINTER);
+
   if (g_task_get_task_data (G_TASK (result)) == NULL)
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
@@ -1580,10 +1585,18 @@ tether_loop_manager_submit_finish (TetherLoopManager  *self,
       return FALSE;
     }
 
-  if (value != NULL)
-    *value = result_value;
-  else if (result_value != NULL)
-    g_boxed_free (G_TYPE_VALUE, result_value);
+  if (result_value != NULL)
+    {
+      /* Moved, not copied: the GValue's contents change hands. */
+      if (value != NULL)
+        {
+          g_value_unset (value);
+          *value = *result_value;
+        }
+      else
+        g_value_unset (result_value);
+      g_free (result_value);
+    }
 
   return TRUE;
 }

@@ -135,7 +135,7 @@ void               tether_loop_manager_submit_async     (TetherLoopManager    *s
 TETHER_AVAILABLE_IN_1_0
 gboolean           tether_loop_manager_submit_finish    (TetherLoopManager    *self,
                                                          GAsyncResult         *result,
-                                                         GValue              **value,
+                                                         GValue               *value,
                                                          GError              **error);
 TETHER_AVAILABLE_IN_1_0
 TetherWork        *tether_loop_manager_hold             (TetherLoopManager    *self,

@@ -791,15 +791,14 @@ async_called_back (GObject      *source,
                    gpointer      user_data)
 {
   AsyncCall *call = user_data;
-  GValue *value = NULL;
+  GValue value = G_VALUE_INIT;
   g_autoptr(GError) error = NULL;
 
   call->entry->async_ok = tether_loop_manager_submit_finish (call->manager, result, &value,
                                                              &error);
-  if (value != NULL)
+  if (G_IS_VALUE (&value))
     {
-      g_value_unset (value);
-      g_free (value);
+      g_value_unset (&value);
     }
   g_atomic_int_inc (&call->entry->called_back);
   g_object_unref (call->manager);

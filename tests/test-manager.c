@@ -193,7 +193,7 @@ typedef struct
   GMainLoop    *loop;
   GThread      *thread;
   gboolean      ok;
-  GValue       *value;
+  GValue        value;
   GError       *error;
   int           calls;
 } AsyncData;
@@ -231,8 +231,8 @@ test_submit_async (void)
   g_assert_true (data.thread == g_thread_self ());
   g_assert_true (data.ok);
   g_assert_no_error (data.error);
-  g_assert_cmpint (g_value_get_int (data.value), ==, 42);
-  g_boxed_free (G_TYPE_VALUE, data.value);
+  g_assert_cmpint (g_value_get_int (&data.value), ==, 42);
+  g_value_unset (&data.value);
 
   /* A rejection arrives through the callback too, never inside the call. */
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
@@ -244,6 +244,11 @@ test_submit_async (void)
   g_assert_false (data.ok);
   g_assert_error (data.error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
   g_clear_error (&data.error);
+  /* Never left uninitialized: on failure (and for work that returned no
+   * value) it holds a NULL pointer, which bindings show as None/null. */
+  g_assert_true (G_VALUE_HOLDS_POINTER (&data.value));
+  g_assert_null (g_value_get_pointer (&data.value));
+  g_value_unset (&data.value);
 
   g_main_loop_unref (data.loop);
   g_main_context_pop_thread_default (context);

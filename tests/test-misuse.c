@@ -1615,11 +1615,11 @@ on_async_stop (GObject      *source,
 {
   TetherLoopManager *manager = TETHER_LOOP_MANAGER (source);
   AsyncStop *data = user_data;
-  GValue *value = NULL;
+  GValue value = G_VALUE_INIT;
 
   g_assert_true (tether_loop_manager_submit_finish (manager, result, &value, NULL));
-  data->value = g_value_get_int (value);
-  g_boxed_free (G_TYPE_VALUE, value);
+  data->value = g_value_get_int (&value);
+  g_value_unset (&value);
   data->calls++;
   /* A foreign thread for the manager: this blocks until it has drained
    * (the second submission runs) and its thread is joined. */

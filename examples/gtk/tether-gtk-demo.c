@@ -428,13 +428,13 @@ on_job_done (GObject      *source,
   DemoJob *job = user_data;
   g_autoptr(DemoWindow) window = g_weak_ref_get (&job->window);
   g_autoptr(GError) error = NULL;
-  GValue *value = NULL;
+  GValue value = G_VALUE_INIT;
 
   tether_loop_manager_submit_finish (TETHER_LOOP_MANAGER (source), result, &value, &error);
   if (window != NULL)
-    demo_window_job_ended (window, job, value, error);
-  if (value != NULL)
-    g_boxed_free (G_TYPE_VALUE, value);
+    demo_window_job_ended (window, job, &value, error);
+  if (G_IS_VALUE (&value))
+    g_value_unset (&value);
   demo_job_unref (job);
 }
 

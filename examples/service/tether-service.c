@@ -329,15 +329,15 @@ on_work_done (GObject      *source,
   Call *call = user_data;
   TetherExampleService *self = call->service;
   g_autoptr(GError) error = NULL;
-  GValue *value = NULL;
+  GValue value = G_VALUE_INIT;
 
   if (!tether_loop_manager_submit_finish (TETHER_LOOP_MANAGER (source), result, &value, &error))
     return_error (g_steal_pointer (&call->invocation), error);
   else
     {
       g_dbus_method_invocation_return_value (g_steal_pointer (&call->invocation),
-                                             g_value_get_variant (value));
-      g_boxed_free (G_TYPE_VALUE, value);
+                                             g_value_get_variant (&value));
+      g_value_unset (&value);
     }
 
   self->n_in_flight--;

@@ -996,7 +996,7 @@ async_done (GObject      *source,
   State *st = sub->st;
   Actor *actor = &st->actors[sub->actor];
   g_autoptr(GError) error = NULL;
-  GValue *value = NULL;
+  GValue value = G_VALUE_INIT;
 
   if (actor->in_submit)
     die ("async callback of %d ran inside submit_async()", sub->id);
@@ -1007,10 +1007,10 @@ async_done (GObject      *source,
                                                   &value, &error);
   if (sub->cb_ok)
     {
-      if (value == NULL || !G_VALUE_HOLDS_INT (value))
+      if (!G_IS_VALUE (&value) || !G_VALUE_HOLDS_INT (&value))
         die ("async %d succeeded without an int", sub->id);
-      sub->cb_value = g_value_get_int (value);
-      g_boxed_free (G_TYPE_VALUE, value);
+      sub->cb_value = g_value_get_int (&value);
+      g_value_unset (&value);
     }
   else
     {

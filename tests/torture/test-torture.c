@@ -813,7 +813,7 @@ static void
 check_value (Entry        *e,
              const GValue *value)
 {
-  if (value == NULL || !G_VALUE_HOLDS_INT (value) || g_value_get_int (value) != entry_tag (e))
+  if (!G_IS_VALUE (value) || !G_VALUE_HOLDS_INT (value) || g_value_get_int (value) != entry_tag (e))
     entry_violation (e, "succeeded with a value that is not the one its work returned");
 }
 
@@ -1350,7 +1350,7 @@ async_cb (GObject      *source,
   AsyncCall *call = user_data;
   Entry *e = call->entry;
   g_autoptr(GError) error = NULL;
-  GValue *value = NULL;
+  GValue value = G_VALUE_INIT;
 
   if (g_thread_self () != call->thread)
     entry_violation (e, "the async callback ran on a thread other than the submitter's");
@@ -1360,9 +1360,9 @@ async_cb (GObject      *source,
   if (tether_loop_manager_submit_finish (TETHER_LOOP_MANAGER (source), result, &value, &error))
     {
       set_accept (e, ACC_ACCEPTED);
-      check_value (e, value);
+      check_value (e, &value);
       record_outcome (e, OUT_SUCCEEDED, "async callback");
-      g_boxed_free (G_TYPE_VALUE, value);
+      g_value_unset (&value);
     }
   else if (is_rejection (error))
     {
