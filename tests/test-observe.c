@@ -694,6 +694,32 @@ wait_for_int (int *counter,
   g_assert_cmpint (g_atomic_int_get (counter), ==, n);
 }
 
+/* Posts one job at a time until a post wakes the manager's thread from
+ * its sleep: each post must add no wake-up (the thread was awake or
+ * spinning) or exactly one. Returns the number of posts that ran. */
+static int
+post_until_one_wakeup (TetherLoopManager *manager,
+                       int               *posts,
+                       gint64             rest_usec)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * SECOND;
+
+  for (int n = g_atomic_int_get (posts) + 1; g_get_monotonic_time () < deadline; n++)
+    {
+      guint64 before = stat_u64 (manager, "wakeups");
+      guint64 after;
+
+      g_assert_true (tether_loop_manager_post (manager, NULL, count_post, posts, NULL, NULL));
+      wait_for_int (posts, n);
+      after = stat_u64 (manager, "wakeups");
+      g_assert_cmpuint (after, <=, before + 1);
+      if (after == before + 1)
+        return n;
+      g_usleep (rest_usec);   /* time to fall asleep (past any spin); then look again */
+    }
+  g_assert_not_reached ();
+}
+
 /* A submission wakes the manager's thread only if it is asleep in poll():
  * a burst that finds it busy wakes nothing, and one post to an idle
  * manager wakes it exactly once. */
@@ -704,15 +730,14 @@ test_wakeups_only_when_asleep (void)
   g_autoptr(TetherFuture) blocker = NULL;
   g_autoptr(GError) error = NULL;
   guint64 before;
-  int posts = 0;
+  int posts = 0, ran;
   Gate gate;
 
   gate_init (&gate);
-  g_usleep (50 * 1000);  /* asleep by now */
-  before = stat_u64 (manager, "wakeups");
-  g_assert_true (tether_loop_manager_post (manager, NULL, count_post, &posts, NULL, &error));
-  wait_for_int (&posts, 1);
-  g_assert_cmpuint (stat_u64 (manager, "wakeups"), ==, before + 1);
+  /* Once the thread is asleep, a post wakes it exactly once. Whether it
+   * is asleep yet is not observable from here, so post until one post
+   * finds it asleep: a post that found it awake must wake nothing. */
+  ran = post_until_one_wakeup (manager, &posts, 10 * 1000);
 
   /* Busy in work: a thousand posts, and then their draining, wake nothing. */
   blocker = tether_loop_manager_submit (manager, NULL, block_work, &gate, NULL, NULL, &error);
@@ -721,7 +746,7 @@ test_wakeups_only_when_asleep (void)
   for (int i = 0; i < 1000; i++)
     g_assert_true (tether_loop_manager_post (manager, NULL, count_post, &posts, NULL, &error));
   gate_open (&gate);
-  wait_for_int (&posts, 1001);
+  wait_for_int (&posts, ran + 1000);
   g_assert_cmpuint (stat_u64 (manager, "wakeups"), ==, before);
 
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
@@ -736,18 +761,17 @@ test_wakeups_not_while_spinning (void)
   g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("wakeups-spin");
   g_autoptr(GError) error = NULL;
   guint64 before;
-  int posts = 0;
+  int posts = 0, ran;
 
   tether_loop_manager_set_loop_spin (manager, G_USEC_PER_SEC / 2);
   g_assert_true (tether_loop_manager_start (manager, NULL, &error));
-  g_usleep (G_USEC_PER_SEC);  /* past the first spin: asleep */
+  /* Past the first spin, a post wakes the thread once; then it spins for
+   * half a second, and a post in that time needs no wake-up. */
+  ran = post_until_one_wakeup (manager, &posts, G_USEC_PER_SEC * 6 / 10);
   before = stat_u64 (manager, "wakeups");
   g_assert_true (tether_loop_manager_post (manager, NULL, count_post, &posts, NULL, &error));
-  wait_for_int (&posts, 1);
-  g_usleep (20 * 1000);  /* well inside the half-second spin that follows */
-  g_assert_true (tether_loop_manager_post (manager, NULL, count_post, &posts, NULL, &error));
-  wait_for_int (&posts, 2);
-  g_assert_cmpuint (stat_u64 (manager, "wakeups"), ==, before + 1);
+  wait_for_int (&posts, ran + 1);
+  g_assert_cmpuint (stat_u64 (manager, "wakeups"), ==, before);
 
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
 }
