@@ -489,6 +489,19 @@ wake_waiters (GCancellable *cancellable,
  * completes when it ends. A wait with a @timeout_usec of 0 only polls and
  * is never ended this way.
  *
+ * For example, waiting 100 ms for work that returns an `int`:
+ *
+ * ```c
+ * g_autoptr(GError) error = NULL;
+ *
+ * if (tether_future_wait (future, 100 * 1000, NULL, &error))
+ *   g_print ("%d\n", tether_future_get_int (future, NULL));
+ * else if (g_error_matches (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT))
+ *   tether_future_cancel (future);   // the work still runs: cancel it
+ * else
+ *   g_warning ("The work failed: %s", error->message);
+ * ```
+ *
  * Thread: any thread; see above for the manager's own.
  *
  * Returns: %TRUE if the work succeeded; %FALSE with @error set to the work's

@@ -30,6 +30,24 @@
  *   thread-default context, GIO style;
  * - [method@Tether.LoopManager.post] is fire-and-forget.
  *
+ * A manager runs from [method@Tether.LoopManager.start] to
+ * [method@Tether.LoopManager.stop], and can be started again:
+ *
+ * ```c
+ * g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("thumbnails");
+ * g_autoptr(GError) error = NULL;
+ *
+ * if (!tether_loop_manager_start (manager, "thumbnail", &error))
+ *   {
+ *     g_warning ("Could not start the manager: %s", error->message);
+ *     return;
+ *   }
+ *
+ * // Any thread may now submit work of task type "thumbnail".
+ *
+ * tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+ * ```
+ *
  * Promises the manager keeps:
  *
  * - Every accepted submission ends exactly once: a value, an error, or
@@ -1341,6 +1359,39 @@ tether_loop_manager_set_loop_spin (TetherLoopManager *self,
  * outcome. The work is queued even when this is called on the manager's own
  * thread; it never runs inside this call.
  *
+ * To read a file on the manager's thread and block for its contents:
+ *
+ * ```c
+ * static void
+ * load_work (TetherWork *work,
+ *            gpointer    user_data)
+ * {
+ *   const char *path = user_data;
+ *   g_autofree char *contents = NULL;
+ *   GError *error = NULL;
+ *
+ *   if (g_file_get_contents (path, &contents, NULL, &error))
+ *     tether_work_return_string (work, contents);
+ *   else
+ *     tether_work_return_error (work, error);
+ * }
+ *
+ * static char *
+ * load_file (TetherLoopManager  *manager,
+ *            const char         *path,
+ *            GError            **error)
+ * {
+ *   g_autoptr(TetherFuture) future = NULL;
+ *
+ *   future = tether_loop_manager_submit (manager, "io", load_work,
+ *                                        g_strdup (path), g_free, NULL, error);
+ *   if (future == NULL || !tether_future_wait (future, 5 * G_USEC_PER_SEC, NULL, error))
+ *     return NULL;
+ *
+ *   return tether_future_dup_string (future, error);
+ * }
+ * ```
+ *
  * Thread: any thread.
  *
  * Returns: (transfer full): a [class@Tether.Future], or %NULL with
@@ -1484,6 +1535,33 @@ tether_loop_manager_submit_at (TetherLoopManager  *self,
  *
  * If @cancellable fires while the work runs and the work still returns a
  * value, the value is the outcome.
+ *
+ * For example, with a `parse_work()` that ends with
+ * `tether_work_return_int (work, atoi (user_data))`:
+ *
+ * ```c
+ * static void
+ * on_parsed (GObject      *source,
+ *            GAsyncResult *result,
+ *            gpointer      user_data)
+ * {
+ *   g_autoptr(GError) error = NULL;
+ *   g_auto(GValue) value = G_VALUE_INIT;
+ *
+ *   if (!tether_loop_manager_submit_finish (TETHER_LOOP_MANAGER (source), result,
+ *                                           &value, &error))
+ *     {
+ *       g_warning ("Parsing failed: %s", error->message);
+ *       return;
+ *     }
+ *
+ *   g_print ("%d\n", g_value_get_int (&value));
+ * }
+ *
+ * tether_loop_manager_submit_async (manager, "parse", parse_work,
+ *                                   g_strdup ("42"), g_free,
+ *                                   cancellable, on_parsed, NULL);
+ * ```
  *
  * Thread: any thread whose thread-default context is running.
  *
@@ -1667,6 +1745,19 @@ tether_loop_manager_hold (TetherLoopManager  *self,
  * thread may be asleep. It is queued, never run inline, even when posted
  * from the manager's own thread. A stop in %TETHER_STOP_MODE_CANCEL drops it
  * unrun (its @func_data_destroy still runs).
+ *
+ * For example, to print lines in order on the manager's thread:
+ *
+ * ```c
+ * static void
+ * log_line (gpointer user_data)
+ * {
+ *   g_print ("%s\n", (const char *) user_data);
+ * }
+ *
+ * if (!tether_loop_manager_post (manager, NULL, log_line, g_strdup (line), g_free, &error))
+ *   g_warning ("Log line dropped: %s", error->message);
+ * ```
  *
  * Thread: any thread.
  *

@@ -25,6 +25,57 @@
  * fires when the submission is cancelled, and whatever the work returns
  * after that (a value or an error) is the outcome.
  *
+ * A work function that ends its submission before it returns:
+ *
+ * ```c
+ * static void
+ * count_work (TetherWork *work,
+ *             gpointer    user_data)
+ * {
+ *   GPtrArray *items = user_data;
+ *
+ *   if (items->len == 0)
+ *     tether_work_return_new_error (work, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+ *                                   "Nothing to count");
+ *   else
+ *     tether_work_return_int (work, (int) items->len);
+ * }
+ * ```
+ *
+ * One that keeps a reference to its handle and returns later, from the
+ * callback of an asynchronous read it started on the manager's context:
+ *
+ * ```c
+ * static void
+ * on_read (GObject      *source,
+ *          GAsyncResult *result,
+ *          gpointer      user_data)
+ * {
+ *   g_autoptr(TetherWork) work = user_data;
+ *   g_autoptr(GBytes) bytes = NULL;
+ *   GError *error = NULL;
+ *
+ *   bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
+ *   if (bytes == NULL)
+ *     tether_work_return_error (work, error);
+ *   else
+ *     tether_work_return_int64 (work, (gint64) g_bytes_get_size (bytes));
+ * }
+ *
+ * static void
+ * read_work (TetherWork *work,
+ *            gpointer    user_data)
+ * {
+ *   GInputStream *stream = user_data;
+ *
+ *   // on_read() runs on the manager's thread too: its context is the
+ *   // thread-default one here. The reference keeps the submission open.
+ *   g_input_stream_read_bytes_async (stream, 4096, G_PRIORITY_DEFAULT,
+ *                                    tether_work_get_cancellable (work),
+ *                                    on_read, g_object_ref (work));
+ * }
+ * ```
+ *
  * Since: 1.0
  */
 struct _TetherWork
