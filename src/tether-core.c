@@ -15,6 +15,7 @@
 #include "tether-error.h"
 #include "tether-fork-private.h"
 #include "tether-gjs-private.h"
+#include "tether-i18n-private.h"
 #include "tether-work-private.h"
 
 /* How many queued items the manager's thread takes before it lets the other
@@ -639,7 +640,8 @@ core_end_unstarted (TetherCore *core,
 
   if (tether_job_complete (job, NULL,
                            g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                        "Work on manager '%s' was cancelled before it started (%s)",
+                                        _("Work on manager '%s' was cancelled before it started "
+                                          "(%s)"),
                                         core->label, why)))
     core_log_dropped (core, NULL, job, why);
   if (g_atomic_int_dec_and_test (&job->retire_tokens))
@@ -802,9 +804,8 @@ check_descriptors (const char  *id,
     }
   saved_errno = errno;
   g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-               "Manager '%s' cannot start: its main context needs a file descriptor "
-               "and none can be had (%s); stop or free other managers (a stopped manager "
-               "holds none), close files, or raise the limit (ulimit -n, RLIMIT_NOFILE)",
+               _("Manager '%s' cannot start: no file descriptor is left for its main context "
+                 "(%s); free other managers or files, or raise RLIMIT_NOFILE (ulimit -n)"),
                id, g_strerror (saved_errno));
   return FALSE;
 #else
@@ -913,8 +914,8 @@ tether_core_add_exit_func (TetherCore      *core,
     {
       g_main_context_unref (home);
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
-                   "Manager '%s' cannot run a JavaScript function: GJS runs JavaScript only "
-                   "on its own thread",
+                   _("Manager '%s' cannot run a JavaScript function: GJS runs JavaScript only on "
+                     "its own thread"),
                    core->id);
       return FALSE;
     }
@@ -925,8 +926,8 @@ tether_core_add_exit_func (TetherCore      *core,
     {
       g_mutex_unlock (&core->mutex);
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING,
-                   "Manager '%s' is not running, or its thread is exiting; add exit "
-                   "functions while it runs, after tether_loop_manager_start()",
+                   _("Manager '%s' is not running, or its thread is exiting; add exit functions "
+                     "while it runs"),
                    core->id);
       return FALSE;
     }
@@ -1029,21 +1030,18 @@ core_check_running_locked (TetherCore  *core,
     return TRUE;
   if (running_type == NULL)
     g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
-                 "Manager '%s' already runs for any task type, not only '%s'; ask for no "
-                 "task type, use another id, or call tether_loop_manager_stop() on it "
-                 "before starting it for '%s'",
+                 _("Manager '%s' already runs for any task type, not only '%s'; call "
+                   "LoopManager.stop() first, or use another id for '%s'"),
                  core->label, task_type, task_type);
   else if (task_type == NULL)
     g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
-                 "Manager '%s' already runs with task type '%s' and would refuse work "
-                 "without one; ask for task type '%s', use another id, or call "
-                 "tether_loop_manager_stop() on it before starting it for any task type",
+                 _("Manager '%s' already runs with task type '%s' and refuses work without one; "
+                   "ask for '%s', call LoopManager.stop() first, or use another id"),
                  core->label, running_type, running_type);
   else
     g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
-                 "Manager '%s' already runs with task type '%s', not '%s'; ask for task "
-                 "type '%s', use another id, or call tether_loop_manager_stop() on it "
-                 "before starting it for '%s'",
+                 _("Manager '%s' already runs with task type '%s', not '%s'; ask for '%s', call "
+                   "LoopManager.stop() first, or use another id for '%s'"),
                  core->label, running_type, task_type, running_type, task_type);
   return FALSE;
 }
@@ -1069,8 +1067,8 @@ core_start (TetherCore  *core,
     {
       g_mutex_unlock (&core->mutex);
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_RUNNING,
-                   "Manager '%s' is stopping and this is its own thread; start it again "
-                   "from another thread once tether_loop_manager_stop() has returned",
+                   _("Manager '%s' is stopping and this is its own thread; start it again from "
+                     "another thread once LoopManager.stop() has returned"),
                    core->label);
       return FALSE;
     }
@@ -1083,8 +1081,8 @@ core_start (TetherCore  *core,
         {
           g_mutex_unlock (&core->mutex);
           g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
-                       "Manager '%s' is stopping and its stop waits for this thread: %s "
-                       "each wait for the next. Start it again once this work has returned",
+                       _("Manager '%s' is stopping and its stop waits for this thread: %s each "
+                         "wait for the next; start it again once this work has returned"),
                        core->label, cycle);
           return FALSE;
         }
@@ -1098,8 +1096,8 @@ core_start (TetherCore  *core,
     {
       g_mutex_unlock (&core->mutex);
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_RUNNING,
-                   "Manager '%s' is already running; call tether_loop_manager_stop() "
-                   "before starting it again",
+                   _("Manager '%s' is already running; call LoopManager.stop() before starting "
+                     "it again"),
                    core->label);
       return FALSE;
     }
@@ -1367,10 +1365,10 @@ core_check_locked (TetherCore  *core,
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING,
                    core->state == CORE_STOPPING
-                   ? "Manager '%s' is stopping and accepts no new work; submit to another "
-                     "manager or start it again once the stop has finished"
-                   : "Manager '%s' is not running; call tether_loop_manager_start() "
-                     "before submitting work",
+                   ? _("Manager '%s' is stopping and accepts no new work; submit to another "
+                       "manager")
+                   : _("Manager '%s' is not running; call LoopManager.start() before submitting "
+                       "work"),
                    core->label);
       return FALSE;
     }
@@ -1382,13 +1380,13 @@ core_check_locked (TetherCore  *core,
 
       if (task_type != NULL)
         g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
-                     "Manager '%s' only accepts task type '%s', not '%s'; submit with "
-                     "task type '%s', or use a manager started for '%s'",
+                     _("Manager '%s' only accepts task type '%s', not '%s'; submit with task "
+                       "type '%s', or use a manager started for '%s'"),
                      core->label, accepted, given, accepted, given);
       else
         g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
-                     "Manager '%s' only accepts task type '%s', and this submission has no "
-                     "task type; pass task type '%s'",
+                     _("Manager '%s' only accepts task type '%s'; this submission has no task "
+                       "type: pass '%s'"),
                      core->label, accepted, accepted);
       return FALSE;
     }
@@ -1422,8 +1420,8 @@ core_wait_for_room_inner_locked (TetherCore  *core,
           (deadline >= 0 && g_get_monotonic_time () >= deadline))
         {
           g_set_error (error, TETHER_ERROR, TETHER_ERROR_BUSY,
-                       "Manager '%s' already has %u submissions queued, its max-pending%s; "
-                       "retry later, raise max-pending, or set a submit timeout to wait for room",
+                       _("Manager '%s' already has %u submissions queued (its max-pending)%s; "
+                         "retry later, raise max-pending, or set a submit timeout"),
                        core->label, tether_core_get_n_pending (core),
                        tether_core_is_current (core)
                        ? " (its own thread never waits for room: nothing would make any)" : "");
@@ -1437,10 +1435,9 @@ core_wait_for_room_inner_locked (TetherCore  *core,
           if (!tether_core_begin_room_wait (core, &cycle))
             {
               g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
-                           "Waiting for room in the queue of manager '%s' would deadlock: %s "
-                           "each wait for the next, and only the thread of '%s' makes room. "
-                           "Nothing was submitted; retry later, raise max-pending, or submit "
-                           "from another thread",
+                           _("Waiting for room on manager '%s' would deadlock: %s each wait for "
+                             "the next, and only the thread of '%s' makes room; nothing was "
+                             "submitted"),
                            core->label, cycle, core->label);
               return FALSE;
             }
@@ -1454,9 +1451,8 @@ core_wait_for_room_inner_locked (TetherCore  *core,
            * and the error stays a rejection for every form of submission
            * (a cancellation error would read as accepted work cancelled). */
           g_set_error (error, TETHER_ERROR, TETHER_ERROR_BUSY,
-                       "Manager '%s' has no room in its queue, and the wait for room was "
-                       "ended because manager '%s', whose thread waited, was stopped with "
-                       "TETHER_STOP_MODE_CANCEL; nothing was submitted",
+                       _("Manager '%s' has no room, and the wait for room ended because manager "
+                         "'%s' was stopped with StopMode.CANCEL; nothing was submitted"),
                        core->label, tether_core_get_label (tether_core_get_current ()));
           return FALSE;
         }
@@ -1556,9 +1552,8 @@ core_refuse_javascript (TetherCore  *core,
                         GError     **error)
 {
   g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
-               "Manager '%s' cannot run a JavaScript function: GJS runs JavaScript only "
-               "on its own thread. Submit work written in C or Python, and await the "
-               "future or async result here instead",
+               _("Manager '%s' cannot run a JavaScript function: GJS runs JavaScript only on its "
+                 "own thread; submit work written in C or Python"),
                core->label);
   tether_core_note_rejected (core);
   return FALSE;

@@ -7,6 +7,7 @@
 #include "tether-event-private.h"
 #include "tether-future-private.h"
 #include "tether-core-private.h"
+#include "tether-i18n-private.h"
 #include "tether-work-private.h"
 
 /**
@@ -534,9 +535,8 @@ tether_future_wait (TetherFuture  *self,
   if (timeout_usec != 0 && tether_core_is_current (self->job->core))
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
-                   "tether_future_wait() was called on the thread of manager '%s' for work "
-                   "that only this thread can run; it would never return. Use "
-                   "tether_future_wait_async() or finish the work from a callback instead",
+                   _("Future.wait() on the thread of manager '%s' would deadlock: only this "
+                     "thread can run the work; use Future.wait_async() instead"),
                    tether_core_get_label (self->job->core));
       return FALSE;
     }
@@ -551,10 +551,8 @@ tether_future_wait (TetherFuture  *self,
       if (!tether_core_begin_wait (self->job->core, &self->done, &cycle))
         {
           g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
-                       "Waiting here would deadlock: %s each wait for the next (for work or "
-                       "for a stop), and none can go on. The work waited for is not cancelled: it "
-                       "still runs. Use tether_future_wait_async() or finish the work from a callback "
-                       "instead",
+                       _("Waiting here would deadlock: %s each wait for the next; the work still "
+                         "runs: use Future.wait_async() instead"),
                        cycle);
           return FALSE;
         }
@@ -581,15 +579,15 @@ tether_future_wait (TetherFuture  *self,
         return FALSE;
       if (timeout_usec != 0 && tether_core_wait_cancelled ())
         g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                     "The wait was ended because manager '%s', whose thread waited, was stopped "
-                     "with TETHER_STOP_MODE_CANCEL; the work waited for, on manager '%s', goes on",
+                     _("The wait was ended because manager '%s', whose thread waited, was "
+                       "stopped with StopMode.CANCEL; the work on manager '%s' goes on"),
                      tether_core_get_label (tether_core_get_current ()),
                      tether_core_get_label (self->job->core));
       else
         g_set_error (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT,
-                     "Work on manager '%s' did not finish within %" G_GINT64_FORMAT " us; it "
-                     "is still running. Wait again, or call tether_future_cancel() to stop it",
-                     tether_core_get_label (self->job->core), timeout_usec);
+                     _("Work on manager '%s' did not finish within %lld µs; it still runs: wait "
+                       "again, or call Future.cancel() to stop it"),
+                     tether_core_get_label (self->job->core), (long long) timeout_usec);
       return FALSE;
     }
 
@@ -656,7 +654,7 @@ on_waiter_cancelled (GCancellable *cancellable,
     {
       async_wait_ended (self, task);
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                               "The wait was cancelled; the work goes on");
+                               _("The wait was cancelled; the work goes on"));
       g_object_unref (task);
     }
 }
@@ -716,10 +714,8 @@ tether_future_wait_async (TetherFuture        *self,
 
   if (refused)
     g_task_return_new_error (task, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
-                             "Waiting here would deadlock: %s each wait for the next, and "
-                             "the last waits for this manager's thread to exit, so the work "
-                             "waited for cannot run while this thread runs its loop. The work "
-                             "waited for is not cancelled: it still runs",
+                             _("Waiting here would deadlock: %s each wait for the next, and the "
+                               "last waits for this manager's thread to exit; the work still runs"),
                              cycle);
   else if (done)
     schedule_waiter (g_object_ref (task));
@@ -757,8 +753,8 @@ tether_future_wait_finish (TetherFuture  *self,
   if (wait->finished)
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
-                   "This result of tether_future_wait_async() for manager '%s' was already "
-                   "finished; call tether_future_wait_finish() once per result",
+                   _("This result of Future.wait_async() on manager '%s' was already finished; "
+                     "call Future.wait_finish() once per result"),
                    tether_core_get_label (self->job->core));
       return FALSE;
     }
@@ -827,7 +823,7 @@ typed_value (TetherFuture  *self,
   if (!tether_future_is_done (self))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_PENDING,
-                   "The work on manager '%s' has not finished; wait for the future first",
+                   _("The work on manager '%s' has not finished; wait for it first"),
                    tether_core_get_label (self->job->core));
       return NULL;
     }
@@ -836,8 +832,8 @@ typed_value (TetherFuture  *self,
   if (self->value == NULL || !G_VALUE_HOLDS (self->value, type))
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_WRONG_TYPE,
-                   "The work on manager '%s' returned %s, not %s; use the getter for that "
-                   "type, or get_value()",
+                   _("The work on manager '%s' returned %s, not %s; use the getter for that "
+                     "type, or Future.get_value()"),
                    tether_core_get_label (self->job->core),
                    self->value != NULL ? G_VALUE_TYPE_NAME (self->value) : "no value",
                    g_type_name (type));

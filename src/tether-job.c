@@ -6,6 +6,7 @@
 #include "tether-debug-private.h"
 #include "tether-future-private.h"
 #include "tether-gjs-private.h"
+#include "tether-i18n-private.h"
 #include "tether-job-private.h"
 #include "tether-core-private.h"
 
@@ -309,7 +310,7 @@ tether_job_cancel_queued (TetherJob  *job,
 
   return complete_from (job, TRUE, NULL,
                         g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                     "Work on manager '%s' was cancelled before it started (%s)",
+                                     _("Work on manager '%s' was cancelled before it started (%s)"),
                                      tether_core_get_label (job->core), why));
 }
 

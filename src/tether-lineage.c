@@ -8,6 +8,7 @@
 
 #include "tether-detached-private.h"
 #include "tether-error.h"
+#include "tether-i18n-private.h"
 #include "tether-lineage-private.h"
 
 /**
@@ -572,9 +573,8 @@ tether_lineage_attach (TetherLineage  *parent,
   if (stack->root != NULL || stack->adopted != NULL)
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
-                   "Thread '%s' already has a place in the lineage; call "
-                   "tether_lineage_attach() before the thread uses the registry, or use "
-                   "tether_lineage_adopt() to act on behalf of another thread for a while",
+                   _("Thread '%s' already has a place in the lineage; call Lineage.attach() "
+                     "before the thread uses the registry, or use Lineage.adopt()"),
                    stack->root != NULL ? stack->root->thread_name : "(adopted)");
       return FALSE;
     }

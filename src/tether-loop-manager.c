@@ -5,6 +5,7 @@
 #include "tether-enum-types.h"
 #include "tether-error.h"
 #include "tether-future-private.h"
+#include "tether-i18n-private.h"
 #include "tether-lineage-private.h"
 #include "tether-loop-manager-private.h"
 #include "tether-core-private.h"
@@ -820,9 +821,8 @@ tether_loop_manager_stop_within (TetherLoopManager  *self,
   if (tether_core_is_current (self->core))
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
-                   "tether_loop_manager_stop_within() was called on the thread of manager "
-                   "'%s', which cannot wait for itself; call tether_loop_manager_stop() "
-                   "there, or stop it within a deadline from another thread",
+                   _("LoopManager.stop_within() on the own thread of manager '%s' cannot wait "
+                     "for itself; use LoopManager.stop() there, or stop it from another thread"),
                    self->core->id);
       return FALSE;
     }
@@ -832,10 +832,9 @@ tether_loop_manager_stop_within (TetherLoopManager  *self,
   if (!tether_core_begin_stop_wait (self->core, &cycle))
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
-                   "tether_loop_manager_stop_within() would deadlock: %s each wait for the "
-                   "next, so manager '%s' cannot stop while this thread waits. Nothing was "
-                   "stopped; call tether_loop_manager_stop() here, which begins the stop "
-                   "and returns, or stop it within a deadline from another thread",
+                   _("LoopManager.stop_within() would deadlock: %s each wait for the next, so "
+                     "manager '%s' cannot stop while this thread waits; nothing was stopped: use "
+                     "LoopManager.stop() here, or stop it from another thread"),
                    cycle, self->core->id);
       return FALSE;
     }
@@ -1648,9 +1647,8 @@ tether_loop_manager_submit_finish (TetherLoopManager  *self,
   if (g_task_get_task_data (G_TASK (result)) == NULL)
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
-                   "This result of tether_loop_manager_submit_async() on manager '%s' was "
-                   "already finished; call tether_loop_manager_submit_finish() once per "
-                   "result, and keep the value it gave",
+                   _("This result of LoopManager.submit_async() on manager '%s' was already "
+                     "finished; call LoopManager.submit_finish() once per result"),
                    self->core->label);
       return FALSE;
     }

@@ -3,6 +3,7 @@
 
 #include "tether-debug-private.h"
 #include "tether-error.h"
+#include "tether-i18n-private.h"
 #include "tether-lineage-private.h"
 #include "tether-loop-manager-private.h"
 #include "tether-registry.h"
@@ -66,15 +67,14 @@ tether_loop_manager_get_or_create (const char         *id,
   if ((flags & TETHER_LOOKUP_FLAGS_FORCE_CREATE) && (flags & TETHER_LOOKUP_FLAGS_STRICT))
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
-                   "FORCE_CREATE and STRICT cannot be combined: pass FORCE_CREATE to always "
-                   "make a new manager, or STRICT to only find an existing one");
+                   _("FORCE_CREATE and STRICT cannot be combined: pass FORCE_CREATE to always "
+                     "make a new manager, or STRICT to only find an existing one"));
       return NULL;
     }
   if ((flags & ~known) != 0)
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
-                   "Lookup flags 0x%x are not TetherLookupFlags; pass NONE, FORCE_CREATE or "
-                   "STRICT", (guint) (flags & ~known));
+                   _("Lookup flags 0x%x are not LookupFlags; pass NONE, FORCE_CREATE or STRICT"), (guint) (flags & ~known));
       return NULL;
     }
   /* The same rule as tether_loop_manager_new(), which makes the manager. */
@@ -99,9 +99,9 @@ tether_loop_manager_get_or_create (const char         *id,
       g_autofree char *thread_shown = tether_describe_name (node->thread_name);
 
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_MANAGER_NOT_FOUND,
-                   "No manager with id '%s' is registered on thread '%s' or its ancestors; "
-                   "create one with tether_loop_manager_get_or_create() without STRICT, or "
-                   "adopt the lineage of the thread that registered it",
+                   _("No manager with id '%s' is registered on thread '%s' or its ancestors; "
+                     "create it with LoopManager.get_or_create() without STRICT, or adopt the "
+                     "lineage of the thread that registered it"),
                    key_shown, thread_shown);
       return NULL;
     }

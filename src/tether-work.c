@@ -3,6 +3,7 @@
 
 #include "tether-error.h"
 #include "tether-core-private.h"
+#include "tether-i18n-private.h"
 #include "tether-work-private.h"
 
 /**
@@ -96,9 +97,9 @@ work_detach (TetherWork *self)
   if (g_atomic_int_get (&self->job->state) != TETHER_JOB_DONE)
     tether_job_complete (self->job, NULL,
                          g_error_new (TETHER_ERROR, TETHER_ERROR_ABANDONED,
-                                      "Work on manager '%s' dropped its TetherWork without "
-                                      "returning; call tether_work_return_*() before releasing "
-                                      "the last reference",
+                                      _("Work on manager '%s' dropped its Tether.Work without "
+                                        "returning; call Work.return_*() before dropping the "
+                                        "last reference"),
                                       tether_core_get_label (self->job->core)));
   g_clear_pointer (&self->job, tether_job_unref);
 }

@@ -57,7 +57,7 @@ test_destroy_returns_home (void)
   /* The work ends visibly, not with a hang. */
   g_assert_false (tether_future_wait (future, -1, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_ABANDONED);
-  g_assert_nonnull (strstr (error->message, "tether_work_return_*()"));
+  g_assert_nonnull (strstr (error->message, "Work.return_*()"));
   g_clear_error (&error);
 
   /* The manager has retired the job (a later one ran), yet the destroy

@@ -372,7 +372,7 @@ test_not_running (void)
 
   g_assert_null (tether_loop_manager_submit (manager, NULL, count_work, &runs, count_destroy, NULL, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
-  g_assert_nonnull (strstr (error->message, "tether_loop_manager_start"));
+  g_assert_nonnull (strstr (error->message, "LoopManager.start()"));
   g_clear_error (&error);
   g_assert_false (tether_loop_manager_post (manager, NULL, count_post, &runs, count_destroy, &error));
   g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);

@@ -149,7 +149,7 @@ def test_would_deadlock_result_on_own_thread(manager):
 
     error = manager.submit(None, None, work).result(LONG)
     check(error, Tether.WouldDeadlockError, Tether.Error.WOULD_DEADLOCK,
-          'Future.result() or Future.wait() was called', 'Future.add_done_callback()')
+          'Future.result() or Future.wait() on the thread', 'Future.add_done_callback()')
 
 
 def test_would_deadlock_stop_within_on_own_thread(manager):
@@ -457,10 +457,11 @@ def test_argument_errors(manager):
     assert manager.is_running()                   # nothing reached C
 
 
-def test_every_c_name_in_c_sources_is_rewritten():
-    """Every C function or enum value a string in src/*.c names (error
-    messages among them) comes out in its Python spelling: a new C message
-    needs no new table entry unless its Python call is not the C name's."""
+def test_c_messages_name_no_c_function():
+    """The messages of src/*.c (the translatable strings, in ``_()``) name
+    calls as the introspected API spells them, the same in Python and GJS,
+    never a C function; and whatever C name another string in src/*.c
+    holds comes out in its Python spelling."""
     import glob
     import os
 
@@ -468,15 +469,20 @@ def test_every_c_name_in_c_sources_is_rewritten():
 
     src = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'src')
     literal = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
-    seen = 0
+    message = re.compile(r'\b_\(((?:\s*"(?:[^"\\\n]|\\.)*")+)\s*\)')
+    messages = 0
     for path in glob.glob(os.path.join(src, '*.c')):
         with open(path, encoding='utf-8') as source:
-            for text in literal.findall(source.read()):
-                if C_NAME.search(text) and 'TETHER_ERROR' not in text:
-                    seen += 1
-                    rewritten = _tether_errors.python_message(text)
-                    assert not C_NAME.search(rewritten), (path, text, rewritten)
-    assert seen >= 10
+            code = source.read()
+        for group in message.findall(code):
+            text = ''.join(literal.findall(group))
+            messages += 1
+            assert not C_NAME.search(text), (path, text)
+        for text in literal.findall(code):
+            if C_NAME.search(text) and 'TETHER_ERROR' not in text:
+                rewritten = _tether_errors.python_message(text)
+                assert not C_NAME.search(rewritten), (path, text, rewritten)
+    assert messages >= 30, messages
 
 
 def test_every_class_exported():

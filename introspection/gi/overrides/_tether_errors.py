@@ -129,13 +129,11 @@ del _cls
 # Python call is not the C function's name; then every remaining
 # tether_<type>_<method>() by the rule, so a new C message needs no entry.
 _PHRASES = (
-    # Either Python call ends in the C wait.
-    ('tether_future_wait() was called', 'Future.result() or Future.wait() was called'),
-    ('tether_future_wait()', 'Future.result()'),
-    ('This result of tether_future_wait_async()', 'This result of Future.wait_async()'),
-    ('Use tether_future_wait_async()',
-     'Use await future, Future.add_done_callback()'),
-    ('tether_loop_manager_get_or_create() without STRICT',
+    # C messages name calls as the introspected API spells them (the same
+    # in Python and GJS); these few read differently from Python.
+    ('Future.wait() on the thread', 'Future.result() or Future.wait() on the thread'),
+    ('use Future.wait_async() instead', 'await the future, or use Future.add_done_callback()'),
+    ('LoopManager.get_or_create() without STRICT',
      'LoopManager.get_or_create() without strict=True'),
     ('tether_thread_new()', 'Tether.Thread'),
 )
@@ -179,8 +177,8 @@ def python_message(message):
     spelled as Python code uses them: ``tether_loop_manager_stop()`` is
     ``LoopManager.stop()``, ``TETHER_STOP_MODE_CANCEL`` is
     ``Tether.StopMode.CANCEL``, ``TetherWork`` is ``Tether.Work``."""
-    if type(message) is not str or ('ether' not in message and 'ETHER' not in message):
-        return message                           # nothing to rewrite
+    if type(message) is not str:
+        return message
     return _rewrite(message)
 
 
