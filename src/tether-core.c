@@ -915,16 +915,38 @@ tether_core_add_exit_func (TetherCore      *core,
   return TRUE;
 }
 
+/* Linux refuses thread names over 15 bytes, and GLib then silently keeps the
+ * creator's name: cut at a character boundary instead. */
+static char *
+thread_name_for (const char *id)
+{
+  char *name = g_strdup_printf ("tether:%s", id);
+  gsize len = strlen (name);
+
+  if (len > 15)
+    {
+      len = 15;
+      while (len > 0 && ((guchar) name[len] & 0xC0) == 0x80)
+        len--;
+      name[len] = '\0';
+    }
+  return name;
+}
+
 static gpointer
 core_thread_func (gpointer data)
 {
   TetherCore *core = data;
+  char *name;
   gboolean detached;
   GMainContext *context = NULL;
   GMainLoop *loop = NULL;
   GSource *source = NULL;
   GSource *timer_source = NULL;
 
+  name = thread_name_for (core->id);
+  tether_lineage_name_current_thread (name);
+  g_clear_pointer (&name, g_free);
   g_mutex_lock (&core->mutex);
   tether_lineage_enter_manager_thread (core->starter);
   g_mutex_unlock (&core->mutex);
@@ -966,24 +988,6 @@ core_thread_func (gpointer data)
   if (detached)
     core_detached_exited ();
   return NULL;
-}
-
-/* Linux refuses thread names over 15 bytes, and GLib then silently keeps the
- * creator's name: cut at a character boundary instead. */
-static char *
-thread_name_for (const char *id)
-{
-  char *name = g_strdup_printf ("tether:%s", id);
-  gsize len = strlen (name);
-
-  if (len > 15)
-    {
-      len = 15;
-      while (len > 0 && ((guchar) name[len] & 0xC0) == 0x80)
-        len--;
-      name[len] = '\0';
-    }
-  return name;
 }
 
 /* With the core lock held, which this releases: a running manager is what

@@ -106,6 +106,9 @@ tether_future_finalize (GObject *object)
   g_clear_error (&self->error);
   g_clear_pointer (&self->job, tether_job_unref);
   g_mutex_clear (&self->mutex);
+  /* Without futexes, a completion that woke sleepers may still be letting
+   * go of the event's lock: this waits for it. */
+  tether_event_clear (&self->done);
 
   G_OBJECT_CLASS (tether_future_parent_class)->finalize (object);
 }
@@ -161,6 +164,7 @@ static void
 tether_future_init (TetherFuture *self)
 {
   g_mutex_init (&self->mutex);
+  tether_event_init (&self->done);
   self->status = TETHER_FUTURE_STATUS_PENDING;
 }
 
