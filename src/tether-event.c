@@ -16,11 +16,11 @@ enum {
   EVENT_SET,
 };
 
-/* How a waiter sleeps and a setter wakes it. The contract of both ways:
- * event_sleep() returns at once unless the word still reads SLEEPERS once
- * the sleeper is committed to sleeping (so a change made before that is
- * never missed), and event_wake_all() wakes every thread asleep on the
- * event, having changed the word away from SLEEPERS before it is called. */
+/* How a waiter sleeps and a setter wakes it, in either build: event_sleep()
+ * returns at once unless the word still reads SLEEPERS once the sleeper is
+ * committed to sleeping (so a change made before that is never missed), and
+ * event_wake_all(), called once the word has left SLEEPERS, wakes every
+ * thread asleep on the event. */
 #ifdef HAVE_FUTEX
 
 /* GLib keeps its futex wrapper private; the raw syscall is all it is. */
