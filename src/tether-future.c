@@ -479,7 +479,7 @@ tether_future_wait (TetherFuture  *self,
         }
       deadline = timeout_usec > 0 ? tether_time_after (timeout_usec) : -1;
       tether_event_wait_until_or (&self->done,
-                                  __atomic_load_n (&self->job->core->wait_spin, __ATOMIC_RELAXED),
+                                  g_atomic_int_get (&self->job->core->wait_spin),
                                   deadline,
                                   waiter != NULL ? waiter_cancelled : NULL, waiter);
       tether_core_end_wait ();
@@ -541,7 +541,7 @@ tether_future_wait_done (TetherFuture *self,
 
   if (timeout_usec != 0 && !tether_future_is_done (self))
     tether_event_wait_until (&self->done,
-                             __atomic_load_n (&self->job->core->wait_spin, __ATOMIC_RELAXED),
+                             g_atomic_int_get (&self->job->core->wait_spin),
                              timeout_usec > 0 ? tether_time_after (timeout_usec) : -1);
 
   return tether_future_is_done (self);
