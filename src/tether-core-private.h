@@ -40,12 +40,12 @@ struct _TetherCore
 {
   /* Submitters: the queue's tail is the first line of the queue. */
   TetherQueue      queue;
-  guint64          n_accepted TETHER_CACHELINE_ALIGNED; /* atomic: queue submissions accepted */
+  gsize            n_accepted TETHER_CACHELINE_ALIGNED; /* atomic: queue submissions accepted */
 
   /* The manager's thread. */
-  guint64          n_taken TETHER_CACHELINE_ALIGNED;    /* atomic, one writer: taken to start */
-  guint64          posts_ran;     /* atomic, one writer */
-  guint64          posts_dropped; /* atomic, one writer */
+  gsize            n_taken TETHER_CACHELINE_ALIGNED;    /* atomic, one writer: taken to start */
+  gsize            posts_ran;     /* atomic, one writer */
+  gsize            posts_dropped; /* atomic, one writer */
   guint            post_running;  /* atomic, one writer */
   TetherWork      *spare_work;    /* a completion handle to reuse */
   gboolean         spun_out;      /* the last dispatch spun for its whole loop spin */
@@ -58,9 +58,9 @@ struct _TetherCore
   int              poke;         /* atomic: look at the stop state even if the queue is empty */
   int              cancelling;   /* atomic: a CANCEL stop began; start nothing queued */
   int              debug_flags;  /* atomic TetherDebugFlags */
-  gint64           slow_threshold; /* atomic, usec */
-  gint64           wait_spin;    /* atomic, usec */
-  gint64           loop_spin;    /* atomic, usec */
+  gssize           slow_threshold; /* atomic, usec (at most G_MAXSSIZE: see the setter) */
+  int              wait_spin;    /* atomic, usec (at most a second) */
+  int              loop_spin;    /* atomic, usec (at most a second) */
   gboolean         spin_poll;    /* manager's thread: core_poll() is the context's poll function */
 
   gatomicrefcount  ref_count TETHER_CACHELINE_ALIGNED;
@@ -128,7 +128,7 @@ gboolean    tether_core_request_stop   (TetherCore     *core,
                                         const guint    *only_generation,
                                         guint          *generation,
                                         GPtrArray     **live,
-                                        guint64         posts[2]);
+                                        gsize           posts[2]);
 gboolean    tether_core_wait_stopped   (TetherCore     *core,
                                         guint           generation,
                                         gint64          deadline);

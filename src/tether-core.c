@@ -164,24 +164,34 @@ tether_core_is_current (TetherCore *core)
   return g_private_get (&current_core) == core;
 }
 
-static inline guint64
-load_u64 (const guint64 *counter)
+/* Counters are gsize, which g_atomic_pointer_*() handles: 64 bits wide on
+ * 64-bit systems, where they never wrap. On 32-bit ones they wrap after 2^32
+ * (as the statistics then do), which is harmless where they are compared:
+ * queue depth and the drained check use differences, exact modulo 2^32 while
+ * fewer than 2^31 submissions are pending. */
+static inline gsize
+load_count (gsize *counter)
 {
-  return __atomic_load_n (counter, __ATOMIC_ACQUIRE);
+  return g_atomic_pointer_get (counter);
 }
 
-/* For counters only the manager's thread writes: no read-modify-write. */
+/* For counters only the manager's thread writes: no read-modify-write. Its
+ * own plain read races with no write; the store is atomic for readers.
+ * These were release stores; GLib's store is sequentially consistent, which
+ * on x86-64 is an xchg instead of a mov (a full barrier, some tens of
+ * cycles, uncontended: the line is the manager's own). Readers only need
+ * the release half, so this is correct and costs a little per job. */
 static inline void
-bump_u64 (guint64 *counter)
+bump_count (gsize *counter)
 {
-  __atomic_store_n (counter, __atomic_load_n (counter, __ATOMIC_RELAXED) + 1, __ATOMIC_RELEASE);
+  g_atomic_pointer_set (counter, *counter + 1);
 }
 
 /* Whether the manager's thread has anything to look at. */
 static inline gboolean
 core_has_work (TetherCore *core)
 {
-  return __atomic_load_n (&core->poke, __ATOMIC_SEQ_CST) ||
+  return g_atomic_int_get (&core->poke) ||
          tether_queue_maybe_nonempty (&core->queue);
 }
 
@@ -202,7 +212,7 @@ static inline void
 core_wakeup_counted (TetherCore *core)
 {
   tether_stats_add (&core->stats.wakeups, 1);
-  g_main_context_wakeup (__atomic_load_n (&core->context, __ATOMIC_ACQUIRE));
+  g_main_context_wakeup (g_atomic_pointer_get (&core->context));
 }
 
 /* Submitters, after a push: wakes the manager's thread only if it may be
@@ -213,26 +223,23 @@ core_wakeup_counted (TetherCore *core)
 static inline void
 core_wake (TetherCore *core)
 {
-  int sleeping = CORE_SLEEPING;
-
-  if (__atomic_load_n (&core->sleeping, __ATOMIC_SEQ_CST) != CORE_SLEEPING)
+  if (g_atomic_int_get (&core->sleeping) != CORE_SLEEPING)
     return;
-  __atomic_fetch_add (&core->wakers, 1, __ATOMIC_SEQ_CST);
-  if (__atomic_compare_exchange_n (&core->sleeping, &sleeping, CORE_AWAKE, FALSE,
-                                   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+  g_atomic_int_inc (&core->wakers);
+  if (g_atomic_int_compare_and_exchange (&core->sleeping, CORE_SLEEPING, CORE_AWAKE))
     core_wakeup_counted (core);
-  __atomic_fetch_sub (&core->wakers, 1, __ATOMIC_SEQ_CST);
+  g_atomic_int_add (&core->wakers, -1);
 }
 
 /* Makes the manager's thread look at its stop state, queue or not. */
 static void
 core_poke (TetherCore *core)
 {
-  __atomic_store_n (&core->poke, TRUE, __ATOMIC_SEQ_CST);
-  __atomic_fetch_add (&core->wakers, 1, __ATOMIC_SEQ_CST);
-  if (__atomic_load_n (&core->sleeping, __ATOMIC_SEQ_CST) != CORE_GONE)
-    g_main_context_wakeup (__atomic_load_n (&core->context, __ATOMIC_ACQUIRE));
-  __atomic_fetch_sub (&core->wakers, 1, __ATOMIC_SEQ_CST);
+  g_atomic_int_set (&core->poke, TRUE);
+  g_atomic_int_inc (&core->wakers);
+  if (g_atomic_int_get (&core->sleeping) != CORE_GONE)
+    g_main_context_wakeup (g_atomic_pointer_get (&core->context));
+  g_atomic_int_add (&core->wakers, -1);
 }
 
 /* The manager's thread, on its way out: from here no waker touches the
@@ -240,16 +247,17 @@ core_poke (TetherCore *core)
 static void
 core_close_wakers (TetherCore *core)
 {
-  __atomic_store_n (&core->sleeping, CORE_GONE, __ATOMIC_SEQ_CST);
-  while (__atomic_load_n (&core->wakers, __ATOMIC_SEQ_CST) != 0)
+  g_atomic_int_set (&core->sleeping, CORE_GONE);
+  while (g_atomic_int_get (&core->wakers) != 0)
     g_thread_yield ();
 }
 
 static void
 core_set_awake (TetherCore *core)
 {
-  if (__atomic_load_n (&core->sleeping, __ATOMIC_RELAXED) != CORE_AWAKE)
-    __atomic_store_n (&core->sleeping, CORE_AWAKE, __ATOMIC_SEQ_CST);
+  /* Most calls find it awake: a load is cheaper than a store. */
+  if (g_atomic_int_get (&core->sleeping) != CORE_AWAKE)
+    g_atomic_int_set (&core->sleeping, CORE_AWAKE);
 }
 
 static gint core_poll (GPollFD *fds, guint nfds, gint timeout);
@@ -265,7 +273,7 @@ static void
 core_choose_poll_func (TetherCore *core,
                        GMainContext *context)
 {
-  gboolean spin = __atomic_load_n (&core->loop_spin, __ATOMIC_RELAXED) > 0;
+  gboolean spin = g_atomic_int_get (&core->loop_spin) > 0;
 
   if (spin != core->spin_poll)
     {
@@ -287,7 +295,7 @@ core_source_prepare (GSource *source,
       core_set_awake (core);
       return TRUE;
     }
-  __atomic_store_n (&core->sleeping, CORE_SLEEPING, __ATOMIC_SEQ_CST);
+  g_atomic_int_set (&core->sleeping, CORE_SLEEPING);
   if (core_has_work (core))
     {
       core_set_awake (core);
@@ -316,13 +324,11 @@ core_poll (GPollFD *fds,
            gint     timeout)
 {
   TetherCore *core = g_private_get (&current_core);
-  int sleeping = CORE_SLEEPING;
   gint64 spin, end;
 
   if (core == NULL || timeout == 0 ||
-      (spin = __atomic_load_n (&core->loop_spin, __ATOMIC_RELAXED)) <= 0 ||
-      !__atomic_compare_exchange_n (&core->sleeping, &sleeping, CORE_SPINNING, FALSE,
-                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+      (spin = g_atomic_int_get (&core->loop_spin)) <= 0 ||
+      !g_atomic_int_compare_and_exchange (&core->sleeping, CORE_SLEEPING, CORE_SPINNING))
     return g_poll (fds, nfds, timeout);
 
   if (timeout > 0)
@@ -332,7 +338,7 @@ core_poll (GPollFD *fds,
     {
       /* Back to sleeping, then one more look: a push in between either is
        * seen here or sees the thread asleep and wakes it. */
-      __atomic_store_n (&core->sleeping, CORE_SLEEPING, __ATOMIC_SEQ_CST);
+      g_atomic_int_set (&core->sleeping, CORE_SLEEPING);
       if (!core_has_work (core))
         return g_poll (fds, nfds, timeout);
     }
@@ -353,15 +359,14 @@ core_quit_if_drained_locked (TetherCore *core)
    * count-then-look: a submitter that counted itself before the manager
    * closed is seen here, and the loop waits for its push. */
   if (core->state == CORE_STOPPING && core->live.length == 0 &&
-      __atomic_load_n (&core->n_accepted, __ATOMIC_SEQ_CST) ==
-      __atomic_load_n (&core->n_taken, __ATOMIC_SEQ_CST))
+      load_count (&core->n_accepted) == load_count (&core->n_taken))
     g_main_loop_quit (core->loop);
 }
 
 static void
 core_quit_if_drained (TetherCore *core)
 {
-  if (!__atomic_load_n (&core->closed, __ATOMIC_SEQ_CST))
+  if (!g_atomic_int_get (&core->closed))
     return;
   g_mutex_lock (&core->mutex);
   core_quit_if_drained_locked (core);
@@ -371,7 +376,7 @@ core_quit_if_drained (TetherCore *core)
 void
 tether_core_wake_room_waiters (TetherCore *core)
 {
-  if (__atomic_load_n (&core->room_waiters, __ATOMIC_SEQ_CST) == 0)
+  if (g_atomic_int_get (&core->room_waiters) == 0)
     return;
   g_mutex_lock (&core->mutex);
   g_cond_broadcast (&core->room_cond);
@@ -504,8 +509,8 @@ core_note_timing (TetherCore *core,
   if (queued_at != 0)
     tether_stats_record (&core->stats, started - queued_at, ended - started);
 
-  if (__atomic_load_n (&core->debug_flags, __ATOMIC_RELAXED) & TETHER_DEBUG_FLAGS_SLOW &&
-      ended - started > (threshold = __atomic_load_n (&core->slow_threshold, __ATOMIC_RELAXED)))
+  if (g_atomic_int_get (&core->debug_flags) & TETHER_DEBUG_FLAGS_SLOW &&
+      ended - started > (threshold = g_atomic_pointer_get (&core->slow_threshold)))
     {
       g_autofree char *name = job != NULL ? tether_job_dup_name (job)
                                           : tether_debug_describe_func (func);
@@ -520,7 +525,7 @@ core_wants_timing (TetherCore *core,
                    gint64      queued_at)
 {
   return queued_at != 0 ||
-         (__atomic_load_n (&core->debug_flags, __ATOMIC_RELAXED) & TETHER_DEBUG_FLAGS_SLOW);
+         (g_atomic_int_get (&core->debug_flags) & TETHER_DEBUG_FLAGS_SLOW);
 }
 
 static void
@@ -532,7 +537,7 @@ core_log_dropped (TetherCore *core,
   g_autofree char *name = NULL;
   g_autofree char *task_type = NULL;
 
-  if (!(__atomic_load_n (&core->debug_flags, __ATOMIC_RELAXED) & TETHER_DEBUG_FLAGS_DROPPED))
+  if (!(g_atomic_int_get (&core->debug_flags) & TETHER_DEBUG_FLAGS_DROPPED))
     return;
   name = job != NULL ? tether_job_dup_name (job) : tether_debug_describe_func (func);
   task_type = tether_core_dup_task_type (core);
@@ -548,25 +553,28 @@ core_run_post (TetherCore *core,
 {
   gint64 started = 0;
 
-  bump_u64 (&core->n_taken);
+  bump_count (&core->n_taken);
 
   if (g_atomic_int_get (&core->cancelling))
     {
       core_log_dropped (core, (gpointer) post->func, NULL, CANCEL_STOP_REASON);
       tether_release_func_data (post->home, post->func_data, post->func_data_destroy);
-      bump_u64 (&core->posts_dropped);
+      bump_count (&core->posts_dropped);
     }
   else
     {
       if (core_wants_timing (core, post->queued_at))
         started = g_get_monotonic_time ();
-      __atomic_store_n (&core->post_running, 1, __ATOMIC_RELAXED);
+      /* Read only by dup_stats(). These stores were relaxed: as
+       * sequentially consistent ones they are two full barriers per post,
+       * on a line no other thread writes, so cheap beside the call. */
+      g_atomic_int_set (&core->post_running, 1);
       post->func (post->func_data);
-      __atomic_store_n (&core->post_running, 0, __ATOMIC_RELAXED);
+      g_atomic_int_set (&core->post_running, 0);
       if (started != 0)
         core_note_timing (core, post->queued_at, started, (gpointer) post->func, NULL);
       tether_release_func_data (post->home, post->func_data, post->func_data_destroy);
-      bump_u64 (&core->posts_ran);
+      bump_count (&core->posts_ran);
     }
 
   g_clear_pointer (&post->home, g_main_context_unref);
@@ -659,7 +667,7 @@ core_start_or_retire (TetherCore *core,
     core_log_dropped (core, NULL, job, CANCEL_STOP_REASON);
   if (g_atomic_int_compare_and_exchange (&job->state, TETHER_JOB_QUEUED, TETHER_JOB_RUNNING))
     {
-      __atomic_fetch_add (&core->stats.running, 1, __ATOMIC_RELAXED);
+      g_atomic_int_inc (&core->stats.running);
       if (G_UNLIKELY (core_user_cancelled (job)))
         core_end_unstarted (core, job);
       else
@@ -678,7 +686,7 @@ core_take_job (TetherCore *core,
   if (job->queued)
     {
       job->queued = FALSE;
-      bump_u64 (&core->n_taken);
+      bump_count (&core->n_taken);
     }
   core_start_or_retire (core, job);
 }
@@ -692,9 +700,9 @@ core_source_dispatch (GSource     *source,
   TetherNode *node = NULL;
   guint i;
 
-  __atomic_store_n (&core->poke, FALSE, __ATOMIC_SEQ_CST);
+  g_atomic_int_set (&core->poke, FALSE);
   tether_stats_note_depth (&core->stats,
-                           load_u64 (&core->n_accepted) - load_u64 (&core->n_taken));
+                           load_count (&core->n_accepted) - load_count (&core->n_taken));
 
   for (i = 0; i < BATCH_SIZE && (node = tether_queue_pop (&core->queue)) != NULL; i++)
     {
@@ -762,7 +770,7 @@ tether_core_new (const char *id)
   core->closed = TRUE;
   core->sleeping = CORE_GONE;
   core->debug_flags = tether_debug_get_default_flags ();
-  core->slow_threshold = tether_debug_get_default_slow_threshold ();
+  core->slow_threshold = (gssize) MIN (tether_debug_get_default_slow_threshold (), G_MAXSSIZE);
   core->id = g_strdup (id);
   core->label = tether_describe_name (id);
   g_mutex_init (&core->timers_lock);
@@ -843,7 +851,7 @@ core_ensure_context_locked (TetherCore  *core,
   g_source_set_static_name (core->source, "[tether] manager queue");
   g_source_attach (core->source, context);
 
-  __atomic_store_n (&core->context, context, __ATOMIC_RELEASE);
+  g_atomic_pointer_set (&core->context, context);
   return TRUE;
 }
 
@@ -941,16 +949,38 @@ tether_core_add_exit_func (TetherCore      *core,
   return TRUE;
 }
 
+/* Linux refuses thread names over 15 bytes, and GLib then silently keeps the
+ * creator's name: cut at a character boundary instead. */
+static char *
+thread_name_for (const char *id)
+{
+  char *name = g_strdup_printf ("tether:%s", id);
+  gsize len = strlen (name);
+
+  if (len > 15)
+    {
+      len = 15;
+      while (len > 0 && ((guchar) name[len] & 0xC0) == 0x80)
+        len--;
+      name[len] = '\0';
+    }
+  return name;
+}
+
 static gpointer
 core_thread_func (gpointer data)
 {
   TetherCore *core = data;
+  char *name;
   gboolean detached;
   GMainContext *context = NULL;
   GMainLoop *loop = NULL;
   GSource *source = NULL;
   GSource *timer_source = NULL;
 
+  name = thread_name_for (core->id);
+  tether_lineage_name_current_thread (name);
+  g_clear_pointer (&name, g_free);
   g_mutex_lock (&core->mutex);
   tether_lineage_enter_manager_thread (core->starter);
   g_mutex_unlock (&core->mutex);
@@ -992,24 +1022,6 @@ core_thread_func (gpointer data)
   if (detached)
     tether_detached_remove ();
   return NULL;
-}
-
-/* Linux refuses thread names over 15 bytes, and GLib then silently keeps the
- * creator's name: cut at a character boundary instead. */
-static char *
-thread_name_for (const char *id)
-{
-  char *name = g_strdup_printf ("tether:%s", id);
-  gsize len = strlen (name);
-
-  if (len > 15)
-    {
-      len = 15;
-      while (len > 0 && ((guchar) name[len] & 0xC0) == 0x80)
-        len--;
-      name[len] = '\0';
-    }
-  return name;
 }
 
 /* With the core lock held, which this releases: a running manager is what
@@ -1112,7 +1124,7 @@ core_start (TetherCore  *core,
       g_mutex_unlock (&core->mutex);
       return FALSE;
     }
-  __atomic_store_n (&core->sleeping, CORE_AWAKE, __ATOMIC_SEQ_CST);
+  g_atomic_int_set (&core->sleeping, CORE_AWAKE);
 
   g_clear_pointer (&core->starter, tether_lineage_unref_memory);
   core->starter = tether_lineage_ref_memory (tether_lineage_get_current ());
@@ -1144,7 +1156,7 @@ core_start (TetherCore  *core,
   core->exit_closed = FALSE;
   core->generation++;
   g_atomic_int_set (&core->cancelling, FALSE);
-  __atomic_store_n (&core->closed, FALSE, __ATOMIC_SEQ_CST);
+  g_atomic_int_set (&core->closed, FALSE);
   g_mutex_unlock (&core->mutex);
 
   if (started != NULL)
@@ -1230,7 +1242,7 @@ tether_core_request_stop (TetherCore     *core,
                           const guint    *only_generation,
                           guint          *generation,
                           GPtrArray     **live,
-                          guint64         posts[2])
+                          gsize           posts[2])
 {
   g_autoptr(GPtrArray) jobs = NULL;
   gboolean began = FALSE;
@@ -1248,8 +1260,8 @@ tether_core_request_stop (TetherCore     *core,
     *live = core_dup_live_locked (core);
   if (posts != NULL)
     {
-      posts[0] = load_u64 (&core->posts_ran);
-      posts[1] = load_u64 (&core->posts_dropped);
+      posts[0] = load_count (&core->posts_ran);
+      posts[1] = load_count (&core->posts_dropped);
     }
   if (core->state == CORE_RUNNING)
     {
@@ -1257,7 +1269,7 @@ tether_core_request_stop (TetherCore     *core,
       core->stop_mode = mode;
       /* From here every submission is refused; lock-free posts already past
        * their check are counted in n_accepted, and the loop waits for them. */
-      __atomic_store_n (&core->closed, TRUE, __ATOMIC_SEQ_CST);
+      g_atomic_int_set (&core->closed, TRUE);
       began = apply = TRUE;
       g_cond_broadcast (&core->room_cond);
     }
@@ -1341,18 +1353,21 @@ tether_core_wait_stopped (TetherCore *core,
 guint
 tether_core_get_n_pending (TetherCore *core)
 {
-  guint64 taken, accepted, taken_after = load_u64 (&core->n_taken);
+  gsize taken, accepted, taken_after = load_count (&core->n_taken);
+  gssize pending;
 
   for (guint tries = 0; tries < 16; tries++)
     {
       taken = taken_after;
-      accepted = load_u64 (&core->n_accepted);
-      taken_after = load_u64 (&core->n_taken);
+      accepted = load_count (&core->n_accepted);
+      taken_after = load_count (&core->n_taken);
       if (taken == taken_after)
         break;
     }
 
-  return accepted > taken_after ? (guint) MIN (accepted - taken_after, G_MAXUINT) : 0;
+  /* A signed difference, so that it holds across a 32-bit wrap. */
+  pending = (gssize) (accepted - taken_after);
+  return pending > 0 ? (guint) MIN ((gsize) pending, G_MAXUINT) : 0;
 }
 
 /* With the core lock held: whether the job can be accepted now. */
@@ -1544,7 +1559,7 @@ tether_core_note_ended (TetherCore   *core,
   else
     tether_stats_add (&core->stats.failed, 1);
   if (was_running)
-    __atomic_fetch_sub (&core->stats.running, 1, __ATOMIC_RELAXED);
+    g_atomic_int_add (&core->stats.running, -1);
 }
 
 static gboolean
@@ -1605,7 +1620,7 @@ tether_core_accept (TetherCore    *core,
 
   job->queued = TRUE;
   job->queued_at = g_get_monotonic_time ();
-  __atomic_fetch_add (&core->n_accepted, 1, __ATOMIC_SEQ_CST);
+  g_atomic_pointer_add (&core->n_accepted, 1);
   g_mutex_unlock (&core->mutex);
 
   /* Outside the lock: the job is live and counted, so neither a stop nor
@@ -1643,7 +1658,7 @@ tether_core_hold (TetherCore  *core,
   job->retire_tokens = 1;
   g_queue_push_tail_link (&core->live, &job->live_link);
   tether_stats_add (&core->stats.timers, 1);
-  __atomic_fetch_add (&core->stats.running, 1, __ATOMIC_RELAXED);
+  g_atomic_int_inc (&core->stats.running);
   g_mutex_unlock (&core->mutex);
 
   return job;
@@ -1655,7 +1670,7 @@ post_new (TetherCore     *core,
           gpointer        func_data,
           GDestroyNotify  func_data_destroy,
           GMainContext   *home,
-          guint64         ticket)
+          gsize           ticket)
 {
   TetherPost *post = tether_post_alloc (&core->posts);
 
@@ -1675,14 +1690,14 @@ post_new (TetherCore     *core,
 static gboolean
 core_try_enter (TetherCore *core,
                 const char *task_type,
-                guint64    *ticket)
+                gsize      *ticket)
 {
   const char *accepted_type;
 
   if (g_atomic_int_get (&core->max_pending) != 0)
     return FALSE;
-  *ticket = __atomic_fetch_add (&core->n_accepted, 1, __ATOMIC_SEQ_CST);
-  if (!__atomic_load_n (&core->closed, __ATOMIC_SEQ_CST))
+  *ticket = g_atomic_pointer_add (&core->n_accepted, 1);
+  if (!g_atomic_int_get (&core->closed))
     {
       /* Written before the manager opened, and not again until it has
        * stopped, which waits for this post. */
@@ -1690,7 +1705,7 @@ core_try_enter (TetherCore *core,
       if (accepted_type == NULL || g_strcmp0 (accepted_type, task_type) == 0)
         return TRUE;
     }
-  __atomic_fetch_sub (&core->n_accepted, 1, __ATOMIC_SEQ_CST);
+  g_atomic_pointer_add (&core->n_accepted, -1);
   core_poke (core);
   return FALSE;
 }
@@ -1704,7 +1719,7 @@ tether_core_post (TetherCore      *core,
                   GError         **error)
 {
   GMainContext *home = NULL;
-  guint64 ticket;
+  gsize ticket;
 
   if (tether_func_data_is_javascript (func_data_destroy, &home))
     {
@@ -1724,7 +1739,7 @@ tether_core_post (TetherCore      *core,
           tether_core_note_rejected (core);
           return FALSE;
         }
-      ticket = __atomic_fetch_add (&core->n_accepted, 1, __ATOMIC_SEQ_CST);
+      ticket = g_atomic_pointer_add (&core->n_accepted, 1);
       g_mutex_unlock (&core->mutex);
     }
 
@@ -1743,11 +1758,11 @@ tether_core_dup_stats (TetherCore *core)
   /* Posts are counted apart, on the manager's thread, without
    * read-modify-writes; they are added in here. */
   return tether_stats_dup_variant (stats,
-                                   load_u64 (&core->n_accepted) + load_u64 (&stats->timers),
+                                   load_count (&core->n_accepted) + load_count (&stats->timers),
                                    tether_core_get_n_pending (core),
-                                   __atomic_load_n (&core->post_running, __ATOMIC_RELAXED),
-                                   load_u64 (&core->posts_ran),
-                                   load_u64 (&core->posts_dropped));
+                                   g_atomic_int_get (&core->post_running),
+                                   load_count (&core->posts_ran),
+                                   load_count (&core->posts_dropped));
 }
 
 /* Blocking waits made on manager threads form a graph in which each
@@ -1812,7 +1827,7 @@ wait_graph_find_cycle_locked (TetherCore *self,
       if (hop.core->waiting_on != NULL)
         hop_add (hops, hop.core->waiting_on, hop.whole_stop || hop.core->waiting_on_stop, i);
       /* Only deferred work, started and not ended, can be waiting for them. */
-      if (!hop.whole_stop || __atomic_load_n (&hop.core->stats.running, __ATOMIC_RELAXED) == 0)
+      if (!hop.whole_stop || g_atomic_int_get (&hop.core->stats.running) == 0)
         continue;
       for (guint j = 0; hop.core->async_waits != NULL && j < hop.core->async_waits->len; j++)
         hop_add (hops, g_ptr_array_index (hop.core->async_waits, j), TRUE, i);

@@ -10,19 +10,30 @@
 G_BEGIN_DECLS
 
 /* A one-shot event: one int, set once, waited on by any number of threads.
- * Setting it costs one atomic exchange, plus a futex wake only if someone is
- * asleep on it; a waiter may spin a while before it sleeps. */
+ * Setting it costs one atomic exchange, plus a wake-up only if someone is
+ * asleep on it; a waiter may spin a while before it sleeps.
+ *
+ * Threads sleep on the word itself with a futex where the build found one
+ * (HAVE_FUTEX: Linux, unless configured with -Dfutex=disabled). Elsewhere
+ * each event has a mutex and a condition of its own, touched only when a
+ * waiter actually sleeps; GLib's GMutex and GCond are a pointer or two
+ * each and, where GLib implements them with futexes, need no allocation. */
 typedef struct
 {
-  int word;  /* TETHER_EVENT_UNSET, _SLEEPERS or _SET */
+  int     word;   /* TETHER_EVENT_UNSET, _SLEEPERS or _SET */
+#ifndef HAVE_FUTEX
+  GMutex  mutex;  /* guards sleeping on word, and setting it over sleepers */
+  GCond   cond;
+#endif
 } TetherEvent;
 
-#define TETHER_EVENT_INIT { 0 }
+void tether_event_init  (TetherEvent *event);
+void tether_event_clear (TetherEvent *event);
 
 static inline gboolean
 tether_event_is_set (TetherEvent *event)
 {
-  return __atomic_load_n (&event->word, __ATOMIC_ACQUIRE) == 2;
+  return g_atomic_int_get (&event->word) == 2;
 }
 
 typedef gboolean (*TetherSpinDone) (gpointer data);

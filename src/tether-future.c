@@ -111,6 +111,9 @@ tether_future_finalize (GObject *object)
   g_clear_pointer (&self->job, tether_job_unref);
   g_clear_pointer (&self->home, g_main_context_unref);
   g_mutex_clear (&self->mutex);
+  /* Without futexes, a completion that woke sleepers may still be letting
+   * go of the event's lock: this waits for it. */
+  tether_event_clear (&self->done);
 
   G_OBJECT_CLASS (tether_future_parent_class)->finalize (object);
 }
@@ -175,6 +178,7 @@ static void
 tether_future_init (TetherFuture *self)
 {
   g_mutex_init (&self->mutex);
+  tether_event_init (&self->done);
   self->status = TETHER_FUTURE_STATUS_PENDING;
 }
 
@@ -563,7 +567,7 @@ tether_future_wait (TetherFuture  *self,
         handler = g_cancellable_connect (cancellable, G_CALLBACK (wake_waiters),
                                          &self->done, NULL);
       tether_event_wait_until_or (&self->done,
-                                  __atomic_load_n (&self->job->core->wait_spin, __ATOMIC_RELAXED),
+                                  g_atomic_int_get (&self->job->core->wait_spin),
                                   deadline,
                                   waiter != NULL || cancellable != NULL ? wait_aborted : NULL,
                                   &abort);
@@ -631,7 +635,7 @@ tether_future_wait_done (TetherFuture *self,
 
   if (timeout_usec != 0 && !tether_future_is_done (self))
     tether_event_wait_until (&self->done,
-                             __atomic_load_n (&self->job->core->wait_spin, __ATOMIC_RELAXED),
+                             g_atomic_int_get (&self->job->core->wait_spin),
                              timeout_usec > 0 ? tether_time_after (timeout_usec) : -1);
 
   return tether_future_is_done (self);

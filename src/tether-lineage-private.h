@@ -48,6 +48,7 @@ TetherLoopManager *tether_lineage_lookup      (TetherLineage *self,
                                                const char    *key);
 void           tether_lineage_lock_all        (void);
 void           tether_lineage_unlock_all      (gboolean       in_child);
+void           tether_lineage_name_current_thread (const char *name);
 void           tether_lineage_enter_manager_thread (TetherLineage *starter);
 void           tether_lineage_exit_manager_thread  (void);
 GPtrArray     *tether_lineage_dup_all         (void);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* pthread_getname_np() */
+/* pthread_getname_np(), where the build found it (HAVE_PTHREAD_GETNAME_NP) */
 #define _GNU_SOURCE
 #include "config.h"
 
@@ -124,12 +124,34 @@ tether_lineage_unref_memory (TetherLineage *self)
   node_unref (self);
 }
 
+/* The name a thread Tether made was given: its manager's, or the one passed
+ * to tether_thread_new(). */
+static GPrivate given_name_key = G_PRIVATE_INIT (g_free);
+
+/* Called first thing on a thread Tether made, with the name it asked GLib to
+ * give it (%NULL for none). */
+void
+tether_lineage_name_current_thread (const char *name)
+{
+  g_private_replace (&given_name_key, g_strdup (name));
+}
+
+/* The thread's name, for messages and snapshots only: the name Tether gave
+ * it if it made the thread (in full, where Linux would have refused a name
+ * over 15 bytes), else the system's name for it where the C library can
+ * tell (glibc, musl, the BSDs and macOS have pthread_getname_np()), else an
+ * empty one. */
 static char *
 current_thread_name (void)
 {
+  const char *given = g_private_get (&given_name_key);
   char name[64] = "";
 
+  if (given != NULL)
+    return g_strdup (given);
+#ifdef HAVE_PTHREAD_GETNAME_NP
   pthread_getname_np (pthread_self (), name, sizeof name);
+#endif
   return g_strdup (name);
 }
 
@@ -588,6 +610,7 @@ typedef struct
   GThreadFunc    func;
   gpointer       data;
   TetherLineage *parent;
+  char          *name;
 } Spawn;
 
 static gpointer
@@ -596,6 +619,8 @@ spawn_func (gpointer data)
   Spawn *spawn = data;
   gpointer ret;
 
+  tether_lineage_name_current_thread (spawn->name);
+  g_clear_pointer (&spawn->name, g_free);
   /* A place of its own, one level below the parent. */
   if (!tether_lineage_attach (spawn->parent, NULL))
     g_assert_not_reached ();
@@ -638,11 +663,13 @@ tether_thread_try_new (const char   *name,
   spawn->func = func;
   spawn->data = data;
   spawn->parent = tether_lineage_capture ();
+  spawn->name = g_strdup (name);
 
   thread = g_thread_try_new (name, spawn_func, spawn, error);
   if (thread == NULL)
     {
       tether_lineage_release (spawn->parent);
+      g_free (spawn->name);
       g_free (spawn);
     }
   return thread;

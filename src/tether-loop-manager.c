@@ -398,7 +398,7 @@ tether_loop_manager_class_init (TetherLoopManagerClass *klass)
    * `TETHER_MANAGER`, `TETHER_TASK_TYPE` and `TETHER_WORK` (the name given
    * with [method@Tether.Work.set_name], else the work function's symbol when
    * the dynamic linker knows it, else its module and offset). With no flags
-   * set, debug mode costs one relaxed atomic load per job.
+   * set, debug mode costs one atomic load per job.
    *
    * Since: 1.0
    */
@@ -811,7 +811,7 @@ tether_loop_manager_stop_within (TetherLoopManager  *self,
   gint64 deadline;
   gboolean began;
   guint generation;
-  guint64 posts[2];
+  gsize posts[2];
   guint ran = 0, cancelled = 0;
 
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), FALSE);
@@ -864,8 +864,8 @@ tether_loop_manager_stop_within (TetherLoopManager  *self,
         ran++;
     }
   /* Posts are counted, not tracked: those that ended during the stop. */
-  ran += __atomic_load_n (&self->core->posts_ran, __ATOMIC_ACQUIRE) - posts[0];
-  cancelled += __atomic_load_n (&self->core->posts_dropped, __ATOMIC_ACQUIRE) - posts[1];
+  ran += g_atomic_pointer_get (&self->core->posts_ran) - posts[0];
+  cancelled += g_atomic_pointer_get (&self->core->posts_dropped) - posts[1];
   if (n_ran != NULL)
     *n_ran = ran;
   if (n_cancelled != NULL)
@@ -1155,14 +1155,15 @@ tether_loop_manager_dup_stats (TetherLoopManager *self)
 }
 
 /* The four tuning knobs are plain atomics: the hot paths read them without
- * any lock. */
+ * any lock. The spins are ints (at most a second); the slow threshold is a
+ * gssize, as GLib has no 64-bit atomics (see set_slow_threshold()). */
 static void
-set_int64_property (TetherLoopManager *self,
-                    gint64            *field,
-                    gint64             value,
-                    guint              prop_id)
+set_int_property (TetherLoopManager *self,
+                  int               *field,
+                  int                value,
+                  guint              prop_id)
 {
-  if (__atomic_exchange_n (field, value, __ATOMIC_RELAXED) != value)
+  if (g_atomic_int_exchange (field, value) != value)
     g_object_notify_by_pspec (G_OBJECT (self), properties [prop_id]);
 }
 
@@ -1227,7 +1228,7 @@ tether_loop_manager_get_slow_threshold (TetherLoopManager *self)
 {
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), 0);
 
-  return __atomic_load_n (&self->core->slow_threshold, __ATOMIC_RELAXED);
+  return g_atomic_pointer_get (&self->core->slow_threshold);
 }
 
 /**
@@ -1235,7 +1236,9 @@ tether_loop_manager_get_slow_threshold (TetherLoopManager *self)
  * @self: a [class@Tether.LoopManager]
  * @threshold_usec: the threshold in microseconds (>= 0)
  *
- * Sets the [property@Tether.LoopManager:slow-threshold].
+ * Sets the [property@Tether.LoopManager:slow-threshold]. Where pointers
+ * are 32 bits wide, a threshold over %G_MAXSSIZE microseconds (about 35
+ * minutes) is taken as %G_MAXSSIZE.
  *
  * Thread: any thread; takes effect for the next job.
  *
@@ -1245,10 +1248,16 @@ void
 tether_loop_manager_set_slow_threshold (TetherLoopManager *self,
                                         gint64             threshold_usec)
 {
+  gssize value;
+
   g_return_if_fail (TETHER_IS_LOOP_MANAGER (self));
   g_return_if_fail (threshold_usec >= 0);
 
-  set_int64_property (self, &self->core->slow_threshold, threshold_usec, PROP_SLOW_THRESHOLD);
+  /* g_atomic_pointer_*() handle pointer-sized integers: all of a gint64
+   * on 64-bit systems, so MIN() is a no-op there. */
+  value = (gssize) MIN (threshold_usec, G_MAXSSIZE);
+  if ((gssize) g_atomic_pointer_exchange (&self->core->slow_threshold, value) != value)
+    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_SLOW_THRESHOLD]);
 }
 
 /**
@@ -1268,7 +1277,7 @@ tether_loop_manager_get_wait_spin (TetherLoopManager *self)
 {
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), 0);
 
-  return __atomic_load_n (&self->core->wait_spin, __ATOMIC_RELAXED);
+  return g_atomic_int_get (&self->core->wait_spin);
 }
 
 /**
@@ -1290,7 +1299,7 @@ tether_loop_manager_set_wait_spin (TetherLoopManager *self,
   g_return_if_fail (TETHER_IS_LOOP_MANAGER (self));
   g_return_if_fail (spin_usec >= 0 && spin_usec <= G_USEC_PER_SEC);
 
-  set_int64_property (self, &self->core->wait_spin, spin_usec, PROP_WAIT_SPIN);
+  set_int_property (self, &self->core->wait_spin, (int) spin_usec, PROP_WAIT_SPIN);
 }
 
 /**
@@ -1310,7 +1319,7 @@ tether_loop_manager_get_loop_spin (TetherLoopManager *self)
 {
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), 0);
 
-  return __atomic_load_n (&self->core->loop_spin, __ATOMIC_RELAXED);
+  return g_atomic_int_get (&self->core->loop_spin);
 }
 
 /**
@@ -1339,7 +1348,7 @@ tether_loop_manager_set_loop_spin (TetherLoopManager *self,
   g_return_if_fail (TETHER_IS_LOOP_MANAGER (self));
   g_return_if_fail (spin_usec >= 0 && spin_usec <= G_USEC_PER_SEC);
 
-  set_int64_property (self, &self->core->loop_spin, spin_usec, PROP_LOOP_SPIN);
+  set_int_property (self, &self->core->loop_spin, (int) spin_usec, PROP_LOOP_SPIN);
 }
 
 /**

@@ -48,8 +48,8 @@ tether_post_alloc (TetherPostPool *pool)
       g_private_set (&post_cache, cache);
     }
   if (cache->head == NULL &&
-      __atomic_load_n (&pool->full, __ATOMIC_RELAXED) != NULL)
-    cache->head = __atomic_exchange_n (&pool->full, NULL, __ATOMIC_ACQUIRE);
+      g_atomic_pointer_get (&pool->full) != NULL)
+    cache->head = g_atomic_pointer_exchange (&pool->full, NULL);
   node = cache->head;
   if (node == NULL)
     return g_new (TetherPost, 1);
@@ -70,8 +70,8 @@ tether_post_recycle (TetherPostPool *pool,
     return;
 
   /* Only this thread makes the pointer non-NULL, so seeing NULL is enough. */
-  if (__atomic_load_n (&pool->full, __ATOMIC_ACQUIRE) == NULL)
-    __atomic_store_n (&pool->full, pool->filling, __ATOMIC_RELEASE);
+  if (g_atomic_pointer_get (&pool->full) == NULL)
+    g_atomic_pointer_set (&pool->full, pool->filling);
   else
     free_chain (pool->filling);
   pool->filling = NULL;
@@ -81,7 +81,7 @@ tether_post_recycle (TetherPostPool *pool,
 void
 tether_post_pool_clear (TetherPostPool *pool)
 {
-  free_chain (__atomic_exchange_n (&pool->full, NULL, __ATOMIC_ACQUIRE));
+  free_chain (g_atomic_pointer_exchange (&pool->full, NULL));
   free_chain (g_steal_pointer (&pool->filling));
   pool->n_filling = 0;
 }

@@ -9,6 +9,27 @@
 
 G_BEGIN_DECLS
 
+/* Atomics, here and in every lock-free part of Tether (the manager's sleep
+ * handshake and counters in tether-core.c, the post magazines, the futures'
+ * event, the statistics): GLib's g_atomic_*() only, no compiler builtins
+ * and no <stdatomic.h>. Every g_atomic_*() operation is sequentially
+ * consistent, a full barrier: at least as strong as any ordering a protocol
+ * here needs, so arguing that it holds under sequential consistency is
+ * enough, and the comments say where that consistency is what matters (a
+ * store followed by a load of another variable, as in the sleep handshake:
+ * push, then look whether the consumer sleeps; announce sleeping, then look
+ * at the queue). An atomic location is accessed plainly only where no
+ * other thread can touch it at the same time (a node before it is
+ * published, a counter's only writer reading it back, a fork's child), and
+ * the code says so.
+ *
+ * What it costs: on x86-64 a sequentially consistent load is a plain mov,
+ * and a store an xchg (a locked instruction) instead of a mov; the hot
+ * paths make few stores (a push's link, the manager's per-item counters).
+ *
+ * 64-bit counters are gsize, through g_atomic_pointer_*(), which GLib
+ * defines for pointer-sized integers (see tether-stats-private.h). */
+
 /* An intrusive multi-producer, single-consumer queue (Dmitry Vyukov's):
  * pushing is one atomic exchange and one store, from any thread, and never
  * waits; only the manager's thread pops. The node lives inside the item, so
@@ -46,13 +67,17 @@ tether_queue_push (TetherQueue *queue,
 {
   TetherNode *prev;
 
-  __atomic_store_n (&node->next, NULL, __ATOMIC_RELAXED);
+  /* A plain store: nobody else can reach @node until the exchange below,
+   * a full barrier, publishes it. */
+  node->next = NULL;
   /* Sequentially consistent: the caller next reads whether the consumer
    * sleeps, and that read must not pass this write. */
-  prev = __atomic_exchange_n (&queue->tail, node, __ATOMIC_SEQ_CST);
+  prev = g_atomic_pointer_exchange (&queue->tail, node);
   /* Between the exchange and this store the queue is not empty, but the
-   * consumer cannot reach @node yet; pop() reports that as "busy". */
-  __atomic_store_n (&prev->next, node, __ATOMIC_RELEASE);
+   * consumer cannot reach @node yet; pop() reports that as "busy". The
+   * store publishes @node (and what the producer wrote into its item) to
+   * the consumer's load of prev->next. */
+  g_atomic_pointer_set (&prev->next, node);
 }
 
 /* Consumer only: whether anything was pushed that pop() has not returned.
@@ -61,7 +86,7 @@ static inline gboolean
 tether_queue_maybe_nonempty (TetherQueue *queue)
 {
   return queue->head != &queue->stub ||
-         __atomic_load_n (&queue->tail, __ATOMIC_SEQ_CST) != &queue->stub;
+         g_atomic_pointer_get (&queue->tail) != &queue->stub;
 }
 
 /* Consumer only. Returns the oldest node, or %NULL when the queue is empty
@@ -70,25 +95,25 @@ static inline TetherNode *
 tether_queue_pop (TetherQueue *queue)
 {
   TetherNode *head = queue->head;
-  TetherNode *next = __atomic_load_n (&head->next, __ATOMIC_ACQUIRE);
+  TetherNode *next = g_atomic_pointer_get (&head->next);
 
   if (head == &queue->stub)
     {
       if (next == NULL)
         return NULL;
       queue->head = head = next;
-      next = __atomic_load_n (&head->next, __ATOMIC_ACQUIRE);
+      next = g_atomic_pointer_get (&head->next);
     }
   if (next != NULL)
     {
       queue->head = next;
       return head;
     }
-  if (head != __atomic_load_n (&queue->tail, __ATOMIC_ACQUIRE))
+  if (head != g_atomic_pointer_get (&queue->tail))
     return NULL;
   /* @head is the last node: put the stub behind it so it can be taken. */
   tether_queue_push (queue, &queue->stub);
-  next = __atomic_load_n (&head->next, __ATOMIC_ACQUIRE);
+  next = g_atomic_pointer_get (&head->next);
   if (next != NULL)
     {
       queue->head = next;

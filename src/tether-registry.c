@@ -228,7 +228,9 @@ insert_utf8 (GVariantDict *dict,
  *
  * Describes every manager the registry holds, for debugging. Each element
  * is a dictionary with `id` (s), `task-type` (s, empty if none), `running`
- * (b), `thread` (s, the name of the thread that registered it),
+ * (b), `thread` (s, the name of the thread that registered it: the name
+ * Tether gave it if [func@Tether.thread_new] or a manager made it, else the
+ * system's name for it, empty where the system cannot tell),
  * `thread-address` (t, its GThread address, only for telling threads apart)
  * and `depth` (u, that thread's lineage depth). Every string is valid
  * UTF-8: bytes of a task type or thread name that are not are replaced with

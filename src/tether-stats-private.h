@@ -14,15 +14,21 @@ G_BEGIN_DECLS
 /* The counters a manager keeps about its work, and a ring of the latest
  * latency samples. Counters are atomics, each with one writer where the hot
  * path allows; the ring has a lock of its own, taken by the manager's thread
- * only for sampled jobs. */
+ * only for sampled jobs.
+ *
+ * GLib has no 64-bit atomics, so the totals are gsize, which
+ * g_atomic_pointer_add() handles: 64 bits on 64-bit systems, where they
+ * never wrap; on 32-bit ones they wrap after 2^32 events (the statistics
+ * report them modulo 2^32 there). The gauges are guint, bounded by the
+ * number of jobs alive at once. */
 typedef struct
 {
-  guint64  completed;      /* atomic */
-  guint64  failed;         /* atomic */
-  guint64  cancelled;      /* atomic */
-  guint64  rejected;       /* atomic */
-  guint64  timers;         /* atomic: accepted timers and holds (the queue counts the rest) */
-  guint64  wakeups;        /* atomic: times a submitter woke the manager's thread */
+  gsize    completed;      /* atomic */
+  gsize    failed;         /* atomic */
+  gsize    cancelled;      /* atomic */
+  gsize    rejected;       /* atomic */
+  gsize    timers;         /* atomic: accepted timers and holds (the queue counts the rest) */
+  gsize    wakeups;        /* atomic: times a submitter woke the manager's thread */
   guint    running;        /* atomic: started, not ended */
   guint    high_water;     /* atomic */
 
@@ -48,10 +54,10 @@ GVariant *tether_stats_dup_variant (TetherStats *stats,
                                     guint64      cancelled_extra);
 
 static inline void
-tether_stats_add (guint64 *counter,
-                  guint64  n)
+tether_stats_add (gsize *counter,
+                  gsize  n)
 {
-  __atomic_fetch_add (counter, n, __ATOMIC_RELAXED);
+  g_atomic_pointer_add (counter, n);
 }
 
 G_END_DECLS

@@ -37,11 +37,11 @@ void
 tether_stats_note_depth (TetherStats *stats,
                          guint        depth)
 {
-  guint seen = __atomic_load_n (&stats->high_water, __ATOMIC_RELAXED);
+  guint seen = g_atomic_int_get (&stats->high_water);
 
+  /* A failed exchange leaves the value it found in @seen. */
   while (depth > seen &&
-         !__atomic_compare_exchange_n (&stats->high_water, &seen, depth, TRUE,
-                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+         !g_atomic_int_compare_and_exchange_full (&stats->high_water, seen, depth, &seen))
     ;
 }
 
@@ -110,17 +110,17 @@ tether_stats_dup_variant (TetherStats *stats,
   g_variant_dict_init (&dict, NULL);
   g_variant_dict_insert (&dict, "submitted", "t", submitted);
   g_variant_dict_insert (&dict, "completed", "t",
-                         __atomic_load_n (&stats->completed, __ATOMIC_RELAXED) + completed_extra);
-  g_variant_dict_insert (&dict, "failed", "t", __atomic_load_n (&stats->failed, __ATOMIC_RELAXED));
+                         (guint64) g_atomic_pointer_get (&stats->completed) + completed_extra);
+  g_variant_dict_insert (&dict, "failed", "t", (guint64) g_atomic_pointer_get (&stats->failed));
   g_variant_dict_insert (&dict, "cancelled", "t",
-                         __atomic_load_n (&stats->cancelled, __ATOMIC_RELAXED) + cancelled_extra);
-  g_variant_dict_insert (&dict, "rejected", "t", __atomic_load_n (&stats->rejected, __ATOMIC_RELAXED));
+                         (guint64) g_atomic_pointer_get (&stats->cancelled) + cancelled_extra);
+  g_variant_dict_insert (&dict, "rejected", "t", (guint64) g_atomic_pointer_get (&stats->rejected));
   g_variant_dict_insert (&dict, "queued", "u", queued);
   g_variant_dict_insert (&dict, "running", "u",
-                         __atomic_load_n (&stats->running, __ATOMIC_RELAXED) + running_extra);
-  g_variant_dict_insert (&dict, "wakeups", "t", __atomic_load_n (&stats->wakeups, __ATOMIC_RELAXED));
+                         (guint) g_atomic_int_get (&stats->running) + running_extra);
+  g_variant_dict_insert (&dict, "wakeups", "t", (guint64) g_atomic_pointer_get (&stats->wakeups));
   g_variant_dict_insert (&dict, "queue-high-water", "u",
-                         __atomic_load_n (&stats->high_water, __ATOMIC_RELAXED));
+                         (guint) g_atomic_int_get (&stats->high_water));
   g_variant_dict_insert (&dict, "latency-samples", "u", n);
   add_percentiles (&dict, "queue-wait", wait, n);
   add_percentiles (&dict, "run-time", run, n);

@@ -760,6 +760,75 @@ test_manager_thread_is_child (void)
   tether_loop_manager_stop (worker, TETHER_STOP_MODE_DRAIN);
 }
 
+/* The `thread` of @id's entry in a registry snapshot. */
+static char *
+snapshot_thread_name (const char *id)
+{
+  g_autoptr(GVariant) snapshot = tether_registry_snapshot ();
+
+  for (gsize i = 0; i < g_variant_n_children (snapshot); i++)
+    {
+      g_autoptr(GVariant) entry = g_variant_get_child_value (snapshot, i);
+      const char *entry_id = NULL, *thread = NULL;
+
+      g_variant_lookup (entry, "id", "&s", &entry_id);
+      if (g_strcmp0 (entry_id, id) == 0 && g_variant_lookup (entry, "thread", "&s", &thread))
+        return g_strdup (thread);
+    }
+  g_assert_not_reached ();
+}
+
+/* Registers a manager @data on the calling thread and returns the name the
+ * snapshot shows for the thread. */
+static gpointer
+name_thread (gpointer data)
+{
+  g_autoptr(TetherLoopManager) m = lookup (data, TETHER_LOOKUP_FLAGS_FORCE_CREATE);
+
+  return snapshot_thread_name (data);
+}
+
+static void
+name_work (TetherWork *work,
+           gpointer    user_data)
+{
+  g_autofree char *name = name_thread (user_data);
+
+  tether_work_return_string (work, name);
+}
+
+/* A thread Tether made is shown with the name Tether gave it, on every
+ * system, whether or not the C library can read thread names back; other
+ * threads have the system's name where it can, else none. */
+static void
+test_thread_names (void)
+{
+  /* Linux refuses this name (over 15 bytes), so only Tether knows it. */
+  const char *long_name = "tether-test-a-name-longer-than-15-bytes";
+  g_autoptr(TetherLoopManager) namer = tether_loop_manager_new ("namer");
+  g_autoptr(TetherFuture) future = NULL;
+  g_autofree char *spawned = NULL;
+  g_autofree char *plain = NULL;
+  g_autofree char *manager = NULL;
+
+  spawned = g_thread_join (tether_thread_new (long_name, name_thread, "named-spawned"));
+  g_assert_cmpstr (spawned, ==, long_name);
+
+  g_assert_true (tether_loop_manager_start (namer, NULL, NULL));
+  future = tether_loop_manager_submit (namer, NULL, name_work, "named-manager", NULL, NULL, NULL);
+  g_assert_true (tether_future_wait (future, -1, NULL, NULL));
+  manager = tether_future_dup_string (future, NULL);
+  g_assert_cmpstr (manager, ==, "tether:namer");
+  tether_loop_manager_stop (namer, TETHER_STOP_MODE_DRAIN);
+
+  plain = g_thread_join (g_thread_new ("tether-plain", name_thread, "named-plain"));
+#ifdef HAVE_PTHREAD_GETNAME_NP
+  g_assert_cmpstr (plain, ==, "tether-plain");
+#else
+  g_assert_cmpstr (plain, ==, "");
+#endif
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -782,6 +851,7 @@ main (int   argc,
   g_test_add_func ("/Tether/Registry/deep-chain-collapses", test_deep_chain_collapses);
   g_test_add_func ("/Tether/Registry/deep-chain-release", test_deep_chain_release);
   g_test_add_func ("/Tether/Registry/thread-chain", test_thread_chain);
+  g_test_add_func ("/Tether/Registry/thread-names", test_thread_names);
 
   return test_run ();
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* pthread_getname_np(), which Tether itself needs too */
+/* pthread_getname_np(), where meson found it (HAVE_PTHREAD_GETNAME_NP) */
 #define _GNU_SOURCE
 
 #include <pthread.h>
@@ -480,10 +480,11 @@ tether_test_submit_thread_name (TetherLoopManager  *manager,
 /**
  * tether_test_get_thread_name:
  *
- * Gets the operating system's name for the calling thread, as Tether does
- * for [func@Tether.registry_snapshot]. Linux keeps at most 15 bytes of a
- * thread name, so a manager's thread is named `tether:<id>` in full only
- * for an id of at most 8 bytes.
+ * Gets the operating system's name for the calling thread, which Tether
+ * shows in [func@Tether.registry_snapshot] for threads it did not make
+ * (those it made show the name it gave them). Linux keeps at most 15 bytes
+ * of a thread name, so a manager's thread is named `tether:<id>` in full
+ * only for an id of at most 8 bytes.
  *
  * Returns: (transfer full): the name, empty if the system cannot tell
  */
@@ -492,6 +493,8 @@ tether_test_get_thread_name (void)
 {
   char name[64] = "";
 
+#ifdef HAVE_PTHREAD_GETNAME_NP
   pthread_getname_np (pthread_self (), name, sizeof name);
+#endif
   return g_strdup (name);
 }
