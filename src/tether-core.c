@@ -179,8 +179,10 @@ load_count (gsize *counter)
  * own plain read races with no write; the store is atomic for readers.
  * These were release stores; GLib's store is sequentially consistent, which
  * on x86-64 is an xchg instead of a mov (a full barrier, some tens of
- * cycles, uncontended: the line is the manager's own). Readers only need
- * the release half, so this is correct and costs a little per job. */
+ * cycles, uncontended: the line is the manager's own), a little per job.
+ * For n_taken the full barrier is needed: the room handshake stores it and
+ * then reads room_waiters (see tether_core_wake_room_waiters()), and a
+ * release store could pass that read. */
 static inline void
 bump_count (gsize *counter)
 {
@@ -373,6 +375,10 @@ core_quit_if_drained (TetherCore *core)
   g_mutex_unlock (&core->mutex);
 }
 
+/* After making room (taking jobs, raising max-pending) with a sequentially
+ * consistent write: a waiter that counted itself before this read is woken,
+ * one that counts itself after it sees the room (see
+ * core_wait_for_room_inner_locked()). */
 void
 tether_core_wake_room_waiters (TetherCore *core)
 {
@@ -1477,12 +1483,26 @@ core_wait_for_room_inner_locked (TetherCore  *core,
       /* Woken when the manager's thread takes jobs, when a stop begins, by
        * a CANCEL stop of the caller's manager, or by the deadline; the loop
        * rechecks all of them. The count is atomic so that the manager's
-       * thread can look at it without this lock. */
+       * thread can look at it without this lock.
+       *
+       * Count this waiter, then look at the room once more: the manager's
+       * thread takes jobs (or set_max_pending() raises the bound) and then
+       * reads the count, without this lock. All four accesses are
+       * sequentially consistent, so either this look sees the room made,
+       * or that read sees this waiter and broadcasts under the lock, which
+       * is held here until the wait releases it. Looking only before
+       * counting lost that wake-up: the manager could take the last jobs
+       * and read a zero count in between, and then sleep with the queue
+       * empty while this waited for room forever. */
       g_atomic_int_inc (&core->room_waiters);
-      if (deadline < 0)
-        g_cond_wait (&core->room_cond, &core->mutex);
-      else
-        g_cond_wait_until (&core->room_cond, &core->mutex, deadline);
+      max_pending = g_atomic_int_get (&core->max_pending);
+      if (max_pending != 0 && tether_core_get_n_pending (core) >= max_pending)
+        {
+          if (deadline < 0)
+            g_cond_wait (&core->room_cond, &core->mutex);
+          else
+            g_cond_wait_until (&core->room_cond, &core->mutex, deadline);
+        }
       g_atomic_int_add (&core->room_waiters, -1);
     }
 }
