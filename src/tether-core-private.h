@@ -24,94 +24,41 @@ tether_time_after (gint64 usec)
   return usec > G_MAXINT64 - now ? G_MAXINT64 : now + usec;
 }
 
-typedef enum
-{
-  CORE_STOPPED,
-  CORE_RUNNING,
-  CORE_STOPPING,
-} CoreState;
-
-/* What the manager object and its thread share; the thread keeps a
- * reference, so that dropping the manager on its own thread never has to
- * join it. Fields are grouped by who writes them, one cache line each, so
- * that submitters and the manager's thread do not steal lines from each
- * other on every job. */
-struct _TetherCore
-{
-  /* Submitters: the queue's tail is the first line of the queue. */
-  TetherQueue      queue;
-  gsize            n_accepted TETHER_CACHELINE_ALIGNED; /* atomic: queue submissions accepted */
-
-  /* The manager's thread. */
-  gsize            n_taken TETHER_CACHELINE_ALIGNED;    /* atomic, one writer: taken to start */
-  gsize            posts_ran;     /* atomic, one writer */
-  gsize            posts_dropped; /* atomic, one writer */
-  guint            post_running;  /* atomic, one writer */
-  TetherWork      *spare_work;    /* a completion handle to reuse */
-  gboolean         spun_out;      /* the last dispatch spun for its whole loop spin */
-  TetherPostPool   posts;         /* .full is shared, read on refills only */
-
-  /* Read on every submission, written rarely. */
-  int              closed TETHER_CACHELINE_ALIGNED;     /* atomic: not RUNNING */
-  int              sleeping;     /* atomic: CORE_AWAKE, _SLEEPING, _SPINNING or _GONE */
-  int              wakers;       /* atomic: threads that may be touching the context */
-  int              poke;         /* atomic: look at the stop state even if the queue is empty */
-  int              cancelling;   /* atomic: a CANCEL stop began; start nothing queued */
-  int              debug_flags;  /* atomic TetherDebugFlags */
-  gssize           slow_threshold; /* atomic, usec (at most G_MAXSSIZE: see the setter) */
-  int              wait_spin;    /* atomic, usec (at most a second) */
-  int              loop_spin;    /* atomic, usec (at most a second) */
-  gboolean         spin_poll;    /* manager's thread: core_poll() is the context's poll function */
-
-  gatomicrefcount  ref_count TETHER_CACHELINE_ALIGNED;
-  char            *id;
-  char            *label;        /* the id as messages quote it */
-  GMainContext    *context;      /* core lock to change; NULL while stopped, unless kept */
-  GMainLoop       *loop;
-  GSource         *source;
-  gboolean         context_kept; /* core lock: handed out, so it lives as long as the core */
-  GWeakRef         manager;
-
-  /* Its own line: submitters of futures and the manager's thread both take
-   * it for every job, and the reference count above is touched by every
-   * job's creation and end. */
-  GMutex           mutex TETHER_CACHELINE_ALIGNED;
-  GCond            cond;
-  CoreState        state;
-  TetherStopMode   stop_mode;
-  guint            generation;   /* counts starts: which run a stopper waits for */
-  guint            max_pending;  /* atomic; 0: unbounded */
-  gint64           submit_timeout; /* usec a submitter waits for room; -1: no limit */
-  guint            room_waiters; /* atomic: submitters blocked waiting for room */
-  GCond            room_cond;
-  TetherCore      *waiting_on;   /* wait_graph_lock: whose work or stop this thread blocks on */
-  gboolean         waiting_on_stop; /* wait_graph_lock: for its thread to exit, not its work */
-  gboolean         waiting_for_room; /* wait_graph_lock: for room in its queue */
-  TetherEvent     *wait_event;   /* wait_graph_lock: the future's event it sleeps on, if any */
-  GPtrArray       *async_waits;  /* wait_graph_lock: cores, once per pending wait_async() made here */
-  gboolean         detached;     /* the last unref let the running thread go unjoined */
-  char            *task_type;    /* written only while closed */
-  GThread         *thread;       /* not yet joined */
-  TetherLineage   *starter;      /* memory ref: the lineage the thread descends from */
-  GQueue           live;         /* futures, async results, timers: accepted, not retired */
-  GSList          *exit_funcs;   /* TetherExitFunc: run when this run's thread ends */
-  gboolean         exit_closed;  /* the thread is past its exit funcs: add none */
-
-  /* Timers wait in a heap, earliest deadline first, behind one source. */
-  GMutex           timers_lock;
-  GPtrArray       *timers;       /* timers_lock: TetherJob, a binary min-heap */
-  guint64          timer_seq;    /* timers_lock */
-  GSource         *timer_source; /* timers_lock; made with the first timer */
-  GList            fork_link;    /* in tether-fork.c's list of cores */
-
-  TetherStats      stats;
-};
 
 TetherCore *tether_core_new            (const char     *id);
 TetherCore *tether_core_ref            (TetherCore     *core);
 void        tether_core_unref          (TetherCore     *core);
 const char *tether_core_get_id         (TetherCore     *core);
 const char *tether_core_get_label      (TetherCore     *core);
+void        tether_core_set_manager    (TetherCore     *core,
+                                        gpointer        manager);
+gpointer    tether_core_ref_manager    (TetherCore     *core);
+gboolean    tether_core_is_running     (TetherCore     *core);
+gboolean    tether_core_is_cancelling  (TetherCore     *core);
+void        tether_core_lock_for_fork  (TetherCore     *core);
+void        tether_core_unlock_for_fork (TetherCore    *core);
+GList      *tether_core_get_fork_link  (TetherCore     *core);
+void        tether_core_get_post_counts (TetherCore    *core,
+                                         gsize         *ran,
+                                         gsize         *dropped);
+
+/* The manager's settings (its properties), each read and written whole,
+ * from any thread. */
+typedef enum
+{
+  TETHER_CORE_MAX_PENDING,
+  TETHER_CORE_SUBMIT_TIMEOUT,
+  TETHER_CORE_DEBUG_FLAGS,
+  TETHER_CORE_SLOW_THRESHOLD,
+  TETHER_CORE_WAIT_SPIN,
+  TETHER_CORE_LOOP_SPIN,
+} TetherCoreSetting;
+
+gint64      tether_core_get_setting    (TetherCore        *core,
+                                        TetherCoreSetting  setting);
+gboolean    tether_core_set_setting    (TetherCore        *core,
+                                        TetherCoreSetting  setting,
+                                        gint64             value);
 char       *tether_core_dup_task_type  (TetherCore     *core);
 GMainContext *tether_core_get_context  (TetherCore     *core);
 gboolean    tether_core_is_current     (TetherCore     *core);

@@ -18,6 +18,89 @@
 #include "tether-i18n-private.h"
 #include "tether-work-private.h"
 
+typedef enum
+{
+  CORE_STOPPED,
+  CORE_RUNNING,
+  CORE_STOPPING,
+} CoreState;
+
+/* What the manager object and its thread share; the thread keeps a
+ * reference, so that dropping the manager on its own thread never has to
+ * join it. Fields are grouped by who writes them, one cache line each, so
+ * that submitters and the manager's thread do not steal lines from each
+ * other on every job. */
+struct _TetherCore
+{
+  /* Submitters: the queue's tail is the first line of the queue. */
+  TetherQueue      queue;
+  gsize            n_accepted TETHER_CACHELINE_ALIGNED; /* atomic: queue submissions accepted */
+
+  /* The manager's thread. */
+  gsize            n_taken TETHER_CACHELINE_ALIGNED;    /* atomic, one writer: taken to start */
+  gsize            posts_ran;     /* atomic, one writer */
+  gsize            posts_dropped; /* atomic, one writer */
+  guint            post_running;  /* atomic, one writer */
+  TetherWork      *spare_work;    /* a completion handle to reuse */
+  gboolean         spun_out;      /* the last dispatch spun for its whole loop spin */
+  TetherPostPool   posts;         /* .full is shared, read on refills only */
+
+  /* Read on every submission, written rarely. */
+  int              closed TETHER_CACHELINE_ALIGNED;     /* atomic: not RUNNING */
+  int              sleeping;     /* atomic: CORE_AWAKE, _SLEEPING, _SPINNING or _GONE */
+  int              wakers;       /* atomic: threads that may be touching the context */
+  int              poke;         /* atomic: look at the stop state even if the queue is empty */
+  int              cancelling;   /* atomic: a CANCEL stop began; start nothing queued */
+  int              debug_flags;  /* atomic TetherDebugFlags */
+  gssize           slow_threshold; /* atomic, usec (at most G_MAXSSIZE: see the setter) */
+  int              wait_spin;    /* atomic, usec (at most a second) */
+  int              loop_spin;    /* atomic, usec (at most a second) */
+  gboolean         spin_poll;    /* manager's thread: core_poll() is the context's poll function */
+
+  gatomicrefcount  ref_count TETHER_CACHELINE_ALIGNED;
+  char            *id;
+  char            *label;        /* the id as messages quote it */
+  GMainContext    *context;      /* core lock to change; NULL while stopped, unless kept */
+  GMainLoop       *loop;
+  GSource         *source;
+  gboolean         context_kept; /* core lock: handed out, so it lives as long as the core */
+  GWeakRef         manager;
+
+  /* Its own line: submitters of futures and the manager's thread both take
+   * it for every job, and the reference count above is touched by every
+   * job's creation and end. */
+  GMutex           mutex TETHER_CACHELINE_ALIGNED;
+  GCond            cond;
+  CoreState        state;
+  TetherStopMode   stop_mode;
+  guint            generation;   /* counts starts: which run a stopper waits for */
+  guint            max_pending;  /* atomic; 0: unbounded */
+  gint64           submit_timeout; /* usec a submitter waits for room; -1: no limit */
+  guint            room_waiters; /* atomic: submitters blocked waiting for room */
+  GCond            room_cond;
+  TetherCore      *waiting_on;   /* wait_graph_lock: whose work or stop this thread blocks on */
+  gboolean         waiting_on_stop; /* wait_graph_lock: for its thread to exit, not its work */
+  gboolean         waiting_for_room; /* wait_graph_lock: for room in its queue */
+  TetherEvent     *wait_event;   /* wait_graph_lock: the future's event it sleeps on, if any */
+  GPtrArray       *async_waits;  /* wait_graph_lock: cores, once per pending wait_async() made here */
+  gboolean         detached;     /* the last unref let the running thread go unjoined */
+  char            *task_type;    /* written only while closed */
+  GThread         *thread;       /* not yet joined */
+  TetherLineage   *starter;      /* memory ref: the lineage the thread descends from */
+  GQueue           live;         /* futures, async results, timers: accepted, not retired */
+  GSList          *exit_funcs;   /* TetherExitFunc: run when this run's thread ends */
+  gboolean         exit_closed;  /* the thread is past its exit funcs: add none */
+
+  /* Timers wait in a heap, earliest deadline first, behind one source. */
+  GMutex           timers_lock;
+  GPtrArray       *timers;       /* timers_lock: TetherJob, a binary min-heap */
+  guint64          timer_seq;    /* timers_lock */
+  GSource         *timer_source; /* timers_lock; made with the first timer */
+  GList            fork_link;    /* in tether-fork.c's list of cores */
+
+  TetherStats      stats;
+};
+
 /* How many queued items the manager's thread takes before it lets the other
  * sources on its context run: enough to make a main loop iteration (a poll
  * and the context's lock, about a microsecond) cheap per job. */
@@ -137,6 +220,145 @@ const char *
 tether_core_get_label (TetherCore *core)
 {
   return core->label;
+}
+
+/* Any thread: the object that owns @core, as a weak reference (the core
+ * outlives it while its thread drains). */
+void
+tether_core_set_manager (TetherCore *core,
+                         gpointer    manager)
+{
+  g_weak_ref_set (&core->manager, manager);
+}
+
+/* Any thread: a new reference to the manager, or %NULL once it is gone. */
+gpointer
+tether_core_ref_manager (TetherCore *core)
+{
+  return g_weak_ref_get (&core->manager);
+}
+
+gboolean
+tether_core_is_running (TetherCore *core)
+{
+  gboolean ret;
+
+  g_mutex_lock (&core->mutex);
+  ret = core->state == CORE_RUNNING;
+  g_mutex_unlock (&core->mutex);
+
+  return ret;
+}
+
+/* Any thread: a CANCEL stop began (what ends blocking waits made on this
+ * manager's thread). */
+gboolean
+tether_core_is_cancelling (TetherCore *core)
+{
+  return g_atomic_int_get (&core->cancelling);
+}
+
+/* fork(): the core's own locks, in the order tether-fork.c documents. */
+void
+tether_core_lock_for_fork (TetherCore *core)
+{
+  g_mutex_lock (&core->mutex);
+  g_mutex_lock (&core->timers_lock);
+  g_mutex_lock (&core->stats.ring_lock);
+}
+
+void
+tether_core_unlock_for_fork (TetherCore *core)
+{
+  g_mutex_unlock (&core->stats.ring_lock);
+  g_mutex_unlock (&core->timers_lock);
+  g_mutex_unlock (&core->mutex);
+}
+
+/* The link tether-fork.c keeps every core in. */
+GList *
+tether_core_get_fork_link (TetherCore *core)
+{
+  return &core->fork_link;
+}
+
+/* Any thread: how many posts have run and been dropped, ever. */
+void
+tether_core_get_post_counts (TetherCore *core,
+                             gsize      *ran,
+                             gsize      *dropped)
+{
+  *ran = (gsize) g_atomic_pointer_get (&core->posts_ran);
+  *dropped = (gsize) g_atomic_pointer_get (&core->posts_dropped);
+}
+
+gint64
+tether_core_get_setting (TetherCore        *core,
+                         TetherCoreSetting  setting)
+{
+  gint64 ret = 0;
+
+  switch (setting)
+    {
+    case TETHER_CORE_MAX_PENDING:
+      return (guint) g_atomic_int_get (&core->max_pending);
+    case TETHER_CORE_SUBMIT_TIMEOUT:
+      /* Read with the waits for room, under the lock. */
+      g_mutex_lock (&core->mutex);
+      ret = core->submit_timeout;
+      g_mutex_unlock (&core->mutex);
+      return ret;
+    case TETHER_CORE_DEBUG_FLAGS:
+      return (guint) g_atomic_int_get (&core->debug_flags);
+    case TETHER_CORE_SLOW_THRESHOLD:
+      return (gssize) g_atomic_pointer_get (&core->slow_threshold);
+    case TETHER_CORE_WAIT_SPIN:
+      return g_atomic_int_get (&core->wait_spin);
+    case TETHER_CORE_LOOP_SPIN:
+      return g_atomic_int_get (&core->loop_spin);
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Returns whether the value changed (the caller notifies). @value is in
+ * range: the manager's setters check it. */
+gboolean
+tether_core_set_setting (TetherCore        *core,
+                         TetherCoreSetting  setting,
+                         gint64             value)
+{
+  gboolean changed;
+
+  switch (setting)
+    {
+    case TETHER_CORE_MAX_PENDING:
+      changed = (guint) g_atomic_int_exchange (&core->max_pending, (guint) value) != (guint) value;
+      /* A raised bound makes room now: the exchange, then the waiters'
+       * count, as after taking jobs. */
+      tether_core_wake_room_waiters (core);
+      return changed;
+    case TETHER_CORE_SUBMIT_TIMEOUT:
+      g_mutex_lock (&core->mutex);
+      changed = core->submit_timeout != value;
+      core->submit_timeout = value;
+      g_mutex_unlock (&core->mutex);
+      return changed;
+    case TETHER_CORE_DEBUG_FLAGS:
+      return (guint) g_atomic_int_exchange (&core->debug_flags, (int) value) != (guint) value;
+    case TETHER_CORE_SLOW_THRESHOLD:
+      /* g_atomic_pointer_*() handle pointer-sized integers: all of a
+       * gint64 on 64-bit systems, so MIN() is a no-op there. */
+      value = MIN (value, G_MAXSSIZE);
+      return (gssize) g_atomic_pointer_exchange (&core->slow_threshold, (gssize) value) !=
+             (gssize) value;
+    case TETHER_CORE_WAIT_SPIN:
+      return g_atomic_int_exchange (&core->wait_spin, (int) value) != (int) value;
+    case TETHER_CORE_LOOP_SPIN:
+      return g_atomic_int_exchange (&core->loop_spin, (int) value) != (int) value;
+    default:
+      g_assert_not_reached ();
+    }
 }
 
 /* Any thread: a restart frees the task type, under the lock. */

@@ -41,11 +41,7 @@ fork_prepare (void)
   g_mutex_lock (&cores_lock);
   for (GList *l = cores.head; l != NULL; l = l->next)
     {
-      TetherCore *core = l->data;
-
-      g_mutex_lock (&core->mutex);
-      g_mutex_lock (&core->timers_lock);
-      g_mutex_lock (&core->stats.ring_lock);
+      tether_core_lock_for_fork (l->data);
     }
   tether_core_lock_statics ();
   tether_lineage_lock_all ();
@@ -58,11 +54,7 @@ fork_parent (void)
   tether_core_unlock_statics ();
   for (GList *l = cores.tail; l != NULL; l = l->prev)
     {
-      TetherCore *core = l->data;
-
-      g_mutex_unlock (&core->stats.ring_lock);
-      g_mutex_unlock (&core->timers_lock);
-      g_mutex_unlock (&core->mutex);
+      tether_core_unlock_for_fork (l->data);
     }
   g_mutex_unlock (&cores_lock);
 }
@@ -81,9 +73,7 @@ fork_child (void)
 
       if (tether_core_reset_in_child (core))
         orphans = g_slist_prepend (orphans, core);
-      g_mutex_unlock (&core->stats.ring_lock);
-      g_mutex_unlock (&core->timers_lock);
-      g_mutex_unlock (&core->mutex);
+      tether_core_unlock_for_fork (core);
     }
   g_mutex_unlock (&cores_lock);
 
@@ -108,7 +98,7 @@ tether_fork_track (TetherCore *core)
 #endif
 
   g_mutex_lock (&cores_lock);
-  g_queue_push_tail_link (&cores, &core->fork_link);
+  g_queue_push_tail_link (&cores, tether_core_get_fork_link (core));
   g_mutex_unlock (&cores_lock);
 }
 
@@ -116,6 +106,6 @@ void
 tether_fork_untrack (TetherCore *core)
 {
   g_mutex_lock (&cores_lock);
-  g_queue_unlink (&cores, &core->fork_link);
+  g_queue_unlink (&cores, tether_core_get_fork_link (core));
   g_mutex_unlock (&cores_lock);
 }

@@ -92,7 +92,8 @@ tether_future_finalize (GObject *object)
 
   if (self->error != NULL && !g_atomic_int_get (&self->retrieved) &&
       self->status == TETHER_FUTURE_STATUS_FAILED &&
-      (g_atomic_int_get (&self->job->core->debug_flags) & TETHER_DEBUG_FLAGS_UNRETRIEVED))
+      (tether_core_get_setting (self->job->core, TETHER_CORE_DEBUG_FLAGS) &
+       TETHER_DEBUG_FLAGS_UNRETRIEVED))
     {
       g_autofree char *name = tether_job_dup_name (self->job);
       /* Read under the core lock: a restart frees the task type. */
@@ -431,7 +432,7 @@ wait_aborted (gpointer data)
 {
   WaitAbort *abort = data;
 
-  return (abort->waiter != NULL && g_atomic_int_get (&abort->waiter->cancelling)) ||
+  return (abort->waiter != NULL && tether_core_is_cancelling (abort->waiter)) ||
          g_cancellable_is_cancelled (abort->cancellable);
 }
 
@@ -567,7 +568,7 @@ tether_future_wait (TetherFuture  *self,
         handler = g_cancellable_connect (cancellable, G_CALLBACK (wake_waiters),
                                          &self->done, NULL);
       tether_event_wait_until_or (&self->done,
-                                  g_atomic_int_get (&self->job->core->wait_spin),
+                                  tether_core_get_setting (self->job->core, TETHER_CORE_WAIT_SPIN),
                                   deadline,
                                   waiter != NULL || cancellable != NULL ? wait_aborted : NULL,
                                   &abort);
@@ -635,7 +636,7 @@ tether_future_wait_done (TetherFuture *self,
 
   if (timeout_usec != 0 && !tether_future_is_done (self))
     tether_event_wait_until (&self->done,
-                             g_atomic_int_get (&self->job->core->wait_spin),
+                             tether_core_get_setting (self->job->core, TETHER_CORE_WAIT_SPIN),
                              timeout_usec > 0 ? tether_time_after (timeout_usec) : -1);
 
   return tether_future_is_done (self);

@@ -147,7 +147,7 @@ tether_loop_manager_constructed (GObject *object)
       self->id = valid;
     }
   self->core = tether_core_new (self->id);
-  g_weak_ref_set (&self->core->manager, self);
+  tether_core_set_manager (self->core, self);
 }
 
 /* Stops in DRAIN mode without waiting, on any thread: the manager's thread
@@ -504,7 +504,7 @@ tether_loop_manager_ref_current (void)
 {
   TetherCore *core = tether_core_get_current ();
 
-  return core != NULL ? g_weak_ref_get (&core->manager) : NULL;
+  return core != NULL ? tether_core_ref_manager (core) : NULL;
 }
 
 /**
@@ -547,9 +547,7 @@ tether_loop_manager_dup_task_type (TetherLoopManager *self)
 
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), NULL);
 
-  g_mutex_lock (&self->core->mutex);
-  ret = g_strdup (self->core->task_type);
-  g_mutex_unlock (&self->core->mutex);
+  ret = tether_core_dup_task_type (self->core);
 
   return ret;
 }
@@ -575,9 +573,7 @@ tether_loop_manager_is_running (TetherLoopManager *self)
 
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), FALSE);
 
-  g_mutex_lock (&self->core->mutex);
-  ret = self->core->state == CORE_RUNNING;
-  g_mutex_unlock (&self->core->mutex);
+  ret = tether_core_is_running (self->core);
 
   return ret;
 }
@@ -823,7 +819,7 @@ tether_loop_manager_stop_within (TetherLoopManager  *self,
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
                    _("LoopManager.stop_within() on the own thread of manager '%s' cannot wait "
                      "for itself; use LoopManager.stop() there, or stop it from another thread"),
-                   self->core->id);
+                   tether_core_get_id (self->core));
       return FALSE;
     }
 
@@ -835,7 +831,7 @@ tether_loop_manager_stop_within (TetherLoopManager  *self,
                    _("LoopManager.stop_within() would deadlock: %s each wait for the next, so "
                      "manager '%s' cannot stop while this thread waits; nothing was stopped: use "
                      "LoopManager.stop() here, or stop it from another thread"),
-                   cycle, self->core->id);
+                   cycle, tether_core_get_id (self->core));
       return FALSE;
     }
 
@@ -864,8 +860,13 @@ tether_loop_manager_stop_within (TetherLoopManager  *self,
         ran++;
     }
   /* Posts are counted, not tracked: those that ended during the stop. */
-  ran += g_atomic_pointer_get (&self->core->posts_ran) - posts[0];
-  cancelled += g_atomic_pointer_get (&self->core->posts_dropped) - posts[1];
+  {
+    gsize posts_ran, posts_dropped;
+
+    tether_core_get_post_counts (self->core, &posts_ran, &posts_dropped);
+    ran += posts_ran - posts[0];
+    cancelled += posts_dropped - posts[1];
+  }
   if (n_ran != NULL)
     *n_ran = ran;
   if (n_cancelled != NULL)
@@ -927,7 +928,7 @@ tether_loop_manager_get_max_pending (TetherLoopManager *self)
 {
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), 0);
 
-  return g_atomic_int_get (&self->core->max_pending);
+  return (guint) tether_core_get_setting (self->core, TETHER_CORE_MAX_PENDING);
 }
 
 /**
@@ -954,9 +955,7 @@ tether_loop_manager_set_max_pending (TetherLoopManager *self,
 
   g_return_if_fail (TETHER_IS_LOOP_MANAGER (self));
 
-  changed = (guint) g_atomic_int_exchange (&self->core->max_pending, max_pending) != max_pending;
-  /* A raised bound makes room now. */
-  tether_core_wake_room_waiters (self->core);
+  changed = tether_core_set_setting (self->core, TETHER_CORE_MAX_PENDING, max_pending);
 
   if (changed)
     g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_MAX_PENDING]);
@@ -981,9 +980,7 @@ tether_loop_manager_get_submit_timeout (TetherLoopManager *self)
 
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), 0);
 
-  g_mutex_lock (&self->core->mutex);
-  ret = self->core->submit_timeout;
-  g_mutex_unlock (&self->core->mutex);
+  ret = tether_core_get_setting (self->core, TETHER_CORE_SUBMIT_TIMEOUT);
   return ret;
 }
 
@@ -1026,10 +1023,7 @@ tether_loop_manager_set_submit_timeout (TetherLoopManager *self,
   g_return_if_fail (TETHER_IS_LOOP_MANAGER (self));
   g_return_if_fail (timeout_usec >= -1);
 
-  g_mutex_lock (&self->core->mutex);
-  changed = self->core->submit_timeout != timeout_usec;
-  self->core->submit_timeout = timeout_usec;
-  g_mutex_unlock (&self->core->mutex);
+  changed = tether_core_set_setting (self->core, TETHER_CORE_SUBMIT_TIMEOUT, timeout_usec);
 
   if (changed)
     g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_SUBMIT_TIMEOUT]);
@@ -1157,16 +1151,6 @@ tether_loop_manager_dup_stats (TetherLoopManager *self)
 /* The four tuning knobs are plain atomics: the hot paths read them without
  * any lock. The spins are ints (at most a second); the slow threshold is a
  * gssize, as GLib has no 64-bit atomics (see set_slow_threshold()). */
-static void
-set_int_property (TetherLoopManager *self,
-                  int               *field,
-                  int                value,
-                  guint              prop_id)
-{
-  if (g_atomic_int_exchange (field, value) != value)
-    g_object_notify_by_pspec (G_OBJECT (self), properties [prop_id]);
-}
-
 /**
  * tether_loop_manager_get_debug_flags:
  * @self: a [class@Tether.LoopManager]
@@ -1184,7 +1168,7 @@ tether_loop_manager_get_debug_flags (TetherLoopManager *self)
 {
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), TETHER_DEBUG_FLAGS_NONE);
 
-  return g_atomic_int_get (&self->core->debug_flags);
+  return (TetherDebugFlags) tether_core_get_setting (self->core, TETHER_CORE_DEBUG_FLAGS);
 }
 
 /**
@@ -1207,7 +1191,7 @@ tether_loop_manager_set_debug_flags (TetherLoopManager *self,
   g_return_if_fail ((flags & ~(TETHER_DEBUG_FLAGS_SLOW | TETHER_DEBUG_FLAGS_DROPPED |
                                TETHER_DEBUG_FLAGS_UNRETRIEVED)) == 0);
 
-  if ((TetherDebugFlags) g_atomic_int_exchange (&self->core->debug_flags, flags) != flags)
+  if (tether_core_set_setting (self->core, TETHER_CORE_DEBUG_FLAGS, flags))
     g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_DEBUG_FLAGS]);
 }
 
@@ -1228,7 +1212,7 @@ tether_loop_manager_get_slow_threshold (TetherLoopManager *self)
 {
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), 0);
 
-  return g_atomic_pointer_get (&self->core->slow_threshold);
+  return tether_core_get_setting (self->core, TETHER_CORE_SLOW_THRESHOLD);
 }
 
 /**
@@ -1248,15 +1232,10 @@ void
 tether_loop_manager_set_slow_threshold (TetherLoopManager *self,
                                         gint64             threshold_usec)
 {
-  gssize value;
-
   g_return_if_fail (TETHER_IS_LOOP_MANAGER (self));
   g_return_if_fail (threshold_usec >= 0);
 
-  /* g_atomic_pointer_*() handle pointer-sized integers: all of a gint64
-   * on 64-bit systems, so MIN() is a no-op there. */
-  value = (gssize) MIN (threshold_usec, G_MAXSSIZE);
-  if ((gssize) g_atomic_pointer_exchange (&self->core->slow_threshold, value) != value)
+  if (tether_core_set_setting (self->core, TETHER_CORE_SLOW_THRESHOLD, threshold_usec))
     g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_SLOW_THRESHOLD]);
 }
 
@@ -1277,7 +1256,7 @@ tether_loop_manager_get_wait_spin (TetherLoopManager *self)
 {
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), 0);
 
-  return g_atomic_int_get (&self->core->wait_spin);
+  return tether_core_get_setting (self->core, TETHER_CORE_WAIT_SPIN);
 }
 
 /**
@@ -1299,7 +1278,8 @@ tether_loop_manager_set_wait_spin (TetherLoopManager *self,
   g_return_if_fail (TETHER_IS_LOOP_MANAGER (self));
   g_return_if_fail (spin_usec >= 0 && spin_usec <= G_USEC_PER_SEC);
 
-  set_int_property (self, &self->core->wait_spin, (int) spin_usec, PROP_WAIT_SPIN);
+  if (tether_core_set_setting (self->core, TETHER_CORE_WAIT_SPIN, spin_usec))
+    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_WAIT_SPIN]);
 }
 
 /**
@@ -1319,7 +1299,7 @@ tether_loop_manager_get_loop_spin (TetherLoopManager *self)
 {
   g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), 0);
 
-  return g_atomic_int_get (&self->core->loop_spin);
+  return tether_core_get_setting (self->core, TETHER_CORE_LOOP_SPIN);
 }
 
 /**
@@ -1348,7 +1328,8 @@ tether_loop_manager_set_loop_spin (TetherLoopManager *self,
   g_return_if_fail (TETHER_IS_LOOP_MANAGER (self));
   g_return_if_fail (spin_usec >= 0 && spin_usec <= G_USEC_PER_SEC);
 
-  set_int_property (self, &self->core->loop_spin, (int) spin_usec, PROP_LOOP_SPIN);
+  if (tether_core_set_setting (self->core, TETHER_CORE_LOOP_SPIN, spin_usec))
+    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_LOOP_SPIN]);
 }
 
 /**
@@ -1658,7 +1639,7 @@ tether_loop_manager_submit_finish (TetherLoopManager  *self,
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
                    _("This result of LoopManager.submit_async() on manager '%s' was already "
                      "finished; call LoopManager.submit_finish() once per result"),
-                   self->core->label);
+                   tether_core_get_label (self->core));
       return FALSE;
     }
   g_task_set_task_data (G_TASK (result), NULL, NULL);
