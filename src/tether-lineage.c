@@ -577,11 +577,13 @@ tether_lineage_attach (TetherLineage  *parent,
   stack = get_stack ();
   if (stack->root != NULL || stack->adopted != NULL)
     {
+      const char *name = stack->root != NULL ? stack->root->thread_name : "(adopted)";
+
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
                    "Thread '%s' already has a place in the lineage; call "
                    "tether_lineage_attach() before the thread uses the registry, or use "
                    "tether_lineage_adopt() to act on behalf of another thread for a while",
-                   stack->root != NULL ? stack->root->thread_name : "(adopted)");
+                   name != NULL && *name != '\0' ? name : "(unnamed)");
       return FALSE;
     }
 
