@@ -96,7 +96,10 @@ tether_loop_manager_get_or_create (const char         *id,
   if (flags & TETHER_LOOKUP_FLAGS_STRICT)
     {
       g_autofree char *key_shown = tether_describe_name (key);
-      g_autofree char *thread_shown = tether_describe_name (node->thread_name);
+      /* Empty where the system cannot name threads Tether did not make. */
+      g_autofree char *thread_shown =
+        tether_describe_name (node->thread_name != NULL && node->thread_name[0] != '\0'
+                              ? node->thread_name : "(unnamed)");
 
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_MANAGER_NOT_FOUND,
                    _("No manager with id '%s' is registered on thread '%s' or its ancestors; "
