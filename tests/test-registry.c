@@ -785,6 +785,7 @@ name_thread (gpointer data)
 {
   g_autoptr(TetherLoopManager) m = lookup (data, TETHER_LOOKUP_FLAGS_FORCE_CREATE);
 
+  g_assert_nonnull (m);
   return snapshot_thread_name (data);
 }
 
