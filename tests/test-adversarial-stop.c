@@ -1513,7 +1513,7 @@ churn_thread (gpointer data)
 
       for (int k = 0; k < 20; k++)
         g_assert_true (tether_loop_manager_post (m, NULL, count_post, &c->ran, NULL, NULL));
-      g_object_unref (m);
+      g_assert_finalize_object (m);   /* posts hold no reference: it dies here */
     }
   return NULL;
 }
