@@ -33,7 +33,7 @@ expect () {
   shift 3
   if compile "$code" "$@"; then
     got=compiles
-  elif grep -q 'incompatible-pointer-types' "$dir/err"; then
+  elif grep -Eq 'incompatible(-function)?-pointer-types' "$dir/err"; then
     got=rejected
   else
     got="broken (another error)"
