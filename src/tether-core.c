@@ -16,6 +16,7 @@
 #include "tether-fork-private.h"
 #include "tether-gjs-private.h"
 #include "tether-i18n-private.h"
+#include "tether-wait-graph-private.h"
 #include "tether-work-private.h"
 
 typedef enum
@@ -78,11 +79,7 @@ struct _TetherCore
   gint64           submit_timeout; /* usec a submitter waits for room; -1: no limit */
   guint            room_waiters; /* atomic: submitters blocked waiting for room */
   GCond            room_cond;
-  TetherCore      *waiting_on;   /* wait_graph_lock: whose work or stop this thread blocks on */
-  gboolean         waiting_on_stop; /* wait_graph_lock: for its thread to exit, not its work */
-  gboolean         waiting_for_room; /* wait_graph_lock: for room in its queue */
-  TetherEvent     *wait_event;   /* wait_graph_lock: the future's event it sleeps on, if any */
-  GPtrArray       *async_waits;  /* wait_graph_lock: cores, once per pending wait_async() made here */
+  TetherWaitNode   wait;         /* tether-wait-graph.c's: what this thread blocks on */
   gboolean         detached;     /* the last unref let the running thread go unjoined */
   char            *task_type;    /* written only while closed */
   GThread         *thread;       /* not yet joined */
@@ -200,7 +197,7 @@ tether_core_unref (TetherCore *core)
   g_cond_clear (&core->cond);
   g_cond_clear (&core->room_cond);
   g_clear_pointer (&core->starter, tether_lineage_unref_memory);
-  g_clear_pointer (&core->async_waits, g_ptr_array_unref);
+  tether_wait_node_clear (&core->wait);
   tether_stats_clear (&core->stats);
   tether_post_pool_clear (&core->posts);
   g_free (core->task_type);
@@ -1001,6 +998,7 @@ tether_core_new (const char *id)
   core->slow_threshold = (gssize) MIN (tether_debug_get_default_slow_threshold (), G_MAXSSIZE);
   core->id = g_strdup (id);
   core->label = tether_describe_name (id);
+  tether_wait_node_init (&core->wait, core->label, &core->stats.running);
   g_mutex_init (&core->timers_lock);
   core->timers = g_ptr_array_new ();
   g_mutex_init (&core->mutex);
@@ -2007,86 +2005,9 @@ tether_core_dup_stats (TetherCore *core)
                                    load_count (&core->posts_dropped));
 }
 
-/* Blocking waits made on manager threads form a graph in which each
- * manager's thread waits on at most one other manager: for the work of a
- * future (tether_future_wait()) or for its thread to stop (a stop or a start
- * that waits for a stop). A wait that would close a cycle is refused. The
- * lock is a leaf: nothing else is taken while it is held. */
-static GMutex wait_graph_lock;
-
-typedef struct
-{
-  TetherCore *core;
-  gboolean    whole_stop; /* reached as a stop target: its whole drain matters */
-  int         from;       /* index of the hop it was reached from */
-} Hop;
-
-static void
-hop_add (GArray     *hops,
-         TetherCore *core,
-         gboolean    whole_stop,
-         int         from)
-{
-  Hop hop = { core, whole_stop, from };
-
-  for (guint i = 0; i < hops->len; i++)
-    {
-      Hop *seen = &g_array_index (hops, Hop, i);
-
-      if (seen->core == core && (seen->whole_stop || !whole_stop))
-        return;
-    }
-  g_array_append_val (hops, hop);
-}
-
-/* With wait_graph_lock held: whether a wait of @self on @target would
- * close a cycle, and which managers it would go through. A wait on a
- * future needs the target's thread free: its blocking wait counts. A stop
- * needs the target's whole drain: its deferred work may also wait for the
- * futures its thread awaits with wait_async(). */
-static char *
-wait_graph_find_cycle_locked (TetherCore *self,
-                              TetherCore *target,
-                              gboolean    stop)
-{
-  g_autoptr(GArray) hops = g_array_new (FALSE, FALSE, sizeof (Hop));
-  g_autoptr(GPtrArray) path = NULL;
-  GString *cycle;
-  int found = -1;
-
-  hop_add (hops, target, stop, -1);
-  for (guint i = 0; i < hops->len && found < 0; i++)
-    {
-      Hop hop = g_array_index (hops, Hop, i);
-
-      if (hop.core == self)
-        {
-          found = i;
-          break;
-        }
-      /* Once a drain matters, so does every drain and deferred work it
-       * waits for. */
-      if (hop.core->waiting_on != NULL)
-        hop_add (hops, hop.core->waiting_on, hop.whole_stop || hop.core->waiting_on_stop, i);
-      /* Only deferred work, started and not ended, can be waiting for them. */
-      if (!hop.whole_stop || g_atomic_int_get (&hop.core->stats.running) == 0)
-        continue;
-      for (guint j = 0; hop.core->async_waits != NULL && j < hop.core->async_waits->len; j++)
-        hop_add (hops, g_ptr_array_index (hop.core->async_waits, j), TRUE, i);
-    }
-  if (found < 0)
-    return NULL;
-
-  path = g_ptr_array_new ();
-  for (int i = found; i >= 0; i = g_array_index (hops, Hop, i).from)
-    g_ptr_array_add (path, g_array_index (hops, Hop, i).core);
-  cycle = g_string_new (NULL);
-  g_string_append_printf (cycle, "'%s'", self->label);
-  for (guint i = path->len; i > 0; i--)
-    g_string_append_printf (cycle, " -> '%s'", ((TetherCore *) g_ptr_array_index (path, i - 1))->label);
-  return g_string_free (cycle, FALSE);
-}
-
+/* The wait graph (tether-wait-graph.c), seen from the calling thread: a
+ * thread that is not a manager's cannot close a cycle, and registers
+ * nothing. */
 static gboolean
 core_begin_wait (TetherCore   *target,
                  gboolean      stop,
@@ -2095,24 +2016,11 @@ core_begin_wait (TetherCore   *target,
                  char        **cycle)
 {
   TetherCore *self = g_private_get (&current_core);
-  char *found;
 
   if (self == NULL)
     return TRUE;
-
-  g_mutex_lock (&wait_graph_lock);
-  found = wait_graph_find_cycle_locked (self, target, stop);
-  if (found == NULL)
-    {
-      self->waiting_on = target;
-      self->waiting_on_stop = stop;
-      self->waiting_for_room = room;
-      self->wait_event = event;
-    }
-  g_mutex_unlock (&wait_graph_lock);
-
-  *cycle = found;
-  return found == NULL;
+  *cycle = tether_wait_graph_begin (&self->wait, &target->wait, stop, room, event);
+  return *cycle == NULL;
 }
 
 /* Registers the calling thread, if it is a manager's, as blocked on work of
@@ -2145,13 +2053,9 @@ tether_core_begin_room_wait (TetherCore  *target,
 }
 
 /* Records a wait_async() made on a manager's thread for work of another
- * manager: not a blocking wait, but the caller's deferred work may wait for
- * it before it returns, so a stop of the caller's manager depends on it.
- * Returns %FALSE, recording nothing, with @cycle set if @target's thread is
- * blocked, directly or through other managers, waiting for the calling
- * manager's thread to exit: its work cannot run before that thread has
- * left its loop, so the callback could never run there. Otherwise @waiter
- * receives the calling manager's core (a reference) for
+ * manager (see tether_wait_graph_begin_async()). Returns %FALSE, recording
+ * nothing, with @cycle set if the callback could never run. Otherwise
+ * @waiter receives the calling manager's core (a reference) for
  * tether_core_end_async_wait(), or %NULL if there is nothing to record. */
 gboolean
 tether_core_begin_async_wait (TetherCore  *target,
@@ -2159,37 +2063,14 @@ tether_core_begin_async_wait (TetherCore  *target,
                               char       **cycle)
 {
   TetherCore *self = g_private_get (&current_core);
-  GString *found = NULL;
 
   *waiter = NULL;
   if (self == NULL || self == target)
     return TRUE;
-
-  g_mutex_lock (&wait_graph_lock);
-  for (TetherCore *c = target; c != NULL && c != self; c = c->waiting_on)
-    if (c->waiting_on == self && c->waiting_on_stop)
-      {
-        found = g_string_new (NULL);
-        g_string_append_printf (found, "'%s'", self->label);
-        for (TetherCore *d = target; d != self; d = d->waiting_on)
-          g_string_append_printf (found, " -> '%s'", d->label);
-        g_string_append_printf (found, " -> '%s'", self->label);
-        break;
-      }
-  if (found == NULL)
-    {
-      if (self->async_waits == NULL)
-        self->async_waits = g_ptr_array_new ();
-      g_ptr_array_add (self->async_waits, target);
-      *waiter = tether_core_ref (self);
-    }
-  g_mutex_unlock (&wait_graph_lock);
-
-  if (found != NULL)
-    {
-      *cycle = g_string_free (found, FALSE);
-      return FALSE;
-    }
+  *cycle = tether_wait_graph_begin_async (&self->wait, &target->wait);
+  if (*cycle != NULL)
+    return FALSE;
+  *waiter = tether_core_ref (self);
   return TRUE;
 }
 
@@ -2199,25 +2080,14 @@ gboolean
 tether_core_is_waiting_on (TetherCore *waiter,
                            TetherCore *target)
 {
-  gboolean ret;
-
-  g_mutex_lock (&wait_graph_lock);
-  ret = waiter->waiting_on == target ||
-        (waiter->async_waits != NULL &&
-         g_ptr_array_find (waiter->async_waits, target, NULL));
-  g_mutex_unlock (&wait_graph_lock);
-
-  return ret;
+  return tether_wait_graph_is_waiting_on (&waiter->wait, &target->wait);
 }
 
 void
 tether_core_end_async_wait (TetherCore *waiter,
                             TetherCore *target)
 {
-  g_mutex_lock (&wait_graph_lock);
-  g_ptr_array_remove_fast (waiter->async_waits, target);
-  g_mutex_unlock (&wait_graph_lock);
-
+  tether_wait_graph_end_async (&waiter->wait, &target->wait);
   tether_core_unref (waiter);
 }
 
@@ -2226,15 +2096,8 @@ tether_core_end_wait (void)
 {
   TetherCore *self = g_private_get (&current_core);
 
-  if (self == NULL)
-    return;
-
-  g_mutex_lock (&wait_graph_lock);
-  self->waiting_on = NULL;
-  self->waiting_on_stop = FALSE;
-  self->waiting_for_room = FALSE;
-  self->wait_event = NULL;
-  g_mutex_unlock (&wait_graph_lock);
+  if (self != NULL)
+    tether_wait_graph_end (&self->wait);
 }
 
 /* Whether the calling thread is a manager's whose manager a CANCEL stop has
@@ -2247,23 +2110,20 @@ tether_core_wait_cancelled (void)
   return self != NULL && g_atomic_int_get (&self->cancelling);
 }
 
+static gpointer
+core_ref_of_node (TetherWaitNode *node)
+{
+  return tether_core_ref ((TetherCore *) ((char *) node - G_STRUCT_OFFSET (TetherCore, wait)));
+}
+
 /* After a CANCEL stop set core->cancelling: wakes the manager's thread if it
- * sleeps in a future's wait, or waits for room in another manager's queue.
- * The waiter unregisters under the same lock before it returns, so the
- * event is alive here; the other manager is referenced, because its lock,
- * which the waiter holds while it registers, cannot be taken under this
- * one. */
+ * sleeps in a future's wait, or waits for room in another manager's queue
+ * (that manager is referenced, because its lock, which the waiter holds
+ * while it registers, cannot be taken under the wait graph's). */
 static void
 core_interrupt_wait (TetherCore *core)
 {
-  TetherCore *room = NULL;
-
-  g_mutex_lock (&wait_graph_lock);
-  if (core->wait_event != NULL)
-    tether_event_nudge (core->wait_event);
-  else if (core->waiting_for_room)
-    room = tether_core_ref (core->waiting_on);
-  g_mutex_unlock (&wait_graph_lock);
+  TetherCore *room = tether_wait_graph_interrupt (&core->wait, core_ref_of_node);
 
   if (room != NULL)
     {
@@ -2302,7 +2162,7 @@ void
 tether_core_lock_statics (void)
 {
   g_mutex_lock (&context_lock);
-  g_mutex_lock (&wait_graph_lock);
+  tether_wait_graph_lock ();
   tether_detached_lock ();
 }
 
@@ -2310,7 +2170,7 @@ void
 tether_core_unlock_statics (void)
 {
   tether_detached_unlock ();
-  g_mutex_unlock (&wait_graph_lock);
+  tether_wait_graph_unlock ();
   g_mutex_unlock (&context_lock);
 }
 
@@ -2355,11 +2215,7 @@ tether_core_reset_in_child (TetherCore *core)
   core->poke = FALSE;
   core->post_running = 0;
   core->room_waiters = 0;
-  core->waiting_on = NULL;
-  core->waiting_on_stop = FALSE;
-  core->wait_event = NULL;
-  if (core->async_waits != NULL)
-    g_ptr_array_set_size (core->async_waits, 0);
+  tether_wait_node_reset_in_child (&core->wait);
   core->detached = FALSE;
   core->stats.running = 0;
 

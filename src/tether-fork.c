@@ -22,7 +22,7 @@
  *     mutex is held, so a core's last reference is never dropped there.
  *  2. each core's mutex, in list order: never two at once elsewhere;
  *  3. that core's timers lock, then its statistics ring lock (leaves);
- *  4. tether-core.c's context_lock and wait_graph_lock, then tether-detached.c's lock
+ *  4. tether-core.c's context_lock, then tether-wait-graph.c's lock, then tether-detached.c's
  *     (leaves);
  *  5. the lineage lock, then each node's mutex (tether-lineage.c).
  *
