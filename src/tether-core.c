@@ -720,11 +720,14 @@ tether_core_wake_timer (TetherCore *core,
 }
 
 /* Manager thread only: records the latency of one item, and warns about
- * slow work if the manager's debug mode asks for it. */
+ * slow work if the manager's debug mode asked for it when the item started
+ * (@watch_slow): a flag set while the item runs, perhaps by a waiter the
+ * item has already woken, does not reach back to it. */
 static void
 core_note_timing (TetherCore *core,
                   gint64      queued_at,
                   gint64      started,
+                  gboolean    watch_slow,
                   gpointer    func,
                   TetherJob  *job)
 {
@@ -734,7 +737,7 @@ core_note_timing (TetherCore *core,
   if (queued_at != 0)
     tether_stats_record (&core->stats, started - queued_at, ended - started);
 
-  if (g_atomic_int_get (&core->debug_flags) & TETHER_DEBUG_FLAGS_SLOW &&
+  if (watch_slow &&
       ended - started > (threshold = g_atomic_pointer_get (&core->slow_threshold)))
     {
       g_autofree char *name = job != NULL ? tether_job_dup_name (job)
@@ -745,12 +748,11 @@ core_note_timing (TetherCore *core,
     }
 }
 
+/* Whether debug mode watches for slow work: read as an item starts. */
 static inline gboolean
-core_wants_timing (TetherCore *core,
-                   gint64      queued_at)
+core_watches_slow (TetherCore *core)
 {
-  return queued_at != 0 ||
-         (g_atomic_int_get (&core->debug_flags) & TETHER_DEBUG_FLAGS_SLOW);
+  return (g_atomic_int_get (&core->debug_flags) & TETHER_DEBUG_FLAGS_SLOW) != 0;
 }
 
 static void
@@ -777,6 +779,7 @@ core_run_post (TetherCore *core,
                TetherPost *post)
 {
   gint64 started = 0;
+  gboolean watch_slow;
 
   bump_count (&core->n_taken);
 
@@ -788,7 +791,8 @@ core_run_post (TetherCore *core,
     }
   else
     {
-      if (core_wants_timing (core, post->queued_at))
+      watch_slow = core_watches_slow (core);
+      if (post->queued_at != 0 || watch_slow)
         started = g_get_monotonic_time ();
       /* Read only by dup_stats(). These stores were relaxed: as
        * sequentially consistent ones they are two full barriers per post,
@@ -797,7 +801,8 @@ core_run_post (TetherCore *core,
       post->func (post->func_data);
       g_atomic_int_set (&core->post_running, 0);
       if (started != 0)
-        core_note_timing (core, post->queued_at, started, (gpointer) post->func, NULL);
+        core_note_timing (core, post->queued_at, started, watch_slow, (gpointer) post->func,
+                          NULL);
       tether_release_func_data (post->home, post->func_data, post->func_data_destroy);
       bump_count (&core->posts_ran);
     }
@@ -832,8 +837,9 @@ core_run (TetherCore *core,
 {
   TetherWork *work;
   gint64 started = 0;
+  gboolean watch_slow = core_watches_slow (core);
 
-  if (core_wants_timing (core, job->queued_at))
+  if (job->queued_at != 0 || watch_slow)
     started = g_get_monotonic_time ();
 
   work = tether_work_new_reusable (job, g_steal_pointer (&core->spare_work));
@@ -842,7 +848,7 @@ core_run (TetherCore *core,
   core->spare_work = tether_work_release (work);
 
   if (started != 0)
-    core_note_timing (core, job->queued_at, started, NULL, job);
+    core_note_timing (core, job->queued_at, started, watch_slow, NULL, job);
 
   if (g_atomic_int_dec_and_test (&job->retire_tokens))
     core_retire (core, job);
