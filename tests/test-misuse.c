@@ -1957,6 +1957,9 @@ test_last_unref_on_other_thread (void)
   /* The only reference goes to the thread that drops it. */
   thread = g_thread_new ("last-unref", last_unref_thread, &data);
   wait_until_set (&data.about_to_unref);
+  /* Not a synchronisation: the gate holds the queued work whether or not
+   * the unref has begun yet; the pause only makes it likely that the gate
+   * opens on an unref already draining, the case under test. */
   g_usleep (10000);
   g_assert_false (tether_future_is_done (queued));
   gate_open (&gate);
