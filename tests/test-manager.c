@@ -1074,7 +1074,8 @@ test_future_wait_async (void)
 static gpointer
 drop_manager (gpointer data)
 {
-  g_object_unref (data);
+  /* The last reference: the object dies on this thread. */
+  g_assert_finalize_object (data);
   return NULL;
 }
 
@@ -1346,7 +1347,7 @@ test_current_exit_func_while_draining (void)
   gate_init (&state.gate);
   g_assert_true (tether_loop_manager_post (manager, NULL, current_exit_work, &state, NULL, NULL));
   gate_wait_entered (&state.gate);
-  g_object_unref (manager);         /* the last reference: the thread drains */
+  g_assert_finalize_object (manager);  /* the last reference: the thread drains */
   gate_open (&state.gate);
 
   watchdog_arm (60, "waiting for a detached drain");

@@ -1654,7 +1654,8 @@ test_destroy_notify_submits_other (void)
   /* Also while the first manager drains for its last reference. */
   g_clear_object (&future);
   future = tether_loop_manager_submit (manager, NULL, NULL, seven_work, &last, resubmit_destroy, NULL);
-  g_object_unref (manager);
+  /* The last reference: the object dies here, its thread drains on. */
+  g_assert_finalize_object (manager);
   g_assert_true (tether_loop_manager_wait_detached (60 * G_USEC_PER_SEC));
   g_assert_true (tether_future_is_done (future));
   wait_until_count (&last.destroys, 2);
@@ -2002,10 +2003,8 @@ test_start_after_foreign_unref (void)
   g_autoptr(TetherFuture) future = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GObject) current = NULL;
-  int finalized = 0;
 
   manager = g_thread_join (tether_thread_new ("registrar", register_and_start_thread, NULL));
-  g_object_weak_ref (G_OBJECT (manager), weak_notify_flag, &finalized);
 
   /* Still running, though the thread that started and registered it is
    * gone and the registry has dropped it there. */
@@ -2031,8 +2030,7 @@ test_start_after_foreign_unref (void)
   /* The work may still hold references for a moment after the future
    * ended; the stop joins its thread. */
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
-  g_object_unref (manager);
-  g_assert_true (finalized);
+  g_assert_finalize_object (manager);
 }
 
 static void
