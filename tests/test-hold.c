@@ -206,7 +206,8 @@ test_hold_last_unref_drains (void)
   GThread *thread;
 
   g_assert_no_error (error);
-  g_object_unref (manager);
+  /* The hold keeps the thread, not the object. */
+  g_assert_finalize_object (manager);
   g_assert_false (tether_loop_manager_wait_detached (0));
   watchdog_arm (60, "wait_detached() for a hold");
   thread = g_thread_new ("returner", return_later, work);

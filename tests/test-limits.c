@@ -89,6 +89,8 @@ typedef struct
   TetherFuture      *future;
   GError            *error;
   gint64             waited;
+  int                submitting;  /* atomic: set just before the submit */
+  int                returned;    /* atomic: set once the submit returned */
 } Submitter;
 
 static gpointer
@@ -97,9 +99,11 @@ submit_thread (gpointer data)
   Submitter *submitter = data;
   gint64 start = g_get_monotonic_time ();
 
+  g_atomic_int_set (&submitter->submitting, 1);
   submitter->future = tether_loop_manager_submit (submitter->manager, NULL, return_one,
                                                   NULL, NULL, NULL, &submitter->error);
   submitter->waited = g_get_monotonic_time () - start;
+  g_atomic_int_set (&submitter->returned, 1);
   return NULL;
 }
 
@@ -108,7 +112,7 @@ test_busy_blocks_for_room (void)
 {
   g_autoptr(TetherLoopManager) manager = started ("room", NULL);
   g_autoptr(GPtrArray) futures = NULL;
-  Submitter submitter = { manager, NULL, NULL, 0 };
+  Submitter submitter = { manager, NULL, NULL, 0, 0, 0 };
   GThread *thread;
   Gate gate;
 
@@ -118,9 +122,14 @@ test_busy_blocks_for_room (void)
   futures = fill (manager, &gate, 2);
 
   thread = g_thread_new ("submitter", submit_thread, &submitter);
-  /* The submitter blocks until the manager's thread takes work. */
+  /* The submitter blocks until the manager's thread takes work, which the
+   * gate prevents: it cannot have returned, however long it has had. The
+   * pause is not a synchronisation (the check holds whether or not the
+   * submitter has reached its wait yet); it only makes it likely that the
+   * gate opens on a submitter already waiting, the case under test. */
+  poll_until (g_atomic_int_get (&submitter.submitting));
   g_usleep (20 * 1000);
-  g_assert_null (submitter.future);
+  g_assert_false (g_atomic_int_get (&submitter.returned));
   gate_open (&gate);
   g_thread_join (thread);
 
@@ -136,7 +145,7 @@ test_busy_times_out (void)
 {
   g_autoptr(TetherLoopManager) manager = started ("room-timeout", NULL);
   g_autoptr(GPtrArray) futures = NULL;
-  Submitter submitter = { manager, NULL, NULL, 0 };
+  Submitter submitter = { manager, NULL, NULL, 0, 0, 0 };
   Gate gate;
 
   gate_init (&gate);
@@ -162,7 +171,7 @@ test_busy_wait_ends_on_stop (void)
   g_autoptr(TetherLoopManager) manager = started ("room-stop", NULL);
   g_autoptr(TetherFuture) running = NULL;
   g_autoptr(TetherFuture) queued = NULL;
-  Submitter submitter = { manager, NULL, NULL, 0 };
+  Submitter submitter = { manager, NULL, NULL, 0, 0, 0 };
   GThread *thread;
   Gate gate;
 
@@ -176,7 +185,12 @@ test_busy_wait_ends_on_stop (void)
   g_assert_cmpuint (tether_loop_manager_get_n_pending (manager), ==, 1);
 
   thread = g_thread_new ("submitter", submit_thread, &submitter);
+  /* The submitter is refused whether the stop comes before its submit or
+   * during its wait for room: the pause is not a synchronisation, it only
+   * makes the second (the case under test) likely. */
+  poll_until (g_atomic_int_get (&submitter.submitting));
   g_usleep (20 * 1000);
+  g_assert_false (g_atomic_int_get (&submitter.returned));
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_CANCEL);
   g_thread_join (thread);
 
@@ -235,8 +249,7 @@ opener_thread (gpointer data)
 {
   Opener *opener = data;
 
-  while (tether_loop_manager_is_running (opener->manager))
-    g_usleep (1000);
+  poll_until (!tether_loop_manager_is_running (opener->manager));
   gate_open (opener->gate);
   g_free (opener);
   return NULL;

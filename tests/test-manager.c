@@ -1038,8 +1038,8 @@ test_last_unref_on_own_thread (void)
   g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   g_assert_true (tether_future_wait (after, -1, NULL, NULL));
   g_assert_cmpint (runs, ==, 1);
-  while (!g_atomic_int_get (&finalized))
-    g_usleep (1000);
+  /* Finalized on the manager's thread, after the work's future completed. */
+  poll_until (g_atomic_int_get (&finalized));
   gate_clear (&gate);
 }
 
@@ -1105,11 +1105,10 @@ test_drain_vs_cancel (gconstpointer mode_data)
   stop_args.mode = mode;
   sentinel = tether_loop_manager_submit (manager, NULL, count_work, &sentinel_runs, NULL, NULL, NULL);
   stopper = g_thread_new ("stopper", stop_thread, &stop_args);
-  while (tether_loop_manager_is_running (manager))
-    g_usleep (100);
+  poll_until (!tether_loop_manager_is_running (manager));
   /* CANCEL applies in submission order; the sentinel comes last. */
-  while (mode == TETHER_STOP_MODE_CANCEL && !tether_future_is_done (sentinel))
-    g_usleep (100);
+  if (mode == TETHER_STOP_MODE_CANCEL)
+    poll_until (tether_future_is_done (sentinel));
   gate_open (&gate);
   g_thread_join (stopper);
   g_clear_object (&sentinel);
@@ -1219,7 +1218,9 @@ test_race_submit_during_stop (gconstpointer mode_data)
       g_mutex_init (&race.mutex);
       for (int i = 0; i < 8; i++)
         threads[i] = g_thread_new ("racer", race_thread, &race);
-      g_usleep (500 * round);
+      /* Each round stops at a later point of the race: once the racers
+       * have made 200 more submissions than in the round before. */
+      poll_until (g_atomic_int_get (&race.accepted) + g_atomic_int_get (&race.rejected) >= 200 * round);
       tether_loop_manager_stop (manager, mode);
       for (int i = 0; i < 8; i++)
         g_thread_join (threads[i]);
@@ -1273,8 +1274,7 @@ test_concurrent_stops (void)
 
   /* A drain begins and waits on the busy thread ... */
   drainer = g_thread_new ("drain", stop_thread, &drain);
-  while (tether_loop_manager_is_running (manager))
-    g_usleep (100);
+  poll_until (!tether_loop_manager_is_running (manager));
 
   /* ... then a cancel arrives: it fires the running work's cancellable from
    * this thread, and nothing queued behind it runs. */

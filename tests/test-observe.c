@@ -4,6 +4,7 @@
 #define _GNU_SOURCE  /* gettid() */
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "test-util.h"
@@ -359,6 +360,12 @@ test_debug_slow (void)
   future = tether_loop_manager_submit (manager, "disk", slow_named, NULL, NULL, NULL, &error);
   g_assert_true (tether_future_wait (future, -1, NULL, NULL));
   g_clear_object (&future);
+  /* The waiter can wake before the manager's thread is done with the work
+   * (the report, if any, comes after): a job queued behind it is a barrier,
+   * so that the flags do not change under that report. */
+  future = tether_loop_manager_submit (manager, "disk", return_int, NULL, NULL, NULL, &error);
+  g_assert_true (tether_future_wait (future, -1, NULL, NULL));
+  g_clear_object (&future);
   g_assert_cmpuint (take_logged ("", NULL), ==, 0);
 
   tether_loop_manager_set_debug_flags (manager, TETHER_DEBUG_FLAGS_SLOW);
@@ -447,11 +454,10 @@ test_debug_unretrieved (void)
    * the manager's thread, just after it completed the future. */
   future = tether_loop_manager_submit (manager, "net", return_error, NULL, NULL, NULL, &error);
   g_object_add_weak_pointer (G_OBJECT (future), (gpointer *) &future);
-  while (!tether_future_is_done (future))
-    g_usleep (100);
+  poll_until (tether_future_is_done (future));
   g_object_unref (future);
-  while (g_atomic_pointer_get (&future) != NULL)
-    g_usleep (100);
+  /* The manager's thread may still hold a reference, briefly. */
+  poll_until (g_atomic_pointer_get (&future) == NULL);
   g_assert_cmpuint (take_logged ("debug-unretrieved|net|", "failed on purpose",
                                  "without anyone reading its error", NULL), ==, 1);
 
@@ -463,8 +469,7 @@ test_debug_unretrieved (void)
 
   /* Read through dup_error(): not logged. A success is never logged. */
   future = tether_loop_manager_submit (manager, "net", return_error, NULL, NULL, NULL, &error);
-  while (!tether_future_is_done (future))
-    g_usleep (100);
+  poll_until (tether_future_is_done (future));
   g_clear_error (&error);
   error = tether_future_dup_error (future);
   g_assert_nonnull (error);
@@ -504,25 +509,73 @@ context_switches (pid_t tid)
   return total;
 }
 
+/* TRUE if thread @tid of this process is blocked (state S) in poll() or
+ * ppoll(): what the kernel reports in /proc, not a guess from elapsed time. */
+static gboolean
+is_blocked_in_poll (pid_t tid)
+{
+  g_autofree char *stat_path = g_strdup_printf ("/proc/self/task/%d/stat", tid);
+  g_autofree char *syscall_path = g_strdup_printf ("/proc/self/task/%d/syscall", tid);
+  g_autofree char *stat = NULL;
+  g_autofree char *call = NULL;
+  const char *state;
+  gint64 nr;
+
+  if (!g_file_get_contents (stat_path, &stat, NULL, NULL) ||
+      !g_file_get_contents (syscall_path, &call, NULL, NULL))
+    return FALSE;
+  /* "tid (comm) S ...": the comm may hold spaces and parentheses. */
+  state = strrchr (stat, ')');
+  if (state == NULL || state[1] != ' ' || state[2] != 'S')
+    return FALSE;
+  /* "running", or the number of the system call it is blocked in. */
+  if (!g_ascii_isdigit (call[0]))
+    return FALSE;
+  nr = g_ascii_strtoll (call, NULL, 10);
+#ifdef SYS_poll
+  if (nr == SYS_poll)
+    return TRUE;
+#endif
+  return nr == SYS_ppoll;
+}
+
+/* Waits until the manager's thread @tid is asleep in poll(): past any loop
+ * spin, with nothing to do. */
+static void
+wait_until_asleep (pid_t tid)
+{
+  poll_until (is_blocked_in_poll (tid));
+}
+
+static pid_t
+manager_tid (TetherLoopManager *manager)
+{
+  g_autoptr(TetherFuture) future = NULL;
+
+  future = tether_loop_manager_submit (manager, NULL, store_tid, NULL, NULL, NULL, NULL);
+  g_assert_true (tether_future_wait (future, -1, NULL, NULL));
+  return tether_future_get_int (future, NULL);
+}
+
 /* An idle manager sleeps in poll() and nothing wakes it: not with the
  * defaults, and not with a loop spin, which spins once and then sleeps. */
 static void
 check_idle (gint64 loop_spin)
 {
   g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("idle");
-  g_autoptr(TetherFuture) future = NULL;
   g_autoptr(GError) error = NULL;
   guint64 before, after;
   pid_t tid;
 
   tether_loop_manager_set_loop_spin (manager, loop_spin);
   g_assert_true (tether_loop_manager_start (manager, NULL, &error));
-  future = tether_loop_manager_submit (manager, NULL, store_tid, NULL, NULL, NULL, &error);
-  g_assert_true (tether_future_wait (future, -1, NULL, NULL));
-  tid = tether_future_get_int (future, NULL);
+  tid = manager_tid (manager);
 
-  g_usleep (100 * 1000);  /* let the spin, if any, run out */
+  /* Past the spin, if any. */
+  wait_until_asleep (tid);
   before = context_switches (tid);
+  /* Not a synchronisation: the property is "nothing happens for a
+   * while", which takes a while to observe. */
   g_usleep (SECOND);
   after = context_switches (tid);
   g_assert_cmpuint (after - before, ==, 0);
@@ -571,15 +624,20 @@ test_spin_round_trips (void)
 
     g_assert_true (tether_future_wait (future, -1, NULL, &error));
   }
-  /* A timed wait shorter than the spin still times out. */
+  /* A timed wait shorter than the spin still times out. The work is held
+   * by a gate, not a sleep: it cannot end during the wait. */
   {
-    g_autoptr(TetherFuture) future =
-      tether_loop_manager_submit (manager, NULL, sleep_work, GUINT_TO_POINTER (50000), NULL, NULL, &error);
+    g_autoptr(TetherFuture) future = NULL;
+    Gate gate;
 
+    gate_init (&gate);
+    future = tether_loop_manager_submit (manager, NULL, block_work, &gate, NULL, NULL, &error);
     g_assert_false (tether_future_wait (future, 100, NULL, &error));
     g_assert_error (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT);
     g_clear_error (&error);
+    gate_open (&gate);
     g_assert_true (tether_future_wait (future, -1, NULL, &error));
+    gate_clear (&gate);
   }
 }
 

@@ -337,8 +337,9 @@ test_result_released_by_future_owner (void)
       g_assert_cmpint (settle (future), ==, TETHER_FUTURE_STATUS_SUCCEEDED);
       g_clear_object (&witness);
       g_assert_null (g_atomic_pointer_get (&finalized_on));
-      /* This is the last reference: the value dies here, in this call. */
-      g_object_unref (future);
+      /* This is the last reference: the future and its value die here, in
+       * this call. */
+      g_assert_finalize_object (future);
       g_assert_true (g_atomic_pointer_get (&finalized_on) == g_thread_self ());
     }
 

@@ -81,16 +81,29 @@ started (const char *id,
   return manager;
 }
 
+static void
+open_on_cancel (GCancellable *cancellable,
+                gpointer      user_data)
+{
+  gate_open (user_data);
+}
+
 void
 wait_for_cancel (TetherWork *work,
                  Gate       *gate)
 {
   GCancellable *cancellable = tether_work_get_cancellable (work);
+  Gate cancelled;
+  gulong id;
 
+  gate_init (&cancelled);
   if (gate != NULL)
     gate_enter (gate);
-  while (!g_cancellable_is_cancelled (cancellable))
-    g_usleep (100);
+  /* Runs open_on_cancel() at once if it has fired already. */
+  id = g_cancellable_connect (cancellable, G_CALLBACK (open_on_cancel), &cancelled, NULL);
+  gate_wait_open (&cancelled);
+  g_cancellable_disconnect (cancellable, id);
+  gate_clear (&cancelled);
 }
 
 void

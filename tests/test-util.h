@@ -26,7 +26,25 @@ void               block_work        (TetherWork   *work,
 TetherLoopManager *started           (const char   *id,
                                       const char   *task_type);
 
-/* Spins until the work's cancellable fires; enters @gate first, if any. */
+/* Polls @cond (an expression re-read on each turn, e.g. an atomic flag or
+ * a getter) until it is true; fails the test if it is still false after a
+ * minute. For states that a test can see but not be told about: a gate or
+ * a future is better where the code under test can signal. */
+#define POLL_TIMEOUT_USEC (60 * G_USEC_PER_SEC)
+#define poll_until(cond)                                                      \
+  G_STMT_START {                                                              \
+    gint64 poll_deadline_ = g_get_monotonic_time () + POLL_TIMEOUT_USEC;      \
+    while (!(cond))                                                           \
+      {                                                                       \
+        if (g_get_monotonic_time () > poll_deadline_)                         \
+          g_error ("%s:%d: still not true after a minute: %s",                \
+                   __FILE__, __LINE__, #cond);                                \
+        g_usleep (100);                                                       \
+      }                                                                       \
+  } G_STMT_END
+
+/* Blocks until the work's cancellable fires (woken by it, no polling);
+ * enters @gate first, if any. */
 void               wait_for_cancel   (TetherWork   *work,
                                       Gate         *gate);
 /* A work function: wait_for_cancel() on the Gate in @user_data (or NULL),

@@ -280,12 +280,16 @@ def test_cancelling_the_awaiting_task_cancels_the_work(manager):
     manager.submit(None, None, blocker)
     queued = manager.submit(None, None, lambda w: 'ran')
 
-    async def waits(f):
-        return await f
-
     async def main():
+        awaiting = asyncio.Event()
+
+        async def waits(f):
+            awaiting.set()
+            return await f      # the queued work cannot end: the gate holds it
+
         task = asyncio.ensure_future(waits(queued))
-        await asyncio.sleep(0.01)
+        # One loop thread: once this resumes, the task is suspended in its await.
+        await awaiting.wait()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -503,7 +507,11 @@ def test_stop_from_python_with_submissions_racing():
     threads = [threading.Thread(target=submitter) for _ in range(4)]
     for t in threads:
         t.start()
-    time.sleep(0.05)
+    # Stop once the race is under way: some submissions accepted.
+    deadline = time.monotonic() + LONG
+    while len(outcomes) < 100:
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
     m.stop(Tether.StopMode.CANCEL)
     stop.set()
     for t in threads:
