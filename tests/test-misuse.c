@@ -626,6 +626,9 @@ test_misuse (gconstpointer data)
 {
   const MisuseCase *c = data;
   Fixture f = { NULL, NULL, NULL };
+  /* Alive until the teardown's DRAIN stop: the work function may still be
+   * running after its first return woke the wait below. */
+  InWork in = { c, &f };
 
   /* The parent: the row passes if its subprocess does. */
   if (!g_test_subprocess ())
@@ -638,12 +641,8 @@ test_misuse (gconstpointer data)
   misuse_setup (&f, c->setup);
   g_test_expect_message ("Tether", G_LOG_LEVEL_CRITICAL, c->message);
   if (c->setup == SETUP_IN_WORK)
-    {
-      InWork in = { c, &f };
-
-      g_object_unref (settled (tether_loop_manager_submit (f.manager, NULL, run_in_work, &in,
-                                                           NULL, NULL, NULL)));
-    }
+    g_object_unref (settled (tether_loop_manager_submit (f.manager, NULL, run_in_work, &in,
+                                                         NULL, NULL, NULL)));
   else
     c->run (&f);
   /* After the teardown: a misuse may be reported from the manager's
