@@ -156,11 +156,14 @@ tether_future_class_init (TetherFutureClass *klass)
    * `notify::status` is emitted in the thread-default main context of the
    * thread that submitted the work (where the future was created), from an
    * idle source, never on the thread that ended the work and never inside
-   * the call that ended it: connect from that thread, which must run its
-   * context (as for [method@Tether.Future.wait_async]). It is emitted if a
-   * handler for `notify` was connected when the work ended; one connected
-   * later reads the status instead. A future is not released until its
-   * notification has been dispatched.
+   * the call that ended it. It is emitted if the submitting thread was
+   * running that context when it submitted (it owned it, as a thread in
+   * g_main_loop_run() or a GTK application's main thread does; see
+   * g_main_context_is_owner()), and a handler for `notify` was connected
+   * when the work ended; one connected later reads the status instead.
+   * Futures submitted from a thread that runs no loop (one that blocks in
+   * [method@Tether.Future.wait]) never notify, and pay nothing for it. A
+   * future is not released until its notification has been dispatched.
    *
    * Since: 1.0
    */
@@ -183,13 +186,29 @@ tether_future_init (TetherFuture *self)
   self->status = TETHER_FUTURE_STATUS_PENDING;
 }
 
+/* The context notify::status is delivered in: the thread-default context
+ * of the submitting thread if that thread runs it (owns it, as a thread
+ * iterating its loop does), else none. A thread that blocks on its futures
+ * runs no loop, and its completions then skip the handler lookup, which
+ * takes GObject's global signal lock: 0.2 us of a 0.9 us spinning round
+ * trip. */
+static GMainContext *
+home_of_caller (void)
+{
+  GMainContext *context = g_main_context_get_thread_default ();
+
+  if (context == NULL)
+    context = g_main_context_default ();
+  return g_main_context_is_owner (context) ? g_main_context_ref (context) : NULL;
+}
+
 TetherFuture *
 tether_future_new (TetherJob *job)
 {
   TetherFuture *self = g_object_new (TETHER_TYPE_FUTURE, NULL);
 
   self->job = tether_job_ref (job);
-  self->home = g_main_context_ref_thread_default ();
+  self->home = home_of_caller ();
   return self;
 }
 
@@ -294,9 +313,11 @@ tether_future_complete (TetherFuture *self,
   g_mutex_unlock (&self->mutex);
 
   /* Before the event is set: after it, @self may be gone. Signal handlers
-   * are only looked up (under GObject's signal lock), so a completion
-   * nobody listens to pays a lookup and no allocation. */
-  if (g_signal_has_handler_pending (self, notify_signal, status_quark, FALSE))
+   * are only looked up (under GObject's signal lock) for a future made on
+   * a thread that runs its context, so a completion nobody can hear pays
+   * nothing, and one nobody listens to a lookup and no allocation. */
+  if (self->home != NULL &&
+      g_signal_has_handler_pending (self, notify_signal, status_quark, FALSE))
     notify = g_object_ref (self);
 
   /* The last touch of @self: a waiter woken here may drop it at once (see

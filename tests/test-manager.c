@@ -876,6 +876,8 @@ test_status_notifies (void)
   g_autoptr(TetherFuture) unheard = NULL;
   StatusNotes cancelled_notes = { NULL, 0, 0 };
 
+  /* Pushing the context acquires it: this thread runs it, as a loop
+   * thread does, so its futures notify. */
   g_main_context_push_thread_default (context);
 
   cancelled = tether_loop_manager_submit_after (manager, NULL, (gint64) G_USEC_PER_SEC * 3600,
@@ -914,6 +916,25 @@ test_status_notifies (void)
   }
 
   g_main_context_pop_thread_default (context);
+
+  /* Submitted from a thread that runs no context (this one, once it popped
+   * its own, which pushing had acquired): never notified, even with a
+   * handler. */
+  {
+    g_autoptr(TetherFuture) quiet = NULL;
+    StatusNotes notes = { NULL, 0, 0 };
+    Gate gate;
+
+    gate_init (&gate);
+    quiet = tether_loop_manager_submit (manager, NULL, block_work, &gate, NULL, NULL, NULL);
+    g_signal_connect (quiet, "notify::status", G_CALLBACK (on_status), &notes);
+    gate_open (&gate);
+    g_assert_true (tether_future_wait (quiet, -1, NULL, NULL));
+    while (g_main_context_iteration (NULL, FALSE))
+      ;
+    g_assert_cmpuint (notes.count, ==, 0);
+    gate_clear (&gate);
+  }
 }
 
 static void
