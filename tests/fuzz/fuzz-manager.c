@@ -28,7 +28,7 @@
  * links the harness with -fsanitize=fuzzer:
  *
  *   CC=clang meson setup _build-fuzz -Db_sanitize=address,undefined -Db_lundef=false \
- *     -Dc_args=-fno-sanitize=function -Dintrospection=false -Dfuzzing=true
+ *     -Dc_args=-fno-sanitize=function -Dintrospection=disabled -Dfuzzing=true
  *   ninja -C _build-fuzz tests/fuzz/fuzz-manager
  *
  * CI (meson test -C _build-fuzz --suite fuzz): fuzz-corpus runs every file in
