@@ -663,16 +663,25 @@ manager_polls_with_g_poll (TetherLoopManager *manager)
   return tether_future_get_boolean (future, NULL);
 }
 
-/* The switch happens as the thread next prepares an iteration: the job
- * that answers may have been taken in the iteration already under way, so
- * ask until the answer changes (a few round trips at most). */
+/* The switch happens as the thread next prepares an iteration. A job may be
+ * taken in the iteration under way (a loaded machine can keep the thread
+ * in one dispatch across many round trips), so ask with a timer: it runs in
+ * an iteration prepared after it was set, unless the thread was held up
+ * for its whole delay in between; a few tries make that negligible. */
 static gboolean
 manager_switches_to (TetherLoopManager *manager,
                      gboolean           g_poll_expected)
 {
-  for (int i = 0; i < 100; i++)
-    if (manager_polls_with_g_poll (manager) == g_poll_expected)
-      return TRUE;
+  for (int i = 0; i < 20; i++)
+    {
+      g_autoptr(TetherFuture) future = NULL;
+
+      future = tether_loop_manager_submit_after (manager, NULL, 10 * 1000, poll_func_is_glibs,
+                                                 NULL, NULL, NULL, NULL);
+      g_assert_true (tether_future_wait (future, -1, NULL, NULL));
+      if (tether_future_get_boolean (future, NULL) == g_poll_expected)
+        return TRUE;
+    }
   return FALSE;
 }
 

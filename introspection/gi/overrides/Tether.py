@@ -668,9 +668,10 @@ def stop_within(self, timeout_usec=-1):
     """LoopManager.stop_within(): the keyword lane's jobs are counted one
     by one in ``n_ran`` and ``n_cancelled`` (C counts the lane's hold as one
     job)."""
+    before = _lane.current_lane(self)
     lane = _lane.open_lane(self)
     stopped, n_ran, n_cancelled = _stop_within(self, timeout_usec)
-    n_ran, n_cancelled = _lane.stop_counts(lane, n_ran, n_cancelled)
+    n_ran, n_cancelled = _lane.stop_counts(self, before, lane, n_ran, n_cancelled)
     return stopped, n_ran, n_cancelled
 
 

@@ -766,10 +766,22 @@ def open_lane(manager):
     return lane if lane is not None and not lane.closed else None
 
 
-def stop_counts(lane, n_ran, n_cancelled):
+def current_lane(manager):
+    """The manager's latest lane, open or not, or None."""
+    port = _ports.get(hash(manager))
+    return port.lane if port is not None else None
+
+
+def stop_counts(manager, before, lane, n_ran, n_cancelled):
     """The counts a stop reports, with the lane (``open_lane()`` as the stop
     began) counted by its jobs that ended after it closed instead of as its
-    one hold, once the hold has ended."""
+    one hold, once the hold has ended. A lane that a submitter opened as the
+    stop began (not ``before``, ``current_lane()`` then) is found after it:
+    C counted its hold too."""
+    if lane is None:
+        after = current_lane(manager)
+        if after is not before:
+            lane = after
     if lane is None or not lane.hold_returned or lane.closed_counts is None:
         return n_ran, n_cancelled
     with lane.lock:
