@@ -2008,7 +2008,8 @@ tether_core_dup_stats (TetherCore *core)
                                    tether_core_get_n_pending (core),
                                    g_atomic_int_get (&core->post_running),
                                    load_count (&core->posts_ran),
-                                   load_count (&core->posts_dropped));
+                                   load_count (&core->posts_dropped),
+                                   (guint) g_atomic_int_get (&core->room_waiters));
 }
 
 /* The wait graph (tether-wait-graph.c), seen from the calling thread: a

@@ -1113,6 +1113,8 @@ submit_future (TetherLoopManager  *self,
  *   thread from `poll()`. Submissions that find it busy, or spinning, wake
  *   nothing, so a burst costs one wake-up; far fewer wake-ups than
  *   submissions means work arrives in batches.
+ * - `waiting-for-room` (`u`): submitters blocked right now waiting for room
+ *   in a full queue (see [property@Tether.LoopManager:submit-timeout])
  * - `queue-high-water` (`u`): the deepest queue seen, either by the
  *   manager's thread when it came back for more work or by this call
  * - `latency-samples` (`u`): how many jobs the percentiles below cover: the

@@ -51,7 +51,8 @@ GVariant *tether_stats_dup_variant (TetherStats *stats,
                                     guint        queued,
                                     guint        running_extra,
                                     guint64      completed_extra,
-                                    guint64      cancelled_extra);
+                                    guint64      cancelled_extra,
+                                    guint        waiting_for_room);
 
 static inline void
 tether_stats_add (gsize *counter,

@@ -91,7 +91,8 @@ tether_stats_dup_variant (TetherStats *stats,
                           guint        queued,
                           guint        running_extra,
                           guint64      completed_extra,
-                          guint64      cancelled_extra)
+                          guint64      cancelled_extra,
+                          guint        waiting_for_room)
 {
   g_autofree gint64 *wait = g_new (gint64, TETHER_STATS_WINDOW);
   g_autofree gint64 *run = g_new (gint64, TETHER_STATS_WINDOW);
@@ -119,6 +120,7 @@ tether_stats_dup_variant (TetherStats *stats,
   g_variant_dict_insert (&dict, "running", "u",
                          (guint) g_atomic_int_get (&stats->running) + running_extra);
   g_variant_dict_insert (&dict, "wakeups", "t", (guint64) g_atomic_pointer_get (&stats->wakeups));
+  g_variant_dict_insert (&dict, "waiting-for-room", "u", waiting_for_room);
   g_variant_dict_insert (&dict, "queue-high-water", "u",
                          (guint) g_atomic_int_get (&stats->high_water));
   g_variant_dict_insert (&dict, "latency-samples", "u", n);

@@ -89,9 +89,19 @@ typedef struct
   TetherFuture      *future;
   GError            *error;
   gint64             waited;
-  int                submitting;  /* atomic: set just before the submit */
   int                returned;    /* atomic: set once the submit returned */
 } Submitter;
+
+/* Submitters blocked waiting for room, as dup_stats() reports them. */
+static guint
+waiting_for_room (TetherLoopManager *manager)
+{
+  g_autoptr(GVariant) stats = tether_loop_manager_dup_stats (manager);
+  guint n = 0;
+
+  g_assert_true (g_variant_lookup (stats, "waiting-for-room", "u", &n));
+  return n;
+}
 
 static gpointer
 submit_thread (gpointer data)
@@ -99,7 +109,6 @@ submit_thread (gpointer data)
   Submitter *submitter = data;
   gint64 start = g_get_monotonic_time ();
 
-  g_atomic_int_set (&submitter->submitting, 1);
   submitter->future = tether_loop_manager_submit (submitter->manager, NULL, return_one,
                                                   NULL, NULL, NULL, &submitter->error);
   submitter->waited = g_get_monotonic_time () - start;
@@ -112,7 +121,7 @@ test_busy_blocks_for_room (void)
 {
   g_autoptr(TetherLoopManager) manager = started ("room", NULL);
   g_autoptr(GPtrArray) futures = NULL;
-  Submitter submitter = { manager, NULL, NULL, 0, 0, 0 };
+  Submitter submitter = { manager, NULL, NULL, 0, 0 };
   GThread *thread;
   Gate gate;
 
@@ -123,12 +132,9 @@ test_busy_blocks_for_room (void)
 
   thread = g_thread_new ("submitter", submit_thread, &submitter);
   /* The submitter blocks until the manager's thread takes work, which the
-   * gate prevents: it cannot have returned, however long it has had. The
-   * pause is not a synchronisation (the check holds whether or not the
-   * submitter has reached its wait yet); it only makes it likely that the
-   * gate opens on a submitter already waiting, the case under test. */
-  poll_until (g_atomic_int_get (&submitter.submitting));
-  g_usleep (20 * 1000);
+   * gate prevents: once the stats show it waiting for room, it cannot have
+   * returned. */
+  poll_until (waiting_for_room (manager) == 1);
   g_assert_false (g_atomic_int_get (&submitter.returned));
   gate_open (&gate);
   g_thread_join (thread);
@@ -145,7 +151,7 @@ test_busy_times_out (void)
 {
   g_autoptr(TetherLoopManager) manager = started ("room-timeout", NULL);
   g_autoptr(GPtrArray) futures = NULL;
-  Submitter submitter = { manager, NULL, NULL, 0, 0, 0 };
+  Submitter submitter = { manager, NULL, NULL, 0, 0 };
   Gate gate;
 
   gate_init (&gate);
@@ -171,7 +177,7 @@ test_busy_wait_ends_on_stop (void)
   g_autoptr(TetherLoopManager) manager = started ("room-stop", NULL);
   g_autoptr(TetherFuture) running = NULL;
   g_autoptr(TetherFuture) queued = NULL;
-  Submitter submitter = { manager, NULL, NULL, 0, 0, 0 };
+  Submitter submitter = { manager, NULL, NULL, 0, 0 };
   GThread *thread;
   Gate gate;
 
@@ -185,11 +191,9 @@ test_busy_wait_ends_on_stop (void)
   g_assert_cmpuint (tether_loop_manager_get_n_pending (manager), ==, 1);
 
   thread = g_thread_new ("submitter", submit_thread, &submitter);
-  /* The submitter is refused whether the stop comes before its submit or
-   * during its wait for room: the pause is not a synchronisation, it only
-   * makes the second (the case under test) likely. */
-  poll_until (g_atomic_int_get (&submitter.submitting));
-  g_usleep (20 * 1000);
+  /* The stop comes while the submitter waits for room (the stats show it
+   * waiting): it is refused, NOT_RUNNING. */
+  poll_until (waiting_for_room (manager) == 1);
   g_assert_false (g_atomic_int_get (&submitter.returned));
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_CANCEL);
   g_thread_join (thread);

@@ -154,6 +154,7 @@ test_stats_keys (void)
   static const struct { const char *key; const char *type; } keys[] = {
     { "submitted", "t" }, { "completed", "t" }, { "failed", "t" }, { "cancelled", "t" },
     { "rejected", "t" }, { "queued", "u" }, { "running", "u" }, { "wakeups", "t" },
+    { "waiting-for-room", "u" },
     { "queue-high-water", "u" },
     { "latency-samples", "u" },
     { "queue-wait-p50-usec", "x" }, { "queue-wait-p90-usec", "x" }, { "queue-wait-p99-usec", "x" },

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import gi
 import pytest
@@ -298,6 +299,12 @@ def test_backpressure_busy(manager):
         waited = []
         t = threading.Thread(target=lambda: waited.append(manager.submit(int, '4')))
         t.start()
+        # dup_stats() shows it waiting for room before the manager makes any.
+        deadline = time.monotonic() + T
+        while manager.dup_stats().unpack()['waiting-for-room'] != 1:
+            assert time.monotonic() < deadline, 'the submitter never waited for room'
+            time.sleep(0.001)
+        assert not waited
         gate.set()
         t.join(T)
         assert not t.is_alive()

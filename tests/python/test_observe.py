@@ -33,7 +33,7 @@ DebugFlags = Tether.DebugFlags
 
 STATS_TYPES = {
     'submitted': 't', 'completed': 't', 'failed': 't', 'cancelled': 't', 'rejected': 't',
-    'queued': 'u', 'running': 'u', 'wakeups': 't', 'queue-high-water': 'u', 'latency-samples': 'u',
+    'queued': 'u', 'running': 'u', 'wakeups': 't', 'waiting-for-room': 'u', 'queue-high-water': 'u', 'latency-samples': 'u',
     'queue-wait-p50-usec': 'x', 'queue-wait-p90-usec': 'x', 'queue-wait-p99-usec': 'x',
     'run-time-p50-usec': 'x', 'run-time-p90-usec': 'x', 'run-time-p99-usec': 'x',
 }

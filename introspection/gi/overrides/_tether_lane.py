@@ -742,12 +742,14 @@ def stats(manager, c_stats):
     ran += sum(lane.n_ran for lane in lanes)
     cancelled += sum(lane.n_cancelled for lane in lanes)
     queued = sum(len(lane.jobs) for lane in lanes)
+    waiting = sum(lane.room_waiters for lane in lanes)
     values['submitted'] = max(0, values.get('submitted', 0) - holds) + submitted
     values['completed'] = max(0, values.get('completed', 0) - returned) + ran - failed
     values['failed'] = values.get('failed', 0) + failed
     values['cancelled'] = values.get('cancelled', 0) + cancelled
     values['rejected'] = values.get('rejected', 0) + rejected
     values['queued'] = values.get('queued', 0) + queued
+    values['waiting-for-room'] = values.get('waiting-for-room', 0) + waiting
     values['running'] = max(0, values.get('running', 0) - (holds - returned))
     return values
 
