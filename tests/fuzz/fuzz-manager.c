@@ -1514,8 +1514,8 @@ run_op (Actor *actor,
         if (manager == NULL)
           break;
         stats = tether_loop_manager_dup_stats (manager);
-        if (!g_variant_is_of_type (stats, G_VARIANT_TYPE_VARDICT) || g_variant_n_children (stats) != 16)
-          die ("stats of manager %d are not the 16-key a{sv}", box_for (st, manager)->index);
+        if (!g_variant_is_of_type (stats, G_VARIANT_TYPE_VARDICT) || g_variant_n_children (stats) != 17)
+          die ("stats of manager %d are not the 17-key a{sv}", box_for (st, manager)->index);
         g_object_unref (manager);
       }
       break;
