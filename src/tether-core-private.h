@@ -9,9 +9,6 @@
 #include "tether-event-private.h"
 #include "tether-job-private.h"
 #include "tether-lineage-private.h"
-#include "tether-post-private.h"
-#include "tether-queue-private.h"
-#include "tether-stats-private.h"
 
 G_BEGIN_DECLS
 
@@ -25,7 +22,12 @@ tether_time_after (gint64 usec)
 }
 
 
+typedef struct _TetherCore TetherCore;
+
 TetherCore *tether_core_new            (const char     *id);
+TetherJob  *tether_core_new_job        (TetherCore     *core,
+                                        TetherJobKind   kind);
+TetherCore *tether_core_of_job         (TetherJob      *job);
 TetherCore *tether_core_ref            (TetherCore     *core);
 void        tether_core_unref          (TetherCore     *core);
 const char *tether_core_get_id         (TetherCore     *core);
@@ -35,9 +37,6 @@ void        tether_core_set_manager    (TetherCore     *core,
 gpointer    tether_core_ref_manager    (TetherCore     *core);
 gboolean    tether_core_is_running     (TetherCore     *core);
 gboolean    tether_core_is_cancelling  (TetherCore     *core);
-void        tether_core_lock_for_fork  (TetherCore     *core);
-void        tether_core_unlock_for_fork (TetherCore    *core);
-GList      *tether_core_get_fork_link  (TetherCore     *core);
 void        tether_core_get_post_counts (TetherCore    *core,
                                          gsize         *ran,
                                          gsize         *dropped);
@@ -94,17 +93,8 @@ gboolean    tether_core_post           (TetherCore     *core,
                                         GDestroyNotify  func_data_destroy,
                                         GError        **error);
 void        tether_core_note_rejected  (TetherCore     *core);
-void        tether_core_note_ended     (TetherCore     *core,
-                                        TetherJob      *job,
-                                        const GError   *error,
-                                        gboolean        was_running);
 guint       tether_core_get_n_pending  (TetherCore     *core);
 GVariant   *tether_core_dup_stats      (TetherCore     *core);
-void        tether_core_wake_room_waiters (TetherCore  *core);
-void        tether_core_schedule_retire (TetherCore    *core,
-                                         TetherJob     *job);
-void        tether_core_wake_timer     (TetherCore     *core,
-                                        TetherJob      *job);
 gboolean    tether_core_begin_wait     (TetherCore     *target,
                                         TetherEvent    *event,
                                         char          **cycle);
@@ -127,9 +117,8 @@ gboolean    tether_core_add_exit_func  (TetherCore     *core,
                                         gpointer        func_data,
                                         GDestroyNotify  func_data_destroy,
                                         GError        **error);
-void        tether_core_lock_statics   (void);
-void        tether_core_unlock_statics (void);
-void        tether_core_reset_statics_in_child (void);
-gboolean    tether_core_reset_in_child (TetherCore     *core);
+void        tether_core_lock_all_for_fork (void);
+void        tether_core_unlock_all_in_parent (void);
+void        tether_core_unlock_all_in_child (void);
 
 G_END_DECLS

@@ -8,14 +8,18 @@
 
 #include <gio/gio.h>
 
+#include "tether-admission-private.h"
 #include "tether-core-private.h"
 #include "tether-debug-private.h"
 #include "tether-detached-private.h"
 #include "tether-event-private.h"
 #include "tether-error.h"
-#include "tether-fork-private.h"
 #include "tether-gjs-private.h"
 #include "tether-i18n-private.h"
+#include "tether-post-private.h"
+#include "tether-queue-source-private.h"
+#include "tether-stats-private.h"
+#include "tether-timers-private.h"
 #include "tether-wait-graph-private.h"
 #include "tether-work-private.h"
 
@@ -28,42 +32,39 @@ typedef enum
 
 /* What the manager object and its thread share; the thread keeps a
  * reference, so that dropping the manager on its own thread never has to
- * join it. Fields are grouped by who writes them, one cache line each, so
- * that submitters and the manager's thread do not steal lines from each
- * other on every job. */
+ * join it. This file owns the lifecycle (start, stop, the thread, exit
+ * functions, detaching) and routes each queued item; the parts with a life
+ * of their own are embedded, each owned by its file: the queue and its
+ * GSource (tether-queue-source.c), admission and backpressure
+ * (tether-admission.c), the timers (tether-timers.c), the wait graph
+ * (tether-wait-graph.c), the statistics (tether-stats.c) and the post pool
+ * (tether-post.c). Fields are grouped by who writes them, one cache line
+ * each, so that submitters and the manager's thread do not steal lines
+ * from each other on every job. */
 struct _TetherCore
 {
-  /* Submitters: the queue's tail is the first line of the queue. */
-  TetherQueue      queue;
-  gsize            n_accepted TETHER_CACHELINE_ALIGNED; /* atomic: queue submissions accepted */
+  /* Submitters push at the tail; the manager's thread pops and sleeps. */
+  TetherQueueSource source;
+  /* Submitters count, the manager's thread counts what it takes. */
+  TetherAdmission  admission;
 
   /* The manager's thread. */
-  gsize            n_taken TETHER_CACHELINE_ALIGNED;    /* atomic, one writer: taken to start */
-  gsize            posts_ran;     /* atomic, one writer */
-  gsize            posts_dropped; /* atomic, one writer */
-  guint            post_running;  /* atomic, one writer */
+  TetherPostCounts post_counts TETHER_CACHELINE_ALIGNED;
   TetherWork      *spare_work;    /* a completion handle to reuse */
-  gboolean         spun_out;      /* the last dispatch spun for its whole loop spin */
   TetherPostPool   posts;         /* .full is shared, read on refills only */
 
   /* Read on every submission, written rarely. */
-  int              closed TETHER_CACHELINE_ALIGNED;     /* atomic: not RUNNING */
-  int              sleeping;     /* atomic: CORE_AWAKE, _SLEEPING, _SPINNING or _GONE */
-  int              wakers;       /* atomic: threads that may be touching the context */
-  int              poke;         /* atomic: look at the stop state even if the queue is empty */
-  int              cancelling;   /* atomic: a CANCEL stop began; start nothing queued */
+  int              cancelling TETHER_CACHELINE_ALIGNED; /* atomic: a CANCEL stop began */
   int              debug_flags;  /* atomic TetherDebugFlags */
   gssize           slow_threshold; /* atomic, usec (at most G_MAXSSIZE: see the setter) */
   int              wait_spin;    /* atomic, usec (at most a second) */
-  int              loop_spin;    /* atomic, usec (at most a second) */
-  gboolean         spin_poll;    /* manager's thread: core_poll() is the context's poll function */
 
   gatomicrefcount  ref_count TETHER_CACHELINE_ALIGNED;
   char            *id;
   char            *label;        /* the id as messages quote it */
   GMainContext    *context;      /* core lock to change; NULL while stopped, unless kept */
   GMainLoop       *loop;
-  GSource         *source;
+  GSource         *queue_source;
   gboolean         context_kept; /* core lock: handed out, so it lives as long as the core */
   GWeakRef         manager;
 
@@ -75,10 +76,6 @@ struct _TetherCore
   CoreState        state;
   TetherStopMode   stop_mode;
   guint            generation;   /* counts starts: which run a stopper waits for */
-  guint            max_pending;  /* atomic; 0: unbounded */
-  gint64           submit_timeout; /* usec a submitter waits for room; -1: no limit */
-  guint            room_waiters; /* atomic: submitters blocked waiting for room */
-  GCond            room_cond;
   TetherWaitNode   wait;         /* tether-wait-graph.c's: what this thread blocks on */
   gboolean         detached;     /* the last unref let the running thread go unjoined */
   char            *task_type;    /* written only while closed */
@@ -88,47 +85,25 @@ struct _TetherCore
   GSList          *exit_funcs;   /* TetherExitFunc: run when this run's thread ends */
   gboolean         exit_closed;  /* the thread is past its exit funcs: add none */
 
-  /* Timers wait in a heap, earliest deadline first, behind one source. */
-  GMutex           timers_lock;
-  GPtrArray       *timers;       /* timers_lock: TetherJob, a binary min-heap */
-  guint64          timer_seq;    /* timers_lock */
-  GSource         *timer_source; /* timers_lock; made with the first timer */
-  GList            fork_link;    /* in tether-fork.c's list of cores */
+  TetherTimers     timers;
+  GList            all_link;     /* in the list of every core, for fork() */
 
   TetherStats      stats;
 };
-
-/* How many queued items the manager's thread takes before it lets the other
- * sources on its context run: enough to make a main loop iteration (a poll
- * and the context's lock, about a microsecond) cheap per job. */
-#define BATCH_SIZE 128
 
 /* One fire-and-forget post in this many has its latency sampled: reading
  * the clock for every post would cost more than the post itself. */
 #define POST_SAMPLE_MASK 15
 
-enum {
-  CORE_AWAKE,     /* the manager's thread will look at the queue again */
-  CORE_SLEEPING,  /* it may be blocked in poll(): a submitter must wake it */
-  CORE_SPINNING,  /* it is polling the queue in a loop: no wake-up needed */
-  CORE_GONE,      /* no thread, and maybe no context: nothing to wake */
-};
-
-typedef struct
-{
-  GSource     parent;
-  TetherCore *core;
-} CoreSource;
-
-typedef struct
-{
-  GSource     parent;
-  TetherCore *core;
-} TimerSource;
-
 static GPrivate current_core;
 
+/* Every core, for fork(): see tether-fork.c, which takes this lock first. */
+static GMutex cores_lock;
+static GQueue cores;
+
 static void core_interrupt_wait  (TetherCore *core);
+static void core_schedule_retire (TetherCore *core,
+                                  TetherJob  *job);
 
 static void
 core_drop_source (GSource *source)
@@ -150,7 +125,7 @@ core_drop_context (GMainContext *context,
 /* With the core lock held, the manager stopped: takes the context and what
  * is attached to it for core_drop_context(), so that the next start makes
  * new ones. The timers' source, made with the first timer, goes too; the
- * stop has ended every timer, so the heap is empty. */
+ * stop has ended every timer. */
 static void
 core_steal_context_locked (TetherCore    *core,
                            GMainContext **context,
@@ -160,11 +135,8 @@ core_steal_context_locked (TetherCore    *core,
 {
   *context = g_steal_pointer (&core->context);
   *loop = g_steal_pointer (&core->loop);
-  *source = g_steal_pointer (&core->source);
-  g_mutex_lock (&core->timers_lock);
-  g_assert (core->timers->len == 0);
-  *timer_source = g_steal_pointer (&core->timer_source);
-  g_mutex_unlock (&core->timers_lock);
+  *source = g_steal_pointer (&core->queue_source);
+  *timer_source = tether_timers_steal_source (&core->timers);
 }
 
 TetherCore *
@@ -180,22 +152,21 @@ tether_core_unref (TetherCore *core)
   if (!g_atomic_ref_count_dec (&core->ref_count))
     return;
 
-  tether_fork_untrack (core);
+  g_mutex_lock (&cores_lock);
+  g_queue_unlink (&cores, &core->all_link);
+  g_mutex_unlock (&cores_lock);
   g_assert (core->thread == NULL);
   g_assert (core->live.length == 0);
-  g_assert (!tether_queue_maybe_nonempty (&core->queue));
+  g_assert (tether_queue_source_is_empty (&core->source));
 
-  g_assert (core->timers->len == 0);
   /* The timers' source is attached to the context: it goes first. */
-  g_clear_pointer (&core->timer_source, core_drop_source);
-  g_ptr_array_unref (core->timers);
-  g_mutex_clear (&core->timers_lock);
+  tether_timers_clear (&core->timers);
   core_drop_context (g_steal_pointer (&core->context), g_steal_pointer (&core->loop),
-                     g_steal_pointer (&core->source));
+                     g_steal_pointer (&core->queue_source));
   g_weak_ref_clear (&core->manager);
   g_mutex_clear (&core->mutex);
   g_cond_clear (&core->cond);
-  g_cond_clear (&core->room_cond);
+  tether_admission_clear (&core->admission);
   g_clear_pointer (&core->starter, tether_lineage_unref_memory);
   tether_wait_node_clear (&core->wait);
   tether_stats_clear (&core->stats);
@@ -256,27 +227,20 @@ tether_core_is_cancelling (TetherCore *core)
 }
 
 /* fork(): the core's own locks, in the order tether-fork.c documents. */
-void
-tether_core_lock_for_fork (TetherCore *core)
+static void
+core_lock_for_fork (TetherCore *core)
 {
   g_mutex_lock (&core->mutex);
-  g_mutex_lock (&core->timers_lock);
+  tether_timers_lock (&core->timers);
   g_mutex_lock (&core->stats.ring_lock);
 }
 
-void
-tether_core_unlock_for_fork (TetherCore *core)
+static void
+core_unlock_for_fork (TetherCore *core)
 {
   g_mutex_unlock (&core->stats.ring_lock);
-  g_mutex_unlock (&core->timers_lock);
+  tether_timers_unlock (&core->timers);
   g_mutex_unlock (&core->mutex);
-}
-
-/* The link tether-fork.c keeps every core in. */
-GList *
-tether_core_get_fork_link (TetherCore *core)
-{
-  return &core->fork_link;
 }
 
 /* Any thread: how many posts have run and been dropped, ever. */
@@ -285,8 +249,8 @@ tether_core_get_post_counts (TetherCore *core,
                              gsize      *ran,
                              gsize      *dropped)
 {
-  *ran = (gsize) g_atomic_pointer_get (&core->posts_ran);
-  *dropped = (gsize) g_atomic_pointer_get (&core->posts_dropped);
+  *ran = (gsize) g_atomic_pointer_get (&core->post_counts.ran);
+  *dropped = (gsize) g_atomic_pointer_get (&core->post_counts.dropped);
 }
 
 gint64
@@ -298,11 +262,11 @@ tether_core_get_setting (TetherCore        *core,
   switch (setting)
     {
     case TETHER_CORE_MAX_PENDING:
-      return (guint) g_atomic_int_get (&core->max_pending);
+      return tether_admission_get_max_pending (&core->admission);
     case TETHER_CORE_SUBMIT_TIMEOUT:
       /* Read with the waits for room, under the lock. */
       g_mutex_lock (&core->mutex);
-      ret = core->submit_timeout;
+      ret = tether_admission_get_submit_timeout_locked (&core->admission);
       g_mutex_unlock (&core->mutex);
       return ret;
     case TETHER_CORE_DEBUG_FLAGS:
@@ -312,7 +276,7 @@ tether_core_get_setting (TetherCore        *core,
     case TETHER_CORE_WAIT_SPIN:
       return g_atomic_int_get (&core->wait_spin);
     case TETHER_CORE_LOOP_SPIN:
-      return g_atomic_int_get (&core->loop_spin);
+      return tether_queue_source_get_loop_spin (&core->source);
     default:
       g_assert_not_reached ();
     }
@@ -330,15 +294,10 @@ tether_core_set_setting (TetherCore        *core,
   switch (setting)
     {
     case TETHER_CORE_MAX_PENDING:
-      changed = (guint) g_atomic_int_exchange (&core->max_pending, (guint) value) != (guint) value;
-      /* A raised bound makes room now: the exchange, then the waiters'
-       * count, as after taking jobs. */
-      tether_core_wake_room_waiters (core);
-      return changed;
+      return tether_admission_set_max_pending (&core->admission, &core->mutex, (guint) value);
     case TETHER_CORE_SUBMIT_TIMEOUT:
       g_mutex_lock (&core->mutex);
-      changed = core->submit_timeout != value;
-      core->submit_timeout = value;
+      changed = tether_admission_set_submit_timeout_locked (&core->admission, value);
       g_mutex_unlock (&core->mutex);
       return changed;
     case TETHER_CORE_DEBUG_FLAGS:
@@ -352,7 +311,7 @@ tether_core_set_setting (TetherCore        *core,
     case TETHER_CORE_WAIT_SPIN:
       return g_atomic_int_exchange (&core->wait_spin, (int) value) != (int) value;
     case TETHER_CORE_LOOP_SPIN:
-      return g_atomic_int_exchange (&core->loop_spin, (int) value) != (int) value;
+      return tether_queue_source_set_loop_spin (&core->source, (int) value);
     default:
       g_assert_not_reached ();
     }
@@ -383,194 +342,6 @@ tether_core_is_current (TetherCore *core)
   return g_private_get (&current_core) == core;
 }
 
-/* Counters are gsize, which g_atomic_pointer_*() handles: 64 bits wide on
- * 64-bit systems, where they never wrap. On 32-bit ones they wrap after 2^32
- * (as the statistics then do), which is harmless where they are compared:
- * queue depth and the drained check use differences, exact modulo 2^32 while
- * fewer than 2^31 submissions are pending. */
-static inline gsize
-load_count (gsize *counter)
-{
-  return g_atomic_pointer_get (counter);
-}
-
-/* For counters only the manager's thread writes: no read-modify-write. Its
- * own plain read races with no write; the store is atomic for readers.
- * These were release stores; GLib's store is sequentially consistent, which
- * on x86-64 is an xchg instead of a mov (a full barrier, some tens of
- * cycles, uncontended: the line is the manager's own), a little per job.
- * For n_taken the full barrier is needed: the room handshake stores it and
- * then reads room_waiters (see tether_core_wake_room_waiters()), and a
- * release store could pass that read. */
-static inline void
-bump_count (gsize *counter)
-{
-  g_atomic_pointer_set (counter, *counter + 1);
-}
-
-/* Whether the manager's thread has anything to look at. */
-static inline gboolean
-core_has_work (TetherCore *core)
-{
-  return g_atomic_int_get (&core->poke) ||
-         tether_queue_maybe_nonempty (&core->queue);
-}
-
-static gboolean
-core_has_work_cb (gpointer data)
-{
-  return core_has_work (data);
-}
-
-/* A stopped manager holds no descriptor: its context is dropped when its
- * thread exits (unless it was handed out), and made again by the next
- * start. Wakers run on any thread without the core lock, so each counts
- * itself in `wakers` before it looks at `sleeping`; the exiting thread sets
- * `sleeping` to CORE_GONE and then waits for the count to drain. Either a
- * waker sees CORE_GONE and leaves the context alone, or the thread sees the
- * waker and waits for it (both sides are sequentially consistent). */
-static inline void
-core_wakeup_counted (TetherCore *core)
-{
-  tether_stats_add (&core->stats.wakeups, 1);
-  g_main_context_wakeup (g_atomic_pointer_get (&core->context));
-}
-
-/* Submitters, after a push: wakes the manager's thread only if it may be
- * blocked in poll(), so a burst of submissions costs one wake-up. The
- * sequentially consistent push before this read pairs with the store in
- * core_source_prepare(): either the thread sees the item, or this sees it
- * asleep. */
-static inline void
-core_wake (TetherCore *core)
-{
-  if (g_atomic_int_get (&core->sleeping) != CORE_SLEEPING)
-    return;
-  g_atomic_int_inc (&core->wakers);
-  if (g_atomic_int_compare_and_exchange (&core->sleeping, CORE_SLEEPING, CORE_AWAKE))
-    core_wakeup_counted (core);
-  g_atomic_int_add (&core->wakers, -1);
-}
-
-/* Makes the manager's thread look at its stop state, queue or not. */
-static void
-core_poke (TetherCore *core)
-{
-  g_atomic_int_set (&core->poke, TRUE);
-  g_atomic_int_inc (&core->wakers);
-  if (g_atomic_int_get (&core->sleeping) != CORE_GONE)
-    g_main_context_wakeup (g_atomic_pointer_get (&core->context));
-  g_atomic_int_add (&core->wakers, -1);
-}
-
-/* The manager's thread, on its way out: from here no waker touches the
- * context. */
-static void
-core_close_wakers (TetherCore *core)
-{
-  g_atomic_int_set (&core->sleeping, CORE_GONE);
-  while (g_atomic_int_get (&core->wakers) != 0)
-    g_thread_yield ();
-}
-
-static void
-core_set_awake (TetherCore *core)
-{
-  /* Most calls find it awake: a load is cheaper than a store. */
-  if (g_atomic_int_get (&core->sleeping) != CORE_AWAKE)
-    g_atomic_int_set (&core->sleeping, CORE_AWAKE);
-}
-
-static gint core_poll (GPollFD *fds, guint nfds, gint timeout);
-
-/* The context keeps GLib's poll function unless a loop spin is set: only
- * then is core_poll() installed, and it is taken out again when the spin
- * goes back to 0. The manager's thread makes the switch here, before the
- * context reads its poll function for this iteration (GLib calls prepare
- * without the context lock), so that no other thread ever changes it. A
- * program that installs its own poll function on a manager's context must
- * leave the loop spin at 0. */
-static void
-core_choose_poll_func (TetherCore *core,
-                       GMainContext *context)
-{
-  gboolean spin = g_atomic_int_get (&core->loop_spin) > 0;
-
-  if (spin != core->spin_poll)
-    {
-      core->spin_poll = spin;
-      g_main_context_set_poll_func (context, spin ? core_poll : NULL);
-    }
-}
-
-static gboolean
-core_source_prepare (GSource *source,
-                     gint    *timeout)
-{
-  TetherCore *core = ((CoreSource *) source)->core;
-
-  *timeout = -1;
-  core_choose_poll_func (core, g_source_get_context (source));
-  if (core_has_work (core))
-    {
-      core_set_awake (core);
-      return TRUE;
-    }
-  g_atomic_int_set (&core->sleeping, CORE_SLEEPING);
-  if (core_has_work (core))
-    {
-      core_set_awake (core);
-      return TRUE;
-    }
-  return FALSE;
-}
-
-static gboolean
-core_source_check (GSource *source)
-{
-  TetherCore *core = ((CoreSource *) source)->core;
-
-  core_set_awake (core);
-  return core_has_work (core);
-}
-
-/* The manager context's poll function while a loop spin is set (see
- * core_choose_poll_func()): the thread polls its queue for that long before
- * blocking, so that a submission in the meantime costs neither a wake-up
- * nor a sleep (round trip 2.2 us instead of 45 us in tests/bench). Other
- * sources on the context wait for the spin to end: it is off by default. */
-static gint
-core_poll (GPollFD *fds,
-           guint    nfds,
-           gint     timeout)
-{
-  TetherCore *core = g_private_get (&current_core);
-  gint64 spin, end;
-
-  if (core == NULL || timeout == 0 ||
-      (spin = g_atomic_int_get (&core->loop_spin)) <= 0 ||
-      !g_atomic_int_compare_and_exchange (&core->sleeping, CORE_SLEEPING, CORE_SPINNING))
-    return g_poll (fds, nfds, timeout);
-
-  if (timeout > 0)
-    spin = MIN (spin, (gint64) timeout * 1000);
-  end = g_get_monotonic_time () + spin;
-  if (!tether_spin_until (core_has_work_cb, core, end))
-    {
-      /* Back to sleeping, then one more look: a push in between either is
-       * seen here or sees the thread asleep and wakes it. */
-      g_atomic_int_set (&core->sleeping, CORE_SLEEPING);
-      if (!core_has_work (core))
-        return g_poll (fds, nfds, timeout);
-    }
-  core_set_awake (core);
-  /* Work arrived during the spin. With nothing to poll but the context's
-   * own wake-up descriptor (GLib's query has already zeroed every revents),
-   * "nothing ready" is the answer without a system call; the descriptor
-   * is polled again on the next iteration. */
-  return nfds <= 1 ? 0 : g_poll (fds, nfds, 0);
-}
-
 /* With the core lock held: the loop ends once a stop has begun and every
  * accepted submission has been taken and retired. */
 static void
@@ -580,143 +351,28 @@ core_quit_if_drained_locked (TetherCore *core)
    * count-then-look: a submitter that counted itself before the manager
    * closed is seen here, and the loop waits for its push. */
   if (core->state == CORE_STOPPING && core->live.length == 0 &&
-      load_count (&core->n_accepted) == load_count (&core->n_taken))
+      tether_admission_is_drained (&core->admission))
     g_main_loop_quit (core->loop);
 }
 
 static void
 core_quit_if_drained (TetherCore *core)
 {
-  if (!g_atomic_int_get (&core->closed))
+  if (tether_admission_is_open (&core->admission))
     return;
   g_mutex_lock (&core->mutex);
   core_quit_if_drained_locked (core);
   g_mutex_unlock (&core->mutex);
 }
 
-/* After making room (taking jobs, raising max-pending) with a sequentially
- * consistent write: a waiter that counted itself before this read is woken,
- * one that counts itself after it sees the room (see
- * core_wait_for_room_inner_locked()). */
-void
-tether_core_wake_room_waiters (TetherCore *core)
-{
-  if (g_atomic_int_get (&core->room_waiters) == 0)
-    return;
-  g_mutex_lock (&core->mutex);
-  g_cond_broadcast (&core->room_cond);
-  g_mutex_unlock (&core->mutex);
-}
-
-void
-tether_core_schedule_retire (TetherCore *core,
-                             TetherJob  *job)
-{
-  tether_queue_push (&core->queue, &job->node);
-  core_wake (core);
-}
-
-/* The timer heap, under timers_lock: jobs ordered by deadline (queued_at),
- * then by submission (timer_seq), each knowing its place. */
-static inline gboolean
-timer_before (TetherJob *a,
-              TetherJob *b)
-{
-  return a->queued_at < b->queued_at ||
-         (a->queued_at == b->queued_at && a->timer_seq < b->timer_seq);
-}
-
+/* The manager's thread will retire @job: its outcome is in and its
+ * function has returned (or it never had one to run). Through the queue,
+ * so that retiring always happens on the manager's thread, in order. */
 static void
-timers_place (GPtrArray *heap,
-              guint      i,
-              TetherJob *job)
+core_schedule_retire (TetherCore *core,
+                      TetherJob  *job)
 {
-  heap->pdata[i] = job;
-  job->timer_index = i;
-}
-
-static void
-timers_sift_up (GPtrArray *heap,
-                guint      i)
-{
-  TetherJob *job = heap->pdata[i];
-
-  while (i > 0 && timer_before (job, heap->pdata[(i - 1) / 2]))
-    {
-      timers_place (heap, i, heap->pdata[(i - 1) / 2]);
-      i = (i - 1) / 2;
-    }
-  timers_place (heap, i, job);
-}
-
-static void
-timers_sift_down (GPtrArray *heap,
-                  guint      i)
-{
-  TetherJob *job = heap->pdata[i];
-
-  for (;;)
-    {
-      guint child = 2 * i + 1;
-
-      if (child >= heap->len)
-        break;
-      if (child + 1 < heap->len && timer_before (heap->pdata[child + 1], heap->pdata[child]))
-        child++;
-      if (!timer_before (heap->pdata[child], job))
-        break;
-      timers_place (heap, i, heap->pdata[child]);
-      i = child;
-    }
-  timers_place (heap, i, job);
-}
-
-static void
-timers_remove (GPtrArray *heap,
-               TetherJob *job)
-{
-  guint i = job->timer_index;
-  TetherJob *last = g_ptr_array_steal_index (heap, heap->len - 1);
-
-  job->timer_index = G_MAXUINT;
-  if (last == job)
-    return;
-  timers_place (heap, i, last);
-  timers_sift_up (heap, i);
-  timers_sift_down (heap, last->timer_index);
-}
-
-/* With timers_lock held: the source fires when the earliest timer is due. */
-static void
-timers_rearm_locked (TetherCore *core)
-{
-  g_source_set_ready_time (core->timer_source,
-                           core->timers->len > 0
-                           ? ((TetherJob *) core->timers->pdata[0])->queued_at : -1);
-}
-
-/* Any thread: a timer ended before it fired. Whoever takes it out of the
- * heap (this, or the manager's thread firing it) has it retired. */
-void
-tether_core_wake_timer (TetherCore *core,
-                        TetherJob  *job)
-{
-  gboolean removed = FALSE;
-
-  g_mutex_lock (&core->timers_lock);
-  if (job->timer_index != G_MAXUINT)
-    {
-      gboolean was_first = job->timer_index == 0;
-
-      timers_remove (core->timers, job);
-      if (was_first)
-        timers_rearm_locked (core);
-      removed = TRUE;
-    }
-  g_mutex_unlock (&core->timers_lock);
-
-  if (removed)
-    tether_core_schedule_retire (core, job);
+  tether_queue_source_push (&core->source, &job->retire_node);
 }
 
 /* Manager thread only: records the latency of one item, and warns about
@@ -778,36 +434,27 @@ static void
 core_run_post (TetherCore *core,
                TetherPost *post)
 {
-  gint64 started = 0;
-  gboolean watch_slow;
-
-  bump_count (&core->n_taken);
+  tether_admission_note_taken (&core->admission);
 
   if (g_atomic_int_get (&core->cancelling))
     {
       core_log_dropped (core, (gpointer) post->func, NULL, CANCEL_STOP_REASON);
-      tether_release_func_data (post->home, post->func_data, post->func_data_destroy);
-      bump_count (&core->posts_dropped);
+      tether_post_drop (post, &core->post_counts);
     }
   else
     {
-      watch_slow = core_watches_slow (core);
-      if (post->queued_at != 0 || watch_slow)
+      gboolean watch_slow = core_watches_slow (core);
+      gint64 queued_at = post->queued_at;
+      gpointer func = (gpointer) post->func;
+      gint64 started = 0;
+
+      if (queued_at != 0 || watch_slow)
         started = g_get_monotonic_time ();
-      /* Read only by dup_stats(). These stores were relaxed: as
-       * sequentially consistent ones they are two full barriers per post,
-       * on a line no other thread writes, so cheap beside the call. */
-      g_atomic_int_set (&core->post_running, 1);
-      post->func (post->func_data);
-      g_atomic_int_set (&core->post_running, 0);
+      tether_post_run (post, &core->post_counts);
       if (started != 0)
-        core_note_timing (core, post->queued_at, started, watch_slow, (gpointer) post->func,
-                          NULL);
-      tether_release_func_data (post->home, post->func_data, post->func_data_destroy);
-      bump_count (&core->posts_ran);
+        core_note_timing (core, queued_at, started, watch_slow, func, NULL);
     }
 
-  g_clear_pointer (&post->home, g_main_context_unref);
   tether_post_recycle (&core->posts, post);
 }
 
@@ -816,11 +463,7 @@ static void
 core_retire (TetherCore *core,
              TetherJob  *job)
 {
-  if (job->user_cancel_id != 0)
-    {
-      g_signal_handler_disconnect (job->user_cancellable, job->user_cancel_id);
-      job->user_cancel_id = 0;
-    }
+  tether_job_disconnect_user_cancellable (job);
   tether_job_release_func_data (job);
 
   g_mutex_lock (&core->mutex);
@@ -838,35 +481,21 @@ core_run (TetherCore *core,
   TetherWork *work;
   gint64 started = 0;
   gboolean watch_slow = core_watches_slow (core);
+  gint64 queued_at = tether_job_get_queued_at (job);
 
-  if (job->queued_at != 0 || watch_slow)
+  if (queued_at != 0 || watch_slow)
     started = g_get_monotonic_time ();
 
   work = tether_work_new_reusable (job, g_steal_pointer (&core->spare_work));
-  job->func (work, job->func_data);
+  tether_job_run (job, work);
   /* Dropping an unfinished handle ends the job as abandoned. */
   core->spare_work = tether_work_release (work);
 
   if (started != 0)
-    core_note_timing (core, job->queued_at, started, watch_slow, NULL, job);
+    core_note_timing (core, queued_at, started, watch_slow, NULL, job);
 
-  if (g_atomic_int_dec_and_test (&job->retire_tokens))
+  if (tether_job_give_retire_token (job))
     core_retire (core, job);
-}
-
-/* g_cancellable_cancel() marks its cancellable cancelled, then runs the
- * "cancelled" handlers one by one: the application's, and the one of every
- * job sharing it, each of which ends its job if still queued. The manager's
- * thread can reach a job in between, before its handler has run. Looking at
- * the cancellable after the job is marked running closes that window: either
- * this sees it cancelled, or the cancellation came after the start (then the
- * handler finds the job running and fires its cancellable, as for any
- * running work). So once g_cancellable_cancel() returns, no job sharing the
- * cancellable can start. */
-static inline gboolean
-core_user_cancelled (TetherJob *job)
-{
-  return job->user_cancellable != NULL && g_cancellable_is_cancelled (job->user_cancellable);
 }
 
 /* Manager thread only: a job marked running whose cancellable had fired
@@ -883,7 +512,7 @@ core_end_unstarted (TetherCore *core,
                                           "(%s)"),
                                         core->label, why)))
     core_log_dropped (core, NULL, job, why);
-  if (g_atomic_int_dec_and_test (&job->retire_tokens))
+  if (tether_job_give_retire_token (job))
     core_retire (core, job);
 }
 
@@ -896,10 +525,12 @@ core_start_or_retire (TetherCore *core,
   if (g_atomic_int_get (&core->cancelling) &&
       tether_job_cancel_queued (job, CANCEL_STOP_REASON))
     core_log_dropped (core, NULL, job, CANCEL_STOP_REASON);
-  if (g_atomic_int_compare_and_exchange (&job->state, TETHER_JOB_QUEUED, TETHER_JOB_RUNNING))
+  if (tether_job_try_start (job))
     {
       g_atomic_int_inc (&core->stats.running);
-      if (G_UNLIKELY (core_user_cancelled (job)))
+      /* Its cancellable may have fired just before the start: see
+       * tether_job_is_user_cancelled(). */
+      if (G_UNLIKELY (tether_job_is_user_cancelled (job)))
         core_end_unstarted (core, job);
       else
         core_run (core, job);
@@ -910,86 +541,62 @@ core_start_or_retire (TetherCore *core,
     }
 }
 
+/* The queue's source, on the manager's thread: once per dispatch, each
+ * item, and after the batch. */
 static void
-core_take_job (TetherCore *core,
-               TetherJob  *job)
+core_dispatch_begin (gpointer data)
 {
-  if (job->queued)
-    {
-      job->queued = FALSE;
-      bump_count (&core->n_taken);
-    }
-  core_start_or_retire (core, job);
+  TetherCore *core = data;
+
+  tether_stats_note_depth (&core->stats, tether_admission_get_n_pending (&core->admission));
 }
 
-static gboolean
-core_source_dispatch (GSource     *source,
-                      GSourceFunc  callback,
-                      gpointer     user_data)
+static void
+core_dispatch_node (gpointer    data,
+                    TetherNode *node)
 {
-  TetherCore *core = ((CoreSource *) source)->core;
-  TetherNode *node = NULL;
-  guint i;
+  TetherCore *core = data;
 
-  g_atomic_int_set (&core->poke, FALSE);
-  tether_stats_note_depth (&core->stats,
-                           load_count (&core->n_accepted) - load_count (&core->n_taken));
-
-  for (i = 0; i < BATCH_SIZE && (node = tether_queue_pop (&core->queue)) != NULL; i++)
+  switch (node->kind)
     {
-      if (node->is_post)
-        core_run_post (core, (TetherPost *) node);
-      else
-        core_take_job (core, (TetherJob *) node);
+    case TETHER_NODE_POST:
+      core_run_post (core, (TetherPost *) node);
+      break;
+    case TETHER_NODE_JOB_START:
+      tether_admission_note_taken (&core->admission);
+      core_start_or_retire (core, tether_job_from_node (node));
+      break;
+    case TETHER_NODE_JOB_RETIRE:
+      core_retire (core, tether_job_from_node (node));
+      break;
+    default:
+      g_assert_not_reached ();
     }
-  /* A submitter is between the two halves of a push: let it finish. */
-  if (i == 0 && node == NULL && tether_queue_maybe_nonempty (&core->queue))
-    g_thread_yield ();
+}
 
-  tether_core_wake_room_waiters (core);
+static void
+core_dispatch_end (gpointer data)
+{
+  TetherCore *core = data;
+
+  /* Taking items made room. */
+  tether_admission_wake_waiters (&core->admission, &core->mutex);
   core_quit_if_drained (core);
-
-  return G_SOURCE_CONTINUE;
 }
 
-static GSourceFuncs core_source_funcs = {
-  .prepare = core_source_prepare,
-  .check = core_source_check,
-  .dispatch = core_source_dispatch,
+static const TetherQueueSourceFuncs core_queue_funcs = {
+  .begin = core_dispatch_begin,
+  .node = core_dispatch_node,
+  .end = core_dispatch_end,
 };
 
-/* Runs the timers due when this iteration began, earliest deadline first
- * and, for equal deadlines, in submission order, as asyncio does; at most a
- * batch at a time, so that other sources run in between. */
-static gboolean
-timer_source_dispatch (GSource     *source,
-                       GSourceFunc  callback,
-                       gpointer     user_data)
+/* The timers' source, on the manager's thread: a timer is due. */
+static void
+core_fire_timer (gpointer          data,
+                 TetherTimerEntry *entry)
 {
-  TetherCore *core = ((TimerSource *) source)->core;
-  gint64 now = g_source_get_time (source);
-  TetherJob *due[BATCH_SIZE];
-  guint n = 0;
-
-  g_mutex_lock (&core->timers_lock);
-  while (n < BATCH_SIZE && core->timers->len > 0 &&
-         ((TetherJob *) core->timers->pdata[0])->queued_at <= now)
-    {
-      due[n] = core->timers->pdata[0];
-      timers_remove (core->timers, due[n++]);
-    }
-  timers_rearm_locked (core);
-  g_mutex_unlock (&core->timers_lock);
-
-  for (guint i = 0; i < n; i++)
-    core_start_or_retire (core, due[i]);
-
-  return G_SOURCE_CONTINUE;
+  core_start_or_retire (data, tether_job_from_timer_entry (entry));
 }
-
-static GSourceFuncs timer_source_funcs = {
-  .dispatch = timer_source_dispatch,
-};
 
 TetherCore *
 tether_core_new (const char *id)
@@ -997,23 +604,22 @@ tether_core_new (const char *id)
   TetherCore *core = g_aligned_alloc0 (1, sizeof (TetherCore), TETHER_CACHELINE);
 
   g_atomic_ref_count_init (&core->ref_count);
-  tether_queue_init (&core->queue);
-  core->closed = TRUE;
-  core->sleeping = CORE_GONE;
+  tether_queue_source_init (&core->source, &core_queue_funcs, core, &core->stats.wakeups);
+  tether_admission_init (&core->admission, &core->source);
   core->debug_flags = tether_debug_get_default_flags ();
   core->slow_threshold = (gssize) MIN (tether_debug_get_default_slow_threshold (), G_MAXSSIZE);
   core->id = g_strdup (id);
   core->label = tether_describe_name (id);
   tether_wait_node_init (&core->wait, core->label, &core->stats.running);
-  g_mutex_init (&core->timers_lock);
-  core->timers = g_ptr_array_new ();
+  tether_timers_init (&core->timers, core_fire_timer, core);
   g_mutex_init (&core->mutex);
   g_cond_init (&core->cond);
-  g_cond_init (&core->room_cond);
   g_weak_ref_init (&core->manager, NULL);
   tether_stats_init (&core->stats);
-  core->fork_link.data = core;
-  tether_fork_track (core);
+  core->all_link.data = core;
+  g_mutex_lock (&cores_lock);
+  g_queue_push_tail_link (&cores, &core->all_link);
+  g_mutex_unlock (&cores_lock);
 
   return core;
 }
@@ -1060,7 +666,6 @@ core_ensure_context_locked (TetherCore  *core,
                             GError     **error)
 {
   GMainContext *context;
-  CoreSource *source;
 
   if (core->context != NULL)
     return TRUE;
@@ -1074,16 +679,9 @@ core_ensure_context_locked (TetherCore  *core,
   context = g_main_context_new ();
   g_mutex_unlock (&context_lock);
 
-  core->spin_poll = FALSE;
   core->loop = g_main_loop_new (context, FALSE);
-
-  source = (CoreSource *) g_source_new (&core_source_funcs, sizeof (CoreSource));
-  source->core = core;
-  core->source = (GSource *) source;
-  g_source_set_static_name (core->source, "[tether] manager queue");
-  g_source_attach (core->source, context);
-
-  g_atomic_pointer_set (&core->context, context);
+  core->queue_source = tether_queue_source_new_source (&core->source, context);
+  core->context = context;
   return TRUE;
 }
 
@@ -1218,6 +816,7 @@ core_thread_func (gpointer data)
   g_mutex_unlock (&core->mutex);
   g_main_context_push_thread_default (core->context);
   g_private_set (&current_core, core);
+  tether_queue_source_enter_thread (&core->source);
 
   g_main_loop_run (core->loop);
 
@@ -1230,10 +829,11 @@ core_thread_func (gpointer data)
   core_run_exit_funcs (core);
 
   g_clear_pointer (&core->spare_work, tether_work_discard);
+  tether_queue_source_exit_thread (&core->source);
   g_private_set (&current_core, NULL);
   g_main_context_pop_thread_default (core->context);
   tether_lineage_exit_manager_thread ();
-  core_close_wakers (core);
+  tether_queue_source_close (&core->source);
 
   g_mutex_lock (&core->mutex);
   /* A stopped manager holds no descriptor, unless its context was handed
@@ -1356,7 +956,7 @@ core_start (TetherCore  *core,
       g_mutex_unlock (&core->mutex);
       return FALSE;
     }
-  g_atomic_int_set (&core->sleeping, CORE_AWAKE);
+  tether_queue_source_open (&core->source);
 
   g_clear_pointer (&core->starter, tether_lineage_unref_memory);
   core->starter = tether_lineage_ref_memory (tether_lineage_get_current ());
@@ -1369,7 +969,7 @@ core_start (TetherCore  *core,
       GSource *source = NULL;
       GSource *timer_source = NULL;
 
-      core_close_wakers (core);
+      tether_queue_source_close (&core->source);
       if (!core->context_kept)
         core_steal_context_locked (core, &context, &loop, &source, &timer_source);
       g_mutex_unlock (&core->mutex);
@@ -1388,7 +988,7 @@ core_start (TetherCore  *core,
   core->exit_closed = FALSE;
   core->generation++;
   g_atomic_int_set (&core->cancelling, FALSE);
-  g_atomic_int_set (&core->closed, FALSE);
+  tether_admission_open (&core->admission);
   g_mutex_unlock (&core->mutex);
 
   if (started != NULL)
@@ -1428,7 +1028,7 @@ core_dup_live_locked (TetherCore *core)
     {
       TetherJob *job = l->data;
 
-      if (g_atomic_int_get (&job->state) != TETHER_JOB_DONE)
+      if (!tether_job_is_done (job))
         g_ptr_array_add (jobs, tether_job_ref (job));
     }
   return jobs;
@@ -1448,7 +1048,7 @@ core_apply_stop (TetherCore     *core,
 
       if (mode == TETHER_STOP_MODE_CANCEL)
         why = CANCEL_STOP_REASON;
-      else if (job->timer)
+      else if (tether_job_is_timer (job))
         why = "the manager stopped before its timer fired";
       if (why != NULL && tether_job_cancel_queued (job, why))
         core_log_dropped (core, NULL, job, why);
@@ -1492,18 +1092,15 @@ tether_core_request_stop (TetherCore     *core,
     *live = core_dup_live_locked (core);
   if (posts != NULL)
     {
-      posts[0] = load_count (&core->posts_ran);
-      posts[1] = load_count (&core->posts_dropped);
+      tether_core_get_post_counts (core, &posts[0], &posts[1]);
     }
   if (core->state == CORE_RUNNING)
     {
       core->state = CORE_STOPPING;
       core->stop_mode = mode;
-      /* From here every submission is refused; lock-free posts already past
-       * their check are counted in n_accepted, and the loop waits for them. */
-      g_atomic_int_set (&core->closed, TRUE);
+      /* From here every submission is refused. */
+      tether_admission_close_locked (&core->admission);
       began = apply = TRUE;
-      g_cond_broadcast (&core->room_cond);
     }
   else if (core->state == CORE_STOPPING &&
            mode == TETHER_STOP_MODE_CANCEL &&
@@ -1537,7 +1134,7 @@ tether_core_request_stop (TetherCore     *core,
         }
       /* Outside the lock: cancelling runs "cancelled" handlers, user code. */
       core_apply_stop (core, mode, jobs);
-      core_poke (core);
+      tether_queue_source_poke (&core->source);
     }
 
   return began;
@@ -1574,32 +1171,10 @@ tether_core_wait_stopped (TetherCore *core,
   return stopped;
 }
 
-/* Accepted and not yet taken by the manager's thread, as it was at one
- * instant. The two counters move independently, so reading them one after
- * the other could pair a stale n_taken with a newer n_accepted and count
- * work twice (twice max-pending, with busy submitters). If n_taken did not
- * move around the read of n_accepted, both held together at that read; if
- * the manager's thread keeps moving it, reading n_accepted first gives a
- * figure no higher than the truth at that read. Under the core lock with a
- * max-pending, n_accepted does not move and the figure is exact. */
 guint
 tether_core_get_n_pending (TetherCore *core)
 {
-  gsize taken, accepted, taken_after = load_count (&core->n_taken);
-  gssize pending;
-
-  for (guint tries = 0; tries < 16; tries++)
-    {
-      taken = taken_after;
-      accepted = load_count (&core->n_accepted);
-      taken_after = load_count (&core->n_taken);
-      if (taken == taken_after)
-        break;
-    }
-
-  /* A signed difference, so that it holds across a 32-bit wrap. */
-  pending = (gssize) (accepted - taken_after);
-  return pending > 0 ? (guint) MIN ((gsize) pending, G_MAXUINT) : 0;
+  return tether_admission_get_n_pending (&core->admission);
 }
 
 /* With the core lock held: whether the job can be accepted now. */
@@ -1656,14 +1231,14 @@ core_wait_for_room_inner_locked (TetherCore  *core,
 
   for (;;)
     {
-      guint max_pending = g_atomic_int_get (&core->max_pending);
+      gint64 submit_timeout = tether_admission_get_submit_timeout_locked (&core->admission);
 
       if (!core_check_locked (core, task_type, error))
         return FALSE;
-      if (max_pending == 0 || tether_core_get_n_pending (core) < max_pending)
+      if (tether_admission_has_room (&core->admission))
         return TRUE;
 
-      if (core->submit_timeout == 0 || tether_core_is_current (core) ||
+      if (submit_timeout == 0 || tether_core_is_current (core) ||
           (deadline >= 0 && g_get_monotonic_time () >= deadline))
         {
           g_set_error (error, TETHER_ERROR, TETHER_ERROR_BUSY,
@@ -1704,32 +1279,12 @@ core_wait_for_room_inner_locked (TetherCore  *core,
           return FALSE;
         }
 
-      if (deadline < 0 && core->submit_timeout > 0)
-        deadline = tether_time_after (core->submit_timeout);
+      if (deadline < 0 && submit_timeout > 0)
+        deadline = tether_time_after (submit_timeout);
       /* Woken when the manager's thread takes jobs, when a stop begins, by
        * a CANCEL stop of the caller's manager, or by the deadline; the loop
-       * rechecks all of them. The count is atomic so that the manager's
-       * thread can look at it without this lock.
-       *
-       * Count this waiter, then look at the room once more: the manager's
-       * thread takes jobs (or set_max_pending() raises the bound) and then
-       * reads the count, without this lock. All four accesses are
-       * sequentially consistent, so either this look sees the room made,
-       * or that read sees this waiter and broadcasts under the lock, which
-       * is held here until the wait releases it. Looking only before
-       * counting lost that wake-up: the manager could take the last jobs
-       * and read a zero count in between, and then sleep with the queue
-       * empty while this waited for room forever. */
-      g_atomic_int_inc (&core->room_waiters);
-      max_pending = g_atomic_int_get (&core->max_pending);
-      if (max_pending != 0 && tether_core_get_n_pending (core) >= max_pending)
-        {
-          if (deadline < 0)
-            g_cond_wait (&core->room_cond, &core->mutex);
-          else
-            g_cond_wait_until (&core->room_cond, &core->mutex, deadline);
-        }
-      g_atomic_int_add (&core->room_waiters, -1);
+       * rechecks all of them. */
+      tether_admission_wait_locked (&core->admission, &core->mutex, deadline);
     }
 }
 
@@ -1747,41 +1302,14 @@ core_wait_for_room_locked (TetherCore  *core,
 }
 
 /* With the core lock held: the timer joins the heap, unless it has ended
- * already (its cancellable had fired), when it goes straight to be retired.
- * Both happen under timers_lock, which tether_core_wake_timer() takes too,
- * so exactly one of them hands it on. */
+ * already (its cancellable had fired, and tether_timers_remove() came
+ * first), when it goes straight to be retired. */
 static void
 core_add_timer_locked (TetherCore *core,
                        TetherJob  *job)
 {
-  gboolean retire = FALSE;
-
-  g_mutex_lock (&core->timers_lock);
-  if (core->timer_source == NULL)
-    {
-      /* Made with the first timer: every source on the context costs each
-       * main loop iteration a look, and most managers never use timers. */
-      core->timer_source = g_source_new (&timer_source_funcs, sizeof (TimerSource));
-      ((TimerSource *) core->timer_source)->core = core;
-      g_source_set_static_name (core->timer_source, "[tether] timers");
-      g_source_attach (core->timer_source, core->context);
-    }
-  if (g_atomic_int_get (&job->state) == TETHER_JOB_QUEUED)
-    {
-      job->timer_seq = core->timer_seq++;
-      g_ptr_array_add (core->timers, job);
-      timers_sift_up (core->timers, core->timers->len - 1);
-      if (job->timer_index == 0)
-        timers_rearm_locked (core);
-    }
-  else
-    {
-      retire = TRUE;
-    }
-  g_mutex_unlock (&core->timers_lock);
-
-  if (retire)
-    tether_core_schedule_retire (core, job);
+  if (!tether_timers_add (&core->timers, core->context, &job->timer_entry))
+    core_schedule_retire (core, job);
   tether_stats_add (&core->stats.timers, 1);
 }
 
@@ -1791,13 +1319,40 @@ tether_core_note_rejected (TetherCore *core)
   tether_stats_add (&core->stats.rejected, 1);
 }
 
-/* Any thread: the job's one ending, before it is delivered. */
-void
-tether_core_note_ended (TetherCore   *core,
-                        TetherJob    *job,
-                        const GError *error,
-                        gboolean      was_running)
+/* What a job tells its manager (TetherJobOwnerFuncs). */
+static gpointer
+job_owner_ref (gpointer owner)
 {
+  return tether_core_ref (owner);
+}
+
+static void
+job_owner_unref (gpointer owner)
+{
+  tether_core_unref (owner);
+}
+
+static const char *
+job_owner_get_id (gpointer owner)
+{
+  return tether_core_get_id (owner);
+}
+
+static const char *
+job_owner_get_label (gpointer owner)
+{
+  return tether_core_get_label (owner);
+}
+
+/* Any thread: the job's one ending, before it is delivered. */
+static void
+job_owner_ended (gpointer      owner,
+                 TetherJob    *job,
+                 const GError *error,
+                 gboolean      was_running)
+{
+  TetherCore *core = owner;
+
   if (error == NULL)
     tether_stats_add (&core->stats.completed, 1);
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -1806,6 +1361,52 @@ tether_core_note_ended (TetherCore   *core,
     tether_stats_add (&core->stats.failed, 1);
   if (was_running)
     g_atomic_int_add (&core->stats.running, -1);
+}
+
+/* Any thread: running work ended after its function returned. */
+static void
+job_owner_retire (gpointer   owner,
+                  TetherJob *job)
+{
+  core_schedule_retire (owner, job);
+}
+
+/* Any thread: a timer ended before it fired. Whoever takes it out of the
+ * heap (this, or the manager's thread firing it) has it retired. */
+static void
+job_owner_timer_ended (gpointer   owner,
+                       TetherJob *job)
+{
+  TetherCore *core = owner;
+
+  if (tether_timers_remove (&core->timers, &job->timer_entry))
+    core_schedule_retire (core, job);
+}
+
+static const TetherJobOwnerFuncs job_owner_funcs = {
+  .ref = job_owner_ref,
+  .unref = job_owner_unref,
+  .get_id = job_owner_get_id,
+  .get_label = job_owner_get_label,
+  .ended = job_owner_ended,
+  .retire = job_owner_retire,
+  .timer_ended = job_owner_timer_ended,
+};
+
+/* Any thread: a job for this manager, to accept with tether_core_accept(). */
+TetherJob *
+tether_core_new_job (TetherCore    *core,
+                     TetherJobKind  kind)
+{
+  return tether_job_new (&job_owner_funcs, core, kind);
+}
+
+/* The manager that made @job (every job is made by tether_core_new_job()). */
+TetherCore *
+tether_core_of_job (TetherJob *job)
+{
+  g_assert (job->owner_funcs == &job_owner_funcs);
+  return job->owner;
 }
 
 static gboolean
@@ -1830,7 +1431,7 @@ tether_core_accept (TetherCore    *core,
                     gint64         ready_time,
                     GError       **error)
 {
-  if (job->javascript)
+  if (tether_job_is_javascript (job))
     return core_refuse_javascript (core, error);
 
   g_mutex_lock (&core->mutex);
@@ -1844,17 +1445,7 @@ tether_core_accept (TetherCore    *core,
       return FALSE;
     }
 
-  /* Connected before the job is visible to the manager thread, which
-   * disconnects it on retire. An already-cancelled cancellable ends the job
-   * right here; it is still queued and retired like any other. */
-  job->accepted = TRUE;
-  if (ready_time >= 0)
-    {
-      /* Before the cancellable's handler can see the job. */
-      job->timer = TRUE;
-      job->queued_at = ready_time;
-    }
-  tether_job_connect_user_cancellable (job, cancellable);
+  tether_job_accept (job, ready_time, cancellable);
   g_queue_push_tail_link (&core->live, &job->live_link);
 
   if (ready_time >= 0)
@@ -1864,15 +1455,12 @@ tether_core_accept (TetherCore    *core,
       return TRUE;
     }
 
-  job->queued = TRUE;
-  job->queued_at = g_get_monotonic_time ();
-  g_atomic_pointer_add (&core->n_accepted, 1);
+  tether_admission_count (&core->admission);
   g_mutex_unlock (&core->mutex);
 
   /* Outside the lock: the job is live and counted, so neither a stop nor
    * the loop's end can pass it by. */
-  tether_queue_push (&core->queue, &job->node);
-  core_wake (core);
+  tether_queue_source_push (&core->source, &job->start_node);
 
   return TRUE;
 }
@@ -1897,11 +1485,8 @@ tether_core_hold (TetherCore  *core,
       tether_core_note_rejected (core);
       return NULL;
     }
-  job = tether_job_new (core, TETHER_JOB_KIND_FUTURE);
-  job->accepted = TRUE;
-  job->queued_at = g_get_monotonic_time ();
-  job->state = TETHER_JOB_RUNNING;
-  job->retire_tokens = 1;
+  job = tether_core_new_job (core, TETHER_JOB_KIND_FUTURE);
+  tether_job_accept_hold (job);
   g_queue_push_tail_link (&core->live, &job->live_link);
   tether_stats_add (&core->stats.timers, 1);
   g_atomic_int_inc (&core->stats.running);
@@ -1910,29 +1495,9 @@ tether_core_hold (TetherCore  *core,
   return job;
 }
 
-static TetherPost *
-post_new (TetherCore     *core,
-          TetherFunc      func,
-          gpointer        func_data,
-          GDestroyNotify  func_data_destroy,
-          GMainContext   *home,
-          gsize           ticket)
-{
-  TetherPost *post = tether_post_alloc (&core->posts);
-
-  post->node.is_post = TRUE;
-  post->func = func;
-  post->func_data = func_data;
-  post->func_data_destroy = func_data_destroy;
-  post->home = home;
-  post->queued_at = (ticket & POST_SAMPLE_MASK) == 0 ? g_get_monotonic_time () : 0;
-  return post;
-}
-
-/* The lock-free way in: count the post, then look whether the manager is
- * open. A stop that closes it in between sees the count and waits for the
- * push; a post that finds it closed takes its count back and pokes the
- * manager's thread, which may be waiting for exactly that count. */
+/* The lock-free way in (see tether_admission_try_enter()), and the task
+ * type: written before the manager opened, and not again until it has
+ * stopped, which waits for a post that entered. */
 static gboolean
 core_try_enter (TetherCore *core,
                 const char *task_type,
@@ -1940,19 +1505,12 @@ core_try_enter (TetherCore *core,
 {
   const char *accepted_type;
 
-  if (g_atomic_int_get (&core->max_pending) != 0)
+  if (!tether_admission_try_enter (&core->admission, ticket))
     return FALSE;
-  *ticket = g_atomic_pointer_add (&core->n_accepted, 1);
-  if (!g_atomic_int_get (&core->closed))
-    {
-      /* Written before the manager opened, and not again until it has
-       * stopped, which waits for this post. */
-      accepted_type = core->task_type;
-      if (accepted_type == NULL || g_strcmp0 (accepted_type, task_type) == 0)
-        return TRUE;
-    }
-  g_atomic_pointer_add (&core->n_accepted, -1);
-  core_poke (core);
+  accepted_type = core->task_type;
+  if (accepted_type == NULL || g_strcmp0 (accepted_type, task_type) == 0)
+    return TRUE;
+  tether_admission_leave (&core->admission);
   return FALSE;
 }
 
@@ -1985,13 +1543,13 @@ tether_core_post (TetherCore      *core,
           tether_core_note_rejected (core);
           return FALSE;
         }
-      ticket = g_atomic_pointer_add (&core->n_accepted, 1);
+      ticket = tether_admission_count (&core->admission);
       g_mutex_unlock (&core->mutex);
     }
 
-  tether_queue_push (&core->queue,
-                     &post_new (core, func, func_data, func_data_destroy, home, ticket)->node);
-  core_wake (core);
+  tether_queue_source_push (&core->source,
+                            &tether_post_new (&core->posts, func, func_data, func_data_destroy,
+                                              home, (ticket & POST_SAMPLE_MASK) == 0)->node);
 
   return TRUE;
 }
@@ -1999,17 +1557,11 @@ tether_core_post (TetherCore      *core,
 GVariant *
 tether_core_dup_stats (TetherCore *core)
 {
-  TetherStats *stats = &core->stats;
-
-  /* Posts are counted apart, on the manager's thread, without
-   * read-modify-writes; they are added in here. */
-  return tether_stats_dup_variant (stats,
-                                   load_count (&core->n_accepted) + load_count (&stats->timers),
+  return tether_stats_dup_variant (&core->stats, &core->post_counts,
+                                   tether_admission_get_n_accepted (&core->admission) +
+                                   (gsize) g_atomic_pointer_get (&core->stats.timers),
                                    tether_core_get_n_pending (core),
-                                   g_atomic_int_get (&core->post_running),
-                                   load_count (&core->posts_ran),
-                                   load_count (&core->posts_dropped),
-                                   (guint) g_atomic_int_get (&core->room_waiters));
+                                   tether_admission_get_n_waiting (&core->admission));
 }
 
 /* The wait graph (tether-wait-graph.c), seen from the calling thread: a
@@ -2137,7 +1689,7 @@ core_interrupt_wait (TetherCore *core)
       /* The waiter checks its manager's cancelling flag under this lock
        * before it sleeps: either it sees the flag, or it is asleep. */
       g_mutex_lock (&room->mutex);
-      g_cond_broadcast (&room->room_cond);
+      tether_admission_wake_waiters_locked (&room->admission);
       g_mutex_unlock (&room->mutex);
       tether_core_unref (room);
     }
@@ -2163,38 +1715,70 @@ tether_core_detach (TetherCore *core)
   g_clear_pointer (&thread, g_thread_unref);
 }
 
-/* fork(): the statics, in the lock order tether-fork.c documents. Both are
- * leaves: nothing is taken while either is held. */
+/* fork(): every core's locks, in list order, then the statics, in the
+ * lock order tether-fork.c documents. The statics are leaves: nothing is
+ * taken while one is held. */
 void
-tether_core_lock_statics (void)
+tether_core_lock_all_for_fork (void)
 {
+  g_mutex_lock (&cores_lock);
+  for (GList *l = cores.head; l != NULL; l = l->next)
+    core_lock_for_fork (l->data);
   g_mutex_lock (&context_lock);
   tether_wait_graph_lock ();
   tether_detached_lock ();
 }
 
-void
-tether_core_unlock_statics (void)
+static void
+core_unlock_statics (void)
 {
   tether_detached_unlock ();
   tether_wait_graph_unlock ();
   g_mutex_unlock (&context_lock);
 }
 
-/* fork(), in the child, with the statics held: the threads that last unrefs
- * detached were the parent's, and nobody here will see them end. */
 void
-tether_core_reset_statics_in_child (void)
+tether_core_unlock_all_in_parent (void)
 {
+  core_unlock_statics ();
+  for (GList *l = cores.tail; l != NULL; l = l->prev)
+    core_unlock_for_fork (l->data);
+  g_mutex_unlock (&cores_lock);
+}
+
+static gboolean core_reset_in_child (TetherCore *core);
+
+/* fork(), in the child: the threads that last unrefs detached were the
+ * parent's, and nobody here will see them end; each core becomes a stopped
+ * one that can start again. */
+void
+tether_core_unlock_all_in_child (void)
+{
+  GSList *orphans = NULL;
+
   tether_detached_reset_in_child ();
+  core_unlock_statics ();
+  for (GList *l = cores.tail; l != NULL; l = l->prev)
+    {
+      TetherCore *core = l->data;
+
+      if (core_reset_in_child (core))
+        orphans = g_slist_prepend (orphans, core);
+      core_unlock_for_fork (core);
+    }
+  g_mutex_unlock (&cores_lock);
+
+  /* The references the parent's manager threads held: nobody's here. The
+   * last one frees its core, which takes cores_lock: after the loop. */
+  g_slist_free_full (orphans, (GDestroyNotify) tether_core_unref);
 }
 
 /* fork(), in the child, with every Tether lock held by this thread. The
  * manager's thread does not exist here: the manager becomes a stopped one
  * that can be started again. Returns whether the reference that thread
  * held is now nobody's. */
-gboolean
-tether_core_reset_in_child (TetherCore *core)
+static gboolean
+core_reset_in_child (TetherCore *core)
 {
   gboolean had_thread = core->state != CORE_STOPPED;
 
@@ -2208,20 +1792,15 @@ tether_core_reset_in_child (TetherCore *core)
    * The next start or get_context() makes a new one. */
   core->context = NULL;
   core->loop = NULL;
-  core->source = NULL;
+  core->queue_source = NULL;
   core->context_kept = FALSE;
   /* Joining or detaching a thread of the parent would be undefined. */
   core->thread = NULL;
   core->spare_work = NULL;
 
   core->state = CORE_STOPPED;
-  core->closed = TRUE;
   core->cancelling = FALSE;
-  core->sleeping = CORE_GONE;
-  core->wakers = 0;
-  core->poke = FALSE;
-  core->post_running = 0;
-  core->room_waiters = 0;
+  core->post_counts.running = 0;
   tether_wait_node_reset_in_child (&core->wait);
   core->detached = FALSE;
   core->stats.running = 0;
@@ -2230,20 +1809,18 @@ tether_core_reset_in_child (TetherCore *core)
    * timers' source went with the abandoned context, and the exit functions'
    * data is abandoned too (it may belong to a language runtime the child
    * cannot run here). */
-  g_ptr_array_set_size (core->timers, 0);
-  core->timer_source = NULL;
+  tether_timers_reset_in_child (&core->timers);
   g_slist_free (g_steal_pointer (&core->exit_funcs));
   core->exit_closed = FALSE;
 
   /* Accepted work belongs to the parent, whose thread runs it: here it
    * never ends. A submitter may have been half-way through a push. */
-  tether_queue_init (&core->queue);
+  tether_queue_source_reset_in_child (&core->source);
+  tether_admission_reset_in_child (&core->admission);
   g_queue_init (&core->live);
-  core->n_taken = core->n_accepted;
 
-  /* Threads that waited on these exist in the parent only. */
+  /* Threads that waited on this exist in the parent only. */
   g_cond_init (&core->cond);
-  g_cond_init (&core->room_cond);
 
   return had_thread;
 }

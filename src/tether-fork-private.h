@@ -9,9 +9,6 @@
 
 G_BEGIN_DECLS
 
-typedef struct _TetherCore TetherCore;
-
-void tether_fork_track   (TetherCore *core);
-void tether_fork_untrack (TetherCore *core);
+void tether_fork_init (void);
 
 G_END_DECLS

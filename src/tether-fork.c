@@ -18,12 +18,12 @@
  * Lock order, for all of Tether (fork's prepare handler takes them all in
  * this order; nothing may take them in another):
  *
- *  1. cores_lock, below: the list of cores. Never taken while a core's
- *     mutex is held, so a core's last reference is never dropped there.
+ *  1. tether-core.c's list of cores. Never taken while a core's mutex is
+ *     held, so a core's last reference is never dropped there.
  *  2. each core's mutex, in list order: never two at once elsewhere;
  *  3. that core's timers lock, then its statistics ring lock (leaves);
- *  4. tether-core.c's context_lock, then tether-wait-graph.c's lock, then tether-detached.c's
- *     (leaves);
+ *  4. tether-core.c's context_lock, then tether-wait-graph.c's lock, then
+ *     tether-detached.c's (leaves);
  *  5. the lineage lock, then each node's mutex (tether-lineage.c).
  *
  * What no lock protects is lock-free and reset in the child: the submission
@@ -31,19 +31,12 @@
  * Post magazines are lists that are consistent at every step: they stay.
  * Locks that are not Tether's (a job's, a future's, GLib's own) are not
  * covered: see the LoopManager documentation for what that means. */
-static GMutex cores_lock;
-static GQueue cores;
 
 #ifdef G_OS_UNIX
 static void
 fork_prepare (void)
 {
-  g_mutex_lock (&cores_lock);
-  for (GList *l = cores.head; l != NULL; l = l->next)
-    {
-      tether_core_lock_for_fork (l->data);
-    }
-  tether_core_lock_statics ();
+  tether_core_lock_all_for_fork ();
   tether_lineage_lock_all ();
 }
 
@@ -51,40 +44,21 @@ static void
 fork_parent (void)
 {
   tether_lineage_unlock_all (FALSE);
-  tether_core_unlock_statics ();
-  for (GList *l = cores.tail; l != NULL; l = l->prev)
-    {
-      tether_core_unlock_for_fork (l->data);
-    }
-  g_mutex_unlock (&cores_lock);
+  tether_core_unlock_all_in_parent ();
 }
 
 static void
 fork_child (void)
 {
-  GSList *orphans = NULL;
-
   tether_lineage_unlock_all (TRUE);
-  tether_core_reset_statics_in_child ();
-  tether_core_unlock_statics ();
-  for (GList *l = cores.tail; l != NULL; l = l->prev)
-    {
-      TetherCore *core = l->data;
-
-      if (tether_core_reset_in_child (core))
-        orphans = g_slist_prepend (orphans, core);
-      tether_core_unlock_for_fork (core);
-    }
-  g_mutex_unlock (&cores_lock);
-
-  /* The references the parent's manager threads held: nobody's here. The
-   * last one frees its core, which takes cores_lock: after the loop. */
-  g_slist_free_full (orphans, (GDestroyNotify) tether_core_unref);
+  tether_core_unlock_all_in_child ();
 }
 #endif
 
+/* Once, before the first manager exists (TetherLoopManager's class_init):
+ * registers the handlers. */
 void
-tether_fork_track (TetherCore *core)
+tether_fork_init (void)
 {
 #ifdef G_OS_UNIX
   static gsize registered;
@@ -96,16 +70,4 @@ tether_fork_track (TetherCore *core)
       g_once_init_leave (&registered, 1);
     }
 #endif
-
-  g_mutex_lock (&cores_lock);
-  g_queue_push_tail_link (&cores, tether_core_get_fork_link (core));
-  g_mutex_unlock (&cores_lock);
-}
-
-void
-tether_fork_untrack (TetherCore *core)
-{
-  g_mutex_lock (&cores_lock);
-  g_queue_unlink (&cores, tether_core_get_fork_link (core));
-  g_mutex_unlock (&cores_lock);
 }

@@ -92,14 +92,14 @@ tether_future_finalize (GObject *object)
 
   if (self->error != NULL && !g_atomic_int_get (&self->retrieved) &&
       self->status == TETHER_FUTURE_STATUS_FAILED &&
-      (tether_core_get_setting (self->job->core, TETHER_CORE_DEBUG_FLAGS) &
+      (tether_core_get_setting (tether_core_of_job (self->job), TETHER_CORE_DEBUG_FLAGS) &
        TETHER_DEBUG_FLAGS_UNRETRIEVED))
     {
       g_autofree char *name = tether_job_dup_name (self->job);
       /* Read under the core lock: a restart frees the task type. */
-      g_autofree char *task_type = tether_core_dup_task_type (self->job->core);
+      g_autofree char *task_type = tether_core_dup_task_type (tether_core_of_job (self->job));
 
-      tether_debug_log_unretrieved (tether_core_get_label (self->job->core),
+      tether_debug_log_unretrieved (tether_core_get_label (tether_core_of_job (self->job)),
                                     task_type, name, self->error);
     }
 
@@ -237,7 +237,7 @@ async_wait_ended (TetherFuture *self,
   AsyncWait *wait = g_task_get_task_data (task);
 
   if (wait->waiter != NULL)
-    tether_core_end_async_wait (g_steal_pointer (&wait->waiter), self->job->core);
+    tether_core_end_async_wait (g_steal_pointer (&wait->waiter), tether_core_of_job (self->job));
 }
 
 static gboolean
@@ -558,12 +558,12 @@ tether_future_wait (TetherFuture  *self,
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
 
-  if (timeout_usec != 0 && tether_core_is_current (self->job->core))
+  if (timeout_usec != 0 && tether_core_is_current (tether_core_of_job (self->job)))
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
                    _("Future.wait() on the thread of manager '%s' would deadlock: only this "
                      "thread can run the work; use Future.wait_async() instead"),
-                   tether_core_get_label (self->job->core));
+                   tether_core_get_label (tether_core_of_job (self->job)));
       return FALSE;
     }
 
@@ -574,7 +574,7 @@ tether_future_wait (TetherFuture  *self,
 
       /* Only a wait on a manager's thread can close a cycle, or be ended by
        * a CANCEL stop of its manager: elsewhere this returns at once. */
-      if (!tether_core_begin_wait (self->job->core, &self->done, &cycle))
+      if (!tether_core_begin_wait (tether_core_of_job (self->job), &self->done, &cycle))
         {
           g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
                        _("Waiting here would deadlock: %s each wait for the next; the work still "
@@ -589,7 +589,7 @@ tether_future_wait (TetherFuture  *self,
         handler = g_cancellable_connect (cancellable, G_CALLBACK (wake_waiters),
                                          &self->done, NULL);
       tether_event_wait_until_or (&self->done,
-                                  tether_core_get_setting (self->job->core, TETHER_CORE_WAIT_SPIN),
+                                  tether_core_get_setting (tether_core_of_job (self->job), TETHER_CORE_WAIT_SPIN),
                                   deadline,
                                   waiter != NULL || cancellable != NULL ? wait_aborted : NULL,
                                   &abort);
@@ -608,12 +608,12 @@ tether_future_wait (TetherFuture  *self,
                      _("The wait was ended because manager '%s', whose thread waited, was "
                        "stopped with StopMode.CANCEL; the work on manager '%s' goes on"),
                      tether_core_get_label (tether_core_get_current ()),
-                     tether_core_get_label (self->job->core));
+                     tether_core_get_label (tether_core_of_job (self->job)));
       else
         g_set_error (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT,
                      _("Work on manager '%s' did not finish within %lld µs; it still runs: wait "
                        "again, or call Future.cancel() to stop it"),
-                     tether_core_get_label (self->job->core), (long long) timeout_usec);
+                     tether_core_get_label (tether_core_of_job (self->job)), (long long) timeout_usec);
       return FALSE;
     }
 
@@ -657,7 +657,7 @@ tether_future_wait_done (TetherFuture *self,
 
   if (timeout_usec != 0 && !tether_future_is_done (self))
     tether_event_wait_until (&self->done,
-                             tether_core_get_setting (self->job->core, TETHER_CORE_WAIT_SPIN),
+                             tether_core_get_setting (tether_core_of_job (self->job), TETHER_CORE_WAIT_SPIN),
                              timeout_usec > 0 ? tether_time_after (timeout_usec) : -1);
 
   return tether_future_is_done (self);
@@ -734,7 +734,7 @@ tether_future_wait_async (TetherFuture        *self,
   /* Recorded for wait-cycle detection while it is pending; whoever takes
    * the task off the queue ends it. */
   if (!done &&
-      !(refused = !tether_core_begin_async_wait (self->job->core, &wait->waiter, &cycle)))
+      !(refused = !tether_core_begin_async_wait (tether_core_of_job (self->job), &wait->waiter, &cycle)))
     g_queue_push_tail (&self->waiters, g_object_ref (task));
   g_mutex_unlock (&self->mutex);
 
@@ -781,7 +781,7 @@ tether_future_wait_finish (TetherFuture  *self,
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
                    _("This result of Future.wait_async() on manager '%s' was already finished; "
                      "call Future.wait_finish() once per result"),
-                   tether_core_get_label (self->job->core));
+                   tether_core_get_label (tether_core_of_job (self->job)));
       return FALSE;
     }
   wait->finished = TRUE;
@@ -850,7 +850,7 @@ typed_value (TetherFuture  *self,
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_PENDING,
                    _("The work on manager '%s' has not finished; wait for it first"),
-                   tether_core_get_label (self->job->core));
+                   tether_core_get_label (tether_core_of_job (self->job)));
       return NULL;
     }
   if (!outcome (self, error))
@@ -860,7 +860,7 @@ typed_value (TetherFuture  *self,
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_WRONG_TYPE,
                    _("The work on manager '%s' returned %s, not %s; use the getter for that "
                      "type, or Future.get_value()"),
-                   tether_core_get_label (self->job->core),
+                   tether_core_get_label (tether_core_of_job (self->job)),
                    self->value != NULL ? G_VALUE_TYPE_NAME (self->value) : "no value",
                    g_type_name (type));
       return NULL;

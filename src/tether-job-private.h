@@ -7,12 +7,12 @@
 
 #include "tether-future.h"
 #include "tether-queue-private.h"
+#include "tether-timers-private.h"
 #include "tether-loop-manager.h"
 #include "tether-work.h"
 
 G_BEGIN_DECLS
 
-typedef struct _TetherCore TetherCore;
 typedef struct _TetherJob  TetherJob;
 
 typedef enum
@@ -29,13 +29,42 @@ typedef enum
   TETHER_JOB_KIND_TASK,
 } TetherJobKind;
 
+/* What a job tells the manager that made it (the core implements these):
+ * the job knows its manager only through them, so tether-job.c depends on
+ * no file above it. @ended counts the outcome, on the thread that ended
+ * the job; @retire hands a job whose outcome is in and whose function has
+ * returned to the manager's thread to be retired; @timer_ended does the
+ * same for a timer that ended before it fired. */
+typedef struct
+{
+  gpointer    (*ref)         (gpointer owner);
+  void        (*unref)       (gpointer owner);
+  const char *(*get_id)      (gpointer owner);
+  const char *(*get_label)   (gpointer owner);
+  void        (*ended)       (gpointer      owner,
+                              TetherJob    *job,
+                              const GError *error,
+                              gboolean      was_running);
+  void        (*retire)      (gpointer      owner,
+                              TetherJob    *job);
+  void        (*timer_ended) (gpointer      owner,
+                              TetherJob    *job);
+} TetherJobOwnerFuncs;
+
+/* Where a future-kind job's outcome goes: tether-future.c's. */
+typedef void (*TetherJobSinkFunc) (TetherFuture *future,
+                                   GValue       *value,
+                                   GError       *error);
+
 /* One accepted submission. The manager's live list owns one reference from
  * acceptance until the job is retired on the manager's thread. */
 struct _TetherJob
 {
-  TetherNode       node;          /* in the core's queue: to start, then to retire */
+  TetherNode       start_node;    /* in the manager's queue, to start */
+  TetherNode       retire_node;   /* in the manager's queue, to retire */
   gatomicrefcount  ref_count;
-  TetherCore      *core;
+  gpointer         owner;         /* a reference: the manager's core */
+  const TetherJobOwnerFuncs *owner_funcs;
   int              state;         /* atomic TetherJobState */
   int              retire_tokens; /* atomic: "func returned" + "completed" */
   TetherJobKind    kind;
@@ -46,7 +75,6 @@ struct _TetherJob
   GMainContext    *home;          /* where func_data_destroy runs, if not here */
   gboolean         javascript;    /* func is a GJS function: refused at submission */
   gboolean         accepted;      /* counted in the manager's stats */
-  gboolean         queued;        /* in the queue to start: counted as pending */
   gint64           queued_at;     /* monotonic */
   gboolean         ended_cancelled; /* set once, before the job is marked done */
 
@@ -60,17 +88,61 @@ struct _TetherJob
   char            *name;          /* tether_work_set_name() */
 
   TetherFuture    *future;        /* lock; not a reference: see deliver() */
+  TetherJobSinkFunc complete_future;
   GTask           *task;          /* owned until completion */
 
   gboolean         timer;         /* a timer: set before it can be cancelled */
-  guint64          timer_seq;     /* core timers_lock: orders equal deadlines */
-  guint            timer_index;   /* core timers_lock: place in the heap, or G_MAXUINT */
+  TetherTimerEntry timer_entry;   /* tether-timers.c's */
 
   GList            live_link;     /* core lock */
 };
 
-TetherJob    *tether_job_new            (TetherCore     *core,
+TetherJob    *tether_job_new            (const TetherJobOwnerFuncs *owner_funcs,
+                                         gpointer        owner,
                                          TetherJobKind   kind);
+void          tether_job_attach_future  (TetherJob      *job,
+                                         TetherFuture   *future,
+                                         TetherJobSinkFunc complete);
+const char   *tether_job_get_manager_id (TetherJob      *job);
+const char   *tether_job_get_manager_label (TetherJob   *job);
+void          tether_job_accept         (TetherJob      *job,
+                                         gint64          ready_time,
+                                         GCancellable   *cancellable);
+void          tether_job_accept_hold    (TetherJob      *job);
+gboolean      tether_job_try_start      (TetherJob      *job);
+void          tether_job_run            (TetherJob      *job,
+                                         TetherWork     *work);
+gboolean      tether_job_give_retire_token (TetherJob   *job);
+gboolean      tether_job_is_user_cancelled (TetherJob   *job);
+void          tether_job_disconnect_user_cancellable (TetherJob *job);
+TetherJob    *tether_job_from_node      (TetherNode     *node);
+TetherJob    *tether_job_from_timer_entry (TetherTimerEntry *entry);
+
+/* Read-only views for the manager. */
+static inline gint64
+tether_job_get_queued_at (TetherJob *job)
+{
+  return job->queued_at;
+}
+
+static inline gboolean
+tether_job_is_timer (TetherJob *job)
+{
+  return job->timer;
+}
+
+static inline gboolean
+tether_job_is_javascript (TetherJob *job)
+{
+  return job->javascript;
+}
+
+static inline gboolean
+tether_job_is_done (TetherJob *job)
+{
+  return g_atomic_int_get (&job->state) == TETHER_JOB_DONE;
+}
+
 TetherJob    *tether_job_ref            (TetherJob      *job);
 void          tether_job_unref          (TetherJob      *job);
 void          tether_job_detach_future  (TetherJob      *job,

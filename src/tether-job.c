@@ -4,28 +4,165 @@
 #include <string.h>
 
 #include "tether-debug-private.h"
-#include "tether-future-private.h"
 #include "tether-gjs-private.h"
 #include "tether-i18n-private.h"
 #include "tether-job-private.h"
-#include "tether-core-private.h"
 
 TetherJob *
-tether_job_new (TetherCore    *core,
-                TetherJobKind  kind)
+tether_job_new (const TetherJobOwnerFuncs *owner_funcs,
+                gpointer                   owner,
+                TetherJobKind              kind)
 {
   TetherJob *job = g_new0 (TetherJob, 1);
 
   g_atomic_ref_count_init (&job->ref_count);
-  job->core = tether_core_ref (core);
+  job->start_node.kind = TETHER_NODE_JOB_START;
+  job->retire_node.kind = TETHER_NODE_JOB_RETIRE;
+  job->owner = owner_funcs->ref (owner);
+  job->owner_funcs = owner_funcs;
   job->kind = kind;
   job->state = TETHER_JOB_QUEUED;
   job->retire_tokens = 2;
   job->live_link.data = job;
-  job->timer_index = G_MAXUINT;
+  tether_timer_entry_init (&job->timer_entry, 0);
   g_mutex_init (&job->lock);
 
   return job;
+}
+
+/* Before the job is accepted: @future receives the outcome, through
+ * @complete, unless its finalize detaches it first. Not a reference: see
+ * deliver(). */
+void
+tether_job_attach_future (TetherJob         *job,
+                          TetherFuture      *future,
+                          TetherJobSinkFunc  complete)
+{
+  job->future = future;
+  job->complete_future = complete;
+}
+
+/* The id of the manager that made the job, and the same as messages quote
+ * it. */
+const char *
+tether_job_get_manager_id (TetherJob *job)
+{
+  return job->owner_funcs->get_id (job->owner);
+}
+
+const char *
+tether_job_get_manager_label (TetherJob *job)
+{
+  return job->owner_funcs->get_label (job->owner);
+}
+
+/* The manager, under its lock, as it accepts the job: counted in its stats
+ * from here; a timer (@ready_time >= 0) due then, other work queued now.
+ * The caller's @cancellable is connected before the manager's thread can
+ * see the job, which disconnects it on retire; one already cancelled ends
+ * the job right here (it is still queued and retired like any other). */
+void
+tether_job_accept (TetherJob    *job,
+                   gint64        ready_time,
+                   GCancellable *cancellable)
+{
+  job->accepted = TRUE;
+  if (ready_time >= 0)
+    {
+      /* Before the cancellable's handler can see the job. */
+      job->timer = TRUE;
+      job->queued_at = ready_time;
+      tether_timer_entry_init (&job->timer_entry, ready_time);
+    }
+  else
+    {
+      job->queued_at = g_get_monotonic_time ();
+    }
+  tether_job_connect_user_cancellable (job, cancellable);
+}
+
+/* The manager, under its lock: a hold runs from the moment it is accepted
+ * and has no function, so no "function returned" token to give. */
+void
+tether_job_accept_hold (TetherJob *job)
+{
+  job->accepted = TRUE;
+  job->queued_at = g_get_monotonic_time ();
+  job->state = TETHER_JOB_RUNNING;
+  job->retire_tokens = 1;
+}
+
+/* The manager's thread: moves a queued job to running. %FALSE if it ended
+ * first (cancelled, or a stop). */
+gboolean
+tether_job_try_start (TetherJob *job)
+{
+  return g_atomic_int_compare_and_exchange (&job->state, TETHER_JOB_QUEUED, TETHER_JOB_RUNNING);
+}
+
+/* The manager's thread, the job started: calls its function. */
+void
+tether_job_run (TetherJob  *job,
+                TetherWork *work)
+{
+  job->func (work, job->func_data);
+}
+
+/* Gives back one of the two retire tokens ("function returned",
+ * "completed"); returns whether it was the last, so the job can retire. */
+gboolean
+tether_job_give_retire_token (TetherJob *job)
+{
+  return g_atomic_int_dec_and_test (&job->retire_tokens);
+}
+
+/* g_cancellable_cancel() marks its cancellable cancelled, then runs the
+ * "cancelled" handlers one by one: the application's, and the one of every
+ * job sharing it, each of which ends its job if still queued. The manager's
+ * thread can reach a job in between, before its handler has run. Looking at
+ * the cancellable after the job is marked running closes that window: either
+ * this sees it cancelled, or the cancellation came after the start (then the
+ * handler finds the job running and fires its cancellable, as for any
+ * running work). So once g_cancellable_cancel() returns, no job sharing the
+ * cancellable can start. */
+gboolean
+tether_job_is_user_cancelled (TetherJob *job)
+{
+  return job->user_cancellable != NULL && g_cancellable_is_cancelled (job->user_cancellable);
+}
+
+/* The manager's thread, as it retires the job. The handler owns a job
+ * reference, so it may still be running on another thread after this. */
+void
+tether_job_disconnect_user_cancellable (TetherJob *job)
+{
+  if (job->user_cancel_id != 0)
+    {
+      g_signal_handler_disconnect (job->user_cancellable, job->user_cancel_id);
+      job->user_cancel_id = 0;
+    }
+}
+
+/* The job of a node the manager's queue gave back. */
+TetherJob *
+tether_job_from_node (TetherNode *node)
+{
+  switch (node->kind)
+    {
+    case TETHER_NODE_JOB_START:
+      return G_STRUCT_MEMBER_P (node, -G_STRUCT_OFFSET (TetherJob, start_node));
+    case TETHER_NODE_JOB_RETIRE:
+      return G_STRUCT_MEMBER_P (node, -G_STRUCT_OFFSET (TetherJob, retire_node));
+    case TETHER_NODE_POST:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+TetherJob *
+tether_job_from_timer_entry (TetherTimerEntry *entry)
+{
+  return G_STRUCT_MEMBER_P (entry, -G_STRUCT_OFFSET (TetherJob, timer_entry));
 }
 
 TetherJob *
@@ -62,7 +199,7 @@ tether_job_unref (TetherJob *job)
   g_clear_object (&job->cancellable);
   g_free (job->name);
   g_mutex_clear (&job->lock);
-  tether_core_unref (job->core);
+  job->owner_funcs->unref (job->owner);
   g_free (job);
 }
 
@@ -222,7 +359,7 @@ deliver (TetherJob *job,
       g_mutex_lock (&job->lock);
       future = g_steal_pointer (&job->future);
       if (future != NULL)
-        tether_future_complete (future, value, error);
+        job->complete_future (future, value, error);
       g_mutex_unlock (&job->lock);
       if (future == NULL)
         {
@@ -272,7 +409,7 @@ complete_from (TetherJob *job,
   /* Only the winner writes it; readers see it after the job is retired. */
   job->ended_cancelled = error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   if (job->accepted)
-    tether_core_note_ended (job->core, job, error, state == TETHER_JOB_RUNNING);
+    job->owner_funcs->ended (job->owner, job, error, state == TETHER_JOB_RUNNING);
 
   /* Keep the job alive through delivery: a sink's finalizer may drop the
    * reference that was keeping it. */
@@ -282,11 +419,11 @@ complete_from (TetherJob *job,
   if (state == TETHER_JOB_RUNNING)
     {
       if (g_atomic_int_dec_and_test (&job->retire_tokens))
-        tether_core_schedule_retire (job->core, job);
+        job->owner_funcs->retire (job->owner, job);
     }
   else if (job->timer)
     {
-      tether_core_wake_timer (job->core, job);
+      job->owner_funcs->timer_ended (job->owner, job);
     }
 
   tether_job_unref (job);
@@ -311,7 +448,7 @@ tether_job_cancel_queued (TetherJob  *job,
   return complete_from (job, TRUE, NULL,
                         g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                      _("Work on manager '%s' was cancelled before it started (%s)"),
-                                     tether_core_get_label (job->core), why));
+                                     tether_job_get_manager_label (job), why));
 }
 
 void

@@ -4,6 +4,7 @@
 #include "tether-detached-private.h"
 #include "tether-enum-types.h"
 #include "tether-error.h"
+#include "tether-fork-private.h"
 #include "tether-future-private.h"
 #include "tether-i18n-private.h"
 #include "tether-lineage-private.h"
@@ -286,6 +287,8 @@ static void
 tether_loop_manager_class_init (TetherLoopManagerClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  tether_fork_init ();
 
   object_class->constructed = tether_loop_manager_constructed;
   object_class->dispose = tether_loop_manager_dispose;
@@ -1075,13 +1078,13 @@ submit_future (TetherLoopManager  *self,
                GDestroyNotify      func_data_destroy,
                GError            **error)
 {
-  TetherJob *job = tether_job_new (self->core, TETHER_JOB_KIND_FUTURE);
+  TetherJob *job = tether_core_new_job (self->core, TETHER_JOB_KIND_FUTURE);
   TetherFuture *future = tether_future_new (job);
   GError *local_error = NULL;
 
   job->func = func;
   tether_job_set_func_data (job, func_data, func_data_destroy);
-  job->future = future; /* not a reference: see deliver() in tether-job.c */
+  tether_job_attach_future (job, future, tether_future_complete);
 
   if (!tether_core_accept (self->core, job, task_type, cancellable, ready_time, &local_error))
     {
@@ -1575,7 +1578,7 @@ tether_loop_manager_submit_async (TetherLoopManager   *self,
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
   g_return_if_fail (func != NULL);
 
-  job = tether_job_new (self->core, TETHER_JOB_KIND_TASK);
+  job = tether_core_new_job (self->core, TETHER_JOB_KIND_TASK);
   job->func = func;
   tether_job_set_func_data (job, func_data, func_data_destroy);
   job->task = g_task_new (self, cancellable, callback, user_data);

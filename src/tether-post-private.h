@@ -7,11 +7,13 @@
 
 #include "tether-loop-manager.h"
 #include "tether-queue-private.h"
+#include "tether-stats-private.h"
 
 G_BEGIN_DECLS
 
 /* A fire-and-forget submission: one small node, owned by the queue and then
- * by the manager's thread, which recycles it after running it. */
+ * by the manager's thread, which runs or drops it and recycles it. Its
+ * whole life is here; the core only admits it and routes it. */
 typedef struct
 {
   TetherNode      node;
@@ -35,9 +37,18 @@ typedef struct
 
 #define TETHER_POST_MAGAZINE 256
 
-TetherPost *tether_post_alloc   (TetherPostPool *pool);
-void        tether_post_recycle (TetherPostPool *pool,
-                                 TetherPost     *post);
+TetherPost *tether_post_new     (TetherPostPool   *pool,
+                                 TetherFunc        func,
+                                 gpointer          func_data,
+                                 GDestroyNotify    func_data_destroy,
+                                 GMainContext     *home,
+                                 gboolean          sampled);
+void        tether_post_run     (TetherPost       *post,
+                                 TetherPostCounts *counts);
+void        tether_post_drop    (TetherPost       *post,
+                                 TetherPostCounts *counts);
+void        tether_post_recycle (TetherPostPool   *pool,
+                                 TetherPost       *post);
 void        tether_post_pool_clear (TetherPostPool *pool);
 
 G_END_DECLS

@@ -10,7 +10,8 @@
 G_BEGIN_DECLS
 
 /* Atomics, here and in every lock-free part of Tether (the manager's sleep
- * handshake and counters in tether-core.c, the post magazines, the futures'
+ * handshake in tether-queue-source.c, the counters in tether-admission.c
+ * and tether-stats-private.h, the post magazines, the futures'
  * event, the statistics): GLib's g_atomic_*() only, no compiler builtins
  * and no <stdatomic.h>. Every g_atomic_*() operation is sequentially
  * consistent, a full barrier: at least as strong as any ordering a protocol
@@ -36,10 +37,19 @@ G_BEGIN_DECLS
  * queueing allocates nothing. */
 typedef struct _TetherNode TetherNode;
 
+/* What a node is embedded in, and why it was queued. A job has one node
+ * for each reason, so no node is ever in the queue twice. */
+typedef enum
+{
+  TETHER_NODE_POST,        /* a TetherPost, to run */
+  TETHER_NODE_JOB_START,   /* a TetherJob's start_node, to start */
+  TETHER_NODE_JOB_RETIRE,  /* a TetherJob's retire_node, to retire */
+} TetherNodeKind;
+
 struct _TetherNode
 {
-  TetherNode *next;
-  gboolean    is_post;  /* what the node is embedded in: TetherPost or TetherJob */
+  TetherNode     *next;
+  TetherNodeKind  kind;
 };
 
 #define TETHER_CACHELINE 64

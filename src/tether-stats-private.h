@@ -39,6 +39,16 @@ typedef struct
   gint64   run_time[TETHER_STATS_WINDOW];
 } TetherStats;
 
+/* Fire-and-forget posts, counted by the manager's thread alone (posts are
+ * not jobs: they have no TetherStats traffic of their own), on a line no
+ * other thread writes. dup_stats() adds them in. */
+typedef struct
+{
+  gsize    ran;       /* atomic, one writer */
+  gsize    dropped;   /* atomic, one writer */
+  guint    running;   /* atomic, one writer: 1 while a post runs */
+} TetherPostCounts;
+
 void      tether_stats_init       (TetherStats *stats);
 void      tether_stats_clear      (TetherStats *stats);
 void      tether_stats_record     (TetherStats *stats,
@@ -46,13 +56,11 @@ void      tether_stats_record     (TetherStats *stats,
                                    gint64       run_time);
 void      tether_stats_note_depth (TetherStats *stats,
                                    guint        depth);
-GVariant *tether_stats_dup_variant (TetherStats *stats,
-                                    guint64      submitted,
-                                    guint        queued,
-                                    guint        running_extra,
-                                    guint64      completed_extra,
-                                    guint64      cancelled_extra,
-                                    guint        waiting_for_room);
+GVariant *tether_stats_dup_variant (TetherStats      *stats,
+                                    TetherPostCounts *posts,
+                                    guint64           submitted,
+                                    guint             queued,
+                                    guint             waiting_for_room);
 
 static inline void
 tether_stats_add (gsize *counter,
@@ -60,5 +68,14 @@ tether_stats_add (gsize *counter,
 {
   g_atomic_pointer_add (counter, n);
 }
+
+/* A counter with one writer, which needs no read-modify-write: its own
+ * plain read races with no write, and the store is atomic for readers. */
+static inline void
+tether_stats_bump_own (gsize *counter)
+{
+  g_atomic_pointer_set (counter, *counter + 1);
+}
+
 
 G_END_DECLS

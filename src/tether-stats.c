@@ -86,14 +86,17 @@ add_percentiles (GVariantDict *dict,
 }
 
 GVariant *
-tether_stats_dup_variant (TetherStats *stats,
-                          guint64      submitted,
-                          guint        queued,
-                          guint        running_extra,
-                          guint64      completed_extra,
-                          guint64      cancelled_extra,
-                          guint        waiting_for_room)
+tether_stats_dup_variant (TetherStats      *stats,
+                          TetherPostCounts *posts,
+                          guint64           submitted,
+                          guint             queued,
+                          guint             waiting_for_room)
 {
+  /* Posts are counted apart, on the manager's thread, without
+   * read-modify-writes; they are added in here. */
+  guint running_extra = (guint) g_atomic_int_get (&posts->running);
+  guint64 completed_extra = (gsize) g_atomic_pointer_get (&posts->ran);
+  guint64 cancelled_extra = (gsize) g_atomic_pointer_get (&posts->dropped);
   g_autofree gint64 *wait = g_new (gint64, TETHER_STATS_WINDOW);
   g_autofree gint64 *run = g_new (gint64, TETHER_STATS_WINDOW);
   GVariantDict dict;

@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include "tether-error.h"
-#include "tether-core-private.h"
 #include "tether-i18n-private.h"
 #include "tether-work-private.h"
 
@@ -100,7 +99,7 @@ work_detach (TetherWork *self)
                                       _("Work on manager '%s' dropped its Tether.Work without "
                                         "returning; call Work.return_*() before dropping the "
                                         "last reference"),
-                                      tether_core_get_label (self->job->core)));
+                                      tether_job_get_manager_label (self->job)));
   g_clear_pointer (&self->job, tether_job_unref);
 }
 
@@ -293,7 +292,7 @@ tether_work_get_manager_id (TetherWork *self)
 {
   g_return_val_if_fail (TETHER_IS_WORK (self), NULL);
 
-  return tether_core_get_id (self->job->core);
+  return tether_job_get_manager_id (self->job);
 }
 
 /**
@@ -323,7 +322,7 @@ return_owned (TetherWork *self,
 {
   if (!tether_job_complete (self->job, value, error))
     g_critical ("Work on manager '%s' returned twice; only the first return counts",
-                tether_core_get_label (self->job->core));
+                tether_job_get_manager_label (self->job));
 }
 
 static GValue *
