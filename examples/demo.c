@@ -245,6 +245,7 @@ main (void)
   say ("4. An async result, GIO style",
        "The callback runs on this thread's context, never inside the submit call.");
   tether_loop_manager_submit_async (io, NULL, square_work, GINT_TO_POINTER (12), NULL,
+                                    G_PRIORITY_DEFAULT,
                                     NULL, on_done, loop);
   g_main_loop_run (loop);
 

@@ -167,6 +167,7 @@ tether_core_unref (TetherCore *core)
   g_mutex_clear (&core->mutex);
   g_cond_clear (&core->cond);
   tether_admission_clear (&core->admission);
+  tether_queue_source_clear (&core->source);
   g_clear_pointer (&core->starter, tether_lineage_unref_memory);
   tether_wait_node_clear (&core->wait);
   tether_stats_clear (&core->stats);
@@ -233,11 +234,13 @@ core_lock_for_fork (TetherCore *core)
   g_mutex_lock (&core->mutex);
   tether_timers_lock (&core->timers);
   g_mutex_lock (&core->stats.ring_lock);
+  tether_queue_source_lock (&core->source);
 }
 
 static void
 core_unlock_for_fork (TetherCore *core)
 {
+  tether_queue_source_unlock (&core->source);
   g_mutex_unlock (&core->stats.ring_lock);
   tether_timers_unlock (&core->timers);
   g_mutex_unlock (&core->mutex);
@@ -1421,12 +1424,27 @@ core_refuse_javascript (TetherCore  *core,
   return FALSE;
 }
 
+/* Queues an item admitted at @priority: the default priority through
+ * the lock-free queue, any other in its ranked level. */
+static inline void
+core_push (TetherCore *core,
+           TetherNode *node,
+           int         priority)
+{
+  if (G_LIKELY (priority == G_PRIORITY_DEFAULT))
+    tether_queue_source_push (&core->source, node);
+  else
+    tether_queue_source_push_ranked (&core->source, node, priority);
+}
+
 /* Futures, async results and timers: accepted under the core lock, which
- * also puts them on the live list a stop walks. */
+ * also puts them on the live list a stop walks. A timer (@ready_time >= 0)
+ * starts when due, whatever its @priority. */
 gboolean
 tether_core_accept (TetherCore    *core,
                     TetherJob     *job,
                     const char    *task_type,
+                    int            priority,
                     GCancellable  *cancellable,
                     gint64         ready_time,
                     GError       **error)
@@ -1460,7 +1478,7 @@ tether_core_accept (TetherCore    *core,
 
   /* Outside the lock: the job is live and counted, so neither a stop nor
    * the loop's end can pass it by. */
-  tether_queue_source_push (&core->source, &job->start_node);
+  core_push (core, &job->start_node, priority);
 
   return TRUE;
 }
@@ -1517,6 +1535,7 @@ core_try_enter (TetherCore *core,
 gboolean
 tether_core_post (TetherCore      *core,
                   const char      *task_type,
+                  int              priority,
                   TetherFunc       func,
                   gpointer         func_data,
                   GDestroyNotify   func_data_destroy,
@@ -1547,9 +1566,10 @@ tether_core_post (TetherCore      *core,
       g_mutex_unlock (&core->mutex);
     }
 
-  tether_queue_source_push (&core->source,
-                            &tether_post_new (&core->posts, func, func_data, func_data_destroy,
-                                              home, (ticket & POST_SAMPLE_MASK) == 0)->node);
+  core_push (core,
+             &tether_post_new (&core->posts, func, func_data, func_data_destroy, home,
+                               (ticket & POST_SAMPLE_MASK) == 0)->node,
+             priority);
 
   return TRUE;
 }

@@ -106,6 +106,15 @@ TetherFuture      *tether_loop_manager_submit           (TetherLoopManager    *s
                                                          GCancellable         *cancellable,
                                                          GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 TETHER_AVAILABLE_IN_1_0
+TetherFuture      *tether_loop_manager_submit_full      (TetherLoopManager    *self,
+                                                         const char           *task_type,
+                                                         int                   priority,
+                                                         TetherWorkFunc        func,
+                                                         gpointer              func_data,
+                                                         GDestroyNotify        func_data_destroy,
+                                                         GCancellable         *cancellable,
+                                                         GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
 TetherFuture      *tether_loop_manager_submit_after     (TetherLoopManager    *self,
                                                          const char           *task_type,
                                                          gint64                delay_usec,
@@ -129,6 +138,7 @@ void               tether_loop_manager_submit_async     (TetherLoopManager    *s
                                                          TetherWorkFunc        func,
                                                          gpointer              func_data,
                                                          GDestroyNotify        func_data_destroy,
+                                                         int                   io_priority,
                                                          GCancellable         *cancellable,
                                                          GAsyncReadyCallback   callback,
                                                          gpointer              user_data);
@@ -143,6 +153,14 @@ TetherWork        *tether_loop_manager_hold             (TetherLoopManager    *s
 TETHER_AVAILABLE_IN_1_0
 gboolean           tether_loop_manager_post             (TetherLoopManager    *self,
                                                          const char           *task_type,
+                                                         TetherFunc            func,
+                                                         gpointer              func_data,
+                                                         GDestroyNotify        func_data_destroy,
+                                                         GError              **error);
+TETHER_AVAILABLE_IN_1_0
+gboolean           tether_loop_manager_post_full        (TetherLoopManager    *self,
+                                                         const char           *task_type,
+                                                         int                   priority,
                                                          TetherFunc            func,
                                                          gpointer              func_data,
                                                          GDestroyNotify        func_data_destroy,

@@ -22,6 +22,19 @@ typedef struct
   TetherQueueSource *self;
 } QueueGSource;
 
+/* The items of one priority other than the default, oldest first, linked
+ * through their nodes. */
+typedef struct
+{
+  int         priority;
+  guint       length;
+  TetherNode *head;
+  TetherNode *tail;
+} RankedLevel;
+
+/* Levels left empty are kept for reuse, up to this many. */
+#define MAX_EMPTY_LEVELS 8
+
 /* The source of the manager whose thread this is, for spinning_poll(),
  * which GLib calls without user data. */
 static GPrivate current_source;
@@ -37,6 +50,18 @@ tether_queue_source_init (TetherQueueSource            *self,
   self->funcs = funcs;
   self->data = data;
   self->wakeups = wakeups;
+  self->fair_turn = G_MININT;
+  g_mutex_init (&self->ranked_lock);
+  self->levels = g_array_new (FALSE, FALSE, sizeof (RankedLevel));
+}
+
+/* The last owner, with nothing queued. */
+void
+tether_queue_source_clear (TetherQueueSource *self)
+{
+  g_assert (self->n_ranked == 0);
+  g_array_unref (self->levels);
+  g_mutex_clear (&self->ranked_lock);
 }
 
 /* Whether the manager's thread has anything to look at. */
@@ -44,7 +69,8 @@ static inline gboolean
 has_work (TetherQueueSource *self)
 {
   return g_atomic_int_get (&self->poke) ||
-         tether_queue_maybe_nonempty (&self->queue);
+         tether_queue_maybe_nonempty (&self->queue) ||
+         g_atomic_int_get (&self->n_ranked) != 0;
 }
 
 static gboolean
@@ -83,6 +109,182 @@ tether_queue_source_push (TetherQueueSource *self,
 {
   tether_queue_push (&self->queue, node);
   wake (self);
+}
+
+/* With ranked_lock held: the level of @priority, made if needed, keeping
+ * the levels sorted. */
+static RankedLevel *
+level_for (TetherQueueSource *self,
+           int                priority)
+{
+  RankedLevel level = { priority, 0, NULL, NULL };
+  guint i;
+
+  for (i = 0; i < self->levels->len; i++)
+    {
+      RankedLevel *l = &g_array_index (self->levels, RankedLevel, i);
+
+      if (l->priority == priority)
+        return l;
+      if (l->priority > priority)
+        break;
+    }
+  g_array_insert_val (self->levels, i, level);
+  return &g_array_index (self->levels, RankedLevel, i);
+}
+
+/* Any thread: queues @node at @priority (not the default one), behind
+ * the items of the same priority, and wakes the manager's thread as
+ * tether_queue_source_push() does. The sequentially consistent increment
+ * of n_ranked plays the push's part in the sleep handshake. */
+void
+tether_queue_source_push_ranked (TetherQueueSource *self,
+                                 TetherNode        *node,
+                                 int                priority)
+{
+  RankedLevel *level;
+
+  node->next = NULL;
+  g_mutex_lock (&self->ranked_lock);
+  level = level_for (self, priority);
+  if (level->tail != NULL)
+    level->tail->next = node;
+  else
+    level->head = node;
+  level->tail = node;
+  level->length++;
+  g_atomic_int_inc (&self->n_ranked);
+  g_mutex_unlock (&self->ranked_lock);
+  wake (self);
+}
+
+/* With ranked_lock held: the oldest item of @level. */
+static TetherNode *
+level_pop (TetherQueueSource *self,
+           guint              index)
+{
+  RankedLevel *level = &g_array_index (self->levels, RankedLevel, index);
+  TetherNode *node = level->head;
+
+  level->head = node->next;
+  if (level->head == NULL)
+    level->tail = NULL;
+  level->length--;
+  g_atomic_int_add (&self->n_ranked, -1);
+
+  if (level->length == 0 && self->levels->len > MAX_EMPTY_LEVELS)
+    g_array_remove_index (self->levels, index);
+  return node;
+}
+
+/* With ranked_lock held: the index of the first non-empty level, or -1. */
+static int
+first_level (TetherQueueSource *self)
+{
+  for (guint i = 0; i < self->levels->len; i++)
+    if (g_array_index (self->levels, RankedLevel, i).length > 0)
+      return (int) i;
+  return -1;
+}
+
+/* With ranked_lock held: the fair slot's item. Its turn goes round every
+ * priority that has items waiting, the default one included, in order of
+ * priority, starting after the one whose turn it was last. */
+static TetherNode *
+take_fair_locked (TetherQueueSource *self)
+{
+  gboolean default_waits = tether_queue_maybe_nonempty (&self->queue);
+  int chosen = -1;
+  int chosen_priority = G_MAXINT;
+  int lowest = -1;
+  int lowest_priority = G_MAXINT;
+  TetherNode *node = NULL;
+
+  for (guint i = 0; i < self->levels->len; i++)
+    {
+      RankedLevel *l = &g_array_index (self->levels, RankedLevel, i);
+
+      if (l->length == 0)
+        continue;
+      if (lowest < 0)
+        {
+          lowest = (int) i;
+          lowest_priority = l->priority;
+        }
+      if (chosen < 0 && l->priority > self->fair_turn)
+        {
+          chosen = (int) i;
+          chosen_priority = l->priority;
+        }
+    }
+  /* The default priority, if its queue has items, is a candidate too. */
+  if (default_waits && G_PRIORITY_DEFAULT > self->fair_turn &&
+      G_PRIORITY_DEFAULT < chosen_priority)
+    {
+      self->fair_turn = G_PRIORITY_DEFAULT;
+      if ((node = tether_queue_pop (&self->queue)) != NULL)
+        return node;
+    }
+  else if (chosen >= 0)
+    {
+      self->fair_turn = chosen_priority;
+      return level_pop (self, (guint) chosen);
+    }
+  /* Wrap around. */
+  if (default_waits && G_PRIORITY_DEFAULT < lowest_priority)
+    {
+      self->fair_turn = G_PRIORITY_DEFAULT;
+      if ((node = tether_queue_pop (&self->queue)) != NULL)
+        return node;
+    }
+  if (lowest >= 0)
+    {
+      self->fair_turn = lowest_priority;
+      return level_pop (self, (guint) lowest);
+    }
+  return NULL;
+}
+
+/* The manager's thread, some item ranked: the next item to take. Higher
+ * priorities (lower values) first, the default queue in its place, FIFO
+ * within each; the fair slot goes by turns (see take_fair_locked()). */
+static TetherNode *
+take_ranked (TetherQueueSource *self,
+             gboolean           fair_slot)
+{
+  TetherNode *node = NULL;
+  int first;
+
+  g_mutex_lock (&self->ranked_lock);
+  if (fair_slot)
+    node = take_fair_locked (self);
+  if (node == NULL && (first = first_level (self)) >= 0 &&
+      g_array_index (self->levels, RankedLevel, first).priority < G_PRIORITY_DEFAULT)
+    node = level_pop (self, (guint) first);
+  g_mutex_unlock (&self->ranked_lock);
+  if (node != NULL)
+    return node;
+
+  if ((node = tether_queue_pop (&self->queue)) != NULL)
+    return node;
+
+  /* Nothing of default priority: the lower ones. */
+  g_mutex_lock (&self->ranked_lock);
+  if ((first = first_level (self)) >= 0)
+    node = level_pop (self, (guint) first);
+  g_mutex_unlock (&self->ranked_lock);
+  return node;
+}
+
+/* The manager's thread: the next item, or %NULL. When nothing is ranked,
+ * which is one load, it is the lock-free queue's. */
+static inline TetherNode *
+take (TetherQueueSource *self,
+      gboolean           fair_slot)
+{
+  if (G_LIKELY (g_atomic_int_get (&self->n_ranked) == 0))
+    return tether_queue_pop (&self->queue);
+  return take_ranked (self, fair_slot);
 }
 
 /* Any thread: makes the manager's thread dispatch once, queue or not (to
@@ -257,7 +459,7 @@ source_dispatch (GSource     *source,
   g_atomic_int_set (&self->poke, FALSE);
   self->funcs->begin (self->data);
 
-  for (i = 0; i < BATCH_SIZE && (node = tether_queue_pop (&self->queue)) != NULL; i++)
+  for (i = 0; i < BATCH_SIZE && (node = take (self, i == BATCH_SIZE - 1)) != NULL; i++)
     self->funcs->node (self->data, node);
   /* A submitter is between the two halves of a push: let it finish. */
   if (i == 0 && node == NULL && tether_queue_maybe_nonempty (&self->queue))
@@ -302,4 +504,19 @@ tether_queue_source_reset_in_child (TetherQueueSource *self)
   self->sleeping = GONE;
   self->wakers = 0;
   self->poke = FALSE;
+  g_array_set_size (self->levels, 0);
+  self->n_ranked = 0;
+}
+
+/* fork(): a leaf lock, after the core's others. */
+void
+tether_queue_source_lock (TetherQueueSource *self)
+{
+  g_mutex_lock (&self->ranked_lock);
+}
+
+void
+tether_queue_source_unlock (TetherQueueSource *self)
+{
+  g_mutex_unlock (&self->ranked_lock);
 }

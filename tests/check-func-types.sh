@@ -54,5 +54,5 @@ expect rejected "submit with a TetherFunc" \
 expect rejected "post with a TetherWorkFunc" \
   "tether_loop_manager_post (m, NULL, work_func, NULL, NULL, NULL);" "$@"
 expect rejected "submit_async with a TetherFunc" \
-  "tether_loop_manager_submit_async (m, NULL, post_func, NULL, NULL, NULL, NULL, NULL);" "$@"
+  "tether_loop_manager_submit_async (m, NULL, post_func, NULL, NULL, G_PRIORITY_DEFAULT, NULL, NULL, NULL);" "$@"
 exit $status

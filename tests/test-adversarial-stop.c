@@ -869,6 +869,7 @@ submitter_thread (gpointer data)
             call->entry = item->entry;
             n_async++;
             tether_loop_manager_submit_async (r->manager, NULL, item_work, item, item_destroy,
+                                              G_PRIORITY_DEFAULT,
                                               NULL, async_called_back, call);
             /* Accepted or not, the callback tells. */
             r->accepted[i] = TRUE;

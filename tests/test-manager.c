@@ -223,7 +223,7 @@ test_submit_async (void)
   g_main_context_push_thread_default (context);
   data.loop = g_main_loop_new (context, FALSE);
 
-  tether_loop_manager_submit_async (manager, NULL, count_work, &counter, NULL, NULL,
+  tether_loop_manager_submit_async (manager, NULL, count_work, &counter, NULL, G_PRIORITY_DEFAULT, NULL,
                                     on_submitted, &data);
   g_assert_cmpint (data.calls, ==, 0);
   g_main_loop_run (data.loop);
@@ -236,7 +236,7 @@ test_submit_async (void)
 
   /* A rejection arrives through the callback too, never inside the call. */
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
-  tether_loop_manager_submit_async (manager, NULL, count_work, &counter, NULL, NULL,
+  tether_loop_manager_submit_async (manager, NULL, count_work, &counter, NULL, G_PRIORITY_DEFAULT, NULL,
                                     on_submitted, &data);
   g_assert_cmpint (data.calls, ==, 1);
   g_main_loop_run (data.loop);

@@ -308,10 +308,10 @@ return_now_and_later (TetherWork *work)
                                                    NULL)),                                      \
      ASSERTION ("tether_loop_manager_submit_at", "func != NULL"))                               \
   X (submit_async_null, "manager/submit-async-null", SETUP_NONE,                                \
-     tether_loop_manager_submit_async (NULL, NULL, int_work, NULL, NULL, NULL, NULL, NULL),     \
+     tether_loop_manager_submit_async (NULL, NULL, int_work, NULL, NULL, G_PRIORITY_DEFAULT, NULL, NULL, NULL),     \
      NOT_A_MANAGER ("tether_loop_manager_submit_async"))                                        \
   X (submit_async_null_func, "manager/submit-async-null-func", SETUP_STARTED,                   \
-     tether_loop_manager_submit_async (f->manager, NULL, NULL, NULL, NULL, NULL, NULL, NULL),   \
+     tether_loop_manager_submit_async (f->manager, NULL, NULL, NULL, NULL, G_PRIORITY_DEFAULT, NULL, NULL, NULL),   \
      ASSERTION ("tether_loop_manager_submit_async", "func != NULL"))                            \
   X (submit_finish_null_result, "manager/submit-finish-null-result", SETUP_NEW,                 \
      g_assert_false (tether_loop_manager_submit_finish (f->manager, NULL, NULL, NULL)),         \
@@ -1291,7 +1291,7 @@ on_async_after_stop (GObject      *source,
   data->calls++;
   /* Stopping again does nothing; a submission is refused through a callback. */
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_CANCEL);
-  tether_loop_manager_submit_async (manager, NULL, seven_work, NULL, NULL, NULL, on_rejected, data);
+  tether_loop_manager_submit_async (manager, NULL, seven_work, NULL, NULL, G_PRIORITY_DEFAULT, NULL, on_rejected, data);
 }
 
 static void
@@ -1322,8 +1322,8 @@ test_async_callback_stops_manager (void)
   gint64 deadline = g_get_monotonic_time () + TIMEOUT_USEC;
 
   g_main_context_push_thread_default (context);
-  tether_loop_manager_submit_async (manager, NULL, seven_work, NULL, NULL, NULL, on_async_stop, &data);
-  tether_loop_manager_submit_async (manager, NULL, int_work, GINT_TO_POINTER (8), NULL, NULL,
+  tether_loop_manager_submit_async (manager, NULL, seven_work, NULL, NULL, G_PRIORITY_DEFAULT, NULL, on_async_stop, &data);
+  tether_loop_manager_submit_async (manager, NULL, int_work, GINT_TO_POINTER (8), NULL, G_PRIORITY_DEFAULT, NULL,
                                     on_async_after_stop, &data);
   while (data.calls < 3)
     {
@@ -1365,7 +1365,7 @@ test_async_callback_unrefs_manager (void)
   gate_init (&gate);
   g_main_context_push_thread_default (context);
   g_object_weak_ref (G_OBJECT (manager), weak_notify_flag, &data.finalized);
-  tether_loop_manager_submit_async (manager, NULL, seven_work, NULL, NULL, NULL, on_async_unref, &data);
+  tether_loop_manager_submit_async (manager, NULL, seven_work, NULL, NULL, G_PRIORITY_DEFAULT, NULL, on_async_unref, &data);
   /* Queued behind, held: it must still run when the last reference goes. */
   g_object_unref (tether_loop_manager_submit (manager, NULL, gate_work, &gate, NULL, NULL, NULL));
   g_assert_true (tether_loop_manager_post (manager, NULL, count_post, &data.runs, NULL, NULL));

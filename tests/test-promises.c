@@ -414,7 +414,7 @@ test_result_released_by_async_owner (void)
 
       tether_loop_manager_submit_async (manager, NULL,
                                         it % 4 < 2 ? return_owned_witness_work : return_pointer_work,
-                                        &finalized_on, NULL, NULL, on_submitted, &c);
+                                        &finalized_on, NULL, G_PRIORITY_DEFAULT, NULL, on_submitted, &c);
       iterate_until (context, &c.called);
       /* The task is released in the same dispatch, right after the callback. */
       g_assert_true (g_atomic_pointer_get (&finalized_on) == g_thread_self ());
@@ -580,7 +580,7 @@ test_finish_twice (void)
       gboolean called = FALSE;
 
       tether_loop_manager_submit_async (manager, NULL, i == 0 ? count_work : fail_work,
-                                        &(int) { 0 }, NULL, NULL, on_finished_twice, &called);
+                                        &(int) { 0 }, NULL, G_PRIORITY_DEFAULT, NULL, on_finished_twice, &called);
       iterate_until (context, &called);
     }
   for (guint i = 0; i < 2; i++)
@@ -872,11 +872,11 @@ test_pointer_from_submit_finish (void)
   PointerCase a = { 0 }, b = { 0 };
 
   g_main_context_push_thread_default (context);
-  tether_loop_manager_submit_async (manager, NULL, return_counted_pointer_work, &a, NULL, NULL,
+  tether_loop_manager_submit_async (manager, NULL, return_counted_pointer_work, &a, NULL, G_PRIORITY_DEFAULT, NULL,
                                     on_pointer_submitted, &a);
   iterate_until (context, &a.called);
   tether_loop_manager_submit_async (manager, NULL, return_destroyed_pointer_work, &b.destroyed,
-                                    NULL, NULL, on_destroyed_pointer, &b);
+                                    NULL, G_PRIORITY_DEFAULT, NULL, on_destroyed_pointer, &b);
   iterate_until (context, &b.called);
   g_main_context_pop_thread_default (context);
 

@@ -457,6 +457,7 @@ demo_window_start (DemoWindow *self,
   tether_loop_manager_submit_async (self->manager, TASK_TYPE,
                                     job->kind == JOB_HASH ? hash_work : fetch_work,
                                     demo_job_ref (job), demo_job_unref,
+                                    G_PRIORITY_DEFAULT,
                                     job->cancellable, on_job_done, demo_job_ref (job));
   demo_window_update_busy (self);
 }

@@ -369,6 +369,7 @@ submit_call (TetherExampleService  *self,
 
   /* A rejection (Busy, or not running) also arrives through on_work_done. */
   tether_loop_manager_submit_async (manager, task_type, func, func_data, func_data_destroy,
+                                    G_PRIORITY_DEFAULT,
                                     NULL, on_work_done, call);
 }
 

@@ -66,6 +66,16 @@ class LoopManager(GObject.Object):
     def stop_within(self, timeout_usec: int = -1) -> tuple[bool, int, int]: ...
     def get_asyncio_loop(self) -> asyncio.AbstractEventLoop: ...
 
+    # A priority other than the default goes through C's submit_full():
+    # the future is then a Future.
+    @overload
+    def submit(self, fn: Callable[..., Coroutine[Any, Any, _T]], /, *args: Any,
+               priority: int, task_type: str | None = None,
+               cancellable: Gio.Cancellable | None = None, **kwargs: Any) -> Future[_T]: ...
+    @overload
+    def submit(self, fn: Callable[..., _T], /, *args: Any, priority: int,
+               task_type: str | None = None, cancellable: Gio.Cancellable | None = None,
+               **kwargs: Any) -> Future[_T]: ...
     @overload
     def submit(self, fn: Callable[..., Coroutine[Any, Any, _T]], /, *args: Any,
                task_type: str | None = None, cancellable: Gio.Cancellable | None = None,
@@ -88,7 +98,7 @@ class LoopManager(GObject.Object):
 
     @overload
     def post(self, fn: Callable[..., object] | Coroutine[Any, Any, Any], /, *args: Any,
-             task_type: str | None = None, **kwargs: Any) -> None: ...
+             task_type: str | None = None, priority: int = ..., **kwargs: Any) -> None: ...
     @overload
     def post(self, task_type: str | None, func: Callable[..., object] | Coroutine[Any, Any, Any],
              /, *func_data: Any) -> bool: ...
@@ -124,13 +134,22 @@ class LoopManager(GObject.Object):
                   func: _WorkFunction | Coroutine[Any, Any, Any], /,
                   *func_data: Any) -> Future[Any]: ...
 
+    # The C API, cancellable before func as in submit()'s C-order form.
+    def submit_full(self, task_type: str | None = None, priority: int = ...,
+                    cancellable: Gio.Cancellable | None = None,
+                    func: _WorkFunction | Coroutine[Any, Any, Any] | None = None,
+                    *func_data: Any) -> Future[Any]: ...
+    def post_full(self, task_type: str | None = None, priority: int = ...,
+                  func: Callable[..., object] | Coroutine[Any, Any, Any] | None = None,
+                  *func_data: Any) -> bool: ...
+
     # The C API as is: func(work, *func_data) runs, then callback(manager,
     # result, *user_data) in the caller's thread-default context.
     def submit_async(self, task_type: str | None, func: _WorkFunction | Coroutine[Any, Any, Any],
                      func_data: tuple[Any, ...] | Any = (),
                      cancellable: Gio.Cancellable | None = None,
                      callback: Callable[..., object] | None = None,
-                     *user_data: Any) -> None: ...
+                     *user_data: Any, io_priority: int = ...) -> None: ...
     def submit_finish(self, result: Gio.AsyncResult) -> tuple[bool, Any]: ...
 
 class Lineage(GObject.GBoxed):

@@ -940,6 +940,138 @@ bench_lifecycle (Rig *rig)
   return ok;
 }
 
+/* 3c. A job of high priority submitted behind a backlog of low-priority
+ * ones on a blocked loop thread: the time from unblocking to the job
+ * running. Each backlog job is an empty post; each mechanism gets its own
+ * backlog. */
+typedef struct
+{
+  double ran_at;   /* ns, written before `ran` */
+  gint   ran;      /* atomic */
+} Marker;
+
+static void
+noop_post (gpointer data)
+{
+}
+
+static gboolean
+noop_source (gpointer data)
+{
+  return G_SOURCE_REMOVE;
+}
+
+static void
+mark_post (gpointer data)
+{
+  Marker *marker = data;
+
+  marker->ran_at = precise_ns ();
+  g_atomic_int_set (&marker->ran, TRUE);
+}
+
+static gboolean
+mark_source (gpointer data)
+{
+  mark_post (data);
+  return G_SOURCE_REMOVE;
+}
+
+typedef enum
+{
+  PRIO_TETHER_HIGH,     /* backlog LOW, job HIGH: priorities */
+  PRIO_TETHER_FIFO,     /* backlog and job at the default priority: FIFO */
+  PRIO_INVOKE_HIGH,     /* g_main_context_invoke_full(): backlog LOW, job HIGH */
+} PrioCase;
+
+static double
+measure_priority_once (Rig      *rig,
+                       PrioCase  which,
+                       guint     backlog)
+{
+  Blocker blocker = { 0 };
+  Marker marker = { 0 };
+  g_autoptr(GError) error = NULL;
+  double released;
+  gboolean tether = which != PRIO_INVOKE_HIGH;
+  int low = which == PRIO_TETHER_FIFO ? G_PRIORITY_DEFAULT : G_PRIORITY_LOW;
+  int high = which == PRIO_TETHER_FIFO ? G_PRIORITY_DEFAULT : G_PRIORITY_HIGH;
+
+  if (tether)
+    {
+      if (!tether_loop_manager_post (rig->manager, BENCH_TASK_TYPE, blocker_post, &blocker, NULL, &error))
+        g_error ("post: %s", error->message);
+    }
+  else
+    g_main_context_invoke_full (rig->lt.context, G_PRIORITY_HIGH, blocker_source, &blocker, NULL);
+  done_wait (&blocker.entered);
+
+  for (guint i = 0; i < backlog; i++)
+    {
+      if (tether)
+        tether_loop_manager_post_full (rig->manager, BENCH_TASK_TYPE, low, noop_post, NULL, NULL, NULL);
+      else
+        g_main_context_invoke_full (rig->lt.context, low, noop_source, NULL, NULL);
+    }
+  if (tether)
+    tether_loop_manager_post_full (rig->manager, BENCH_TASK_TYPE, high, mark_post, &marker, NULL, NULL);
+  else
+    g_main_context_invoke_full (rig->lt.context, high, mark_source, &marker, NULL);
+
+  released = precise_ns ();
+  done_signal (&blocker.gate);
+  while (!g_atomic_int_get (&marker.ran))
+    g_thread_yield ();
+
+  /* Let the backlog drain before the next run. */
+  if (tether)
+    {
+      while (tether_loop_manager_get_n_pending (rig->manager) > 0)
+        g_thread_yield ();
+    }
+  else
+    {
+      Done drained = { 0 };
+
+      g_main_context_invoke_full (rig->lt.context, G_PRIORITY_LOW + 1, signal_done, &drained, NULL);
+      done_wait (&drained);
+      done_clear (&drained);
+    }
+  done_clear (&blocker.entered);
+  done_clear (&blocker.gate);
+  return (marker.ran_at - released) / 1000.0;
+}
+
+static void
+bench_priority (Rig *rig)
+{
+  static const struct { PrioCase which; const char *name; } cases[] = {
+    { PRIO_INVOKE_HIGH, "invoke_full HIGH behind LOW idles" },
+    { PRIO_TETHER_HIGH, "Tether post_full HIGH behind LOW" },
+    { PRIO_TETHER_FIFO, "Tether post DEFAULT behind DEFAULT (FIFO)" },
+  };
+  guint backlog = quick ? 1000 : 10000;
+  guint runs = quick ? 3 : 9;
+  double base = 0;
+
+  g_print ("\n3c. Priority: one job submitted behind %u queued jobs on a blocked loop thread\n"
+           "    us from unblocking to the job running, median of %u runs; ratio = X / invoke_full\n",
+           backlog, runs);
+  g_print ("%-44s %10s %10s %9s\n", "mechanism", "median us", "max us", "ratio");
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      g_autofree double *samples = g_new (double, runs);
+
+      for (guint r = 0; r < runs; r++)
+        samples[r] = measure_priority_once (rig, cases[c].which, backlog);
+      qsort (samples, runs, sizeof (double), compare_doubles);
+      if (c == 0)
+        base = samples[runs / 2];
+      g_print ("%-44s %10.1f %10.1f %9.2f\n", cases[c].name, samples[runs / 2], samples[runs - 1],
+               samples[runs / 2] / base);
+    }
+}
+
 static void
 print_target (const char *what,
               double      measured,
@@ -1000,6 +1132,7 @@ main (int   argc,
   ok &= bench_round_trip (&rig);
   ok &= bench_throughput (&rig);
   ok &= bench_lifecycle (&rig);
+  bench_priority (&rig);
   rig_clear (&rig);
   print_targets ();
   if (!ok)

@@ -1084,7 +1084,7 @@ op_submit (Actor  *actor,
       actor->cb_expected++;
       actor->in_submit = TRUE;
       tether_loop_manager_submit_async (manager, task_type, work_func, ticket_new (sub),
-                                        ticket_free, cancellable, async_done, sub);
+                                        ticket_free, G_PRIORITY_DEFAULT, cancellable, async_done, sub);
       actor->in_submit = FALSE;
       break;
 

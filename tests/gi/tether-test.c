@@ -329,6 +329,7 @@ tether_test_submit_value_async (TetherLoopManager   *manager,
 
   tether_loop_manager_submit_async (manager, task_type, value_work,
                                     value_data_new (value, delay_ms), value_data_free,
+                                    G_PRIORITY_DEFAULT,
                                     cancellable, callback, user_data);
 }
 

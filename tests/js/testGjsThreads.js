@@ -9,6 +9,7 @@
 // form rejects. The function never reaches a manager's thread, so garbage
 // collection on this thread cannot meet it there.
 
+import GLib from 'gi://GLib';
 import Tether from 'gi://Tether?version=1.0';
 import TetherTest from 'gi://TetherTest?version=1.0';
 import System from 'system';
@@ -162,7 +163,7 @@ async function testJsWorkWithSubmitAsync() {
         const outcome = new Promise((resolve, reject) => {
             inCall = true;
             try {
-                manager.submit_async(null, js, null, (source, result) => {
+                manager.submit_async(null, js, GLib.PRIORITY_DEFAULT, null, (source, result) => {
                     called++;
                     calledInCall ||= inCall;
                     try {
@@ -194,14 +195,14 @@ async function testJsWorkWithSubmitAsync() {
 async function testJsWorkWithPromisifiedSubmitAsync() {
     await withManager('jsprom', null, async manager => {
         const js = makeJsWork();
-        const one = manager.submit_async(null, js, null);
+        const one = manager.submit_async(null, js, GLib.PRIORITY_DEFAULT, null);
         assert(one instanceof Promise, 'submit_async() without a callback is promisified');
         assertRejectedJs(await assertRejectsGError(one, TETHER_ERROR, Tether.Error.INVALID_ARGUMENT),
             'promisified submit_async()');
 
         const all = [];
         for (let i = 0; i < 20; i++)
-            all.push(manager.submit_async(null, js, null).then(() => 'resolved', e => e));
+            all.push(manager.submit_async(null, js, GLib.PRIORITY_DEFAULT, null).then(() => 'resolved', e => e));
         for (const outcome of await Promise.all(all))
             assertRejectedJs(outcome, 'one of many');
         assertEqual(js.ran, false, 'no JS function ran');
@@ -218,7 +219,7 @@ async function testJsCheckComesFirst() {
     assertThrowsRejectedJs(() => manager.submit_after(null, 0, js, null), 'submit_after() when stopped');
     assertThrowsRejectedJs(() => manager.submit_at(null, 0, js, null), 'submit_at() when stopped');
     assertThrowsRejectedJs(() => manager.post(null, js), 'post() when stopped');
-    assertRejectedJs(await assertRejectsGError(manager.submit_async(null, js, null),
+    assertRejectedJs(await assertRejectsGError(manager.submit_async(null, js, GLib.PRIORITY_DEFAULT, null),
         TETHER_ERROR, Tether.Error.INVALID_ARGUMENT), 'submit_async() when stopped');
     // C work still meets the usual check.
     assertThrowsGError(() => TetherTest.submit_value(manager, null, 1, 0),
@@ -227,7 +228,7 @@ async function testJsCheckComesFirst() {
     manager.start('typed');
     try {
         assertThrowsRejectedJs(() => manager.submit('other', js, null), 'submit() of another type');
-        assertRejectedJs(await assertRejectsGError(manager.submit_async('other', js, null),
+        assertRejectedJs(await assertRejectsGError(manager.submit_async('other', js, GLib.PRIORITY_DEFAULT, null),
             TETHER_ERROR, Tether.Error.INVALID_ARGUMENT), 'submit_async() of another type');
         assertThrowsGError(() => TetherTest.submit_value(manager, 'other', 1, 0),
             TETHER_ERROR, Tether.Error.UNKNOWN_TASK_TYPE, 'C work of another type');
@@ -287,7 +288,7 @@ async function testCWorkAfterMisuse() {
         const promises = [];
         for (let i = 0; i < 5; i++) {
             promises.push(submitValueAsync(manager, null, i, 0).then(([, v]) => outcomes.push(v)));
-            promises.push(manager.submit_async(null, () => {}, null).then(
+            promises.push(manager.submit_async(null, () => {}, GLib.PRIORITY_DEFAULT, null).then(
                 () => outcomes.push('resolved'),
                 e => outcomes.push(e.matches(TETHER_ERROR, Tether.Error.INVALID_ARGUMENT) ? 'rejected' : `${e}`)));
         }

@@ -1094,6 +1094,7 @@ nested_async (TetherWork        *work,
   call->outer_entry = e;
   call->target = g_object_ref (target);
   tether_loop_manager_submit_async (target, type, work_func, child, entry_destroy,
+                                    G_PRIORITY_DEFAULT,
                                     NULL, async_cb, call);
   tls_submitting = NULL;
 }
@@ -1679,6 +1680,7 @@ submit_async (Worker            *w,
   g_ptr_array_add (w->asyncs, call);
   w->n_async++;
   tether_loop_manager_submit_async (manager, type, work_func, e, entry_destroy,
+                                    G_PRIORITY_DEFAULT,
                                     cancellable, async_cb, call);
   tls_submitting = NULL;
 }

@@ -86,6 +86,7 @@ _errors.install()
 _log = logging.getLogger('gi.overrides.Tether')
 
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+_INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
 
 
 class _Deferred:
@@ -414,9 +415,11 @@ _check_callable = _future.check_callable
 _submit = Tether.LoopManager.submit
 _submit_after = Tether.LoopManager.submit_after
 _submit_at = Tether.LoopManager.submit_at
+_submit_full = Tether.LoopManager.submit_full
 _submit_async = Tether.LoopManager.submit_async
 _submit_finish = Tether.LoopManager.submit_finish
 _post = Tether.LoopManager.post
+_post_full = Tether.LoopManager.post_full
 
 
 def _refused(func):
@@ -442,13 +445,37 @@ def _check_keyword_options(call, task_type, cancellable):
                         % (call, cancellable))
 
 
+def _check_priority(call, priority):
+    if type(priority) is not int or not _INT32_MIN <= priority <= _INT32_MAX:
+        raise TypeError('%s: priority must be an int such as GLib.PRIORITY_HIGH, not %r'
+                        % (call, priority))
+
+
+def _keyword_func(call, fn, fn_args, kwargs):
+    """``fn(*fn_args, **kwargs)`` as a C-order work function (the Work
+    handle dropped), or the coroutine object itself."""
+    if _aio.is_lone_coroutine(call, fn, fn_args or kwargs):
+        return fn
+    _check_callable(call, 'fn', fn)
+    return functools.partial(_call_with_keywords, fn, fn_args, kwargs)
+
+
 def submit(self, *args, **kwargs):
-    """``submit(fn, /, *args, task_type=None, cancellable=None, **kwargs)``
-    -> :class:`Tether.PythonFuture`: calls ``fn(*args, **kwargs)`` on the
-    manager's thread, in the submitter's :mod:`contextvars` context (copied
-    now), through the fast lane (see :mod:`._tether_lane`); ``fn`` may be an
-    ``async def`` function or a coroutine object, run as a Task on the
-    manager's asyncio loop. Jobs run in submission order, never inline.
+    """``submit(fn, /, *args, task_type=None, cancellable=None,
+    priority=GLib.PRIORITY_DEFAULT, **kwargs)`` -> a future: calls
+    ``fn(*args, **kwargs)`` on the manager's thread, in the submitter's
+    :mod:`contextvars` context (copied now); ``fn`` may be an ``async def``
+    function or a coroutine object, run as a Task on the manager's asyncio
+    loop. Jobs run in submission order, never inline.
+
+    At the default priority the job goes through the fast lane (see
+    :mod:`._tether_lane`) and the future is a :class:`Tether.PythonFuture`.
+    Any other ``priority`` (GLib's: lower values first) goes through C's
+    :meth:`submit_full`, ordered with all of the manager's queued C work,
+    and the future is a :class:`Tether.Future`; both are
+    :class:`concurrent.futures.Future` and awaitable. The lane's jobs run in
+    batches of their own, so priorities order a job against C work and
+    other prioritized jobs, not against lane jobs already queued.
 
     ``submit(task_type, cancellable, func, *func_data)`` (first argument a
     str or None) is the C API as is: ``func(work, *func_data)``, a GI
@@ -458,7 +485,12 @@ def submit(self, *args, **kwargs):
         return _c_submit(self, *args, **kwargs)
     task_type = kwargs.pop('task_type', None)
     cancellable = kwargs.pop('cancellable', None)
+    priority = kwargs.pop('priority', GLib.PRIORITY_DEFAULT)
     _check_keyword_options('submit()', task_type, cancellable)
+    _check_priority('submit()', priority)
+    if priority != GLib.PRIORITY_DEFAULT:
+        return _c_submit_full(self, task_type, priority, cancellable,
+                              _keyword_func('submit()', args[0], args[1:], kwargs))
     return _lane.submit(self, args[0], args[1:], kwargs, task_type, cancellable)
 
 
@@ -479,6 +511,24 @@ def _c_submit(self, task_type=None, cancellable=None, func=None, *func_data):
         _check_callable('submit()', 'func', func)
         return _attach_outcome(_submit(self, task_type, _spread(_wrap_work(self, func, outcome)),
                                        func_data, cancellable),
+                               outcome)
+    except BaseException:
+        _refused(func)
+        raise
+
+
+def _c_submit_full(self, task_type=None, priority=GLib.PRIORITY_DEFAULT, cancellable=None,
+                   func=None, *func_data):
+    """The C API, with ``cancellable`` before ``func`` as in :meth:`submit`'s
+    C-order form."""
+    func = _work_func('LoopManager.submit_full()', func, func_data)
+    outcome = _Outcome()
+    try:
+        _check_priority('submit_full()', priority)
+        _check_callable('submit_full()', 'func', func)
+        return _attach_outcome(_submit_full(self, task_type, priority,
+                                            _spread(_wrap_work(self, func, outcome)),
+                                            func_data, cancellable),
                                outcome)
     except BaseException:
         _refused(func)
@@ -568,7 +618,10 @@ def submit_at(self, *args, **kwargs):
 
 
 def submit_async(self, task_type, func, func_data=(), cancellable=None,
-                 callback=None, *user_data):
+                 callback=None, *user_data, io_priority=GLib.PRIORITY_DEFAULT):
+    """The C API, with ``io_priority`` as a keyword (GI would place it before
+    ``cancellable``): the priority among queued work, as for
+    :meth:`submit_full`."""
     # PyGObject 3.42 passes a non-final closure to the callback as *args and
     # insists on a tuple: accept None or a lone value too.
     if func_data is None:
@@ -589,7 +642,7 @@ def submit_async(self, task_type, func, func_data=(), cancellable=None,
             result._tether_outcome = outcome
             callback(source, result, *data)
     _submit_async(self, task_type, _wrap_work(self, func, outcome), func_data,
-                  cancellable, ready, *user_data)
+                  io_priority, cancellable, ready, *user_data)
 
 
 _original_exception = _future.original_exception
@@ -626,23 +679,36 @@ def post(self, *args, **kwargs):
     if _is_c_order(args, kwargs, 'func'):
         return _c_post(self, *args, **kwargs)
     task_type = kwargs.pop('task_type', None)
+    priority = kwargs.pop('priority', GLib.PRIORITY_DEFAULT)
     _check_keyword_options('post()', task_type, None)
+    _check_priority('post()', priority)
+    if priority != GLib.PRIORITY_DEFAULT:
+        _c_post_full(self, task_type, priority,
+                     _keyword_func('post()', args[0], args[1:], kwargs))
+        return
     _lane.post(self, args[0], args[1:], kwargs, task_type)
 
 
 def _c_post(self, task_type=None, func=None, *func_data):
+    return _c_post_full(self, task_type, GLib.PRIORITY_DEFAULT, func, *func_data)
+
+
+def _c_post_full(self, task_type=None, priority=GLib.PRIORITY_DEFAULT, func=None, *func_data):
+    _check_priority('post()', priority)
     if type(func) is _aio.CoroutineType or _aio.is_coroutine_function(func):
         # A coroutine is tracked as a submission, so that stops wait for it
         # and cancel it; its exception is logged, as for any post. Posted
         # functions get no Work handle.
         if type(func) is not _aio.CoroutineType:
             func = functools.partial(_call_without_work, func)
-        future = _c_submit(self, task_type, None, func, *func_data)
+        future = _c_submit_full(self, task_type, priority, None, func, *func_data)
         future.add_done_callback(_log_coroutine_post)
         return True
     _check_callable('post()', 'func', func)
     _manager_state(self)                 # known to the drain at exit
-    return _post(self, task_type, _wrap_post(func), *func_data)
+    if priority == GLib.PRIORITY_DEFAULT:
+        return _post(self, task_type, _wrap_post(func), *func_data)
+    return _post_full(self, task_type, priority, _wrap_post(func), *func_data)
 
 
 def get_asyncio_loop(self):
@@ -679,6 +745,8 @@ stop_within.__doc__ = (_stop_within.__doc__ or '') + '\n\n' + stop_within.__doc_
 
 
 Tether.LoopManager.submit = submit
+Tether.LoopManager.submit_full = _c_submit_full
+Tether.LoopManager.post_full = _c_post_full
 Tether.LoopManager.submit_after = submit_after
 Tether.LoopManager.submit_at = submit_at
 Tether.LoopManager.submit_async = submit_async
