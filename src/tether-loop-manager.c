@@ -21,8 +21,9 @@
  * [method@Tether.LoopManager.start] spawns the thread; it makes the
  * manager's context its thread-default context and runs a main loop on it
  * until [method@Tether.LoopManager.stop]. Work runs there, one item at a
- * time, in submission order; it may start asynchronous GIO operations on the
- * context and end later through its [class@Tether.Work].
+ * time, by priority and then in submission order (see
+ * [method@Tether.LoopManager.submit_full]); it may start asynchronous GIO
+ * operations on the context and end later through its [class@Tether.Work].
  *
  * The outcome comes back in one of three ways:
  *

@@ -478,6 +478,39 @@ tether_test_submit_thread_name (TetherLoopManager  *manager,
                                      NULL, NULL, NULL, error);
 }
 
+static int run_order;
+
+static void
+run_order_work (TetherWork *work,
+                gpointer    user_data)
+{
+  tether_work_return_int (work, g_atomic_int_add (&run_order, 1));
+}
+
+/**
+ * tether_test_submit_run_order:
+ * @manager: a [class@Tether.LoopManager]
+ * @task_type: (nullable): the submission's task type
+ * @priority: the priority, as for [method@Tether.LoopManager.submit_full]
+ * @error: return location for an error
+ *
+ * Submits, at @priority, work that returns its place in the order such
+ * works ran in, process-wide: 0 for the first, 1 for the next...
+ *
+ * Returns: (transfer full): the [class@Tether.Future] of the work, or %NULL
+ *   with @error set as [method@Tether.LoopManager.submit] sets it if the
+ *   manager rejects the submission
+ */
+TetherFuture *
+tether_test_submit_run_order (TetherLoopManager  *manager,
+                              const char         *task_type,
+                              int                 priority,
+                              GError            **error)
+{
+  return tether_loop_manager_submit_full (manager, task_type, priority, run_order_work,
+                                          NULL, NULL, NULL, error);
+}
+
 /**
  * tether_test_get_thread_name:
  *

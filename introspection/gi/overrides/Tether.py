@@ -683,8 +683,11 @@ def post(self, *args, **kwargs):
     _check_keyword_options('post()', task_type, None)
     _check_priority('post()', priority)
     if priority != GLib.PRIORITY_DEFAULT:
-        _c_post_full(self, task_type, priority,
-                     _keyword_func('post()', args[0], args[1:], kwargs))
+        fn, fn_args = args[0], args[1:]
+        if not _aio.is_lone_coroutine('post()', fn, fn_args or kwargs):
+            _check_callable('post()', 'fn', fn)
+            fn = functools.partial(fn, *fn_args, **kwargs)
+        _c_post_full(self, task_type, priority, fn)
         return
     _lane.post(self, args[0], args[1:], kwargs, task_type)
 
