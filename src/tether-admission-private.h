@@ -36,11 +36,7 @@ void     tether_admission_clear         (TetherAdmission *self);
 void     tether_admission_open          (TetherAdmission *self);
 gboolean tether_admission_is_open       (TetherAdmission *self);
 void     tether_admission_close_locked  (TetherAdmission *self);
-gboolean tether_admission_try_enter     (TetherAdmission *self,
-                                         gsize           *ticket);
 void     tether_admission_leave         (TetherAdmission *self);
-gsize    tether_admission_count         (TetherAdmission *self);
-void     tether_admission_note_taken    (TetherAdmission *self);
 guint    tether_admission_get_n_pending (TetherAdmission *self);
 gsize    tether_admission_get_n_accepted (TetherAdmission *self);
 gboolean tether_admission_is_drained    (TetherAdmission *self);
@@ -61,5 +57,45 @@ void     tether_admission_wake_waiters  (TetherAdmission *self,
                                          GMutex          *lock);
 void     tether_admission_wake_waiters_locked (TetherAdmission *self);
 void     tether_admission_reset_in_child (TetherAdmission *self);
+
+/* The hot paths, inline. */
+
+/* Any thread, without the lock: count the submission, then look whether
+ * the manager is open. A stop that closes it in between sees the count and
+ * waits for the push; a submission that finds it closed takes its count
+ * back. A bounded manager is never entered this way: its submitters take
+ * the lock and wait for room. *@ticket is the count before this one. */
+static inline gboolean
+tether_admission_try_enter (TetherAdmission *self,
+                            gsize           *ticket)
+{
+  if (g_atomic_int_get (&self->max_pending) != 0)
+    return FALSE;
+  *ticket = g_atomic_pointer_add (&self->n_accepted, 1);
+  if (!g_atomic_int_get (&self->closed))
+    return TRUE;
+  tether_admission_leave (self);
+  return FALSE;
+}
+
+/* With the manager's lock held, the checks passed: one more submission.
+ * Returns the count before it. */
+static inline gsize
+tether_admission_count (TetherAdmission *self)
+{
+  return g_atomic_pointer_add (&self->n_accepted, 1);
+}
+
+/* The manager's thread, for each submission it takes from the queue. The
+ * only writer, so no read-modify-write: its own plain read races with no
+ * write, and the store is atomic for readers. The store is sequentially
+ * consistent, which the room handshake needs: it stores n_taken and then
+ * reads room_waiters (see tether_admission_wake_waiters()), and a release
+ * store could pass that read. */
+static inline void
+tether_admission_note_taken (TetherAdmission *self)
+{
+  g_atomic_pointer_set (&self->n_taken, self->n_taken + 1);
+}
 
 G_END_DECLS

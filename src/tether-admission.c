@@ -55,24 +55,6 @@ tether_admission_close_locked (TetherAdmission *self)
   g_cond_broadcast (&self->room_cond);
 }
 
-/* Any thread, without the lock: count the submission, then look whether
- * the manager is open. A stop that closes it in between sees the count and
- * waits for the push; a submission that finds it closed takes its count
- * back. A bounded manager is never entered this way: its submitters take
- * the lock and wait for room. *@ticket is the count before this one. */
-gboolean
-tether_admission_try_enter (TetherAdmission *self,
-                            gsize           *ticket)
-{
-  if (g_atomic_int_get (&self->max_pending) != 0)
-    return FALSE;
-  *ticket = g_atomic_pointer_add (&self->n_accepted, 1);
-  if (!g_atomic_int_get (&self->closed))
-    return TRUE;
-  tether_admission_leave (self);
-  return FALSE;
-}
-
 /* Takes back the count of a tether_admission_try_enter() that returned
  * %TRUE, for a submission refused after all (the wrong task type), and
  * pokes the manager's thread, which may be waiting for exactly that
@@ -82,26 +64,6 @@ tether_admission_leave (TetherAdmission *self)
 {
   g_atomic_pointer_add (&self->n_accepted, -1);
   tether_queue_source_poke (self->source);
-}
-
-/* With the manager's lock held, the checks passed: one more submission.
- * Returns the count before it. */
-gsize
-tether_admission_count (TetherAdmission *self)
-{
-  return g_atomic_pointer_add (&self->n_accepted, 1);
-}
-
-/* The manager's thread, for each submission it takes from the queue. The
- * only writer, so no read-modify-write: its own plain read races with no
- * write, and the store is atomic for readers. The store is sequentially
- * consistent, which the room handshake needs: it stores n_taken and then
- * reads room_waiters (see tether_admission_wake_waiters()), and a release
- * store could pass that read. */
-void
-tether_admission_note_taken (TetherAdmission *self)
-{
-  g_atomic_pointer_set (&self->n_taken, self->n_taken + 1);
 }
 
 /* Accepted and not yet taken by the manager's thread, as it was at one

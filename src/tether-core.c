@@ -544,54 +544,45 @@ core_start_or_retire (TetherCore *core,
     }
 }
 
-/* The queue's source, on the manager's thread: once per dispatch, each
- * item, and after the batch. */
+/* The queue's source, on the manager's thread: takes at most a batch of
+ * items and routes each by what it is. */
 static void
-core_dispatch_begin (gpointer data)
+core_dispatch (gpointer data)
 {
   TetherCore *core = data;
+  TetherNode *node = NULL;
+  guint i;
 
   tether_stats_note_depth (&core->stats, tether_admission_get_n_pending (&core->admission));
-}
 
-static void
-core_dispatch_node (gpointer    data,
-                    TetherNode *node)
-{
-  TetherCore *core = data;
-
-  switch (node->kind)
+  for (i = 0;
+       i < TETHER_QUEUE_SOURCE_BATCH && (node = tether_queue_source_take (&core->source, i)) != NULL;
+       i++)
     {
-    case TETHER_NODE_POST:
-      core_run_post (core, (TetherPost *) node);
-      break;
-    case TETHER_NODE_JOB_START:
-      tether_admission_note_taken (&core->admission);
-      core_start_or_retire (core, tether_job_from_node (node));
-      break;
-    case TETHER_NODE_JOB_RETIRE:
-      core_retire (core, tether_job_from_node (node));
-      break;
-    default:
-      g_assert_not_reached ();
+      switch (node->kind)
+        {
+        case TETHER_NODE_POST:
+          core_run_post (core, (TetherPost *) node);
+          break;
+        case TETHER_NODE_JOB_START:
+          tether_admission_note_taken (&core->admission);
+          core_start_or_retire (core, tether_job_from_node (node));
+          break;
+        case TETHER_NODE_JOB_RETIRE:
+          core_retire (core, tether_job_from_node (node));
+          break;
+        default:
+          g_assert_not_reached ();
+        }
     }
-}
-
-static void
-core_dispatch_end (gpointer data)
-{
-  TetherCore *core = data;
+  /* A submitter is between the two halves of a push: let it finish. */
+  if (i == 0 && tether_queue_source_is_busy (&core->source))
+    g_thread_yield ();
 
   /* Taking items made room. */
   tether_admission_wake_waiters (&core->admission, &core->mutex);
   core_quit_if_drained (core);
 }
-
-static const TetherQueueSourceFuncs core_queue_funcs = {
-  .begin = core_dispatch_begin,
-  .node = core_dispatch_node,
-  .end = core_dispatch_end,
-};
 
 /* The timers' source, on the manager's thread: a timer is due. */
 static void
@@ -607,7 +598,7 @@ tether_core_new (const char *id)
   TetherCore *core = g_aligned_alloc0 (1, sizeof (TetherCore), TETHER_CACHELINE);
 
   g_atomic_ref_count_init (&core->ref_count);
-  tether_queue_source_init (&core->source, &core_queue_funcs, core, &core->stats.wakeups);
+  tether_queue_source_init (&core->source, core_dispatch, core, &core->stats.wakeups);
   tether_admission_init (&core->admission, &core->source);
   core->debug_flags = tether_debug_get_default_flags ();
   core->slow_threshold = (gssize) MIN (tether_debug_get_default_slow_threshold (), G_MAXSSIZE);

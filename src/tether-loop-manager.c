@@ -1795,6 +1795,29 @@ tether_loop_manager_hold (TetherLoopManager  *self,
   return tether_work_new (job);
 }
 
+/* The arguments checked: post() and post_full() check them each, so that
+ * a critical names the call the application made, and share the rest. */
+static gboolean
+post (TetherLoopManager  *self,
+      const char         *task_type,
+      int                 priority,
+      TetherFunc          func,
+      gpointer            func_data,
+      GDestroyNotify      func_data_destroy,
+      GError            **error)
+{
+  if (!tether_core_post (self->core, task_type, priority, func, func_data, func_data_destroy,
+                         error))
+    {
+      /* Rejected: it never ran, and its data is released here. */
+      if (func_data_destroy != NULL)
+        func_data_destroy (func_data);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 /**
  * tether_loop_manager_post:
  * @self: a [class@Tether.LoopManager]
@@ -1845,8 +1868,7 @@ tether_loop_manager_post (TetherLoopManager  *self,
   g_return_val_if_fail (func != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return tether_loop_manager_post_full (self, task_type, G_PRIORITY_DEFAULT,
-                                        func, func_data, func_data_destroy, error);
+  return post (self, task_type, G_PRIORITY_DEFAULT, func, func_data, func_data_destroy, error);
 }
 
 /**
@@ -1889,16 +1911,7 @@ tether_loop_manager_post_full (TetherLoopManager  *self,
   g_return_val_if_fail (func != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!tether_core_post (self->core, task_type, priority, func, func_data, func_data_destroy,
-                         error))
-    {
-      /* Rejected: it never ran, and its data is released here. */
-      if (func_data_destroy != NULL)
-        func_data_destroy (func_data);
-      return FALSE;
-    }
-
-  return TRUE;
+  return post (self, task_type, priority, func, func_data, func_data_destroy, error);
 }
 
 /**

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
-#include "tether-job-private.h"
 #include "tether-post-private.h"
 
 /* Each submitting thread keeps the magazine it is using up. */
@@ -37,8 +36,8 @@ static GPrivate post_cache = G_PRIVATE_INIT (post_cache_free);
  * full one, else the allocator. The pool's magazine is taken whole with one
  * exchange, so there is no ABA to fear: nobody follows a pointer that may
  * have been reused under it. */
-static TetherPost *
-post_alloc (TetherPostPool *pool)
+TetherPost *
+tether_post_alloc (TetherPostPool *pool)
 {
   PostCache *cache = g_private_get (&post_cache);
   TetherNode *node;
@@ -56,59 +55,6 @@ post_alloc (TetherPostPool *pool)
     return g_new (TetherPost, 1);
   cache->head = node->next;
   return (TetherPost *) node;
-}
-
-/* Any thread, once the manager admitted the post: a node ready to queue.
- * @home is where @func_data_destroy must run, if not on the manager's
- * thread (owned). A @sampled post has its latency recorded. */
-TetherPost *
-tether_post_new (TetherPostPool *pool,
-                 TetherFunc      func,
-                 gpointer        func_data,
-                 GDestroyNotify  func_data_destroy,
-                 GMainContext   *home,
-                 gboolean        sampled)
-{
-  TetherPost *post = post_alloc (pool);
-
-  post->node.kind = TETHER_NODE_POST;
-  post->func = func;
-  post->func_data = func_data;
-  post->func_data_destroy = func_data_destroy;
-  post->home = home;
-  post->queued_at = sampled ? g_get_monotonic_time () : 0;
-  return post;
-}
-
-static void
-release (TetherPost *post)
-{
-  tether_release_func_data (post->home, post->func_data, post->func_data_destroy);
-  g_clear_pointer (&post->home, g_main_context_unref);
-}
-
-/* The manager's thread: runs the post, then releases its data. The
- * running flag is read only by dup_stats(). Its stores were relaxed: as
- * sequentially consistent ones they are two full barriers per post, on a
- * line no other thread writes, so cheap beside the call. */
-void
-tether_post_run (TetherPost       *post,
-                 TetherPostCounts *counts)
-{
-  g_atomic_int_set (&counts->running, 1);
-  post->func (post->func_data);
-  g_atomic_int_set (&counts->running, 0);
-  release (post);
-  tether_stats_bump_own (&counts->ran);
-}
-
-/* The manager's thread: a CANCEL stop drops the post unrun. */
-void
-tether_post_drop (TetherPost       *post,
-                  TetherPostCounts *counts)
-{
-  release (post);
-  tether_stats_bump_own (&counts->dropped);
 }
 
 /* The manager's thread only. A magazine is handed over only when the last

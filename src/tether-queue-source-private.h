@@ -23,15 +23,25 @@ G_BEGIN_DECLS
  * that the core can embed it where its cache lines fall. */
 typedef struct _TetherQueueSource TetherQueueSource;
 
-/* What the source calls on the manager's thread: @begin once per dispatch,
- * @node for each item popped (at most a batch), @end after the batch. */
-typedef struct
-{
-  void (*begin) (gpointer data);
-  void (*node)  (gpointer data,
-                 TetherNode *node);
-  void (*end)   (gpointer data);
-} TetherQueueSourceFuncs;
+/* `sleeping`: what the manager's thread said it is doing. */
+enum {
+  TETHER_QUEUE_SOURCE_AWAKE,     /* it will look at the queue again */
+  TETHER_QUEUE_SOURCE_SLEEPING,  /* it may be blocked in poll(): a submitter must wake it */
+  TETHER_QUEUE_SOURCE_SPINNING,  /* it is polling the queue in a loop: no wake-up needed */
+  TETHER_QUEUE_SOURCE_GONE,      /* no thread, and maybe no context: nothing to wake */
+};
+
+/* What the source calls on the manager's thread when it dispatches: the
+ * callee takes at most TETHER_QUEUE_SOURCE_BATCH items with
+ * tether_queue_source_take() and routes each. */
+typedef void (*TetherQueueSourceFunc) (gpointer data);
+
+/* How many items the manager's thread takes per dispatch before it lets
+ * the other sources on its context run: enough to make a main loop
+ * iteration (a poll and the context's lock, about a microsecond) cheap per
+ * item. The last slot of a full batch is the fair slot (see
+ * tether_queue_source_take()). */
+#define TETHER_QUEUE_SOURCE_BATCH 128
 
 struct _TetherQueueSource
 {
@@ -46,7 +56,7 @@ struct _TetherQueueSource
   guint                         n_ranked;  /* atomic: items waiting in the ranked levels */
   GMainContext                 *context;   /* atomic: whose descriptor wakers write */
   gsize                        *wakeups;   /* the stats counter of wake-ups */
-  const TetherQueueSourceFuncs *funcs;
+  TetherQueueSourceFunc         dispatch;
   gpointer                      data;
 
   /* The manager's thread. */
@@ -58,16 +68,17 @@ struct _TetherQueueSource
 };
 
 void        tether_queue_source_init    (TetherQueueSource            *self,
-                                         const TetherQueueSourceFuncs *funcs,
+                                         TetherQueueSourceFunc         dispatch,
                                          gpointer                      data,
                                          gsize                        *wakeups);
+TetherNode *tether_queue_source_take_ranked (TetherQueueSource        *self,
+                                             gboolean                  fair_slot);
 GSource    *tether_queue_source_new_source (TetherQueueSource         *self,
                                             GMainContext              *context);
 void        tether_queue_source_open    (TetherQueueSource            *self);
 void        tether_queue_source_close   (TetherQueueSource            *self);
 void        tether_queue_source_clear   (TetherQueueSource            *self);
-void        tether_queue_source_push    (TetherQueueSource            *self,
-                                         TetherNode                   *node);
+void        tether_queue_source_wake_sleeper (TetherQueueSource       *self);
 void        tether_queue_source_push_ranked (TetherQueueSource        *self,
                                              TetherNode               *node,
                                              int                       priority);
@@ -81,5 +92,41 @@ void        tether_queue_source_exit_thread  (TetherQueueSource       *self);
 void        tether_queue_source_lock    (TetherQueueSource            *self);
 void        tether_queue_source_unlock  (TetherQueueSource            *self);
 void        tether_queue_source_reset_in_child (TetherQueueSource     *self);
+
+/* Any thread: queues @node and wakes the manager's thread only if it may be
+ * blocked in poll(), so a burst of submissions costs one wake-up. The
+ * sequentially consistent push before the read of `sleeping` pairs with the
+ * store in the source's prepare: either the thread sees the item, or this
+ * sees it asleep. Inline: it is most of a post's cost on the submitting
+ * side. */
+static inline void
+tether_queue_source_push (TetherQueueSource *self,
+                          TetherNode        *node)
+{
+  tether_queue_push (&self->queue, node);
+  if (g_atomic_int_get (&self->sleeping) == TETHER_QUEUE_SOURCE_SLEEPING)
+    tether_queue_source_wake_sleeper (self);
+}
+
+/* The manager's thread, dispatching: the next item, or %NULL; the
+ * @index-th of this dispatch. When nothing is ranked, which is one load,
+ * it is the lock-free queue's. */
+static inline TetherNode *
+tether_queue_source_take (TetherQueueSource *self,
+                          guint              index)
+{
+  if (G_LIKELY (g_atomic_int_get (&self->n_ranked) == 0))
+    return tether_queue_pop (&self->queue);
+  return tether_queue_source_take_ranked (self, index == TETHER_QUEUE_SOURCE_BATCH - 1);
+}
+
+/* The manager's thread, after a batch that took nothing: whether a
+ * submitter is between the two halves of a push (the queue is not empty,
+ * but its item cannot be taken yet). */
+static inline gboolean
+tether_queue_source_is_busy (TetherQueueSource *self)
+{
+  return tether_queue_maybe_nonempty (&self->queue);
+}
 
 G_END_DECLS

@@ -4,17 +4,12 @@
 #include "tether-event-private.h"
 #include "tether-queue-source-private.h"
 
-/* How many items the manager's thread takes before it lets the other
- * sources on its context run: enough to make a main loop iteration (a poll
- * and the context's lock, about a microsecond) cheap per item. */
-#define BATCH_SIZE 128
+#define BATCH_SIZE TETHER_QUEUE_SOURCE_BATCH
 
-enum {
-  AWAKE,     /* the manager's thread will look at the queue again */
-  SLEEPING,  /* it may be blocked in poll(): a submitter must wake it */
-  SPINNING,  /* it is polling the queue in a loop: no wake-up needed */
-  GONE,      /* no thread, and maybe no context: nothing to wake */
-};
+#define AWAKE TETHER_QUEUE_SOURCE_AWAKE
+#define SLEEPING TETHER_QUEUE_SOURCE_SLEEPING
+#define SPINNING TETHER_QUEUE_SOURCE_SPINNING
+#define GONE TETHER_QUEUE_SOURCE_GONE
 
 typedef struct
 {
@@ -40,14 +35,14 @@ typedef struct
 static GPrivate current_source;
 
 void
-tether_queue_source_init (TetherQueueSource            *self,
-                          const TetherQueueSourceFuncs *funcs,
-                          gpointer                      data,
-                          gsize                        *wakeups)
+tether_queue_source_init (TetherQueueSource     *self,
+                          TetherQueueSourceFunc  dispatch,
+                          gpointer               data,
+                          gsize                 *wakeups)
 {
   tether_queue_init (&self->queue);
   self->sleeping = GONE;
-  self->funcs = funcs;
+  self->dispatch = dispatch;
   self->data = data;
   self->wakeups = wakeups;
   self->fair_turn = G_MININT;
@@ -83,12 +78,11 @@ has_work_cb (gpointer data)
  * `wakers` before it looks at `sleeping`; the exiting thread sets `sleeping`
  * to GONE and then waits for the count to drain (see close()). Either a
  * waker sees GONE and leaves the context alone, or the thread sees the
- * waker and waits for it (both sides are sequentially consistent). */
-static inline void
-wake (TetherQueueSource *self)
+ * waker and waits for it (both sides are sequentially consistent). Called
+ * by a submitter that saw `sleeping` SLEEPING after its push. */
+void
+tether_queue_source_wake_sleeper (TetherQueueSource *self)
 {
-  if (g_atomic_int_get (&self->sleeping) != SLEEPING)
-    return;
   g_atomic_int_inc (&self->wakers);
   if (g_atomic_int_compare_and_exchange (&self->sleeping, SLEEPING, AWAKE))
     {
@@ -96,19 +90,6 @@ wake (TetherQueueSource *self)
       g_main_context_wakeup (g_atomic_pointer_get (&self->context));
     }
   g_atomic_int_add (&self->wakers, -1);
-}
-
-/* Any thread: queues @node and wakes the manager's thread only if it may be
- * blocked in poll(), so a burst of submissions costs one wake-up. The
- * sequentially consistent push before the read of `sleeping` pairs with the
- * store in prepare(): either the thread sees the item, or this sees it
- * asleep. */
-void
-tether_queue_source_push (TetherQueueSource *self,
-                          TetherNode        *node)
-{
-  tether_queue_push (&self->queue, node);
-  wake (self);
 }
 
 /* With ranked_lock held: the level of @priority, made if needed, keeping
@@ -155,7 +136,8 @@ tether_queue_source_push_ranked (TetherQueueSource *self,
   level->length++;
   g_atomic_int_inc (&self->n_ranked);
   g_mutex_unlock (&self->ranked_lock);
-  wake (self);
+  if (g_atomic_int_get (&self->sleeping) == SLEEPING)
+    tether_queue_source_wake_sleeper (self);
 }
 
 /* With ranked_lock held: the oldest item of @level. */
@@ -248,9 +230,9 @@ take_fair_locked (TetherQueueSource *self)
 /* The manager's thread, some item ranked: the next item to take. Higher
  * priorities (lower values) first, the default queue in its place, FIFO
  * within each; the fair slot goes by turns (see take_fair_locked()). */
-static TetherNode *
-take_ranked (TetherQueueSource *self,
-             gboolean           fair_slot)
+TetherNode *
+tether_queue_source_take_ranked (TetherQueueSource *self,
+                                 gboolean           fair_slot)
 {
   TetherNode *node = NULL;
   int first;
@@ -274,17 +256,6 @@ take_ranked (TetherQueueSource *self,
     node = level_pop (self, (guint) first);
   g_mutex_unlock (&self->ranked_lock);
   return node;
-}
-
-/* The manager's thread: the next item, or %NULL. When nothing is ranked,
- * which is one load, it is the lock-free queue's. */
-static inline TetherNode *
-take (TetherQueueSource *self,
-      gboolean           fair_slot)
-{
-  if (G_LIKELY (g_atomic_int_get (&self->n_ranked) == 0))
-    return tether_queue_pop (&self->queue);
-  return take_ranked (self, fair_slot);
 }
 
 /* Any thread: makes the manager's thread dispatch once, queue or not (to
@@ -453,19 +424,9 @@ source_dispatch (GSource     *source,
                  gpointer     user_data)
 {
   TetherQueueSource *self = ((QueueGSource *) source)->self;
-  TetherNode *node = NULL;
-  guint i;
 
   g_atomic_int_set (&self->poke, FALSE);
-  self->funcs->begin (self->data);
-
-  for (i = 0; i < BATCH_SIZE && (node = take (self, i == BATCH_SIZE - 1)) != NULL; i++)
-    self->funcs->node (self->data, node);
-  /* A submitter is between the two halves of a push: let it finish. */
-  if (i == 0 && node == NULL && tether_queue_maybe_nonempty (&self->queue))
-    g_thread_yield ();
-
-  self->funcs->end (self->data);
+  self->dispatch (self->data);
 
   return G_SOURCE_CONTINUE;
 }
