@@ -1737,13 +1737,11 @@ tether_core_lock_all_for_fork (void)
     core_lock_for_fork (l->data);
   g_mutex_lock (&context_lock);
   tether_wait_graph_lock ();
-  tether_detached_lock ();
 }
 
 static void
 core_unlock_statics (void)
 {
-  tether_detached_unlock ();
   tether_wait_graph_unlock ();
   g_mutex_unlock (&context_lock);
 }
@@ -1759,15 +1757,13 @@ tether_core_unlock_all_in_parent (void)
 
 static gboolean core_reset_in_child (TetherCore *core);
 
-/* fork(), in the child: the threads that last unrefs detached were the
- * parent's, and nobody here will see them end; each core becomes a stopped
- * one that can start again. */
+/* fork(), in the child: each core becomes a stopped one that can start
+ * again. */
 void
 tether_core_unlock_all_in_child (void)
 {
   GSList *orphans = NULL;
 
-  tether_detached_reset_in_child ();
   core_unlock_statics ();
   for (GList *l = cores.tail; l != NULL; l = l->prev)
     {

@@ -6,6 +6,7 @@
 #endif
 
 #include "tether-core-private.h"
+#include "tether-detached-private.h"
 #include "tether-fork-private.h"
 #include "tether-lineage-private.h"
 
@@ -22,9 +23,13 @@
  *     held, so a core's last reference is never dropped there.
  *  2. each core's mutex, in list order: never two at once elsewhere;
  *  3. that core's timers lock, then its statistics ring lock (leaves);
- *  4. tether-core.c's context_lock, then tether-wait-graph.c's lock, then
- *     tether-detached.c's (leaves);
- *  5. the lineage lock, then each node's mutex (tether-lineage.c).
+ *  4. tether-core.c's context_lock, then tether-wait-graph.c's lock
+ *     (leaves);
+ *  5. the lineage lock, then each node's mutex (tether-lineage.c);
+ *  6. tether-detached.c's lock, a leaf taken under the lineage lock (a
+ *     registry table that leaves its node is counted there). It came
+ *     before the lineage lock once, and ThreadSanitizer found the
+ *     inversion: a thread exiting while another forked could deadlock.
  *
  * What no lock protects is lock-free and reset in the child: the submission
  * queue (a producer may have been half-way through a push) and the counters.
@@ -38,11 +43,13 @@ fork_prepare (void)
 {
   tether_core_lock_all_for_fork ();
   tether_lineage_lock_all ();
+  tether_detached_lock ();
 }
 
 static void
 fork_parent (void)
 {
+  tether_detached_unlock ();
   tether_lineage_unlock_all (FALSE);
   tether_core_unlock_all_in_parent ();
 }
@@ -50,6 +57,10 @@ fork_parent (void)
 static void
 fork_child (void)
 {
+  /* The threads that last unrefs detached were the parent's, and nobody
+   * here will see them end. */
+  tether_detached_reset_in_child ();
+  tether_detached_unlock ();
   tether_lineage_unlock_all (TRUE);
   tether_core_unlock_all_in_child ();
 }

@@ -1672,7 +1672,8 @@ defer_work (TetherWork *work,
 {
   TetherWork **out = user_data;
 
-  *out = g_object_ref (work);
+  /* Published to the test's thread, which polls it. */
+  g_atomic_pointer_set (out, g_object_ref (work));
 }
 
 static void
