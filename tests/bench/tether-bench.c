@@ -137,9 +137,9 @@ bench_registry (void)
 /* What the targets at the end are checked against. */
 static struct
 {
-  double rt_invoke, rt_futex, rt_tether, rt_tether_spin;
-  double ff_invoke[2], ff_pool[2], ff_tether[2];
-  double managers_seconds;
+  double rt_invoke, rt_futex, rt_spin, rt_tether, rt_tether_spin, rt_glib_best;
+  double ff_invoke[2], ff_pool[2], ff_tether[2], ff_ring[2];
+  double managers_seconds, stop_ratio;
   guint  n_managers;
 } results;
 
@@ -163,6 +163,36 @@ typedef struct
   GAsyncQueue *queue;
 } QueueSource;
 
+/* The machine's floors: a bounded multi-producer ring (Dmitry Vyukov's
+ * bounded queue, used with one consumer) whose consumer thread either
+ * sleeps on a futex when it finds the ring empty (a producer wakes it only
+ * if it said it sleeps, as Tether does) or spins; and two threads spinning
+ * on one cache line. No main loop, no allocation, no function pointers. */
+#define RING_SIZE 4096
+
+typedef struct
+{
+  gsize    seq;    /* atomic */
+  gpointer data;
+} RingCell;
+
+typedef struct
+{
+  RingCell  cells[RING_SIZE];
+  gsize     tail __attribute__ ((aligned (64)));  /* atomic: producers */
+  gsize     head __attribute__ ((aligned (64)));  /* the consumer's */
+  gint      sleeping __attribute__ ((aligned (64)));  /* atomic: the futex word */
+  gint      quit;      /* atomic */
+  gboolean  spin;
+  GThread  *thread;
+} Ring;
+
+typedef struct
+{
+  gint      word __attribute__ ((aligned (64)));  /* atomic: 0 idle, 1 request, 2 done, 3 quit */
+  GThread  *thread;
+} SpinPong;
+
 typedef struct
 {
   LoopThread         lt;
@@ -173,6 +203,8 @@ typedef struct
   Done               done;
   gint               counter;
   gboolean           round_trip;
+  Ring              *ring;        /* while a ring row is measured */
+  SpinPong          *pong;        /* while the spin ping-pong row is measured */
 #ifdef __linux__
   gint               futex_word;
   GThread           *futex_thread;
@@ -388,6 +420,201 @@ rt_futex (Rig *rig)
 }
 #endif
 
+static inline void
+cpu_relax (void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause ();
+#endif
+}
+
+static gboolean
+ring_push (Ring     *ring,
+           gpointer  data)
+{
+  gsize pos = (gsize) g_atomic_pointer_get (&ring->tail);
+
+  for (;;)
+    {
+      RingCell *cell = &ring->cells[pos & (RING_SIZE - 1)];
+      gssize diff = (gssize) ((gsize) g_atomic_pointer_get (&cell->seq) - pos);
+
+      if (diff == 0)
+        {
+          if (g_atomic_pointer_compare_and_exchange (&ring->tail, (gpointer) pos,
+                                                     (gpointer) (pos + 1)))
+            {
+              cell->data = data;
+              g_atomic_pointer_set (&cell->seq, pos + 1);
+              return TRUE;
+            }
+          pos = (gsize) g_atomic_pointer_get (&ring->tail);
+        }
+      else if (diff < 0)
+        return FALSE;   /* full */
+      else
+        pos = (gsize) g_atomic_pointer_get (&ring->tail);
+    }
+}
+
+static gpointer
+ring_pop (Ring *ring)
+{
+  RingCell *cell = &ring->cells[ring->head & (RING_SIZE - 1)];
+  gpointer data;
+
+  if ((gsize) g_atomic_pointer_get (&cell->seq) != ring->head + 1)
+    return NULL;
+  data = cell->data;
+  g_atomic_pointer_set (&cell->seq, ring->head + RING_SIZE);
+  ring->head++;
+  return data;
+}
+
+static void rig_job (Rig *rig);
+
+static gpointer
+ring_consumer (gpointer data)
+{
+  Ring *ring = data;
+
+  while (!g_atomic_int_get (&ring->quit))
+    {
+      gpointer item = ring_pop (ring);
+
+      if (item != NULL)
+        {
+          rig_job (item);
+          continue;
+        }
+      if (ring->spin)
+        {
+          cpu_relax ();
+          continue;
+        }
+#ifdef __linux__
+      /* Say it sleeps, then look once more: a producer that pushed in
+       * between either is seen here or sees the flag and wakes it. */
+      g_atomic_int_set (&ring->sleeping, 1);
+      if ((item = ring_pop (ring)) != NULL)
+        {
+          g_atomic_int_set (&ring->sleeping, 0);
+          rig_job (item);
+          continue;
+        }
+      if (!g_atomic_int_get (&ring->quit))
+        syscall (SYS_futex, &ring->sleeping, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
+      g_atomic_int_set (&ring->sleeping, 0);
+#else
+      g_thread_yield ();
+#endif
+    }
+  return NULL;
+}
+
+static void
+ring_wake (Ring *ring)
+{
+#ifdef __linux__
+  if (g_atomic_int_get (&ring->sleeping) &&
+      g_atomic_int_compare_and_exchange (&ring->sleeping, 1, 0))
+    syscall (SYS_futex, &ring->sleeping, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+#endif
+}
+
+static void
+ring_start (Rig      *rig,
+            gboolean  spin)
+{
+  Ring *ring = g_aligned_alloc0 (1, sizeof (Ring), 64);
+
+  for (gsize i = 0; i < RING_SIZE; i++)
+    ring->cells[i].seq = i;
+  ring->spin = spin;
+  ring->thread = g_thread_new ("bench-ring", ring_consumer, ring);
+  rig->ring = ring;
+}
+
+static void
+ring_stop (Rig *rig)
+{
+  Ring *ring = g_steal_pointer (&rig->ring);
+
+  g_atomic_int_set (&ring->quit, TRUE);
+#ifdef __linux__
+  g_atomic_int_set (&ring->sleeping, 0);
+  syscall (SYS_futex, &ring->sleeping, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+#endif
+  g_thread_join (ring->thread);
+  g_aligned_free (ring);
+}
+
+static void
+ring_start_sleeping (Rig *rig)
+{
+  ring_start (rig, FALSE);
+}
+
+static void
+ring_start_spinning (Rig *rig)
+{
+  ring_start (rig, TRUE);
+}
+
+static void
+post_ring (Rig *rig)
+{
+  while (!ring_push (rig->ring, rig))
+    g_thread_yield ();   /* full: the consumer is behind */
+  if (!rig->ring->spin)
+    ring_wake (rig->ring);
+}
+
+static gpointer
+spin_pong_run (gpointer data)
+{
+  SpinPong *pong = data;
+
+  for (;;)
+    {
+      gint word = g_atomic_int_get (&pong->word);
+
+      if (word == 3)
+        return NULL;
+      if (word == 1)
+        g_atomic_int_set (&pong->word, 2);
+      else
+        cpu_relax ();
+    }
+}
+
+static void
+spin_pong_start (Rig *rig)
+{
+  rig->pong = g_aligned_alloc0 (1, sizeof (SpinPong), 64);
+  rig->pong->thread = g_thread_new ("bench-spin", spin_pong_run, rig->pong);
+}
+
+static void
+spin_pong_stop (Rig *rig)
+{
+  SpinPong *pong = g_steal_pointer (&rig->pong);
+
+  g_atomic_int_set (&pong->word, 3);
+  g_thread_join (pong->thread);
+  g_aligned_free (pong);
+}
+
+static void
+rt_spin_pong (Rig *rig)
+{
+  g_atomic_int_set (&rig->pong->word, 1);
+  while (g_atomic_int_get (&rig->pong->word) != 2)
+    cpu_relax ();
+  g_atomic_int_set (&rig->pong->word, 0);
+  g_atomic_int_inc (&rig->counter);
+}
+
 static void
 rig_init (Rig *rig)
 {
@@ -533,14 +760,21 @@ typedef struct
   const char *name;
   RigFunc     post;
   RigFunc     round_trip;  /* NULL: post, then wait for rig->done */
+  gboolean    glib;        /* one of GLib's own mechanisms */
+  RigFunc     setup;       /* around the measurement, if not NULL */
+  RigFunc     teardown;
 } Mechanism;
 
 static const Mechanism mechanisms[] = {
-  { "g_main_context_invoke_full", post_invoke, NULL },
-  { "idle GSource attach", post_idle, NULL },
-  { "GAsyncQueue + custom GSource + wakeup", post_queue, NULL },
-  { "GTask run_in_thread(_sync)", post_task, rt_task },
-  { "GThreadPool push (1 thread)", post_pool, NULL },
+  { "g_main_context_invoke_full", post_invoke, NULL, TRUE },
+  { "idle GSource attach", post_idle, NULL, TRUE },
+  { "GAsyncQueue + custom GSource + wakeup", post_queue, NULL, TRUE },
+  { "GTask run_in_thread(_sync)", post_task, rt_task, TRUE },
+  { "GThreadPool push (1 thread)", post_pool, NULL, TRUE },
+  { "raw MPSC ring, consumer sleeps (floor)", post_ring, NULL, FALSE,
+    ring_start_sleeping, ring_stop },
+  { "raw MPSC ring, consumer spins (floor)", post_ring, NULL, FALSE,
+    ring_start_spinning, ring_stop },
   { "Tether submit + future_wait / post", post_tether, rt_tether },
   { "Tether, both sides spin " G_STRINGIFY (SPIN_USEC) " us", post_tether_spin, rt_tether_spin },
 };
@@ -667,13 +901,29 @@ bench_round_trip (Rig *rig)
 #else
   g_print ("%-40s %14s\n", "futex ping-pong (floor)", "n/a (not Linux)");
 #endif
+  {
+    double median, p99;
+
+    spin_pong_start (rig);
+    ok &= measure_round_trip (rig, "spin", rt_spin_pong, NULL, n, &median, &p99);
+    spin_pong_stop (rig);
+    results.rt_spin = median;
+    g_print ("%-40s %14.2f %10.2f %9.2f\n", "spin ping-pong (floor)", median, p99, median / base_median);
+  }
+  results.rt_glib_best = base_median;
   for (guint i = 0; i < G_N_ELEMENTS (mechanisms); i++)
     {
       double median, p99;
 
+      if (mechanisms[i].setup != NULL)
+        mechanisms[i].setup (rig);
       ok &= measure_round_trip (rig, mechanisms[i].name, mechanisms[i].round_trip, mechanisms[i].post,
                                 n, &median, &p99);
+      if (mechanisms[i].teardown != NULL)
+        mechanisms[i].teardown (rig);
       print_row (mechanisms[i].name, median, p99, base_median);
+      if (mechanisms[i].glib)
+        results.rt_glib_best = MIN (results.rt_glib_best, median);
       if (mechanisms[i].round_trip == rt_tether)
         results.rt_tether = median;
       else if (mechanisms[i].round_trip == rt_tether_spin)
@@ -736,11 +986,14 @@ bench_throughput (Rig *rig)
   g_print ("\n2. Fire-and-forget throughput: %u jobs per producer, each an atomic increment\n"
            "   jobs/s until the last ran, median of %u runs; ratio = X / invoke_full; > 1 means faster\n",
            n_each, THROUGHPUT_RUNS);
-  g_print ("%-40s %14s %10s %9s %9s\n", "mechanism", "1 prod j/s", "2 prod j/s", "ratio(1)", "ratio(2)");
+  g_print ("%-40s %14s %10s %9s %9s  %s\n", "mechanism", "1 prod j/s", "2 prod j/s", "ratio(1)",
+           "ratio(2)", "spread (min-max, % of median)");
   for (guint i = 0; i < G_N_ELEMENTS (mechanisms); i++)
     {
-      double rate[2];
+      double rate[2], spread[2][2];
 
+      if (mechanisms[i].setup != NULL)
+        mechanisms[i].setup (rig);
       for (guint p = 0; p < 2; p++)
         {
           double runs[THROUGHPUT_RUNS];
@@ -758,15 +1011,22 @@ bench_throughput (Rig *rig)
             }
           qsort (runs, THROUGHPUT_RUNS, sizeof (double), compare_doubles);
           rate[p] = runs[THROUGHPUT_RUNS / 2];
+          spread[p][0] = rate[p] > 0 ? 100.0 * runs[0] / rate[p] : 0;
+          spread[p][1] = rate[p] > 0 ? 100.0 * runs[THROUGHPUT_RUNS - 1] / rate[p] : 0;
           if (i == 0)
             base[p] = results.ff_invoke[p] = rate[p];
           else if (mechanisms[i].post == post_pool)
             results.ff_pool[p] = rate[p];
           else if (mechanisms[i].post == post_tether)
             results.ff_tether[p] = rate[p];
+          else if (mechanisms[i].setup == ring_start_sleeping)
+            results.ff_ring[p] = rate[p];
         }
-      g_print ("%-40s %14.0f %10.0f %9.2f %9.2f\n", mechanisms[i].name, rate[0], rate[1],
-               rate[0] / base[0], rate[1] / base[1]);
+      if (mechanisms[i].teardown != NULL)
+        mechanisms[i].teardown (rig);
+      g_print ("%-40s %14.0f %10.0f %9.2f %9.2f  %3.0f-%3.0f / %3.0f-%3.0f\n", mechanisms[i].name,
+               rate[0], rate[1], rate[0] / base[0], rate[1] / base[1],
+               spread[0][0], spread[0][1], spread[1][0], spread[1][1]);
     }
   /* GTask without a callback may leave completions for the default context. */
   while (g_main_context_iteration (NULL, FALSE))
@@ -929,6 +1189,7 @@ bench_lifecycle (Rig *rig)
   g_print ("%-40s %14.0f %10.0f %9.2f %9.2f\n", "GMainContext+GMainLoop+GThread", plain_start, plain_stop, 1.0, 1.0);
   g_print ("%-40s %14.0f %10.0f %9.2f %9.2f\n", "Tether new+start / stop(DRAIN)+unref", tether_start, tether_stop,
            tether_start / plain_start, tether_stop / plain_stop);
+  results.stop_ratio = tether_stop / plain_stop;
 
   plain_bytes = measure_queued_bytes (rig, post_invoke, n_queued, &ok);
   tether_bytes = measure_queued_bytes (rig, post_tether, n_queued, &ok);
@@ -1101,6 +1362,27 @@ print_targets (void)
            results.managers_seconds * 1000.0 / MAX (results.n_managers, 1), "s",
            quick ? "(quick: scaled from fewer)" :
            results.managers_seconds <= 1.0 ? "met" : "MISSED");
+
+  g_print ("\n5. Against the machine's floors (issue 16's targets, ratios within this run)\n");
+  g_print ("%-58s %17s %s\n", "target", "measured", "");
+  print_target ("spinning round trip: <= 2x spin ping-pong (median)",
+                results.rt_tether_spin / results.rt_spin, "x",
+                results.rt_tether_spin <= 2 * results.rt_spin);
+  print_target ("post, 1 producer: >= 50% of the raw MPSC ring (sleeping)",
+                100.0 * results.ff_tether[0] / results.ff_ring[0], "%",
+                results.ff_tether[0] >= 0.5 * results.ff_ring[0]);
+  print_target ("post, 2 producers: >= 40% of the raw MPSC ring (sleeping)",
+                100.0 * results.ff_tether[1] / results.ff_ring[1], "%",
+                results.ff_tether[1] >= 0.4 * results.ff_ring[1]);
+  print_target ("sleeping round trip: <= the fastest GLib mechanism's",
+                results.rt_tether / results.rt_glib_best, "x",
+                results.rt_tether <= results.rt_glib_best);
+  print_target ("stops per second: >= 1x GMainContext+GMainLoop+GThread",
+                results.stop_ratio, "x", results.stop_ratio >= 1.0);
+  g_print ("%-58s %12.2f %-4s %s\n", "1,000 managers started and stopped: <= 0.2 s",
+           results.managers_seconds * 1000.0 / MAX (results.n_managers, 1), "s",
+           quick ? "(quick: scaled from fewer)" :
+           results.managers_seconds <= 0.2 ? "met" : "MISSED");
 }
 
 int
