@@ -1150,7 +1150,18 @@ tether_core_wait_stopped (TetherCore *core,
   g_mutex_lock (&core->mutex);
   while (core->generation == generation && core->state == CORE_STOPPING)
     {
-      if (deadline < 0)
+      /* Without a deadline, the stopper that can join the thread just
+       * joins it: the thread marks itself stopped before it exits, so the
+       * join is the whole wait, one wake-up instead of two (the condition,
+       * then the join). Other stoppers wait for the condition. */
+      if (deadline < 0 && core->thread != NULL)
+        {
+          thread = g_steal_pointer (&core->thread);
+          g_mutex_unlock (&core->mutex);
+          g_thread_join (g_steal_pointer (&thread));
+          g_mutex_lock (&core->mutex);
+        }
+      else if (deadline < 0)
         g_cond_wait (&core->cond, &core->mutex);
       else if (!g_cond_wait_until (&core->cond, &core->mutex, deadline))
         break;
