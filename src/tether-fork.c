@@ -25,11 +25,13 @@
  *  3. that core's timers lock, then its statistics ring lock (leaves);
  *  4. tether-core.c's context_lock, then tether-wait-graph.c's lock
  *     (leaves);
- *  5. the lineage lock, then each node's mutex (tether-lineage.c);
- *  6. tether-detached.c's lock, a leaf taken under the lineage lock (a
- *     registry table that leaves its node is counted there). It came
- *     before the lineage lock once, and ThreadSanitizer found the
- *     inversion: a thread exiting while another forked could deadlock.
+ *  5. the lineage lock (tether-lineage.c), then the registry's list of
+ *     tables and each table's mutex (tether-registry.c, which the lineage
+ *     asks through its data funcs);
+ *  7. tether-detached.c's lock, a leaf taken under the lineage lock (a
+ *     registry table whose node dies is counted there). It came before the
+ *     lineage lock once, and ThreadSanitizer found the inversion: a thread
+ *     exiting while another forked could deadlock.
  *
  * What no lock protects is lock-free and reset in the child: the submission
  * queue (a producer may have been half-way through a push) and the counters.

@@ -6,46 +6,52 @@
 #endif
 
 #include "tether-lineage.h"
-#include "tether-loop-manager.h"
 
 G_BEGIN_DECLS
 
-/* A node per thread (and per adoption). Its `owners` are what may still
- * register managers on it: the thread itself while it runs, tokens and
- * adoptions. Its `holders` are the owners plus the children that keep its
- * entries alive; when they reach zero the node is dead and its entries are
- * released. `ref_count` only keeps the memory.
+/* A node per thread (and per adoption); its struct is tether-lineage.c's.
  *
- * A node with no owner and no entry is a mere link: its children are
- * re-pointed at its parent (taking over its hold there) and it dies, so a
- * chain of threads that each spawn the next and exit costs memory and
- * lookup time for the live and the registering generations only.
+ * The lineage knows nothing of what is registered on a node: it carries one
+ * pointer of attached data per node for whoever registers things there (the
+ * registry, tether-registry.c), asks that owner through
+ * TetherLineageDataFuncs whether a node still holds anything (a node that
+ * does not is only a link, and its children skip it), and hands the data
+ * back when the node dies.
  *
- * Lock order: a core's mutex, then the lineage lock, then a node's mutex.
- * No user code runs under either: entries are dropped after both. */
-struct _TetherLineage
+ * Lock order: a core's mutex, then the lineage lock, then whatever the data
+ * funcs take (the registry's locks), then tether-detached.c's. */
+typedef struct
 {
-  gatomicrefcount  ref_count; /* the last unref happens under the write lock */
-  guint            owners;    /* lineage lock */
-  guint            holders;   /* lineage lock: owners + children that hold this */
-  TetherLineage   *parent;    /* lineage lock; strong memory ref */
-  gboolean         holds_parent; /* lineage lock */
-  guint            depth;     /* as created, counting bypassed ancestors */
-  char            *thread_name;
-  gpointer         thread;    /* identity only, for snapshots */
-  GMutex           mutex;
-  GHashTable      *entries;   /* id -> TetherLoopManager, under mutex; NULL while empty */
-  GList            all_link;  /* global list, lineage lock */
-  GList            child_link; /* in parent->children, lineage lock */
-  GQueue           children;  /* lineage lock: the nodes whose parent this is */
-};
+  /* Under the lineage lock, written: whether @data still holds anything. */
+  gboolean (*has_entries) (gpointer data);
+  /* Under the lineage lock, written: the node of @data died; its owner may
+   * not release it yet (that may run user code). */
+  void     (*detach)      (gpointer data);
+  /* After the lineage lock is released: let @data go. */
+  void     (*release)     (gpointer data);
+  /* fork(), under the lineage lock: hold, then let go of, every lock of
+   * the data's owner. */
+  void     (*lock_all)    (void);
+  void     (*unlock_all)  (void);
+} TetherLineageDataFuncs;
+
+/* For tether_lineage_find(): returns non-%NULL to stop the walk. */
+typedef gpointer (*TetherLineageFindFunc) (gpointer data,
+                                           gpointer user_data);
 
 TetherLineage *tether_lineage_get_current     (void);
 TetherLineage *tether_lineage_hold            (TetherLineage *self);
 void           tether_lineage_release         (TetherLineage *self);
 TetherLineage *tether_lineage_new_child       (TetherLineage *parent);
-TetherLoopManager *tether_lineage_lookup      (TetherLineage *self,
-                                               const char    *key);
+void           tether_lineage_set_data_funcs  (const TetherLineageDataFuncs *funcs);
+gboolean       tether_lineage_attach_data     (TetherLineage *self,
+                                               gpointer       data);
+gpointer       tether_lineage_get_data        (TetherLineage *self);
+gpointer       tether_lineage_find            (TetherLineage        *self,
+                                               TetherLineageFindFunc func,
+                                               gpointer              user_data);
+const char    *tether_lineage_get_thread_name (TetherLineage *self);
+gpointer       tether_lineage_get_thread      (TetherLineage *self);
 void           tether_lineage_lock_all        (void);
 void           tether_lineage_unlock_all      (gboolean       in_child);
 void           tether_lineage_name_current_thread (const char *name);

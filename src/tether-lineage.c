@@ -6,7 +6,6 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "tether-detached-private.h"
 #include "tether-error.h"
 #include "tether-i18n-private.h"
 #include "tether-lineage-private.h"
@@ -42,6 +41,32 @@
  * Since: 1.0
  */
 
+/* A node's `owners` are what may still register things on it: the thread
+ * itself while it runs, tokens and adoptions. Its `holders` are the owners
+ * plus the children that keep its data alive; when they reach zero the node
+ * is dead and its data is handed back. `ref_count` only keeps the memory.
+ *
+ * A node with no owner and no entry is a mere link: its children are
+ * re-pointed at its parent (taking over its hold there) and it dies, so a
+ * chain of threads that each spawn the next and exit costs memory and
+ * lookup time for the live and the registering generations only. No user
+ * code runs under the lineage lock: data is released after it. */
+struct _TetherLineage
+{
+  gatomicrefcount  ref_count; /* the last unref happens under the write lock */
+  guint            owners;    /* lineage lock */
+  guint            holders;   /* lineage lock: owners + children that hold this */
+  TetherLineage   *parent;    /* lineage lock; strong memory ref */
+  gboolean         holds_parent; /* lineage lock */
+  guint            depth;     /* as created, counting bypassed ancestors */
+  char            *thread_name;
+  gpointer         thread;    /* identity only, for snapshots */
+  gpointer         data;      /* atomic: attached by the registry, see data_funcs */
+  GList            all_link;  /* global list, lineage lock */
+  GList            child_link; /* in parent->children, lineage lock */
+  GQueue           children;  /* lineage lock: the nodes whose parent this is */
+};
+
 typedef struct
 {
   TetherLineage *root;     /* made on first use; never left */
@@ -53,6 +78,10 @@ typedef struct
  * that changes a count or a link takes the write lock. */
 static GRWLock lineage_lock;
 static GQueue all_nodes;
+
+/* Set once by the owner of attached data (the registry) before it attaches
+ * any. */
+static const TetherLineageDataFuncs *data_funcs;
 
 static void stack_free (gpointer data);
 static GPrivate stack_key = G_PRIVATE_INIT (stack_free);
@@ -76,32 +105,26 @@ node_unref_locked (TetherLineage *self)
     {
       TetherLineage *parent = self->parent;
 
-      g_assert (self->holders == 0 && self->entries == NULL && self->children.length == 0);
+      g_assert (self->holders == 0 && self->data == NULL && self->children.length == 0);
 
       g_queue_unlink (&all_nodes, &self->all_link);
       if (parent != NULL)
         g_queue_unlink (&parent->children, &self->child_link);
-      g_mutex_clear (&self->mutex);
       g_free (self->thread_name);
       g_free (self);
       self = parent;
     }
 }
 
-/* Entries of dead nodes, dropped once the lock is released: dropping a
- * manager stops and joins it, and its thread leaves the lineage too. Each
- * table was counted as a release in progress when it left its node (see
- * node_drop_hold_locked()); the count ends once its managers are let go,
- * by which time a last unref among them has detached its drain. */
+/* The data of dead nodes, released once the lock is released: releasing
+ * the registry's entries drops managers, which stops and joins them, and
+ * their threads leave the lineage too. */
 static void
-drop_garbage (GSList *tables)
+drop_garbage (GSList *garbage)
 {
-  for (GSList *l = tables; l != NULL; l = l->next)
-    {
-      g_hash_table_unref (l->data);
-      tether_detached_remove ();
-    }
-  g_slist_free (tables);
+  for (GSList *l = garbage; l != NULL; l = l->next)
+    data_funcs->release (l->data);
+  g_slist_free (garbage);
 }
 
 static void
@@ -155,15 +178,13 @@ current_thread_name (void)
   return g_strdup (name);
 }
 
+/* Under the write lock. */
 static gboolean
 node_has_entries (TetherLineage *self)
 {
-  gboolean ret;
+  gpointer data = g_atomic_pointer_get (&self->data);
 
-  g_mutex_lock (&self->mutex);
-  ret = self->entries != NULL && g_hash_table_size (self->entries) > 0;
-  g_mutex_unlock (&self->mutex);
-  return ret;
+  return data != NULL && data_funcs->has_entries (data);
 }
 
 /* Under the write lock: re-points every child of @self at its parent. A
@@ -224,19 +245,13 @@ node_drop_hold_locked (TetherLineage  *self,
 
       if (self->holders == 0)
         {
-          GHashTable *entries;
+          /* Nobody can attach data to a dead node: only its owners do. */
+          gpointer data = g_atomic_pointer_exchange (&self->data, NULL);
 
-          g_mutex_lock (&self->mutex);
-          entries = g_steal_pointer (&self->entries);
-          g_mutex_unlock (&self->mutex);
-          if (entries != NULL)
+          if (data != NULL)
             {
-              /* From here to drop_garbage() the managers are in no table
-               * but not yet let go: tether_detached_wait() counts
-               * them, so a program that waits for detached drains once the
-               * registry looks empty cannot miss one. */
-              tether_detached_add ();
-              *garbage = g_slist_prepend (*garbage, entries);
+              data_funcs->detach (data);
+              *garbage = g_slist_prepend (*garbage, data);
             }
 
           /* Children that only keep the memory (managers' threads) skip a
@@ -268,7 +283,6 @@ node_new (TetherLineage *parent,
   self->depth = parent != NULL ? parent->depth + 1 : 0;
   self->thread_name = current_thread_name ();
   self->thread = g_thread_self ();
-  g_mutex_init (&self->mutex);
   self->all_link.data = self;
   self->child_link.data = self;
 
@@ -330,27 +344,67 @@ tether_lineage_new_child (TetherLineage *parent)
   return node_new (parent, TRUE);
 }
 
-/* Any thread whose place @self is (or that owns a token of it): the first
- * manager registered as @key on @self or its nearest ancestor. */
-TetherLoopManager *
-tether_lineage_lookup (TetherLineage *self,
-                       const char    *key)
+/* Once, by the owner of attached data, before it attaches any. */
+void
+tether_lineage_set_data_funcs (const TetherLineageDataFuncs *funcs)
 {
-  TetherLoopManager *ret = NULL;
+  g_atomic_pointer_set (&data_funcs, funcs);
+}
+
+/* A thread that owns @self (its own place, or one it adopted), so that the
+ * node cannot die meanwhile: attaches @data unless some is attached
+ * already (another thread adopted into the same node got there first). */
+gboolean
+tether_lineage_attach_data (TetherLineage *self,
+                            gpointer       data)
+{
+  g_assert (data_funcs != NULL);
+  return g_atomic_pointer_compare_and_exchange (&self->data, NULL, data);
+}
+
+/* The same threads: the data attached to @self, or %NULL. */
+gpointer
+tether_lineage_get_data (TetherLineage *self)
+{
+  return g_atomic_pointer_get (&self->data);
+}
+
+/* Any thread whose place @self is (or that owns a token of it): calls
+ * @func on the data of @self and then of each ancestor that has some,
+ * nearest first, under the read lock (so no node on the way dies), until
+ * it returns non-%NULL, which this returns. */
+gpointer
+tether_lineage_find (TetherLineage         *self,
+                     TetherLineageFindFunc  func,
+                     gpointer               user_data)
+{
+  gpointer ret = NULL;
 
   g_rw_lock_reader_lock (&lineage_lock);
   for (TetherLineage *n = self; n != NULL && ret == NULL; n = n->parent)
     {
-      g_mutex_lock (&n->mutex);
-      if (n->entries != NULL)
-        ret = g_hash_table_lookup (n->entries, key);
-      if (ret != NULL)
-        g_object_ref (ret);
-      g_mutex_unlock (&n->mutex);
+      gpointer data = g_atomic_pointer_get (&n->data);
+
+      if (data != NULL)
+        ret = func (data, user_data);
     }
   g_rw_lock_reader_unlock (&lineage_lock);
 
   return ret;
+}
+
+/* The thread's name and identity as the node was made, for messages and
+ * snapshots. */
+const char *
+tether_lineage_get_thread_name (TetherLineage *self)
+{
+  return self->thread_name;
+}
+
+gpointer
+tether_lineage_get_thread (TetherLineage *self)
+{
+  return self->thread;
 }
 
 static void
@@ -708,22 +762,22 @@ tether_thread_new (const char  *name,
   return thread;
 }
 
-/* fork(): the prepare handler takes the lineage lock and then every node's
- * mutex, so that no other thread is half-way through changing the lineage
- * or a registration when the process is copied. */
+/* fork(): the prepare handler takes the lineage lock, so that no other
+ * thread is half-way through changing the lineage when the process is
+ * copied (the registry's locks come after it). */
 void
 tether_lineage_lock_all (void)
 {
   g_rw_lock_writer_lock (&lineage_lock);
-  for (GList *l = all_nodes.head; l != NULL; l = l->next)
-    g_mutex_lock (&((TetherLineage *) l->data)->mutex);
+  if (data_funcs != NULL)
+    data_funcs->lock_all ();
 }
 
 void
 tether_lineage_unlock_all (gboolean in_child)
 {
-  for (GList *l = all_nodes.head; l != NULL; l = l->next)
-    g_mutex_unlock (&((TetherLineage *) l->data)->mutex);
+  if (data_funcs != NULL)
+    data_funcs->unlock_all ();
 
   /* A POSIX reader-writer lock may remember its writer by thread id, which
    * the child's thread does not share with the parent's: the child starts

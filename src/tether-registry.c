@@ -2,13 +2,186 @@
 #include "config.h"
 
 #include "tether-debug-private.h"
+#include "tether-detached-private.h"
 #include "tether-error.h"
 #include "tether-i18n-private.h"
 #include "tether-lineage-private.h"
 #include "tether-loop-manager-private.h"
+#include "tether-registry-private.h"
 #include "tether-registry.h"
 
 #define DEFAULT_ID "default"
+
+/* The registry's data: a table per lineage node that has registered
+ * something, attached to the node (tether_lineage_attach_data()) so that a
+ * lookup finds it without a search, and on the list of every table for
+ * snapshots and fork(). The lineage asks through TetherLineageDataFuncs
+ * whether a table still holds anything and hands it back when its node
+ * dies; the table is then detached, and released after the lineage lock
+ * is, since dropping its managers stops and joins them.
+ *
+ * Locks: a table's mutex guards its entries; tables_lock the list. Order:
+ * the lineage lock, then tables_lock, then a table's mutex, then
+ * tether-detached.c's. No user code runs under any of them. */
+typedef struct
+{
+  GMutex         mutex;
+  GHashTable    *entries;  /* mutex: id -> TetherLoopManager */
+  /* The thread that registered, as its node was made, for snapshots: a
+   * copy, since a reference would keep a dead node in its parent's
+   * children for the whole of a cascade of releases. */
+  char          *thread_name;
+  gpointer       thread;
+  guint          depth;
+  GList          link;     /* in tables, tables_lock */
+} RegistryTable;
+
+static GMutex tables_lock;
+static GQueue tables;
+
+/* A snapshot row's thread. */
+typedef struct
+{
+  gpointer thread;
+  guint    depth;
+} Place;
+
+static void
+table_free (RegistryTable *table)
+{
+  g_hash_table_unref (table->entries);
+  g_free (table->thread_name);
+  g_mutex_clear (&table->mutex);
+  g_free (table);
+}
+
+static gboolean
+table_has_entries (gpointer data)
+{
+  RegistryTable *table = data;
+  gboolean ret;
+
+  g_mutex_lock (&table->mutex);
+  ret = g_hash_table_size (table->entries) > 0;
+  g_mutex_unlock (&table->mutex);
+  return ret;
+}
+
+/* Under the lineage lock: its node died. From here to table_release() its
+ * managers are in no lookup's reach but not yet let go:
+ * tether_detached_wait() counts them, so a program that waits for detached
+ * drains once the registry looks empty cannot miss one. */
+static void
+table_detach (gpointer data)
+{
+  tether_detached_add ();
+}
+
+/* After the lineage lock: drops the managers (a last unref among them
+ * detaches its drain before the count ends). */
+static void
+table_release (gpointer data)
+{
+  RegistryTable *table = data;
+
+  g_mutex_lock (&tables_lock);
+  g_queue_unlink (&tables, &table->link);
+  g_mutex_unlock (&tables_lock);
+
+  table_free (table);
+  tether_detached_remove ();
+}
+
+/* fork(): the list, then every table, after the lineage lock (see
+ * tether-fork.c). */
+static void
+tables_lock_all (void)
+{
+  g_mutex_lock (&tables_lock);
+  for (GList *l = tables.head; l != NULL; l = l->next)
+    g_mutex_lock (&((RegistryTable *) l->data)->mutex);
+}
+
+static void
+tables_unlock_all (void)
+{
+  for (GList *l = tables.tail; l != NULL; l = l->prev)
+    g_mutex_unlock (&((RegistryTable *) l->data)->mutex);
+  g_mutex_unlock (&tables_lock);
+}
+
+static const TetherLineageDataFuncs table_funcs = {
+  .has_entries = table_has_entries,
+  .detach = table_detach,
+  .release = table_release,
+  .lock_all = tables_lock_all,
+  .unlock_all = tables_unlock_all,
+};
+
+/* The calling thread owns @node: its table, made now if it has none. */
+static RegistryTable *
+table_for (TetherLineage *node)
+{
+  static gsize funcs_set;
+  RegistryTable *table = tether_lineage_get_data (node);
+
+  if (table != NULL)
+    return table;
+
+  if (g_once_init_enter (&funcs_set))
+    {
+      tether_lineage_set_data_funcs (&table_funcs);
+      g_once_init_leave (&funcs_set, 1);
+    }
+  table = g_new0 (RegistryTable, 1);
+  g_mutex_init (&table->mutex);
+  table->entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  table->thread_name = g_strdup (tether_lineage_get_thread_name (node));
+  table->thread = tether_lineage_get_thread (node);
+  table->depth = tether_lineage_get_depth (node);
+  table->link.data = table;
+  g_mutex_lock (&tables_lock);
+  g_queue_push_tail_link (&tables, &table->link);
+  g_mutex_unlock (&tables_lock);
+
+  if (tether_lineage_attach_data (node, table))
+    return table;
+
+  /* Another thread adopted into the same node attached one first. */
+  g_mutex_lock (&tables_lock);
+  g_queue_unlink (&tables, &table->link);
+  g_mutex_unlock (&tables_lock);
+  table_free (table);
+  return tether_lineage_get_data (node);
+}
+
+static gpointer
+table_lookup (gpointer data,
+              gpointer key)
+{
+  RegistryTable *table = data;
+  TetherLoopManager *ret;
+
+  g_mutex_lock (&table->mutex);
+  ret = g_hash_table_lookup (table->entries, key);
+  if (ret != NULL)
+    g_object_ref (ret);
+  g_mutex_unlock (&table->mutex);
+  return ret;
+}
+
+void
+tether_registry_insert_object (TetherLineage *node,
+                               const char    *key,
+                               gpointer       object)
+{
+  RegistryTable *table = table_for (node);
+
+  g_mutex_lock (&table->mutex);
+  g_hash_table_insert (table->entries, g_strdup (key), g_object_ref (object));
+  g_mutex_unlock (&table->mutex);
+}
+
 
 /**
  * tether_loop_manager_get_or_create:
@@ -55,6 +228,7 @@ tether_loop_manager_get_or_create (const char         *id,
 {
   const TetherLookupFlags known = TETHER_LOOKUP_FLAGS_FORCE_CREATE | TETHER_LOOKUP_FLAGS_STRICT;
   TetherLineage *node;
+  RegistryTable *table;
   g_autofree char *valid_id = NULL;
   const char *key;
   TetherLoopManager *found = NULL;
@@ -89,7 +263,7 @@ tether_loop_manager_get_or_create (const char         *id,
   node = tether_lineage_get_current ();
 
   if (!(flags & TETHER_LOOKUP_FLAGS_FORCE_CREATE))
-    found = tether_lineage_lookup (node, key);
+    found = tether_lineage_find (node, table_lookup, (gpointer) key);
   if (found != NULL)
     return found;
 
@@ -98,8 +272,8 @@ tether_loop_manager_get_or_create (const char         *id,
       g_autofree char *key_shown = tether_describe_name (key);
       /* Empty where the system cannot name threads Tether did not make. */
       g_autofree char *thread_shown =
-        tether_describe_name (node->thread_name != NULL && node->thread_name[0] != '\0'
-                              ? node->thread_name : "(unnamed)");
+        tether_describe_name (tether_lineage_get_thread_name (node)[0] != '\0'
+                              ? tether_lineage_get_thread_name (node) : "(unnamed)");
 
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_MANAGER_NOT_FOUND,
                    _("No manager with id '%s' is registered on thread '%s' or its ancestors; "
@@ -113,20 +287,19 @@ tether_loop_manager_get_or_create (const char         *id,
 
   /* Another thread adopted into this node may have registered one meanwhile:
    * without FORCE_CREATE, the first registration wins. */
-  g_mutex_lock (&node->mutex);
-  if (node->entries == NULL)
-    node->entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
-  found = (flags & TETHER_LOOKUP_FLAGS_FORCE_CREATE) ? NULL : g_hash_table_lookup (node->entries, key);
+  table = table_for (node);
+  g_mutex_lock (&table->mutex);
+  found = (flags & TETHER_LOOKUP_FLAGS_FORCE_CREATE) ? NULL : g_hash_table_lookup (table->entries, key);
   if (found != NULL)
     g_object_ref (found);
   else
     {
       /* Steal the entry being replaced: dropping it may stop and join a
        * manager whose thread looks this node up, so never under its lock. */
-      g_hash_table_steal_extended (node->entries, key, (gpointer *) &replaced_key, (gpointer *) &replaced);
-      g_hash_table_insert (node->entries, g_strdup (key), g_object_ref (created));
+      g_hash_table_steal_extended (table->entries, key, (gpointer *) &replaced_key, (gpointer *) &replaced);
+      g_hash_table_insert (table->entries, g_strdup (key), g_object_ref (created));
     }
-  g_mutex_unlock (&node->mutex);
+  g_mutex_unlock (&table->mutex);
 
   g_clear_object (&replaced);
   if (found != NULL)
@@ -248,42 +421,50 @@ insert_utf8 (GVariantDict *dict,
 GVariant *
 tether_registry_snapshot (void)
 {
-  g_autoptr(GPtrArray) nodes = tether_lineage_dup_all ();
+  g_autoptr(GPtrArray) managers = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) threads = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) places = g_array_new (FALSE, FALSE, sizeof (Place));
   GVariantBuilder builder;
 
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
-
-  for (guint i = 0; i < nodes->len; i++)
+  /* Copied under the locks, described after them: describing a manager
+   * takes its core's lock, which comes before these. */
+  g_mutex_lock (&tables_lock);
+  for (GList *l = tables.head; l != NULL; l = l->next)
     {
-      TetherLineage *node = g_ptr_array_index (nodes, i);
-      g_autoptr(GPtrArray) managers = g_ptr_array_new_with_free_func (g_object_unref);
+      RegistryTable *table = l->data;
       GHashTableIter iter;
       gpointer value;
 
-      g_mutex_lock (&node->mutex);
-      if (node->entries != NULL)
+      g_mutex_lock (&table->mutex);
+      g_hash_table_iter_init (&iter, table->entries);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
         {
-          g_hash_table_iter_init (&iter, node->entries);
-          while (g_hash_table_iter_next (&iter, NULL, &value))
-            g_ptr_array_add (managers, g_object_ref (value));
-        }
-      g_mutex_unlock (&node->mutex);
+          Place place = { table->thread, table->depth };
 
-      for (guint j = 0; j < managers->len; j++)
-        {
-          TetherLoopManager *manager = g_ptr_array_index (managers, j);
-          g_autofree char *task_type = tether_loop_manager_dup_task_type (manager);
-          GVariantDict dict;
-
-          g_variant_dict_init (&dict, NULL);
-          g_variant_dict_insert (&dict, "id", "s", tether_loop_manager_get_id (manager));
-          insert_utf8 (&dict, "task-type", task_type ? task_type : "");
-          g_variant_dict_insert (&dict, "running", "b", tether_loop_manager_is_running (manager));
-          insert_utf8 (&dict, "thread", node->thread_name);
-          g_variant_dict_insert (&dict, "thread-address", "t", (guint64) GPOINTER_TO_SIZE (node->thread));
-          g_variant_dict_insert (&dict, "depth", "u", node->depth);
-          g_variant_builder_add_value (&builder, g_variant_dict_end (&dict));
+          g_ptr_array_add (managers, g_object_ref (value));
+          g_ptr_array_add (threads, g_strdup (table->thread_name));
+          g_array_append_val (places, place);
         }
+      g_mutex_unlock (&table->mutex);
+    }
+  g_mutex_unlock (&tables_lock);
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < managers->len; i++)
+    {
+      TetherLoopManager *manager = g_ptr_array_index (managers, i);
+      Place *place = &g_array_index (places, Place, i);
+      g_autofree char *task_type = tether_loop_manager_dup_task_type (manager);
+      GVariantDict dict;
+
+      g_variant_dict_init (&dict, NULL);
+      g_variant_dict_insert (&dict, "id", "s", tether_loop_manager_get_id (manager));
+      insert_utf8 (&dict, "task-type", task_type ? task_type : "");
+      g_variant_dict_insert (&dict, "running", "b", tether_loop_manager_is_running (manager));
+      insert_utf8 (&dict, "thread", g_ptr_array_index (threads, i));
+      g_variant_dict_insert (&dict, "thread-address", "t", (guint64) GPOINTER_TO_SIZE (place->thread));
+      g_variant_dict_insert (&dict, "depth", "u", place->depth);
+      g_variant_builder_add_value (&builder, g_variant_dict_end (&dict));
     }
 
   return g_variant_ref_sink (g_variant_builder_end (&builder));

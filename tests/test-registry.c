@@ -8,6 +8,7 @@
 #include <tether.h>
 
 #include "tether-lineage-private.h"
+#include "tether-registry-private.h"
 #include "test-util.h"
 
 static TetherLoopManager *
@@ -464,11 +465,7 @@ register_object (TetherLineage *node,
                  const char    *key,
                  GObject       *object)
 {
-  g_mutex_lock (&node->mutex);
-  if (node->entries == NULL)
-    node->entries = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
-  g_hash_table_insert (node->entries, g_strdup (key), g_object_ref (object));
-  g_mutex_unlock (&node->mutex);
+  tether_registry_insert_object (node, key, object);
 }
 
 #define DEEP_CHAIN 300000
