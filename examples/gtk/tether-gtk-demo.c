@@ -785,6 +785,19 @@ demo_window_build (DemoWindow *self)
   g_signal_connect (self->cancel_button, "clicked", G_CALLBACK (on_cancel_clicked), self);
 }
 
+/* On the GTK thread, once the manager of a closed window has stopped. */
+static void
+on_manager_stopped (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(GApplication) app = user_data;
+
+  tether_loop_manager_stop_finish (TETHER_LOOP_MANAGER (source), result, NULL);
+  if (app != NULL)
+    g_application_release (app);
+}
+
 static void
 demo_window_dispose (GObject *object)
 {
@@ -796,11 +809,20 @@ demo_window_dispose (GObject *object)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
 
-  /* Running work sees its cancellable fire and the stop waits for it, so
-   * closing the window never leaves a thread behind. Callbacks still on
-   * their way find the window gone through their weak reference. */
+  /* Running work sees its cancellable fire. The stop does not wait for it:
+   * the window goes at once, and the application is held until the
+   * manager's thread has exited, so that quitting never leaves a thread
+   * behind. Callbacks still on their way find the window gone through their
+   * weak reference. */
   if (self->manager != NULL)
-    tether_loop_manager_stop (self->manager, TETHER_STOP_MODE_CANCEL);
+    {
+      GApplication *app = g_application_get_default ();
+
+      if (app != NULL)
+        g_application_hold (app);
+      tether_loop_manager_stop_async (self->manager, TETHER_STOP_MODE_CANCEL, NULL,
+                                      on_manager_stopped, app != NULL ? g_object_ref (app) : NULL);
+    }
   g_clear_object (&self->manager);
   g_clear_pointer (&self->hash_job, demo_job_unref);
   g_clear_pointer (&self->fetch_job, demo_job_unref);
