@@ -13,5 +13,7 @@ TetherFuture *tether_future_new      (TetherJob    *job);
 void          tether_future_complete (TetherFuture *self,
                                       GValue       *value,
                                       GError       *error);
+void          tether_future_report_progress (TetherFuture *self,
+                                             GVariant     *progress);
 
 G_END_DECLS

@@ -96,6 +96,8 @@ GCancellable *tether_job_get_cancellable (TetherJob     *job);
 gboolean      tether_job_is_cancel_requested (TetherJob *job);
 void          tether_job_connect_user_cancellable (TetherJob    *job,
                                                    GCancellable *cancellable);
+void          tether_job_report_progress (TetherJob     *job,
+                                          GVariant      *progress);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TetherJob, tether_job_unref)
 

@@ -402,3 +402,16 @@ tether_job_connect_user_cancellable (TetherJob    *job,
                                                tether_job_ref (job),
                                                (GDestroyNotify) tether_job_unref);
 }
+
+/* Progress (tether_work_report_progress()), from any thread: to the
+ * future, if the job has one and it still waits for the outcome. Under the
+ * lock, so the future is not finalized meanwhile (see deliver()). */
+void
+tether_job_report_progress (TetherJob *job,
+                            GVariant  *progress)
+{
+  g_mutex_lock (&job->lock);
+  if (job->future != NULL)
+    tether_future_report_progress (job->future, progress);
+  g_mutex_unlock (&job->lock);
+}
