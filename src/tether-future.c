@@ -64,6 +64,7 @@ struct _TetherFuture
 
   /* Progress (see the end of this file). */
   GVariant           *progress;        /* mutex: the latest reported */
+  GMainContext       *progress_home;   /* mutex: set_progress_context(), else @home */
   gboolean            progress_queued; /* mutex: an idle holds a reference to deliver it */
   int                 progress_used;   /* atomic: a report looked at @disposed */
   int                 disposed;        /* atomic: no report may take a reference any more */
@@ -137,6 +138,7 @@ tether_future_finalize (GObject *object)
     }
   g_clear_error (&self->error);
   g_clear_pointer (&self->progress, g_variant_unref);
+  g_clear_pointer (&self->progress_home, g_main_context_unref);
   g_clear_pointer (&self->job, tether_job_unref);
   g_clear_pointer (&self->home, g_main_context_unref);
   g_mutex_clear (&self->mutex);
@@ -216,7 +218,8 @@ tether_future_class_init (TetherFutureClass *klass)
    * submitted the work, from an idle source, under the same condition as
    * `notify::status` (see [property@Tether.Future:status]): the submitting
    * thread ran that context when it submitted, and a handler was connected
-   * when the progress was reported. Reports are coalesced: at most one
+   * when the progress was reported. [method@Tether.Future.set_progress_context]
+   * names another context (for a submitter that runs no loop). Reports are coalesced: at most one
    * delivery is pending per future, and it carries the latest value when it
    * runs, so a work that reports a million times floods nobody; the last
    * value reported before the outcome is delivered unless the outcome comes
@@ -1201,34 +1204,74 @@ void
 tether_future_report_progress (TetherFuture *self,
                                GVariant     *progress)
 {
-  TetherFuture *deliver = NULL;
+  GMainContext *home = NULL;
   GVariant *old;
 
   g_mutex_lock (&self->mutex);
   old = self->progress;
   self->progress = g_variant_ref (progress);
-  if (!self->progress_queued && self->home != NULL && !tether_future_is_done (self))
+  home = self->progress_home != NULL ? self->progress_home : self->home;
+  if (!self->progress_queued && home != NULL && !tether_future_is_done (self))
     {
       g_atomic_int_set (&self->progress_used, TRUE);
       if (!g_atomic_int_get (&self->disposed) &&
           g_signal_has_handler_pending (self, progress_signal, 0, FALSE))
         {
           self->progress_queued = TRUE;
-          deliver = g_object_ref (self);
+          g_object_ref (self);
+          g_main_context_ref (home);
         }
+      else
+        home = NULL;
     }
+  else
+    home = NULL;
   g_mutex_unlock (&self->mutex);
   g_clear_pointer (&old, g_variant_unref);
 
-  if (deliver != NULL)
+  if (home != NULL)
     {
       g_autoptr(GSource) source = g_idle_source_new ();
 
       g_source_set_priority (source, G_PRIORITY_DEFAULT);
       g_source_set_static_name (source, "[tether] future progress");
-      g_source_set_callback (source, deliver_progress, deliver, g_object_unref);
-      g_source_attach (source, deliver->home);
+      g_source_set_callback (source, deliver_progress, self, g_object_unref);
+      g_source_attach (source, home);
+      g_main_context_unref (home);
     }
+}
+
+/**
+ * tether_future_set_progress_context:
+ * @self: a [class@Tether.Future]
+ * @context: (nullable): where [signal@Tether.Future::progress] is emitted
+ *   from now on; %NULL for the submitter's context again
+ *
+ * Chooses the context that hears the work's progress. By default it is the
+ * thread-default context of the submitting thread, if that thread ran it
+ * when it submitted (a GTK application's main thread does); a submitter
+ * that runs no loop (a plain thread, an asyncio event loop) names a context
+ * that some thread iterates instead. A delivery already on its way goes
+ * where it was sent. Coalescing and the rule that no progress comes once
+ * the future is done hold in @context as in the default one.
+ *
+ * Thread: any thread.
+ *
+ * Since: 1.0
+ */
+void
+tether_future_set_progress_context (TetherFuture *self,
+                                    GMainContext *context)
+{
+  GMainContext *old;
+
+  g_return_if_fail (TETHER_IS_FUTURE (self));
+
+  g_mutex_lock (&self->mutex);
+  old = self->progress_home;
+  self->progress_home = context != NULL ? g_main_context_ref (context) : NULL;
+  g_mutex_unlock (&self->mutex);
+  g_clear_pointer (&old, g_main_context_unref);
 }
 
 /**

@@ -401,6 +401,43 @@ test_progress_no_future (void)
   g_assert_finalize_object (manager);
 }
 
+/* A submitter that runs no loop names a context that hears progress. */
+static void
+test_progress_context (void)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  TetherLoopManager *manager = started ("progress-context", NULL);
+  TetherFuture *future;
+  Seen seen = { 0 };
+  Gate gate, go;
+
+  gate_init (&gate);
+  gate_init (&go);
+  g_object_unref (tether_loop_manager_submit (manager, NULL, block_work, &go, NULL, NULL, NULL));
+  /* Submitted from this thread, which runs no context: no progress signal
+   * unless a context is named. */
+  future = tether_loop_manager_submit (manager, NULL, report_work, &gate, NULL, NULL, NULL);
+  g_signal_connect (future, "progress", G_CALLBACK (on_progress), &seen);
+  tether_future_set_progress_context (future, context);
+  gate_open (&go);
+
+  iterate_until (context, saw_last, &seen);
+  g_assert_cmpuint (seen.n_deliveries, <, N_REPORTS / 10);
+  gate_open (&gate);
+  watchdog_arm (WATCHDOG_SECONDS, "a future that reported");
+  g_assert_true (tether_future_wait (future, -1, NULL, NULL));
+  watchdog_disarm ();
+  while (g_main_context_iteration (context, FALSE))
+    ;
+  g_assert_cmpuint (seen.last, ==, N_REPORTS - 1);
+
+  g_object_unref (future);
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+  g_assert_finalize_object (manager);
+  gate_clear (&gate);
+  gate_clear (&go);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -413,6 +450,7 @@ main (int   argc,
   g_test_add_func ("/Tether/Progress/foreign-thread", test_progress_foreign_thread);
   g_test_add_func ("/Tether/Progress/fraction", test_progress_fraction);
   g_test_add_func ("/Tether/Progress/no-future", test_progress_no_future);
+  g_test_add_func ("/Tether/Progress/context", test_progress_context);
 
   return test_run ();
 }
