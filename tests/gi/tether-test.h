@@ -34,6 +34,10 @@ TetherFuture *tether_test_submit_blocking_until_cancelled (TetherLoopManager    
                                                            GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 gboolean      tether_test_wait_started                    (TetherFuture         *future,
                                                            gint64                timeout_usec);
+TetherFuture *tether_test_submit_progress                 (TetherLoopManager    *manager,
+                                                           const char           *task_type,
+                                                           guint                 n_reports,
+                                                           GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 TetherFuture *tether_test_submit_thread_name              (TetherLoopManager    *manager,
                                                            const char           *task_type,
                                                            GError              **error) G_GNUC_WARN_UNUSED_RESULT;
