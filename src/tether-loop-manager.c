@@ -803,8 +803,58 @@ stop_wait_take (StopWait *wait)
   return g_steal_pointer (&wait->task);
 }
 
-/* The task is returned from an idle in its context (GTask's own), so never
- * inside stop_async() nor inside g_cancellable_cancel(). */
+/* An outcome on its way to the task's context, with the only reference
+ * to the task: returned there, from this idle, so that the callback never
+ * runs inside stop_async() or g_cancellable_cancel(), and the task (with
+ * its reference to the manager) is released in that context, not on the
+ * manager's thread after the callback has run (see task_return_in_context()
+ * in tether-job.c). */
+typedef struct
+{
+  GTask  *task;
+  GError *error;
+} StopReturn;
+
+static gboolean
+stop_return_cb (gpointer data)
+{
+  StopReturn *ret = data;
+
+  if (ret->error != NULL)
+    g_task_return_error (ret->task, g_steal_pointer (&ret->error));
+  else
+    g_task_return_boolean (ret->task, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+stop_return_free (gpointer data)
+{
+  StopReturn *ret = data;
+
+  g_clear_error (&ret->error);
+  g_object_unref (ret->task);
+  g_free (ret);
+}
+
+static void
+stop_return_in_context (GTask  *task,
+                        GError *error)
+{
+  StopReturn *ret = g_new (StopReturn, 1);
+  g_autoptr(GSource) source = g_idle_source_new ();
+  /* The idle may run and drop the task, and the task's reference to the
+   * context, before g_source_attach() has returned. */
+  g_autoptr(GMainContext) context = g_main_context_ref (g_task_get_context (task));
+
+  ret->task = task;
+  ret->error = error;
+  g_source_set_priority (source, g_task_get_priority (task));
+  g_source_set_static_name (source, "[tether] stop result");
+  g_source_set_callback (source, stop_return_cb, ret, stop_return_free);
+  g_source_attach (source, context);
+}
+
 static void
 stop_wait_cancelled (GCancellable *cancellable,
                      gpointer      data)
@@ -813,10 +863,11 @@ stop_wait_cancelled (GCancellable *cancellable,
 
   if (task == NULL)
     return;
-  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                           _("The wait for manager '%s' to stop was cancelled; the stop goes on"),
-                           tether_core_get_label (((StopWait *) data)->core));
-  g_object_unref (task);
+  stop_return_in_context (task,
+                          g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                       _("The wait for manager '%s' to stop was cancelled; the "
+                                         "stop goes on"),
+                                       tether_core_get_label (((StopWait *) data)->core)));
 }
 
 /* The stop stopped: in stop_async() when the run had already ended, or on
@@ -843,12 +894,12 @@ stop_wait_succeed (StopWait *wait,
       g_task_return_boolean (task, TRUE);
       while (!g_task_get_completed (task))
         g_main_context_iteration (context, FALSE);
+      g_object_unref (task);
     }
   else
     {
-      g_task_return_boolean (task, TRUE);
+      stop_return_in_context (task, NULL);
     }
-  g_object_unref (task);
 }
 
 /* Manager's thread, after its loop has quit. The first call is made among
