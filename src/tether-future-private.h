@@ -13,5 +13,10 @@ TetherFuture *tether_future_new      (TetherJob    *job);
 void          tether_future_complete (TetherFuture *self,
                                       GValue       *value,
                                       GError       *error);
+void          tether_future_report_progress (TetherFuture *self,
+                                             GVariant     *progress);
+
+/* What a job needs of its future. */
+extern const TetherJobSinkFuncs tether_future_sink;
 
 G_END_DECLS

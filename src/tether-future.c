@@ -61,6 +61,13 @@ struct _TetherFuture
   GMutex              mutex;     /* protects waiters */
   GQueue              waiters;   /* GTask of wait_async() */
   GMainContext       *home;      /* the creator's thread-default context: notify::status */
+
+  /* Progress (see the end of this file). */
+  GVariant           *progress;        /* mutex: the latest reported */
+  GMainContext       *progress_home;   /* mutex: set_progress_context(), else @home */
+  gboolean            progress_queued; /* mutex: an idle holds a reference to deliver it */
+  int                 progress_used;   /* atomic: a report looked at @disposed */
+  int                 disposed;        /* atomic: no report may take a reference any more */
 };
 
 enum {
@@ -70,10 +77,31 @@ enum {
 };
 
 static GParamSpec *properties [N_PROPS];
+static guint       progress_signal;
 static guint       notify_signal;
 static GQuark      status_quark;
 
 G_DEFINE_FINAL_TYPE (TetherFuture, tether_future, G_TYPE_OBJECT)
+
+/* A report takes a reference only under the mutex and only while @disposed
+ * is unset, and dispose runs before the count can reach zero: so no report
+ * references a future on its way to finalize. The lock is taken here only
+ * if a report could be in its critical section (both flags are sequentially
+ * consistent: one of the two sides sees the other's). */
+static void
+tether_future_dispose (GObject *object)
+{
+  TetherFuture *self = (TetherFuture *) object;
+
+  g_atomic_int_set (&self->disposed, TRUE);
+  if (g_atomic_int_get (&self->progress_used))
+    {
+      g_mutex_lock (&self->mutex);
+      g_mutex_unlock (&self->mutex);
+    }
+
+  G_OBJECT_CLASS (tether_future_parent_class)->dispose (object);
+}
 
 static void
 tether_future_finalize (GObject *object)
@@ -109,6 +137,8 @@ tether_future_finalize (GObject *object)
       g_free (self->value);
     }
   g_clear_error (&self->error);
+  g_clear_pointer (&self->progress, g_variant_unref);
+  g_clear_pointer (&self->progress_home, g_main_context_unref);
   g_clear_pointer (&self->job, tether_job_unref);
   g_clear_pointer (&self->home, g_main_context_unref);
   g_mutex_clear (&self->mutex);
@@ -143,6 +173,7 @@ tether_future_class_init (TetherFutureClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  object_class->dispose = tether_future_dispose;
   object_class->finalize = tether_future_finalize;
   object_class->get_property = tether_future_get_property;
 
@@ -174,6 +205,35 @@ tether_future_class_init (TetherFutureClass *klass)
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * TetherFuture::progress:
+   * @future: the future
+   * @progress: the latest progress the work reported
+   *
+   * The work reported progress, with [method@Tether.Work.report_progress]
+   * or [method@Tether.Work.report_fraction].
+   *
+   * Emitted in the thread-default main context of the thread that
+   * submitted the work, from an idle source, under the same condition as
+   * `notify::status` (see [property@Tether.Future:status]): the submitting
+   * thread ran that context when it submitted, and a handler was connected
+   * when the progress was reported. [method@Tether.Future.set_progress_context]
+   * names another context (for a submitter that runs no loop). Reports are coalesced: at most one
+   * delivery is pending per future, and it carries the latest value when it
+   * runs, so a work that reports a million times floods nobody; the last
+   * value reported before the outcome is delivered unless the outcome comes
+   * first. It is not emitted once the future is done, so never after
+   * `notify::status` nor after a [method@Tether.Future.wait_async] callback
+   * that ran in the same context (the work, on its own thread, may still
+   * end while a handler runs). [method@Tether.Future.dup_progress] reads
+   * the latest value from any thread.
+   *
+   * Since: 1.0
+   */
+  progress_signal = g_signal_new ("progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_VARIANT);
+
   notify_signal = g_signal_lookup ("notify", G_TYPE_OBJECT);
   status_quark = g_quark_from_static_string ("status");
 }
@@ -1115,3 +1175,137 @@ tether_future_get_pointer (TetherFuture  *self,
   v = typed_value (self, tether_owned_pointer_get_type (), error);
   return v != NULL ? tether_owned_pointer_get (v) : NULL;
 }
+
+/* Progress: tether_work_report_progress() → tether_job_report_progress()
+ * → here, with the job's lock held, so @self is not finalized meanwhile. The
+ * latest value is kept; one idle at a time carries it to the creator's
+ * context. */
+
+static gboolean
+deliver_progress (gpointer data)
+{
+  TetherFuture *self = data;
+  GVariant *progress;
+
+  g_mutex_lock (&self->mutex);
+  self->progress_queued = FALSE;
+  progress = self->progress != NULL ? g_variant_ref (self->progress) : NULL;
+  g_mutex_unlock (&self->mutex);
+
+  /* On this thread, the outcome's notify and callbacks come after the
+   * status changed: none has run if it has not. */
+  if (progress != NULL && !tether_future_is_done (self))
+    g_signal_emit (self, progress_signal, 0, progress);
+  g_clear_pointer (&progress, g_variant_unref);
+  return G_SOURCE_REMOVE;
+}
+
+void
+tether_future_report_progress (TetherFuture *self,
+                               GVariant     *progress)
+{
+  GMainContext *home = NULL;
+  GVariant *old;
+
+  g_mutex_lock (&self->mutex);
+  old = self->progress;
+  self->progress = g_variant_ref (progress);
+  home = self->progress_home != NULL ? self->progress_home : self->home;
+  if (!self->progress_queued && home != NULL && !tether_future_is_done (self))
+    {
+      g_atomic_int_set (&self->progress_used, TRUE);
+      if (!g_atomic_int_get (&self->disposed) &&
+          g_signal_has_handler_pending (self, progress_signal, 0, FALSE))
+        {
+          self->progress_queued = TRUE;
+          g_object_ref (self);
+          g_main_context_ref (home);
+        }
+      else
+        home = NULL;
+    }
+  else
+    home = NULL;
+  g_mutex_unlock (&self->mutex);
+  g_clear_pointer (&old, g_variant_unref);
+
+  if (home != NULL)
+    {
+      g_autoptr(GSource) source = g_idle_source_new ();
+
+      g_source_set_priority (source, G_PRIORITY_DEFAULT);
+      g_source_set_static_name (source, "[tether] future progress");
+      g_source_set_callback (source, deliver_progress, self, g_object_unref);
+      g_source_attach (source, home);
+      g_main_context_unref (home);
+    }
+}
+
+/**
+ * tether_future_set_progress_context:
+ * @self: a [class@Tether.Future]
+ * @context: (nullable): where [signal@Tether.Future::progress] is emitted
+ *   from now on; %NULL for the submitter's context again
+ *
+ * Chooses the context that hears the work's progress. By default it is the
+ * thread-default context of the submitting thread, if that thread ran it
+ * when it submitted (a GTK application's main thread does); a submitter
+ * that runs no loop (a plain thread, an asyncio event loop) names a context
+ * that some thread iterates instead. A delivery already on its way goes
+ * where it was sent. Coalescing and the rule that no progress comes once
+ * the future is done hold in @context as in the default one.
+ *
+ * Thread: any thread.
+ *
+ * Since: 1.0
+ */
+void
+tether_future_set_progress_context (TetherFuture *self,
+                                    GMainContext *context)
+{
+  GMainContext *old;
+
+  g_return_if_fail (TETHER_IS_FUTURE (self));
+
+  g_mutex_lock (&self->mutex);
+  old = self->progress_home;
+  self->progress_home = context != NULL ? g_main_context_ref (context) : NULL;
+  g_mutex_unlock (&self->mutex);
+  g_clear_pointer (&old, g_main_context_unref);
+}
+
+/**
+ * tether_future_dup_progress:
+ * @self: a [class@Tether.Future]
+ *
+ * Gets the latest progress the work reported with
+ * [method@Tether.Work.report_progress] (or
+ * [method@Tether.Work.report_fraction], as a `(ds)` variant), whether or not
+ * the [signal@Tether.Future::progress] signal delivered it. It stays
+ * readable once the future is done.
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer full) (nullable): the latest progress, or %NULL if
+ *   none was reported
+ *
+ * Since: 1.0
+ */
+GVariant *
+tether_future_dup_progress (TetherFuture *self)
+{
+  GVariant *progress;
+
+  g_return_val_if_fail (TETHER_IS_FUTURE (self), NULL);
+
+  g_mutex_lock (&self->mutex);
+  progress = self->progress != NULL ? g_variant_ref (self->progress) : NULL;
+  g_mutex_unlock (&self->mutex);
+
+  return progress;
+}
+
+const TetherJobSinkFuncs tether_future_sink = {
+  .complete = tether_future_complete,
+  .progress = tether_future_report_progress,
+};

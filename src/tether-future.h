@@ -70,5 +70,10 @@ GVariant           *tether_future_dup_variant   (TetherFuture         *self,
 TETHER_AVAILABLE_IN_1_0
 gpointer            tether_future_get_pointer   (TetherFuture         *self,
                                                  GError              **error);
+TETHER_AVAILABLE_IN_1_0
+GVariant           *tether_future_dup_progress  (TetherFuture         *self) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+void                tether_future_set_progress_context (TetherFuture  *self,
+                                                        GMainContext  *context);
 
 G_END_DECLS

@@ -51,10 +51,15 @@ typedef struct
                               TetherJob    *job);
 } TetherJobOwnerFuncs;
 
-/* Where a future-kind job's outcome goes: tether-future.c's. */
-typedef void (*TetherJobSinkFunc) (TetherFuture *future,
-                                   GValue       *value,
-                                   GError       *error);
+/* Where a future-kind job's outcome and progress go: tether-future.c's. */
+typedef struct
+{
+  void (*complete) (TetherFuture *future,
+                    GValue       *value,
+                    GError       *error);
+  void (*progress) (TetherFuture *future,
+                    GVariant     *progress);
+} TetherJobSinkFuncs;
 
 /* One accepted submission. The manager's live list owns one reference from
  * acceptance until the job is retired on the manager's thread. */
@@ -88,7 +93,7 @@ struct _TetherJob
   char            *name;          /* tether_work_set_name() */
 
   TetherFuture    *future;        /* lock; not a reference: see deliver() */
-  TetherJobSinkFunc complete_future;
+  const TetherJobSinkFuncs *sink;
   GTask           *task;          /* owned until completion */
 
   gboolean         timer;         /* a timer: set before it can be cancelled */
@@ -102,7 +107,7 @@ TetherJob    *tether_job_new            (const TetherJobOwnerFuncs *owner_funcs,
                                          TetherJobKind   kind);
 void          tether_job_attach_future  (TetherJob      *job,
                                          TetherFuture   *future,
-                                         TetherJobSinkFunc complete);
+                                         const TetherJobSinkFuncs *sink);
 const char   *tether_job_get_manager_id (TetherJob      *job);
 const char   *tether_job_get_manager_label (TetherJob   *job);
 void          tether_job_accept         (TetherJob      *job,
@@ -168,6 +173,8 @@ GCancellable *tether_job_get_cancellable (TetherJob     *job);
 gboolean      tether_job_is_cancel_requested (TetherJob *job);
 void          tether_job_connect_user_cancellable (TetherJob    *job,
                                                    GCancellable *cancellable);
+void          tether_job_report_progress (TetherJob     *job,
+                                          GVariant      *progress);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TetherJob, tether_job_unref)
 

@@ -30,16 +30,16 @@ tether_job_new (const TetherJobOwnerFuncs *owner_funcs,
   return job;
 }
 
-/* Before the job is accepted: @future receives the outcome, through
- * @complete, unless its finalize detaches it first. Not a reference: see
- * deliver(). */
+/* Before the job is accepted: @future receives the outcome and progress,
+ * through @sink, unless its finalize detaches it first. Not a reference:
+ * see deliver(). */
 void
-tether_job_attach_future (TetherJob         *job,
-                          TetherFuture      *future,
-                          TetherJobSinkFunc  complete)
+tether_job_attach_future (TetherJob                *job,
+                          TetherFuture             *future,
+                          const TetherJobSinkFuncs *sink)
 {
   job->future = future;
-  job->complete_future = complete;
+  job->sink = sink;
 }
 
 /* The id of the manager that made the job, and the same as messages quote
@@ -359,7 +359,7 @@ deliver (TetherJob *job,
       g_mutex_lock (&job->lock);
       future = g_steal_pointer (&job->future);
       if (future != NULL)
-        job->complete_future (future, value, error);
+        job->sink->complete (future, value, error);
       g_mutex_unlock (&job->lock);
       if (future == NULL)
         {
@@ -538,4 +538,17 @@ tether_job_connect_user_cancellable (TetherJob    *job,
                                                G_CALLBACK (on_user_cancelled),
                                                tether_job_ref (job),
                                                (GDestroyNotify) tether_job_unref);
+}
+
+/* Progress (tether_work_report_progress()), from any thread: to the
+ * future, if the job has one and it still waits for the outcome. Under the
+ * lock, so the future is not finalized meanwhile (see deliver()). */
+void
+tether_job_report_progress (TetherJob *job,
+                            GVariant  *progress)
+{
+  g_mutex_lock (&job->lock);
+  if (job->future != NULL)
+    job->sink->progress (job->future, progress);
+  g_mutex_unlock (&job->lock);
 }

@@ -751,6 +751,342 @@ tether_loop_manager_stop (TetherLoopManager *self,
     }
 }
 
+/* What a stop_async() with a callback waits with. The call, the exit
+ * function on the manager's thread and the cancellable's handler each hold
+ * a reference; whichever ends the wait first (the compare-and-swap on
+ * @ended) returns the task. */
+typedef struct
+{
+  GTask        *task;         /* returned and dropped by the winner of @ended */
+  GCancellable *cancellable;
+  gpointer      handler;      /* atomic: the handler's id, taken by whoever disconnects it */
+  TetherCore   *core;
+  int           ended;        /* atomic */
+  gboolean      second_round; /* manager's thread: the exit function has gone last once */
+} StopWait;
+
+static StopWait *
+stop_wait_ref (StopWait *wait)
+{
+  return g_atomic_rc_box_acquire (wait);
+}
+
+static void
+stop_wait_clear (gpointer data)
+{
+  StopWait *wait = data;
+
+  g_assert (wait->task == NULL);
+  g_clear_object (&wait->cancellable);
+  tether_core_unref (wait->core);
+}
+
+static void
+stop_wait_unref (gpointer data)
+{
+  g_atomic_rc_box_release_full (data, stop_wait_clear);
+}
+
+/* Never on the thread that runs the handler, which would deadlock in
+ * g_cancellable_disconnect(): the call and the exit function do it. */
+static void
+stop_wait_disconnect (StopWait *wait)
+{
+  gulong handler = GPOINTER_TO_SIZE (g_atomic_pointer_exchange (&wait->handler, NULL));
+
+  if (handler != 0)
+    g_cancellable_disconnect (wait->cancellable, handler);
+}
+
+/* Takes the task if this call is the one that ends the wait. */
+static GTask *
+stop_wait_take (StopWait *wait)
+{
+  if (!g_atomic_int_compare_and_exchange (&wait->ended, FALSE, TRUE))
+    return NULL;
+  return g_steal_pointer (&wait->task);
+}
+
+/* An outcome on its way to the task's context, with the only reference
+ * to the task: returned there, from this idle, so that the callback never
+ * runs inside stop_async() or g_cancellable_cancel(), and the task (with
+ * its reference to the manager) is released in that context, not on the
+ * manager's thread after the callback has run (see task_return_in_context()
+ * in tether-job.c). */
+typedef struct
+{
+  GTask  *task;
+  GError *error;
+} StopReturn;
+
+static gboolean
+stop_return_cb (gpointer data)
+{
+  StopReturn *ret = data;
+
+  if (ret->error != NULL)
+    g_task_return_error (ret->task, g_steal_pointer (&ret->error));
+  else
+    g_task_return_boolean (ret->task, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+stop_return_free (gpointer data)
+{
+  StopReturn *ret = data;
+
+  g_clear_error (&ret->error);
+  g_object_unref (ret->task);
+  g_free (ret);
+}
+
+static void
+stop_return_in_context (GTask  *task,
+                        GError *error)
+{
+  StopReturn *ret = g_new (StopReturn, 1);
+  g_autoptr(GSource) source = g_idle_source_new ();
+  /* The idle may run and drop the task, and the task's reference to the
+   * context, before g_source_attach() has returned. */
+  g_autoptr(GMainContext) context = g_main_context_ref (g_task_get_context (task));
+
+  ret->task = task;
+  ret->error = error;
+  g_source_set_priority (source, g_task_get_priority (task));
+  g_source_set_static_name (source, "[tether] stop result");
+  g_source_set_callback (source, stop_return_cb, ret, stop_return_free);
+  g_source_attach (source, context);
+}
+
+static void
+stop_wait_cancelled (GCancellable *cancellable,
+                     gpointer      data)
+{
+  GTask *task = stop_wait_take (data);
+
+  if (task == NULL)
+    return;
+  stop_return_in_context (task,
+                          g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                       _("The wait for manager '%s' to stop was cancelled; the "
+                                         "stop goes on"),
+                                       tether_core_get_label (((StopWait *) data)->core)));
+}
+
+/* The stop stopped: in stop_async() when the run had already ended, or on
+ * the manager's thread, among its exit functions (@on_exit). */
+static void
+stop_wait_succeed (StopWait *wait,
+                   gboolean  on_exit)
+{
+  GTask *task;
+  GMainContext *context;
+
+  stop_wait_disconnect (wait);
+  task = stop_wait_take (wait);
+  if (task == NULL)
+    return;
+
+  context = g_task_get_context (task);
+  if (on_exit && context == g_main_context_get_thread_default ())
+    {
+      /* stop_async() was called on the manager's own thread, whose loop
+       * has quit: nothing would dispatch the task's idle. Dispatch it here,
+       * the thread's last act on its context, before the context goes. */
+      g_task_set_priority (task, G_PRIORITY_HIGH);
+      g_task_return_boolean (task, TRUE);
+      while (!g_task_get_completed (task))
+        g_main_context_iteration (context, FALSE);
+      g_object_unref (task);
+    }
+  else
+    {
+      stop_return_in_context (task, NULL);
+    }
+}
+
+/* Manager's thread, after its loop has quit. The first call is made among
+ * the exit functions registered before it (it is the newest, so it runs
+ * first); it goes again into the next round, so that the callback hears of
+ * the stop once they have all run. */
+static void
+stop_wait_on_exit (gpointer data)
+{
+  StopWait *wait = data;
+
+  if (!wait->second_round)
+    {
+      wait->second_round = TRUE;
+      if (tether_core_add_exit_func (wait->core, stop_wait_on_exit, stop_wait_ref (wait),
+                                     stop_wait_unref, NULL))
+        return;
+      stop_wait_unref (wait);
+    }
+  stop_wait_succeed (wait, TRUE);
+}
+
+/**
+ * tether_loop_manager_stop_async:
+ * @self: a [class@Tether.LoopManager]
+ * @mode: what happens to work accepted before the stop, as in
+ *   [method@Tether.LoopManager.stop]
+ * @cancellable: (nullable): a [class@Gio.Cancellable] that abandons the wait
+ *   (never the stop)
+ * @callback: (nullable): called once the manager has stopped, in the
+ *   thread-default main context of the calling thread
+ * @user_data: data for @callback
+ *
+ * Stops the manager as [method@Tether.LoopManager.stop] does, without
+ * blocking: the stop begins, and @mode is applied, before this returns;
+ * @callback runs once the manager's thread has finished: every accepted
+ * submission has ended and the exit functions registered before the stop
+ * have run. Call [method@Tether.LoopManager.stop_finish] from it.
+ *
+ * The [property@Tether.LoopManager:running] property is notified on the
+ * calling thread, inside this call, as soon as the stop has begun. The
+ * callback never runs inside this call, even when the manager is already
+ * stopped (then it runs on the next iteration of the context).
+ *
+ * Concurrent stops and stop_async() calls all end with the same shutdown;
+ * if any asks for %TETHER_STOP_MODE_CANCEL, cancel wins, even over a drain
+ * already under way. A stop_async() of a stopped manager (or one whose stop
+ * has already finished) completes with %TRUE. The callback is about the run
+ * that was current when this was called: if another thread starts the
+ * manager again before the callback runs, the manager is running again by
+ * then.
+ *
+ * Cancelling @cancellable abandons the wait, not the stop: the callback
+ * then runs soon, and stop_finish() fails with %G_IO_ERROR_CANCELLED, while
+ * the manager goes on stopping.
+ *
+ * This never blocks, so it may be called where [method@Tether.LoopManager.stop]
+ * would wait too long or could not wait: the GTK thread, or work on the
+ * manager itself. Called on the manager's own thread, the callback runs on
+ * that thread, in the manager's context, as the last of its exit functions
+ * (that context has stopped running its loop by then): from there, start
+ * the manager again from another thread, not from the callback. The
+ * manager's thread is joined by the next start, stop or last unref, as
+ * after a stop made on the manager's own thread.
+ *
+ * For example, closing a window without freezing it:
+ *
+ * ```c
+ * static void
+ * manager_stopped (GObject      *source,
+ *                  GAsyncResult *result,
+ *                  gpointer      user_data)
+ * {
+ *   g_autoptr(MyWindow) self = user_data;
+ *
+ *   tether_loop_manager_stop_finish (TETHER_LOOP_MANAGER (source), result, NULL);
+ *   gtk_window_destroy (GTK_WINDOW (self));
+ * }
+ *
+ * static gboolean
+ * on_close_request (MyWindow *self)
+ * {
+ *   gtk_widget_set_sensitive (GTK_WIDGET (self), FALSE);
+ *   tether_loop_manager_stop_async (self->manager, TETHER_STOP_MODE_CANCEL, NULL,
+ *                                   manager_stopped, g_object_ref (self));
+ *   return TRUE;   // closed by manager_stopped()
+ * }
+ * ```
+ *
+ * Thread: any thread, the manager's own included.
+ *
+ * Since: 1.0
+ */
+void
+tether_loop_manager_stop_async (TetherLoopManager   *self,
+                                TetherStopMode       mode,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  StopWait *wait;
+  guint generation, current;
+  gboolean ended = FALSE;
+
+  g_return_if_fail (TETHER_IS_LOOP_MANAGER (self));
+  g_return_if_fail (mode == TETHER_STOP_MODE_DRAIN || mode == TETHER_STOP_MODE_CANCEL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  if (tether_core_request_stop (self->core, mode, NULL, &generation, NULL, NULL))
+    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_RUNNING]);
+  if (callback == NULL)
+    return;
+
+  wait = g_atomic_rc_box_new0 (StopWait);
+  wait->task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (wait->task, tether_loop_manager_stop_async);
+  g_task_set_name (wait->task, "[tether] stop");
+  wait->core = tether_core_ref (self->core);
+  if (cancellable != NULL)
+    {
+      gulong handler;
+
+      wait->cancellable = g_object_ref (cancellable);
+      handler = g_cancellable_connect (cancellable, G_CALLBACK (stop_wait_cancelled),
+                                       stop_wait_ref (wait), stop_wait_unref);
+      g_atomic_pointer_set (&wait->handler, GSIZE_TO_POINTER (handler));
+    }
+
+  /* The exit function joins the run current now. If that is the run this
+   * stop applies to (still current below), it hears the end of it; if that
+   * run has already gone (ended, or ended and another started), the stop
+   * is over now, and an exit function added to a later run does nothing. */
+  if (!tether_core_add_exit_func (self->core, stop_wait_on_exit, stop_wait_ref (wait),
+                                  stop_wait_unref, NULL))
+    {
+      stop_wait_unref (wait);
+      ended = TRUE;
+    }
+  else
+    {
+      /* Changes nothing: that run is stopping or stopped, and a DRAIN
+       * request never downgrades a stop. It only says whether it is
+       * current. */
+      current = generation + 1;
+      tether_core_request_stop (self->core, TETHER_STOP_MODE_DRAIN, &generation, &current,
+                                NULL, NULL);
+      ended = current != generation;
+    }
+  if (ended)
+    stop_wait_succeed (wait, FALSE);
+  stop_wait_unref (wait);
+}
+
+/**
+ * tether_loop_manager_stop_finish:
+ * @self: a [class@Tether.LoopManager]
+ * @result: the [iface@Gio.AsyncResult] given to the callback
+ * @error: return location for an error
+ *
+ * Finishes [method@Tether.LoopManager.stop_async].
+ *
+ * Thread: the thread of the callback.
+ *
+ * Returns: %TRUE once the manager has stopped; %FALSE with
+ *   %G_IO_ERROR_CANCELLED if the wait was abandoned through its cancellable
+ *   (the stop still goes on)
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_loop_manager_stop_finish (TetherLoopManager  *self,
+                                 GAsyncResult       *result,
+                                 GError            **error)
+{
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tether_loop_manager_stop_async,
+                        FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 /**
  * tether_loop_manager_stop_within:
  * @self: a [class@Tether.LoopManager]
@@ -1086,7 +1422,7 @@ submit_future (TetherLoopManager  *self,
 
   job->func = func;
   tether_job_set_func_data (job, func_data, func_data_destroy);
-  tether_job_attach_future (job, future, tether_future_complete);
+  tether_job_attach_future (job, future, &tether_future_sink);
 
   if (!tether_core_accept (self->core, job, task_type, priority, cancellable, ready_time,
                            &local_error))

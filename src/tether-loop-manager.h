@@ -56,6 +56,16 @@ TETHER_AVAILABLE_IN_1_0
 void               tether_loop_manager_stop             (TetherLoopManager    *self,
                                                          TetherStopMode        mode);
 TETHER_AVAILABLE_IN_1_0
+void               tether_loop_manager_stop_async       (TetherLoopManager    *self,
+                                                         TetherStopMode        mode,
+                                                         GCancellable         *cancellable,
+                                                         GAsyncReadyCallback   callback,
+                                                         gpointer              user_data);
+TETHER_AVAILABLE_IN_1_0
+gboolean           tether_loop_manager_stop_finish      (TetherLoopManager    *self,
+                                                         GAsyncResult         *result,
+                                                         GError              **error);
+TETHER_AVAILABLE_IN_1_0
 gboolean           tether_loop_manager_stop_within      (TetherLoopManager    *self,
                                                          gint64                timeout_usec,
                                                          guint                *n_ran,

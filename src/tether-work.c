@@ -315,6 +315,110 @@ tether_work_is_done (TetherWork *self)
   return g_atomic_int_get (&self->job->state) == TETHER_JOB_DONE;
 }
 
+/**
+ * tether_work_report_progress:
+ * @self: a [class@Tether.Work]
+ * @progress: how far the work has got, in any shape the submitter
+ *   understands; a floating reference is sunk
+ *
+ * Reports progress to the submitter: its future emits
+ * [signal@Tether.Future::progress] in the submitter's thread-default
+ * context, and [method@Tether.Future.dup_progress] returns it.
+ *
+ * Call it as often as is convenient: reports are coalesced, so that at
+ * most one delivery per future is ever pending and it carries the latest
+ * value; the receiving loop sees a few deliveries, not one per call. A
+ * report costs a lock and, when no delivery is pending, an idle source.
+ * Progress is dropped once the work has ended, and never delivered after
+ * the outcome; work submitted with [method@Tether.LoopManager.submit_async]
+ * has no future, and its progress goes nowhere.
+ *
+ * The handle may be passed to another thread (keep a reference while
+ * using it there), which may report too.
+ *
+ * ```c
+ * static void
+ * copy_work (TetherWork *work,
+ *            gpointer    user_data)
+ * {
+ *   CopyJob *job = user_data;
+ *
+ *   for (guint i = 0; i < job->n_files; i++)
+ *     {
+ *       copy_one (job, i);
+ *       tether_work_report_progress (work, g_variant_new ("(uu)", i + 1, job->n_files));
+ *     }
+ *   tether_work_return_boolean (work, TRUE);
+ * }
+ * ```
+ *
+ * Thread: any thread.
+ *
+ * Since: 1.0
+ */
+void
+tether_work_report_progress (TetherWork *self,
+                             GVariant   *progress)
+{
+  g_return_if_fail (TETHER_IS_WORK (self));
+  g_return_if_fail (progress != NULL);
+
+  g_variant_ref_sink (progress);
+  tether_job_report_progress (self->job, progress);
+  g_variant_unref (progress);
+}
+
+/**
+ * tether_work_report_fraction:
+ * @self: a [class@Tether.Work]
+ * @fraction: the part done, from 0 to 1 (clamped to that range)
+ * @message: (nullable): what the work is doing, for a person to read
+ *
+ * [method@Tether.Work.report_progress] with a `(ds)` variant: @fraction and
+ * @message (an empty string for %NULL), what a progress bar shows. The
+ * submitter reads them back with `g_variant_get (progress, "(d&s)",
+ * &fraction, &message)`.
+ *
+ * ```c
+ * // In the work:
+ * tether_work_report_fraction (work, (double) done / total, "Hashing");
+ *
+ * // On the GTK thread, which submitted it:
+ * static void
+ * on_progress (TetherFuture *future,
+ *              GVariant     *progress,
+ *              gpointer      user_data)
+ * {
+ *   double fraction;
+ *   const char *message;
+ *
+ *   g_variant_get (progress, "(d&s)", &fraction, &message);
+ *   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (user_data), fraction);
+ *   gtk_progress_bar_set_text (GTK_PROGRESS_BAR (user_data), message);
+ * }
+ *
+ * future = tether_loop_manager_submit (manager, NULL, hash_work, job, NULL, NULL, &error);
+ * g_signal_connect (future, "progress", G_CALLBACK (on_progress), bar);
+ * ```
+ *
+ * Thread: any thread.
+ *
+ * Since: 1.0
+ */
+void
+tether_work_report_fraction (TetherWork *self,
+                             double      fraction,
+                             const char *message)
+{
+  g_return_if_fail (TETHER_IS_WORK (self));
+
+  if (!(fraction >= 0.0))   /* NaN too */
+    fraction = 0.0;
+  else if (fraction > 1.0)
+    fraction = 1.0;
+  tether_work_report_progress (self, g_variant_new ("(ds)", fraction, message != NULL ? message : ""));
+}
+
 static void
 return_owned (TetherWork *self,
               GValue     *value,

@@ -43,6 +43,13 @@ void          tether_work_set_name         (TetherWork    *self,
 TETHER_AVAILABLE_IN_1_0
 gboolean      tether_work_is_done          (TetherWork    *self);
 TETHER_AVAILABLE_IN_1_0
+void          tether_work_report_progress  (TetherWork    *self,
+                                            GVariant      *progress);
+TETHER_AVAILABLE_IN_1_0
+void          tether_work_report_fraction  (TetherWork    *self,
+                                            double         fraction,
+                                            const char    *message);
+TETHER_AVAILABLE_IN_1_0
 void          tether_work_return_value     (TetherWork    *self,
                                             const GValue  *value);
 TETHER_AVAILABLE_IN_1_0

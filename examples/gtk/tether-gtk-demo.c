@@ -18,7 +18,6 @@
 #define FETCH_STEP_USEC    (50 * 1000)
 #define TICK_MSEC          50
 #define STATS_MSEC         250
-#define PROGRESS_USEC      (40 * 1000)
 
 typedef enum
 {
@@ -38,13 +37,12 @@ typedef struct
   guint         number;         /* JOB_FETCH */
   GCancellable *cancellable;
   gint64        started;        /* GTK thread */
-
-  GMutex        lock;           /* protects ran_at, done and total */
-  gint64        ran_at;         /* monotonic; 0 until the work runs */
-  guint64       done;
+  TetherFuture *future;         /* GTK thread; the submission */
+  guint64       done;           /* GTK thread: the latest progress shown */
   guint64       total;
-  int           update_queued;  /* atomic: a progress idle is on its way */
-  gint64        last_report;    /* manager's thread */
+
+  GMutex        lock;           /* protects ran_at */
+  gint64        ran_at;         /* monotonic; 0 until the work runs */
 } DemoJob;
 
 #define DEMO_TYPE_WINDOW (demo_window_get_type ())
@@ -98,6 +96,7 @@ demo_job_clear (gpointer data)
   g_weak_ref_clear (&job->window);
   g_clear_object (&job->file);
   g_clear_object (&job->cancellable);
+  g_clear_object (&job->future);
   g_mutex_clear (&job->lock);
 }
 
@@ -128,17 +127,21 @@ demo_job_unref (gpointer job)
 }
 
 static void
-demo_job_get_progress (DemoJob *job,
-                       gint64  *ran_at,
-                       guint64 *done,
-                       guint64 *total)
+demo_job_unref_closure (gpointer  job,
+                        GClosure *closure)
 {
+  demo_job_unref (job);
+}
+
+static gint64
+demo_job_get_ran_at (DemoJob *job)
+{
+  gint64 ran_at;
+
   g_mutex_lock (&job->lock);
-  if (ran_at != NULL)
-    *ran_at = job->ran_at;
-  *done = job->done;
-  *total = job->total;
+  ran_at = job->ran_at;
   g_mutex_unlock (&job->lock);
+  return ran_at;
 }
 
 /* Runs on the manager's thread, first thing in the work, so that the window
@@ -151,54 +154,16 @@ demo_job_mark_running (DemoJob *job)
   g_mutex_unlock (&job->lock);
 }
 
-/* Runs on the GTK thread, from the idle that demo_job_report_progress()
- * queued. */
-static gboolean
-demo_job_show_progress (gpointer data)
-{
-  DemoJob *job = data;
-  g_autoptr(DemoWindow) window = g_weak_ref_get (&job->window);
-
-  /* Cleared before the figures are read, so that a report made after the
-   * read queues another idle instead of being lost. */
-  g_atomic_int_set (&job->update_queued, FALSE);
-  if (window != NULL)
-    demo_window_job_progress (window, job);
-  return G_SOURCE_REMOVE;
-}
-
-/* Runs on the manager's thread. */
+/* Runs on the manager's thread. The future delivers the latest report to
+ * the GTK thread, which submitted the work, with at most one delivery on
+ * its way: fast work cannot flood the GTK main loop, however often it
+ * reports. */
 static void
-demo_job_report_progress (DemoJob *job,
-                          guint64  done,
-                          guint64  total)
+report_progress (TetherWork *work,
+                 guint64     done,
+                 guint64     total)
 {
-  gint64 now = g_get_monotonic_time ();
-
-  g_mutex_lock (&job->lock);
-  job->done = done;
-  job->total = total;
-  g_mutex_unlock (&job->lock);
-
-  /* A progress bar needs no more than 25 updates a second; more would only
-   * take CPU time from the work and from drawing. */
-  if (now - job->last_report < PROGRESS_USEC && done < total)
-    return;
-  job->last_report = now;
-
-  /* One update in flight at most: the GTK thread reads the latest figures
-   * when it gets to them, so fast work cannot flood its main loop.
-   *
-   * Calling g_main_context_invoke() here is safe because the manager's
-   * thread has the manager's context as its thread-default context and never
-   * owns the default one: invoke therefore never runs the function inline
-   * but attaches an idle source to the default context (attaching is
-   * thread-safe), and only the GTK thread iterates that context, so the
-   * function and the destroy notify both run there. The source holds its own
-   * reference to the job, which keeps it alive whatever happens here. */
-  if (g_atomic_int_compare_and_exchange (&job->update_queued, FALSE, TRUE))
-    g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, demo_job_show_progress,
-                                demo_job_ref (job), demo_job_unref);
+  tether_work_report_progress (work, g_variant_new ("(tt)", done, total));
 }
 
 /* Work for "Hash a file": runs on the manager's thread and blocks it, which
@@ -232,7 +197,7 @@ hash_work (TetherWork *work,
       return;
     }
   total = g_file_info_get_size (info);
-  demo_job_report_progress (job, 0, total);
+  report_progress (work, 0, total);
 
   for (;;)
     {
@@ -257,7 +222,7 @@ hash_work (TetherWork *work,
       g_checksum_update (checksum, buffer, n_read);
       done += n_read;
       /* A file may grow while it is read; the bar must not pass 100 %. */
-      demo_job_report_progress (job, done, MAX (done, total));
+      report_progress (work, done, MAX (done, total));
     }
 
   tether_work_return_string (work, g_checksum_get_string (checksum));
@@ -282,7 +247,7 @@ fetch_work (TetherWork *work,
           return;
         }
       g_usleep (FETCH_STEP_USEC);
-      demo_job_report_progress (job, step + 1, FETCH_STEPS);
+      report_progress (work, step + 1, FETCH_STEPS);
     }
 
   response = g_strdup_printf ("Response #%u after %d steps of %d ms",
@@ -338,7 +303,8 @@ demo_window_job_progress (DemoWindow *self,
   if (demo_window_current_job (self, job->kind) != job)
     return;
 
-  demo_job_get_progress (job, NULL, &done, &total);
+  done = job->done;
+  total = job->total;
   if (total == 0)
     return;
   if (job->kind == JOB_HASH)
@@ -368,18 +334,22 @@ demo_window_job_ended (DemoWindow   *self,
   gint64 msec = (now - job->started) / 1000;
   gint64 ran_at, run_msec, queued_msec;
   g_autofree char *detail_text = NULL;
-  guint64 done, total;
+  g_autoptr(GVariant) progress = NULL;
+  guint64 done;
 
   if (*slot != job)
     return;
 
-  demo_job_get_progress (job, &ran_at, &done, &total);
+  /* The last report may not have been delivered: the outcome came first. */
+  progress = job->future != NULL ? tether_future_dup_progress (job->future) : NULL;
+  if (progress != NULL)
+    g_variant_get (progress, "(tt)", &job->done, &job->total);
+  done = job->done;
+  ran_at = demo_job_get_ran_at (job);
   run_msec = ran_at != 0 ? (now - ran_at) / 1000 : 0;
   queued_msec = ran_at != 0 ? (ran_at - job->started) / 1000 : msec;
   if (error == NULL)
     {
-      /* The last progress idle may still be on its way; it will find the
-       * job gone, so show the final figures here. */
       demo_window_job_progress (self, job);
       gtk_label_set_text (GTK_LABEL (result), g_value_get_string (value));
       gtk_progress_bar_set_fraction (bar, 1.0);
@@ -417,24 +387,37 @@ demo_window_job_ended (DemoWindow   *self,
   demo_window_update_busy (self);
 }
 
-/* Runs on the GTK thread: submit_async() calls back in the thread-default
- * context of the submitting thread, and GTK submits from its main thread,
- * whose thread-default context is the default one. */
+/* Runs on the GTK thread: the future emits "progress" in the thread-default
+ * context of the submitting thread, and GTK submits from its main thread. */
+static void
+on_job_progress (TetherFuture *future,
+                 GVariant     *progress,
+                 gpointer      user_data)
+{
+  DemoJob *job = user_data;
+  g_autoptr(DemoWindow) window = g_weak_ref_get (&job->window);
+
+  g_variant_get (progress, "(tt)", &job->done, &job->total);
+  if (window != NULL)
+    demo_window_job_progress (window, job);
+}
+
+/* Runs on the GTK thread too: wait_async() calls back in the caller's
+ * thread-default context, after the last progress delivery. */
 static void
 on_job_done (GObject      *source,
              GAsyncResult *result,
              gpointer      user_data)
 {
+  TetherFuture *future = TETHER_FUTURE (source);
   DemoJob *job = user_data;
   g_autoptr(DemoWindow) window = g_weak_ref_get (&job->window);
   g_autoptr(GError) error = NULL;
-  GValue value = G_VALUE_INIT;
 
-  tether_loop_manager_submit_finish (TETHER_LOOP_MANAGER (source), result, &value, &error);
+  tether_future_wait_finish (future, result, NULL);
+  error = tether_future_dup_error (future);
   if (window != NULL)
-    demo_window_job_ended (window, job, &value, error);
-  if (G_IS_VALUE (&value))
-    g_value_unset (&value);
+    demo_window_job_ended (window, job, tether_future_get_value (future), error);
   demo_job_unref (job);
 }
 
@@ -445,6 +428,7 @@ demo_window_start (DemoWindow *self,
   GtkWidget *result = job->kind == JOB_HASH ? self->hash_result : self->fetch_result;
   GtkWidget *detail = job->kind == JOB_HASH ? self->hash_detail : self->fetch_detail;
   GtkProgressBar *bar = GTK_PROGRESS_BAR (job_progress_bar (self, job->kind));
+  g_autoptr(GError) error = NULL;
 
   gtk_progress_bar_set_fraction (bar, 0.0);
   gtk_progress_bar_set_text (bar, "queued");
@@ -453,12 +437,19 @@ demo_window_start (DemoWindow *self,
   self->longest_gap = 0;
 
   /* One reference for the work (released on the manager's thread when it
-   * ends), one for the callback. */
-  tether_loop_manager_submit_async (self->manager, TASK_TYPE,
-                                    job->kind == JOB_HASH ? hash_work : fetch_work,
-                                    demo_job_ref (job), demo_job_unref,
-                                    G_PRIORITY_DEFAULT,
-                                    job->cancellable, on_job_done, demo_job_ref (job));
+   * ends), one for the progress handler, one for the callback. */
+  job->future = tether_loop_manager_submit (self->manager, TASK_TYPE,
+                                            job->kind == JOB_HASH ? hash_work : fetch_work,
+                                            demo_job_ref (job), demo_job_unref,
+                                            job->cancellable, &error);
+  if (job->future == NULL)
+    {
+      demo_window_job_ended (self, job, NULL, error);
+      return;
+    }
+  g_signal_connect_data (job->future, "progress", G_CALLBACK (on_job_progress),
+                         demo_job_ref (job), demo_job_unref_closure, 0);
+  tether_future_wait_async (job->future, NULL, on_job_done, demo_job_ref (job));
   demo_window_update_busy (self);
 }
 
@@ -786,6 +777,19 @@ demo_window_build (DemoWindow *self)
   g_signal_connect (self->cancel_button, "clicked", G_CALLBACK (on_cancel_clicked), self);
 }
 
+/* On the GTK thread, once the manager of a closed window has stopped. */
+static void
+on_manager_stopped (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(GApplication) app = user_data;
+
+  tether_loop_manager_stop_finish (TETHER_LOOP_MANAGER (source), result, NULL);
+  if (app != NULL)
+    g_application_release (app);
+}
+
 static void
 demo_window_dispose (GObject *object)
 {
@@ -797,11 +801,20 @@ demo_window_dispose (GObject *object)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
 
-  /* Running work sees its cancellable fire and the stop waits for it, so
-   * closing the window never leaves a thread behind. Callbacks still on
-   * their way find the window gone through their weak reference. */
+  /* Running work sees its cancellable fire. The stop does not wait for it:
+   * the window goes at once, and the application is held until the
+   * manager's thread has exited, so that quitting never leaves a thread
+   * behind. Callbacks still on their way find the window gone through their
+   * weak reference. */
   if (self->manager != NULL)
-    tether_loop_manager_stop (self->manager, TETHER_STOP_MODE_CANCEL);
+    {
+      GApplication *app = g_application_get_default ();
+
+      if (app != NULL)
+        g_application_hold (app);
+      tether_loop_manager_stop_async (self->manager, TETHER_STOP_MODE_CANCEL, NULL,
+                                      on_manager_stopped, app != NULL ? g_object_ref (app) : NULL);
+    }
   g_clear_object (&self->manager);
   g_clear_pointer (&self->hash_job, demo_job_unref);
   g_clear_pointer (&self->fetch_job, demo_job_unref);

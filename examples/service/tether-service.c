@@ -390,50 +390,53 @@ dup_all_stats (TetherExampleService *self)
   return g_variant_new ("(a{sa{sv}})", &builder);
 }
 
-/* Runs on a GTask worker thread, since a stop blocks until the manager's
- * thread has exited. The main loop meanwhile keeps sending the replies of
- * drained calls and refusing new ones. */
-static void
-stop_managers_thread (GTask        *task,
-                      gpointer      source_object,
-                      gpointer      task_data,
-                      GCancellable *cancellable)
+/* One stop_managers() call: both managers' stops, counted down. */
+typedef struct
 {
-  TetherExampleService *self = source_object;
-  TetherStopMode mode = GPOINTER_TO_INT (task_data);
+  TetherExampleService *self;
+  TetherStopMode        mode;
+  guint                 n_pending;
+} ManagersStop;
 
-  /* Concurrent stops are safe: a CANCEL stop started during the DRAIN one
-   * takes over the shutdown both are waiting for. */
-  tether_loop_manager_stop (self->files, mode);
-  tether_loop_manager_stop (self->compute, mode);
-  g_task_return_boolean (task, TRUE);
-}
-
+/* Runs in the main context, once per manager, when that manager's thread
+ * has drained (or cancelled) its work and exited. stop_async() never
+ * blocks, so the main loop meanwhile keeps sending the replies of drained
+ * calls and refusing new ones. */
 static void
-on_managers_stopped (GObject      *source,
-                     GAsyncResult *result,
-                     gpointer      user_data)
+on_manager_stopped (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
 {
-  TetherExampleService *self = TETHER_EXAMPLE_SERVICE (source);
-  TetherStopMode mode = GPOINTER_TO_INT (user_data);
+  ManagersStop *stop = user_data;
+
+  tether_loop_manager_stop_finish (TETHER_LOOP_MANAGER (source), result, NULL);
+  if (--stop->n_pending > 0)
+    return;
 
   g_message ("Managers stopped (%s); exiting once the last replies are sent",
-             mode == TETHER_STOP_MODE_DRAIN ? "drained" : "cancelled");
+             stop->mode == TETHER_STOP_MODE_DRAIN ? "drained" : "cancelled");
 
-  /* Releases the hold of begin_shutdown(). Calls still being answered keep
+  /* Releases the hold of stop_managers(). Calls still being answered keep
    * their own holds, so the application quits after the last reply. */
-  g_application_release (G_APPLICATION (self));
+  g_application_release (G_APPLICATION (stop->self));
+  g_object_unref (stop->self);
+  g_free (stop);
 }
 
 static void
 stop_managers (TetherExampleService *self,
                TetherStopMode        mode)
 {
-  g_autoptr(GTask) task = g_task_new (self, NULL, on_managers_stopped, GINT_TO_POINTER (mode));
+  ManagersStop *stop = g_new0 (ManagersStop, 1);
 
+  stop->self = g_object_ref (self);
+  stop->mode = mode;
+  stop->n_pending = 2;
   g_application_hold (G_APPLICATION (self));
-  g_task_set_task_data (task, GINT_TO_POINTER (mode), NULL);
-  g_task_run_in_thread (task, stop_managers_thread);
+  /* Concurrent stops are safe: a CANCEL stop started during the DRAIN one
+   * takes over the shutdown both are waiting for. */
+  tether_loop_manager_stop_async (self->files, mode, NULL, on_manager_stopped, stop);
+  tether_loop_manager_stop_async (self->compute, mode, NULL, on_manager_stopped, stop);
 }
 
 static void

@@ -456,6 +456,42 @@ tether_test_wait_started (TetherFuture *future,
   return started;
 }
 
+static void
+progress_work (TetherWork *work,
+               gpointer    user_data)
+{
+  guint n_reports = GPOINTER_TO_UINT (user_data);
+
+  for (guint i = 0; i < n_reports; i++)
+    tether_work_report_progress (work, g_variant_new_uint32 (i));
+  until_cancelled_work (work, NULL);
+}
+
+/**
+ * tether_test_submit_progress:
+ * @manager: a [class@Tether.LoopManager]
+ * @task_type: (nullable): the submission's task type
+ * @n_reports: how many reports to make
+ * @error: return location for an error
+ *
+ * Submits work that reports progress @n_reports times, the numbers 0 to
+ * @n_reports - 1 as `u` variants, then ends only when its cancellable
+ * fires, as [func@TetherTest.submit_until_cancelled] does.
+ *
+ * Returns: (transfer full): the [class@Tether.Future] of the work, or %NULL
+ *   with @error set as [method@Tether.LoopManager.submit] sets it if the
+ *   manager rejects the submission
+ */
+TetherFuture *
+tether_test_submit_progress (TetherLoopManager  *manager,
+                             const char         *task_type,
+                             guint               n_reports,
+                             GError            **error)
+{
+  return tether_loop_manager_submit (manager, task_type, progress_work,
+                                     GUINT_TO_POINTER (n_reports), NULL, NULL, error);
+}
+
 /**
  * tether_test_submit_thread_name:
  * @manager: a [class@Tether.LoopManager]

@@ -38,6 +38,10 @@ TetherFuture *tether_test_submit_run_order                (TetherLoopManager    
                                                            const char           *task_type,
                                                            int                   priority,
                                                            GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+TetherFuture *tether_test_submit_progress                 (TetherLoopManager    *manager,
+                                                           const char           *task_type,
+                                                           guint                 n_reports,
+                                                           GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 TetherFuture *tether_test_submit_thread_name              (TetherLoopManager    *manager,
                                                            const char           *task_type,
                                                            GError              **error) G_GNUC_WARN_UNUSED_RESULT;

@@ -421,6 +421,56 @@ def _cf_state(future):
     return state
 
 
+def add_progress_callback(self, fn, *, context=None):
+    """Calls ``fn(future, progress)`` with the progress the work reports
+    (``work.report_progress(GLib.Variant(...))`` or
+    ``work.report_fraction(fraction, message)``), unpacked to Python values:
+    ``report_fraction(0.5, 'Hashing')`` arrives as ``(0.5, 'Hashing')``.
+
+    Reports are coalesced: at most one delivery is on its way at a time and
+    it carries the latest value, so a fast reporter floods nobody. No call
+    comes once the future is done, so none after the done callbacks run in
+    the same place, nor after an ``await`` of the future has returned.
+
+    Where ``fn`` runs: by default on Tether's callback thread, like done
+    callbacks; with a :class:`GLib.MainContext`, in that context (the GTK
+    main context, say); with an :mod:`asyncio` event loop, in that loop
+    (``loop.call_soon_threadsafe()`` from the callback thread, in the order
+    the deliveries came). Setting a place for one callback sets it for the
+    future's other ``progress`` handlers too (see
+    :meth:`Tether.Future.set_progress_context`). What ``fn`` raises is
+    logged and ignored.
+
+    Thread: any thread. Only futures of the C-order ``submit()`` (whose
+    work gets a ``Tether.Work``) have progress.
+    """
+    check_callable('Future.add_progress_callback()', 'fn', fn)
+    loop = None
+    if context is None:
+        target = _callbacks.default_context()
+    elif isinstance(context, GLib.MainContext):
+        target = context
+    elif isinstance(context, asyncio.AbstractEventLoop):
+        loop = context
+        target = _callbacks.default_context()
+    else:
+        raise TypeError('Future.add_progress_callback(): context must be a GLib.MainContext, '
+                        'an asyncio event loop or None, not %r' % (context,))
+
+    def on_progress(future, progress):
+        value = progress.unpack()
+        if loop is None:
+            _callbacks.run_logged(fn, future, value)
+            return
+        try:
+            loop.call_soon_threadsafe(_callbacks.run_logged, fn, future, value)
+        except RuntimeError:
+            pass                        # the loop was closed
+
+    self.connect('progress', on_progress)
+    self.set_progress_context(target)
+
+
 def _refuse(self, *args):
     raise RuntimeError('A Tether.Future is completed by its work (Work.return_*() in C); '
                        'it cannot be set from outside. Use Tether.PythonFuture or '
@@ -435,6 +485,7 @@ class Future(Tether.Future, concurrent.futures.Future):
     __module__ = 'gi.overrides.Tether'
 
     add_done_callback = add_done_callback
+    add_progress_callback = add_progress_callback
     result = result
     exception = exception
     done = done

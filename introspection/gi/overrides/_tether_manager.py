@@ -10,10 +10,14 @@ Conditions found by C raise the ``Tether.*Error`` classes (see
 ``_tether_errors``).
 """
 
+import asyncio
+import threading
 from typing import Optional, Tuple
 
 from gi.module import get_introspection_module
+from gi.repository import Gio, GLib
 
+from . import _tether_asyncio as _aio
 from . import _tether_errors as _errors
 
 Tether = get_introspection_module('Tether')
@@ -25,6 +29,8 @@ _get_or_start = Tether.LoopManager.get_or_start
 _start = Tether.LoopManager.start
 _stop = Tether.LoopManager.stop
 _stop_within = Tether.LoopManager.stop_within
+_stop_async = Tether.LoopManager.stop_async
+_stop_finish = Tether.LoopManager.stop_finish
 
 _FORCE_CREATE = int(Tether.LookupFlags.FORCE_CREATE)
 _STRICT = int(Tether.LookupFlags.STRICT)
@@ -144,17 +150,115 @@ def start(self, task_type: Optional[str] = None) -> bool:
     return _start(self, task_type)
 
 
+def _check_mode(call, mode):
+    if isinstance(mode, bool) or not isinstance(mode, int):
+        raise TypeError('%s: mode must be Tether.StopMode, not %s' % (call, type(mode).__name__))
+    if int(mode) not in _STOP_MODES:
+        raise ValueError('%s: mode must be Tether.StopMode.DRAIN or CANCEL, not %r'
+                         % (call, mode))
+
+
 def stop(self, mode: 'Tether.StopMode' = Tether.StopMode.DRAIN) -> None:
     """Stops the manager: ``Tether.StopMode.DRAIN`` (the default) runs the
     accepted work first, ``CANCEL`` ends it cancelled. From another thread
     this returns once the manager's thread has exited."""
-    if isinstance(mode, bool) or not isinstance(mode, int):
-        raise TypeError('LoopManager.stop(): mode must be Tether.StopMode, not %s'
-                        % type(mode).__name__)
-    if int(mode) not in _STOP_MODES:
-        raise ValueError('LoopManager.stop(): mode must be Tether.StopMode.DRAIN or CANCEL, '
-                         'not %r' % mode)
+    _check_mode('LoopManager.stop()', mode)
     _stop(self, mode)
+
+
+def _settle_stop(aio_future, manager, result):
+    """In the asyncio loop's thread: the outcome of stop_finish()."""
+    if aio_future.done():
+        return
+    try:
+        aio_future.set_result(_stop_finish(manager, result))
+    except GLib.Error as error:
+        if error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED):
+            aio_future.cancel()
+        else:
+            aio_future.set_exception(error)
+
+
+def _stop_awaitable(self, mode, cancellable):
+    """An asyncio future for stop_async() without a callback."""
+    call = 'LoopManager.stop_async()'
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        raise TypeError('%s: pass a callback (GIO style), or await it from a coroutine; '
+                        'stop() blocks until the manager has stopped' % call) from None
+    if Tether.LoopManager.ref_current() == self:
+        # The awaiting coroutine is work of this manager, which the stop
+        # waits for: the await could never end.
+        raise _errors.new(Tether.Error.WOULD_DEADLOCK,
+                          '%s: awaiting the stop of manager %r from its own work would wait '
+                          'for itself; call manager.stop() there (it begins the stop and '
+                          'returns), or stop_async() with a callback' % (call, self.get_id()))
+    if cancellable is None:
+        cancellable = Gio.Cancellable()
+    aio_future = loop.create_future()
+    # Cancelling the awaiting task abandons the wait (never the stop).
+    aio_future.add_done_callback(lambda f: f.cancelled() and cancellable.cancel())
+    if isinstance(loop, _aio.TetherEventLoop) and loop._thread_id == threading.get_ident():
+        # A manager's asyncio loop: its thread-default context is the one
+        # the loop runs on, where the callback comes.
+        _stop_async(self, mode, cancellable,
+                    lambda manager, result, *unused: _settle_stop(aio_future, manager, result))
+        return aio_future
+
+    # Any other asyncio loop runs no GLib context: the callback comes in a
+    # context of its own, driven by a thread that only waits for it, and
+    # crosses to the loop with call_soon_threadsafe(). The stop itself begins
+    # here, before this returns.
+    context = GLib.MainContext.new()
+    delivered = []
+
+    def stopped(manager, result, *unused):
+        delivered.append(True)
+        try:
+            loop.call_soon_threadsafe(_settle_stop, aio_future, manager, result)
+        except RuntimeError:
+            pass                        # the loop was closed; nobody awaits any more
+
+    def drive():
+        while not delivered:
+            context.iteration(True)
+
+    context.push_thread_default()
+    try:
+        _stop_async(self, mode, cancellable, stopped)
+    finally:
+        context.pop_thread_default()
+    threading.Thread(target=drive, name='tether-stop-wait', daemon=True).start()
+    return aio_future
+
+
+def stop_async(self, mode: 'Tether.StopMode' = Tether.StopMode.DRAIN,
+               cancellable: Optional['Gio.Cancellable'] = None, callback=None, *user_data):
+    """Stops the manager without blocking: the stop begins (and ``mode``
+    applies) before this returns.
+
+    With a ``callback`` this is the C call: ``callback(manager, result,
+    *user_data)`` runs in this thread's thread-default ``GLib.MainContext``
+    once the manager has stopped, and calls :meth:`stop_finish`.
+
+    Without one it returns an :class:`asyncio.Future` of the running loop,
+    so that a coroutine can ``await manager.stop_async()``: it resolves to
+    True once the manager has stopped. Cancelling the awaiting task (or
+    ``cancellable``) abandons the wait, never the stop: the future is then
+    cancelled. On any asyncio loop; from work of the manager itself it
+    raises :class:`Tether.WouldDeadlockError` (the stop waits for that
+    work), and with no running loop a :class:`TypeError`."""
+    call = 'LoopManager.stop_async()'
+    _check_mode(call, mode)
+    if cancellable is not None and not isinstance(cancellable, Gio.Cancellable):
+        raise TypeError('%s: cancellable must be a Gio.Cancellable or None, not %r'
+                        % (call, cancellable))
+    if callback is None:
+        return _stop_awaitable(self, mode, cancellable)
+    if not callable(callback):
+        raise TypeError('%s: callback must be callable or None, not %r' % (call, callback))
+    return _stop_async(self, mode, cancellable, callback, *user_data)
 
 
 def stop_within(self, timeout_usec: int = -1) -> Tuple[bool, int, int]:
@@ -190,6 +294,7 @@ def install():
     Tether.LoopManager.get_or_start = staticmethod(get_or_start)
     Tether.LoopManager.start = start
     Tether.LoopManager.stop = stop
+    Tether.LoopManager.stop_async = stop_async
     Tether.LoopManager.stop_within = stop_within
     for name, minimum, maximum in _SETTERS:
         setattr(Tether.LoopManager, name, _checked_setter(name, minimum, maximum))
