@@ -1600,7 +1600,10 @@ core_begin_wait (TetherCore   *target,
 
   if (self == NULL)
     return TRUE;
-  *cycle = tether_wait_graph_begin (&self->wait, &target->wait, stop, room, event);
+  /* A future completed by code has no manager: its wait closes no cycle
+   * Tether can see, but a CANCEL stop must still be able to end it. */
+  *cycle = tether_wait_graph_begin (&self->wait, target != NULL ? &target->wait : NULL, stop, room,
+                                    event);
   return *cycle == NULL;
 }
 

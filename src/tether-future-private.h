@@ -9,7 +9,25 @@
 
 G_BEGIN_DECLS
 
+/* What tether_future_cancel() does to a future completed by code. */
+typedef void (*TetherFutureCancelFunc) (TetherFuture *future,
+                                        gpointer      data);
+
 TetherFuture *tether_future_new      (TetherJob    *job);
+TetherFuture *tether_future_new_detached (const char             *label,
+                                          TetherFutureCancelFunc  cancel_func,
+                                          gpointer                cancel_data,
+                                          GDestroyNotify          cancel_destroy);
+gboolean      tether_future_try_complete (TetherFuture *self,
+                                          GValue       *value,
+                                          GError       *error);
+gboolean      tether_future_is_detached (TetherFuture *self);
+
+typedef void (*TetherFutureListenFunc) (TetherFuture *future,
+                                        gpointer      data);
+void          tether_future_listen   (TetherFuture           *self,
+                                      TetherFutureListenFunc  func,
+                                      gpointer                data);
 void          tether_future_complete (TetherFuture *self,
                                       GValue       *value,
                                       GError       *error);

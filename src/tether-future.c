@@ -49,7 +49,8 @@ struct _TetherFuture
 {
   GObject             parent_instance;
 
-  TetherJob          *job;      /* immutable; cancellation and deadlock checks */
+  TetherJob          *job;      /* immutable; cancellation and deadlock checks;
+                                 * NULL for a future completed by code */
 
   /* Blocking waiters sleep on the event, not on a lock: completing a
    * future nobody blocks on costs one atomic exchange and no system call. */
@@ -58,8 +59,9 @@ struct _TetherFuture
   GValue             *value;     /* immutable once status != PENDING */
   GError             *error;     /* immutable once status != PENDING */
   int                 retrieved; /* atomic: someone has read the error */
-  GMutex              mutex;     /* protects waiters */
+  GMutex              mutex;     /* protects waiters and listeners */
   GQueue              waiters;   /* GTask of wait_async() */
+  GSList             *listeners; /* Listener: told on the completing thread */
   GMainContext       *home;      /* the creator's thread-default context: notify::status */
 
   /* Progress (see the end of this file). */
@@ -68,6 +70,15 @@ struct _TetherFuture
   gboolean            progress_queued; /* mutex: an idle holds a reference to deliver it */
   int                 progress_used;   /* atomic: a report looked at @disposed */
   int                 disposed;        /* atomic: no report may take a reference any more */
+
+  /* A future completed by code (a promise, a combinator): no job. Several
+   * parties may race to complete it (the producer, a consumer's cancel, an
+   * input of a combinator); the first to claim it does. */
+  int                 claimed;     /* atomic */
+  char               *label;       /* what messages call it */
+  TetherFutureCancelFunc cancel_func;  /* tether_future_cancel(); NULL: end it cancelled */
+  gpointer            cancel_data;
+  GDestroyNotify      cancel_destroy;
 };
 
 enum {
@@ -113,12 +124,12 @@ tether_future_finalize (GObject *object)
    * them. Before that, detaching waits for a completion in progress, and
    * one still to come frees its outcome itself. Either way what the future
    * holds is released here, on the thread that dropped the last reference. */
-  if (!tether_event_is_set (&self->done))
+  if (self->job != NULL && !tether_event_is_set (&self->done))
     tether_job_detach_future (self->job, self);
 
   g_assert (self->waiters.length == 0);
 
-  if (self->error != NULL && !g_atomic_int_get (&self->retrieved) &&
+  if (self->job != NULL && self->error != NULL && !g_atomic_int_get (&self->retrieved) &&
       self->status == TETHER_FUTURE_STATUS_FAILED &&
       (tether_core_get_setting (tether_core_of_job (self->job), TETHER_CORE_DEBUG_FLAGS) &
        TETHER_DEBUG_FLAGS_UNRETRIEVED))
@@ -140,6 +151,9 @@ tether_future_finalize (GObject *object)
   g_clear_pointer (&self->progress, g_variant_unref);
   g_clear_pointer (&self->progress_home, g_main_context_unref);
   g_clear_pointer (&self->job, tether_job_unref);
+  if (self->cancel_destroy != NULL)
+    self->cancel_destroy (self->cancel_data);
+  g_free (self->label);
   g_clear_pointer (&self->home, g_main_context_unref);
   g_mutex_clear (&self->mutex);
   /* Without futexes, a completion that woke sleepers may still be letting
@@ -272,6 +286,104 @@ tether_future_new (TetherJob *job)
   return self;
 }
 
+/* A future no job completes: tether_future_try_complete() does, from any
+ * thread. @label is what messages call it ("a promise"); @cancel_func, if
+ * not %NULL, is what tether_future_cancel() does instead of ending it
+ * cancelled (it runs on the cancelling thread, and must not call back into
+ * user code that could block). */
+TetherFuture *
+tether_future_new_detached (const char             *label,
+                            TetherFutureCancelFunc  cancel_func,
+                            gpointer                cancel_data,
+                            GDestroyNotify          cancel_destroy)
+{
+  TetherFuture *self = g_object_new (TETHER_TYPE_FUTURE, NULL);
+
+  self->label = g_strdup (label);
+  self->cancel_func = cancel_func;
+  self->cancel_data = cancel_data;
+  self->cancel_destroy = cancel_destroy;
+  self->home = home_of_caller ();
+  return self;
+}
+
+/* Any thread holding a reference to a future made by
+ * tether_future_new_detached(): ends it with @value or @error (both taken),
+ * unless it has ended already; returns whether this call ended it. Waiters
+ * hear of it through idles in their own contexts, never in here. */
+gboolean
+tether_future_try_complete (TetherFuture *self,
+                            GValue       *value,
+                            GError       *error)
+{
+  g_assert (self->job == NULL);
+
+  if (!g_atomic_int_compare_and_exchange (&self->claimed, FALSE, TRUE))
+    {
+      if (value != NULL)
+        {
+          g_value_unset (value);
+          g_free (value);
+        }
+      g_clear_error (&error);
+      return FALSE;
+    }
+  tether_future_complete (self, value, error);
+  return TRUE;
+}
+
+/* Whether @self ends by code rather than by a job. */
+gboolean
+tether_future_is_detached (TetherFuture *self)
+{
+  return self->job == NULL;
+}
+
+/* The manager whose work the future is, or %NULL for one completed by
+ * code. */
+static inline TetherCore *
+future_core (TetherFuture *self)
+{
+  return self->job != NULL ? tether_core_of_job (self->job) : NULL;
+}
+
+/* Internal completion listeners (combinators, continuations, promises'
+ * consumers): each holds a reference to the future, dropped after it is
+ * told, so the future lives through the call. */
+typedef struct
+{
+  TetherFutureListenFunc func;
+  gpointer               data;
+} Listener;
+
+/* Any thread: @func runs once @self has ended, on the thread that ended it
+ * (or here, at once, if it has ended already), with no lock held. It must
+ * be short and must not block: combinators count and complete other
+ * futures; continuations schedule themselves elsewhere. */
+void
+tether_future_listen (TetherFuture           *self,
+                      TetherFutureListenFunc  func,
+                      gpointer                data)
+{
+  gboolean done;
+
+  g_mutex_lock (&self->mutex);
+  done = g_atomic_int_get (&self->status) != TETHER_FUTURE_STATUS_PENDING;
+  if (!done)
+    {
+      Listener *listener = g_new (Listener, 1);
+
+      listener->func = func;
+      listener->data = data;
+      self->listeners = g_slist_prepend (self->listeners, listener);
+      g_object_ref (self);
+    }
+  g_mutex_unlock (&self->mutex);
+
+  if (done)
+    func (self, data);
+}
+
 /* The task data of a wait_async() task. */
 typedef struct
 {
@@ -297,7 +409,7 @@ async_wait_ended (TetherFuture *self,
   AsyncWait *wait = g_task_get_task_data (task);
 
   if (wait->waiter != NULL)
-    tether_core_end_async_wait (g_steal_pointer (&wait->waiter), tether_core_of_job (self->job));
+    tether_core_end_async_wait (g_steal_pointer (&wait->waiter), future_core (self));
 }
 
 static gboolean
@@ -352,6 +464,7 @@ tether_future_complete (TetherFuture *self,
   TetherFutureStatus status;
   TetherFuture *notify = NULL;
   GQueue waiters;
+  GSList *listeners;
 
   if (error == NULL)
     status = TETHER_FUTURE_STATUS_SUCCEEDED;
@@ -370,6 +483,7 @@ tether_future_complete (TetherFuture *self,
   g_mutex_lock (&self->mutex);
   waiters = self->waiters;
   g_queue_init (&self->waiters);
+  listeners = g_slist_reverse (g_steal_pointer (&self->listeners));
   g_mutex_unlock (&self->mutex);
 
   /* Before the event is set: after it, @self may be gone. Signal handlers
@@ -394,6 +508,17 @@ tether_future_complete (TetherFuture *self,
       schedule_waiter (l->data);
     }
   g_list_free (waiters.head);
+
+  /* Each listener holds a reference, so @self lives through these. */
+  for (GSList *l = listeners; l != NULL; l = l->next)
+    {
+      Listener *listener = l->data;
+
+      listener->func (self, listener->data);
+      g_object_unref (self);
+      g_free (listener);
+    }
+  g_slist_free (listeners);
 }
 
 /**
@@ -456,7 +581,7 @@ tether_future_is_running (TetherFuture *self)
 {
   g_return_val_if_fail (TETHER_IS_FUTURE (self), FALSE);
 
-  return !tether_future_is_done (self) &&
+  return self->job != NULL && !tether_future_is_done (self) &&
          g_atomic_int_get (&self->job->state) == TETHER_JOB_RUNNING;
 }
 
@@ -479,8 +604,20 @@ tether_future_cancel (TetherFuture *self)
 {
   g_return_if_fail (TETHER_IS_FUTURE (self));
 
-  if (!tether_future_is_done (self))
+  if (tether_future_is_done (self))
+    return;
+  if (self->job != NULL)
     tether_job_request_cancel (self->job);
+  else if (self->cancel_func != NULL)
+    self->cancel_func (self, self->cancel_data);
+  else
+    {
+      g_object_ref (self);
+      tether_future_try_complete (self, NULL,
+                                  g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                               _("%s was cancelled"), self->label));
+      g_object_unref (self);
+    }
 }
 
 static gboolean
@@ -618,7 +755,7 @@ tether_future_wait (TetherFuture  *self,
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
 
-  if (timeout_usec != 0 && tether_core_is_current (tether_core_of_job (self->job)))
+  if (timeout_usec != 0 && self->job != NULL && tether_core_is_current (future_core (self)))
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
                    _("Future.wait() on the thread of manager '%s' would deadlock: only this "
@@ -634,7 +771,7 @@ tether_future_wait (TetherFuture  *self,
 
       /* Only a wait on a manager's thread can close a cycle, or be ended by
        * a CANCEL stop of its manager: elsewhere this returns at once. */
-      if (!tether_core_begin_wait (tether_core_of_job (self->job), &self->done, &cycle))
+      if (!tether_core_begin_wait (future_core (self), &self->done, &cycle))
         {
           g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
                        _("Waiting here would deadlock: %s each wait for the next; the work still "
@@ -649,7 +786,9 @@ tether_future_wait (TetherFuture  *self,
         handler = g_cancellable_connect (cancellable, G_CALLBACK (wake_waiters),
                                          &self->done, NULL);
       tether_event_wait_until_or (&self->done,
-                                  tether_core_get_setting (tether_core_of_job (self->job), TETHER_CORE_WAIT_SPIN),
+                                  self->job != NULL
+                                  ? tether_core_get_setting (future_core (self), TETHER_CORE_WAIT_SPIN)
+                                  : 0,
                                   deadline,
                                   waiter != NULL || cancellable != NULL ? wait_aborted : NULL,
                                   &abort);
@@ -668,12 +807,16 @@ tether_future_wait (TetherFuture  *self,
                      _("The wait was ended because manager '%s', whose thread waited, was "
                        "stopped with StopMode.CANCEL; the work on manager '%s' goes on"),
                      tether_core_get_label (tether_core_get_current ()),
-                     tether_core_get_label (tether_core_of_job (self->job)));
+                     self->job != NULL ? tether_core_get_label (future_core (self)) : self->label);
+      else if (self->job == NULL)
+        g_set_error (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT,
+                     _("%s did not end within %lld µs; wait again, or call Future.cancel()"),
+                     self->label, (long long) timeout_usec);
       else
         g_set_error (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT,
                      _("Work on manager '%s' did not finish within %lld µs; it still runs: wait "
                        "again, or call Future.cancel() to stop it"),
-                     tether_core_get_label (tether_core_of_job (self->job)), (long long) timeout_usec);
+                     tether_core_get_label (future_core (self)), (long long) timeout_usec);
       return FALSE;
     }
 
@@ -717,7 +860,9 @@ tether_future_wait_done (TetherFuture *self,
 
   if (timeout_usec != 0 && !tether_future_is_done (self))
     tether_event_wait_until (&self->done,
-                             tether_core_get_setting (tether_core_of_job (self->job), TETHER_CORE_WAIT_SPIN),
+                             self->job != NULL
+                             ? tether_core_get_setting (future_core (self), TETHER_CORE_WAIT_SPIN)
+                             : 0,
                              timeout_usec > 0 ? tether_time_after (timeout_usec) : -1);
 
   return tether_future_is_done (self);
@@ -794,7 +939,8 @@ tether_future_wait_async (TetherFuture        *self,
   /* Recorded for wait-cycle detection while it is pending; whoever takes
    * the task off the queue ends it. */
   if (!done &&
-      !(refused = !tether_core_begin_async_wait (tether_core_of_job (self->job), &wait->waiter, &cycle)))
+      !(refused = self->job != NULL &&
+                  !tether_core_begin_async_wait (future_core (self), &wait->waiter, &cycle)))
     g_queue_push_tail (&self->waiters, g_object_ref (task));
   g_mutex_unlock (&self->mutex);
 
@@ -841,7 +987,7 @@ tether_future_wait_finish (TetherFuture  *self,
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
                    _("This result of Future.wait_async() on manager '%s' was already finished; "
                      "call Future.wait_finish() once per result"),
-                   tether_core_get_label (tether_core_of_job (self->job)));
+                   self->job != NULL ? tether_core_get_label (future_core (self)) : self->label);
       return FALSE;
     }
   wait->finished = TRUE;
@@ -908,9 +1054,13 @@ typed_value (TetherFuture  *self,
 {
   if (!tether_future_is_done (self))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PENDING,
-                   _("The work on manager '%s' has not finished; wait for it first"),
-                   tether_core_get_label (tether_core_of_job (self->job)));
+      if (self->job == NULL)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_PENDING,
+                     _("%s has not ended; wait for it first"), self->label);
+      else
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_PENDING,
+                     _("The work on manager '%s' has not finished; wait for it first"),
+                     tether_core_get_label (future_core (self)));
       return NULL;
     }
   if (!outcome (self, error))
@@ -920,7 +1070,7 @@ typed_value (TetherFuture  *self,
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_WRONG_TYPE,
                    _("The work on manager '%s' returned %s, not %s; use the getter for that "
                      "type, or Future.get_value()"),
-                   tether_core_get_label (tether_core_of_job (self->job)),
+                   self->job != NULL ? tether_core_get_label (future_core (self)) : self->label,
                    self->value != NULL ? G_VALUE_TYPE_NAME (self->value) : "no value",
                    g_type_name (type));
       return NULL;

@@ -114,7 +114,8 @@ tether_wait_graph_begin (TetherWaitNode *self,
   char *found;
 
   g_mutex_lock (&lock);
-  found = find_cycle_locked (self, target, stop);
+  /* No target (a future no manager completes): nothing to search. */
+  found = target != NULL ? find_cycle_locked (self, target, stop) : NULL;
   if (found == NULL)
     {
       self->waiting_on = target;

@@ -21,5 +21,7 @@ G_BEGIN_DECLS
 
 GType    tether_owned_pointer_get_type (void) G_GNUC_CONST;
 gpointer tether_owned_pointer_get      (const GValue *value);
+GValue  *tether_owned_pointer_value_new (gpointer       data,
+                                         GDestroyNotify destroy);
 
 G_END_DECLS

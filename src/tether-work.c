@@ -674,6 +674,21 @@ owned_pointer_free (gpointer boxed)
 
 G_DEFINE_BOXED_TYPE (TetherOwnedPointer, tether_owned_pointer, owned_pointer_copy, owned_pointer_free)
 
+/* A new GValue holding @data, which @destroy frees with the last copy. */
+GValue *
+tether_owned_pointer_value_new (gpointer       data,
+                                GDestroyNotify destroy)
+{
+  OwnedPointer *p = g_atomic_rc_box_new0 (OwnedPointer);
+  GValue *v;
+
+  p->data = data;
+  p->destroy = destroy;
+  v = value_new (tether_owned_pointer_get_type ());
+  g_value_take_boxed (v, p);
+  return v;
+}
+
 gpointer
 tether_owned_pointer_get (const GValue *value)
 {

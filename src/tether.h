@@ -13,6 +13,7 @@ G_BEGIN_DECLS
 # include "tether-error.h"
 # include "tether-work.h"
 # include "tether-future.h"
+# include "tether-promise.h"
 # include "tether-lineage.h"
 # include "tether-loop-manager.h"
 # include "tether-registry.h"
