@@ -232,16 +232,19 @@ tether_future_class_init (TetherFutureClass *klass)
    * submitted the work, from an idle source, under the same condition as
    * `notify::status` (see [property@Tether.Future:status]): the submitting
    * thread ran that context when it submitted, and a handler was connected
-   * when the progress was reported. [method@Tether.Future.set_progress_context]
-   * names another context (for a submitter that runs no loop). Reports are coalesced: at most one
-   * delivery is pending per future, and it carries the latest value when it
-   * runs, so a work that reports a million times floods nobody; the last
-   * value reported before the outcome is delivered unless the outcome comes
-   * first. It is not emitted once the future is done, so never after
-   * `notify::status` nor after a [method@Tether.Future.wait_async] callback
-   * that ran in the same context (the work, on its own thread, may still
-   * end while a handler runs). [method@Tether.Future.dup_progress] reads
-   * the latest value from any thread.
+   * when the progress was reported.
+   * [method@Tether.Future.set_progress_context] names another context (for
+   * a submitter that runs no loop).
+   *
+   * Reports are coalesced: at most one delivery is pending per future, and
+   * it carries the latest value when it runs, so a work that reports a
+   * million times floods nobody; the last value reported before the outcome
+   * is delivered unless the outcome comes first. It is not emitted once the
+   * future is done, so never after `notify::status` nor after a
+   * [method@Tether.Future.wait_async] callback that ran in the same context
+   * (the work, on its own thread, may still end while a handler runs).
+   * [method@Tether.Future.dup_progress] reads the latest value from any
+   * thread.
    *
    * Since: 1.0
    */

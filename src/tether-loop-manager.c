@@ -69,7 +69,9 @@
  *   itself, and nobody joins it. [func@Tether.LoopManager.wait_detached]
  *   waits until every such thread has exited, for example before the
  *   program exits; call [method@Tether.LoopManager.stop] before dropping the
- *   manager to wait for one manager's work.
+ *   manager to wait for one manager's work, or
+ *   [method@Tether.LoopManager.stop_async] to hear when it is done without
+ *   blocking (from a GTK thread, for one).
  * - A stop that waits (from a thread other than the manager's own) takes
  *   part in wait-cycle detection, like [method@Tether.Future.wait]: a stop
  *   that would wait for a manager whose work waits, directly or through

@@ -416,7 +416,8 @@ tether_work_report_fraction (TetherWork *self,
     fraction = 0.0;
   else if (fraction > 1.0)
     fraction = 1.0;
-  tether_work_report_progress (self, g_variant_new ("(ds)", fraction, message != NULL ? message : ""));
+  tether_work_report_progress (self,
+                               g_variant_new ("(ds)", fraction, message != NULL ? message : ""));
 }
 
 static void

@@ -482,9 +482,10 @@ test_stop_async_many (void)
   gate_wait_entered (&gate);
   for (guint i = 0; i < G_N_ELEMENTS (s); i++)
     {
+      TetherStopMode mode = i % 3 ? TETHER_STOP_MODE_DRAIN : TETHER_STOP_MODE_CANCEL;
+
       stopped_init (&s[i]);
-      tether_loop_manager_stop_async (manager, i % 3 ? TETHER_STOP_MODE_DRAIN : TETHER_STOP_MODE_CANCEL,
-                                      NULL, on_stopped, &s[i]);
+      tether_loop_manager_stop_async (manager, mode, NULL, on_stopped, &s[i]);
     }
   gate_open (&gate);
   for (guint i = 0; i < G_N_ELEMENTS (s); i++)

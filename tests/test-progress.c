@@ -205,7 +205,8 @@ test_progress_never_after_outcome (void)
       Gate go;
 
       gate_init (&go);
-      future = tether_loop_manager_submit (manager, NULL, report_then_return, &go, NULL, NULL, NULL);
+      future = tether_loop_manager_submit (manager, NULL, report_then_return, &go, NULL, NULL,
+                                           NULL);
       g_signal_connect (future, "progress", G_CALLBACK (on_progress), &seen);
       g_signal_connect (future, "notify::status", G_CALLBACK (on_status), &seen);
       gate_open (&go);
