@@ -97,4 +97,25 @@ typedef enum /*< flags >*/
   TETHER_DEBUG_FLAGS_UNRETRIEVED = 1 << 2,
 } TetherDebugFlags;
 
+/**
+ * TetherCombineFlags:
+ * @TETHER_COMBINE_FLAGS_NONE: leave the inputs alone
+ * @TETHER_COMBINE_FLAGS_CANCEL_REST: once the combined future's outcome is
+ *   decided, cancel the inputs still pending ([func@Tether.Future.all] on
+ *   the first error, [func@Tether.Future.any] on the first success,
+ *   [func@Tether.Future.first] on the first to end)
+ * @TETHER_COMBINE_FLAGS_PROPAGATE_CANCEL: cancelling the combined future
+ *   cancels every input still pending
+ *
+ * How a combined future treats its inputs.
+ *
+ * Since: 1.0
+ */
+typedef enum /*< flags >*/
+{
+  TETHER_COMBINE_FLAGS_NONE             = 0,
+  TETHER_COMBINE_FLAGS_CANCEL_REST      = 1 << 0,
+  TETHER_COMBINE_FLAGS_PROPAGATE_CANCEL = 1 << 1,
+} TetherCombineFlags;
+
 G_END_DECLS

@@ -76,4 +76,59 @@ TETHER_AVAILABLE_IN_1_0
 void                tether_future_set_progress_context (TetherFuture  *self,
                                                         GMainContext  *context);
 
+/* Combinators: tether-combinators.c */
+typedef struct _TetherPromise TetherPromise;
+typedef struct _TetherLoopManager TetherLoopManager;
+
+/**
+ * TetherContinuationFunc:
+ * @input: the future the continuation follows, ended
+ * @output: the promise of the future the continuation returned: complete
+ *   it (dropping it unsettled ends that future with
+ *   %TETHER_ERROR_ABANDONED)
+ * @user_data: the data passed with the function
+ *
+ * A continuation, for [method@Tether.Future.then], [method@Tether.Future.catch]
+ * and [method@Tether.Future.finally].
+ *
+ * Since: 1.0
+ */
+typedef void (*TetherContinuationFunc) (TetherFuture  *input,
+                                        TetherPromise *output,
+                                        gpointer       user_data);
+
+TETHER_AVAILABLE_IN_1_0
+TetherFuture       *tether_future_all           (TetherFuture        **futures,
+                                                 guint                 n_futures,
+                                                 TetherCombineFlags    flags) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+TetherFuture       *tether_future_any           (TetherFuture        **futures,
+                                                 guint                 n_futures,
+                                                 TetherCombineFlags    flags) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+TetherFuture       *tether_future_first         (TetherFuture        **futures,
+                                                 guint                 n_futures,
+                                                 TetherCombineFlags    flags) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+TetherFuture       *tether_future_then          (TetherFuture         *self,
+                                                 TetherLoopManager    *manager,
+                                                 GMainContext         *context,
+                                                 TetherContinuationFunc func,
+                                                 gpointer              user_data,
+                                                 GDestroyNotify        user_data_destroy) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+TetherFuture       *tether_future_catch         (TetherFuture         *self,
+                                                 TetherLoopManager    *manager,
+                                                 GMainContext         *context,
+                                                 TetherContinuationFunc func,
+                                                 gpointer              user_data,
+                                                 GDestroyNotify        user_data_destroy) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+TetherFuture       *tether_future_finally       (TetherFuture         *self,
+                                                 TetherLoopManager    *manager,
+                                                 GMainContext         *context,
+                                                 TetherContinuationFunc func,
+                                                 gpointer              user_data,
+                                                 GDestroyNotify        user_data_destroy) G_GNUC_WARN_UNUSED_RESULT;
+
 G_END_DECLS

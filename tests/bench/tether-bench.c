@@ -441,8 +441,7 @@ ring_push (Ring     *ring,
 
       if (diff == 0)
         {
-          if (g_atomic_pointer_compare_and_exchange (&ring->tail, (gpointer) pos,
-                                                     (gpointer) (pos + 1)))
+          if (g_atomic_pointer_compare_and_exchange (&ring->tail, pos, pos + 1))
             {
               cell->data = data;
               g_atomic_pointer_set (&cell->seq, pos + 1);
