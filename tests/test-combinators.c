@@ -411,7 +411,11 @@ test_any (void)
   tether_promise_resolve_string (p3, "three");
   tether_promise_resolve_string (p2, "two");
   g_assert_cmpint (settle (any), ==, TETHER_FUTURE_STATUS_SUCCEEDED);
-  g_assert_cmpstr (tether_future_dup_string (any, &error), ==, "three");
+  {
+    g_autofree char *value = tether_future_dup_string (any, &error);
+
+    g_assert_cmpstr (value, ==, "three");
+  }
 
   /* Every input failed: one error naming each, each input keeping its own. */
   {
