@@ -755,6 +755,49 @@ Tether.LoopManager.submit_at = submit_at
 Tether.LoopManager.submit_async = submit_async
 Tether.LoopManager.submit_finish = submit_finish
 Tether.LoopManager.post = post
+
+
+_promise_reject = Tether.Promise.reject
+
+
+def _promise_resolve(self, value=None):
+    """``resolve(value=None)``: resolves with a Python value, typed as a work
+    function's return value is (bool, int, float, str, GLib.Variant,
+    GObject.Object, a GObject.Value as is, any other object boxed)."""
+    if isinstance(value, GObject.Value):
+        self.resolve_value(value)
+    elif isinstance(value, bool):
+        self.resolve_boolean(value)
+    elif isinstance(value, int) and _INT64_MIN <= value <= _INT64_MAX:
+        self.resolve_int64(value)
+    elif isinstance(value, float):
+        self.resolve_double(value)
+    elif isinstance(value, str):
+        self.resolve_string(value)
+    elif isinstance(value, GLib.Variant):
+        self.resolve_variant(value)
+    elif isinstance(value, GObject.Object):
+        self.resolve_object(value)
+    elif value is None:
+        self.resolve_value(None)
+    else:
+        self.resolve_value(GObject.Value(GObject.TYPE_PYOBJECT, value))
+
+
+def _promise_reject_any(self, error):
+    """``reject(error)``: a GLib.Error as is, or an exception as a work
+    function's raised exception becomes one (Tether.Error.FAILED, or
+    G_IO_ERROR_CANCELLED for a cancellation)."""
+    if not isinstance(error, GLib.Error):
+        if not isinstance(error, BaseException):
+            raise TypeError('Promise.reject() takes a GLib.Error or an exception, not %r'
+                            % (error,))
+        error = _error_for(error)
+    _promise_reject(self, error)
+
+
+Tether.Promise.resolve = _promise_resolve
+Tether.Promise.reject = _promise_reject_any
 Tether.LoopManager.stop_within = stop_within
 
 
