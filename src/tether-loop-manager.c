@@ -2083,6 +2083,146 @@ tether_loop_manager_submit_finish (TetherLoopManager  *self,
   return TRUE;
 }
 
+/* submit_gio(): the start and finish functions, for the work. */
+typedef struct
+{
+  TetherAsyncStartFunc  start;
+  TetherAsyncFinishFunc finish;
+  gpointer              user_data;
+  GDestroyNotify        user_data_destroy;
+} GioCall;
+
+static void
+gio_call_free (gpointer data)
+{
+  GioCall *call = data;
+
+  if (call->user_data_destroy != NULL)
+    call->user_data_destroy (call->user_data);
+  g_free (call);
+}
+
+/* One operation in flight: the work and its functions. */
+typedef struct
+{
+  TetherWork *work;   /* owned */
+  GioCall    *call;   /* the job's func_data: alive until it retires */
+} GioPending;
+
+/* The operation's callback, on the manager's thread (its context is the
+ * thread-default one while the work runs): the call is still alive, since
+ * the job retires only after this returns, on this thread. */
+static void
+gio_ready (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  GioPending *pending = data;
+
+  pending->call->finish (source, result, pending->work, pending->call->user_data);
+  /* A finish that did not end the work leaves it ABANDONED as it goes. */
+  g_object_unref (pending->work);
+  g_free (pending);
+}
+
+static void
+gio_work (TetherWork *work,
+          gpointer    data)
+{
+  GioPending *pending = g_new (GioPending, 1);
+
+  pending->work = g_object_ref (work);
+  pending->call = data;
+  pending->call->start (tether_work_get_cancellable (work), gio_ready, pending,
+                        pending->call->user_data);
+}
+
+/**
+ * tether_loop_manager_submit_gio: (skip)
+ * @self: a [class@Tether.LoopManager]
+ * @task_type: (nullable): the submission's task type
+ * @start: starts the `_async()` call on the manager's thread
+ * @finish: calls the `_finish()` and ends the work with its outcome
+ * @user_data: data for @start and @finish
+ * @user_data_destroy: (nullable): frees @user_data once the work has ended
+ * @cancellable: (nullable): cancels the operation, as for
+ *   [method@Tether.LoopManager.submit]: @start receives the work's
+ *   cancellable, which fires with it
+ * @error: return location for an error
+ *
+ * Turns a GIO `_async()`/`_finish()` pair into a [class@Tether.Future]: @start
+ * runs on the manager's thread and starts the operation there, so that it
+ * completes in the manager's context; @finish runs there when it does, and
+ * ends the work with `tether_work_return_*()`. A @finish that does not end
+ * the work leaves the future %TETHER_ERROR_ABANDONED.
+ *
+ * ```c
+ * static void
+ * start_load (GCancellable        *cancellable,
+ *             GAsyncReadyCallback  callback,
+ *             gpointer             callback_data,
+ *             gpointer             user_data)
+ * {
+ *   g_file_load_contents_async (user_data, cancellable, callback, callback_data);
+ * }
+ *
+ * static void
+ * finish_load (GObject      *source,
+ *              GAsyncResult *result,
+ *              TetherWork   *work,
+ *              gpointer      user_data)
+ * {
+ *   g_autofree char *contents = NULL;
+ *   GError *error = NULL;
+ *
+ *   if (g_file_load_contents_finish (G_FILE (source), result, &contents, NULL, NULL, &error))
+ *     tether_work_return_string (work, contents);
+ *   else
+ *     tether_work_return_error (work, error);
+ * }
+ *
+ * future = tether_loop_manager_submit_gio (manager, NULL, start_load, finish_load,
+ *                                          g_file_new_for_path (path), g_object_unref,
+ *                                          NULL, &error);
+ * ```
+ *
+ * From Python, an `async def` function submitted with
+ * [method@Tether.LoopManager.submit] awaits GIO calls on the manager's
+ * asyncio loop instead; GJS cannot run JavaScript on a manager's thread.
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer full): a [class@Tether.Future], or %NULL with an error as
+ *   for [method@Tether.LoopManager.submit] (@user_data is then released)
+ *
+ * Since: 1.0
+ */
+TetherFuture *
+tether_loop_manager_submit_gio (TetherLoopManager      *self,
+                                const char             *task_type,
+                                TetherAsyncStartFunc    start,
+                                TetherAsyncFinishFunc   finish,
+                                gpointer                user_data,
+                                GDestroyNotify          user_data_destroy,
+                                GCancellable           *cancellable,
+                                GError                **error)
+{
+  GioCall *call;
+
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), NULL);
+  g_return_val_if_fail (start != NULL && finish != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  call = g_new0 (GioCall, 1);
+  call->start = start;
+  call->finish = finish;
+  call->user_data = user_data;
+  call->user_data_destroy = user_data_destroy;
+  return submit_future (self, task_type, G_PRIORITY_DEFAULT, -1, cancellable,
+                        gio_work, call, gio_call_free, error);
+}
+
 /**
  * tether_loop_manager_hold:
  * @self: a [class@Tether.LoopManager]

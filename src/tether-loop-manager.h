@@ -176,6 +176,51 @@ gboolean           tether_loop_manager_post_full        (TetherLoopManager    *s
                                                          GDestroyNotify        func_data_destroy,
                                                          GError              **error);
 
+/**
+ * TetherAsyncStartFunc:
+ * @cancellable: the work's cancellable: pass it to the `_async()` call
+ * @callback: pass it to the `_async()` call as its callback
+ * @callback_data: pass it to the `_async()` call as its user data
+ * @user_data: the data given to [method@Tether.LoopManager.submit_gio]
+ *
+ * Starts a GIO asynchronous operation on the manager's thread, for
+ * [method@Tether.LoopManager.submit_gio].
+ *
+ * Since: 1.0
+ */
+typedef void (*TetherAsyncStartFunc)  (GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             callback_data,
+                                       gpointer             user_data);
+
+/**
+ * TetherAsyncFinishFunc:
+ * @source: (nullable): the operation's source object
+ * @result: its result
+ * @work: the submission: end it with `tether_work_return_*()`
+ * @user_data: the data given to [method@Tether.LoopManager.submit_gio]
+ *
+ * Finishes the operation a [callback@Tether.AsyncStartFunc] started: calls
+ * its `_finish()` and ends @work with the outcome. Runs on the manager's
+ * thread.
+ *
+ * Since: 1.0
+ */
+typedef void (*TetherAsyncFinishFunc) (GObject             *source,
+                                       GAsyncResult        *result,
+                                       TetherWork          *work,
+                                       gpointer             user_data);
+
+TETHER_AVAILABLE_IN_1_0
+TetherFuture      *tether_loop_manager_submit_gio       (TetherLoopManager    *self,
+                                                         const char           *task_type,
+                                                         TetherAsyncStartFunc  start,
+                                                         TetherAsyncFinishFunc finish,
+                                                         gpointer              user_data,
+                                                         GDestroyNotify        user_data_destroy,
+                                                         GCancellable         *cancellable,
+                                                         GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+
 TETHER_AVAILABLE_IN_1_0
 gboolean           tether_loop_manager_add_exit_func    (TetherLoopManager    *self,
                                                          TetherFunc            func,

@@ -5,6 +5,9 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include <tether.h>
 
@@ -656,6 +659,82 @@ test_then_skips_failure_and_stopped_manager (void)
   g_assert_cmpint (settle (skipped), ==, TETHER_FUTURE_STATUS_FAILED);
 }
 
+/* submit_gio(). */
+
+static void
+start_load (GCancellable        *cancellable,
+            GAsyncReadyCallback  callback,
+            gpointer             callback_data,
+            gpointer             user_data)
+{
+  g_file_load_contents_async (user_data, cancellable, callback, callback_data);
+}
+
+static void
+finish_load (GObject      *source,
+             GAsyncResult *result,
+             TetherWork   *work,
+             gpointer      user_data)
+{
+  g_autofree char *contents = NULL;
+  GError *error = NULL;
+
+  /* On the manager's thread, in its context. */
+  g_assert_nonnull (tether_loop_manager_ref_current ());
+  g_object_unref (tether_loop_manager_ref_current ());
+  if (g_file_load_contents_finish (G_FILE (source), result, &contents, NULL, NULL, &error))
+    tether_work_return_string (work, contents);
+  else
+    tether_work_return_error (work, error);
+}
+
+static void
+finish_nothing (GObject      *source,
+                GAsyncResult *result,
+                TetherWork   *work,
+                gpointer      user_data)
+{
+}
+
+static void
+test_submit_gio (void)
+{
+  g_autoptr(TetherLoopManager) manager = started ("gio", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *contents = NULL;
+  g_autoptr(TetherFuture) loaded = NULL;
+  g_autoptr(TetherFuture) missing = NULL;
+  g_autoptr(TetherFuture) abandoned = NULL;
+  int fd = g_file_open_tmp ("tether-gio-XXXXXX", &path, &error);
+
+  g_assert_no_error (error);
+  close (fd);
+  g_assert_true (g_file_set_contents (path, "hello", -1, &error));
+
+  loaded = tether_loop_manager_submit_gio (manager, NULL, start_load, finish_load,
+                                           g_file_new_for_path (path), g_object_unref, NULL,
+                                           &error);
+  missing = tether_loop_manager_submit_gio (manager, NULL, start_load, finish_load,
+                                            g_file_new_for_path ("/nonexistent/tether"),
+                                            g_object_unref, NULL, &error);
+  abandoned = tether_loop_manager_submit_gio (manager, NULL, start_load, finish_nothing,
+                                              g_file_new_for_path (path), g_object_unref, NULL,
+                                              &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (settle (loaded), ==, TETHER_FUTURE_STATUS_SUCCEEDED);
+  contents = tether_future_dup_string (loaded, &error);
+  g_assert_cmpstr (contents, ==, "hello");
+  g_assert_cmpint (settle (missing), ==, TETHER_FUTURE_STATUS_FAILED);
+  g_assert_false (tether_future_wait (missing, 0, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_cmpint (settle (abandoned), ==, TETHER_FUTURE_STATUS_FAILED);
+  g_assert_false (tether_future_wait (abandoned, 0, NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_ABANDONED);
+  g_unlink (path);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -680,6 +759,7 @@ main (int   argc,
   g_test_add_func ("/Tether/Continue/then-in-context", test_then_in_context);
   g_test_add_func ("/Tether/Continue/catch-and-finally", test_catch_and_finally);
   g_test_add_func ("/Tether/Continue/then-skips-failure", test_then_skips_failure_and_stopped_manager);
+  g_test_add_func ("/Tether/Gio/submit-gio", test_submit_gio);
 
   return g_test_run ();
 }

@@ -44,6 +44,9 @@ _BASIC = {
 # Python keywords GI names can collide with; PyGObject appends '_'.
 _KEYWORDS = set(keyword.kwlist)
 
+# Classes the override makes generic.
+_GENERIC = {'Future'}
+
 
 def qualified(info):
     ns, name = info.get_namespace(), info.get_name()
@@ -81,6 +84,9 @@ def type_name(tinfo):
         iface = R.type_info_get_interface(tinfo)
         if iface.get_type() == I.CALLBACK:
             return callback_type(iface)
+        # Generic in the override (a concurrent.futures.Future of its value).
+        if qualified(iface) in _GENERIC:
+            return '%s[Any]' % qualified(iface)
         return qualified(iface)
     return 'Any'
 
