@@ -23,6 +23,20 @@
 #include "tether-wait-graph-private.h"
 #include "tether-work-private.h"
 
+/* One run's thread, shared by the core (while it is the current run's) and
+ * the thread itself, under runs_lock (a leaf: the thread takes it as it
+ * ends, when a start may hold the core lock to join it). A thread let go
+ * unjoined (by a last unref, tether_core_detach()) is counted by
+ * tether-detached.c from then until it is done with everything it
+ * touches, user code included: dropping its context runs the destroy
+ * notifies of sources work left there. Per run, since a new run may start
+ * while the last one's thread is still on its way out. */
+typedef struct
+{
+  gboolean done;      /* the thread is past everything but its exit */
+  gboolean detached;  /* counted in tether-detached.c */
+} ThreadRun;
+
 typedef enum
 {
   CORE_STOPPED,
@@ -77,7 +91,7 @@ struct _TetherCore
   TetherStopMode   stop_mode;
   guint            generation;   /* counts starts: which run a stopper waits for */
   TetherWaitNode   wait;         /* tether-wait-graph.c's: what this thread blocks on */
-  gboolean         detached;     /* the last unref let the running thread go unjoined */
+  ThreadRun       *run;          /* the current run's thread, until it has exited */
   char            *task_type;    /* written only while closed */
   GThread         *thread;       /* not yet joined */
   TetherLineage   *starter;      /* memory ref: the lineage the thread descends from */
@@ -100,6 +114,8 @@ static GPrivate current_core;
 /* Every core, for fork(): see tether-fork.c, which takes this lock first. */
 static GMutex cores_lock;
 static GQueue cores;
+
+static GMutex runs_lock;
 
 static void core_interrupt_wait  (TetherCore *core);
 static void core_schedule_retire (TetherCore *core,
@@ -156,6 +172,7 @@ tether_core_unref (TetherCore *core)
   g_queue_unlink (&cores, &core->all_link);
   g_mutex_unlock (&cores_lock);
   g_assert (core->thread == NULL);
+  g_assert (core->run == NULL);
   g_assert (core->live.length == 0);
   g_assert (tether_queue_source_is_empty (&core->source));
 
@@ -796,6 +813,7 @@ core_thread_func (gpointer data)
 {
   TetherCore *core = data;
   char *name;
+  ThreadRun *run;
   gboolean detached;
   GMainContext *context = NULL;
   GMainLoop *loop = NULL;
@@ -808,6 +826,9 @@ core_thread_func (gpointer data)
   g_mutex_lock (&core->mutex);
   tether_lineage_enter_manager_thread (core->starter);
   g_mutex_unlock (&core->mutex);
+  g_mutex_lock (&runs_lock);
+  run = core->run;
+  g_mutex_unlock (&runs_lock);
   g_main_context_push_thread_default (core->context);
   g_private_set (&current_core, core);
   tether_queue_source_enter_thread (&core->source);
@@ -835,14 +856,21 @@ core_thread_func (gpointer data)
   if (!core->context_kept)
     core_steal_context_locked (core, &context, &loop, &source, &timer_source);
   core->state = CORE_STOPPED;
-  detached = core->detached;
-  core->detached = FALSE;
   g_cond_broadcast (&core->cond);
   g_mutex_unlock (&core->mutex);
 
   /* Sources still attached by work go with it. */
   g_clear_pointer (&timer_source, core_drop_source);
   core_drop_context (context, loop, source);
+
+  g_mutex_lock (&runs_lock);
+  run->done = TRUE;
+  detached = run->detached;
+  if (core->run == run)
+    core->run = NULL;
+  g_mutex_unlock (&runs_lock);
+  g_free (run);
+
   tether_core_unref (core);
   /* Last: whoever waits for detached threads may free what this used. */
   if (detached)
@@ -955,6 +983,11 @@ core_start (TetherCore  *core,
   g_clear_pointer (&core->starter, tether_lineage_unref_memory);
   core->starter = tether_lineage_ref_memory (tether_lineage_get_current ());
   name = thread_name_for (core->id);
+  /* Read by the new thread under this lock, so set before it starts. A
+   * previous run's thread still on its way out keeps its own. */
+  g_mutex_lock (&runs_lock);
+  core->run = g_new0 (ThreadRun, 1);
+  g_mutex_unlock (&runs_lock);
   core->thread = g_thread_try_new (name, core_thread_func, tether_core_ref (core), &local_error);
   if (core->thread == NULL)
     {
@@ -963,6 +996,9 @@ core_start (TetherCore  *core,
       GSource *source = NULL;
       GSource *timer_source = NULL;
 
+      g_mutex_lock (&runs_lock);
+      g_clear_pointer (&core->run, g_free);
+      g_mutex_unlock (&runs_lock);
       tether_queue_source_close (&core->source);
       if (!core->context_kept)
         core_steal_context_locked (core, &context, &loop, &source, &timer_source);
@@ -1730,11 +1766,16 @@ tether_core_detach (TetherCore *core)
 
   g_mutex_lock (&core->mutex);
   thread = g_steal_pointer (&core->thread);
-  if (thread != NULL && core->state != CORE_STOPPED)
+  /* Counted until the thread is done, even if it has marked the manager
+   * stopped already (a stop from its own thread, or stop_async()): it may
+   * still be dropping its context, running user code. */
+  g_mutex_lock (&runs_lock);
+  if (thread != NULL && core->run != NULL && !core->run->done && !core->run->detached)
     {
-      core->detached = TRUE;
+      core->run->detached = TRUE;
       tether_detached_add ();
     }
+  g_mutex_unlock (&runs_lock);
   g_mutex_unlock (&core->mutex);
 
   g_clear_pointer (&thread, g_thread_unref);
@@ -1750,6 +1791,7 @@ tether_core_lock_all_for_fork (void)
   for (GList *l = cores.head; l != NULL; l = l->next)
     core_lock_for_fork (l->data);
   g_mutex_lock (&context_lock);
+  g_mutex_lock (&runs_lock);
   tether_wait_graph_lock ();
 }
 
@@ -1757,6 +1799,7 @@ static void
 core_unlock_statics (void)
 {
   tether_wait_graph_unlock ();
+  g_mutex_unlock (&runs_lock);
   g_mutex_unlock (&context_lock);
 }
 
@@ -1823,7 +1866,8 @@ core_reset_in_child (TetherCore *core)
   core->cancelling = FALSE;
   core->post_counts.running = 0;
   tether_wait_node_reset_in_child (&core->wait);
-  core->detached = FALSE;
+  /* The parent's thread: nobody here will see it end. */
+  core->run = NULL;
   core->stats.running = 0;
 
   /* The parent's timers and exit functions belong to its thread's run: the

@@ -23,8 +23,8 @@
  *     held, so a core's last reference is never dropped there.
  *  2. each core's mutex, in list order: never two at once elsewhere;
  *  3. that core's timers lock, then its statistics ring lock (leaves);
- *  4. tether-core.c's context_lock, then tether-wait-graph.c's lock
- *     (leaves);
+ *  4. tether-core.c's context_lock and runs_lock, then
+ *     tether-wait-graph.c's lock (leaves);
  *  5. the lineage lock (tether-lineage.c), then the registry's list of
  *     tables and each table's mutex (tether-registry.c, which the lineage
  *     asks through its data funcs);

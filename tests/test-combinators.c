@@ -348,8 +348,6 @@ test_all_across_managers (void)
 static void
 test_all_first_error_cancels_rest (void)
 {
-  g_autoptr(TetherLoopManager) manager = started ("comb-cancel-rest", NULL);
-  g_autoptr(TetherPromise) failing = tether_promise_new ();
   g_autoptr(GError) error = NULL;
   TetherFuture *inputs[2];
 

@@ -671,6 +671,52 @@ test_last_unref_never_blocks (void)
   gate_clear (&gate);
 }
 
+/* A manager that stopped itself (stop_async() from its own work) and is
+ * then dropped: its thread may still be dropping its context, running the
+ * destroy notifies of sources its work left there. wait_detached() counts
+ * it until it is done. */
+static gboolean
+never_dispatched (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+slow_destroy_notify (gpointer data)
+{
+  /* Work that must take time: the window wait_detached() has to cover. */
+  g_usleep (50 * 1000);
+  g_atomic_int_set ((int *) data, TRUE);
+}
+
+static void
+self_stop_work (TetherWork *work,
+                gpointer    data)
+{
+  g_autoptr(TetherLoopManager) self = tether_loop_manager_ref_current ();
+  g_autoptr(GSource) source = g_timeout_source_new_seconds (3600);
+
+  g_source_set_callback (source, never_dispatched, data, slow_destroy_notify);
+  g_source_attach (source, g_main_context_get_thread_default ());
+  tether_loop_manager_stop_async (self, TETHER_STOP_MODE_DRAIN, NULL, NULL, NULL);
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+test_self_stopped_then_dropped (void)
+{
+  int destroyed = FALSE;
+  TetherLoopManager *manager = started ("self-stop-drop", NULL);
+  g_autoptr(TetherFuture) future = tether_loop_manager_submit (manager, NULL, self_stop_work,
+                                                               &destroyed, NULL, NULL, NULL);
+
+  g_assert_true (tether_future_wait (future, 30 * G_USEC_PER_SEC, NULL, NULL));
+  poll_until (!tether_loop_manager_is_running (manager));
+  g_object_unref (manager);
+  g_assert_true (tether_loop_manager_wait_detached (30 * G_USEC_PER_SEC));
+  g_assert_true (g_atomic_int_get (&destroyed));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -688,6 +734,7 @@ main (int   argc,
   g_test_add_func ("/Tether/Lifecycle/stop-async/cancel-race", test_stop_async_cancel_race);
   g_test_add_func ("/Tether/Lifecycle/stop-async/no-callback", test_stop_async_no_callback);
   g_test_add_func ("/Tether/Lifecycle/last-unref-never-blocks", test_last_unref_never_blocks);
+  g_test_add_func ("/Tether/Lifecycle/self-stopped-then-dropped", test_self_stopped_then_dropped);
 
   return test_run ();
 }
