@@ -297,6 +297,14 @@ tether_future_all (TetherFuture       **futures,
  * keeps its own ([method@Tether.Future.dup_error]). No futures: it fails at
  * once.
  *
+ * To take whichever mirror answers first and drop the others:
+ *
+ * ```c
+ * TetherFuture *mirrors[] = { from_a, from_b };
+ * g_autoptr(TetherFuture) fastest =
+ *   tether_future_any (mirrors, 2, TETHER_COMBINE_FLAGS_CANCEL_REST);
+ * ```
+ *
  * Thread: any thread.
  *
  * Returns: (transfer full): the combined [class@Tether.Future]
@@ -579,6 +587,19 @@ tether_future_then (TetherFuture           *self,
  * [method@Tether.Future.dup_error]), and can recover by resolving the
  * promise; if @self succeeded, the new future succeeds with a copy of its
  * value and @func does not run.
+ *
+ * ```c
+ * static void
+ * use_cached (TetherFuture  *input,
+ *             TetherPromise *output,
+ *             gpointer       user_data)
+ * {
+ *   tether_promise_resolve_string (output, user_data);
+ * }
+ *
+ * page = tether_future_catch (download, NULL, NULL, use_cached,
+ *                             g_strdup (cached_page), g_free);
+ * ```
  *
  * Thread: any thread.
  *
