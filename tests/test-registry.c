@@ -827,6 +827,192 @@ test_thread_names (void)
 #endif
 }
 
+/* A node dying (or turning into a link) while threads register on its
+ * descendants, with snapshots taken all along. Each round makes a node A
+ * below this thread and a child B that holds it; a thread adopts B and
+ * registers there in a loop. On odd rounds A registers (and starts) a
+ * manager too, whose own thread (a child of A that does not hold it)
+ * registers in a loop as well; on even rounds A registers nothing, so
+ * releasing its owner makes it a link that B's lookups must walk through.
+ * The owner lets A go at once; B's thread lets B go when done, which
+ * kills A with it on odd rounds while the manager's thread still
+ * registers below. Every snapshot must show each id at most once, at the
+ * depth of the node that registered it, and none once the round is over. */
+
+#define RACE_ROUNDS_QUICK 200
+#define RACE_ROUNDS_THOROUGH 2000
+#define RACE_REGISTRATIONS 20
+
+typedef struct
+{
+  TetherLineage     *node;      /* B, released by the registering thread */
+  TetherLoopManager *top;
+  gboolean           a_registered;
+  gint               done;
+  guint              base_depth;
+  guint              n_snapshots;  /* taken by the snapshot thread */
+  guint              n_seen;       /* of which showed race-* entries */
+} Race;
+
+static guint
+race_rounds (void)
+{
+  if (g_getenv ("TETHER_TEST_VALGRIND") != NULL)
+    return 2;
+  return g_test_thorough () ? RACE_ROUNDS_THOROUGH : RACE_ROUNDS_QUICK;
+}
+
+static void
+race_manager_work (TetherWork *work,
+                   gpointer    user_data)
+{
+  TetherLoopManager *top = user_data;
+
+  for (int i = 0; i < RACE_REGISTRATIONS; i++)
+    {
+      g_autoptr(TetherLoopManager) m = lookup ("race-m", TETHER_LOOKUP_FLAGS_FORCE_CREATE);
+      g_autoptr(TetherLoopManager) found = lookup ("race-top", TETHER_LOOKUP_FLAGS_STRICT);
+
+      g_assert_true (found == top);
+    }
+  tether_work_return_boolean (work, TRUE);
+}
+
+static gpointer
+race_register_func (gpointer data)
+{
+  Race *race = data;
+
+  tether_lineage_adopt (race->node);
+  for (int i = 0; i < RACE_REGISTRATIONS; i++)
+    {
+      g_autoptr(TetherLoopManager) m = lookup ("race-b", TETHER_LOOKUP_FLAGS_FORCE_CREATE);
+      g_autoptr(TetherLoopManager) top = lookup ("race-top", TETHER_LOOKUP_FLAGS_STRICT);
+      g_autoptr(TetherLoopManager) again = lookup ("race-b", TETHER_LOOKUP_FLAGS_STRICT);
+
+      g_assert_true (top == race->top);
+      g_assert_true (again == m);
+      if (race->a_registered)
+        g_object_unref (lookup ("race-a", TETHER_LOOKUP_FLAGS_STRICT));
+    }
+  tether_lineage_leave ();
+  /* B's last hold: on odd rounds A dies here too, and its manager with it. */
+  tether_lineage_release (race->node);
+  g_atomic_int_set (&race->done, TRUE);
+  return NULL;
+}
+
+/* Returns how many race-* entries @snapshot has, checking each. */
+static guint
+race_check_snapshot (GVariant *snapshot,
+                     guint     base_depth)
+{
+  gboolean seen_a = FALSE, seen_b = FALSE, seen_m = FALSE;
+  guint n = 0;
+
+  for (gsize i = 0; i < g_variant_n_children (snapshot); i++)
+    {
+      g_autoptr(GVariant) entry = g_variant_get_child_value (snapshot, i);
+      const char *id = NULL;
+      guint depth = 0;
+      gboolean *seen;
+      guint expected;
+
+      g_assert_true (g_variant_lookup (entry, "id", "&s", &id));
+      g_assert_true (g_variant_lookup (entry, "depth", "u", &depth));
+      if (g_str_equal (id, "race-a"))
+        seen = &seen_a, expected = base_depth + 1;
+      else if (g_str_equal (id, "race-b"))
+        seen = &seen_b, expected = base_depth + 2;
+      else if (g_str_equal (id, "race-m"))
+        seen = &seen_m, expected = base_depth + 2;
+      else
+        continue;
+      g_assert_false (*seen);
+      *seen = TRUE;
+      g_assert_cmpuint (depth, ==, expected);
+      n++;
+    }
+  return n;
+}
+
+static gpointer
+race_snapshot_func (gpointer data)
+{
+  Race *race = data;
+
+  do
+    {
+      g_autoptr(GVariant) snapshot = tether_registry_snapshot ();
+
+      race->n_snapshots++;
+      if (race_check_snapshot (snapshot, race->base_depth) > 0)
+        race->n_seen++;
+    }
+  while (!g_atomic_int_get (&race->done));
+  return NULL;
+}
+
+static void
+test_node_dies_while_descendant_registers (void)
+{
+  g_autoptr(TetherLoopManager) top = lookup ("race-top", TETHER_LOOKUP_FLAGS_FORCE_CREATE);
+  TetherLineage *here = tether_lineage_capture ();
+  guint before = live_nodes ();
+  guint rounds = race_rounds ();
+  guint n_snapshots = 0, n_seen = 0;
+
+  watchdog_arm (240, "node-dies-while-descendant-registers");
+  for (guint round = 0; round < rounds; round++)
+    {
+      TetherLineage *a = tether_lineage_new_child (here);
+      Race race = {
+        .node = tether_lineage_new_child (a),
+        .top = top,
+        .a_registered = round % 2 == 1,
+        .base_depth = tether_lineage_get_depth (here),
+      };
+      GThread *registering, *snapshotting;
+      g_autoptr(GVariant) snapshot = NULL;
+
+      if (race.a_registered)
+        {
+          g_autoptr(TetherLoopManager) m = NULL;
+          g_autoptr(TetherFuture) future = NULL;
+
+          tether_lineage_adopt (a);
+          m = lookup ("race-a", TETHER_LOOKUP_FLAGS_FORCE_CREATE);
+          /* Started from A: its thread is a child of A that does not
+           * hold A. */
+          g_assert_true (tether_loop_manager_start (m, NULL, NULL));
+          tether_lineage_leave ();
+          future = tether_loop_manager_submit (m, NULL, race_manager_work, top, NULL, NULL, NULL);
+          g_assert_nonnull (future);
+        }
+
+      registering = g_thread_new ("race-register", race_register_func, &race);
+      snapshotting = g_thread_new ("race-snapshot", race_snapshot_func, &race);
+      /* A's owner goes while B's thread registers: A stays as long as B
+       * holds it if it registered, else it becomes a link at once. */
+      tether_lineage_release (a);
+      g_thread_join (registering);
+      g_thread_join (snapshotting);
+      n_snapshots += race.n_snapshots;
+      n_seen += race.n_seen;
+
+      /* A and B are dead; the race-a manager (if any) was let go with A's
+       * table and drains detached, and its thread's node goes with it. */
+      g_assert_true (tether_loop_manager_wait_detached (60 * G_USEC_PER_SEC));
+      snapshot = tether_registry_snapshot ();
+      g_assert_cmpuint (race_check_snapshot (snapshot, race.base_depth), ==, 0);
+      g_assert_cmpuint (live_nodes (), ==, before);
+    }
+  watchdog_disarm ();
+  g_test_message ("%u rounds: %u snapshots, %u of them showing the round's entries",
+                  rounds, n_snapshots, n_seen);
+  tether_lineage_release (here);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -850,6 +1036,8 @@ main (int   argc,
   g_test_add_func ("/Tether/Registry/deep-chain-release", test_deep_chain_release);
   g_test_add_func ("/Tether/Registry/thread-chain", test_thread_chain);
   g_test_add_func ("/Tether/Registry/thread-names", test_thread_names);
+  g_test_add_func ("/Tether/Registry/node-dies-while-descendant-registers",
+                   test_node_dies_while_descendant_registers);
 
   return test_run ();
 }
