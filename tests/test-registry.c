@@ -870,9 +870,10 @@ race_manager_work (TetherWork *work,
 
   for (int i = 0; i < RACE_REGISTRATIONS; i++)
     {
-      g_autoptr(TetherLoopManager) m = lookup ("race-m", TETHER_LOOKUP_FLAGS_FORCE_CREATE);
-      g_autoptr(TetherLoopManager) found = lookup ("race-top", TETHER_LOOKUP_FLAGS_STRICT);
+      g_autoptr(TetherLoopManager) found = NULL;
 
+      g_object_unref (lookup ("race-m", TETHER_LOOKUP_FLAGS_FORCE_CREATE));
+      found = lookup ("race-top", TETHER_LOOKUP_FLAGS_STRICT);
       g_assert_true (found == top);
     }
   tether_work_return_boolean (work, TRUE);
