@@ -535,8 +535,10 @@ double_it (TetherFuture  *input,
 
   probe->ran_inside = probe->creating;
   probe->on_manager = current;
-  tether_promise_resolve_int (output, 2 * tether_future_get_int (input, &error));
   g_atomic_int_set (&probe->ran, TRUE);
+  /* Last: once the output is resolved, the test may return, and @probe
+   * (on its stack) is gone. */
+  tether_promise_resolve_int (output, 2 * tether_future_get_int (input, &error));
 }
 
 static void

@@ -712,7 +712,12 @@ test_self_stopped_then_dropped (void)
 
   g_assert_true (tether_future_wait (future, 30 * G_USEC_PER_SEC, NULL, NULL));
   poll_until (!tether_loop_manager_is_running (manager));
+  /* stop_async() holds the manager until its exit function has run: the
+   * last reference goes here or on the manager's thread, and either way
+   * the thread is let go while it may still be dropping its context. */
+  g_object_add_weak_pointer (G_OBJECT (manager), (gpointer *) &manager);
   g_object_unref (manager);
+  poll_until (g_atomic_pointer_get (&manager) == NULL);
   g_assert_true (tether_loop_manager_wait_detached (30 * G_USEC_PER_SEC));
   g_assert_true (g_atomic_int_get (&destroyed));
 }
