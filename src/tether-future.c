@@ -125,7 +125,7 @@ tether_future_finalize (GObject *object)
    * one still to come frees its outcome itself. Either way what the future
    * holds is released here, on the thread that dropped the last reference. */
   if (self->job != NULL && !tether_event_is_set (&self->done))
-    tether_job_detach_future (self->job, self);
+    tether_job_detach_sink (self->job, self);
 
   g_assert (self->waiters.length == 0);
 
@@ -1458,7 +1458,22 @@ tether_future_dup_progress (TetherFuture *self)
   return progress;
 }
 
+static void
+sink_complete (gpointer  target,
+               GValue   *value,
+               GError   *error)
+{
+  tether_future_complete (target, value, error);
+}
+
+static void
+sink_progress (gpointer  target,
+               GVariant *progress)
+{
+  tether_future_report_progress (target, progress);
+}
+
 const TetherJobSinkFuncs tether_future_sink = {
-  .complete = tether_future_complete,
-  .progress = tether_future_report_progress,
+  .complete = sink_complete,
+  .progress = sink_progress,
 };

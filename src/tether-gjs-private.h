@@ -12,4 +12,6 @@ G_BEGIN_DECLS
 gboolean tether_func_data_is_javascript (GDestroyNotify   func_data_destroy,
                                          GMainContext   **home);
 
+gboolean tether_process_hosts_javascript (void);
+
 G_END_DECLS

@@ -71,3 +71,11 @@ tether_func_data_is_javascript (GDestroyNotify   func_data_destroy,
   *home = g_main_context_ref_thread_default ();
   return is_gjs_destroy_notify (func_data_destroy);
 }
+
+/* Any thread. Whether GJS is loaded: a closure made here may then be a
+ * JavaScript function, which only GJS's thread may call. */
+gboolean
+tether_process_hosts_javascript (void)
+{
+  return process_hosts_gjs ();
+}

@@ -51,13 +51,17 @@ typedef struct
                               TetherJob    *job);
 } TetherJobOwnerFuncs;
 
-/* Where a future-kind job's outcome and progress go: tether-future.c's. */
+/* Where a future-kind job's outcome and progress go: a TetherFuture
+ * (tether-future.c's sink), or the caller blocked in
+ * tether_loop_manager_call() (tether-call.c's). @complete is called once,
+ * when the job has ended and its function is not running and never will:
+ * either it returned, or it never started. */
 typedef struct
 {
-  void (*complete) (TetherFuture *future,
+  void (*complete) (gpointer      target,
                     GValue       *value,
                     GError       *error);
-  void (*progress) (TetherFuture *future,
+  void (*progress) (gpointer      target,
                     GVariant     *progress);
 } TetherJobSinkFuncs;
 
@@ -87,12 +91,12 @@ struct _TetherJob
   GCancellable    *user_cancellable;
   gulong           user_cancel_id;
 
-  GMutex           lock;          /* protects the three fields below, and future */
+  GMutex           lock;          /* protects the three fields below, and sink_target */
   GCancellable    *cancellable;   /* the job's own, made on demand */
   gboolean         cancel_requested;
   char            *name;          /* tether_work_set_name() */
 
-  TetherFuture    *future;        /* lock; not a reference: see deliver() */
+  gpointer         sink_target;   /* lock; not a reference: see deliver() */
   const TetherJobSinkFuncs *sink;
   GTask           *task;          /* owned until completion */
 
@@ -105,8 +109,8 @@ struct _TetherJob
 TetherJob    *tether_job_new            (const TetherJobOwnerFuncs *owner_funcs,
                                          gpointer        owner,
                                          TetherJobKind   kind);
-void          tether_job_attach_future  (TetherJob      *job,
-                                         TetherFuture   *future,
+void          tether_job_attach_sink    (TetherJob      *job,
+                                         gpointer        target,
                                          const TetherJobSinkFuncs *sink);
 const char   *tether_job_get_manager_id (TetherJob      *job);
 const char   *tether_job_get_manager_label (TetherJob   *job);
@@ -150,8 +154,8 @@ tether_job_is_done (TetherJob *job)
 
 TetherJob    *tether_job_ref            (TetherJob      *job);
 void          tether_job_unref          (TetherJob      *job);
-void          tether_job_detach_future  (TetherJob      *job,
-                                         TetherFuture   *future);
+void          tether_job_detach_sink    (TetherJob      *job,
+                                         gpointer        target);
 void          tether_job_set_func_data  (TetherJob      *job,
                                          gpointer        func_data,
                                          GDestroyNotify  func_data_destroy);

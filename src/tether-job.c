@@ -30,15 +30,15 @@ tether_job_new (const TetherJobOwnerFuncs *owner_funcs,
   return job;
 }
 
-/* Before the job is accepted: @future receives the outcome and progress,
- * through @sink, unless its finalize detaches it first. Not a reference:
- * see deliver(). */
+/* Before the job is accepted: @target receives the outcome and progress,
+ * through @sink, unless it detaches first (a future's finalize). Not a
+ * reference: see deliver(). */
 void
-tether_job_attach_future (TetherJob                *job,
-                          TetherFuture             *future,
-                          const TetherJobSinkFuncs *sink)
+tether_job_attach_sink (TetherJob                *job,
+                        gpointer                  target,
+                        const TetherJobSinkFuncs *sink)
 {
-  job->future = future;
+  job->sink_target = target;
   job->sink = sink;
 }
 
@@ -173,14 +173,14 @@ tether_job_ref (TetherJob *job)
 }
 
 /* TetherFuture's finalize: from here on, completion frees the outcome
- * itself. Waits for a completion in progress, which keeps the future. */
+ * itself. Waits for a completion in progress, which keeps the target. */
 void
-tether_job_detach_future (TetherJob    *job,
-                          TetherFuture *future)
+tether_job_detach_sink (TetherJob *job,
+                        gpointer   target)
 {
   g_mutex_lock (&job->lock);
-  if (job->future == future)
-    job->future = NULL;
+  if (job->sink_target == target)
+    job->sink_target = NULL;
   g_mutex_unlock (&job->lock);
 }
 
@@ -191,7 +191,7 @@ tether_job_unref (TetherJob *job)
     return;
 
   /* Completion always hands the sink on before the last reference goes. */
-  g_assert (job->future == NULL);
+  g_assert (job->sink_target == NULL);
   g_assert (job->task == NULL);
 
   g_clear_pointer (&job->home, g_main_context_unref);
@@ -347,7 +347,7 @@ deliver (TetherJob *job,
          GValue    *value,
          GError    *error)
 {
-  TetherFuture *future;
+  gpointer target;
 
   switch (job->kind)
     {
@@ -357,11 +357,11 @@ deliver (TetherJob *job,
        * lock, and then the outcome has nobody to go to. Completing under the
        * lock keeps the future alive until the waiters are woken. */
       g_mutex_lock (&job->lock);
-      future = g_steal_pointer (&job->future);
-      if (future != NULL)
-        job->sink->complete (future, value, error);
+      target = g_steal_pointer (&job->sink_target);
+      if (target != NULL)
+        job->sink->complete (target, value, error);
       g_mutex_unlock (&job->lock);
-      if (future == NULL)
+      if (target == NULL)
         {
           if (value != NULL)
             free_value (value);
@@ -541,14 +541,14 @@ tether_job_connect_user_cancellable (TetherJob    *job,
 }
 
 /* Progress (tether_work_report_progress()), from any thread: to the
- * future, if the job has one and it still waits for the outcome. Under the
- * lock, so the future is not finalized meanwhile (see deliver()). */
+ * sink's target, if the job has one and it still waits for the outcome.
+ * Under the lock, so a future is not finalized meanwhile (see deliver()). */
 void
 tether_job_report_progress (TetherJob *job,
                             GVariant  *progress)
 {
   g_mutex_lock (&job->lock);
-  if (job->future != NULL)
-    job->sink->progress (job->future, progress);
+  if (job->sink_target != NULL)
+    job->sink->progress (job->sink_target, progress);
   g_mutex_unlock (&job->lock);
 }

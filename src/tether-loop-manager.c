@@ -9,6 +9,7 @@
 #include "tether-i18n-private.h"
 #include "tether-lineage-private.h"
 #include "tether-loop-manager-private.h"
+#include "tether-call-private.h"
 #include "tether-core-private.h"
 #include "tether-work-private.h"
 
@@ -446,9 +447,11 @@ tether_loop_manager_class_init (TetherLoopManagerClass *klass)
    *
    * How long, in microseconds, the manager's thread polls its queue before
    * blocking in `poll()` when it runs out of work. Work submitted within the
-   * spin starts without a wake-up. Other sources attached to the manager's
-   * context wait for the spin to end, and a spinning thread keeps a CPU
-   * busy, so it is 0 (off) by default. An idle manager spins once after its
+   * spin starts without a wake-up. The spin also polls the context's
+   * descriptors, without blocking, about every microsecond, so other
+   * sources attached to the context (and a g_main_context_wakeup() from
+   * another thread) end it as well. A spinning thread keeps a CPU busy, so
+   * it is 0 (off) by default. An idle manager spins once after its
    * last job and then sleeps: it makes no wake-ups while idle.
    *
    * Since: 1.0
@@ -1424,7 +1427,7 @@ submit_future (TetherLoopManager  *self,
 
   job->func = func;
   tether_job_set_func_data (job, func_data, func_data_destroy);
-  tether_job_attach_future (job, future, &tether_future_sink);
+  tether_job_attach_sink (job, future, &tether_future_sink);
 
   if (!tether_core_accept (self->core, job, task_type, priority, cancellable, ready_time,
                            &local_error))
@@ -1756,6 +1759,161 @@ tether_loop_manager_submit (TetherLoopManager  *self,
 
   return submit_future (self, task_type, G_PRIORITY_DEFAULT, -1, cancellable,
                         func, func_data, func_data_destroy, error);
+}
+
+/**
+ * tether_loop_manager_call:
+ * @self: a [class@Tether.LoopManager]
+ * @task_type: (nullable): the submission's task type
+ * @func: (scope call) (closure func_data): the work
+ * @func_data: data for @func, borrowed for the call
+ * @cancellable: (nullable): cancels the work: before it starts it never
+ *   runs; while it runs its [method@Tether.Work.get_cancellable] fires
+ * @result: (out caller-allocates) (optional): an uninitialized
+ *   [struct@GObject.Value] that receives what @func returned with a
+ *   `return_*()` method of its [class@Tether.Work]. It is always
+ *   initialized when this returns: to a %G_TYPE_POINTER value holding
+ *   %NULL if @func returned no value (`tether_work_return_value (work,
+ *   NULL)`) or the call failed
+ * @error: return location for an error
+ *
+ * Runs @func on the manager's thread and blocks until it has ended: the
+ * blocking round trip of [method@Tether.LoopManager.submit] and
+ * [method@Tether.Future.wait] in one call, without a future. @func is the
+ * same kind of function as submit()'s and ends the same way, through its
+ * [class@Tether.Work]; it is queued in order with other work, counted in the
+ * manager's stats, and waited for with the manager's
+ * [property@Tether.LoopManager:wait-spin].
+ *
+ * This call returns only once @func is not running and never will, so
+ * @func and @func_data are borrowed, not owned (no destroy notify):
+ *
+ * - there is no timeout: a call whose work must be abandoned after a while
+ *   is a submission and a timed wait;
+ * - @cancellable ends a call at once while the work is still queued (it
+ *   never runs; %G_IO_ERROR_CANCELLED), and while it runs only asks it to
+ *   stop: the call still waits for @func to return;
+ * - a [class@Tether.Work] that @func keeps, to return later from another
+ *   thread, makes the call wait for that return; if @func returns a value
+ *   and goes on running, the call waits for it to return as well.
+ *
+ * From Python the GIL is released for the whole call, so the manager's
+ * thread runs Python work without waiting for it; see the override's
+ * `LoopManager.call(fn, *args)`, which returns what `fn` returns.
+ *
+ * The same waits are refused as by [method@Tether.Future.wait]: on the
+ * manager's own thread it fails at once with %TETHER_ERROR_WOULD_DEADLOCK,
+ * and so does a call that would close a cycle of managers waiting on each
+ * other (then the work is withdrawn before it runs). On a manager's thread,
+ * a stop of that manager in %TETHER_STOP_MODE_CANCEL cancels the work
+ * called for (it ends at once if still queued) and the call returns when it
+ * has ended.
+ *
+ * For example, reading a setting that only the manager's thread may touch:
+ *
+ * ```c
+ * static void
+ * read_setting (TetherWork *work,
+ *               gpointer    user_data)
+ * {
+ *   Settings *settings = user_data;
+ *
+ *   tether_work_return_int (work, settings->volume);
+ * }
+ *
+ * g_auto(GValue) volume = G_VALUE_INIT;
+ *
+ * if (!tether_loop_manager_call (manager, NULL, read_setting, settings, NULL, &volume, &error))
+ *   return FALSE;
+ * g_print ("%d\n", g_value_get_int (&volume));
+ * ```
+ *
+ * Thread: any thread but the manager's own.
+ *
+ * Returns: %TRUE if the work succeeded; %FALSE with @error set to its error,
+ *   %G_IO_ERROR_CANCELLED, or one of the errors of
+ *   [method@Tether.LoopManager.submit] (then @func never ran)
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_loop_manager_call (TetherLoopManager  *self,
+                          const char         *task_type,
+                          TetherWorkFunc      func,
+                          gpointer            func_data,
+                          GCancellable       *cancellable,
+                          GValue             *result,
+                          GError            **error)
+{
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (result == NULL || !G_IS_VALUE (result), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return tether_call_run (self->core, task_type, G_PRIORITY_DEFAULT, func, func_data,
+                          cancellable, result, error);
+}
+
+/**
+ * tether_loop_manager_call_with_closure:
+ * @self: a [class@Tether.LoopManager]
+ * @task_type: (nullable): the submission's task type
+ * @closure: the work: a [struct@GObject.Closure] called on the manager's
+ *   thread with the [class@Tether.Work] as its one parameter; what it
+ *   returns is ignored
+ * @cancellable: (nullable): as for [method@Tether.LoopManager.call]
+ * @result: (out caller-allocates) (optional): as for
+ *   [method@Tether.LoopManager.call]
+ * @error: return location for an error
+ *
+ * [method@Tether.LoopManager.call] with a [struct@GObject.Closure] instead
+ * of a function and its data, as g_bus_own_name_with_closures() is to
+ * g_bus_own_name(): for bindings. PyGObject 3.42 leaks about 110 bytes of
+ * libffi closure for every function it passes as a callback, even one
+ * scoped to the call; a [struct@GObject.Closure] it makes for a Python
+ * callable is freed with its last reference. The Python override's
+ * `LoopManager.call(fn, *args)` uses this, so a service that calls from
+ * Python in a loop keeps a flat memory footprint.
+ *
+ * The closure is referenced (and sunk) for the call and released before
+ * this returns, on the calling thread. A C closure without a marshaller is
+ * called as a [callback@Tether.WorkFunc]: the work, then the closure's
+ * data. The closure ends its work as a function given to
+ * [method@Tether.LoopManager.call] does, through the [class@Tether.Work]:
+ * dropping the last reference to it unreturned ends the call with
+ * %TETHER_ERROR_ABANDONED; a reference kept (by a binding's lingering
+ * exception traceback, say) keeps the call waiting until it is returned
+ * or dropped.
+ *
+ * GJS runs JavaScript only on its own thread, so in a process that has
+ * loaded GJS only a C closure without a marshaller is taken; any other
+ * fails with %TETHER_ERROR_INVALID_ARGUMENT and nothing runs. (A JavaScript
+ * function given to [method@Tether.LoopManager.call] cannot be told apart:
+ * GJS refuses to run it on the manager's thread with a warning, and the call
+ * fails with %TETHER_ERROR_ABANDONED.)
+ *
+ * Thread: any thread but the manager's own.
+ *
+ * Returns: as [method@Tether.LoopManager.call]
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_loop_manager_call_with_closure (TetherLoopManager  *self,
+                                       const char         *task_type,
+                                       GClosure           *closure,
+                                       GCancellable       *cancellable,
+                                       GValue             *result,
+                                       GError            **error)
+{
+  g_return_val_if_fail (TETHER_IS_LOOP_MANAGER (self), FALSE);
+  g_return_val_if_fail (closure != NULL, FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (result == NULL || !G_IS_VALUE (result), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return tether_call_run_closure (self->core, task_type, closure, cancellable, result, error);
 }
 
 /**

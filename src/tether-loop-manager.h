@@ -116,6 +116,21 @@ TetherFuture      *tether_loop_manager_submit           (TetherLoopManager    *s
                                                          GCancellable         *cancellable,
                                                          GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 TETHER_AVAILABLE_IN_1_0
+gboolean           tether_loop_manager_call             (TetherLoopManager    *self,
+                                                         const char           *task_type,
+                                                         TetherWorkFunc        func,
+                                                         gpointer              func_data,
+                                                         GCancellable         *cancellable,
+                                                         GValue               *result,
+                                                         GError              **error);
+TETHER_AVAILABLE_IN_1_0
+gboolean           tether_loop_manager_call_with_closure (TetherLoopManager   *self,
+                                                          const char          *task_type,
+                                                          GClosure            *closure,
+                                                          GCancellable        *cancellable,
+                                                          GValue              *result,
+                                                          GError             **error);
+TETHER_AVAILABLE_IN_1_0
 TetherFuture      *tether_loop_manager_submit_full      (TetherLoopManager    *self,
                                                          const char           *task_type,
                                                          int                   priority,

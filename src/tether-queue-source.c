@@ -68,12 +68,6 @@ has_work (TetherQueueSource *self)
          g_atomic_int_get (&self->n_ranked) != 0;
 }
 
-static gboolean
-has_work_cb (gpointer data)
-{
-  return has_work (data);
-}
-
 /* Wakers run on any thread without a lock, so each counts itself in
  * `wakers` before it looks at `sleeping`; the exiting thread sets `sleeping`
  * to GONE and then waits for the count to drain (see close()). Either a
@@ -330,17 +324,46 @@ set_awake (TetherQueueSource *self)
     g_atomic_int_set (&self->sleeping, AWAKE);
 }
 
+/* What the spin of spinning_poll() watches: the queue at every turn, and
+ * the context's descriptors (its own wake-up descriptor among them, which
+ * g_main_context_wakeup() and every other thread's change to the context
+ * write) with a poll that does not block, every 32 turns: about every
+ * microsecond, so that other sources are not held up by the spin. */
+typedef struct
+{
+  TetherQueueSource *self;
+  GPollFD           *fds;
+  guint              nfds;
+  guint              turn;
+  gint               n_ready;   /* what the last poll returned */
+} SpinWatch;
+
+static gboolean
+spin_watch_done (gpointer data)
+{
+  SpinWatch *watch = data;
+
+  if (has_work (watch->self))
+    return TRUE;
+  if (++watch->turn % 32 != 0)
+    return FALSE;
+  watch->n_ready = g_poll (watch->fds, watch->nfds, 0);
+  return watch->n_ready != 0;
+}
+
 /* The context's poll function while a loop spin is set (see
  * choose_poll_func()): the thread polls its queue for that long before
  * blocking, so that a submission in the meantime costs neither a wake-up
  * nor a sleep (round trip 2.2 us instead of 45 us in tests/bench). Other
- * sources on the context wait for the spin to end: it is off by default. */
+ * sources end the spin too (see SpinWatch): one that becomes ready, or a
+ * thread that wakes the context, is seen within about a microsecond. */
 static gint
 spinning_poll (GPollFD *fds,
                guint    nfds,
                gint     timeout)
 {
   TetherQueueSource *self = g_private_get (&current_source);
+  SpinWatch watch = { self, fds, nfds, 0, 0 };
   gint64 spin, end;
 
   if (self == NULL || timeout == 0 ||
@@ -351,7 +374,7 @@ spinning_poll (GPollFD *fds,
   if (timeout > 0)
     spin = MIN (spin, (gint64) timeout * 1000);
   end = g_get_monotonic_time () + spin;
-  if (!tether_spin_until (has_work_cb, self, end))
+  if (!tether_spin_until (spin_watch_done, &watch, end))
     {
       /* Back to sleeping, then one more look: a push in between either is
        * seen here or sees the thread asleep and wakes it. */
@@ -360,6 +383,10 @@ spinning_poll (GPollFD *fds,
         return g_poll (fds, nfds, timeout);
     }
   set_awake (self);
+  /* A descriptor became ready: that poll's answer stands (a poll error,
+   * -1, is GLib's to report, as from g_poll()). */
+  if (watch.n_ready != 0)
+    return watch.n_ready;
   /* Work arrived during the spin. With nothing to poll but the context's
    * own wake-up descriptor (GLib's query has already zeroed every revents),
    * "nothing ready" is the answer without a system call; the descriptor

@@ -8,8 +8,9 @@ loop running ``loop.run_forever()`` in a ``threading.Thread`` on the other.
 The script measures
 
 1. round trip: submit one job and block for its result (median and p99, µs):
-   Tether ``submit`` + ``Future.wait``; asyncio ``run_coroutine_threadsafe``
-   + ``.result()``; asyncio ``call_soon_threadsafe`` + a
+   Tether ``submit`` + ``Future.wait``; Tether ``call`` (one GI call, no
+   future), sleeping and with both sides spinning; asyncio
+   ``run_coroutine_threadsafe`` + ``.result()``; asyncio ``call_soon_threadsafe`` + a
    ``concurrent.futures.Future`` set by the callback + ``.result()``;
 2. fire-and-forget throughput (jobs/s): Tether ``post`` vs asyncio
    ``call_soon_threadsafe``, N jobs then one barrier job to know they all ran;
@@ -86,6 +87,8 @@ FULL = Sizes(round_trips=20_000, fire_jobs=40_000, future_jobs=10_000, split_job
 # in sys.last_traceback: the submission never ends as ABANDONED on its own.)
 WAIT_S = 30
 WAIT_USEC = WAIT_S * 1_000_000
+# The spin of the spinning row, on both sides (as tests/tether-bench.c).
+SPIN_USEC = 50
 
 # --------------------------------------------------------------------------
 # Bookkeeping
@@ -129,6 +132,12 @@ class TetherSide:
     def __init__(self) -> None:
         self.manager = Tether.LoopManager.new("bench-python")
         self.manager.start(None)
+        # Both sides spin (the waiter in call(), the manager's thread in its
+        # poll) for the spinning row: no thread sleeps between jobs.
+        self.spin_manager = Tether.LoopManager.new("bench-python-spin")
+        self.spin_manager.set_wait_spin(SPIN_USEC)
+        self.spin_manager.set_loop_spin(SPIN_USEC)
+        self.spin_manager.start(None)
         self.counter = Counter()
 
     # Work functions: run on the manager's thread.
@@ -206,6 +215,13 @@ class TetherSide:
     def kw_round_trip(self, i: int) -> int:
         return self.manager.submit(self._kw_next, i).result(WAIT_S)
 
+    # call(): one GI call per round trip, no future.
+    def call_round_trip(self, i: int) -> int:
+        return self.manager.call(self._kw_next, i)
+
+    def call_round_trip_spin(self, i: int) -> int:
+        return self.spin_manager.call(self._kw_next, i)
+
     def kw_enqueue(self, n: int) -> None:
         post, count = self.manager.post, self._count
         for i in range(n):
@@ -235,6 +251,7 @@ class TetherSide:
                 delattr(sys, name)
         gc.collect()
         self.manager.stop(Tether.StopMode.DRAIN)
+        self.spin_manager.stop(Tether.StopMode.DRAIN)
         if raised is not None:
             raise BenchFailure(f"a Tether work function raised {raised}")
 
@@ -573,6 +590,8 @@ def run(sizes: Sizes, quick: bool) -> None:
             "Tether submit + wait": tether.round_trip,
             "Tether submit async def + result": tether.coroutine_round_trip,
             "Tether submit(fn, i) + result (keyword lane)": tether.kw_round_trip,
+            "Tether call(fn, i)": tether.call_round_trip,
+            f"Tether call(fn, i), both sides spin {SPIN_USEC} us": tether.call_round_trip_spin,
             rt_base: aio.coroutine_round_trip,
             "asyncio call_soon_threadsafe + cf.Future": aio.callback_round_trip,
             "floor: threading.Event ping-pong": floor.round_trip,

@@ -301,6 +301,25 @@ async function testCWorkAfterMisuse() {
     });
 }
 
+// call() takes the function for the length of the call (scope call), so
+// nothing can tell a JavaScript function from C: GJS refuses to run it on
+// the manager's thread (with a warning), its work is dropped unreturned, and
+// the call fails ABANDONED. call_with_closure() refuses a JavaScript
+// closure up front, INVALID_ARGUMENT. Neither ever runs the function, and
+// neither hangs.
+async function testJsCall() {
+    await withManager('jscall', null, manager => {
+        const js = makeJsWork();
+        GLib.test_expect_message?.('Gjs', GLib.LogLevelFlags.LEVEL_CRITICAL, '*');
+        assertThrowsGError(() => manager.call(null, js, null), TETHER_ERROR,
+            Tether.Error.ABANDONED, 'call()');
+        assertThrowsRejectedJs(() => manager.call_with_closure(null, js, null),
+            'call_with_closure()');
+        assertEqual(js.ran, false, 'the JS function never ran');
+        assertStillWorking(manager);
+    });
+}
+
 runTests([
     ['work runs on the manager\'s thread, named tether:<id>', testWorkRunsOnManagerThread],
     ['callbacks and notifications arrive on the JS thread', testCallbacksOnJsThread],
@@ -311,4 +330,5 @@ runTests([
     ['a JS function is rejected before the running and task-type checks', testJsCheckComesFirst],
     ['200 JS functions with garbage collection in between are all rejected', testManyJsFunctionsWithGc],
     ['C work and rejected JS functions interleave', testCWorkAfterMisuse],
+    ['call() and call_with_closure() never run a JS function', testJsCall],
 ]);

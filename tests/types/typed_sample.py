@@ -64,6 +64,11 @@ def keyword_forms(manager: Tether.LoopManager, cancellable: Gio.Cancellable) -> 
     assert_type(manager.submit(lambda: None), Tether.PythonFuture[None])
     assert_type(manager.submit(request_id.get), Tether.PythonFuture[str])
 
+    assert_type(manager.call(add, 1, 2, scale=3, task_type='render', cancellable=cancellable), int)
+    assert_type(manager.call(fetch, 5), str)
+    assert_type(manager.call(fetch(6), task_type='render'), str)
+    assert_type(manager.call(lambda: None), None)
+
     assert_type(manager.post(print, 'posted', task_type='render', end=''), None)
     assert_type(manager.post(fetch, 3), None)
 

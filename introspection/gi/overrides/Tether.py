@@ -49,6 +49,7 @@ Python ints.
 """
 
 import atexit
+import concurrent.futures
 import contextvars
 import ctypes
 import functools
@@ -494,6 +495,120 @@ def submit(self, *args, **kwargs):
     return _lane.submit(self, args[0], args[1:], kwargs, task_type, cancellable)
 
 
+_call = Tether.LoopManager.call
+_call_with_closure = Tether.LoopManager.call_with_closure
+
+
+def call(self, *args, **kwargs):
+    """``call(fn, /, *args, task_type=None, cancellable=None, **kwargs)`` ->
+    what ``fn(*args, **kwargs)`` returned, having run it on the manager's
+    thread; raises what it raised. One blocking round trip, in one GI call:
+    the GIL is released for all of it, so the manager's thread takes it
+    without waiting, and no future is made. ``fn`` runs in the caller's
+    :mod:`contextvars` context (copied) with the manager's asyncio loop
+    running; an ``async def`` function (or a coroutine object) runs as a
+    Task on that loop and ``call()`` returns when it has ended. Jobs queued
+    before this one run first.
+
+    There is no timeout: ``fn`` and its arguments are the caller's until it
+    returns. ``cancellable`` withdraws the job while it is queued
+    (``concurrent.futures.CancelledError``) and only fires the work's
+    cancellable once it runs. For a job that may be given up on,
+    ``submit()`` it and wait with a timeout instead. Ctrl-C in the main
+    thread is seen once the call returns. With the manager's ``wait_spin``
+    and ``loop_spin`` set, both threads spin instead of sleeping: the
+    fastest round trip from Python (see tests/bench/tether-bench.py).
+
+    On the manager's own thread it raises :class:`Tether.WouldDeadlockError`
+    at once, as does a call that would close a cycle of managers waiting on
+    each other (nothing runs then).
+
+    ``call(task_type, func, func_data, cancellable)`` (first argument a str
+    or None) is the C API as is: ``func(work, func_data)`` ends through
+    ``work.return_*()``, the result is ``(ok, value)``, and each call leaks
+    PyGObject 3.42's callback closure; the keyword form does not."""
+    # The round trip is a few microseconds: the checks stay inline.
+    if not args or args[0] is None or type(args[0]) is str:
+        if not args and 'func' not in kwargs:
+            raise TypeError('call() takes the function to call')
+        return _call(self, *args, **kwargs)
+    fn = args[0]
+    fn_args = args[1:]
+    if kwargs:
+        task_type = kwargs.pop('task_type', None)
+        cancellable = kwargs.pop('cancellable', None)
+        _check_keyword_options('call()', task_type, cancellable)
+    else:
+        task_type = cancellable = None
+    if type(fn) is _aio.CoroutineType:
+        if _aio.is_lone_coroutine('call()', fn, fn_args or kwargs):
+            fn = _aio.CoroutineWork(fn)
+    elif not callable(fn):
+        raise TypeError('call(): fn must be callable, not %r' % (fn,))
+    box = _CallBox()
+    debug = _managers.get(hash(self)) or _manager_state(self)
+    run = functools.partial(contextvars.copy_context().run, _call_body, box, debug, fn, fn_args,
+                            kwargs)
+
+    try:
+        # A GClosure, not a GI callback: PyGObject 3.42 leaks a libffi
+        # closure (~110 bytes) per callback it passes, none per GClosure.
+        _call_with_closure(self, task_type, run, cancellable)
+    except GLib.Error as error:
+        _refused(fn)
+        if box.exception is not None:
+            raise box.exception from None
+        if error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED):
+            raise concurrent.futures.CancelledError(error.message) from None
+        raise _errors.translate(error) from None
+    if box.exception is not None:
+        raise box.exception
+    return box.value
+
+
+class _CallBox:
+    """The outcome of a keyword ``call()``, set on the manager's thread:
+    it stays in Python, so nothing is boxed into a GValue."""
+
+    __slots__ = ('value', 'exception')
+
+    def __init__(self):
+        self.value = None
+        self.exception = None
+
+    def set_result(self, work, value):
+        self.value = value
+        work.return_value(None)
+
+    def fail(self, exc):
+        self.exception = exc
+        return _error_for(exc)
+
+
+def _call_body(box, debug, fn, args, kwargs, work):
+    if not getattr(_pinned, 'pinned', False):
+        _pin_thread_state()
+    if debug.flags:
+        work.set_name(_work_name(fn))
+    try:
+        loop = _aio.enter()
+        value = fn(*args, **kwargs)
+        if type(value) is _aio.CoroutineType:
+            _aio.run_task(loop, work, value, box, (box.set_result, box.fail))
+            return
+    except BaseException as exc:
+        # As for submit(): a KeyboardInterrupt or SystemExit raised by the
+        # work is its outcome, raised again in the caller. The C job ends
+        # failed (or cancelled) so that the manager's stats count it.
+        work.return_error(box.fail(exc))
+        return
+    # The value stays here; the C work ends with none. Explicitly: a
+    # traceback kept alive by the work (a caught exception's) holds this
+    # frame and so the Work, which would keep an unreturned call waiting.
+    box.value = value
+    work.return_value(None)
+
+
 def _spread(run):
     """GI passes a work function's data as one argument when, as in
     ``submit()``, the cancellable follows it in C: the tuple is spread here."""
@@ -748,6 +863,7 @@ stop_within.__doc__ = (_stop_within.__doc__ or '') + '\n\n' + stop_within.__doc_
 
 
 Tether.LoopManager.submit = submit
+Tether.LoopManager.call = call
 Tether.LoopManager.submit_full = _c_submit_full
 Tether.LoopManager.post_full = _c_post_full
 Tether.LoopManager.submit_after = submit_after

@@ -59,6 +59,14 @@ _MAX_CALLBACKS = 4096
 
 _get_running_loop = _events._get_running_loop
 _set_running_loop = _events._set_running_loop
+
+# The loop this thread's Python thread state has installed as its running
+# loop. asyncio's own _get_running_loop() calls getpid() each time (to
+# notice a fork), a system call that costs over a microsecond on a VM; this
+# is read instead on the paths every job takes. It lives in the thread
+# state, as the running loop does, so a thread state made afresh (no pin)
+# reads None here and installs the loop again.
+_installed = threading.local()
 _get_ident = threading.get_ident
 _monotonic = time.monotonic
 CoroutineType = types.CoroutineType
@@ -351,7 +359,7 @@ class TetherEventLoop(asyncio.SelectorEventLoop):
         self._wake_on_soon = False
         self._dispatching = True
         try:
-            if _get_running_loop() is not self:
+            if getattr(_installed, 'loop', None) is not self:
                 self._install()
             if self._selector._tags:
                 self._process_events(self._selector.ready())
@@ -471,6 +479,7 @@ class TetherEventLoop(asyncio.SelectorEventLoop):
     def _install(self):
         self._thread_id = _get_ident()
         _set_running_loop(self)
+        _installed.loop = self
         sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter_hook,
                                finalizer=self._asyncgen_finalizer_hook)
         self._set_coroutine_origin_tracking(self._debug)
@@ -492,6 +501,7 @@ class TetherEventLoop(asyncio.SelectorEventLoop):
                 source.destroy()
                 if _get_running_loop() is self:
                     _set_running_loop(None)
+                    _installed.loop = None
                     sys.set_asyncgen_hooks(None, None)
                     self._set_coroutine_origin_tracking(False)
                 self._thread_id = None
@@ -610,7 +620,7 @@ def enter():
     """Before Python work runs on a manager's thread: its loop is the
     thread's running loop. Returns the loop."""
     loop = _by_thread.get(_get_ident())
-    if loop is None or _get_running_loop() is not loop:
+    if loop is None or getattr(_installed, 'loop', None) is not loop:
         return current_loop()
     return loop
 
