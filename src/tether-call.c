@@ -130,16 +130,22 @@ call_outcome (CallWaiter  *waiter,
 }
 
 /* The function of tether_call_run_closure(): @closure is called with the
- * work handle as its one parameter, as GLib calls a signal's closure. */
+ * work handle as its one parameter, as GLib calls a signal's closure, and
+ * may return %TRUE to say it is done: then, if it ended nothing, the work
+ * ends with no value here, without a binding's call back into C for it. */
 static void
 closure_trampoline (TetherWork *work,
                     gpointer    data)
 {
   GValue param = G_VALUE_INIT;
+  GValue done = G_VALUE_INIT;
 
   g_value_init (&param, TETHER_TYPE_WORK);
   g_value_set_object (&param, work);
-  g_closure_invoke (data, NULL, 1, &param, NULL);
+  g_value_init (&done, G_TYPE_BOOLEAN);
+  g_closure_invoke (data, &done, 1, &param, NULL);
+  if (g_value_get_boolean (&done) && !tether_work_is_done (work))
+    tether_work_return_value (work, NULL);
   g_value_unset (&param);
 }
 

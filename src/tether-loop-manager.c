@@ -1860,8 +1860,8 @@ tether_loop_manager_call (TetherLoopManager  *self,
  * @self: a [class@Tether.LoopManager]
  * @task_type: (nullable): the submission's task type
  * @closure: the work: a [struct@GObject.Closure] called on the manager's
- *   thread with the [class@Tether.Work] as its one parameter; what it
- *   returns is ignored
+ *   thread with the [class@Tether.Work] as its one parameter, which may
+ *   return a boolean: %TRUE if it is done, see below
  * @cancellable: (nullable): as for [method@Tether.LoopManager.call]
  * @result: (out caller-allocates) (optional): as for
  *   [method@Tether.LoopManager.call]
@@ -1880,11 +1880,14 @@ tether_loop_manager_call (TetherLoopManager  *self,
  * this returns, on the calling thread. A C closure without a marshaller is
  * called as a [callback@Tether.WorkFunc]: the work, then the closure's
  * data. The closure ends its work as a function given to
- * [method@Tether.LoopManager.call] does, through the [class@Tether.Work]:
- * dropping the last reference to it unreturned ends the call with
+ * [method@Tether.LoopManager.call] does, through the [class@Tether.Work],
+ * or by returning %TRUE, which ends the work with no value if it has not
+ * ended (a binding saves a call back into C; the Python override keeps the
+ * value on its side). Returning %FALSE or nothing and dropping the last
+ * reference to the work unreturned ends the call with
  * %TETHER_ERROR_ABANDONED; a reference kept (by a binding's lingering
- * exception traceback, say) keeps the call waiting until it is returned
- * or dropped.
+ * exception traceback, say) keeps the call waiting until the work is
+ * returned or dropped.
  *
  * GJS runs JavaScript only on its own thread, so in a process that has
  * loaded GJS only a C closure without a marshaller is taken; any other

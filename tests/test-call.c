@@ -552,6 +552,13 @@ closure_work (TetherWork *work,
   tether_work_return_string (work, user_data);
 }
 
+static gboolean
+say_done (TetherWork *work,
+          gpointer    user_data)
+{
+  return GPOINTER_TO_INT (user_data);
+}
+
 static void
 test_call_closure (void)
 {
@@ -568,6 +575,20 @@ test_call_closure (void)
   g_assert_cmpstr (g_value_get_string (&value), ==, "hello");
   g_assert_cmpuint (closure->ref_count, ==, 1);
   g_closure_unref (closure);
+  g_value_unset (&value);
+
+  /* A closure returning TRUE is done: its work ends with no value. One
+   * returning FALSE without ending it has dropped it: abandoned. */
+  closure = g_cclosure_new (G_CALLBACK (say_done), GINT_TO_POINTER (TRUE), NULL);
+  g_closure_set_marshal (closure, g_cclosure_marshal_generic);
+  g_assert_true (tether_loop_manager_call_with_closure (manager, NULL, closure, NULL, &value, &error));
+  g_assert_no_error (error);
+  g_assert_true (G_VALUE_HOLDS_POINTER (&value));
+  g_value_unset (&value);
+  closure = g_cclosure_new (G_CALLBACK (say_done), GINT_TO_POINTER (FALSE), NULL);
+  g_closure_set_marshal (closure, g_cclosure_marshal_generic);
+  g_assert_false (tether_loop_manager_call_with_closure (manager, NULL, closure, NULL, NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_ABANDONED);
   tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
   watchdog_disarm ();
 }

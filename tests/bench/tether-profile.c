@@ -3,10 +3,10 @@
  * where these VMs have no hardware counters: `post N` posts N jobs in bursts
  * of 100 that the manager's thread keeps up with (as in steady state: under
  * valgrind threads take turns, and one unbroken stream would only measure an
- * ever deeper queue); `submit N` makes N submit + wait round trips. Two runs
+ * ever deeper queue); `submit N` makes N submit + wait round trips, `call N`
+ * N blocking calls (tether_loop_manager_call()). Two runs
  * with different N give the instructions per job as the difference over the
- * difference (tests/bench/callgrind-per-job does that). Only public API from
- * Tether 0.1 on, so the same file builds against older versions too. */
+ * difference (tests/bench/callgrind-per-job does that). Only public API. */
 #include <tether.h>
 
 #include <stdlib.h>
@@ -43,9 +43,10 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   guint n;
 
-  if (argc != 3 || (strcmp (argv[1], "post") != 0 && strcmp (argv[1], "submit") != 0))
+  if (argc != 3 || (strcmp (argv[1], "post") != 0 && strcmp (argv[1], "submit") != 0 &&
+                    strcmp (argv[1], "call") != 0))
     {
-      g_printerr ("usage: %s post|submit N\n", argv[0]);
+      g_printerr ("usage: %s post|submit|call N\n", argv[0]);
       return 2;
     }
   n = (guint) strtoul (argv[2], NULL, 10);
@@ -62,6 +63,11 @@ main (int   argc,
             g_error ("%s", error->message);
           if ((i + 1) % 100 == 0)
             wait_for_count ((gint) i + 1);
+        }
+      else if (argv[1][0] == 'c')
+        {
+          if (!tether_loop_manager_call (manager, "profile", work_job, NULL, NULL, NULL, &error))
+            g_error ("%s", error->message);
         }
       else
         {

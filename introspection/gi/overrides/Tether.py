@@ -549,6 +549,8 @@ def call(self, *args, **kwargs):
     debug = _managers.get(hash(self)) or _manager_state(self)
     run = functools.partial(contextvars.copy_context().run, _call_body, box, debug, fn, fn_args,
                             kwargs)
+    # run(work) returns True once fn has returned a value (the work is
+    # done), None otherwise (it raised, or a Task ends the work later).
 
     try:
         # A GClosure, not a GI callback: PyGObject 3.42 leaks a libffi
@@ -602,11 +604,12 @@ def _call_body(box, debug, fn, args, kwargs, work):
         # failed (or cancelled) so that the manager's stats count it.
         work.return_error(box.fail(exc))
         return
-    # The value stays here; the C work ends with none. Explicitly: a
-    # traceback kept alive by the work (a caught exception's) holds this
-    # frame and so the Work, which would keep an unreturned call waiting.
+    # The value stays here; True tells C the work is done (it ends with no
+    # value there), explicitly: a traceback kept alive by the work (a
+    # caught exception's) holds this frame and so the Work, which would
+    # keep an unreturned call waiting.
     box.value = value
-    work.return_value(None)
+    return True
 
 
 def _spread(run):
