@@ -34,6 +34,22 @@ void          tether_future_complete (TetherFuture *self,
 void          tether_future_report_progress (TetherFuture *self,
                                              GVariant     *progress);
 
+/* For a future completed by code whose producer can tell that a blocking
+ * wait could never end (a pool: see tether-pool.c): @begin runs before a
+ * blocking wait and may refuse it with an error; @end runs after a wait
+ * @begin let through. Both get the future's cancel data. */
+typedef struct
+{
+  gboolean (*begin) (TetherFuture  *future,
+                     gpointer       data,
+                     GError       **error);
+  void     (*end)   (TetherFuture  *future,
+                     gpointer       data);
+} TetherFutureWaitHooks;
+
+void          tether_future_set_wait_hooks (TetherFuture                *self,
+                                            const TetherFutureWaitHooks *hooks);
+
 /* What a job needs of its future. */
 extern const TetherJobSinkFuncs tether_future_sink;
 

@@ -79,6 +79,7 @@ struct _TetherFuture
   TetherFutureCancelFunc cancel_func;  /* tether_future_cancel(); NULL: end it cancelled */
   gpointer            cancel_data;
   GDestroyNotify      cancel_destroy;
+  const TetherFutureWaitHooks *wait_hooks;  /* set before the future is shared */
 };
 
 enum {
@@ -333,6 +334,15 @@ tether_future_try_complete (TetherFuture *self,
     }
   tether_future_complete (self, value, error);
   return TRUE;
+}
+
+/* Before @self (made by tether_future_new_detached()) is handed out. */
+void
+tether_future_set_wait_hooks (TetherFuture                *self,
+                              const TetherFutureWaitHooks *hooks)
+{
+  g_assert (self->job == NULL);
+  self->wait_hooks = hooks;
 }
 
 /* Whether @self ends by code rather than by a job. */
@@ -767,6 +777,10 @@ tether_future_wait (TetherFuture  *self,
       return FALSE;
     }
 
+  if (timeout_usec != 0 && self->wait_hooks != NULL &&
+      !self->wait_hooks->begin (self, self->cancel_data, error))
+    return FALSE;
+
   if (timeout_usec != 0)
     {
       TetherCore *waiter = tether_core_get_current ();
@@ -780,6 +794,8 @@ tether_future_wait (TetherFuture  *self,
                        _("Waiting here would deadlock: %s each wait for the next; the work still "
                          "runs: use Future.wait_async() instead"),
                        cycle);
+          if (self->wait_hooks != NULL)
+            self->wait_hooks->end (self, self->cancel_data);
           return FALSE;
         }
       deadline = timeout_usec > 0 ? tether_time_after (timeout_usec) : -1;
@@ -799,6 +815,8 @@ tether_future_wait (TetherFuture  *self,
        * no longer touches the event. */
       g_cancellable_disconnect (cancellable, handler);
       tether_core_end_wait ();
+      if (self->wait_hooks != NULL)
+        self->wait_hooks->end (self, self->cancel_data);
     }
 
   if (!tether_future_is_done (self))

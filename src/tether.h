@@ -16,6 +16,7 @@ G_BEGIN_DECLS
 # include "tether-promise.h"
 # include "tether-lineage.h"
 # include "tether-loop-manager.h"
+# include "tether-pool.h"
 # include "tether-registry.h"
 #undef TETHER_INSIDE
 

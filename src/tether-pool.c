@@ -1,0 +1,1188 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "tether-error.h"
+#include "tether-future-private.h"
+#include "tether-gjs-private.h"
+#include "tether-job-private.h"
+#include "tether-i18n-private.h"
+#include "tether-pool.h"
+
+/**
+ * TetherPool:
+ *
+ * A fixed number of loop threads behind one queue: N
+ * [class@Tether.LoopManager]s, each a thread with its own
+ * [struct@GLib.MainContext], that take work from a queue they share.
+ *
+ * A manager is one thread with one queue, right for a domain that must stay
+ * serial (one connection, one cache, one GTK-facing model). A pool is for
+ * independent jobs: queued work goes to whichever thread is idle, in FIFO
+ * order, and a long job never holds up queued work while another thread of
+ * the pool is idle, because a thread is given a job only when it has none.
+ *
+ * ```c
+ * g_autoptr(TetherPool) pool = tether_pool_new ("hashing", 4);
+ * g_autoptr(TetherFuture) future = NULL;
+ *
+ * if (!tether_pool_start (pool, NULL, &error))
+ *   return FALSE;
+ * future = tether_pool_submit (pool, NULL, hash_file_work, g_strdup (path), g_free,
+ *                              cancellable, &error);
+ * ...
+ * tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+ * ```
+ *
+ * Inside work, the thread is a manager's thread like any other:
+ * [func@Tether.LoopManager.ref_current] returns that thread's manager, its
+ * context is the thread-default one (so GIO calls started there complete
+ * there), and work that must follow up on the same thread (the callback of
+ * such a GIO call) is submitted to that manager directly.
+ *
+ * The size is fixed when the pool is made: elastic sizing (threads retiring
+ * after an idle timeout) would make "the thread this GIO call completes on"
+ * disappear under work that targets it. A blocking wait, on a pool thread,
+ * for a future of the same pool is refused with %TETHER_ERROR_WOULD_DEADLOCK
+ * when no other thread of the pool could ever run the work: when every other
+ * thread is itself blocked in such a wait, or the wait would close a cycle of
+ * pool threads waiting on each other's running work. Waits that go through
+ * other managers are not followed (see [method@Tether.Future.wait]).
+ *
+ * Every accepted submission ends exactly once: it runs, fails, or ends
+ * cancelled (a CANCEL stop, its cancellable, [method@Tether.Future.cancel]).
+ *
+ * Since: 1.0
+ */
+
+typedef enum
+{
+  ITEM_QUEUED,    /* in the pool's queue */
+  ITEM_ASSIGNED,  /* handed to a thread's manager */
+  ITEM_DONE,
+} ItemState;
+
+typedef struct _PoolItem PoolItem;
+
+struct _PoolItem
+{
+  gatomicrefcount  ref_count;
+  TetherPool      *pool;           /* a reference */
+  char            *task_type;
+  TetherWorkFunc   func;           /* a submission */
+  TetherFunc       post_func;      /* or a post */
+  gpointer         func_data;
+  GDestroyNotify   func_data_destroy;  /* atomic: taken by item_release_data() */
+  GMainContext    *home;           /* where func_data_destroy runs, if not where it is taken */
+  GCancellable    *cancellable;    /* the caller's */
+  gulong           cancel_id;
+  TetherFuture    *future;         /* the caller's; a reference until the outcome is in */
+  /* Pool lock: */
+  ItemState        state;
+  TetherFuture    *inner;          /* the thread's manager's future, once assigned */
+  guint            worker;         /* the thread it was handed to */
+  gboolean         running;        /* its function runs on that thread now */
+  gboolean         cancel_requested;
+  GList            link;           /* in the queue, while ITEM_QUEUED */
+  int              started;        /* atomic: its function was called */
+  gboolean         javascript;     /* a GJS function: refused */
+};
+
+typedef struct
+{
+  TetherLoopManager *manager;
+  gboolean           busy;         /* has a job of the pool */
+  PoolItem          *waiting_on;   /* blocked in a wait for this item, or NULL */
+} Worker;
+
+struct _TetherPool
+{
+  GObject         parent_instance;
+
+  char           *id;
+  guint           n_threads;
+
+  GMutex          lock;
+  GCond           cond;            /* a thread went idle, or a stop ended */
+  gboolean        running;         /* accepting work */
+  gboolean        started;         /* threads exist */
+  guint           n_stopping;      /* stop() calls in progress */
+  char           *task_type;
+  Worker         *workers;         /* n_threads, while started */
+  guint           n_idle;
+  GQueue          queue;           /* PoolItem, FIFO */
+};
+
+enum {
+  PROP_0,
+  PROP_ID,
+  PROP_N_THREADS,
+  N_PROPS
+};
+
+static GParamSpec *properties [N_PROPS];
+
+G_DEFINE_FINAL_TYPE (TetherPool, tether_pool, G_TYPE_OBJECT)
+
+static void pool_pump (TetherPool *self);
+
+/* Items */
+
+static PoolItem *
+item_ref (PoolItem *item)
+{
+  g_atomic_ref_count_inc (&item->ref_count);
+  return item;
+}
+
+/* Once the function has returned or will never run: its data goes then,
+ * not with the last reference (which the caller's future may keep). */
+static void
+item_release_data (PoolItem *item)
+{
+  GDestroyNotify destroy = g_atomic_pointer_exchange (&item->func_data_destroy, NULL);
+
+  if (destroy != NULL)
+    tether_release_func_data (item->home, item->func_data, destroy);
+}
+
+static void
+item_unref (gpointer data)
+{
+  PoolItem *item = data;
+
+  if (!g_atomic_ref_count_dec (&item->ref_count))
+    return;
+  g_assert (item->future == NULL);
+  item_release_data (item);
+  g_clear_object (&item->cancellable);
+  g_clear_object (&item->inner);
+  g_clear_pointer (&item->home, g_main_context_unref);
+  g_free (item->task_type);
+  g_object_unref (item->pool);
+  g_free (item);
+}
+
+/* Any thread, once: the outcome goes to the caller's future, which the item
+ * then lets go of (the future holds the item, for cancel(), until it is
+ * finalized: letting go here breaks that cycle). */
+static void
+item_finish (PoolItem *item,
+             GValue   *value,
+             GError   *error)
+{
+  TetherFuture *future;
+  gulong cancel_id;
+
+  g_mutex_lock (&item->pool->lock);
+  item->state = ITEM_DONE;
+  future = g_steal_pointer (&item->future);
+  cancel_id = item->cancel_id;
+  item->cancel_id = 0;
+  g_mutex_unlock (&item->pool->lock);
+
+  /* Not g_cancellable_disconnect(): this may run inside the handler. */
+  if (cancel_id != 0)
+    g_signal_handler_disconnect (item->cancellable, cancel_id);
+  if (!g_atomic_int_get (&item->started))
+    item_release_data (item);
+  if (future != NULL)
+    {
+      tether_future_try_complete (future, value, error);
+      g_object_unref (future);
+    }
+  else
+    {
+      if (value != NULL)
+        {
+          g_value_unset (value);
+          g_free (value);
+        }
+      g_clear_error (&error);
+    }
+}
+
+static GError *
+cancelled_error (TetherPool *self,
+                 const char *why)
+{
+  return g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                      _("Work on pool '%s' was cancelled before it started (%s)"),
+                      self->id, why);
+}
+
+/* Any thread: what cancelling the caller's future, or its cancellable,
+ * does. Queued, the item ends cancelled here; handed to a thread, that
+ * thread's job is cancelled (it ends at once if not started, and sees its
+ * cancellable fire if it runs). */
+static void
+item_cancel (PoolItem   *item,
+             const char *why)
+{
+  TetherPool *self = item->pool;
+  g_autoptr(TetherFuture) inner = NULL;
+  gboolean unqueued = FALSE;
+
+  g_mutex_lock (&self->lock);
+  if (item->state == ITEM_QUEUED)
+    {
+      g_queue_unlink (&self->queue, &item->link);
+      item->state = ITEM_DONE;
+      unqueued = TRUE;
+    }
+  else if (item->state == ITEM_ASSIGNED)
+    {
+      item->cancel_requested = TRUE;
+      if (item->inner != NULL)
+        inner = g_object_ref (item->inner);
+    }
+  g_mutex_unlock (&self->lock);
+
+  if (unqueued)
+    {
+      item_finish (item, NULL, cancelled_error (self, why));
+      item_unref (item);                    /* the queue's */
+    }
+  else if (inner != NULL)
+    {
+      tether_future_cancel (inner);
+    }
+}
+
+static void
+future_cancelled (TetherFuture *future,
+                  gpointer      data)
+{
+  item_cancel (data, "Future.cancel() was called");
+}
+
+static void
+user_cancelled (GCancellable *cancellable,
+                gpointer      data)
+{
+  item_cancel (data, "its cancellable was cancelled");
+}
+
+/* Blocking waits on a pool's future from that pool's own threads. */
+
+static gboolean
+current_worker (TetherPool *self,
+                guint      *index)
+{
+  g_autoptr(TetherLoopManager) current = tether_loop_manager_ref_current ();
+
+  if (current == NULL || !self->started)
+    return FALSE;
+  for (guint i = 0; i < self->n_threads; i++)
+    if (self->workers[i].manager == current)
+      {
+        *index = i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* Pool lock held. Whether thread @me blocking until @item ends could never
+ * end: the chain of threads running items that wait for items leads back
+ * to @me, or to a queued item while every other thread is blocked too. */
+static gboolean
+wait_would_deadlock_locked (TetherPool *self,
+                            guint       me,
+                            PoolItem   *item)
+{
+  guint n_waiting = 0;
+
+  for (guint i = 0; i < self->n_threads; i++)
+    if (self->workers[i].waiting_on != NULL)
+      n_waiting++;
+
+  for (guint steps = 0; item != NULL && steps <= self->n_threads; steps++)
+    {
+      Worker *worker;
+
+      if (item->state == ITEM_QUEUED)
+        return n_waiting + 1 >= self->n_threads;
+      if (item->state != ITEM_ASSIGNED || !item->running)
+        return FALSE;       /* done, not started yet, or deferred past its function */
+      if (item->worker == me)
+        return TRUE;
+      worker = &self->workers[item->worker];
+      item = worker->waiting_on;
+    }
+  return FALSE;
+}
+
+static gboolean
+item_wait_begin (TetherFuture  *future,
+                 gpointer       data,
+                 GError       **error)
+{
+  PoolItem *item = data;
+  TetherPool *self = item->pool;
+  gboolean refused = FALSE;
+  guint me;
+
+  g_mutex_lock (&self->lock);
+  if (current_worker (self, &me))
+    {
+      refused = wait_would_deadlock_locked (self, me, item);
+      if (!refused)
+        self->workers[me].waiting_on = item;
+    }
+  g_mutex_unlock (&self->lock);
+
+  if (refused)
+    g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
+                 _("Future.wait() on a thread of pool '%s' would deadlock: no other thread of the "
+                   "pool can run the work waited for (they are all waiting too); the work is still "
+                   "queued: use Future.wait_async() instead"),
+                 self->id);
+  return !refused;
+}
+
+static void
+item_wait_end (TetherFuture *future,
+               gpointer      data)
+{
+  PoolItem *item = data;
+  TetherPool *self = item->pool;
+  guint me;
+
+  g_mutex_lock (&self->lock);
+  if (current_worker (self, &me) && self->workers[me].waiting_on == item)
+    self->workers[me].waiting_on = NULL;
+  g_mutex_unlock (&self->lock);
+}
+
+static const TetherFutureWaitHooks item_wait_hooks = {
+  .begin = item_wait_begin,
+  .end = item_wait_end,
+};
+
+/* Threads */
+
+/* Any thread: thread @index has no job of the pool any more. */
+static void
+worker_idle (TetherPool *self,
+             guint       index)
+{
+  g_mutex_lock (&self->lock);
+  if (self->started && self->workers[index].busy)
+    {
+      self->workers[index].busy = FALSE;
+      self->n_idle++;
+      g_cond_broadcast (&self->cond);
+    }
+  g_mutex_unlock (&self->lock);
+  pool_pump (self);
+}
+
+/* A pool thread: runs the item's function. The thread is free for the next
+ * item as soon as the function returns, even if it kept its work to end
+ * later. */
+static void
+item_run (TetherWork *work,
+          gpointer    data)
+{
+  PoolItem *item = data;
+  TetherPool *self = item->pool;
+
+  g_atomic_int_set (&item->started, TRUE);
+  g_mutex_lock (&self->lock);
+  item->running = TRUE;
+  g_mutex_unlock (&self->lock);
+
+  if (item->post_func != NULL)
+    {
+      item->post_func (item->func_data);
+      tether_work_return_value (work, NULL);
+    }
+  else
+    {
+      item->func (work, item->func_data);
+    }
+
+  g_mutex_lock (&self->lock);
+  item->running = FALSE;
+  g_mutex_unlock (&self->lock);
+  item_release_data (item);
+  worker_idle (self, item->worker);
+}
+
+/* The thread's future ended, on whatever thread ended it: its outcome is
+ * the item's. If the function never ran (cancelled before it started), the
+ * thread is free now. */
+static void
+inner_done (TetherFuture *inner,
+            gpointer      data)
+{
+  PoolItem *item = data;
+  GValue *value = NULL;
+  GError *error = tether_future_dup_error (inner);
+
+  if (error == NULL)
+    {
+      const GValue *result = tether_future_get_value (inner);
+
+      if (result != NULL)
+        {
+          value = g_new0 (GValue, 1);
+          g_value_init (value, G_VALUE_TYPE (result));
+          g_value_copy (result, value);
+        }
+    }
+  item_finish (item, value, error);
+  if (!g_atomic_int_get (&item->started))
+    worker_idle (item->pool, item->worker);
+  item_unref (item);
+}
+
+/* Hands @item (whose queue reference the caller passes on) to thread
+ * @index, which is idle and marked busy for it. */
+static void
+pool_assign (TetherPool        *self,
+             TetherLoopManager *manager,
+             guint              index,
+             PoolItem          *item)
+{
+  g_autoptr(GError) error = NULL;
+  TetherFuture *inner;
+  gboolean cancel_now;
+
+  inner = tether_loop_manager_submit (manager, item->task_type, item_run, item_ref (item),
+                                      item_unref, item->cancellable, &error);
+  if (inner == NULL)
+    {
+      /* The thread's manager stopped under a stop of the pool. */
+      item_finish (item, NULL, cancelled_error (self, "the pool was stopped"));
+      worker_idle (self, index);
+      item_unref (item);
+      return;
+    }
+
+  g_mutex_lock (&self->lock);
+  item->inner = g_object_ref (inner);
+  cancel_now = item->cancel_requested;
+  g_mutex_unlock (&self->lock);
+
+  tether_future_listen (inner, inner_done, item);   /* the queue's reference */
+  if (cancel_now)
+    tether_future_cancel (inner);
+  g_object_unref (inner);
+}
+
+/* Any thread, no lock held: hands queued items to idle threads, oldest
+ * first, until one runs out. */
+static void
+pool_pump (TetherPool *self)
+{
+  for (;;)
+    {
+      g_autoptr(TetherLoopManager) manager = NULL;
+      PoolItem *item = NULL;
+      guint index = 0;
+
+      g_mutex_lock (&self->lock);
+      if (self->started && self->n_idle > 0 && !g_queue_is_empty (&self->queue))
+        {
+          for (index = 0; index < self->n_threads; index++)
+            if (!self->workers[index].busy)
+              break;
+          g_assert (index < self->n_threads);
+          item = g_queue_pop_head_link (&self->queue)->data;
+          item->state = ITEM_ASSIGNED;
+          item->worker = index;
+          self->workers[index].busy = TRUE;
+          self->n_idle--;
+          manager = g_object_ref (self->workers[index].manager);
+        }
+      g_mutex_unlock (&self->lock);
+
+      if (item == NULL)
+        return;
+      pool_assign (self, manager, index, item);
+    }
+}
+
+/* Pool lock held. */
+static gboolean
+check_accepting_locked (TetherPool  *self,
+                        const char  *task_type,
+                        GError     **error)
+{
+  if (!self->running)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING,
+                   _("Pool '%s' is not running; call Pool.start() before submitting work"),
+                   self->id);
+      return FALSE;
+    }
+  if (self->task_type != NULL && g_strcmp0 (self->task_type, task_type) != 0)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
+                   _("Pool '%s' runs with task type '%s' and refuses '%s'; submit with '%s'"),
+                   self->id, self->task_type, task_type != NULL ? task_type : "(none)",
+                   self->task_type);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static PoolItem *
+item_new (TetherPool     *self,
+          const char     *task_type,
+          gpointer        func_data,
+          GDestroyNotify  func_data_destroy,
+          GCancellable   *cancellable)
+{
+  PoolItem *item = g_new0 (PoolItem, 1);
+
+  g_atomic_ref_count_init (&item->ref_count);
+  item->pool = g_object_ref (self);
+  item->task_type = g_strdup (task_type);
+  item->func_data = func_data;
+  item->func_data_destroy = func_data_destroy;
+  item->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  item->javascript = tether_func_data_is_javascript (func_data_destroy, &item->home);
+  item->link.data = item;
+  item->state = ITEM_QUEUED;
+  return item;
+}
+
+/* Queues @item (the caller's reference goes to the queue), or refuses it. */
+static gboolean
+pool_accept (TetherPool  *self,
+             PoolItem    *item,
+             GError     **error)
+{
+  if (item->javascript)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                   _("Pool '%s' cannot run a JavaScript function: GJS runs JavaScript only on its "
+                     "own thread; submit work written in C or Python"),
+                   self->id);
+      return FALSE;
+    }
+  g_mutex_lock (&self->lock);
+  if (!check_accepting_locked (self, item->task_type, error))
+    {
+      g_mutex_unlock (&self->lock);
+      return FALSE;
+    }
+  g_queue_push_tail_link (&self->queue, &item->link);
+  g_mutex_unlock (&self->lock);
+
+  /* Connected once queued, so that the handler finds it there; it runs at
+   * once if the cancellable has fired already. */
+  if (item->cancellable != NULL)
+    {
+      gulong id = g_cancellable_connect (item->cancellable, G_CALLBACK (user_cancelled),
+                                         item_ref (item), item_unref);
+
+      g_mutex_lock (&self->lock);
+      if (item->state != ITEM_DONE)
+        item->cancel_id = id;
+      g_mutex_unlock (&self->lock);
+      if (item->cancel_id == 0 && id != 0)
+        g_signal_handler_disconnect (item->cancellable, id);
+    }
+
+  pool_pump (self);
+  return TRUE;
+}
+
+/* GObject */
+
+static void
+tether_pool_finalize (GObject *object)
+{
+  TetherPool *self = (TetherPool *) object;
+
+  /* Every item holds the pool: none is left. */
+  g_assert (g_queue_is_empty (&self->queue));
+  if (self->workers != NULL)
+    for (guint i = 0; i < self->n_threads; i++)
+      g_clear_object (&self->workers[i].manager);
+  g_free (self->workers);
+  g_free (self->task_type);
+  g_free (self->id);
+  g_cond_clear (&self->cond);
+  g_mutex_clear (&self->lock);
+
+  G_OBJECT_CLASS (tether_pool_parent_class)->finalize (object);
+}
+
+/* The last reference went while running: a pool holds no reference to
+ * itself while idle, so it stops here, draining, as a manager's last unref
+ * does (queued items hold the pool, so the queue is empty by now). */
+static void
+tether_pool_dispose (GObject *object)
+{
+  TetherPool *self = (TetherPool *) object;
+
+  guint me;
+
+  g_mutex_lock (&self->lock);
+  if (self->started && current_worker (self, &me))
+    {
+      /* On one of its own threads, which a stop would wait for: the
+       * threads' managers go with the pool, and a manager's last unref
+       * drains it in the background. */
+      self->running = FALSE;
+      self->started = FALSE;
+    }
+  g_mutex_unlock (&self->lock);
+  if (self->started)
+    tether_pool_stop (self, TETHER_STOP_MODE_DRAIN);
+
+  G_OBJECT_CLASS (tether_pool_parent_class)->dispose (object);
+}
+
+static void
+tether_pool_get_property (GObject    *object,
+                          guint       prop_id,
+                          GValue     *value,
+                          GParamSpec *pspec)
+{
+  TetherPool *self = TETHER_POOL (object);
+
+  switch (prop_id)
+    {
+    case PROP_ID:
+      g_value_set_string (value, self->id);
+      break;
+    case PROP_N_THREADS:
+      g_value_set_uint (value, self->n_threads);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tether_pool_set_property (GObject      *object,
+                          guint         prop_id,
+                          const GValue *value,
+                          GParamSpec   *pspec)
+{
+  TetherPool *self = TETHER_POOL (object);
+
+  switch (prop_id)
+    {
+    case PROP_ID:
+      g_free (self->id);
+      self->id = g_value_dup_string (value);
+      break;
+    case PROP_N_THREADS:
+      self->n_threads = g_value_get_uint (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tether_pool_constructed (GObject *object)
+{
+  TetherPool *self = TETHER_POOL (object);
+  static guint counter;
+
+  G_OBJECT_CLASS (tether_pool_parent_class)->constructed (object);
+
+  if (self->id == NULL)
+    self->id = g_strdup_printf ("pool-%u", g_atomic_int_add (&counter, 1) + 1);
+  if (self->n_threads == 0)
+    self->n_threads = MAX (1, g_get_num_processors ());
+}
+
+static void
+tether_pool_class_init (TetherPoolClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->constructed = tether_pool_constructed;
+  object_class->dispose = tether_pool_dispose;
+  object_class->finalize = tether_pool_finalize;
+  object_class->get_property = tether_pool_get_property;
+  object_class->set_property = tether_pool_set_property;
+
+  /**
+   * TetherPool:id:
+   *
+   * The pool's name; its threads' managers are named `<id>/<n>`. %NULL at
+   * construction picks a unique `pool-<n>`.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_ID] =
+    g_param_spec_string ("id", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TetherPool:n-threads:
+   *
+   * How many threads the pool runs, fixed at construction; 0 at
+   * construction means g_get_num_processors().
+   *
+   * Since: 1.0
+   */
+  properties [PROP_N_THREADS] =
+    g_param_spec_uint ("n-threads", NULL, NULL, 0, 1024, 0,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+tether_pool_init (TetherPool *self)
+{
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  g_queue_init (&self->queue);
+}
+
+/* Public API */
+
+/**
+ * tether_pool_new:
+ * @id: (nullable): the pool's name, or %NULL for a unique one
+ * @n_threads: how many threads, at most 1024; 0 for one per processor
+ *
+ * Makes a pool, not yet started: see [method@Tether.Pool.start].
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer full): a new [class@Tether.Pool]
+ *
+ * Since: 1.0
+ */
+TetherPool *
+tether_pool_new (const char *id,
+                 guint       n_threads)
+{
+  g_return_val_if_fail (n_threads <= 1024, NULL);
+
+  return g_object_new (TETHER_TYPE_POOL, "id", id, "n-threads", n_threads, NULL);
+}
+
+/**
+ * tether_pool_get_id:
+ * @self: a [class@Tether.Pool]
+ *
+ * Gets the pool's name.
+ *
+ * Thread: any thread.
+ *
+ * Returns: the [property@Tether.Pool:id]
+ *
+ * Since: 1.0
+ */
+const char *
+tether_pool_get_id (TetherPool *self)
+{
+  g_return_val_if_fail (TETHER_IS_POOL (self), NULL);
+
+  return self->id;
+}
+
+/**
+ * tether_pool_get_n_threads:
+ * @self: a [class@Tether.Pool]
+ *
+ * Gets how many threads the pool runs while started.
+ *
+ * Thread: any thread.
+ *
+ * Returns: the [property@Tether.Pool:n-threads]
+ *
+ * Since: 1.0
+ */
+guint
+tether_pool_get_n_threads (TetherPool *self)
+{
+  g_return_val_if_fail (TETHER_IS_POOL (self), 0);
+
+  return self->n_threads;
+}
+
+/**
+ * tether_pool_is_running:
+ * @self: a [class@Tether.Pool]
+ *
+ * Checks whether the pool accepts work: started, and no stop has begun.
+ *
+ * Thread: any thread.
+ *
+ * Returns: %TRUE if submissions are accepted
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_pool_is_running (TetherPool *self)
+{
+  gboolean running;
+
+  g_return_val_if_fail (TETHER_IS_POOL (self), FALSE);
+
+  g_mutex_lock (&self->lock);
+  running = self->running;
+  g_mutex_unlock (&self->lock);
+  return running;
+}
+
+/**
+ * tether_pool_get_n_pending:
+ * @self: a [class@Tether.Pool]
+ *
+ * Counts the submissions waiting in the pool's queue for a thread to be
+ * idle. Work handed to a thread is not counted.
+ *
+ * Thread: any thread; the count may be out of date as soon as it returns.
+ *
+ * Returns: the number of queued submissions
+ *
+ * Since: 1.0
+ */
+guint
+tether_pool_get_n_pending (TetherPool *self)
+{
+  guint n;
+
+  g_return_val_if_fail (TETHER_IS_POOL (self), 0);
+
+  g_mutex_lock (&self->lock);
+  n = g_queue_get_length (&self->queue);
+  g_mutex_unlock (&self->lock);
+  return n;
+}
+
+/**
+ * tether_pool_get_n_idle:
+ * @self: a [class@Tether.Pool]
+ *
+ * Counts the pool's threads that have no job of the pool: 0 while stopped.
+ * A thread whose work function returned but kept its [class@Tether.Work]
+ * to end later is idle.
+ *
+ * Thread: any thread; the count may be out of date as soon as it returns.
+ *
+ * Returns: the number of idle threads
+ *
+ * Since: 1.0
+ */
+guint
+tether_pool_get_n_idle (TetherPool *self)
+{
+  guint n;
+
+  g_return_val_if_fail (TETHER_IS_POOL (self), 0);
+
+  g_mutex_lock (&self->lock);
+  n = self->started ? self->n_idle : 0;
+  g_mutex_unlock (&self->lock);
+  return n;
+}
+
+/**
+ * tether_pool_ref_thread:
+ * @self: a [class@Tether.Pool]
+ * @index: which thread, below [property@Tether.Pool:n-threads]
+ *
+ * Gets the manager of one of the pool's threads, to submit work that must
+ * run on that thread (most often the thread work is running on: use
+ * [func@Tether.LoopManager.ref_current] from inside the work). Work
+ * submitted to it directly is queued on that thread only, ahead of nothing
+ * of the pool's: the pool hands that thread its next job once the job it
+ * has returns.
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer full) (nullable): the thread's manager, or %NULL if the
+ *   pool has never been started
+ *
+ * Since: 1.0
+ */
+TetherLoopManager *
+tether_pool_ref_thread (TetherPool *self,
+                        guint       index)
+{
+  TetherLoopManager *manager = NULL;
+
+  g_return_val_if_fail (TETHER_IS_POOL (self), NULL);
+  g_return_val_if_fail (index < self->n_threads, NULL);
+
+  g_mutex_lock (&self->lock);
+  if (self->workers != NULL)
+    manager = g_object_ref (self->workers[index].manager);
+  g_mutex_unlock (&self->lock);
+  return manager;
+}
+
+/**
+ * tether_pool_start:
+ * @self: a [class@Tether.Pool]
+ * @task_type: (nullable): the only task type the pool accepts, or %NULL for
+ *   any
+ * @error: return location for an error
+ *
+ * Starts the pool's threads, each a [class@Tether.LoopManager] named
+ * `<id>/<n>` and started with @task_type. A stopped pool starts again with
+ * new threads.
+ *
+ * Thread: any thread.
+ *
+ * Returns: %TRUE once the threads run; %FALSE with
+ *   %TETHER_ERROR_ALREADY_RUNNING if the pool runs or is stopping
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_pool_start (TetherPool  *self,
+                   const char  *task_type,
+                   GError     **error)
+{
+  Worker *workers;
+
+  g_return_val_if_fail (TETHER_IS_POOL (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  workers = g_new0 (Worker, self->n_threads);
+  for (guint i = 0; i < self->n_threads; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("%s/%u", self->id, i);
+
+      workers[i].manager = tether_loop_manager_new (name);
+      if (!tether_loop_manager_start (workers[i].manager, task_type, error))
+        {
+          for (guint j = 0; j <= i; j++)
+            {
+              tether_loop_manager_stop (workers[j].manager, TETHER_STOP_MODE_CANCEL);
+              g_object_unref (workers[j].manager);
+            }
+          g_free (workers);
+          return FALSE;
+        }
+    }
+
+  g_mutex_lock (&self->lock);
+  if (self->started || self->n_stopping > 0)
+    {
+      g_mutex_unlock (&self->lock);
+      for (guint i = 0; i < self->n_threads; i++)
+        {
+          tether_loop_manager_stop (workers[i].manager, TETHER_STOP_MODE_DRAIN);
+          g_object_unref (workers[i].manager);
+        }
+      g_free (workers);
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_RUNNING,
+                   _("Pool '%s' is already running or stopping; call Pool.stop() and wait for it "
+                     "to return before starting it again"),
+                   self->id);
+      return FALSE;
+    }
+  if (self->workers != NULL)
+    for (guint i = 0; i < self->n_threads; i++)
+      g_clear_object (&self->workers[i].manager);
+  g_free (self->workers);
+  self->workers = workers;
+  self->n_idle = self->n_threads;
+  g_free (self->task_type);
+  self->task_type = g_strdup (task_type);
+  self->started = TRUE;
+  self->running = TRUE;
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
+/**
+ * tether_pool_stop:
+ * @self: a [class@Tether.Pool]
+ * @mode: what happens to work not yet run
+ *
+ * Stops accepting work at once, then ends what was accepted and stops the
+ * threads, returning once they have exited:
+ *
+ * - %TETHER_STOP_MODE_DRAIN runs everything queued and waits for it, and
+ *   for work that returns later through its [class@Tether.Work];
+ * - %TETHER_STOP_MODE_CANCEL ends queued work cancelled (it never runs) and
+ *   fires the cancellable of running work, then waits for it to return.
+ *
+ * A stop in CANCEL mode while another stop drains hurries that one along:
+ * both return once the threads have exited. Stopping a pool that is not
+ * running does nothing.
+ *
+ * Thread: any thread but the pool's own (a DRAIN stop from one of its
+ * threads would wait for that thread); from one of them it is a
+ * programmer error.
+ *
+ * Since: 1.0
+ */
+void
+tether_pool_stop (TetherPool     *self,
+                  TetherStopMode  mode)
+{
+  g_autoptr(GPtrArray) managers = g_ptr_array_new_with_free_func (g_object_unref);
+  GQueue cancelled = G_QUEUE_INIT;
+  guint me;
+
+  g_return_if_fail (TETHER_IS_POOL (self));
+
+  g_mutex_lock (&self->lock);
+  if (!self->started)
+    {
+      g_mutex_unlock (&self->lock);
+      return;
+    }
+  if (current_worker (self, &me))
+    {
+      g_mutex_unlock (&self->lock);
+      g_critical ("Pool.stop() called on a thread of pool '%s', which it would wait for; stop "
+                  "the pool from another thread", self->id);
+      return;
+    }
+  self->running = FALSE;
+  self->n_stopping++;
+  if (mode == TETHER_STOP_MODE_CANCEL)
+    {
+      for (GList *l = self->queue.head; l != NULL; l = l->next)
+        ((PoolItem *) l->data)->state = ITEM_DONE;
+      cancelled = self->queue;
+      g_queue_init (&self->queue);
+    }
+  for (guint i = 0; i < self->n_threads; i++)
+    g_ptr_array_add (managers, g_object_ref (self->workers[i].manager));
+  g_mutex_unlock (&self->lock);
+
+  /* CANCEL: queued work ends cancelled, the threads' work is cancelled. */
+  for (GList *l = cancelled.head, *next; l != NULL; l = next)
+    {
+      PoolItem *item = l->data;
+
+      next = l->next;
+      item_finish (item, NULL, cancelled_error (self, "the pool was stopped with "
+                                                      "TETHER_STOP_MODE_CANCEL"));
+      item_unref (item);
+    }
+  if (mode == TETHER_STOP_MODE_CANCEL)
+    for (guint i = 0; i < managers->len; i++)
+      tether_loop_manager_stop (managers->pdata[i], TETHER_STOP_MODE_CANCEL);
+
+  /* DRAIN: the queue empties as threads go idle; then every thread is. */
+  g_mutex_lock (&self->lock);
+  while (self->started && (!g_queue_is_empty (&self->queue) || self->n_idle < self->n_threads))
+    g_cond_wait (&self->cond, &self->lock);
+  g_mutex_unlock (&self->lock);
+
+  /* Work kept to end later still runs: the managers' DRAIN waits for it. */
+  for (guint i = 0; i < managers->len; i++)
+    tether_loop_manager_stop (managers->pdata[i], mode);
+
+  g_mutex_lock (&self->lock);
+  self->started = FALSE;
+  self->n_stopping--;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+/**
+ * tether_pool_submit:
+ * @self: a [class@Tether.Pool]
+ * @task_type: (nullable): the submission's task type
+ * @func: (scope notified) (closure func_data) (destroy func_data_destroy): the work
+ * @func_data: data for @func
+ * @func_data_destroy: (nullable): frees @func_data once the work has ended,
+ *   or before this returns if it is refused
+ * @cancellable: (nullable): cancels the work: queued, it never runs; running,
+ *   its [method@Tether.Work.get_cancellable] fires
+ * @error: return location for an error
+ *
+ * Queues @func to run on whichever of the pool's threads is idle first, and
+ * returns a future for its outcome. Work starts in the order it was
+ * submitted; it never runs inside this call. The future is a
+ * [class@Tether.Future] like a manager's, completed by the pool: its
+ * blocking wait does not spin (see [property@Tether.LoopManager:wait-spin]).
+ *
+ * Thread: any thread, the pool's own included.
+ *
+ * Returns: (transfer full): a [class@Tether.Future], or %NULL with
+ *   %TETHER_ERROR_NOT_RUNNING or %TETHER_ERROR_UNKNOWN_TASK_TYPE, in which
+ *   case @func never runs
+ *
+ * Since: 1.0
+ */
+TetherFuture *
+tether_pool_submit (TetherPool      *self,
+                    const char      *task_type,
+                    TetherWorkFunc   func,
+                    gpointer         func_data,
+                    GDestroyNotify   func_data_destroy,
+                    GCancellable    *cancellable,
+                    GError         **error)
+{
+  PoolItem *item;
+  TetherFuture *future;
+
+  g_return_val_if_fail (TETHER_IS_POOL (self), NULL);
+  g_return_val_if_fail (func != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  item = item_new (self, task_type, func_data, func_data_destroy, cancellable);
+  item->func = func;
+  future = tether_future_new_detached (self->id, future_cancelled, item_ref (item), item_unref);
+  tether_future_set_wait_hooks (future, &item_wait_hooks);
+  item->future = g_object_ref (future);
+
+  if (!pool_accept (self, item, error))
+    {
+      g_clear_object (&item->future);
+      g_object_unref (future);
+      item_unref (item);
+      return NULL;
+    }
+  return future;
+}
+
+/**
+ * tether_pool_post:
+ * @self: a [class@Tether.Pool]
+ * @task_type: (nullable): the submission's task type
+ * @func: (scope notified) (closure func_data) (destroy func_data_destroy): the work
+ * @func_data: data for @func
+ * @func_data_destroy: (nullable): frees @func_data once @func has run, or
+ *   before this returns if it is refused
+ * @error: return location for an error
+ *
+ * Queues @func to run on whichever of the pool's threads is idle first,
+ * without a future: fire and forget, in submission order with the pool's
+ * other work.
+ *
+ * Thread: any thread, the pool's own included.
+ *
+ * Returns: %TRUE if queued; %FALSE with %TETHER_ERROR_NOT_RUNNING or
+ *   %TETHER_ERROR_UNKNOWN_TASK_TYPE
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_pool_post (TetherPool      *self,
+                  const char      *task_type,
+                  TetherFunc       func,
+                  gpointer         func_data,
+                  GDestroyNotify   func_data_destroy,
+                  GError         **error)
+{
+  PoolItem *item;
+
+  g_return_val_if_fail (TETHER_IS_POOL (self), FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  item = item_new (self, task_type, func_data, func_data_destroy, NULL);
+  item->post_func = func;
+  if (!pool_accept (self, item, error))
+    {
+      item_unref (item);
+      return FALSE;
+    }
+  return TRUE;
+}

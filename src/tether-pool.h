@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#if !defined (TETHER_INSIDE) && !defined (TETHER_COMPILATION)
+# error "Only <tether.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+
+#include "tether-enums.h"
+#include "tether-future.h"
+#include "tether-loop-manager.h"
+#include "tether-version-macros.h"
+#include "tether-work.h"
+
+G_BEGIN_DECLS
+
+#define TETHER_TYPE_POOL (tether_pool_get_type ())
+
+TETHER_AVAILABLE_IN_1_0
+G_DECLARE_FINAL_TYPE (TetherPool, tether_pool, TETHER, POOL, GObject)
+
+TETHER_AVAILABLE_IN_1_0
+TetherPool        *tether_pool_new            (const char         *id,
+                                               guint               n_threads) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+const char        *tether_pool_get_id         (TetherPool         *self);
+TETHER_AVAILABLE_IN_1_0
+guint              tether_pool_get_n_threads  (TetherPool         *self);
+TETHER_AVAILABLE_IN_1_0
+gboolean           tether_pool_is_running     (TetherPool         *self);
+TETHER_AVAILABLE_IN_1_0
+guint              tether_pool_get_n_pending  (TetherPool         *self);
+TETHER_AVAILABLE_IN_1_0
+guint              tether_pool_get_n_idle     (TetherPool         *self);
+TETHER_AVAILABLE_IN_1_0
+TetherLoopManager *tether_pool_ref_thread     (TetherPool         *self,
+                                               guint               index) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+gboolean           tether_pool_start          (TetherPool         *self,
+                                               const char         *task_type,
+                                               GError            **error);
+TETHER_AVAILABLE_IN_1_0
+void               tether_pool_stop           (TetherPool         *self,
+                                               TetherStopMode      mode);
+TETHER_AVAILABLE_IN_1_0
+TetherFuture      *tether_pool_submit         (TetherPool         *self,
+                                               const char         *task_type,
+                                               TetherWorkFunc      func,
+                                               gpointer            func_data,
+                                               GDestroyNotify      func_data_destroy,
+                                               GCancellable       *cancellable,
+                                               GError            **error) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+gboolean           tether_pool_post           (TetherPool         *self,
+                                               const char         *task_type,
+                                               TetherFunc          func,
+                                               gpointer            func_data,
+                                               GDestroyNotify      func_data_destroy,
+                                               GError            **error);
+
+G_END_DECLS

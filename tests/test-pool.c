@@ -1,0 +1,483 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* TetherPool: N loop threads behind one queue. Every blocking call runs
+ * under a watchdog; gates hold threads in work where order matters. */
+#include "config.h"
+
+#include <tether.h>
+
+#include "test-util.h"
+
+#define WATCHDOG_S 60
+#define WAIT_USEC (30 * G_USEC_PER_SEC)
+
+static TetherPool *
+started_pool (const char *id,
+              guint       n_threads,
+              const char *task_type)
+{
+  g_autoptr(GError) error = NULL;
+  TetherPool *pool = tether_pool_new (id, n_threads);
+
+  g_assert_true (tether_pool_start (pool, task_type, &error));
+  g_assert_no_error (error);
+  return pool;
+}
+
+static void
+square (TetherWork *work,
+        gpointer    user_data)
+{
+  int n = GPOINTER_TO_INT (user_data);
+
+  tether_work_return_int (work, n * n);
+}
+
+static void
+test_pool_results (void)
+{
+  g_autoptr(TetherPool) pool = started_pool ("results", 2, NULL);
+  TetherFuture *futures[200];
+
+  watchdog_arm (WATCHDOG_S, "pool-results");
+  g_assert_cmpuint (tether_pool_get_n_threads (pool), ==, 2);
+  g_assert_cmpstr (tether_pool_get_id (pool), ==, "results");
+  for (int i = 0; i < 200; i++)
+    futures[i] = tether_pool_submit (pool, NULL, square, GINT_TO_POINTER (i), NULL, NULL, NULL);
+  for (int i = 0; i < 200; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (tether_future_wait (futures[i], WAIT_USEC, NULL, &error));
+      g_assert_cmpint (tether_future_get_int (futures[i], NULL), ==, i * i);
+      g_object_unref (futures[i]);
+    }
+  tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+  g_assert_false (tether_pool_is_running (pool));
+  watchdog_disarm ();
+}
+
+/* A long job on one thread does not hold up queued work while the other
+ * thread is idle; the thread-default context is the thread's own. */
+typedef struct
+{
+  Gate               gate;
+  GMainContext      *context;
+  TetherLoopManager *manager;
+} Held;
+
+static void
+hold_thread (TetherWork *work,
+             gpointer    user_data)
+{
+  Held *held = user_data;
+
+  held->manager = tether_loop_manager_ref_current ();
+  held->context = g_main_context_ref_thread_default ();
+  block_work (work, &held->gate);
+}
+
+static void
+test_pool_no_hold_up (void)
+{
+  g_autoptr(TetherPool) pool = started_pool ("no-hold-up", 2, NULL);
+  g_autoptr(TetherFuture) long_job = NULL;
+  g_autoptr(GError) error = NULL;
+  Held held = { 0 };
+
+  watchdog_arm (WATCHDOG_S, "pool-no-hold-up");
+  gate_init (&held.gate);
+  long_job = tether_pool_submit (pool, NULL, hold_thread, &held, NULL, NULL, NULL);
+  gate_wait_entered (&held.gate);
+  g_assert_nonnull (held.manager);
+  g_assert_true (held.context == tether_loop_manager_get_context (held.manager));
+  /* Ten quick jobs behind it all run on the other thread meanwhile. */
+  for (int i = 0; i < 10; i++)
+    {
+      g_autoptr(TetherFuture) quick = tether_pool_submit (pool, NULL, square, GINT_TO_POINTER (3),
+                                                          NULL, NULL, NULL);
+
+      g_assert_true (tether_future_wait (quick, WAIT_USEC, NULL, &error));
+    }
+  g_assert_false (tether_future_is_done (long_job));
+  /* The other thread goes idle once its last job's function has returned,
+   * just after that job's future completed. */
+  poll_until (tether_pool_get_n_idle (pool) == 1);
+  gate_open (&held.gate);
+  g_assert_true (tether_future_wait (long_job, WAIT_USEC, NULL, &error));
+  tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+  g_main_context_unref (held.context);
+  g_object_unref (held.manager);
+  gate_clear (&held.gate);
+  watchdog_disarm ();
+}
+
+/* One thread: work starts in submission order. */
+typedef struct
+{
+  GMutex  lock;
+  GArray *order;
+} Order;
+
+typedef struct
+{
+  Order *order;
+  int    tag;
+} Tagged;
+
+static void
+note_order (TetherWork *work,
+            gpointer    user_data)
+{
+  Tagged *tagged = user_data;
+
+  g_mutex_lock (&tagged->order->lock);
+  g_array_append_val (tagged->order->order, tagged->tag);
+  g_mutex_unlock (&tagged->order->lock);
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+test_pool_fifo (void)
+{
+  g_autoptr(TetherPool) pool = started_pool ("fifo", 1, NULL);
+  g_autoptr(TetherFuture) blocker = NULL;
+  Order order = { .order = g_array_new (FALSE, FALSE, sizeof (int)) };
+  Tagged tagged[50];
+  int posted[50] = { 0 };
+  Gate gate;
+
+  watchdog_arm (WATCHDOG_S, "pool-fifo");
+  g_mutex_init (&order.lock);
+  gate_init (&gate);
+  blocker = tether_pool_submit (pool, NULL, block_work, &gate, NULL, NULL, NULL);
+  gate_wait_entered (&gate);
+  for (int i = 0; i < 50; i++)
+    {
+      tagged[i].order = &order;
+      tagged[i].tag = i;
+      g_assert_true (tether_pool_post (pool, NULL, (TetherFunc) g_atomic_int_inc,
+                                       &posted[i], NULL, NULL));
+      g_object_unref (tether_pool_submit (pool, NULL, note_order, &tagged[i], NULL, NULL, NULL));
+    }
+  g_assert_cmpuint (tether_pool_get_n_pending (pool), ==, 100);
+  gate_open (&gate);
+  tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+  g_assert_cmpuint (order.order->len, ==, 50);
+  for (int i = 0; i < 50; i++)
+    {
+      g_assert_cmpint (g_array_index (order.order, int, i), ==, i);
+      g_assert_cmpint (posted[i], ==, 1);   /* each post ran once */
+    }
+  g_array_unref (order.order);
+  g_mutex_clear (&order.lock);
+  gate_clear (&gate);
+  watchdog_disarm ();
+}
+
+/* Cancelled while queued in the pool: by the future, by the cancellable;
+ * a CANCEL stop ends queued work cancelled and cancels running work. */
+static void
+count_run (TetherWork *work,
+           gpointer    user_data)
+{
+  g_atomic_int_inc ((int *) user_data);
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+test_pool_cancel (void)
+{
+  g_autoptr(TetherPool) pool = started_pool ("cancel", 1, NULL);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(TetherFuture) by_future = NULL;
+  g_autoptr(TetherFuture) by_cancellable = NULL;
+  g_autoptr(TetherFuture) by_stop = NULL;
+  g_autoptr(TetherFuture) running = NULL;
+  g_autoptr(GError) error = NULL;
+  int ran = 0;
+  Gate gate;
+
+  watchdog_arm (WATCHDOG_S, "pool-cancel");
+  gate_init (&gate);
+  running = tether_pool_submit (pool, NULL, return_when_cancelled, &gate, NULL, NULL, NULL);
+  gate_wait_entered (&gate);
+  by_future = tether_pool_submit (pool, NULL, count_run, &ran, NULL, NULL, NULL);
+  by_cancellable = tether_pool_submit (pool, NULL, count_run, &ran, NULL, cancellable, NULL);
+  by_stop = tether_pool_submit (pool, NULL, count_run, &ran, NULL, NULL, NULL);
+
+  tether_future_cancel (by_future);
+  g_assert_cmpint (tether_future_get_status (by_future), ==, TETHER_FUTURE_STATUS_CANCELLED);
+  g_cancellable_cancel (cancellable);
+  g_assert_false (tether_future_wait (by_cancellable, WAIT_USEC, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_cmpuint (tether_pool_get_n_pending (pool), ==, 1);
+
+  tether_pool_stop (pool, TETHER_STOP_MODE_CANCEL);
+  g_assert_cmpint (tether_future_get_status (by_stop), ==, TETHER_FUTURE_STATUS_CANCELLED);
+  g_assert_false (tether_future_wait (running, WAIT_USEC, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);   /* it saw its cancellable */
+  g_assert_cmpint (ran, ==, 0);
+  gate_clear (&gate);
+  watchdog_disarm ();
+}
+
+static void
+test_pool_refused (void)
+{
+  g_autoptr(TetherPool) pool = tether_pool_new (NULL, 1);
+  g_autoptr(TetherPool) typed = started_pool ("typed", 1, "io");
+  g_autoptr(TetherFuture) ok = NULL;
+  g_autoptr(GError) error = NULL;
+  int ran = 0;
+
+  watchdog_arm (WATCHDOG_S, "pool-refused");
+  g_assert_true (g_str_has_prefix (tether_pool_get_id (pool), "pool-"));
+  g_assert_cmpuint (tether_pool_get_n_idle (pool), ==, 0);
+  g_assert_null (tether_pool_submit (pool, NULL, count_run, &ran, NULL, NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
+  g_clear_error (&error);
+  g_assert_null (tether_pool_submit (typed, "cpu", count_run, &ran, NULL, NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE);
+  g_clear_error (&error);
+  g_assert_false (tether_pool_start (typed, "io", &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_RUNNING);
+  g_clear_error (&error);
+  ok = tether_pool_submit (typed, "io", count_run, &ran, NULL, NULL, &error);
+  g_assert_true (tether_future_wait (ok, WAIT_USEC, NULL, &error));
+  tether_pool_stop (typed, TETHER_STOP_MODE_DRAIN);
+  /* A stopped pool starts again, with new threads. */
+  g_assert_true (tether_pool_start (typed, NULL, &error));
+  g_clear_object (&ok);
+  ok = tether_pool_submit (typed, "any", count_run, &ran, NULL, NULL, &error);
+  g_assert_true (tether_future_wait (ok, WAIT_USEC, NULL, &error));
+  g_assert_cmpint (ran, ==, 2);
+  tether_pool_stop (typed, TETHER_STOP_MODE_DRAIN);
+  watchdog_disarm ();
+}
+
+/* Waiting, on a pool thread, for a future of the same pool. */
+typedef struct
+{
+  TetherPool *pool;
+  GError     *error;
+  gboolean    ok;
+} Nested;
+
+static void
+wait_for_nested (TetherWork *work,
+                 gpointer    user_data)
+{
+  Nested *nested = user_data;
+  g_autoptr(TetherFuture) inner = tether_pool_submit (nested->pool, NULL, square,
+                                                      GINT_TO_POINTER (5), NULL, NULL, NULL);
+
+  nested->ok = tether_future_wait (inner, WAIT_USEC, NULL, &nested->error);
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+test_pool_wait_deadlock (void)
+{
+  watchdog_arm (WATCHDOG_S, "pool-wait-deadlock");
+  /* One thread: nothing else could run the queued job. */
+  {
+    g_autoptr(TetherPool) pool = started_pool ("deadlock-1", 1, NULL);
+    g_autoptr(TetherFuture) outer = NULL;
+    Nested nested = { pool, NULL, FALSE };
+
+    outer = tether_pool_submit (pool, NULL, wait_for_nested, &nested, NULL, NULL, NULL);
+    g_assert_true (tether_future_wait (outer, WAIT_USEC, NULL, NULL));
+    g_assert_false (nested.ok);
+    g_assert_error (nested.error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
+    g_clear_error (&nested.error);
+    tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+  }
+  /* Two threads: the other one runs it. */
+  {
+    g_autoptr(TetherPool) pool = started_pool ("deadlock-2", 2, NULL);
+    g_autoptr(TetherFuture) outer = NULL;
+    Nested nested = { pool, NULL, FALSE };
+
+    outer = tether_pool_submit (pool, NULL, wait_for_nested, &nested, NULL, NULL, NULL);
+    g_assert_true (tether_future_wait (outer, WAIT_USEC, NULL, NULL));
+    g_assert_no_error (nested.error);
+    g_assert_true (nested.ok);
+    tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+  }
+  watchdog_disarm ();
+}
+
+/* Two threads each waiting for the job the other runs: the second wait is
+ * refused, the first then completes. */
+typedef struct
+{
+  TetherPool   *pool;
+  Gate          both_running;   /* opened when both jobs run */
+  int           n_running;
+  TetherFuture *jobs[2];
+  GMutex        lock;
+  gboolean      ok[2];
+  GError       *error[2];
+} Crossed;
+
+typedef struct
+{
+  Crossed *crossed;
+  int      me;
+} CrossedArg;
+
+static void
+wait_for_other (TetherWork *work,
+                gpointer    user_data)
+{
+  CrossedArg *arg = user_data;
+  Crossed *crossed = arg->crossed;
+  TetherFuture *other;
+
+  if (g_atomic_int_add (&crossed->n_running, 1) == 1)
+    gate_open (&crossed->both_running);
+  gate_wait_open (&crossed->both_running);
+  g_mutex_lock (&crossed->lock);
+  other = g_object_ref (crossed->jobs[1 - arg->me]);
+  g_mutex_unlock (&crossed->lock);
+  crossed->ok[arg->me] = tether_future_wait (other, WAIT_USEC, NULL, &crossed->error[arg->me]);
+  g_object_unref (other);
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+test_pool_crossed_waits (void)
+{
+  g_autoptr(TetherPool) pool = started_pool ("crossed", 2, NULL);
+  Crossed crossed = { pool };
+  CrossedArg args[2] = { { &crossed, 0 }, { &crossed, 1 } };
+
+  watchdog_arm (WATCHDOG_S, "pool-crossed-waits");
+  gate_init (&crossed.both_running);
+  g_mutex_init (&crossed.lock);
+  g_mutex_lock (&crossed.lock);
+  for (int i = 0; i < 2; i++)
+    crossed.jobs[i] = tether_pool_submit (pool, NULL, wait_for_other, &args[i], NULL, NULL, NULL);
+  g_mutex_unlock (&crossed.lock);
+  for (int i = 0; i < 2; i++)
+    g_assert_true (tether_future_wait (crossed.jobs[i], WAIT_USEC, NULL, NULL));
+  /* Exactly one of the two waits was refused. */
+  g_assert_cmpint (crossed.ok[0] + crossed.ok[1], ==, 1);
+  for (int i = 0; i < 2; i++)
+    if (!crossed.ok[i])
+      g_assert_error (crossed.error[i], TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
+    else
+      g_assert_no_error (crossed.error[i]);
+  for (int i = 0; i < 2; i++)
+    {
+      g_clear_error (&crossed.error[i]);
+      g_object_unref (crossed.jobs[i]);
+    }
+  tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+  g_mutex_clear (&crossed.lock);
+  gate_clear (&crossed.both_running);
+  watchdog_disarm ();
+}
+
+/* Many submitters racing a stop: every accepted submission ends once. */
+typedef struct
+{
+  TetherPool *pool;
+  int         ran;
+  int         accepted;
+  int         ended;
+} Race;
+
+static void
+race_job (TetherWork *work,
+          gpointer    user_data)
+{
+  g_atomic_int_inc (&((Race *) user_data)->ran);
+  tether_work_return_boolean (work, TRUE);
+}
+
+static gpointer
+race_submitter (gpointer data)
+{
+  Race *race = data;
+
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(TetherFuture) future = tether_pool_submit (race->pool, NULL, race_job, race, NULL,
+                                                           NULL, &error);
+
+      if (future == NULL)
+        {
+          g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
+          return NULL;
+        }
+      g_atomic_int_inc (&race->accepted);
+      if (tether_future_wait (future, WAIT_USEC, NULL, NULL) ||
+          tether_future_get_status (future) == TETHER_FUTURE_STATUS_CANCELLED)
+        g_atomic_int_inc (&race->ended);
+    }
+}
+
+static void
+test_pool_stop_race (void)
+{
+  watchdog_arm (WATCHDOG_S, "pool-stop-race");
+  for (guint round = 0; round < 20; round++)
+    {
+      g_autoptr(TetherPool) pool = started_pool ("race", 2, NULL);
+      Race race = { pool, 0, 0, 0 };
+      GThread *threads[4];
+
+      for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+        threads[i] = g_thread_new ("submitter", race_submitter, &race);
+      g_usleep (500 * (round % 4));
+      tether_pool_stop (pool, round % 2 ? TETHER_STOP_MODE_CANCEL : TETHER_STOP_MODE_DRAIN);
+      for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+        g_thread_join (threads[i]);
+      g_assert_cmpint (race.ended, ==, race.accepted);
+      if (round % 2 == 0)
+        g_assert_cmpint (race.ran, ==, race.accepted);
+    }
+  watchdog_disarm ();
+}
+
+/* The last reference dropped with work queued: the queued work holds the
+ * pool, which drains in the background and goes once the last job has run
+ * (its threads' managers then drain as dropped managers do). */
+static void
+test_pool_last_unref_drains (void)
+{
+  TetherPool *pool = started_pool ("dropped", 2, NULL);
+  int ran = 0;
+
+  watchdog_arm (WATCHDOG_S, "pool-last-unref");
+  for (int i = 0; i < 100; i++)
+    g_assert_true (tether_pool_post (pool, NULL, (TetherFunc) g_atomic_int_inc, &ran, NULL, NULL));
+  g_object_add_weak_pointer (G_OBJECT (pool), (gpointer *) &pool);
+  g_object_unref (pool);
+  poll_until (g_atomic_int_get (&ran) == 100);
+  poll_until (g_atomic_pointer_get (&pool) == NULL);
+  g_assert_true (tether_loop_manager_wait_detached (WAIT_USEC));
+  watchdog_disarm ();
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/pool/results", test_pool_results);
+  g_test_add_func ("/pool/no-hold-up", test_pool_no_hold_up);
+  g_test_add_func ("/pool/fifo", test_pool_fifo);
+  g_test_add_func ("/pool/cancel", test_pool_cancel);
+  g_test_add_func ("/pool/refused", test_pool_refused);
+  g_test_add_func ("/pool/wait-deadlock", test_pool_wait_deadlock);
+  g_test_add_func ("/pool/crossed-waits", test_pool_crossed_waits);
+  g_test_add_func ("/pool/stop-race", test_pool_stop_race);
+  g_test_add_func ("/pool/last-unref-drains", test_pool_last_unref_drains);
+
+  return test_run ();
+}
