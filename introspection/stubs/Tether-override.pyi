@@ -10,7 +10,7 @@
 import asyncio
 import concurrent.futures
 import threading
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Callable, Coroutine, Generator, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Final, TypeVar, overload
 
@@ -178,6 +178,30 @@ class LoopManager(GObject.Object):
                      callback: Callable[..., object] | None = None,
                      *user_data: Any, io_priority: int = ...) -> None: ...
     def submit_finish(self, result: Gio.AsyncResult) -> tuple[bool, Any]: ...
+
+class Pool(GObject.Object, concurrent.futures.Executor):
+    def __init__(self, id: str | None = None, n_threads: int = 0, **kwargs: Any) -> None: ...
+    def start(self, task_type: str | None = None) -> bool: ...
+    # As Executor.submit() (the C form, submit(task_type, cancellable, func,
+    # *func_data), works at run time but is not typed: it would not be an
+    # Executor's signature). task_type= and cancellable= go in **kwargs.
+    @overload
+    def submit(self, fn: Callable[..., Coroutine[Any, Any, _T]], /, *args: Any,
+               **kwargs: Any) -> Future[_T]: ...
+    @overload
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]: ...
+    @overload
+    def post(self, fn: Callable[..., object], /, *args: Any, task_type: str | None = None,
+             **kwargs: Any) -> bool: ...
+    @overload
+    def post(self, task_type: str | None, func: Callable[..., object], /,
+             *func_data: Any) -> bool: ...
+    def map(self, fn: Callable[..., _T], *iterables: Iterable[Any], timeout: float | None = None,
+            chunksize: int = 1) -> Iterator[_T]: ...
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None: ...
+    def __enter__(self) -> Pool: ...
+    def __exit__(self, exc_type: type[BaseException] | None, exc_value: BaseException | None,
+                 traceback: TracebackType | None) -> bool: ...
 
 class Promise(GObject.Object):
     # Any Python value, typed as a work function's return value is.

@@ -23,6 +23,7 @@ from gi.repository import GLib, Tether  # noqa: E402
 
 BASES = {
     'concurrent.futures.Future': concurrent.futures.Future,
+    'concurrent.futures.Executor': concurrent.futures.Executor,
     'threading.Thread': threading.Thread,
     'GLib.Error': GLib.Error,
     'LookupError': LookupError,

@@ -153,3 +153,12 @@ def lineage() -> None:
     thread = Tether.Thread(target=registry)
     thread.start()
     thread.join()
+
+
+def pool_forms() -> None:
+    with Tether.Pool('typed-pool', 2) as pool:
+        assert_type(pool.submit(add, 1, 2), Tether.Future[int])
+        assert_type(pool.submit(fetch, 1), Tether.Future[str])
+        assert_type(list(pool.map(str, [1, 2])), list[str])
+        assert isinstance(pool, concurrent.futures.Executor)
+    pool.shutdown(wait=True, cancel_futures=False)

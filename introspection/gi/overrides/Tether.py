@@ -61,6 +61,7 @@ import threading
 import warnings
 
 from gi.module import get_introspection_module
+from gi.overrides import override
 from gi.repository import GLib, GObject, Gio
 
 from . import _tether_asyncio as _aio
@@ -327,7 +328,10 @@ def _new_manager_state(manager):
 # on its thread goes through the thread (add_current_exit_func(), the
 # thread-default context), which also works while a dropped manager drains.
 def _wrap_work(manager, func, outcome):
-    debug = _manager_state(manager)
+    return _wrap_work_with(_manager_state(manager), func, outcome)
+
+
+def _wrap_work_with(debug, func, outcome):
     # The submitter's context, as asyncio.to_thread() passes it: the work,
     # and the Task of an async def function, run in a copy of it.
     context = contextvars.copy_context()
@@ -952,6 +956,126 @@ Tether.LoopManager.dup_stats = dup_stats
 _lane.pin_thread_state = _pin_thread_state
 _lane.register_manager = _manager_state
 Tether.LoopManager.get_asyncio_loop = get_asyncio_loop
+
+
+# -- Pools -----------------------------------------------------------------
+
+class _NoDebug:
+    """A pool has no debug flags of its own (its threads' managers do)."""
+
+    __slots__ = ()
+    flags = 0
+
+
+_NO_DEBUG = _NoDebug()
+_pool_submit = Tether.Pool.submit
+_pool_post = Tether.Pool.post
+
+
+class Pool(Tether.Pool, concurrent.futures.Executor):
+    """A :class:`Tether.Pool` that is also a
+    :class:`concurrent.futures.Executor`: ``submit(fn, *args, **kwargs)``,
+    ``map()``, ``shutdown()`` and ``with``, usable wherever an executor is
+    expected (``loop.run_in_executor(pool, fn, *args)``).
+
+    ``Tether.Pool(id=None, n_threads=0)`` makes it (0: one thread per
+    processor); ``start()`` starts it, and ``with pool:`` stops it (DRAIN)
+    on the way out. ``fn`` runs on whichever of the pool's threads is idle
+    first, in submission order, in the submitter's :mod:`contextvars`
+    context, with that thread's asyncio loop running; an ``async def``
+    function runs as a Task there. Futures are :class:`Tether.Future`, a
+    :class:`concurrent.futures.Future`. Each submission is one GI call with
+    a callback, so PyGObject 3.42 leaks about 110 bytes per submission."""
+
+    __module__ = 'gi.overrides.Tether'
+
+    def __init__(self, id=None, n_threads=0, **kwargs):
+        if id is not None and not isinstance(id, str):
+            raise TypeError('Pool(): id must be a str or None, not %r' % (id,))
+        if type(n_threads) is not int or not 0 <= n_threads <= 1024:
+            raise ValueError('Pool(): n_threads must be an int from 0 to 1024, not %r'
+                             % (n_threads,))
+        Tether.Pool.__init__(self, id=id, n_threads=n_threads, **kwargs)
+
+    def start(self, task_type=None):
+        """Starts the threads; see the C documentation."""
+        return Tether.Pool.start(self, task_type)
+
+    def submit(self, *args, **kwargs):
+        """``submit(fn, /, *args, task_type=None, cancellable=None,
+        **kwargs)`` -> :class:`Tether.Future`; ``submit(task_type,
+        cancellable, func, *func_data)`` (first argument a str or None) is
+        the C form, ``func(work, *func_data)``."""
+        if _is_c_order(args, kwargs, 'func'):
+            return self._c_submit(*args, **kwargs)
+        if not args:
+            raise TypeError('Pool.submit() takes the function to call')
+        task_type = kwargs.pop('task_type', None)
+        cancellable = kwargs.pop('cancellable', None)
+        _check_keyword_options('Pool.submit()', task_type, cancellable)
+        return self._c_submit(task_type, cancellable,
+                              _keyword_func('Pool.submit()', args[0], args[1:], kwargs))
+
+    def _c_submit(self, task_type=None, cancellable=None, func=None, *func_data):
+        func = _work_func('Pool.submit()', func, func_data)
+        outcome = _Outcome()
+        try:
+            _check_callable('Pool.submit()', 'func', func)
+            return _attach_outcome(
+                _pool_submit(self, task_type, _spread(_wrap_work_with(_NO_DEBUG, func, outcome)),
+                             func_data, cancellable),
+                outcome)
+        except BaseException:
+            _refused(func)
+            raise
+
+    def post(self, *args, **kwargs):
+        """``post(fn, /, *args, task_type=None, **kwargs)``: fire and forget;
+        ``post(task_type, func, *func_data)`` is the C form."""
+        if _is_c_order(args, kwargs, 'func'):
+            task_type, func, func_data = args[0] if args else kwargs.pop('task_type', None), \
+                (args[1] if len(args) > 1 else kwargs.pop('func')), args[2:]
+        else:
+            if not args:
+                raise TypeError('Pool.post() takes the function to call')
+            task_type = kwargs.pop('task_type', None)
+            _check_keyword_options('Pool.post()', task_type, None)
+            func = functools.partial(args[0], *args[1:], **kwargs)
+            func_data = ()
+        _check_callable('Pool.post()', 'func', func)
+        return _pool_post(self, task_type, _wrap_post(func), *func_data)
+
+    def map(self, fn, *iterables, timeout=None, chunksize=1):
+        """As :meth:`concurrent.futures.Executor.map`: results in order."""
+        return concurrent.futures.Executor.map(self, fn, *iterables, timeout=timeout,
+                                               chunksize=chunksize)
+
+    def shutdown(self, wait=True, *, cancel_futures=False):
+        """As :meth:`concurrent.futures.Executor.shutdown`: no new work from
+        now on; queued work runs (or, with ``cancel_futures``, ends
+        cancelled: a CANCEL stop, which also fires running work's
+        cancellable). With ``wait``, returns once the threads have exited;
+        without, stops them from a helper thread."""
+        mode = StopMode.CANCEL if cancel_futures else StopMode.DRAIN
+        if wait:
+            self.stop(mode)
+        else:
+            threading.Thread(target=self.stop, args=(mode,), name='tether-pool-shutdown',
+                             daemon=True).start()
+
+    def __enter__(self):
+        if not self.is_running():
+            self.start()
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        self.shutdown(wait=True)
+        return False
+
+
+Pool = override(Pool)
+__all__.append('Pool')
+StopMode = Tether.StopMode
 
 
 # -- Interpreter exit ------------------------------------------------------

@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""``Tether.Pool`` from Python: a :class:`concurrent.futures.Executor`
+(submit, map, shutdown, ``with``, ``loop.run_in_executor``) running work on
+N loop threads. Concurrency is shown by rendezvous, not by timing; every
+wait has a timeout."""
+
+import asyncio
+import concurrent.futures as cf
+import contextvars
+import threading
+
+import gi
+import pytest
+
+gi.require_version('Tether', '1.0')
+from gi.repository import Gio, Tether  # noqa: E402
+
+T = 30          # seconds: any single wait
+
+var = contextvars.ContextVar('var', default='unset')
+
+
+@pytest.fixture
+def pool():
+    p = Tether.Pool('test-pool', 2)
+    p.start()
+    yield p
+    p.shutdown(wait=True)
+
+
+def test_is_an_executor(pool):
+    assert isinstance(pool, cf.Executor)
+    assert pool.get_n_threads() == 2
+    future = pool.submit(pow, 2, 10)
+    assert isinstance(future, cf.Future)
+    assert future.result(T) == 1024
+    assert list(pool.map(lambda x: x * 3, range(6), timeout=T)) == [0, 3, 6, 9, 12, 15]
+
+
+def test_threads_run_at_once(pool):
+    """Two jobs that wait for each other can only both finish if the pool
+    runs them on two threads at the same time."""
+    barrier = threading.Barrier(2, timeout=T)
+    names = [pool.submit(lambda: (barrier.wait(), threading.current_thread().name)[1])
+             for _ in range(2)]
+    got = sorted(f.result(T) for f in names)
+    assert got == ['tether:test-pool/0', 'tether:test-pool/1']
+
+
+def test_context_and_asyncio(pool):
+    token = var.set('submitter')
+    try:
+        assert pool.submit(var.get).result(T) == 'submitter'
+    finally:
+        var.reset(token)
+
+    async def add(a, b):
+        await asyncio.sleep(0)
+        return a + b
+    assert pool.submit(add, 2, 3).result(T) == 5
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(pool, sum, [1, 2, 3])
+    assert asyncio.run(main()) == 6
+
+
+def test_exceptions_and_cancellation(pool):
+    with pytest.raises(ZeroDivisionError):
+        pool.submit(lambda: 1 / 0).result(T)
+    gate = threading.Event()
+    entered = threading.Barrier(3, timeout=T)
+    holders = [pool.submit(lambda: (entered.wait(), gate.wait(T))) for _ in range(2)]
+    entered.wait()                          # both threads are held
+    queued = pool.submit(int, '1')
+    cancellable = Gio.Cancellable()
+    by_cancellable = pool.submit(int, '2', cancellable=cancellable)
+    assert pool.get_n_pending() == 2
+    assert queued.cancel()
+    cancellable.cancel()
+    with pytest.raises(cf.CancelledError):
+        by_cancellable.result(T)
+    gate.set()
+    for h in holders:
+        h.result(T)
+    assert queued.cancelled()
+
+
+def test_wait_in_pool_refused_when_nobody_else_can_run_it():
+    with Tether.Pool('single', 1) as single:
+        def nested():
+            inner = single.submit(int, '7')
+            with pytest.raises(Tether.WouldDeadlockError):
+                inner.result(T)
+            return 'refused'
+        assert single.submit(nested).result(T) == 'refused'
+
+
+def test_shutdown_drains_or_cancels():
+    pool = Tether.Pool(None, 1)
+    pool.start()
+    gate = threading.Event()
+    entered = threading.Event()
+    holder = pool.submit(lambda: (entered.set(), gate.wait(T)))
+    assert entered.wait(T)
+    later = [pool.submit(int, str(i)) for i in range(5)]
+    threading.Timer(0.05, gate.set).start()
+    pool.shutdown(wait=True)
+    assert holder.result(0) == (None, True)
+    assert [f.result(0) for f in later] == [0, 1, 2, 3, 4]
+    with pytest.raises(Tether.NotRunningError):
+        pool.submit(int, '1')
+
+    pool = Tether.Pool(None, 1)
+    pool.start()
+    entered.clear()
+    gate.clear()
+    holder = pool.submit(lambda: (entered.set(), gate.wait(T)))
+    assert entered.wait(T)
+    later = [pool.submit(int, str(i)) for i in range(5)]
+    threading.Timer(0.05, gate.set).start()
+    pool.shutdown(wait=True, cancel_futures=True)
+    assert all(f.cancelled() for f in later)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError):
+        Tether.Pool('x', -1)
+    with pytest.raises(TypeError):
+        Tether.Pool(42)
+    with Tether.Pool(None, 1) as p:
+        with pytest.raises(TypeError):
+            p.submit(42)
+        with pytest.raises(TypeError):
+            p.submit()
+        with pytest.raises(TypeError):
+            p.submit(int, task_type=3)
+
+
+def test_post(pool):
+    done = threading.Event()
+    pool.post(done.set)
+    assert done.wait(T)
