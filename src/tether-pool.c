@@ -391,15 +391,7 @@ item_run (TetherWork *work,
   item->running = TRUE;
   g_mutex_unlock (&self->lock);
 
-  if (item->post_func != NULL)
-    {
-      item->post_func (item->func_data);
-      tether_work_return_value (work, NULL);
-    }
-  else
-    {
-      item->func (work, item->func_data);
-    }
+  item->func (work, item->func_data);
 
   g_mutex_lock (&self->lock);
   item->running = FALSE;
@@ -436,6 +428,94 @@ inner_done (TetherFuture *inner,
   item_unref (item);
 }
 
+/* A pool thread: a post's function. No future, so no job: the thread's
+ * manager runs it as a post of its own. */
+static void
+post_run_one (PoolItem *item)
+{
+  TetherPool *self = item->pool;
+
+  g_atomic_int_set (&item->started, TRUE);
+  g_mutex_lock (&self->lock);
+  item->running = TRUE;
+  g_mutex_unlock (&self->lock);
+
+  item->post_func (item->func_data);
+
+  g_mutex_lock (&self->lock);
+  item->running = FALSE;
+  g_mutex_unlock (&self->lock);
+  item_finish (item, NULL, NULL);
+  item_release_data (item);
+}
+
+/* At most this many queued posts run back to back on a thread before it
+ * goes back to its context, so that the context's other sources (and
+ * work submitted to that thread's manager) get turns. */
+#define POST_BATCH 64
+
+/* Pool lock held: the next queued item for thread @index to run right
+ * here, if it is a post (a submission needs its manager's job and Work, so
+ * it is handed over as usual). The thread stays busy. */
+static PoolItem *
+take_next_post_locked (TetherPool *self,
+                       guint       index)
+{
+  PoolItem *next;
+
+  if (!self->started || g_queue_is_empty (&self->queue))
+    return NULL;
+  next = self->queue.head->data;
+  if (next->post_func == NULL)
+    return NULL;
+  g_queue_unlink (&self->queue, &next->link);
+  next->state = ITEM_ASSIGNED;
+  next->worker = index;
+  return next;
+}
+
+/* A pool thread. Then, while the queue starts with posts, runs them here
+ * without a round through the manager: a thread that would take the next
+ * item anyway takes it now, and FIFO order holds because it takes the
+ * queue's head. */
+static void
+post_run (gpointer data)
+{
+  PoolItem *item = data;
+  TetherPool *self = item->pool;
+  guint index = item->worker;
+
+  post_run_one (item);
+  for (guint i = 1; i < POST_BATCH; i++)
+    {
+      PoolItem *next;
+
+      g_mutex_lock (&self->lock);
+      next = take_next_post_locked (self, index);
+      g_mutex_unlock (&self->lock);
+      if (next == NULL)
+        break;
+      post_run_one (next);
+      item_unref (next);                    /* the queue's */
+    }
+  worker_idle (self, index);
+}
+
+/* The thread's manager let go of the post: after post_run(), or unrun (a
+ * CANCEL stop drops queued posts), when the thread is free again. */
+static void
+post_released (gpointer data)
+{
+  PoolItem *item = data;
+
+  if (!g_atomic_int_get (&item->started))
+    {
+      item_finish (item, NULL, NULL);
+      worker_idle (item->pool, item->worker);
+    }
+  item_unref (item);
+}
+
 /* Hands @item (whose queue reference the caller passes on) to thread
  * @index, which is idle and marked busy for it. */
 static void
@@ -447,6 +527,15 @@ pool_assign (TetherPool        *self,
   g_autoptr(GError) error = NULL;
   TetherFuture *inner;
   gboolean cancel_now;
+
+  if (item->post_func != NULL)
+    {
+      /* The queue's reference goes with the post. */
+      if (!tether_loop_manager_post (manager, item->task_type, post_run, item, post_released,
+                                     &error))
+        g_clear_error (&error);     /* post_released() ran: stopped under a stop */
+      return;
+    }
 
   inner = tether_loop_manager_submit (manager, item->task_type, item_run, item_ref (item),
                                       item_unref, item->cancellable, &error);

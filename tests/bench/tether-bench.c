@@ -5,6 +5,8 @@
 
 #include <tether.h>
 
+#include "bench-pool.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1375,7 +1377,9 @@ print_target (const char *what,
   g_print ("%-58s %12.2f %-4s %s\n", what, measured, unit, met ? "met" : "MISSED");
 }
 
-/* The targets of issue 6, as ratios within this run. */
+static BenchPoolResults pool_results;
+
+/* The targets of issue 6 (and issue 18's pool rows), as ratios within this run. */
 static void
 print_targets (void)
 {
@@ -1395,6 +1399,16 @@ print_targets (void)
            results.managers_seconds * 1000.0 / MAX (results.n_managers, 1), "s",
            quick ? "(quick: scaled from fewer)" :
            results.managers_seconds <= 1.0 ? "met" : "MISSED");
+
+  g_print ("%-58s %12.2f %-4s %s\n", "pool: 2,000 ~1 ms jobs, 2 threads >= 1.8x one manager",
+           pool_results.speedup_2, "x", pool_results.speedup_2 >= 1.8 ? "met" : "MISSED");
+  print_target ("pool: 2 threads at least as fast as GThreadPool (2)",
+                pool_results.vs_gthreadpool, "x", pool_results.vs_gthreadpool >= 1.0);
+  print_target ("pool: 2 threads at least as fast as GTask's pool",
+                pool_results.vs_gtask, "x", pool_results.vs_gtask >= 1.0);
+  print_target ("pool: trivial job cost <= 1.5x GThreadPool's",
+                pool_results.trivial_vs_gthreadpool, "x",
+                pool_results.trivial_vs_gthreadpool <= 1.5);
 
   g_print ("\n5. Against the machine's floors (issue 16's targets, ratios within this run)\n");
   g_print ("%-58s %17s %s\n", "target", "measured", "");
@@ -1455,6 +1469,7 @@ main (int   argc,
   ok &= bench_lifecycle (&rig);
   bench_priority (&rig);
   rig_clear (&rig);
+  bench_pool (quick, &pool_results);
   print_targets ();
   if (!ok)
     g_printerr ("FAILED: some jobs were lost\n");

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Section 6 of tests/tether-bench: pools. CPU-bound jobs of a fixed amount
+ * of arithmetic (calibrated to about 1 ms on one core, so that more threads
+ * than cores show as no gain, not as a false one), and trivial jobs for the
+ * per-job overhead, on a Tether pool, one manager, GThreadPool and GTask's
+ * pool, in the same run. */
+#include <tether.h>
+
+#include "bench-pool.h"
+
+static volatile guint64 sink_value;
+static guint64 work_iterations = 200000;
+
+/* A fixed amount of arithmetic: an LCG the compiler cannot fold. */
+static void
+burn (void)
+{
+  guint64 x = 1;
+
+  for (guint64 i = 0; i < work_iterations; i++)
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+  sink_value = x;
+}
+
+static double
+now_s (void)
+{
+  return g_get_monotonic_time () / 1e6;
+}
+
+/* Sets work_iterations so that burn() takes about 1 ms here. */
+static void
+calibrate (void)
+{
+  double t0 = now_s ();
+
+  work_iterations = 200000;
+  burn ();
+  work_iterations = (guint64) (work_iterations * (0.001 / MAX (now_s () - t0, 1e-6)));
+  t0 = now_s ();
+  burn ();
+  work_iterations = (guint64) (work_iterations * (0.001 / MAX (now_s () - t0, 1e-6)));
+}
+
+typedef struct
+{
+  gboolean  burn;
+  int       done;      /* atomic */
+  int       expected;
+  GMutex    lock;
+  GCond     cond;
+} Batch;
+
+static void
+batch_one_done (Batch *batch)
+{
+  if (g_atomic_int_add (&batch->done, 1) + 1 == batch->expected)
+    {
+      g_mutex_lock (&batch->lock);
+      g_cond_broadcast (&batch->cond);
+      g_mutex_unlock (&batch->lock);
+    }
+}
+
+static void
+batch_wait (Batch *batch)
+{
+  g_mutex_lock (&batch->lock);
+  while (g_atomic_int_get (&batch->done) < batch->expected)
+    g_cond_wait (&batch->cond, &batch->lock);
+  g_mutex_unlock (&batch->lock);
+}
+
+static void
+job_func (gpointer data)
+{
+  Batch *batch = data;
+
+  if (batch->burn)
+    burn ();
+  batch_one_done (batch);
+}
+
+static void
+pool_job (gpointer data,
+          gpointer user_data)
+{
+  job_func (data);
+}
+
+static void
+task_job (GTask        *task,
+          gpointer      source_object,
+          gpointer      task_data,
+          GCancellable *cancellable)
+{
+  job_func (task_data);
+  g_task_return_boolean (task, TRUE);
+}
+
+typedef enum { MECH_MANAGER, MECH_POOL, MECH_GTHREADPOOL, MECH_GTASK } Mech;
+
+/* Seconds to run @n jobs on @mech (posts, no futures), from the first
+ * submission to the last job's end. */
+static double
+run_batch (Mech      mech,
+           guint     n_threads,
+           guint     n,
+           gboolean  cpu)
+{
+  Batch batch = { .burn = cpu, .expected = (int) n };
+  g_autoptr(TetherLoopManager) manager = NULL;
+  g_autoptr(TetherPool) pool = NULL;
+  GThreadPool *gpool = NULL;
+  double t0, t1;
+
+  g_mutex_init (&batch.lock);
+  g_cond_init (&batch.cond);
+  if (mech == MECH_MANAGER)
+    {
+      manager = tether_loop_manager_new ("bench-pool-manager");
+      tether_loop_manager_start (manager, NULL, NULL);
+    }
+  else if (mech == MECH_POOL)
+    {
+      pool = tether_pool_new ("bench-pool", n_threads);
+      tether_pool_start (pool, NULL, NULL);
+    }
+  else if (mech == MECH_GTHREADPOOL)
+    {
+      gpool = g_thread_pool_new (pool_job, NULL, (int) n_threads, TRUE, NULL);
+    }
+
+  t0 = now_s ();
+  for (guint i = 0; i < n; i++)
+    {
+      switch (mech)
+        {
+        case MECH_MANAGER:
+          tether_loop_manager_post (manager, NULL, job_func, &batch, NULL, NULL);
+          break;
+        case MECH_POOL:
+          tether_pool_post (pool, NULL, job_func, &batch, NULL, NULL);
+          break;
+        case MECH_GTHREADPOOL:
+          g_thread_pool_push (gpool, &batch, NULL);
+          break;
+        case MECH_GTASK:
+        default:
+          {
+            GTask *task = g_task_new (NULL, NULL, NULL, NULL);
+
+            g_task_set_task_data (task, &batch, NULL);
+            g_task_run_in_thread (task, task_job);
+            g_object_unref (task);
+          }
+          break;
+        }
+    }
+  batch_wait (&batch);
+  t1 = now_s ();
+
+  if (manager != NULL)
+    tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+  if (pool != NULL)
+    tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+  if (gpool != NULL)
+    g_thread_pool_free (gpool, FALSE, TRUE);
+  /* GTask's idle completions for the default context. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_cond_clear (&batch.cond);
+  g_mutex_clear (&batch.lock);
+  return t1 - t0;
+}
+
+/* The median of three runs. */
+static double
+median_batch (Mech     mech,
+              guint    n_threads,
+              guint    n,
+              gboolean cpu)
+{
+  double r[3], t;
+
+  for (guint i = 0; i < 3; i++)
+    r[i] = run_batch (mech, n_threads, n, cpu);
+  if (r[0] > r[1]) { t = r[0]; r[0] = r[1]; r[1] = t; }
+  if (r[1] > r[2]) { t = r[1]; r[1] = r[2]; r[2] = t; }
+  if (r[0] > r[1]) { t = r[0]; r[0] = r[1]; r[1] = t; }
+  return r[1];
+}
+
+void
+bench_pool (gboolean     quick,
+            BenchPoolResults *results)
+{
+  guint n_cpu = quick ? 100 : 2000;
+  guint n_trivial = quick ? 2000 : 100000;
+  double manager_s, pool1_s, pool2_s, pool4_s, gpool_s, gtask_s;
+  double pool_trivial, gpool_trivial, manager_trivial;
+
+  calibrate ();
+  g_print ("\n6. Pools: %u CPU-bound jobs of ~1 ms each (%" G_GUINT64_FORMAT " LCG steps), "
+           "posted at once, until the last ended; median of 3 runs\n"
+           "   ratio = one manager's time / X; > 1 means faster than one manager\n",
+           n_cpu, work_iterations);
+  g_print ("%-40s %12s %10s\n", "mechanism", "seconds", "ratio");
+  manager_s = median_batch (MECH_MANAGER, 1, n_cpu, TRUE);
+  pool1_s = median_batch (MECH_POOL, 1, n_cpu, TRUE);
+  pool2_s = median_batch (MECH_POOL, 2, n_cpu, TRUE);
+  pool4_s = median_batch (MECH_POOL, 4, n_cpu, TRUE);
+  gpool_s = median_batch (MECH_GTHREADPOOL, 2, n_cpu, TRUE);
+  gtask_s = median_batch (MECH_GTASK, 0, n_cpu, TRUE);
+  g_print ("%-40s %12.3f %10.2f\n", "Tether LoopManager (one thread)", manager_s, 1.0);
+  g_print ("%-40s %12.3f %10.2f\n", "Tether Pool, 1 thread", pool1_s, manager_s / pool1_s);
+  g_print ("%-40s %12.3f %10.2f\n", "Tether Pool, 2 threads", pool2_s, manager_s / pool2_s);
+  g_print ("%-40s %12.3f %10.2f\n", "Tether Pool, 4 threads (2 CPUs)", pool4_s, manager_s / pool4_s);
+  g_print ("%-40s %12.3f %10.2f\n", "GThreadPool, 2 threads", gpool_s, manager_s / gpool_s);
+  g_print ("%-40s %12.3f %10.2f\n", "GTask run_in_thread (GLib's pool)", gtask_s, manager_s / gtask_s);
+
+  g_print ("\n   %u trivial jobs (an atomic increment), posted at once; us per job, median of 3\n"
+           "   ratio = X / GThreadPool's (2 threads); < 1 means cheaper\n", n_trivial);
+  g_print ("%-40s %12s %10s\n", "mechanism", "us/job", "ratio");
+  gpool_trivial = median_batch (MECH_GTHREADPOOL, 2, n_trivial, FALSE) * 1e6 / n_trivial;
+  pool_trivial = median_batch (MECH_POOL, 2, n_trivial, FALSE) * 1e6 / n_trivial;
+  manager_trivial = median_batch (MECH_MANAGER, 1, n_trivial, FALSE) * 1e6 / n_trivial;
+  g_print ("%-40s %12.3f %10.2f\n", "GThreadPool, 2 threads", gpool_trivial, 1.0);
+  g_print ("%-40s %12.3f %10.2f\n", "Tether Pool, 2 threads", pool_trivial, pool_trivial / gpool_trivial);
+  g_print ("%-40s %12.3f %10.2f\n", "Tether LoopManager post (one thread)", manager_trivial,
+           manager_trivial / gpool_trivial);
+
+  results->speedup_2 = manager_s / pool2_s;
+  results->vs_gthreadpool = gpool_s / pool2_s;
+  results->vs_gtask = gtask_s / pool2_s;
+  results->trivial_vs_gthreadpool = pool_trivial / gpool_trivial;
+}
