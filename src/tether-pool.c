@@ -777,8 +777,11 @@ tether_pool_constructed (GObject *object)
 
   G_OBJECT_CLASS (tether_pool_parent_class)->constructed (object);
 
-  if (self->id == NULL)
-    self->id = g_strdup_printf ("pool-%u", g_atomic_int_add (&counter, 1) + 1);
+  if (self->id == NULL || *self->id == '\0')
+    {
+      g_free (self->id);
+      self->id = g_strdup_printf ("pool-%u", g_atomic_int_add (&counter, 1) + 1);
+    }
   if (self->n_threads == 0)
     self->n_threads = MAX (1, g_get_num_processors ());
 }
@@ -797,8 +800,8 @@ tether_pool_class_init (TetherPoolClass *klass)
   /**
    * TetherPool:id:
    *
-   * The pool's name; its threads' managers are named `<id>/<n>`. %NULL at
-   * construction picks a unique `pool-<n>`.
+   * The pool's name; its threads' managers are named `<id>/<n>`. %NULL or
+   * an empty id at construction picks a unique `pool-<n>`.
    *
    * Since: 1.0
    */
