@@ -430,22 +430,14 @@ inner_done (TetherFuture *inner,
 
 /* A pool thread: a post's function. No future, so no job: the thread's
  * manager runs it as a post of its own. */
+/* A post has no future to wait on and no cancellable, so none of the
+ * bookkeeping of a submission: it is marked started (for post_released())
+ * and run. Its state is left ASSIGNED: nothing looks at a post's state. */
 static void
 post_run_one (PoolItem *item)
 {
-  TetherPool *self = item->pool;
-
   g_atomic_int_set (&item->started, TRUE);
-  g_mutex_lock (&self->lock);
-  item->running = TRUE;
-  g_mutex_unlock (&self->lock);
-
   item->post_func (item->func_data);
-
-  g_mutex_lock (&self->lock);
-  item->running = FALSE;
-  g_mutex_unlock (&self->lock);
-  item_finish (item, NULL, NULL);
   item_release_data (item);
 }
 
