@@ -110,6 +110,8 @@ struct _TetherPool
   Worker         *workers;         /* n_threads, while started */
   guint           n_idle;
   GQueue          queue;           /* PoolItem, FIFO */
+  guint64         n_ended_queued;  /* ended in the queue, for dup_stats() */
+  guint64         n_refused;       /* refused submissions, for dup_stats() */
 };
 
 enum {
@@ -227,6 +229,7 @@ item_cancel (PoolItem   *item,
     {
       g_queue_unlink (&self->queue, &item->link);
       item->state = ITEM_DONE;
+      self->n_ended_queued++;
       unqueued = TRUE;
     }
   else if (item->state == ITEM_ASSIGNED)
@@ -646,6 +649,7 @@ pool_accept (TetherPool  *self,
   g_mutex_lock (&self->lock);
   if (!check_accepting_locked (self, item->task_type, error))
     {
+      self->n_refused++;
       g_mutex_unlock (&self->lock);
       return FALSE;
     }
@@ -1129,6 +1133,7 @@ tether_pool_stop (TetherPool     *self,
     {
       for (GList *l = self->queue.head; l != NULL; l = l->next)
         ((PoolItem *) l->data)->state = ITEM_DONE;
+      self->n_ended_queued += self->queue.length;
       cancelled = self->queue;
       g_queue_init (&self->queue);
     }
@@ -1269,4 +1274,312 @@ tether_pool_post (TetherPool      *self,
       return FALSE;
     }
   return TRUE;
+}
+
+/* submit_async(): a future, waited for asynchronously in the caller's
+ * context; the task carries the outcome there. */
+static void
+free_value (gpointer data)
+{
+  GValue *value = data;
+
+  g_value_unset (value);
+  g_free (value);
+}
+
+static void
+on_future_waited (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  TetherFuture *future = TETHER_FUTURE (source);
+  GError *error = NULL;
+
+  if (!tether_future_wait_finish (future, result, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (tether_future_get_value (future) != NULL)
+    {
+      GValue *value = g_new0 (GValue, 1);
+
+      g_value_init (value, G_VALUE_TYPE (tether_future_get_value (future)));
+      g_value_copy (tether_future_get_value (future), value);
+      g_task_return_pointer (task, value, free_value);
+    }
+  else
+    {
+      g_task_return_pointer (task, NULL, NULL);
+    }
+}
+
+/**
+ * tether_pool_submit_async:
+ * @self: a [class@Tether.Pool]
+ * @task_type: (nullable): the submission's task type
+ * @func: (scope notified) (closure func_data) (destroy func_data_destroy): the work
+ * @func_data: data for @func
+ * @func_data_destroy: (nullable): frees @func_data, as for [method@Tether.Pool.submit]
+ * @io_priority: the priority of the callback's idle in the caller's context
+ *   (the pool's queue is FIFO)
+ * @cancellable: (nullable): cancels the work, as for [method@Tether.Pool.submit]
+ * @callback: (scope async) (closure user_data): called in the caller's
+ *   thread-default context when the work has ended
+ * @user_data: data for @callback
+ *
+ * [method@Tether.Pool.submit] reported GIO style: @callback runs in the
+ * thread-default context of the thread calling this, never inside this
+ * call, and calls [method@Tether.Pool.submit_finish]. A refused submission
+ * reaches @callback with its error the same way.
+ *
+ * Thread: any thread whose thread-default context is running.
+ *
+ * Since: 1.0
+ */
+void
+tether_pool_submit_async (TetherPool          *self,
+                          const char          *task_type,
+                          TetherWorkFunc       func,
+                          gpointer             func_data,
+                          GDestroyNotify       func_data_destroy,
+                          int                  io_priority,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(TetherFuture) future = NULL;
+  GError *error = NULL;
+  GTask *task;
+
+  g_return_if_fail (TETHER_IS_POOL (self));
+  g_return_if_fail (func != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tether_pool_submit_async);
+  g_task_set_priority (task, io_priority);
+  g_task_set_name (task, "[tether] pool submit");
+  /* The work's outcome wins over a late cancellation. */
+  g_task_set_check_cancellable (task, FALSE);
+
+  future = tether_pool_submit (self, task_type, func, func_data, func_data_destroy, cancellable,
+                               &error);
+  if (future == NULL)
+    {
+      /* GTask defers the callback: it never runs inside this call. */
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  tether_future_wait_async (future, NULL, on_future_waited, task);
+}
+
+/**
+ * tether_pool_submit_finish:
+ * @self: a [class@Tether.Pool]
+ * @result: the result passed to the callback
+ * @value: (out caller-allocates) (optional): an uninitialized #GValue, always
+ *   initialized by this: to the work's value when it succeeded with one,
+ *   else to a %G_TYPE_POINTER holding %NULL
+ * @error: return location for an error
+ *
+ * Finishes [method@Tether.Pool.submit_async].
+ *
+ * Thread: the thread that called [method@Tether.Pool.submit_async].
+ *
+ * Returns: %TRUE if the work succeeded; %FALSE with the work's error, a
+ *   %G_IO_ERROR_CANCELLED error, or the submission's refusal
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_pool_submit_finish (TetherPool    *self,
+                           GAsyncResult  *result,
+                           GValue        *value,
+                           GError       **error)
+{
+  GValue *result_value;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (TETHER_IS_POOL (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tether_pool_submit_async, FALSE);
+  g_return_val_if_fail (value == NULL || !G_IS_VALUE (value), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (value != NULL)
+    g_value_init (value, G_TYPE_POINTER);
+  result_value = g_task_propagate_pointer (G_TASK (result), &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  if (result_value != NULL)
+    {
+      if (value != NULL)
+        {
+          g_value_unset (value);
+          *value = *result_value;         /* moved */
+          g_free (result_value);
+        }
+      else
+        {
+          free_value (result_value);
+        }
+    }
+  return TRUE;
+}
+
+static void
+stop_in_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  tether_pool_stop (source_object, GPOINTER_TO_INT (task_data));
+  g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * tether_pool_stop_async:
+ * @self: a [class@Tether.Pool]
+ * @mode: what happens to work not yet run, as for [method@Tether.Pool.stop]
+ * @cancellable: (nullable): abandons the wait for the stop, not the stop
+ * @callback: (scope async) (closure user_data): called in the caller's
+ *   thread-default context once the pool's threads have exited
+ * @user_data: data for @callback
+ *
+ * [method@Tether.Pool.stop] without blocking: the pool refuses new work at
+ * once (before this returns), and the stop runs on a worker thread of
+ * GLib's; @callback calls [method@Tether.Pool.stop_finish]. A CANCEL stop
+ * (blocking or not) during a DRAIN one hurries it along.
+ *
+ * Thread: any thread whose thread-default context is running, the pool's
+ * own threads included.
+ *
+ * Since: 1.0
+ */
+void
+tether_pool_stop_async (TetherPool          *self,
+                        TetherStopMode       mode,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (TETHER_IS_POOL (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  /* Refused from now on, as the blocking stop does before it waits. */
+  g_mutex_lock (&self->lock);
+  self->running = FALSE;
+  g_mutex_unlock (&self->lock);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tether_pool_stop_async);
+  g_task_set_name (task, "[tether] pool stop");
+  g_task_set_task_data (task, GINT_TO_POINTER (mode), NULL);
+  g_task_run_in_thread (task, stop_in_thread);
+}
+
+/**
+ * tether_pool_stop_finish:
+ * @self: a [class@Tether.Pool]
+ * @result: the [iface@Gio.AsyncResult] given to the callback
+ * @error: return location for an error
+ *
+ * Finishes [method@Tether.Pool.stop_async].
+ *
+ * Thread: the thread that called [method@Tether.Pool.stop_async].
+ *
+ * Returns: %TRUE once the pool has stopped; %FALSE with
+ *   %G_IO_ERROR_CANCELLED if the wait was abandoned (the stop goes on)
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_pool_stop_finish (TetherPool    *self,
+                         GAsyncResult  *result,
+                         GError       **error)
+{
+  g_return_val_if_fail (TETHER_IS_POOL (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tether_pool_stop_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * tether_pool_dup_stats:
+ * @self: a [class@Tether.Pool]
+ *
+ * Takes a snapshot of the pool as the `a{sv}` of
+ * [method@Tether.LoopManager.dup_stats], summed over its threads' managers,
+ * for the counters that add up: `submitted`, `completed`, `failed`,
+ * `cancelled` and `rejected` (`t`), `queued` and `running` (`u`). Work
+ * waiting in the pool's own queue counts as submitted and queued, and work
+ * that ended there (cancelled before a thread took it) as submitted and
+ * cancelled. `threads` (`u`) and `idle` (`u`) say how many threads the pool
+ * has and how many have no job. Each thread's own figures (latencies,
+ * wake-ups) are its manager's: see [method@Tether.Pool.ref_thread].
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer full): a new `a{sv}` [struct@GLib.Variant], not floating
+ *
+ * Since: 1.0
+ */
+GVariant *
+tether_pool_dup_stats (TetherPool *self)
+{
+  static const char *const counters[] = { "submitted", "completed", "failed", "cancelled",
+                                          "rejected" };
+  guint64 sums[G_N_ELEMENTS (counters)] = { 0 };
+  guint32 queued, running = 0, idle;
+  g_autoptr(GPtrArray) managers = g_ptr_array_new_with_free_func (g_object_unref);
+  GVariantBuilder builder;
+
+  g_return_val_if_fail (TETHER_IS_POOL (self), NULL);
+
+  g_mutex_lock (&self->lock);
+  queued = g_queue_get_length (&self->queue);
+  idle = self->started ? self->n_idle : 0;
+  sums[0] = queued + self->n_ended_queued;
+  sums[3] = self->n_ended_queued;
+  sums[4] = self->n_refused;
+  if (self->workers != NULL)
+    for (guint i = 0; i < self->n_threads; i++)
+      g_ptr_array_add (managers, g_object_ref (self->workers[i].manager));
+  g_mutex_unlock (&self->lock);
+
+  for (guint i = 0; i < managers->len; i++)
+    {
+      g_autoptr(GVariant) stats = tether_loop_manager_dup_stats (managers->pdata[i]);
+      guint32 value32;
+
+      for (guint c = 0; c < G_N_ELEMENTS (counters); c++)
+        {
+          guint64 value = 0;
+
+          if (g_variant_lookup (stats, counters[c], "t", &value))
+            sums[c] += value;
+        }
+      if (g_variant_lookup (stats, "queued", "u", &value32))
+        queued += value32;
+      if (g_variant_lookup (stats, "running", "u", &value32))
+        running += value32;
+    }
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  for (guint c = 0; c < G_N_ELEMENTS (counters); c++)
+    g_variant_builder_add (&builder, "{sv}", counters[c], g_variant_new_uint64 (sums[c]));
+  g_variant_builder_add (&builder, "{sv}", "queued", g_variant_new_uint32 (queued));
+  g_variant_builder_add (&builder, "{sv}", "running", g_variant_new_uint32 (running));
+  g_variant_builder_add (&builder, "{sv}", "threads", g_variant_new_uint32 (self->n_threads));
+  g_variant_builder_add (&builder, "{sv}", "idle", g_variant_new_uint32 (idle));
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
 }

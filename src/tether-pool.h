@@ -59,4 +59,32 @@ gboolean           tether_pool_post           (TetherPool         *self,
                                                GDestroyNotify      func_data_destroy,
                                                GError            **error);
 
+TETHER_AVAILABLE_IN_1_0
+void               tether_pool_submit_async   (TetherPool          *self,
+                                               const char          *task_type,
+                                               TetherWorkFunc       func,
+                                               gpointer             func_data,
+                                               GDestroyNotify       func_data_destroy,
+                                               int                  io_priority,
+                                               GCancellable        *cancellable,
+                                               GAsyncReadyCallback  callback,
+                                               gpointer             user_data);
+TETHER_AVAILABLE_IN_1_0
+gboolean           tether_pool_submit_finish  (TetherPool          *self,
+                                               GAsyncResult        *result,
+                                               GValue              *value,
+                                               GError             **error);
+TETHER_AVAILABLE_IN_1_0
+void               tether_pool_stop_async     (TetherPool          *self,
+                                               TetherStopMode       mode,
+                                               GCancellable        *cancellable,
+                                               GAsyncReadyCallback  callback,
+                                               gpointer             user_data);
+TETHER_AVAILABLE_IN_1_0
+gboolean           tether_pool_stop_finish    (TetherPool          *self,
+                                               GAsyncResult        *result,
+                                               GError             **error);
+TETHER_AVAILABLE_IN_1_0
+GVariant          *tether_pool_dup_stats      (TetherPool          *self) G_GNUC_WARN_UNUSED_RESULT;
+
 G_END_DECLS

@@ -4,13 +4,17 @@
  * Method handlers run on the main thread and must never block it, so each
  * one hands its blocking work to the loop manager of its domain and replies
  * from the submit_async callback, which Tether runs back on the main thread.
- * "files" (task type "io") hashes files and sleeps; "compute" (task type
- * "cpu") sums primes. Each manager runs one work at a time, so a slow file
- * never holds up a computation, and the other way round.
+ * "files" (task type "io") hashes files and sleeps, on a pool of two
+ * threads: file calls are independent, so a missing file is answered at
+ * once even while a slow read (a Sleep) holds one thread. "compute" (task
+ * type "cpu") sums primes on a manager of its own, one at a time, so file
+ * work never holds up a computation, and the other way round.
  *
  * Shutdown (Quit(), SIGTERM or SIGINT) refuses new calls, drains both
- * managers so that every call in flight still gets its reply, and exits 0.
+ * domains so that every call in flight still gets its reply, and exits 0.
  * A second signal during the drain cancels the work still running instead. */
+#include <string.h>
+
 #include <glib-unix.h>
 #include <tether.h>
 
@@ -24,6 +28,7 @@
 /* The main thread must never wait for room in a queue (that would stall
  * every other call), so a full queue is refused at once with Busy. */
 #define MAX_PENDING         256
+#define FILES_THREADS       2
 
 static const char introspection_xml[] =
   "<node>"
@@ -184,7 +189,20 @@ hash_file_work (TetherWork *work,
   tether_work_return_variant (work, g_variant_new ("(st)", g_checksum_get_string (checksum), size));
 }
 
-/* Simulated slow I/O: blocks the "files" thread for @ms, as a synchronous
+/* The domain work runs in, for log lines: a pool thread's manager is
+ * "files/<n>", logged as "files". Returns a string for this thread. */
+static const char *
+domain_of (TetherWork *work)
+{
+  static GPrivate domain = G_PRIVATE_INIT (g_free);
+  const char *id = tether_work_get_manager_id (work);
+  const char *slash = strchr (id, '/');
+
+  g_private_replace (&domain, slash != NULL ? g_strndup (id, slash - id) : g_strdup (id));
+  return g_private_get (&domain);
+}
+
+/* Simulated slow I/O: blocks a "files" thread for @ms, as a synchronous
  * read from a slow device would. */
 static void
 sleep_work (TetherWork *work,
@@ -198,7 +216,7 @@ sleep_work (TetherWork *work,
   guint slept_ms;
   GPollFD pollfd;
 
-  g_debug ("%s: Sleep %u ms started", tether_work_get_manager_id (work), ms);
+  g_debug ("%s: Sleep %u ms started", domain_of (work), ms);
 
   /* Waiting on the cancellable's fd, rather than sleeping in slices, ends
    * the wait the moment a CANCEL stop fires it. */
@@ -301,7 +319,7 @@ struct _TetherExampleService
    * nothing else resolving "files" or "compute" through the registry can
    * share, stop or outlive them. The registry would keep them, registered
    * on the main thread, until the process exits. */
-  TetherLoopManager *files;
+  TetherPool        *files;
   TetherLoopManager *compute;
 
   guint              sigterm_id;
@@ -331,7 +349,9 @@ on_work_done (GObject      *source,
   g_autoptr(GError) error = NULL;
   GValue value = G_VALUE_INIT;
 
-  if (!tether_loop_manager_submit_finish (TETHER_LOOP_MANAGER (source), result, &value, &error))
+  if (TETHER_IS_POOL (source)
+      ? !tether_pool_submit_finish (TETHER_POOL (source), result, &value, &error)
+      : !tether_loop_manager_submit_finish (TETHER_LOOP_MANAGER (source), result, &value, &error))
     return_error (g_steal_pointer (&call->invocation), error);
   else
     {
@@ -346,11 +366,12 @@ on_work_done (GObject      *source,
   g_free (call);
 }
 
-/* Takes @invocation; the reply is sent by on_work_done(), on this thread. */
+/* Takes @invocation; the reply is sent by on_work_done(), on this thread.
+ * @target is the domain: the files pool or the compute manager. */
 static void
 submit_call (TetherExampleService  *self,
              GDBusMethodInvocation *invocation,
-             TetherLoopManager     *manager,
+             gpointer               target,
              const char            *task_type,
              TetherWorkFunc         func,
              gpointer               func_data,
@@ -363,30 +384,31 @@ submit_call (TetherExampleService  *self,
   self->n_in_flight++;
   g_application_hold (G_APPLICATION (self));
 
-  g_debug ("%s: %s from %s submitted", tether_loop_manager_get_id (manager),
+  g_debug ("%s: %s from %s submitted",
+           TETHER_IS_POOL (target) ? tether_pool_get_id (target)
+                                   : tether_loop_manager_get_id (target),
            g_dbus_method_invocation_get_method_name (invocation),
            g_dbus_method_invocation_get_sender (invocation));
 
   /* A rejection (Busy, or not running) also arrives through on_work_done. */
-  tether_loop_manager_submit_async (manager, task_type, func, func_data, func_data_destroy,
-                                    G_PRIORITY_DEFAULT,
-                                    NULL, on_work_done, call);
+  if (TETHER_IS_POOL (target))
+    tether_pool_submit_async (target, task_type, func, func_data, func_data_destroy,
+                              G_PRIORITY_DEFAULT, NULL, on_work_done, call);
+  else
+    tether_loop_manager_submit_async (target, task_type, func, func_data, func_data_destroy,
+                                      G_PRIORITY_DEFAULT, NULL, on_work_done, call);
 }
 
 static GVariant *
 dup_all_stats (TetherExampleService *self)
 {
-  TetherLoopManager *managers[] = { self->files, self->compute };
+  g_autoptr(GVariant) files = tether_pool_dup_stats (self->files);
+  g_autoptr(GVariant) compute = tether_loop_manager_dup_stats (self->compute);
   GVariantBuilder builder;
 
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{sa{sv}}"));
-  for (guint i = 0; i < G_N_ELEMENTS (managers); i++)
-    {
-      g_autoptr(GVariant) stats = tether_loop_manager_dup_stats (managers[i]);
-
-      g_variant_builder_add (&builder, "{s@a{sv}}", tether_loop_manager_get_id (managers[i]), stats);
-    }
-
+  g_variant_builder_add (&builder, "{s@a{sv}}", tether_pool_get_id (self->files), files);
+  g_variant_builder_add (&builder, "{s@a{sv}}", tether_loop_manager_get_id (self->compute), compute);
   return g_variant_new ("(a{sa{sv}})", &builder);
 }
 
@@ -409,7 +431,10 @@ on_manager_stopped (GObject      *source,
 {
   ManagersStop *stop = user_data;
 
-  tether_loop_manager_stop_finish (TETHER_LOOP_MANAGER (source), result, NULL);
+  if (TETHER_IS_POOL (source))
+    tether_pool_stop_finish (TETHER_POOL (source), result, NULL);
+  else
+    tether_loop_manager_stop_finish (TETHER_LOOP_MANAGER (source), result, NULL);
   if (--stop->n_pending > 0)
     return;
 
@@ -435,7 +460,7 @@ stop_managers (TetherExampleService *self,
   g_application_hold (G_APPLICATION (self));
   /* Concurrent stops are safe: a CANCEL stop started during the DRAIN one
    * takes over the shutdown both are waiting for. */
-  tether_loop_manager_stop_async (self->files, mode, NULL, on_manager_stopped, stop);
+  tether_pool_stop_async (self->files, mode, NULL, on_manager_stopped, stop);
   tether_loop_manager_stop_async (self->compute, mode, NULL, on_manager_stopped, stop);
 }
 
@@ -606,13 +631,12 @@ tether_example_service_startup (GApplication *application)
 
   G_APPLICATION_CLASS (tether_example_service_parent_class)->startup (application);
 
-  self->files = tether_loop_manager_new ("files");
+  self->files = tether_pool_new ("files", FILES_THREADS);
   self->compute = tether_loop_manager_new ("compute");
-  tether_loop_manager_set_max_pending (self->files, MAX_PENDING);
   tether_loop_manager_set_max_pending (self->compute, MAX_PENDING);
 
-  /* Fresh managers cannot be running already: a failure is a bug. */
-  if (!tether_loop_manager_start (self->files, "io", &error) ||
+  /* Fresh ones cannot be running already: a failure is a bug. */
+  if (!tether_pool_start (self->files, "io", &error) ||
       !tether_loop_manager_start (self->compute, "cpu", &error))
     g_error ("Cannot start the service's loop managers: %s", error->message);
 

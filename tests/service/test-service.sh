@@ -294,9 +294,28 @@ wait_gone "$sleep_pid" 10
 check_match "the long Sleep then replies normally" "(uint32 2[0-9][0-9][0-9],)" \
   "$(cat "$tmp/long-sleep.out")"
 
+# The files domain is a pool of two threads: while a long Sleep holds one,
+# a HashFile of a missing file is answered NotFound by the other, and its
+# reply arrives while the Sleep's client is still waiting.
+call_bg "$tmp/pool-sleep.out" Sleep 2000
+sleep_pid=$!
+if wait_for 5 logged "files: Sleep 2000 ms started"; then
+  missing=$(call HashFile "'$tmp/missing'")
+  if alive "$sleep_pid" && [[ "$missing" == *NotFound* ]]; then
+    ok "HashFile answers NotFound while a Sleep holds one files thread"
+  else
+    not_ok "HashFile answers NotFound while a Sleep holds one files thread" \
+      "HashFile: $missing" "Sleep pending: $(alive "$sleep_pid" && echo yes || echo no)"
+  fi
+else
+  not_ok "HashFile answers NotFound while a Sleep holds one files thread" \
+    "the Sleep did not start within 5 s"
+fi
+wait_gone "$sleep_pid" 10
+
 # GetStats: the counts of the calls above. Argument checks happen before
 # submission, so the relative path and the Compute over the limit never
-# reached a manager; the missing file did, and failed there.
+# reached a manager; the missing file did (twice), and failed there.
 stats=$(call GetStats)
 counts ()
 {
@@ -305,7 +324,7 @@ counts ()
        "running $(stat "$1" running "$stats"), queued $(stat "$1" queued "$stats")"
 }
 check "GetStats counts the calls on files" \
-  "submitted 9, completed 8, failed 1, cancelled 0, running 0, queued 0" "$(counts files)"
+  "submitted 11, completed 9, failed 2, cancelled 0, running 0, queued 0" "$(counts files)"
 check "GetStats counts the calls on compute" \
   "submitted 10, completed 10, failed 0, cancelled 0, running 0, queued 0" "$(counts compute)"
 
