@@ -463,6 +463,89 @@ test_pool_last_unref_drains (void)
   watchdog_disarm ();
 }
 
+/* submit_async(): the callback runs in the caller's context, never inside
+ * the call, for a refusal too; stop_async() refuses at once and calls back
+ * once the threads are gone; dup_stats() counts what went through. */
+typedef struct
+{
+  int      n_done;
+  gboolean ok[2];
+  int      value;
+  GError  *error;
+} Async;
+
+static void
+on_submitted (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Async *async = user_data;
+  g_auto(GValue) value = G_VALUE_INIT;
+
+  async->ok[async->n_done] = tether_pool_submit_finish (TETHER_POOL (source), result, &value,
+                                                        async->n_done == 0 ? NULL : &async->error);
+  if (G_VALUE_HOLDS_INT (&value))
+    async->value = g_value_get_int (&value);
+  async->n_done++;
+}
+
+static void
+on_stopped (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_assert_true (tether_pool_stop_finish (TETHER_POOL (source), result, NULL));
+  *(gboolean *) user_data = TRUE;
+}
+
+static void
+test_pool_async (void)
+{
+  g_autoptr(TetherPool) pool = started_pool ("async", 2, "io");
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GVariant) stats = NULL;
+  guint64 submitted = 0, completed = 0, rejected = 0;
+  guint32 threads = 0;
+  gboolean stopped = FALSE;
+  Async async = { 0 };
+
+  watchdog_arm (WATCHDOG_S, "pool-async");
+  g_main_context_push_thread_default (context);
+  tether_pool_submit_async (pool, "io", square, GINT_TO_POINTER (6), NULL, G_PRIORITY_DEFAULT,
+                            NULL, on_submitted, &async);
+  while (async.n_done < 1)
+    g_main_context_iteration (context, TRUE);
+  g_assert_true (async.ok[0]);
+  g_assert_cmpint (async.value, ==, 36);
+
+  tether_pool_submit_async (pool, "cpu", square, GINT_TO_POINTER (6), NULL, G_PRIORITY_DEFAULT,
+                            NULL, on_submitted, &async);
+  g_assert_cmpint (async.n_done, ==, 1);        /* not inside the call */
+  while (async.n_done < 2)
+    g_main_context_iteration (context, TRUE);
+  g_assert_false (async.ok[1]);
+  g_assert_error (async.error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE);
+  g_clear_error (&async.error);
+
+  stats = tether_pool_dup_stats (pool);
+  g_assert_true (g_variant_lookup (stats, "submitted", "t", &submitted));
+  g_assert_true (g_variant_lookup (stats, "completed", "t", &completed));
+  g_assert_true (g_variant_lookup (stats, "rejected", "t", &rejected));
+  g_assert_true (g_variant_lookup (stats, "threads", "u", &threads));
+  g_assert_cmpuint (submitted, ==, 1);
+  g_assert_cmpuint (completed, ==, 1);
+  g_assert_cmpuint (rejected, ==, 1);
+  g_assert_cmpuint (threads, ==, 2);
+
+  tether_pool_stop_async (pool, TETHER_STOP_MODE_DRAIN, NULL, on_stopped, &stopped);
+  g_assert_false (tether_pool_is_running (pool));  /* refused from the start */
+  while (!stopped)
+    g_main_context_iteration (context, TRUE);
+  g_assert_cmpuint (tether_pool_get_n_idle (pool), ==, 0);
+  g_main_context_pop_thread_default (context);
+  watchdog_disarm ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -478,6 +561,7 @@ main (int   argc,
   g_test_add_func ("/pool/crossed-waits", test_pool_crossed_waits);
   g_test_add_func ("/pool/stop-race", test_pool_stop_race);
   g_test_add_func ("/pool/last-unref-drains", test_pool_last_unref_drains);
+  g_test_add_func ("/pool/async", test_pool_async);
 
   return test_run ();
 }
