@@ -129,7 +129,11 @@ enum {
 
 static GParamSpec *properties [N_PROPS];
 
-G_DEFINE_FINAL_TYPE (TetherLoopManager, tether_loop_manager, G_TYPE_OBJECT)
+static void tether_loop_manager_executor_init (TetherExecutorInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TetherLoopManager, tether_loop_manager, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (TETHER_TYPE_EXECUTOR,
+                                                      tether_loop_manager_executor_init))
 
 static void
 tether_loop_manager_constructed (GObject *object)
@@ -2678,4 +2682,64 @@ tether_loop_manager_add_current_exit_func (TetherFunc       func,
   if (!added && func_data_destroy != NULL)
     func_data_destroy (func_data);
   return added;
+}
+
+/* TetherExecutor: a manager's own methods. */
+static TetherFuture *
+executor_submit (TetherExecutor  *executor,
+                 const char      *task_type,
+                 TetherWorkFunc   func,
+                 gpointer         func_data,
+                 GDestroyNotify   func_data_destroy,
+                 GCancellable    *cancellable,
+                 GError         **error)
+{
+  return tether_loop_manager_submit (TETHER_LOOP_MANAGER (executor), task_type, func, func_data,
+                                     func_data_destroy, cancellable, error);
+}
+
+static gboolean
+executor_post (TetherExecutor  *executor,
+               const char      *task_type,
+               TetherFunc       func,
+               gpointer         func_data,
+               GDestroyNotify   func_data_destroy,
+               GError         **error)
+{
+  return tether_loop_manager_post (TETHER_LOOP_MANAGER (executor), task_type, func, func_data,
+                                   func_data_destroy, error);
+}
+
+static void
+executor_submit_async (TetherExecutor      *executor,
+                       const char          *task_type,
+                       TetherWorkFunc       func,
+                       gpointer             func_data,
+                       GDestroyNotify       func_data_destroy,
+                       int                  io_priority,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  tether_loop_manager_submit_async (TETHER_LOOP_MANAGER (executor), task_type, func, func_data,
+                                    func_data_destroy, io_priority, cancellable, callback,
+                                    user_data);
+}
+
+static gboolean
+executor_submit_finish (TetherExecutor  *executor,
+                        GAsyncResult    *result,
+                        GValue          *value,
+                        GError         **error)
+{
+  return tether_loop_manager_submit_finish (TETHER_LOOP_MANAGER (executor), result, value, error);
+}
+
+static void
+tether_loop_manager_executor_init (TetherExecutorInterface *iface)
+{
+  iface->submit = executor_submit;
+  iface->post = executor_post;
+  iface->submit_async = executor_submit_async;
+  iface->submit_finish = executor_submit_finish;
 }

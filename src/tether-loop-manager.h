@@ -8,6 +8,7 @@
 #include <gio/gio.h>
 
 #include "tether-enums.h"
+#include "tether-executor.h"
 #include "tether-future.h"
 #include "tether-version-macros.h"
 #include "tether-work.h"
@@ -18,16 +19,6 @@ G_BEGIN_DECLS
 
 TETHER_AVAILABLE_IN_1_0
 G_DECLARE_FINAL_TYPE (TetherLoopManager, tether_loop_manager, TETHER, LOOP_MANAGER, GObject)
-
-/**
- * TetherFunc:
- * @user_data: the data passed to [method@Tether.LoopManager.post]
- *
- * Fire-and-forget work, run once on the manager's thread.
- *
- * Since: 1.0
- */
-typedef void (*TetherFunc) (gpointer user_data);
 
 TETHER_AVAILABLE_IN_1_0
 TetherLoopManager *tether_loop_manager_new              (const char           *id) G_GNUC_WARN_UNUSED_RESULT;

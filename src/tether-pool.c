@@ -123,7 +123,11 @@ enum {
 
 static GParamSpec *properties [N_PROPS];
 
-G_DEFINE_FINAL_TYPE (TetherPool, tether_pool, G_TYPE_OBJECT)
+static void tether_pool_executor_init (TetherExecutorInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TetherPool, tether_pool, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (TETHER_TYPE_EXECUTOR,
+                                                      tether_pool_executor_init))
 
 static void pool_pump (TetherPool *self);
 
@@ -1582,4 +1586,63 @@ tether_pool_dup_stats (TetherPool *self)
   g_variant_builder_add (&builder, "{sv}", "threads", g_variant_new_uint32 (self->n_threads));
   g_variant_builder_add (&builder, "{sv}", "idle", g_variant_new_uint32 (idle));
   return g_variant_ref_sink (g_variant_builder_end (&builder));
+}
+
+/* TetherExecutor: the pool's own methods. */
+static TetherFuture *
+executor_submit (TetherExecutor  *executor,
+                 const char      *task_type,
+                 TetherWorkFunc   func,
+                 gpointer         func_data,
+                 GDestroyNotify   func_data_destroy,
+                 GCancellable    *cancellable,
+                 GError         **error)
+{
+  return tether_pool_submit (TETHER_POOL (executor), task_type, func, func_data,
+                             func_data_destroy, cancellable, error);
+}
+
+static gboolean
+executor_post (TetherExecutor  *executor,
+               const char      *task_type,
+               TetherFunc       func,
+               gpointer         func_data,
+               GDestroyNotify   func_data_destroy,
+               GError         **error)
+{
+  return tether_pool_post (TETHER_POOL (executor), task_type, func, func_data, func_data_destroy,
+                           error);
+}
+
+static void
+executor_submit_async (TetherExecutor      *executor,
+                       const char          *task_type,
+                       TetherWorkFunc       func,
+                       gpointer             func_data,
+                       GDestroyNotify       func_data_destroy,
+                       int                  io_priority,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  tether_pool_submit_async (TETHER_POOL (executor), task_type, func, func_data,
+                            func_data_destroy, io_priority, cancellable, callback, user_data);
+}
+
+static gboolean
+executor_submit_finish (TetherExecutor  *executor,
+                        GAsyncResult    *result,
+                        GValue          *value,
+                        GError         **error)
+{
+  return tether_pool_submit_finish (TETHER_POOL (executor), result, value, error);
+}
+
+static void
+tether_pool_executor_init (TetherExecutorInterface *iface)
+{
+  iface->submit = executor_submit;
+  iface->post = executor_post;
+  iface->submit_async = executor_submit_async;
+  iface->submit_finish = executor_submit_finish;
 }

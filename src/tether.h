@@ -12,6 +12,7 @@ G_BEGIN_DECLS
 # include "tether-enum-types.h"
 # include "tether-error.h"
 # include "tether-work.h"
+# include "tether-executor.h"
 # include "tether-future.h"
 # include "tether-promise.h"
 # include "tether-lineage.h"

@@ -546,6 +546,39 @@ test_pool_async (void)
   watchdog_disarm ();
 }
 
+/* TetherExecutor: the same code submits to a manager and to a pool. */
+static int
+run_through_executor (TetherExecutor *executor)
+{
+  g_autoptr(TetherFuture) future = NULL;
+  g_autoptr(GError) error = NULL;
+  int posted = 0;
+
+  future = tether_executor_submit (executor, NULL, square, GINT_TO_POINTER (9), NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (tether_future_wait (future, WAIT_USEC, NULL, &error));
+  g_assert_true (tether_executor_post (executor, NULL, (TetherFunc) g_atomic_int_inc, &posted,
+                                       NULL, &error));
+  poll_until (g_atomic_int_get (&posted) == 1);
+  return tether_future_get_int (future, NULL);
+}
+
+static void
+test_pool_executor (void)
+{
+  g_autoptr(TetherPool) pool = started_pool ("executor", 2, NULL);
+  g_autoptr(TetherLoopManager) manager = started ("executor-manager", NULL);
+
+  watchdog_arm (WATCHDOG_S, "pool-executor");
+  g_assert_true (TETHER_IS_EXECUTOR (pool));
+  g_assert_true (TETHER_IS_EXECUTOR (manager));
+  g_assert_cmpint (run_through_executor (TETHER_EXECUTOR (pool)), ==, 81);
+  g_assert_cmpint (run_through_executor (TETHER_EXECUTOR (manager)), ==, 81);
+  tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+  watchdog_disarm ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -562,6 +595,7 @@ main (int   argc,
   g_test_add_func ("/pool/stop-race", test_pool_stop_race);
   g_test_add_func ("/pool/last-unref-drains", test_pool_last_unref_drains);
   g_test_add_func ("/pool/async", test_pool_async);
+  g_test_add_func ("/pool/executor", test_pool_executor);
 
   return test_run ();
 }

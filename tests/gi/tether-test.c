@@ -514,6 +514,25 @@ tether_test_submit_thread_name (TetherLoopManager  *manager,
                                      NULL, NULL, NULL, error);
 }
 
+/**
+ * tether_test_executor_submit_thread_name:
+ * @executor: a [iface@Tether.Executor]: a manager or a pool
+ * @task_type: (nullable): the submission's task type
+ * @error: return location for an error
+ *
+ * [func@TetherTest.submit_thread_name] through [iface@Tether.Executor].
+ *
+ * Returns: (transfer full): the [class@Tether.Future] of the work, or %NULL
+ *   with @error set
+ */
+TetherFuture *
+tether_test_executor_submit_thread_name (TetherExecutor  *executor,
+                                         const char      *task_type,
+                                         GError         **error)
+{
+  return tether_executor_submit (executor, task_type, thread_name_work, NULL, NULL, NULL, error);
+}
+
 static int run_order;
 
 static void

@@ -45,6 +45,9 @@ TetherFuture *tether_test_submit_progress                 (TetherLoopManager    
 TetherFuture *tether_test_submit_thread_name              (TetherLoopManager    *manager,
                                                            const char           *task_type,
                                                            GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+TetherFuture *tether_test_executor_submit_thread_name (TetherExecutor  *executor,
+                                                       const char      *task_type,
+                                                       GError         **error);
 char         *tether_test_get_thread_name                 (void) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS

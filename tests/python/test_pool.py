@@ -141,3 +141,9 @@ def test_post(pool):
     done = threading.Event()
     pool.post(done.set)
     assert done.wait(T)
+
+
+def test_executor_interface(pool):
+    manager = Tether.LoopManager.new(None)
+    assert isinstance(pool, Tether.Executor)
+    assert isinstance(manager, Tether.Executor)
