@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //
 // Tether.Pool from GJS: C work runs on the pool's threads (named
-// tether:<id>/<n>, cut to the 15 bytes a thread name holds), futures come back on the JavaScript thread, a JavaScript
-// work function is refused (GJS runs JavaScript only on its own thread), and
-// a pool and a manager are both a Tether.Executor.
+// tether:<id>/<n>, cut to the 15 bytes a thread name holds), futures come
+// back on the JavaScript thread, a JavaScript work function is refused (GJS
+// runs JavaScript only on its own thread), and a pool and a manager are both
+// a Tether.Executor.
 
 import GObject from 'gi://GObject';
 import Tether from 'gi://Tether?version=1.0';
