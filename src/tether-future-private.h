@@ -33,6 +33,8 @@ void          tether_future_complete (TetherFuture *self,
                                       GError       *error);
 void          tether_future_report_progress (TetherFuture *self,
                                              GVariant     *progress);
+void          tether_future_forward_progress (TetherFuture *self,
+                                              TetherFuture *to);
 
 /* For a future completed by code whose producer can tell that a blocking
  * wait could never end (a pool: see tether-pool.c): @begin runs before a

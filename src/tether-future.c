@@ -80,6 +80,7 @@ struct _TetherFuture
   gpointer            cancel_data;
   GDestroyNotify      cancel_destroy;
   const TetherFutureWaitHooks *wait_hooks;  /* set before the future is shared */
+  TetherFuture       *progress_forward;     /* mutex: see tether_future_forward_progress() */
 };
 
 enum {
@@ -129,6 +130,7 @@ tether_future_finalize (GObject *object)
     tether_job_detach_sink (self->job, self);
 
   g_assert (self->waiters.length == 0);
+  g_clear_object (&self->progress_forward);
 
   if (self->job != NULL && self->error != NULL && !g_atomic_int_get (&self->retrieved) &&
       self->status == TETHER_FUTURE_STATUS_FAILED &&
@@ -1376,9 +1378,11 @@ tether_future_report_progress (TetherFuture *self,
                                GVariant     *progress)
 {
   GMainContext *home = NULL;
+  TetherFuture *forward;
   GVariant *old;
 
   g_mutex_lock (&self->mutex);
+  forward = self->progress_forward != NULL ? g_object_ref (self->progress_forward) : NULL;
   old = self->progress;
   self->progress = g_variant_ref (progress);
   home = self->progress_home != NULL ? self->progress_home : self->home;
@@ -1410,6 +1414,28 @@ tether_future_report_progress (TetherFuture *self,
       g_source_attach (source, home);
       g_main_context_unref (home);
     }
+
+  if (forward != NULL)
+    {
+      tether_future_report_progress (forward, progress);
+      g_object_unref (forward);
+    }
+}
+
+/* Any thread: from now on every report to @self is also reported to @to,
+ * on the reporting thread (a pool's future gets its thread's reports
+ * without waiting for that thread's context); %NULL stops that. */
+void
+tether_future_forward_progress (TetherFuture *self,
+                                TetherFuture *to)
+{
+  TetherFuture *old;
+
+  g_mutex_lock (&self->mutex);
+  old = self->progress_forward;
+  self->progress_forward = to != NULL ? g_object_ref (to) : NULL;
+  g_mutex_unlock (&self->mutex);
+  g_clear_object (&old);
 }
 
 /**

@@ -78,7 +78,7 @@ struct _PoolItem
   TetherFuture    *future;         /* the caller's; a reference until the outcome is in */
   /* Pool lock: */
   ItemState        state;
-  TetherFuture    *inner;          /* the thread's manager's future, once assigned */
+  TetherFuture    *inner;          /* the thread's manager's future, from assignment to its end */
   guint            worker;         /* the thread it was handed to */
   gboolean         running;        /* its function runs on that thread now */
   gboolean         cancel_requested;
@@ -108,7 +108,7 @@ struct _TetherPool
   guint           n_stopping;      /* stop() calls in progress */
   char           *task_type;
   Worker         *workers;         /* n_threads, while started */
-  guint           n_idle;
+  int             n_idle;          /* written under the lock, atomically: pool_pump() peeks */
   GQueue          queue;           /* PoolItem, FIFO */
   guint64         n_ended_queued;  /* ended in the queue, for dup_stats() */
   guint64         n_refused;       /* refused submissions, for dup_stats() */
@@ -376,7 +376,7 @@ worker_idle (TetherPool *self,
   if (self->started && self->workers[index].busy)
     {
       self->workers[index].busy = FALSE;
-      self->n_idle++;
+      g_atomic_int_inc (&self->n_idle);
       g_cond_broadcast (&self->cond);
     }
   g_mutex_unlock (&self->lock);
@@ -417,6 +417,7 @@ inner_done (TetherFuture *inner,
   PoolItem *item = data;
   GValue *value = NULL;
   GError *error = tether_future_dup_error (inner);
+  TetherFuture *held;
 
   if (error == NULL)
     {
@@ -430,6 +431,15 @@ inner_done (TetherFuture *inner,
         }
     }
   item_finish (item, value, error);
+
+  /* The thread's future is done with: it let go of the caller's future
+   * (progress forwarding), and the item lets go of it. */
+  g_mutex_lock (&item->pool->lock);
+  held = g_steal_pointer (&item->inner);
+  g_mutex_unlock (&item->pool->lock);
+  tether_future_forward_progress (inner, NULL);
+  g_clear_object (&held);
+
   if (!g_atomic_int_get (&item->started))
     worker_idle (item->pool, item->worker);
   item_unref (item);
@@ -524,6 +534,7 @@ pool_assign (TetherPool        *self,
              PoolItem          *item)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(TetherFuture) outer = NULL;
   TetherFuture *inner;
   gboolean cancel_now;
 
@@ -550,7 +561,21 @@ pool_assign (TetherPool        *self,
   g_mutex_lock (&self->lock);
   item->inner = g_object_ref (inner);
   cancel_now = item->cancel_requested;
+  outer = item->future != NULL ? g_object_ref (item->future) : NULL;
   g_mutex_unlock (&self->lock);
+
+  /* Progress goes on to the caller's future as it is reported, on the
+   * reporting thread (the thread's own context is busy running the work);
+   * a report made before this is the latest so far. */
+  if (outer != NULL)
+    {
+      g_autoptr(GVariant) progress = NULL;
+
+      tether_future_forward_progress (inner, outer);
+      progress = tether_future_dup_progress (inner);
+      if (progress != NULL)
+        tether_future_report_progress (outer, progress);
+    }
 
   tether_future_listen (inner, inner_done, item);   /* the queue's reference */
   if (cancel_now)
@@ -563,6 +588,12 @@ pool_assign (TetherPool        *self,
 static void
 pool_pump (TetherPool *self)
 {
+  /* Busy threads take the queue's head themselves when they finish (see
+   * worker_idle()), which pumps under the lock after counting itself idle:
+   * with no thread idle as this reads, there is nothing to do here, and a
+   * submission pays no second lock. */
+  if (g_atomic_int_get (&self->n_idle) == 0)
+    return;
   for (;;)
     {
       g_autoptr(TetherLoopManager) manager = NULL;
@@ -580,7 +611,7 @@ pool_pump (TetherPool *self)
           item->state = ITEM_ASSIGNED;
           item->worker = index;
           self->workers[index].busy = TRUE;
-          self->n_idle--;
+          g_atomic_int_add (&self->n_idle, -1);
           manager = g_object_ref (self->workers[index].manager);
         }
       g_mutex_unlock (&self->lock);
@@ -969,7 +1000,7 @@ tether_pool_get_n_idle (TetherPool *self)
   g_return_val_if_fail (TETHER_IS_POOL (self), 0);
 
   g_mutex_lock (&self->lock);
-  n = self->started ? self->n_idle : 0;
+  n = self->started ? (guint) self->n_idle : 0;
   g_mutex_unlock (&self->lock);
   return n;
 }
@@ -1076,7 +1107,7 @@ tether_pool_start (TetherPool  *self,
       g_clear_object (&self->workers[i].manager);
   g_free (self->workers);
   self->workers = workers;
-  self->n_idle = self->n_threads;
+  g_atomic_int_set (&self->n_idle, (int) self->n_threads);
   g_free (self->task_type);
   self->task_type = g_strdup (task_type);
   self->started = TRUE;
@@ -1161,7 +1192,8 @@ tether_pool_stop (TetherPool     *self,
 
   /* DRAIN: the queue empties as threads go idle; then every thread is. */
   g_mutex_lock (&self->lock);
-  while (self->started && (!g_queue_is_empty (&self->queue) || self->n_idle < self->n_threads))
+  while (self->started &&
+         (!g_queue_is_empty (&self->queue) || (guint) self->n_idle < self->n_threads))
     g_cond_wait (&self->cond, &self->lock);
   g_mutex_unlock (&self->lock);
 
@@ -1551,7 +1583,7 @@ tether_pool_dup_stats (TetherPool *self)
 
   g_mutex_lock (&self->lock);
   queued = g_queue_get_length (&self->queue);
-  idle = self->started ? self->n_idle : 0;
+  idle = self->started ? (guint32) self->n_idle : 0;
   sums[0] = queued + self->n_ended_queued;
   sums[3] = self->n_ended_queued;
   sums[4] = self->n_refused;

@@ -579,6 +579,64 @@ test_pool_executor (void)
   watchdog_disarm ();
 }
 
+/* Progress reported by pool work reaches the pool's future, in the
+ * submitter's context. */
+typedef struct
+{
+  Gate connected;   /* opened once the test listens */
+  Gate done;
+} Reporting;
+
+static void
+report_then_block (TetherWork *work,
+                   gpointer    user_data)
+{
+  Reporting *reporting = user_data;
+
+  gate_wait_open (&reporting->connected);
+  tether_work_report_fraction (work, 0.5, "half");
+  block_work (work, &reporting->done);
+}
+
+static void
+on_progress (TetherFuture *future,
+             GVariant     *progress,
+             gpointer      user_data)
+{
+  double fraction = 0;
+  const char *message = NULL;
+
+  g_variant_get (progress, "(d&s)", &fraction, &message);
+  if (fraction == 0.5 && g_str_equal (message, "half"))
+    *(gboolean *) user_data = TRUE;
+}
+
+static void
+test_pool_progress (void)
+{
+  g_autoptr(TetherPool) pool = started_pool ("progress", 1, NULL);
+  g_autoptr(TetherFuture) future = NULL;
+  gboolean seen = FALSE;
+  Reporting reporting;
+
+  watchdog_arm (WATCHDOG_S, "pool-progress");
+  gate_init (&reporting.connected);
+  gate_init (&reporting.done);
+  future = tether_pool_submit (pool, NULL, report_then_block, &reporting, NULL, NULL, NULL);
+  /* This thread did not own a context as it submitted: say where to deliver. */
+  tether_future_set_progress_context (future, g_main_context_default ());
+  g_signal_connect (future, "progress", G_CALLBACK (on_progress), &seen);
+  gate_open (&reporting.connected);
+  while (!seen)
+    g_main_context_iteration (NULL, TRUE);
+  gate_open (&reporting.done);
+  g_assert_true (tether_future_wait (future, WAIT_USEC, NULL, NULL));
+  tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+  gate_clear (&reporting.connected);
+  gate_clear (&reporting.done);
+  watchdog_disarm ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -596,6 +654,7 @@ main (int   argc,
   g_test_add_func ("/pool/last-unref-drains", test_pool_last_unref_drains);
   g_test_add_func ("/pool/async", test_pool_async);
   g_test_add_func ("/pool/executor", test_pool_executor);
+  g_test_add_func ("/pool/progress", test_pool_progress);
 
   return test_run ();
 }
