@@ -667,12 +667,16 @@ item_new (TetherPool     *self,
   return item;
 }
 
-/* Queues @item (the caller's reference goes to the queue), or refuses it. */
+/* Queues @item (the caller's reference goes to the queue), or refuses it.
+ * Once queued, a thread may take, run and free the item at any moment: what
+ * this reads of it afterwards it reads under its own reference. */
 static gboolean
 pool_accept (TetherPool  *self,
              PoolItem    *item,
              GError     **error)
 {
+  GCancellable *cancellable = item->cancellable;   /* immutable */
+
   if (item->javascript)
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
@@ -688,22 +692,29 @@ pool_accept (TetherPool  *self,
       g_mutex_unlock (&self->lock);
       return FALSE;
     }
+  if (cancellable != NULL)
+    item_ref (item);                      /* for the connection below */
   g_queue_push_tail_link (&self->queue, &item->link);
   g_mutex_unlock (&self->lock);
 
   /* Connected once queued, so that the handler finds it there; it runs at
    * once if the cancellable has fired already. */
-  if (item->cancellable != NULL)
+  if (cancellable != NULL)
     {
-      gulong id = g_cancellable_connect (item->cancellable, G_CALLBACK (user_cancelled),
+      gulong id = g_cancellable_connect (cancellable, G_CALLBACK (user_cancelled),
                                          item_ref (item), item_unref);
+      gboolean kept = FALSE;
 
       g_mutex_lock (&self->lock);
-      if (item->state != ITEM_DONE)
-        item->cancel_id = id;
+      if (item->state != ITEM_DONE && id != 0)
+        {
+          item->cancel_id = id;
+          kept = TRUE;
+        }
       g_mutex_unlock (&self->lock);
-      if (item->cancel_id == 0 && id != 0)
-        g_signal_handler_disconnect (item->cancellable, id);
+      if (!kept && id != 0)
+        g_signal_handler_disconnect (cancellable, id);
+      item_unref (item);
     }
 
   pool_pump (self);

@@ -128,7 +128,7 @@ def _error_for(exc):
     if isinstance(exc, _aio.CANCELLED_ERRORS):
         # G_IO_ERROR_CANCELLED is what makes a TetherFuture CANCELLED.
         return GLib.Error.new_literal(Gio.io_error_quark(), 'Work raised ' + message,
-                                      Gio.IOErrorEnum.CANCELLED)
+                                      _errors.IO_CANCELLED)
     return GLib.Error.new_literal(Tether.error_quark(), message, Tether.Error.FAILED)
 
 
@@ -564,7 +564,7 @@ def call(self, *args, **kwargs):
         _refused(fn)
         if box.exception is not None:
             raise box.exception from None
-        if error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED):
+        if error.matches(Gio.io_error_quark(), _errors.IO_CANCELLED):
             raise concurrent.futures.CancelledError(error.message) from None
         raise _errors.translate(error) from None
     if box.exception is not None:

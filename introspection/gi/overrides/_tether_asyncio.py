@@ -42,6 +42,8 @@ from asyncio import events as _events
 from gi.module import get_introspection_module
 from gi.repository import GLib, GObject, Gio
 
+from . import _tether_errors as _errors
+
 __all__ = ['TetherEventLoop', 'EXIT_GRACE']
 
 _log = logging.getLogger('gi.overrides.Tether')
@@ -647,9 +649,12 @@ def get_asyncio_loop(manager):
 # Coroutines as work.
 
 
+_FAILED = int(_errors.Tether.Error.FAILED)
+
+
 def _cancelled_error():
     return GLib.Error.new_literal(Gio.io_error_quark(), 'The coroutine was cancelled',
-                                  Gio.IOErrorEnum.CANCELLED)
+                                  _errors.IO_CANCELLED)
 
 
 _connect = GObject.Object.connect
@@ -705,15 +710,24 @@ class _TaskWork:
             self.loop._tether_tasks.discard(task)
             _disconnect(cancellable, self.handler)
         work, self.work = self.work, None
-        if task.cancelled():
-            work.return_error(_cancelled_error())
-            return
-        exc = task.exception()
-        if exc is not None:
-            self.outcome.exception = exc
-            work.return_error(self.finish[1](exc))
-        else:
-            self.finish[0](work, task.result())
+        try:
+            if task.cancelled():
+                work.return_error(_cancelled_error())
+                return
+            exc = task.exception()
+            if exc is not None:
+                self.outcome.exception = exc
+                work.return_error(self.finish[1](exc))
+            else:
+                self.finish[0](work, task.result())
+        except BaseException as failure:
+            # The work must end whatever went wrong in handing its outcome
+            # over, or its waiters and a DRAIN stop would wait for ever.
+            if not work.is_done():
+                work.return_error(GLib.Error.new_literal(
+                    _errors.Tether.error_quark(), 'Handing over the outcome of %r failed: %r'
+                    % (task, failure), _FAILED))
+            raise
 
 
 def run_task(loop, work, coro, outcome, finish):

@@ -24,9 +24,17 @@ import functools
 import re
 
 from gi.module import get_introspection_module
-from gi.repository import GLib
+from gi.repository import GLib, Gio
 
 Tether = get_introspection_module('Tether')
+
+# G_IO_ERROR_CANCELLED, read once here, on the importing thread. PyGObject
+# builds an enum's Python class on first use and fills in its members after
+# publishing it, so a manager's thread that is first to read
+# Gio.IOErrorEnum.CANCELLED while another thread builds the class can find
+# the member missing (AttributeError, seen under load in
+# test_adversarial_asyncio: the coroutine's work then never ended).
+IO_CANCELLED = int(Gio.IOErrorEnum.CANCELLED)
 
 _DOMAIN = GLib.quark_to_string(Tether.error_quark())
 

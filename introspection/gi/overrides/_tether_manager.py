@@ -173,7 +173,7 @@ def _settle_stop(aio_future, manager, result):
     try:
         aio_future.set_result(_stop_finish(manager, result))
     except GLib.Error as error:
-        if error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED):
+        if error.matches(Gio.io_error_quark(), _errors.IO_CANCELLED):
             aio_future.cancel()
         else:
             aio_future.set_exception(error)
