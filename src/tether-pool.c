@@ -110,6 +110,7 @@ struct _TetherPool
   Worker         *workers;         /* n_threads, while started */
   int             n_idle;          /* written under the lock, atomically: pool_pump() peeks */
   GQueue          queue;           /* PoolItem, FIFO */
+  guint           max_pending;     /* lock; 0: no bound */
   guint64         n_ended_queued;  /* ended in the queue, for dup_stats() */
   guint64         n_refused;       /* refused submissions, for dup_stats() */
 };
@@ -118,6 +119,7 @@ enum {
   PROP_0,
   PROP_ID,
   PROP_N_THREADS,
+  PROP_MAX_PENDING,
   N_PROPS
 };
 
@@ -643,6 +645,14 @@ check_accepting_locked (TetherPool  *self,
                    self->task_type);
       return FALSE;
     }
+  if (self->max_pending > 0 && self->queue.length >= self->max_pending)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_BUSY,
+                   _("Pool '%s' has %u submissions queued (max-pending); nothing was submitted. "
+                     "Retry later, or raise Pool:max-pending"),
+                   self->id, self->queue.length);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -784,6 +794,9 @@ tether_pool_get_property (GObject    *object,
     case PROP_N_THREADS:
       g_value_set_uint (value, self->n_threads);
       break;
+    case PROP_MAX_PENDING:
+      g_value_set_uint (value, tether_pool_get_max_pending (self));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -805,6 +818,9 @@ tether_pool_set_property (GObject      *object,
       break;
     case PROP_N_THREADS:
       self->n_threads = g_value_get_uint (value);
+      break;
+    case PROP_MAX_PENDING:
+      tether_pool_set_max_pending (self, g_value_get_uint (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -862,6 +878,21 @@ tether_pool_class_init (TetherPoolClass *klass)
   properties [PROP_N_THREADS] =
     g_param_spec_uint ("n-threads", NULL, NULL, 0, 1024, 0,
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TetherPool:max-pending:
+   *
+   * How many submissions may wait in the pool's queue for a thread; 0 (the
+   * default) for no bound. A submission that finds the queue full fails at
+   * once with %TETHER_ERROR_BUSY (a pool does not wait for room: see
+   * [property@Tether.LoopManager:submit-timeout] for a manager that does).
+   * Lowering the bound below the current queue drops nothing.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_MAX_PENDING] =
+    g_param_spec_uint ("max-pending", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -961,6 +992,58 @@ tether_pool_is_running (TetherPool *self)
   running = self->running;
   g_mutex_unlock (&self->lock);
   return running;
+}
+
+/**
+ * tether_pool_get_max_pending:
+ * @self: a [class@Tether.Pool]
+ *
+ * Gets the [property@Tether.Pool:max-pending] bound.
+ *
+ * Thread: any thread.
+ *
+ * Returns: the bound; 0 for none
+ *
+ * Since: 1.0
+ */
+guint
+tether_pool_get_max_pending (TetherPool *self)
+{
+  guint max_pending;
+
+  g_return_val_if_fail (TETHER_IS_POOL (self), 0);
+
+  g_mutex_lock (&self->lock);
+  max_pending = self->max_pending;
+  g_mutex_unlock (&self->lock);
+  return max_pending;
+}
+
+/**
+ * tether_pool_set_max_pending:
+ * @self: a [class@Tether.Pool]
+ * @max_pending: how many submissions may wait in the queue; 0 for no bound
+ *
+ * Sets the [property@Tether.Pool:max-pending] bound.
+ *
+ * Thread: any thread; takes effect for the next submission.
+ *
+ * Since: 1.0
+ */
+void
+tether_pool_set_max_pending (TetherPool *self,
+                             guint       max_pending)
+{
+  gboolean changed;
+
+  g_return_if_fail (TETHER_IS_POOL (self));
+
+  g_mutex_lock (&self->lock);
+  changed = self->max_pending != max_pending;
+  self->max_pending = max_pending;
+  g_mutex_unlock (&self->lock);
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_MAX_PENDING]);
 }
 
 /**
@@ -1240,8 +1323,10 @@ tether_pool_stop (TetherPool     *self,
  * Thread: any thread, the pool's own included.
  *
  * Returns: (transfer full): a [class@Tether.Future], or %NULL with
- *   %TETHER_ERROR_NOT_RUNNING or %TETHER_ERROR_UNKNOWN_TASK_TYPE, in which
- *   case @func never runs
+ *   %TETHER_ERROR_NOT_RUNNING, %TETHER_ERROR_UNKNOWN_TASK_TYPE,
+ *   %TETHER_ERROR_BUSY (see [property@Tether.Pool:max-pending]) or
+ *   %TETHER_ERROR_INVALID_ARGUMENT (a JavaScript function), in which case
+ *   @func never runs
  *
  * Since: 1.0
  */
@@ -1294,8 +1379,9 @@ tether_pool_submit (TetherPool      *self,
  *
  * Thread: any thread, the pool's own included.
  *
- * Returns: %TRUE if queued; %FALSE with %TETHER_ERROR_NOT_RUNNING or
- *   %TETHER_ERROR_UNKNOWN_TASK_TYPE
+ * Returns: %TRUE if queued; %FALSE with %TETHER_ERROR_NOT_RUNNING,
+ *   %TETHER_ERROR_UNKNOWN_TASK_TYPE, %TETHER_ERROR_BUSY or
+ *   %TETHER_ERROR_INVALID_ARGUMENT
  *
  * Since: 1.0
  */

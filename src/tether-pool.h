@@ -30,6 +30,11 @@ guint              tether_pool_get_n_threads  (TetherPool         *self);
 TETHER_AVAILABLE_IN_1_0
 gboolean           tether_pool_is_running     (TetherPool         *self);
 TETHER_AVAILABLE_IN_1_0
+guint              tether_pool_get_max_pending (TetherPool        *self);
+TETHER_AVAILABLE_IN_1_0
+void               tether_pool_set_max_pending (TetherPool        *self,
+                                                guint              max_pending);
+TETHER_AVAILABLE_IN_1_0
 guint              tether_pool_get_n_pending  (TetherPool         *self);
 TETHER_AVAILABLE_IN_1_0
 guint              tether_pool_get_n_idle     (TetherPool         *self);

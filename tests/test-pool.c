@@ -637,6 +637,41 @@ test_pool_progress (void)
   watchdog_disarm ();
 }
 
+/* A full queue refuses at once with BUSY; room comes back as it drains. */
+static void
+test_pool_max_pending (void)
+{
+  g_autoptr(TetherPool) pool = started_pool ("busy", 1, NULL);
+  g_autoptr(TetherFuture) blocker = NULL;
+  g_autoptr(TetherFuture) later = NULL;
+  g_autoptr(GError) error = NULL;
+  int ran = 0;
+  Gate gate;
+
+  watchdog_arm (WATCHDOG_S, "pool-max-pending");
+  gate_init (&gate);
+  tether_pool_set_max_pending (pool, 2);
+  g_assert_cmpuint (tether_pool_get_max_pending (pool), ==, 2);
+  blocker = tether_pool_submit (pool, NULL, block_work, &gate, NULL, NULL, NULL);
+  gate_wait_entered (&gate);                 /* handed to the thread: not queued */
+  g_assert_true (tether_pool_post (pool, NULL, (TetherFunc) g_atomic_int_inc, &ran, NULL, NULL));
+  g_assert_true (tether_pool_post (pool, NULL, (TetherFunc) g_atomic_int_inc, &ran, NULL, NULL));
+  g_assert_false (tether_pool_post (pool, NULL, (TetherFunc) g_atomic_int_inc, &ran, NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_BUSY);
+  g_clear_error (&error);
+  g_assert_null (tether_pool_submit (pool, NULL, count_run, &ran, NULL, NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_BUSY);
+  g_clear_error (&error);
+  gate_open (&gate);
+  poll_until (tether_pool_get_n_pending (pool) == 0);
+  later = tether_pool_submit (pool, NULL, count_run, &ran, NULL, NULL, &error);
+  g_assert_true (tether_future_wait (later, WAIT_USEC, NULL, &error));
+  tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+  g_assert_cmpint (ran, ==, 3);
+  gate_clear (&gate);
+  watchdog_disarm ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -655,6 +690,7 @@ main (int   argc,
   g_test_add_func ("/pool/async", test_pool_async);
   g_test_add_func ("/pool/executor", test_pool_executor);
   g_test_add_func ("/pool/progress", test_pool_progress);
+  g_test_add_func ("/pool/max-pending", test_pool_max_pending);
 
   return test_run ();
 }

@@ -633,6 +633,7 @@ tether_example_service_startup (GApplication *application)
 
   self->files = tether_pool_new ("files", FILES_THREADS);
   self->compute = tether_loop_manager_new ("compute");
+  tether_pool_set_max_pending (self->files, MAX_PENDING);
   tether_loop_manager_set_max_pending (self->compute, MAX_PENDING);
 
   /* Fresh ones cannot be running already: a failure is a bug. */

@@ -147,3 +147,17 @@ def test_executor_interface(pool):
     manager = Tether.LoopManager.new(None)
     assert isinstance(pool, Tether.Executor)
     assert isinstance(manager, Tether.Executor)
+
+
+def test_max_pending_refuses_with_busy():
+    with Tether.Pool(None, 1) as pool:
+        pool.set_max_pending(1)
+        gate, entered = threading.Event(), threading.Event()
+        holder = pool.submit(lambda: (entered.set(), gate.wait(T)))
+        assert entered.wait(T)
+        queued = pool.submit(int, '1')
+        with pytest.raises(Tether.BusyError):
+            pool.submit(int, '2')
+        gate.set()
+        assert queued.result(T) == 1
+        holder.result(T)
