@@ -194,7 +194,12 @@ def test_progress_coalesced_to_an_asyncio_loop():
         # The last report may be overtaken by the outcome; if it came, it
         # came before the await returned.
         assert future.dup_progress().unpack() == N_REPORTS - 1
-        assert len(seen) < N_REPORTS // 10
+        # Coalesced: reports that came while one was on its way to the loop
+        # were not delivered one by one. How many get through depends on how
+        # often each thread runs (12% of them once, on a loaded CI machine);
+        # half is far from any run seen and still fails if every report is
+        # delivered on its own.
+        assert len(seen) < N_REPORTS // 2
         assert seen == sorted(seen)
         after = len(seen)
         await asyncio.sleep(0)
