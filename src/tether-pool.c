@@ -170,6 +170,30 @@ item_unref (gpointer data)
   g_free (item);
 }
 
+static void
+free_value (gpointer data)
+{
+  GValue *value = data;
+
+  g_value_unset (value);
+  g_free (value);
+}
+
+/* A copy of the value of @future, which succeeded; %NULL if it has none. */
+static GValue *
+dup_future_value (TetherFuture *future)
+{
+  const GValue *result = tether_future_get_value (future);
+  GValue *value;
+
+  if (result == NULL)
+    return NULL;
+  value = g_new0 (GValue, 1);
+  g_value_init (value, G_VALUE_TYPE (result));
+  g_value_copy (result, value);
+  return value;
+}
+
 /* Any thread, once: the outcome goes to the caller's future, which the item
  * then lets go of (the future holds the item, for cancel(), until it is
  * finalized: letting go here breaks that cycle). */
@@ -200,11 +224,7 @@ item_finish (PoolItem *item,
     }
   else
     {
-      if (value != NULL)
-        {
-          g_value_unset (value);
-          g_free (value);
-        }
+      g_clear_pointer (&value, free_value);
       g_clear_error (&error);
     }
 }
@@ -417,22 +437,10 @@ inner_done (TetherFuture *inner,
             gpointer      data)
 {
   PoolItem *item = data;
-  GValue *value = NULL;
   GError *error = tether_future_dup_error (inner);
   TetherFuture *held;
 
-  if (error == NULL)
-    {
-      const GValue *result = tether_future_get_value (inner);
-
-      if (result != NULL)
-        {
-          value = g_new0 (GValue, 1);
-          g_value_init (value, G_VALUE_TYPE (result));
-          g_value_copy (result, value);
-        }
-    }
-  item_finish (item, value, error);
+  item_finish (item, error == NULL ? dup_future_value (inner) : NULL, error);
 
   /* The thread's future is done with: it let go of the caller's future
    * (progress forwarding), and the item lets go of it. */
@@ -1412,15 +1420,6 @@ tether_pool_post (TetherPool      *self,
 /* submit_async(): a future, waited for asynchronously in the caller's
  * context; the task carries the outcome there. */
 static void
-free_value (gpointer data)
-{
-  GValue *value = data;
-
-  g_value_unset (value);
-  g_free (value);
-}
-
-static void
 on_future_waited (GObject      *source,
                   GAsyncResult *result,
                   gpointer      user_data)
@@ -1428,24 +1427,15 @@ on_future_waited (GObject      *source,
   g_autoptr(GTask) task = user_data;
   TetherFuture *future = TETHER_FUTURE (source);
   GError *error = NULL;
+  GValue *value;
 
   if (!tether_future_wait_finish (future, result, &error))
     {
       g_task_return_error (task, error);
       return;
     }
-  if (tether_future_get_value (future) != NULL)
-    {
-      GValue *value = g_new0 (GValue, 1);
-
-      g_value_init (value, G_VALUE_TYPE (tether_future_get_value (future)));
-      g_value_copy (tether_future_get_value (future), value);
-      g_task_return_pointer (task, value, free_value);
-    }
-  else
-    {
-      g_task_return_pointer (task, NULL, NULL);
-    }
+  value = dup_future_value (future);
+  g_task_return_pointer (task, value, value != NULL ? free_value : NULL);
 }
 
 /**
