@@ -7,6 +7,9 @@ wait has a timeout."""
 import asyncio
 import concurrent.futures as cf
 import contextvars
+import os
+import subprocess
+import sys
 import threading
 
 import gi
@@ -161,3 +164,22 @@ def test_max_pending_refuses_with_busy():
         gate.set()
         assert queued.result(T) == 1
         holder.result(T)
+
+
+def test_work_queued_at_interpreter_exit_runs():
+    """A pool still running when the interpreter exits is drained: its
+    queued work runs before the process ends, none is dropped unseen."""
+    script = (
+        "import gi, time\n"
+        "gi.require_version('Tether', '1.0')\n"
+        "from gi.repository import Tether\n"
+        "pool = Tether.Pool('exit', 2)\n"
+        "pool.start()\n"
+        "pool.submit(time.sleep, 0.2)\n"
+        "for i in range(5):\n"
+        "    pool.submit(print, 'ran', i, flush=True)\n"
+    )
+    proc = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                          timeout=T, env=dict(os.environ))
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(proc.stdout.split('\n')[:-1]) == ['ran %d' % i for i in range(5)]

@@ -998,8 +998,17 @@ class Pool(Tether.Pool, concurrent.futures.Executor):
         Tether.Pool.__init__(self, id=id, n_threads=n_threads, **kwargs)
 
     def start(self, task_type=None):
-        """Starts the threads; see the C documentation."""
-        return Tether.Pool.start(self, task_type)
+        """Starts the threads; see the C documentation. A pool started from
+        Python is drained at interpreter exit, as managers given Python work
+        are (see ``_drain_at_exit()``)."""
+        started = Tether.Pool.start(self, task_type)
+        key = hash(self)
+        with _managers_lock:
+            if key not in _pools:
+                # A GObject weak reference: no attribute on the wrapper (see
+                # _ManagerState), and the entry goes with the pool.
+                _pools[key] = self.weak_ref(_forget_pool, key)
+        return started
 
     def submit(self, *args, **kwargs):
         """``submit(fn, /, *args, task_type=None, cancellable=None,
@@ -1073,6 +1082,15 @@ class Pool(Tether.Pool, concurrent.futures.Executor):
         return False
 
 
+# Pools started from Python, drained at interpreter exit: hash -> weak ref.
+_pools = {}
+
+
+def _forget_pool(key):
+    with _managers_lock:
+        _pools.pop(key, None)
+
+
 Pool = override(Pool)
 __all__.append('Pool')
 StopMode = Tether.StopMode
@@ -1111,6 +1129,10 @@ def _exit_timeout_usec():
 def _drain_at_exit():
     """Ends, at interpreter exit, the work accepted from Python.
 
+    Pools started from Python and still running are stopped first, in DRAIN
+    mode: their queued work runs (``TETHER_PY_EXIT_TIMEOUT`` does not bound
+    it yet).
+
     As ``concurrent.futures`` joins its workers, every manager that was given
     Python work and still runs is stopped with ``stop_within()``: its queued
     work runs (timers not yet due end cancelled, as any drain does), with
@@ -1131,6 +1153,13 @@ def _drain_at_exit():
     why = ('timers not yet due%s' % ('' if deadline < 0 else
                                      ', or work unfinished when %s=%s s passed'
                                      % (_EXIT_TIMEOUT_VARIABLE, timeout / 1e6)))
+    # Pools first: their threads are managers the loop below does not know.
+    with _managers_lock:
+        pools = list(_pools.values())
+    for weak in pools:
+        pool = weak()
+        if pool is not None and pool.is_running():
+            pool.stop(StopMode.DRAIN)
     for state in list(_managers.values()):
         manager = state.weak()
         if manager is None or not manager.is_running():
