@@ -6,6 +6,8 @@
 #include "tether-gjs-private.h"
 #include "tether-job-private.h"
 #include "tether-i18n-private.h"
+#include "tether-debug-private.h"
+#include "tether-enum-types.h"
 #include "tether-pool.h"
 
 /**
@@ -56,6 +58,7 @@
 
 typedef enum
 {
+  ITEM_TIMER,     /* a timer not yet due: on the pool's timer thread */
   ITEM_QUEUED,    /* in the pool's queue */
   ITEM_ASSIGNED,  /* handed to a thread's manager */
   ITEM_DONE,
@@ -79,11 +82,14 @@ struct _PoolItem
   /* Pool lock: */
   ItemState        state;
   TetherFuture    *inner;          /* the thread's manager's future, from assignment to its end */
+  TetherFuture    *timer;          /* the timer thread's future, while ITEM_TIMER */
   guint            worker;         /* the thread it was handed to */
   gboolean         running;        /* its function runs on that thread now */
   gboolean         cancel_requested;
   GList            link;           /* in the queue, while ITEM_QUEUED */
   int              started;        /* atomic: its function was called */
+  gboolean         is_timer;       /* joins the queue at @ready_time */
+  gint64           ready_time;
   gboolean         javascript;     /* a GJS function: refused */
 };
 
@@ -92,6 +98,7 @@ typedef struct
   TetherLoopManager *manager;
   gboolean           busy;         /* has a job of the pool */
   PoolItem          *waiting_on;   /* blocked in a wait for this item, or NULL */
+  gboolean           waiting_room; /* blocked in a submission waiting for room */
 } Worker;
 
 struct _TetherPool
@@ -103,6 +110,9 @@ struct _TetherPool
 
   GMutex          lock;
   GCond           cond;            /* a thread went idle, or a stop ended */
+  GCond           room;            /* an item left the queue, or a stop began */
+  guint           n_room_waiters;  /* lock: submissions waiting on @room */
+  TetherLoopManager *timers;       /* lock: holds timers not yet due; made at the first */
   gboolean        running;         /* accepting work */
   gboolean        started;         /* threads exist */
   guint           n_stopping;      /* stop() calls in progress */
@@ -111,6 +121,9 @@ struct _TetherPool
   int             n_idle;          /* written under the lock, atomically: pool_pump() peeks */
   GQueue          queue;           /* PoolItem, FIFO */
   guint           max_pending;     /* lock; 0: no bound */
+  gint64          submit_timeout;  /* lock; 0: refuse at once, -1: no limit */
+  int             debug_flags;     /* atomic: TetherDebugFlags, also set on the threads */
+  gint64          slow_threshold;  /* lock: also set on the threads */
   guint64         n_ended_queued;  /* ended in the queue, for dup_stats() */
   guint64         n_refused;       /* refused submissions, for dup_stats() */
 };
@@ -120,6 +133,9 @@ enum {
   PROP_ID,
   PROP_N_THREADS,
   PROP_MAX_PENDING,
+  PROP_SUBMIT_TIMEOUT,
+  PROP_DEBUG_FLAGS,
+  PROP_SLOW_THRESHOLD,
   N_PROPS
 };
 
@@ -132,6 +148,7 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (TetherPool, tether_pool, G_TYPE_OBJECT,
                                                       tether_pool_executor_init))
 
 static void pool_pump (TetherPool *self);
+static TetherFuture *pool_submit_item (TetherPool *self, PoolItem *item, GError **error);
 
 /* Items */
 
@@ -238,6 +255,40 @@ cancelled_error (TetherPool *self,
                       self->id, why);
 }
 
+/* Pool lock held: an item left the queue. Submissions waiting for room
+ * (see TetherPool:submit-timeout) recheck; nobody is woken when none wait. */
+static void
+room_made_locked (TetherPool *self)
+{
+  if (self->n_room_waiters > 0)
+    g_cond_broadcast (&self->room);
+}
+
+/* Pool lock held: how many threads are blocked, in a wait for an item of
+ * the pool or for room in its queue. */
+static guint
+n_blocked_locked (TetherPool *self)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < self->n_threads; i++)
+    if (self->workers[i].waiting_on != NULL || self->workers[i].waiting_room)
+      n++;
+  return n;
+}
+
+/* Debug mode: a CANCEL stop dropped @item unrun. */
+static void
+item_log_dropped (PoolItem *item)
+{
+  g_autofree char *name =
+    tether_debug_describe_func (item->func != NULL ? (gpointer) item->func
+                                                   : (gpointer) item->post_func);
+
+  tether_debug_log_dropped (item->pool->id, item->task_type, name,
+                            "the pool was stopped with StopMode.CANCEL");
+}
+
 /* Any thread: what cancelling the caller's future, or its cancellable,
  * does. Queued, the item ends cancelled here; handed to a thread, that
  * thread's job is cancelled (it ends at once if not started, and sees its
@@ -248,12 +299,22 @@ item_cancel (PoolItem   *item,
 {
   TetherPool *self = item->pool;
   g_autoptr(TetherFuture) inner = NULL;
+  g_autoptr(TetherFuture) timer = NULL;
   gboolean unqueued = FALSE;
 
   g_mutex_lock (&self->lock);
   if (item->state == ITEM_QUEUED)
     {
       g_queue_unlink (&self->queue, &item->link);
+      item->state = ITEM_DONE;
+      self->n_ended_queued++;
+      unqueued = TRUE;
+      room_made_locked (self);
+    }
+  else if (item->state == ITEM_TIMER)
+    {
+      /* Its timer goes too: the timer thread's function never runs. */
+      timer = g_steal_pointer (&item->timer);
       item->state = ITEM_DONE;
       self->n_ended_queued++;
       unqueued = TRUE;
@@ -266,6 +327,8 @@ item_cancel (PoolItem   *item,
     }
   g_mutex_unlock (&self->lock);
 
+  if (timer != NULL)
+    tether_future_cancel (timer);
   if (unqueued)
     {
       item_finish (item, NULL, cancelled_error (self, why));
@@ -318,17 +381,14 @@ wait_would_deadlock_locked (TetherPool *self,
                             guint       me,
                             PoolItem   *item)
 {
-  guint n_waiting = 0;
-
-  for (guint i = 0; i < self->n_threads; i++)
-    if (self->workers[i].waiting_on != NULL)
-      n_waiting++;
+  guint n_waiting = n_blocked_locked (self);
 
   for (guint steps = 0; item != NULL && steps <= self->n_threads; steps++)
     {
       Worker *worker;
 
-      if (item->state == ITEM_QUEUED)
+      /* A timer joins the queue when due: the same question. */
+      if (item->state == ITEM_QUEUED || item->state == ITEM_TIMER)
         return n_waiting + 1 >= self->n_threads;
       if (item->state != ITEM_ASSIGNED || !item->running)
         return FALSE;       /* done, not started yet, or deferred past its function */
@@ -490,6 +550,7 @@ take_next_post_locked (TetherPool *self,
   g_queue_unlink (&self->queue, &next->link);
   next->state = ITEM_ASSIGNED;
   next->worker = index;
+  room_made_locked (self);
   return next;
 }
 
@@ -618,6 +679,7 @@ pool_pump (TetherPool *self)
               break;
           g_assert (index < self->n_threads);
           item = g_queue_pop_head_link (&self->queue)->data;
+          room_made_locked (self);
           item->state = ITEM_ASSIGNED;
           item->worker = index;
           self->workers[index].busy = TRUE;
@@ -653,15 +715,208 @@ check_accepting_locked (TetherPool  *self,
                    self->task_type);
       return FALSE;
     }
-  if (self->max_pending > 0 && self->queue.length >= self->max_pending)
-    {
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_BUSY,
-                   _("Pool '%s' has %u submissions queued (max-pending); nothing was submitted. "
-                     "Retry later, or raise Pool:max-pending"),
-                   self->id, self->queue.length);
-      return FALSE;
-    }
   return TRUE;
+}
+
+/* Pool lock held: whether a thread of the pool other than the caller's may
+ * still take an item from the queue (one that is not blocked itself). */
+static gboolean
+room_can_come_locked (TetherPool *self)
+{
+  guint me;
+
+  return !current_worker (self, &me) || n_blocked_locked (self) + 1 < self->n_threads;
+}
+
+/* Pool lock held: checks that the pool accepts @task_type and, for a
+ * submission that takes room, waits for room in the queue as
+ * TetherPool:submit-timeout says, rechecking everything after each wait.
+ * On a thread of the pool the wait is refused where no other thread could
+ * make room (every other one is blocked in a wait of its own). */
+static gboolean
+admit_locked (TetherPool  *self,
+              const char  *task_type,
+              gboolean     takes_room,
+              GError     **error)
+{
+  gint64 deadline = -1;
+  guint me = 0;
+  gboolean on_thread;
+
+  for (;;)
+    {
+      if (!check_accepting_locked (self, task_type, error))
+        return FALSE;
+      if (!takes_room || self->max_pending == 0 || self->queue.length < self->max_pending)
+        return TRUE;
+
+      if (self->submit_timeout == 0 ||
+          (deadline >= 0 && g_get_monotonic_time () >= deadline))
+        {
+          g_set_error (error, TETHER_ERROR, TETHER_ERROR_BUSY,
+                       _("Pool '%s' has %u submissions queued (max-pending); nothing was "
+                         "submitted. Retry later, raise Pool:max-pending, or set "
+                         "Pool:submit-timeout to wait for room"),
+                       self->id, self->queue.length);
+          return FALSE;
+        }
+      if (!room_can_come_locked (self))
+        {
+          g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
+                       _("Waiting for room on pool '%s' from one of its own threads would "
+                         "deadlock: every other thread of the pool is blocked waiting too; "
+                         "nothing was submitted"),
+                       self->id);
+          return FALSE;
+        }
+      if (deadline < 0 && self->submit_timeout > 0)
+        {
+          gint64 now = g_get_monotonic_time ();
+
+          deadline = self->submit_timeout > G_MAXINT64 - now ? G_MAXINT64
+                                                             : now + self->submit_timeout;
+        }
+
+      /* Woken when an item leaves the queue or a stop begins. */
+      on_thread = current_worker (self, &me);
+      self->n_room_waiters++;
+      if (on_thread)
+        self->workers[me].waiting_room = TRUE;
+      if (deadline < 0)
+        g_cond_wait (&self->room, &self->lock);
+      else
+        g_cond_wait_until (&self->room, &self->lock, deadline);
+      if (on_thread)
+        self->workers[me].waiting_room = FALSE;
+      self->n_room_waiters--;
+    }
+}
+
+/* Timers: a pool's timers wait on a manager of their own, `<id>/timers`,
+ * made at the first timer and stopped (CANCEL) with the pool. Its thread
+ * only moves due items into the queue, so a timer is never late because
+ * the pool's threads are busy with long jobs: it joins the queue on time,
+ * and runs when a thread is free. */
+
+/* Pool lock held: the timer manager, running. */
+static TetherLoopManager *
+ensure_timers_locked (TetherPool  *self,
+                      GError     **error)
+{
+  g_autofree char *name = NULL;
+  TetherLoopManager *timers;
+
+  if (self->timers != NULL)
+    return g_object_ref (self->timers);
+
+  name = g_strdup_printf ("%s/timers", self->id);
+  timers = tether_loop_manager_new (name);
+  /* Under the pool lock, so that a stop finds it: its thread never takes
+   * that lock while starting. */
+  if (!tether_loop_manager_start (timers, NULL, error))
+    {
+      g_object_unref (timers);
+      return NULL;
+    }
+  self->timers = timers;
+  return g_object_ref (timers);
+}
+
+/* Ends @item, still waiting for its time, cancelled. */
+static void
+timer_item_cancelled (PoolItem   *item,
+                      const char *why)
+{
+  TetherPool *self = item->pool;
+  TetherFuture *held = NULL;
+  gboolean ended = FALSE;
+
+  g_mutex_lock (&self->lock);
+  if (item->state == ITEM_TIMER)
+    {
+      item->state = ITEM_DONE;
+      self->n_ended_queued++;
+      held = g_steal_pointer (&item->timer);
+      ended = TRUE;
+    }
+  g_mutex_unlock (&self->lock);
+
+  g_clear_object (&held);
+  if (ended)
+    {
+      item_finish (item, NULL, cancelled_error (self, why));
+      item_unref (item);                    /* the timer's */
+    }
+}
+
+/* The timer thread: @item is due, and joins the queue's tail. */
+static void
+timer_fire (TetherWork *work,
+            gpointer    data)
+{
+  PoolItem *item = data;
+  TetherPool *self = item->pool;
+  TetherFuture *held = NULL;
+  gboolean queued = FALSE;
+
+  g_mutex_lock (&self->lock);
+  if (item->state == ITEM_TIMER)
+    {
+      item->state = ITEM_QUEUED;
+      held = g_steal_pointer (&item->timer);
+      /* The timer's reference becomes the queue's. */
+      g_queue_push_tail_link (&self->queue, &item->link);
+      queued = TRUE;
+    }
+  g_mutex_unlock (&self->lock);
+
+  g_clear_object (&held);
+  tether_work_return_value (work, NULL);
+  if (queued)
+    pool_pump (self);
+}
+
+/* The timer's future ended: after timer_fire(), or unfired (a stop of the
+ * pool cancelled it), when the item ends cancelled. */
+static void
+timer_ended (TetherFuture *timer,
+             gpointer      data)
+{
+  PoolItem *item = data;
+
+  timer_item_cancelled (item, "the pool was stopped before its time came");
+  item_unref (item);
+}
+
+/* Puts @item, accepted as a timer, on the timer thread. */
+static void
+timer_arm (TetherPool        *self,
+           TetherLoopManager *timers,
+           PoolItem          *item)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherFuture) timer = NULL;
+  gboolean cancel_now = FALSE;
+
+  timer = tether_loop_manager_submit_at (timers, NULL, item->ready_time, timer_fire,
+                                         item_ref (item), item_unref, NULL, &error);
+  if (timer == NULL)
+    {
+      /* A stop of the pool stopped the timer thread first. */
+      timer_item_cancelled (item, "the pool was stopped");
+      return;
+    }
+
+  g_mutex_lock (&self->lock);
+  if (item->state == ITEM_TIMER)
+    item->timer = g_object_ref (timer);
+  else
+    cancel_now = TRUE;                    /* cancelled before the timer existed */
+  g_mutex_unlock (&self->lock);
+
+  tether_future_listen (timer, timer_ended, item_ref (item));
+  if (cancel_now)
+    tether_future_cancel (timer);
 }
 
 static PoolItem *
@@ -694,6 +949,7 @@ pool_accept (TetherPool  *self,
              GError     **error)
 {
   GCancellable *cancellable = item->cancellable;   /* immutable */
+  g_autoptr(TetherLoopManager) timers = NULL;
 
   if (item->javascript)
     {
@@ -704,7 +960,8 @@ pool_accept (TetherPool  *self,
       return FALSE;
     }
   g_mutex_lock (&self->lock);
-  if (!check_accepting_locked (self, item->task_type, error))
+  if (!admit_locked (self, item->task_type, !item->is_timer, error) ||
+      (item->is_timer && (timers = ensure_timers_locked (self, error)) == NULL))
     {
       self->n_refused++;
       g_mutex_unlock (&self->lock);
@@ -712,8 +969,22 @@ pool_accept (TetherPool  *self,
     }
   if (cancellable != NULL)
     item_ref (item);                      /* for the connection below */
-  g_queue_push_tail_link (&self->queue, &item->link);
+  if (item->is_timer)
+    {
+      item->state = ITEM_TIMER;
+      item_ref (item);                    /* for timer_arm() */
+    }
+  else
+    {
+      g_queue_push_tail_link (&self->queue, &item->link);
+    }
   g_mutex_unlock (&self->lock);
+
+  if (timers != NULL)
+    {
+      timer_arm (self, timers, item);
+      item_unref (item);
+    }
 
   /* Connected once queued, so that the handler finds it there; it runs at
    * once if the cancellable has fired already. */
@@ -752,8 +1023,11 @@ tether_pool_finalize (GObject *object)
     for (guint i = 0; i < self->n_threads; i++)
       g_clear_object (&self->workers[i].manager);
   g_free (self->workers);
+  /* Items hold the pool: no timer is pending. */
+  g_clear_object (&self->timers);
   g_free (self->task_type);
   g_free (self->id);
+  g_cond_clear (&self->room);
   g_cond_clear (&self->cond);
   g_mutex_clear (&self->lock);
 
@@ -778,6 +1052,7 @@ tether_pool_dispose (GObject *object)
        * drains it in the background. */
       self->running = FALSE;
       self->started = FALSE;
+      g_cond_broadcast (&self->room);
     }
   g_mutex_unlock (&self->lock);
   if (self->started)
@@ -805,6 +1080,15 @@ tether_pool_get_property (GObject    *object,
     case PROP_MAX_PENDING:
       g_value_set_uint (value, tether_pool_get_max_pending (self));
       break;
+    case PROP_SUBMIT_TIMEOUT:
+      g_value_set_int64 (value, tether_pool_get_submit_timeout (self));
+      break;
+    case PROP_DEBUG_FLAGS:
+      g_value_set_flags (value, tether_pool_get_debug_flags (self));
+      break;
+    case PROP_SLOW_THRESHOLD:
+      g_value_set_int64 (value, tether_pool_get_slow_threshold (self));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -829,6 +1113,15 @@ tether_pool_set_property (GObject      *object,
       break;
     case PROP_MAX_PENDING:
       tether_pool_set_max_pending (self, g_value_get_uint (value));
+      break;
+    case PROP_SUBMIT_TIMEOUT:
+      tether_pool_set_submit_timeout (self, g_value_get_int64 (value));
+      break;
+    case PROP_DEBUG_FLAGS:
+      tether_pool_set_debug_flags (self, g_value_get_flags (value));
+      break;
+    case PROP_SLOW_THRESHOLD:
+      tether_pool_set_slow_threshold (self, g_value_get_int64 (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -891,16 +1184,67 @@ tether_pool_class_init (TetherPoolClass *klass)
    * TetherPool:max-pending:
    *
    * How many submissions may wait in the pool's queue for a thread; 0 (the
-   * default) for no bound. A submission that finds the queue full fails at
-   * once with %TETHER_ERROR_BUSY (a pool does not wait for room: see
-   * [property@Tether.LoopManager:submit-timeout] for a manager that does).
-   * Lowering the bound below the current queue drops nothing.
+   * default) for no bound. A submission that finds the queue full waits for
+   * room as [property@Tether.Pool:submit-timeout] says, and then fails with
+   * %TETHER_ERROR_BUSY. Timers take no room until they are due (a due timer
+   * joins the queue even if it is full). Lowering the bound below the
+   * current queue drops nothing.
    *
    * Since: 1.0
    */
   properties [PROP_MAX_PENDING] =
     g_param_spec_uint ("max-pending", NULL, NULL, 0, G_MAXUINT, 0,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TetherPool:submit-timeout:
+   *
+   * How long, in microseconds, a submission waits for room in a full queue
+   * (see [property@Tether.Pool:max-pending]): 0, the default, fails at once
+   * with %TETHER_ERROR_BUSY; -1 waits without limit. A stop ends the wait
+   * with %TETHER_ERROR_NOT_RUNNING. On one of the pool's own threads the
+   * wait is refused with %TETHER_ERROR_WOULD_DEADLOCK when every other
+   * thread of the pool is blocked (in such a wait, or in a wait for work of
+   * the pool), since only the pool's threads make room. Notified on the
+   * thread that changes it.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_SUBMIT_TIMEOUT] =
+    g_param_spec_int64 ("submit-timeout", NULL, NULL, -1, G_MAXINT64, 0,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TetherPool:debug-flags:
+   *
+   * What the pool's debug mode reports, as [property@Tether.LoopManager:debug-flags]
+   * does for a manager (the default also comes from `TETHER_DEBUG`). The
+   * flags are set on the pool's threads' managers too, which report slow
+   * work (%TETHER_DEBUG_FLAGS_SLOW) under their names, `<id>/<n>`. The pool
+   * itself reports the submissions a CANCEL stop drops from its queue
+   * (%TETHER_DEBUG_FLAGS_DROPPED). %TETHER_DEBUG_FLAGS_UNRETRIEVED is not
+   * reported for a pool's futures.
+   *
+   * Since: 1.0
+   */
+  properties [PROP_DEBUG_FLAGS] =
+    g_param_spec_flags ("debug-flags", NULL, NULL,
+                        TETHER_TYPE_DEBUG_FLAGS, TETHER_DEBUG_FLAGS_NONE,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TetherPool:slow-threshold:
+   *
+   * How long one work function may run, in microseconds, before
+   * %TETHER_DEBUG_FLAGS_SLOW reports it; set on the pool's threads'
+   * managers (see [property@Tether.LoopManager:slow-threshold]).
+   *
+   * Since: 1.0
+   */
+  properties [PROP_SLOW_THRESHOLD] =
+    g_param_spec_int64 ("slow-threshold", NULL, NULL, 0, G_MAXINT64,
+                        TETHER_DEBUG_DEFAULT_SLOW_USEC,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -910,6 +1254,9 @@ tether_pool_init (TetherPool *self)
 {
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
+  g_cond_init (&self->room);
+  self->debug_flags = (int) tether_debug_get_default_flags ();
+  self->slow_threshold = tether_debug_get_default_slow_threshold ();
   g_queue_init (&self->queue);
 }
 
@@ -1049,9 +1396,193 @@ tether_pool_set_max_pending (TetherPool *self,
   g_mutex_lock (&self->lock);
   changed = self->max_pending != max_pending;
   self->max_pending = max_pending;
+  /* A raised bound may make room. */
+  room_made_locked (self);
   g_mutex_unlock (&self->lock);
   if (changed)
     g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_MAX_PENDING]);
+}
+
+/**
+ * tether_pool_get_submit_timeout:
+ * @self: a [class@Tether.Pool]
+ *
+ * Gets [property@Tether.Pool:submit-timeout].
+ *
+ * Thread: any thread.
+ *
+ * Returns: microseconds; 0 refuses at once, -1 waits without limit
+ *
+ * Since: 1.0
+ */
+gint64
+tether_pool_get_submit_timeout (TetherPool *self)
+{
+  gint64 ret;
+
+  g_return_val_if_fail (TETHER_IS_POOL (self), 0);
+
+  g_mutex_lock (&self->lock);
+  ret = self->submit_timeout;
+  g_mutex_unlock (&self->lock);
+  return ret;
+}
+
+/**
+ * tether_pool_set_submit_timeout:
+ * @self: a [class@Tether.Pool]
+ * @timeout_usec: how long a submission waits for room in a full queue, in
+ *   microseconds: 0 refuses at once with %TETHER_ERROR_BUSY, -1 waits
+ *   without limit
+ *
+ * Sets [property@Tether.Pool:submit-timeout].
+ *
+ * Thread: any thread; submissions already waiting keep the deadline they
+ * computed when they began to wait (a change to or from 0 applies to them
+ * when they next wake).
+ *
+ * Since: 1.0
+ */
+void
+tether_pool_set_submit_timeout (TetherPool *self,
+                                gint64      timeout_usec)
+{
+  gboolean changed;
+
+  g_return_if_fail (TETHER_IS_POOL (self));
+  g_return_if_fail (timeout_usec >= -1);
+
+  g_mutex_lock (&self->lock);
+  changed = self->submit_timeout != timeout_usec;
+  self->submit_timeout = timeout_usec;
+  room_made_locked (self);
+  g_mutex_unlock (&self->lock);
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_SUBMIT_TIMEOUT]);
+}
+
+/* Outside the pool lock (a manager's notify may run binding code): the
+ * threads' managers take the pool's debug settings. */
+static void
+apply_debug_settings (TetherPool *self)
+{
+  g_autoptr(GPtrArray) managers = g_ptr_array_new_with_free_func (g_object_unref);
+  gint64 slow_threshold;
+
+  g_mutex_lock (&self->lock);
+  if (self->started)
+    for (guint i = 0; i < self->n_threads; i++)
+      g_ptr_array_add (managers, g_object_ref (self->workers[i].manager));
+  slow_threshold = self->slow_threshold;
+  g_mutex_unlock (&self->lock);
+
+  for (guint i = 0; i < managers->len; i++)
+    {
+      tether_loop_manager_set_debug_flags (managers->pdata[i],
+                                           (TetherDebugFlags) g_atomic_int_get (&self->debug_flags));
+      tether_loop_manager_set_slow_threshold (managers->pdata[i], slow_threshold);
+    }
+}
+
+/**
+ * tether_pool_get_debug_flags:
+ * @self: a [class@Tether.Pool]
+ *
+ * Gets [property@Tether.Pool:debug-flags].
+ *
+ * Thread: any thread.
+ *
+ * Returns: the [flags@Tether.DebugFlags] in effect
+ *
+ * Since: 1.0
+ */
+TetherDebugFlags
+tether_pool_get_debug_flags (TetherPool *self)
+{
+  g_return_val_if_fail (TETHER_IS_POOL (self), TETHER_DEBUG_FLAGS_NONE);
+
+  return (TetherDebugFlags) g_atomic_int_get (&self->debug_flags);
+}
+
+/**
+ * tether_pool_set_debug_flags:
+ * @self: a [class@Tether.Pool]
+ * @flags: what to report
+ *
+ * Sets [property@Tether.Pool:debug-flags], on the pool and on its threads'
+ * managers.
+ *
+ * Thread: any thread; takes effect for work that starts afterwards.
+ *
+ * Since: 1.0
+ */
+void
+tether_pool_set_debug_flags (TetherPool       *self,
+                             TetherDebugFlags  flags)
+{
+  g_return_if_fail (TETHER_IS_POOL (self));
+
+  if ((TetherDebugFlags) g_atomic_int_exchange (&self->debug_flags, (int) flags) == flags)
+    return;
+  apply_debug_settings (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_DEBUG_FLAGS]);
+}
+
+/**
+ * tether_pool_get_slow_threshold:
+ * @self: a [class@Tether.Pool]
+ *
+ * Gets [property@Tether.Pool:slow-threshold].
+ *
+ * Thread: any thread.
+ *
+ * Returns: microseconds
+ *
+ * Since: 1.0
+ */
+gint64
+tether_pool_get_slow_threshold (TetherPool *self)
+{
+  gint64 ret;
+
+  g_return_val_if_fail (TETHER_IS_POOL (self), 0);
+
+  g_mutex_lock (&self->lock);
+  ret = self->slow_threshold;
+  g_mutex_unlock (&self->lock);
+  return ret;
+}
+
+/**
+ * tether_pool_set_slow_threshold:
+ * @self: a [class@Tether.Pool]
+ * @threshold_usec: how long one work function may run, in microseconds,
+ *   before %TETHER_DEBUG_FLAGS_SLOW reports it (>= 0)
+ *
+ * Sets [property@Tether.Pool:slow-threshold], on the pool's threads'
+ * managers too.
+ *
+ * Thread: any thread.
+ *
+ * Since: 1.0
+ */
+void
+tether_pool_set_slow_threshold (TetherPool *self,
+                                gint64      threshold_usec)
+{
+  gboolean changed;
+
+  g_return_if_fail (TETHER_IS_POOL (self));
+  g_return_if_fail (threshold_usec >= 0);
+
+  g_mutex_lock (&self->lock);
+  changed = self->slow_threshold != threshold_usec;
+  self->slow_threshold = threshold_usec;
+  g_mutex_unlock (&self->lock);
+  if (!changed)
+    return;
+  apply_debug_settings (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_SLOW_THRESHOLD]);
 }
 
 /**
@@ -1176,6 +1707,10 @@ tether_pool_start (TetherPool  *self,
       g_autofree char *name = g_strdup_printf ("%s/%u", self->id, i);
 
       workers[i].manager = tether_loop_manager_new (name);
+      tether_loop_manager_set_debug_flags (workers[i].manager,
+                                           tether_pool_get_debug_flags (self));
+      tether_loop_manager_set_slow_threshold (workers[i].manager,
+                                              tether_pool_get_slow_threshold (self));
       if (!tether_loop_manager_start (workers[i].manager, task_type, error))
         {
           for (guint j = 0; j <= i; j++)
@@ -1246,6 +1781,7 @@ tether_pool_stop (TetherPool     *self,
                   TetherStopMode  mode)
 {
   g_autoptr(GPtrArray) managers = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(TetherLoopManager) timers = NULL;
   GQueue cancelled = G_QUEUE_INIT;
   guint me;
 
@@ -1266,6 +1802,17 @@ tether_pool_stop (TetherPool     *self,
     }
   self->running = FALSE;
   self->n_stopping++;
+  timers = g_steal_pointer (&self->timers);
+  /* Submissions waiting for room fail now. */
+  g_cond_broadcast (&self->room);
+  g_mutex_unlock (&self->lock);
+
+  /* Timers not yet due end cancelled, in either mode, as a manager's do;
+   * those that came due before this are in the queue. */
+  if (timers != NULL)
+    tether_loop_manager_stop (timers, TETHER_STOP_MODE_CANCEL);
+
+  g_mutex_lock (&self->lock);
   if (mode == TETHER_STOP_MODE_CANCEL)
     {
       for (GList *l = self->queue.head; l != NULL; l = l->next)
@@ -1284,6 +1831,8 @@ tether_pool_stop (TetherPool     *self,
       PoolItem *item = l->data;
 
       next = l->next;
+      if (g_atomic_int_get (&self->debug_flags) & TETHER_DEBUG_FLAGS_DROPPED)
+        item_log_dropped (item);
       item_finish (item, NULL, cancelled_error (self, "the pool was stopped with "
                                                       "TETHER_STOP_MODE_CANCEL"));
       item_unref (item);
@@ -1348,7 +1897,6 @@ tether_pool_submit (TetherPool      *self,
                     GError         **error)
 {
   PoolItem *item;
-  TetherFuture *future;
 
   g_return_val_if_fail (TETHER_IS_POOL (self), NULL);
   g_return_val_if_fail (func != NULL, NULL);
@@ -1357,6 +1905,115 @@ tether_pool_submit (TetherPool      *self,
 
   item = item_new (self, task_type, func_data, func_data_destroy, cancellable);
   item->func = func;
+  return pool_submit_item (self, item, error);
+}
+
+/**
+ * tether_pool_submit_after:
+ * @self: a [class@Tether.Pool]
+ * @task_type: (nullable): the submission's task type
+ * @delay_usec: how long to wait before the work joins the queue, in
+ *   microseconds (>= 0)
+ * @func: (scope notified) (closure func_data) (destroy func_data_destroy): the work
+ * @func_data: data for @func
+ * @func_data_destroy: (nullable): frees @func_data, as for [method@Tether.Pool.submit]
+ * @cancellable: (nullable): cancels the work, as for [method@Tether.Pool.submit]
+ * @error: return location for an error
+ *
+ * Like [method@Tether.Pool.submit], but the work joins the pool's queue
+ * once @delay_usec has passed, and runs when a thread is free: never before
+ * its time, and no later for the pool's threads being busy than any other
+ * queued work would be. The pool keeps its timers on a thread of their own
+ * (a manager named `<id>/timers`, made at the first timer), so a timer is
+ * not held up by long jobs. Timers due together join the queue earliest
+ * deadline first, and those with equal deadlines in submission order.
+ *
+ * [method@Tether.Future.cancel] (or @cancellable) removes a timer not yet
+ * due; a stop, in either mode, ends the timers not yet due cancelled, as a
+ * manager's does. Timers take no room in the queue until they are due (see
+ * [property@Tether.Pool:max-pending]).
+ *
+ * Thread: any thread, the pool's own included.
+ *
+ * Returns: (transfer full): a [class@Tether.Future], or %NULL with an error
+ *   as for [method@Tether.Pool.submit] (never %TETHER_ERROR_BUSY)
+ *
+ * Since: 1.0
+ */
+TetherFuture *
+tether_pool_submit_after (TetherPool      *self,
+                          const char      *task_type,
+                          gint64           delay_usec,
+                          TetherWorkFunc   func,
+                          gpointer         func_data,
+                          GDestroyNotify   func_data_destroy,
+                          GCancellable    *cancellable,
+                          GError         **error)
+{
+  gint64 now;
+
+  g_return_val_if_fail (TETHER_IS_POOL (self), NULL);
+  g_return_val_if_fail (delay_usec >= 0, NULL);
+
+  now = g_get_monotonic_time ();
+  return tether_pool_submit_at (self, task_type,
+                                delay_usec > G_MAXINT64 - now ? G_MAXINT64 : now + delay_usec,
+                                func, func_data, func_data_destroy, cancellable, error);
+}
+
+/**
+ * tether_pool_submit_at:
+ * @self: a [class@Tether.Pool]
+ * @task_type: (nullable): the submission's task type
+ * @ready_time: when the work joins the queue, on the g_get_monotonic_time()
+ *   clock; a time in the past joins it as soon as possible
+ * @func: (scope notified) (closure func_data) (destroy func_data_destroy): the work
+ * @func_data: data for @func
+ * @func_data_destroy: (nullable): frees @func_data, as for [method@Tether.Pool.submit]
+ * @cancellable: (nullable): cancels the work, as for [method@Tether.Pool.submit]
+ * @error: return location for an error
+ *
+ * Like [method@Tether.Pool.submit_after], at a monotonic time.
+ *
+ * Thread: any thread, the pool's own included.
+ *
+ * Returns: (transfer full): a [class@Tether.Future], or %NULL with an error
+ *   as for [method@Tether.Pool.submit_after]
+ *
+ * Since: 1.0
+ */
+TetherFuture *
+tether_pool_submit_at (TetherPool      *self,
+                       const char      *task_type,
+                       gint64           ready_time,
+                       TetherWorkFunc   func,
+                       gpointer         func_data,
+                       GDestroyNotify   func_data_destroy,
+                       GCancellable    *cancellable,
+                       GError         **error)
+{
+  PoolItem *item;
+
+  g_return_val_if_fail (TETHER_IS_POOL (self), NULL);
+  g_return_val_if_fail (func != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  item = item_new (self, task_type, func_data, func_data_destroy, cancellable);
+  item->func = func;
+  item->is_timer = TRUE;
+  item->ready_time = MAX (ready_time, 0);
+  return pool_submit_item (self, item, error);
+}
+
+/* A submission: its future, or %NULL if refused. Takes @item. */
+static TetherFuture *
+pool_submit_item (TetherPool  *self,
+                  PoolItem    *item,
+                  GError     **error)
+{
+  TetherFuture *future;
+
   future = tether_future_new_detached (self->id, future_cancelled, item_ref (item), item_unref);
   tether_future_set_wait_hooks (future, &item_wait_hooks);
   item->future = g_object_ref (future);

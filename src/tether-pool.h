@@ -35,6 +35,21 @@ TETHER_AVAILABLE_IN_1_0
 void               tether_pool_set_max_pending (TetherPool        *self,
                                                 guint              max_pending);
 TETHER_AVAILABLE_IN_1_0
+gint64             tether_pool_get_submit_timeout (TetherPool     *self);
+TETHER_AVAILABLE_IN_1_0
+void               tether_pool_set_submit_timeout (TetherPool     *self,
+                                                   gint64          timeout_usec);
+TETHER_AVAILABLE_IN_1_0
+TetherDebugFlags   tether_pool_get_debug_flags (TetherPool        *self);
+TETHER_AVAILABLE_IN_1_0
+void               tether_pool_set_debug_flags (TetherPool        *self,
+                                                TetherDebugFlags   flags);
+TETHER_AVAILABLE_IN_1_0
+gint64             tether_pool_get_slow_threshold (TetherPool     *self);
+TETHER_AVAILABLE_IN_1_0
+void               tether_pool_set_slow_threshold (TetherPool     *self,
+                                                   gint64          threshold_usec);
+TETHER_AVAILABLE_IN_1_0
 guint              tether_pool_get_n_pending  (TetherPool         *self);
 TETHER_AVAILABLE_IN_1_0
 guint              tether_pool_get_n_idle     (TetherPool         *self);
@@ -51,6 +66,24 @@ void               tether_pool_stop           (TetherPool         *self,
 TETHER_AVAILABLE_IN_1_0
 TetherFuture      *tether_pool_submit         (TetherPool         *self,
                                                const char         *task_type,
+                                               TetherWorkFunc      func,
+                                               gpointer            func_data,
+                                               GDestroyNotify      func_data_destroy,
+                                               GCancellable       *cancellable,
+                                               GError            **error) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+TetherFuture      *tether_pool_submit_after   (TetherPool         *self,
+                                               const char         *task_type,
+                                               gint64              delay_usec,
+                                               TetherWorkFunc      func,
+                                               gpointer            func_data,
+                                               GDestroyNotify      func_data_destroy,
+                                               GCancellable       *cancellable,
+                                               GError            **error) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+TetherFuture      *tether_pool_submit_at      (TetherPool         *self,
+                                               const char         *task_type,
+                                               gint64              ready_time,
                                                TetherWorkFunc      func,
                                                gpointer            func_data,
                                                GDestroyNotify      func_data_destroy,

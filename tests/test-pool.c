@@ -672,6 +672,279 @@ test_pool_max_pending (void)
   watchdog_disarm ();
 }
 
+/* Timers: due timers join the queue earliest deadline first (equal
+ * deadlines in submission order), never before their time, on time while
+ * the threads are busy; cancel and stop end those not yet due. */
+static void
+note_order_at (TetherWork *work,
+               gpointer    user_data)
+{
+  note_order (work, user_data);
+}
+
+static void
+note_time (TetherWork *work,
+           gpointer    user_data)
+{
+  tether_work_return_int64 (work, g_get_monotonic_time ());
+}
+
+static void
+count_destroy (gpointer data)
+{
+  g_atomic_int_inc ((int *) data);
+}
+
+static void
+test_pool_timers (void)
+{
+  g_autoptr(TetherPool) pool = started_pool ("timers", 1, NULL);
+  g_autoptr(TetherFuture) blocker = NULL;
+  g_autoptr(TetherFuture) late = NULL;
+  g_autoptr(TetherFuture) soon = NULL;
+  g_autoptr(GError) error = NULL;
+  Order order = { { 0 }, g_array_new (FALSE, FALSE, sizeof (int)) };
+  Tagged tags[5];
+  TetherFuture *futures[5];
+  /* Deadlines (ms before a time half a second away, so that all are
+   * submitted before the first is due) and the order they must run in. */
+  const int before_ms[5] = { 10, 30, 20, 30, 10 };
+  const int expected[5] = { 1, 3, 2, 0, 4 };
+  gint64 base = g_get_monotonic_time () + G_USEC_PER_SEC / 2, submitted;
+  int destroyed = 0;
+  Gate gate;
+
+  watchdog_arm (WATCHDOG_S, "pool-timers");
+  g_mutex_init (&order.lock);
+  gate_init (&gate);
+  blocker = tether_pool_submit (pool, NULL, block_work, &gate, NULL, NULL, NULL);
+  gate_wait_entered (&gate);
+  for (int i = 0; i < 5; i++)
+    {
+      tags[i] = (Tagged) { &order, i };
+      futures[i] = tether_pool_submit_at (pool, NULL, base - before_ms[i] * 1000, note_order_at,
+                                          &tags[i], NULL, NULL, &error);
+      g_assert_no_error (error);
+    }
+  /* They join the queue when due, while the only thread is busy. */
+  poll_until (tether_pool_get_n_pending (pool) == 5);
+  /* A timer not yet due takes no room, and a cancel removes it unrun. */
+  tether_pool_set_max_pending (pool, 5);
+  late = tether_pool_submit_after (pool, NULL, G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC, note_time,
+                                   &destroyed, count_destroy, NULL, &error);
+  g_assert_no_error (error);
+  tether_future_cancel (late);
+  g_assert_cmpint (tether_future_get_status (late), ==, TETHER_FUTURE_STATUS_CANCELLED);
+  poll_until (g_atomic_int_get (&destroyed) == 1);
+  tether_pool_set_max_pending (pool, 0);
+  gate_open (&gate);
+  for (int i = 0; i < 5; i++)
+    {
+      g_assert_true (tether_future_wait (futures[i], WAIT_USEC, NULL, &error));
+      g_object_unref (futures[i]);
+    }
+  g_assert_cmpuint (order.order->len, ==, 5);
+  for (int i = 0; i < 5; i++)
+    g_assert_cmpint (g_array_index (order.order, int, i), ==, expected[i]);
+
+  /* Never before its time. */
+  submitted = g_get_monotonic_time ();
+  soon = tether_pool_submit_after (pool, NULL, 20 * 1000, note_time, NULL, NULL, NULL, &error);
+  g_assert_true (tether_future_wait (soon, WAIT_USEC, NULL, &error));
+  g_assert_cmpint (tether_future_get_int64 (soon, NULL), >=, submitted + 20 * 1000);
+
+  tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+  g_array_unref (order.order);
+  g_mutex_clear (&order.lock);
+  gate_clear (&gate);
+  watchdog_disarm ();
+}
+
+/* A timer joins the queue on time even while every thread is busy, and a
+ * stop (either mode) ends the timers not yet due cancelled, promptly; a
+ * restarted pool makes its timer thread again. */
+static void
+test_pool_timers_stop (void)
+{
+  for (int mode = TETHER_STOP_MODE_DRAIN; mode <= TETHER_STOP_MODE_CANCEL; mode++)
+    {
+      g_autoptr(TetherPool) pool = started_pool ("timers-stop", 2, NULL);
+      g_autoptr(TetherFuture) pending = NULL;
+      g_autoptr(TetherFuture) via_cancellable = NULL;
+      g_autoptr(TetherFuture) after_restart = NULL;
+      g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+      g_autoptr(GError) error = NULL;
+      int destroyed = 0;
+
+      watchdog_arm (WATCHDOG_S, "pool-timers-stop");
+      pending = tether_pool_submit_after (pool, NULL, G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC, note_time,
+                                          &destroyed, count_destroy, NULL, &error);
+      via_cancellable = tether_pool_submit_after (pool, NULL, G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC, note_time,
+                                                  &destroyed, count_destroy, cancellable, &error);
+      g_cancellable_cancel (cancellable);
+      g_assert_cmpint (tether_future_get_status (via_cancellable), ==,
+                       TETHER_FUTURE_STATUS_CANCELLED);
+      tether_pool_stop (pool, mode);
+      g_assert_cmpint (tether_future_get_status (pending), ==, TETHER_FUTURE_STATUS_CANCELLED);
+      g_assert_cmpint (g_atomic_int_get (&destroyed), ==, 2);
+
+      g_assert_true (tether_pool_start (pool, NULL, &error));
+      after_restart = tether_pool_submit_after (pool, NULL, 1000, note_time, NULL, NULL, NULL,
+                                                &error);
+      g_assert_true (tether_future_wait (after_restart, WAIT_USEC, NULL, &error));
+      tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+      watchdog_disarm ();
+    }
+}
+
+/* submit-timeout: a full queue waits for room, up to the timeout (BUSY
+ * after it), without limit at -1, and a stop ends the wait; on a pool's
+ * only thread the wait is refused as a deadlock. */
+typedef struct
+{
+  TetherPool *pool;
+  GError     *error;
+  int         accepted;
+  int         ran;
+} Submitter;
+
+static void
+count_ran (TetherWork *work,
+           gpointer    user_data)
+{
+  g_atomic_int_inc (&((Submitter *) user_data)->ran);
+  tether_work_return_boolean (work, TRUE);
+}
+
+static gpointer
+submit_thread (gpointer data)
+{
+  Submitter *submitter = data;
+  TetherFuture *future = tether_pool_submit (submitter->pool, NULL, count_ran, submitter, NULL,
+                                             NULL, &submitter->error);
+
+  if (future != NULL)
+    {
+      g_atomic_int_set (&submitter->accepted, 1);
+      g_object_unref (future);
+    }
+  return NULL;
+}
+
+static void
+submit_to_own_pool (TetherWork *work,
+                    gpointer    user_data)
+{
+  Submitter *submitter = user_data;
+  g_autoptr(TetherFuture) first = NULL;
+  g_autoptr(TetherFuture) second = NULL;
+
+  first = tether_pool_submit (submitter->pool, NULL, count_ran, submitter, NULL, NULL, NULL);
+  g_assert_nonnull (first);
+  second = tether_pool_submit (submitter->pool, NULL, count_ran, submitter, NULL, NULL,
+                               &submitter->error);
+  g_assert_null (second);
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+test_pool_submit_timeout (void)
+{
+  g_autoptr(TetherPool) pool = started_pool ("submit-timeout", 1, NULL);
+  g_autoptr(TetherFuture) blocker = NULL;
+  g_autoptr(TetherFuture) own = NULL;
+  g_autoptr(GError) error = NULL;
+  Submitter submitter = { pool, NULL, 0, 0 };
+  GThread *thread;
+  gint64 start;
+  Gate gate;
+
+  watchdog_arm (WATCHDOG_S, "pool-submit-timeout");
+  gate_init (&gate);
+  g_assert_cmpint (tether_pool_get_submit_timeout (pool), ==, 0);
+  tether_pool_set_max_pending (pool, 1);
+  blocker = tether_pool_submit (pool, NULL, return_when_cancelled, &gate, NULL, NULL, NULL);
+  gate_wait_entered (&gate);
+  g_assert_true (tether_pool_post (pool, NULL, (TetherFunc) g_atomic_int_inc, &submitter.ran,
+                                   NULL, NULL));
+
+  /* A bounded wait ends BUSY, not before its time. */
+  tether_pool_set_submit_timeout (pool, 20 * 1000);
+  start = g_get_monotonic_time ();
+  g_assert_null (tether_pool_submit (pool, NULL, count_ran, &submitter, NULL, NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_BUSY);
+  g_clear_error (&error);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 20 * 1000);
+
+  /* An unbounded one gets room when a thread takes the queued post. */
+  tether_pool_set_submit_timeout (pool, -1);
+  thread = g_thread_new ("submitter", submit_thread, &submitter);
+  g_assert_false (g_atomic_int_get (&submitter.accepted));
+  /* Finish the blocker: the thread takes the post, making room. */
+  tether_future_cancel (blocker);
+  g_thread_join (thread);
+  g_assert_no_error (submitter.error);
+  g_assert_true (submitter.accepted);
+  poll_until (g_atomic_int_get (&submitter.ran) == 2);
+
+  /* A stop ends a wait with NOT_RUNNING. */
+  g_clear_object (&blocker);
+  gate_clear (&gate);
+  gate_init (&gate);
+  blocker = tether_pool_submit (pool, NULL, return_when_cancelled, &gate, NULL, NULL, NULL);
+  gate_wait_entered (&gate);
+  g_assert_true (tether_pool_post (pool, NULL, (TetherFunc) g_atomic_int_inc, &submitter.ran,
+                                   NULL, NULL));
+  submitter.accepted = 0;
+  thread = g_thread_new ("submitter", submit_thread, &submitter);
+  poll_until (tether_pool_get_n_pending (pool) == 1);
+  tether_pool_stop (pool, TETHER_STOP_MODE_CANCEL);
+  g_thread_join (thread);
+  g_assert_false (submitter.accepted);
+  g_assert_error (submitter.error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
+  g_clear_error (&submitter.error);
+
+  /* The only thread cannot wait for room in its own queue. */
+  g_assert_true (tether_pool_start (pool, NULL, &error));
+  own = tether_pool_submit (pool, NULL, submit_to_own_pool, &submitter, NULL, NULL, &error);
+  g_assert_true (tether_future_wait (own, WAIT_USEC, NULL, &error));
+  g_assert_error (submitter.error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
+  g_clear_error (&submitter.error);
+  tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+  gate_clear (&gate);
+  watchdog_disarm ();
+}
+
+/* Debug settings reach the threads' managers, before and after start. */
+static void
+test_pool_debug_flags (void)
+{
+  g_autoptr(TetherPool) pool = tether_pool_new ("debug", 2);
+  g_autoptr(GError) error = NULL;
+
+  tether_pool_set_debug_flags (pool, TETHER_DEBUG_FLAGS_SLOW);
+  tether_pool_set_slow_threshold (pool, 12345);
+  g_assert_true (tether_pool_start (pool, NULL, &error));
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(TetherLoopManager) thread = tether_pool_ref_thread (pool, i);
+
+      g_assert_cmpint (tether_loop_manager_get_debug_flags (thread), ==, TETHER_DEBUG_FLAGS_SLOW);
+      g_assert_cmpint (tether_loop_manager_get_slow_threshold (thread), ==, 12345);
+    }
+  tether_pool_set_debug_flags (pool, TETHER_DEBUG_FLAGS_NONE);
+  tether_pool_set_slow_threshold (pool, 777);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(TetherLoopManager) thread = tether_pool_ref_thread (pool, i);
+
+      g_assert_cmpint (tether_loop_manager_get_debug_flags (thread), ==, TETHER_DEBUG_FLAGS_NONE);
+      g_assert_cmpint (tether_loop_manager_get_slow_threshold (thread), ==, 777);
+    }
+  g_assert_cmpint (tether_pool_get_debug_flags (pool), ==, TETHER_DEBUG_FLAGS_NONE);
+  tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -691,6 +964,10 @@ main (int   argc,
   g_test_add_func ("/pool/executor", test_pool_executor);
   g_test_add_func ("/pool/progress", test_pool_progress);
   g_test_add_func ("/pool/max-pending", test_pool_max_pending);
+  g_test_add_func ("/pool/timers", test_pool_timers);
+  g_test_add_func ("/pool/timers-stop", test_pool_timers_stop);
+  g_test_add_func ("/pool/submit-timeout", test_pool_submit_timeout);
+  g_test_add_func ("/pool/debug-flags", test_pool_debug_flags);
 
   return test_run ();
 }

@@ -196,6 +196,32 @@ class Pool(GObject.Object, concurrent.futures.Executor):
     @overload
     def post(self, task_type: str | None, func: Callable[..., object], /,
              *func_data: Any) -> bool: ...
+    @overload
+    def submit_after(self, delay_usec: int, fn: Callable[..., Coroutine[Any, Any, _T]], /,
+                     *args: Any, task_type: str | None = None,
+                     cancellable: Gio.Cancellable | None = None, **kwargs: Any) -> Future[_T]: ...
+    @overload
+    def submit_after(self, delay_usec: int, fn: Callable[..., _T], /, *args: Any,
+                     task_type: str | None = None, cancellable: Gio.Cancellable | None = None,
+                     **kwargs: Any) -> Future[_T]: ...
+    @overload
+    def submit_after(self, task_type: str | None, delay_usec: int,
+                     cancellable: Gio.Cancellable | None,
+                     func: _WorkFunction | Coroutine[Any, Any, Any], /,
+                     *func_data: Any) -> Future[Any]: ...
+    @overload
+    def submit_at(self, ready_time: int, fn: Callable[..., Coroutine[Any, Any, _T]], /,
+                  *args: Any, task_type: str | None = None,
+                  cancellable: Gio.Cancellable | None = None, **kwargs: Any) -> Future[_T]: ...
+    @overload
+    def submit_at(self, ready_time: int, fn: Callable[..., _T], /, *args: Any,
+                  task_type: str | None = None, cancellable: Gio.Cancellable | None = None,
+                  **kwargs: Any) -> Future[_T]: ...
+    @overload
+    def submit_at(self, task_type: str | None, ready_time: int,
+                  cancellable: Gio.Cancellable | None,
+                  func: _WorkFunction | Coroutine[Any, Any, Any], /,
+                  *func_data: Any) -> Future[Any]: ...
     def map(self, fn: Callable[..., _T], *iterables: Iterable[Any], timeout: float | None = None,
             chunksize: int = 1) -> Iterator[_T]: ...
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None: ...

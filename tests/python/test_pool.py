@@ -183,3 +183,42 @@ def test_work_queued_at_interpreter_exit_runs():
                           timeout=T, env=dict(os.environ))
     assert proc.returncode == 0, proc.stderr
     assert sorted(proc.stdout.split('\n')[:-1]) == ['ran %d' % i for i in range(5)]
+
+
+def test_timers(pool):
+    """submit_after()/submit_at(): never before their time, keyword and C
+    forms; a cancel removes a timer not yet due, a stop ends one cancelled."""
+    from gi.repository import GLib
+    start = GLib.get_monotonic_time()
+    late = pool.submit_after(20_000, GLib.get_monotonic_time)
+    assert late.result(timeout=T) >= start + 20_000
+    at = pool.submit_at(None, GLib.get_monotonic_time() - 1000, None,
+                        lambda work: work.return_int64(7))
+    assert at.result(timeout=T) == 7
+    never = pool.submit_after(3600 * 1_000_000, lambda: 'never')
+    assert never.cancel()
+    assert never.cancelled()
+    pending = pool.submit_at(GLib.get_monotonic_time() + 3600 * 1_000_000, lambda: 'never')
+    pool.shutdown(wait=True)
+    assert pending.cancelled()
+    with pytest.raises(ValueError):
+        Tether.Pool('bad-timer', 1).submit_after(-1, print)
+
+
+def test_submit_timeout_waits_for_room():
+    """A full queue makes a submission wait up to submit-timeout, then Busy."""
+    pool = Tether.Pool('room', 1)
+    pool.start()
+    pool.set_max_pending(1)
+    gate = threading.Event()
+    first = pool.submit(gate.wait, T)
+    queued = pool.submit(lambda: 2)
+    pool.set_submit_timeout(10_000)
+    with pytest.raises(Tether.BusyError):
+        pool.submit(lambda: 3)
+    pool.set_submit_timeout(-1)
+    threading.Timer(0.05, gate.set).start()
+    third = pool.submit(lambda: 3)          # waits until the thread takes `queued`
+    assert (first.result(timeout=T), queued.result(timeout=T),
+            third.result(timeout=T)) == (True, 2, 3)
+    pool.shutdown()

@@ -970,6 +970,32 @@ class _NoDebug:
 _NO_DEBUG = _NoDebug()
 _pool_submit = Tether.Pool.submit
 _pool_post = Tether.Pool.post
+_pool_submit_after = Tether.Pool.submit_after
+_pool_submit_at = Tether.Pool.submit_at
+
+
+def _pool_timer(call, c_submit, minimum):
+    """The C-order form of a pool timer, ``(task_type, time, cancellable,
+    func, *func_data)``, as the manager's."""
+    def c_form(self, task_type, when, cancellable, func, *func_data):
+        func = _work_func(call, func, func_data)
+        outcome = _Outcome()
+        try:
+            _check_usec(call, 'time', when, minimum)
+            _check_callable(call, 'func', func)
+            return _attach_outcome(
+                c_submit(self, task_type, when,
+                         _spread(_wrap_work_with(_NO_DEBUG, func, outcome)),
+                         func_data, cancellable),
+                outcome)
+        except BaseException:
+            _refused(func)
+            raise
+    return c_form
+
+
+_c_pool_submit_after = _pool_timer('Pool.submit_after()', _pool_submit_after, 0)
+_c_pool_submit_at = _pool_timer('Pool.submit_at()', _pool_submit_at, _INT64_MIN)
 
 
 class Pool(Tether.Pool, concurrent.futures.Executor):
@@ -1037,6 +1063,27 @@ class Pool(Tether.Pool, concurrent.futures.Executor):
         except BaseException:
             _refused(func)
             raise
+
+    def submit_after(self, *args, **kwargs):
+        """``submit_after(delay_usec, fn, /, *args, task_type=None,
+        cancellable=None, **kwargs)`` -> :class:`Tether.Future`: ``fn``
+        joins the queue ``delay_usec`` microseconds from now (a timer on the
+        pool's timer thread; cancelling the future first removes it);
+        ``submit_after(task_type, delay_usec, cancellable, func, *func_data)``
+        is the C form."""
+        if _is_c_order(args, kwargs, 'func'):
+            return _c_pool_submit_after(self, *args, **kwargs)
+        return _keyword_timer('Pool.submit_after()', _c_pool_submit_after, self, args, kwargs)
+
+    def submit_at(self, *args, **kwargs):
+        """``submit_at(ready_time, fn, /, *args, task_type=None,
+        cancellable=None, **kwargs)``: as :meth:`submit_after`, at the
+        monotonic time ``ready_time`` (``GLib.get_monotonic_time()``
+        microseconds); ``submit_at(task_type, ready_time, cancellable, func,
+        *func_data)`` is the C form."""
+        if _is_c_order(args, kwargs, 'func'):
+            return _c_pool_submit_at(self, *args, **kwargs)
+        return _keyword_timer('Pool.submit_at()', _c_pool_submit_at, self, args, kwargs)
 
     def post(self, *args, **kwargs):
         """``post(fn, /, *args, task_type=None, **kwargs)``: fire and forget;
