@@ -517,9 +517,13 @@ tether_loop_manager_get_or_start (const char         *id,
  *
  * A returned pool is not started for you: see
  * [func@Tether.Pool.get_or_start]. The registry holds its own reference to
- * the pools it creates, as to managers; dropping it (once the registering
- * thread has exited and nothing resolves through it) stops a running pool,
- * draining, as a pool's last unref does.
+ * the pools it creates, as to managers, until the thread they are
+ * registered on has exited and nothing resolves through it. If that is the
+ * last reference, it stops a running pool, draining, as a pool's last unref
+ * does: unlike a manager's, that drain blocks the thread that lets go (most
+ * often the registering thread, as it exits) until the queued work has run.
+ * Stop a pool you registered yourself before its thread exits if that
+ * matters.
  *
  * Thread: any thread.
  *

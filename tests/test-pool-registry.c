@@ -532,6 +532,49 @@ test_get_or_start_while_stopping (void)
   gate_clear (&inside.gate);
 }
 
+/* A pool registered by a thread that exits: the registry lets it go once
+ * nothing resolves through that thread any more, and the pool stops,
+ * draining (its work still runs), as on its last unref. */
+typedef struct
+{
+  TetherPool   *weak;
+  TetherFuture *future;
+} ExitingOwner;
+
+static gpointer
+exiting_owner_thread (gpointer data)
+{
+  ExitingOwner *owner = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherPool) pool = tether_pool_get_or_start ("preg-exit", 1, TETHER_LOOKUP_FLAGS_NONE,
+                                                         NULL, &error);
+
+  g_assert_no_error (error);
+  owner->weak = pool;
+  g_object_add_weak_pointer (G_OBJECT (pool), (gpointer *) &owner->weak);
+  owner->future = tether_pool_submit (pool, NULL, square, GINT_TO_POINTER (5), NULL, NULL, &error);
+  g_assert_no_error (error);
+  return NULL;
+}
+
+static void
+test_registering_thread_exits (void)
+{
+  ExitingOwner owner = { NULL, NULL };
+  g_autoptr(TetherPool) here = NULL;
+
+  watchdog_arm (WATCHDOG_S, "pool-registry registering-thread-exits");
+  g_thread_join (tether_thread_new ("preg-exiting", exiting_owner_thread, &owner));
+  g_assert_true (wait_ok (owner.future));
+  g_assert_cmpint (tether_future_get_int (owner.future, NULL), ==, 25);
+  g_clear_object (&owner.future);   /* its item holds the pool */
+  poll_until (g_atomic_pointer_get (&owner.weak) == NULL);
+  /* The id is free again here: the main thread never saw it. */
+  here = pool_lookup ("preg-exit", 0, TETHER_LOOKUP_FLAGS_NONE);
+  g_assert_false (tether_pool_is_running (here));
+  watchdog_disarm ();
+}
+
 /* -- Snapshot --------------------------------------------------------- */
 
 static GVariant *
@@ -731,6 +774,7 @@ main (int   argc,
   g_test_add_func ("/pool-registry/get-or-start", test_get_or_start);
   g_test_add_func ("/pool-registry/get-or-start-race", test_get_or_start_race);
   g_test_add_func ("/pool-registry/get-or-start-while-stopping", test_get_or_start_while_stopping);
+  g_test_add_func ("/pool-registry/registering-thread-exits", test_registering_thread_exits);
   g_test_add_func ("/pool-registry/snapshot", test_snapshot);
   g_test_add_func ("/pool-registry/ref-current", test_ref_current);
   g_test_add_func ("/pool-registry/ref-current-last-unref", test_ref_current_last_unref);
