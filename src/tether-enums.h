@@ -53,8 +53,8 @@ typedef enum
 /**
  * TetherLookupFlags:
  * @TETHER_LOOKUP_FLAGS_NONE: walk from the calling thread up through its
- *   ancestors; the first manager registered under the id wins; if there is
- *   none, create one and register it on the calling thread
+ *   ancestors; the first manager (or pool) registered under the id wins; if
+ *   there is none, create one and register it on the calling thread
  * @TETHER_LOOKUP_FLAGS_FORCE_CREATE: always create a new manager and
  *   register it on the calling thread, replacing that thread's entry; in a
  *   thread that adopted a lineage, that is the adopted thread's entry, seen
@@ -62,7 +62,8 @@ typedef enum
  * @TETHER_LOOKUP_FLAGS_STRICT: never create; fail with
  *   %TETHER_ERROR_MANAGER_NOT_FOUND instead
  *
- * How [func@Tether.LoopManager.get_or_create] resolves an id.
+ * How [func@Tether.LoopManager.get_or_create] and
+ * [func@Tether.Pool.get_or_create] resolve an id.
  *
  * Since: 1.0
  */

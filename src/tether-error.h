@@ -24,7 +24,8 @@ G_BEGIN_DECLS
  * TetherError:
  * @TETHER_ERROR_NOT_RUNNING: the manager is not running or has begun stopping
  * @TETHER_ERROR_ALREADY_RUNNING: the manager is already running
- * @TETHER_ERROR_MANAGER_NOT_FOUND: no manager is registered for that id
+ * @TETHER_ERROR_MANAGER_NOT_FOUND: no manager (or, for a pool lookup, no
+ *   pool) is registered for that id
  * @TETHER_ERROR_UNKNOWN_TASK_TYPE: the submission's task type is not the one
  *   the manager accepts
  * @TETHER_ERROR_WOULD_DEADLOCK: the wait could never end, because the

@@ -8,6 +8,7 @@
 #include "tether-i18n-private.h"
 #include "tether-debug-private.h"
 #include "tether-enum-types.h"
+#include "tether-pool-private.h"
 #include "tether-pool.h"
 
 /**
@@ -1711,6 +1712,7 @@ tether_pool_start (TetherPool  *self,
                                            tether_pool_get_debug_flags (self));
       tether_loop_manager_set_slow_threshold (workers[i].manager,
                                               tether_pool_get_slow_threshold (self));
+      tether_pool_mark_thread (self, workers[i].manager);
       if (!tether_loop_manager_start (workers[i].manager, task_type, error))
         {
           for (guint j = 0; j <= i; j++)
@@ -1850,7 +1852,10 @@ tether_pool_stop (TetherPool     *self,
 
   /* Work kept to end later still runs: the managers' DRAIN waits for it. */
   for (guint i = 0; i < managers->len; i++)
-    tether_loop_manager_stop (managers->pdata[i], mode);
+    {
+      tether_loop_manager_stop (managers->pdata[i], mode);
+      tether_pool_mark_thread (NULL, managers->pdata[i]);
+    }
 
   g_mutex_lock (&self->lock);
   self->started = FALSE;
@@ -2421,4 +2426,166 @@ tether_pool_executor_init (TetherExecutorInterface *iface)
   iface->post = executor_post;
   iface->submit_async = executor_submit_async;
   iface->submit_finish = executor_submit_finish;
+}
+
+/* The registry's side (tether-registry.c) and "the current pool". */
+
+gboolean
+tether_pool_ensure_started (TetherPool  *self,
+                            const char  *task_type,
+                            GError     **error)
+{
+  g_return_val_if_fail (TETHER_IS_POOL (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* Checked first under the lock, so that the usual call, on a running
+   * pool, makes no threads; a start that loses a race to another one
+   * fails with ALREADY_RUNNING, and the loop looks again. */
+  for (;;)
+    {
+      g_autoptr(GError) local_error = NULL;
+      guint me;
+
+      g_mutex_lock (&self->lock);
+      while (self->n_stopping > 0)
+        {
+          if (current_worker (self, &me))
+            {
+              g_mutex_unlock (&self->lock);
+              g_set_error (error, TETHER_ERROR, TETHER_ERROR_ALREADY_RUNNING,
+                           _("Pool '%s' is stopping, and this is one of its threads, which the "
+                             "stop waits for; call Pool.get_or_start() from another thread"),
+                           self->id);
+              return FALSE;
+            }
+          g_cond_wait (&self->cond, &self->lock);
+        }
+      if (self->running)
+        {
+          g_autofree char *running_type = NULL;
+
+          if (g_strcmp0 (self->task_type, task_type) == 0)
+            {
+              g_mutex_unlock (&self->lock);
+              return TRUE;
+            }
+          running_type = g_strdup (self->task_type);
+          g_mutex_unlock (&self->lock);
+          g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
+                       _("Pool '%s' already runs with task type '%s', not '%s'; use another "
+                         "id, or stop the pool before starting it with another task type"),
+                       self->id, running_type ? running_type : "(any)",
+                       task_type ? task_type : "(any)");
+          return FALSE;
+        }
+      g_mutex_unlock (&self->lock);
+
+      if (tether_pool_start (self, task_type, &local_error))
+        return TRUE;
+      if (!g_error_matches (local_error, TETHER_ERROR, TETHER_ERROR_ALREADY_RUNNING))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+    }
+}
+
+char *
+tether_pool_dup_task_type (TetherPool *self)
+{
+  char *task_type;
+
+  g_return_val_if_fail (TETHER_IS_POOL (self), NULL);
+
+  g_mutex_lock (&self->lock);
+  task_type = g_strdup (self->task_type);
+  g_mutex_unlock (&self->lock);
+  return task_type;
+}
+
+/* A thread's manager points back at its pool with a weak reference: the
+ * pool may be finalized on any thread, its own included (see dispose()),
+ * and a plain pointer would then dangle under a racing ref_current(). */
+static GQuark
+pool_of_thread_quark (void)
+{
+  static gsize quark;
+
+  if (g_once_init_enter (&quark))
+    g_once_init_leave (&quark, g_quark_from_static_string ("tether-pool-of-thread"));
+  return (GQuark) quark;
+}
+
+static void
+weak_ref_free (gpointer data)
+{
+  g_weak_ref_clear (data);
+  g_free (data);
+}
+
+void
+tether_pool_mark_thread (TetherPool        *self,
+                         TetherLoopManager *manager)
+{
+  GWeakRef *ref = g_object_get_qdata (G_OBJECT (manager), pool_of_thread_quark ());
+
+  /* Made once, before the thread starts, and only ever set after: code on
+   * the thread reads it without a lock of ours. */
+  if (ref != NULL)
+    {
+      g_weak_ref_set (ref, self);
+      return;
+    }
+  if (self == NULL)
+    return;
+  ref = g_new0 (GWeakRef, 1);
+  g_weak_ref_init (ref, self);
+  g_object_set_qdata_full (G_OBJECT (manager), pool_of_thread_quark (), ref, weak_ref_free);
+}
+
+/**
+ * tether_pool_ref_current:
+ *
+ * Gets the pool whose thread is calling: inside work the pool runs, or any
+ * code running on one of its threads (an idle, a GIO callback, work
+ * submitted to the thread's manager from [method@Tether.Pool.ref_thread]).
+ * This is the pool counterpart of [func@Tether.LoopManager.ref_current],
+ * which returns that thread's own manager.
+ *
+ * ```c
+ * static void
+ * split_work (TetherWork *work,
+ *             gpointer    user_data)
+ * {
+ *   g_autoptr(TetherPool) pool = tether_pool_ref_current ();
+ *
+ *   // Hand the second half to whichever thread of this pool is idle.
+ *   if (pool != NULL)
+ *     tether_pool_post (pool, NULL, hash_half, half, g_free, NULL);
+ *   ...
+ * }
+ * ```
+ *
+ * Once the pool has stopped, its threads are gone; once its last reference
+ * has been dropped (even from inside its own work), this returns %NULL on
+ * threads that are still finishing up.
+ *
+ * Thread: any thread.
+ *
+ * Returns: (transfer full) (nullable): the pool running on this thread, or
+ *   %NULL on a thread that is not a pool's (the main thread, a plain
+ *   manager's, a thread of your own)
+ *
+ * Since: 1.0
+ */
+TetherPool *
+tether_pool_ref_current (void)
+{
+  g_autoptr(TetherLoopManager) manager = tether_loop_manager_ref_current ();
+  GWeakRef *ref;
+
+  if (manager == NULL)
+    return NULL;
+  ref = g_object_get_qdata (G_OBJECT (manager), pool_of_thread_quark ());
+  return ref != NULL ? g_weak_ref_get (ref) : NULL;
 }

@@ -124,5 +124,7 @@ gboolean           tether_pool_stop_finish    (TetherPool          *self,
                                                GError             **error);
 TETHER_AVAILABLE_IN_1_0
 GVariant          *tether_pool_dup_stats      (TetherPool          *self) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+TetherPool        *tether_pool_ref_current    (void) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS

@@ -9,6 +9,7 @@
 
 #include "tether-enums.h"
 #include "tether-loop-manager.h"
+#include "tether-pool.h"
 #include "tether-version-macros.h"
 
 G_BEGIN_DECLS
@@ -19,6 +20,17 @@ TetherLoopManager *tether_loop_manager_get_or_create (const char         *id,
                                                       GError            **error) G_GNUC_WARN_UNUSED_RESULT;
 TETHER_AVAILABLE_IN_1_0
 TetherLoopManager *tether_loop_manager_get_or_start  (const char         *id,
+                                                      TetherLookupFlags   flags,
+                                                      const char         *task_type,
+                                                      GError            **error) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+TetherPool        *tether_pool_get_or_create         (const char         *id,
+                                                      guint               n_threads,
+                                                      TetherLookupFlags   flags,
+                                                      GError            **error) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
+TetherPool        *tether_pool_get_or_start          (const char         *id,
+                                                      guint               n_threads,
                                                       TetherLookupFlags   flags,
                                                       const char         *task_type,
                                                       GError            **error) G_GNUC_WARN_UNUSED_RESULT;

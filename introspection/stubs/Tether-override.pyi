@@ -181,6 +181,13 @@ class LoopManager(GObject.Object):
 
 class Pool(GObject.Object, concurrent.futures.Executor):
     def __init__(self, id: str | None = None, n_threads: int = 0, **kwargs: Any) -> None: ...
+    @staticmethod
+    def get_or_create(id: str | None = None, n_threads: int = 0, flags: LookupFlags = ..., *,
+                      force_create: bool = False, strict: bool = False) -> Pool: ...
+    @staticmethod
+    def get_or_start(id: str | None = None, n_threads: int = 0, *,
+                     task_type: str | None = None, force_create: bool = False,
+                     strict: bool = False) -> Pool: ...
     def start(self, task_type: str | None = None) -> bool: ...
     # As Executor.submit() (the C form, submit(task_type, cancellable, func,
     # *func_data), works at run time but is not typed: it would not be an

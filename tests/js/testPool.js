@@ -65,8 +65,34 @@ function testBothAreExecutors() {
     }
 }
 
+function testPoolRegistry() {
+    assertEqual(Tether.Pool.ref_current(), null, 'no current pool on the main thread');
+    assertThrowsGError(() => Tether.Pool.get_or_create('gjs-preg', 0, Tether.LookupFlags.STRICT),
+        TETHER_ERROR, Tether.Error.MANAGER_NOT_FOUND, 'STRICT finds no pool');
+    const pool = Tether.Pool.get_or_create('gjs-preg', 2, Tether.LookupFlags.NONE);
+    assert(pool instanceof Tether.Pool, 'get_or_create() returns a Tether.Pool');
+    assertEqual(pool.is_running(), false, 'made, not started');
+    assertEqual(Tether.Pool.get_or_create('gjs-preg', 0, Tether.LookupFlags.STRICT), pool,
+        'found again');
+    Tether.LoopManager.get_or_create('gjs-preg-m', Tether.LookupFlags.NONE);
+    assertThrowsGError(() => Tether.Pool.get_or_create('gjs-preg-m', 0, Tether.LookupFlags.NONE),
+        TETHER_ERROR, Tether.Error.INVALID_ARGUMENT, 'an id registered as a manager');
+    const started = Tether.Pool.get_or_start('gjs-preg', 0, Tether.LookupFlags.NONE, null);
+    try {
+        assertEqual(started, pool, 'get_or_start() starts the registered pool');
+        assertEqual(pool.is_running(), true, 'running');
+        const entry = Tether.registry_snapshot().deepUnpack()
+            .find(e => e['id'].deepUnpack() === 'gjs-preg');
+        assertEqual(entry['kind'].deepUnpack(), 'pool', 'snapshot kind');
+        assertEqual(entry['n-threads'].deepUnpack(), 2, 'snapshot n-threads');
+    } finally {
+        pool.stop(Tether.StopMode.DRAIN);
+    }
+}
+
 runTests([
     ['a pool runs C work on its threads', testPoolRunsCWork],
+    ['pools in the registry; no current pool on the main thread', testPoolRegistry],
     ['a pool refuses a JavaScript work function', testPoolRefusesJs],
     ['pools and managers are both Tether.Executor', testBothAreExecutors],
 ]);

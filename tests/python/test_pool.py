@@ -222,3 +222,62 @@ def test_submit_timeout_waits_for_room():
     assert (first.result(timeout=T), queued.result(timeout=T),
             third.result(timeout=T)) == (True, 2, 3)
     pool.shutdown()
+
+
+# -- Registry and "the current pool" ---------------------------------------
+
+def test_registry_get_or_create_and_kinds():
+    with pytest.raises(Tether.ManagerNotFoundError) as raised:
+        Tether.Pool.get_or_create('py-preg', strict=True)
+    assert 'Pool.get_or_create() without strict=True' in str(raised.value)
+    pool = Tether.Pool.get_or_create('py-preg', 2)
+    assert isinstance(pool, Tether.Pool) and isinstance(pool, cf.Executor)
+    assert not pool.is_running()
+    assert Tether.Pool.get_or_create('py-preg') is pool
+    assert Tether.Pool.get_or_create('py-preg', 2, strict=True) is pool
+    with pytest.raises(Tether.InvalidArgumentError):
+        Tether.Pool.get_or_create('py-preg', 3)
+    forced = Tether.Pool.get_or_create('py-preg', 1, force_create=True)
+    assert forced is not pool and forced.get_n_threads() == 1
+    # One namespace with managers, both ways.
+    Tether.LoopManager.get_or_create('py-preg-m')
+    with pytest.raises(Tether.InvalidArgumentError, match='registered as a manager, not a pool'):
+        Tether.Pool.get_or_create('py-preg-m')
+    with pytest.raises(Tether.InvalidArgumentError, match='registered as a pool, not a manager'):
+        Tether.LoopManager.get_or_create('py-preg')
+    with pytest.raises(ValueError):
+        Tether.Pool.get_or_create('py-preg', -1)
+    with pytest.raises(TypeError):
+        Tether.Pool.get_or_create(3)
+    kinds = {entry['id']: entry for entry in Tether.registry_snapshot().unpack()}
+    assert kinds['py-preg']['kind'] == 'pool' and kinds['py-preg']['n-threads'] == 1
+    assert kinds['py-preg-m']['kind'] == 'manager'
+
+
+def test_registry_get_or_start_and_ref_current():
+    assert Tether.Pool.ref_current() is None          # the main thread
+    pool = Tether.Pool.get_or_start('py-preg-start', 2, task_type='io')
+    try:
+        assert pool.is_running()
+        assert Tether.Pool.get_or_start('py-preg-start', task_type='io') is pool
+        with pytest.raises(Tether.UnknownTaskTypeError):
+            Tether.Pool.get_or_start('py-preg-start')
+
+        def inside():
+            return (Tether.Pool.ref_current(),
+                    Tether.Pool.get_or_create('py-preg-start', strict=True))
+
+        current, found = pool.submit(inside, task_type='io').result(T)
+        assert current is pool and found is pool
+        # A thread made with Tether.Thread resolves through its parent.
+        seen = []
+        thread = Tether.Thread(target=lambda: seen.append(
+            (Tether.Pool.get_or_create('py-preg-start', strict=True), Tether.Pool.ref_current())))
+        thread.start()
+        thread.join(T)
+        assert seen == [(pool, None)]
+        manager = Tether.LoopManager.get_or_start('py-preg-plain')
+        assert manager.submit(Tether.Pool.ref_current).result(T) is None
+        manager.stop()
+    finally:
+        pool.shutdown(wait=True)

@@ -379,7 +379,9 @@ def test_003_debug_view_registry_snapshot_and_statuses(sched):
     assert len(entries) == 1
     assert entries[0]['running'] is True
     assert entries[0]['depth'] == 0 and entries[0]['task-type'] == ''
-    assert set(entries[0]) == {'id', 'task-type', 'running', 'thread', 'thread-address', 'depth'}
+    assert entries[0]['kind'] == 'manager'
+    assert set(entries[0]) == {'kind', 'id', 'task-type', 'running', 'thread', 'thread-address',
+                               'depth'}
     gate.set()
     assert blocked.result(timeout=TIMEOUT) is True
     assert [f.result(timeout=TIMEOUT) for f in waiting] == [0, 1, 2]

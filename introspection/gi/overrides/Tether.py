@@ -996,6 +996,14 @@ def _pool_timer(call, c_submit, minimum):
 
 _c_pool_submit_after = _pool_timer('Pool.submit_after()', _pool_submit_after, 0)
 _c_pool_submit_at = _pool_timer('Pool.submit_at()', _pool_submit_at, _INT64_MIN)
+_pool_get_or_create = Tether.Pool.get_or_create
+_pool_get_or_start = Tether.Pool.get_or_start
+
+
+def _check_n_threads(call, n_threads):
+    if type(n_threads) is not int or not 0 <= n_threads <= 1024:
+        raise ValueError('%s: n_threads must be an int from 0 to 1024, not %r'
+                         % (call, n_threads))
 
 
 class Pool(Tether.Pool, concurrent.futures.Executor):
@@ -1028,13 +1036,42 @@ class Pool(Tether.Pool, concurrent.futures.Executor):
         Python is drained at interpreter exit, as managers given Python work
         are (see ``_drain_at_exit()``)."""
         started = Tether.Pool.start(self, task_type)
-        key = hash(self)
-        with _managers_lock:
-            if key not in _pools:
-                # A GObject weak reference: no attribute on the wrapper (see
-                # _ManagerState), and the entry goes with the pool.
-                _pools[key] = self.weak_ref(_forget_pool, key)
+        _remember_pool(self)
         return started
+
+    @staticmethod
+    def get_or_create(id=None, n_threads=0, flags=Tether.LookupFlags.NONE, *,
+                      force_create=False, strict=False):
+        """Returns the pool registered for ``id``, creating it (not started)
+        if needed: resolved through the calling thread's lineage with the
+        flags of :meth:`LoopManager.get_or_create`, in one namespace with
+        managers (an id registered as a manager raises
+        :class:`Tether.InvalidArgumentError`). ``n_threads`` 0 takes the
+        registered pool whatever its size; another value must match it."""
+        call = 'Pool.get_or_create()'
+        _manager._check_str(call, 'id', id)
+        _check_n_threads(call, n_threads)
+        return _pool_get_or_create(id, n_threads,
+                                   _manager._lookup_flags(call, flags, force_create, strict))
+
+    @staticmethod
+    def get_or_start(id=None, n_threads=0, *, task_type=None, force_create=False,
+                     strict=False):
+        """Resolves ``id`` as :meth:`get_or_create` does, then, atomically:
+        starts the pool if it is stopped (or new), returns it if it already
+        runs with ``task_type``, and raises
+        :class:`Tether.UnknownTaskTypeError` if it runs with another one.
+        Like :meth:`start`, a pool started this way is drained at
+        interpreter exit."""
+        call = 'Pool.get_or_start()'
+        _manager._check_str(call, 'id', id)
+        _manager._check_str(call, 'task_type', task_type)
+        _check_n_threads(call, n_threads)
+        pool = _pool_get_or_start(id, n_threads,
+                                  _manager._lookup_flags(call, 0, force_create, strict),
+                                  task_type)
+        _remember_pool(pool)
+        return pool
 
     def submit(self, *args, **kwargs):
         """``submit(fn, /, *args, task_type=None, cancellable=None,
@@ -1136,6 +1173,15 @@ _pools = {}
 def _forget_pool(key):
     with _managers_lock:
         _pools.pop(key, None)
+
+
+def _remember_pool(pool):
+    key = hash(pool)
+    with _managers_lock:
+        if key not in _pools:
+            # A GObject weak reference: no attribute on the wrapper (see
+            # _ManagerState), and the entry goes with the pool.
+            _pools[key] = pool.weak_ref(_forget_pool, key)
 
 
 Pool = override(Pool)

@@ -143,6 +143,7 @@ _PHRASES = (
     ('use Future.wait_async() instead', 'await the future, or use Future.add_done_callback()'),
     ('LoopManager.get_or_create() without STRICT',
      'LoopManager.get_or_create() without strict=True'),
+    ('Pool.get_or_create() without STRICT', 'Pool.get_or_create() without strict=True'),
     ('tether_thread_new()', 'Tether.Thread'),
 )
 _TYPES = {'loop_manager': 'LoopManager', 'future': 'Future', 'work': 'Work',
