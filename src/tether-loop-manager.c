@@ -855,10 +855,12 @@ stop_return_in_context (GTask  *task,
                         GError *error)
 {
   StopReturn *ret = g_new (StopReturn, 1);
-  g_autoptr(GSource) source = g_idle_source_new ();
   /* The idle may run and drop the task, and the task's reference to the
-   * context, before g_source_attach() has returned. */
+   * context, before g_source_attach() has returned; the source is unreffed
+   * first (autoptrs go in reverse order), while the context is held, since
+   * g_source_unref() locks the context it was attached to. */
   g_autoptr(GMainContext) context = g_main_context_ref (g_task_get_context (task));
+  g_autoptr(GSource) source = g_idle_source_new ();
 
   ret->task = task;
   ret->error = error;
