@@ -51,6 +51,12 @@
  * pool threads waiting on each other's running work. Waits that go through
  * other managers are not followed (see [method@Tether.Future.wait]).
  *
+ * Timers ([method@Tether.Pool.submit_after]) wait on a thread of the
+ * pool's own and join the queue when due; a full queue can make submitters
+ * wait for room ([property@Tether.Pool:submit-timeout]); the registry names
+ * pools as it names managers ([func@Tether.Pool.get_or_create]), and
+ * [func@Tether.Pool.ref_current] finds the pool from work running on it.
+ *
  * Every accepted submission ends exactly once: it runs, fails, or ends
  * cancelled (a CANCEL stop, its cancellable, [method@Tether.Future.cancel]).
  *
