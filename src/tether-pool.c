@@ -191,7 +191,7 @@ item_unref (gpointer data)
   g_clear_pointer (&item->home, g_main_context_unref);
   g_free (item->task_type);
   g_object_unref (item->pool);
-  g_free (item);
+  g_slice_free (PoolItem, item);
 }
 
 static void
@@ -933,7 +933,7 @@ item_new (TetherPool     *self,
           GDestroyNotify  func_data_destroy,
           GCancellable   *cancellable)
 {
-  PoolItem *item = g_new0 (PoolItem, 1);
+  PoolItem *item = g_slice_new0 (PoolItem);
 
   g_atomic_ref_count_init (&item->ref_count);
   item->pool = g_object_ref (self);
