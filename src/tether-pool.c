@@ -397,8 +397,15 @@ wait_would_deadlock_locked (TetherPool *self,
       /* A timer joins the queue when due: the same question. */
       if (item->state == ITEM_QUEUED || item->state == ITEM_TIMER)
         return n_waiting + 1 >= self->n_threads;
-      if (item->state != ITEM_ASSIGNED || !item->running)
-        return FALSE;       /* done, not started yet, or deferred past its function */
+      /* Done, or deferred past its function (its Work ends it from
+       * wherever it went): nothing ties it to a thread. */
+      if (item->state != ITEM_ASSIGNED ||
+          (!item->running && g_atomic_int_get (&item->started)))
+        return FALSE;
+      /* Running on its thread, or queued on that thread's manager behind
+       * what runs there (work submitted to the thread directly, which the
+       * pool does not count as busy): it ends only once that thread is
+       * free. */
       if (item->worker == me)
         return TRUE;
       worker = &self->workers[item->worker];
@@ -661,6 +668,25 @@ pool_assign (TetherPool        *self,
   g_object_unref (inner);
 }
 
+/* Pool lock held, some thread idle: the one to hand the next item to. A
+ * pool thread that submits is running something (work given to its manager
+ * directly, which the pool does not count): it is picked last, so that its
+ * submission does not wait behind itself while another thread is free. */
+static guint
+pick_idle_locked (TetherPool *self)
+{
+  guint me = G_MAXUINT;
+  guint index;
+
+  if (!current_worker (self, &me))
+    me = G_MAXUINT;
+  for (index = 0; index < self->n_threads; index++)
+    if (!self->workers[index].busy && index != me)
+      return index;
+  g_assert (me < self->n_threads && !self->workers[me].busy);
+  return me;
+}
+
 /* Any thread, no lock held: hands queued items to idle threads, oldest
  * first, until one runs out. */
 static void
@@ -681,10 +707,7 @@ pool_pump (TetherPool *self)
       g_mutex_lock (&self->lock);
       if (self->started && self->n_idle > 0 && !g_queue_is_empty (&self->queue))
         {
-          for (index = 0; index < self->n_threads; index++)
-            if (!self->workers[index].busy)
-              break;
-          g_assert (index < self->n_threads);
+          index = pick_idle_locked (self);
           item = g_queue_pop_head_link (&self->queue)->data;
           room_made_locked (self);
           item->state = ITEM_ASSIGNED;

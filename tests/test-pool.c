@@ -945,6 +945,60 @@ test_pool_debug_flags (void)
   tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
 }
 
+/* Work given to a pool thread's manager directly, waiting for a pool
+ * future: the pool does not count that thread as busy, so a submission
+ * from it goes to another thread if there is one, and on a one-thread pool
+ * the wait is refused instead of waiting for itself. */
+typedef struct
+{
+  TetherPool *pool;
+  GError     *error;
+  gboolean    waited;
+} DirectWait;
+
+static void
+direct_waits_on_pool (TetherWork *work,
+                      gpointer    user_data)
+{
+  DirectWait *direct = user_data;
+  g_autoptr(TetherFuture) inner = tether_pool_submit (direct->pool, NULL, square,
+                                                      GINT_TO_POINTER (5), NULL, NULL, NULL);
+
+  direct->waited = tether_future_wait (inner, WAIT_USEC, NULL, &direct->error);
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+test_pool_direct_work_waits (void)
+{
+  watchdog_arm (WATCHDOG_S, "pool-direct-work-waits");
+  for (guint n_threads = 1; n_threads <= 2; n_threads++)
+    {
+      g_autoptr(TetherPool) pool = started_pool ("direct", n_threads, NULL);
+      g_autoptr(TetherLoopManager) thread = tether_pool_ref_thread (pool, 0);
+      g_autoptr(TetherFuture) outer = NULL;
+      g_autoptr(GError) error = NULL;
+      DirectWait direct = { pool, NULL, FALSE };
+
+      outer = tether_loop_manager_submit (thread, NULL, direct_waits_on_pool, &direct, NULL,
+                                          NULL, &error);
+      g_assert_true (tether_future_wait (outer, WAIT_USEC, NULL, &error));
+      if (n_threads == 1)
+        {
+          g_assert_false (direct.waited);
+          g_assert_error (direct.error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
+        }
+      else
+        {
+          g_assert_no_error (direct.error);
+          g_assert_true (direct.waited);
+        }
+      g_clear_error (&direct.error);
+      tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+    }
+  watchdog_disarm ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -968,6 +1022,7 @@ main (int   argc,
   g_test_add_func ("/pool/timers-stop", test_pool_timers_stop);
   g_test_add_func ("/pool/submit-timeout", test_pool_submit_timeout);
   g_test_add_func ("/pool/debug-flags", test_pool_debug_flags);
+  g_test_add_func ("/pool/direct-work-waits", test_pool_direct_work_waits);
 
   return test_run ();
 }
