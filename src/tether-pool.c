@@ -95,6 +95,7 @@ struct _PoolItem
   gboolean         cancel_requested;
   GList            link;           /* in the queue, while ITEM_QUEUED */
   int              started;        /* atomic: its function was called */
+  int              data_holds;     /* atomic: its function runs, its outcome is not in */
   gboolean         is_timer;       /* joins the queue at @ready_time */
   gint64           ready_time;
   gboolean         javascript;     /* a GJS function: refused */
@@ -177,6 +178,16 @@ item_release_data (PoolItem *item)
     tether_release_func_data (item->home, item->func_data, destroy);
 }
 
+/* A submission's data goes once its function has returned and its outcome
+ * is in, whichever comes last, as a manager's does: work that keeps its
+ * Work to return later may use the data until then. */
+static void
+item_drop_data_hold (PoolItem *item)
+{
+  if (g_atomic_int_dec_and_test (&item->data_holds))
+    item_release_data (item);
+}
+
 static void
 item_unref (gpointer data)
 {
@@ -241,6 +252,8 @@ item_finish (PoolItem *item,
     g_signal_handler_disconnect (item->cancellable, cancel_id);
   if (!g_atomic_int_get (&item->started))
     item_release_data (item);
+  else
+    item_drop_data_hold (item);
   if (future != NULL)
     {
       tether_future_try_complete (future, value, error);
@@ -489,6 +502,8 @@ item_run (TetherWork *work,
   PoolItem *item = data;
   TetherPool *self = item->pool;
 
+  /* Set before started: item_finish() reads them in that order. */
+  g_atomic_int_set (&item->data_holds, 2);
   g_atomic_int_set (&item->started, TRUE);
   g_mutex_lock (&self->lock);
   item->running = TRUE;
@@ -499,7 +514,8 @@ item_run (TetherWork *work,
   g_mutex_lock (&self->lock);
   item->running = FALSE;
   g_mutex_unlock (&self->lock);
-  item_release_data (item);
+  /* Work that kept its Work to return later may still use the data. */
+  item_drop_data_hold (item);
   worker_idle (self, item->worker);
 }
 

@@ -999,6 +999,51 @@ test_pool_direct_work_waits (void)
   watchdog_disarm ();
 }
 
+/* Work that keeps its Work to return later keeps its data until then. */
+typedef struct
+{
+  TetherWork *kept;
+  int         destroyed;
+} Kept;
+
+static void
+keep_work (TetherWork *work,
+           gpointer    user_data)
+{
+  Kept *kept = user_data;
+
+  g_atomic_pointer_set (&kept->kept, g_object_ref (work));
+}
+
+static void
+kept_destroyed (gpointer data)
+{
+  g_atomic_int_inc (&((Kept *) data)->destroyed);
+}
+
+static void
+test_pool_kept_work_keeps_data (void)
+{
+  g_autoptr(TetherPool) pool = started_pool ("kept", 1, NULL);
+  g_autoptr(TetherFuture) future = NULL;
+  g_autoptr(GError) error = NULL;
+  Kept kept = { NULL, 0 };
+
+  watchdog_arm (WATCHDOG_S, "pool-kept-work");
+  future = tether_pool_submit (pool, NULL, keep_work, &kept, kept_destroyed, NULL, &error);
+  /* The function has returned once the thread is idle again. */
+  poll_until (g_atomic_pointer_get (&kept.kept) != NULL && tether_pool_get_n_idle (pool) == 1);
+  g_assert_cmpint (g_atomic_int_get (&kept.destroyed), ==, 0);
+  tether_work_return_int (kept.kept, 42);
+  g_clear_object (&kept.kept);
+  g_assert_true (tether_future_wait (future, WAIT_USEC, NULL, &error));
+  g_assert_cmpint (tether_future_get_int (future, NULL), ==, 42);
+  poll_until (g_atomic_int_get (&kept.destroyed) == 1);
+  tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+  g_assert_cmpint (kept.destroyed, ==, 1);
+  watchdog_disarm ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1023,6 +1068,7 @@ main (int   argc,
   g_test_add_func ("/pool/submit-timeout", test_pool_submit_timeout);
   g_test_add_func ("/pool/debug-flags", test_pool_debug_flags);
   g_test_add_func ("/pool/direct-work-waits", test_pool_direct_work_waits);
+  g_test_add_func ("/pool/kept-work-keeps-data", test_pool_kept_work_keeps_data);
 
   return test_run ();
 }
