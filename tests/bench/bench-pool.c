@@ -100,19 +100,73 @@ task_job (GTask        *task,
 
 typedef enum { MECH_MANAGER, MECH_POOL, MECH_GTHREADPOOL, MECH_GTASK } Mech;
 
-/* Seconds to run @n jobs on @mech (posts, no futures), from the first
- * submission to the last job's end. */
+/* What one producer posts to. */
+typedef struct
+{
+  Mech               mech;
+  TetherLoopManager *manager;
+  TetherPool        *pool;
+  GThreadPool       *gpool;
+  Batch             *batch;
+  guint              n;
+} Producer;
+
+static void
+produce (Producer *producer)
+{
+  for (guint i = 0; i < producer->n; i++)
+    {
+      switch (producer->mech)
+        {
+        case MECH_MANAGER:
+          tether_loop_manager_post (producer->manager, NULL, job_func, producer->batch, NULL, NULL);
+          break;
+        case MECH_POOL:
+          tether_pool_post (producer->pool, NULL, job_func, producer->batch, NULL, NULL);
+          break;
+        case MECH_GTHREADPOOL:
+          g_thread_pool_push (producer->gpool, producer->batch, NULL);
+          break;
+        case MECH_GTASK:
+        default:
+          {
+            GTask *task = g_task_new (NULL, NULL, NULL, NULL);
+
+            g_task_set_task_data (task, producer->batch, NULL);
+            g_task_run_in_thread (task, task_job);
+            g_object_unref (task);
+          }
+          break;
+        }
+    }
+}
+
+static gpointer
+producer_thread (gpointer data)
+{
+  produce (data);
+  return NULL;
+}
+
+/* Seconds to run @n jobs on @mech (posts, no futures) from @n_producers
+ * threads (1: this one) at once, from the first submission to the last
+ * job's end. */
 static double
-run_batch (Mech      mech,
-           guint     n_threads,
-           guint     n,
-           gboolean  cpu)
+run_batch_from (Mech      mech,
+                guint     n_threads,
+                guint     n,
+                gboolean  cpu,
+                guint     n_producers)
 {
   Batch batch = { .burn = cpu, .expected = (int) n };
   g_autoptr(TetherLoopManager) manager = NULL;
   g_autoptr(TetherPool) pool = NULL;
   GThreadPool *gpool = NULL;
+  Producer producers[2];
+  GThread *threads[2] = { NULL, NULL };
   double t0, t1;
+
+  g_assert (n_producers >= 1 && n_producers <= G_N_ELEMENTS (producers));
 
   g_mutex_init (&batch.lock);
   g_cond_init (&batch.cond);
@@ -131,34 +185,17 @@ run_batch (Mech      mech,
       gpool = g_thread_pool_new (pool_job, NULL, (int) n_threads, TRUE, NULL);
     }
 
+  for (guint p = 0; p < n_producers; p++)
+    producers[p] = (Producer) { mech, manager, pool, gpool, &batch,
+                                n / n_producers + (p == 0 ? n % n_producers : 0) };
   t0 = now_s ();
-  for (guint i = 0; i < n; i++)
-    {
-      switch (mech)
-        {
-        case MECH_MANAGER:
-          tether_loop_manager_post (manager, NULL, job_func, &batch, NULL, NULL);
-          break;
-        case MECH_POOL:
-          tether_pool_post (pool, NULL, job_func, &batch, NULL, NULL);
-          break;
-        case MECH_GTHREADPOOL:
-          g_thread_pool_push (gpool, &batch, NULL);
-          break;
-        case MECH_GTASK:
-        default:
-          {
-            GTask *task = g_task_new (NULL, NULL, NULL, NULL);
-
-            g_task_set_task_data (task, &batch, NULL);
-            g_task_run_in_thread (task, task_job);
-            g_object_unref (task);
-          }
-          break;
-        }
-    }
+  for (guint p = 1; p < n_producers; p++)
+    threads[p] = g_thread_new ("bench-producer", producer_thread, &producers[p]);
+  produce (&producers[0]);
   batch_wait (&batch);
   t1 = now_s ();
+  for (guint p = 1; p < n_producers; p++)
+    g_thread_join (threads[p]);
 
   if (manager != NULL)
     tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
@@ -172,6 +209,36 @@ run_batch (Mech      mech,
   g_cond_clear (&batch.cond);
   g_mutex_clear (&batch.lock);
   return t1 - t0;
+}
+
+static double
+run_batch (Mech      mech,
+           guint     n_threads,
+           guint     n,
+           gboolean  cpu)
+{
+  return run_batch_from (mech, n_threads, n, cpu, 1);
+}
+
+/* The median of three runs from @n_producers threads; @spread, if not
+ * NULL, gets the fastest and slowest. */
+static double
+median_batch_from (Mech     mech,
+                   guint    n_threads,
+                   guint    n,
+                   guint    n_producers,
+                   double   spread[2])
+{
+  double r[3], t;
+
+  for (guint i = 0; i < 3; i++)
+    r[i] = run_batch_from (mech, n_threads, n, FALSE, n_producers);
+  if (r[0] > r[1]) { t = r[0]; r[0] = r[1]; r[1] = t; }
+  if (r[1] > r[2]) { t = r[1]; r[1] = r[2]; r[2] = t; }
+  if (r[0] > r[1]) { t = r[0]; r[0] = r[1]; r[1] = t; }
+  spread[0] = r[0];
+  spread[1] = r[2];
+  return r[1];
 }
 
 /* The median of three runs. */
@@ -229,6 +296,26 @@ bench_pool (gboolean     quick,
   g_print ("%-40s %12.3f %10.2f\n", "Tether Pool, 2 threads", pool_trivial, pool_trivial / gpool_trivial);
   g_print ("%-40s %12.3f %10.2f\n", "Tether LoopManager post (one thread)", manager_trivial,
            manager_trivial / gpool_trivial);
+
+  g_print ("\n   fire and forget: %u trivial posts from 2 producer threads at once; "
+           "M jobs/s, median of 3 (min-max)\n", n_trivial);
+  g_print ("%-40s %12s %16s\n", "mechanism", "M jobs/s", "spread");
+  {
+    static const struct { Mech mech; guint n_threads; const char *name; } rows[] = {
+      { MECH_MANAGER, 1, "Tether LoopManager (one thread)" },
+      { MECH_POOL, 2, "Tether Pool, 2 threads" },
+      { MECH_GTHREADPOOL, 2, "GThreadPool, 2 threads" },
+    };
+
+    for (guint r = 0; r < G_N_ELEMENTS (rows); r++)
+      {
+        double spread[2];
+        double median = median_batch_from (rows[r].mech, rows[r].n_threads, n_trivial, 2, spread);
+
+        g_print ("%-40s %12.2f %7.2f-%-7.2f\n", rows[r].name, n_trivial / median / 1e6,
+                 n_trivial / spread[1] / 1e6, n_trivial / spread[0] / 1e6);
+      }
+  }
 
   results->speedup_2 = manager_s / pool2_s;
   results->vs_gthreadpool = gpool_s / pool2_s;
