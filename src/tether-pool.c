@@ -156,6 +156,7 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (TetherPool, tether_pool, G_TYPE_OBJECT,
                                                       tether_pool_executor_init))
 
 static void pool_pump (TetherPool *self);
+static gboolean pool_stop_full (TetherPool *self, TetherStopMode mode, guint last, GTask *task);
 static TetherFuture *pool_submit_item (TetherPool *self, PoolItem *item, GError **error);
 
 /* Items */
@@ -410,15 +411,14 @@ wait_would_deadlock_locked (TetherPool *self,
       /* A timer joins the queue when due: the same question. */
       if (item->state == ITEM_QUEUED || item->state == ITEM_TIMER)
         return n_waiting + 1 >= self->n_threads;
-      /* Done, or deferred past its function (its Work ends it from
-       * wherever it went): nothing ties it to a thread. */
-      if (item->state != ITEM_ASSIGNED ||
-          (!item->running && g_atomic_int_get (&item->started)))
-        return FALSE;
-      /* Running on its thread, or queued on that thread's manager behind
-       * what runs there (work submitted to the thread directly, which the
-       * pool does not count as busy): it ends only once that thread is
-       * free. */
+      if (item->state != ITEM_ASSIGNED)
+        return FALSE;       /* done */
+      /* Running on its thread, queued on that thread's manager behind what
+       * runs there (work submitted to the thread directly, which the pool
+       * does not count as busy), or kept past its function to end later,
+       * most often from a callback in that thread's context (a GIO call it
+       * started): taken to end only once that thread is free, as a
+       * manager's own deferred work is. */
       if (item->worker == me)
         return TRUE;
       worker = &self->workers[item->worker];
@@ -1827,25 +1827,39 @@ void
 tether_pool_stop (TetherPool     *self,
                   TetherStopMode  mode)
 {
+  g_return_if_fail (TETHER_IS_POOL (self));
+
+  pool_stop_full (self, mode, G_MAXUINT, NULL);
+}
+
+/* The stop, from a thread that is not the pool's. With @task, a
+ * stop_async() made on thread @last of the pool: @task is returned once the
+ * other threads have exited, and thread @last is stopped after that, so that
+ * its context (where the callback runs) still runs the callback. Returns
+ * whether it returned @task. */
+static gboolean
+pool_stop_full (TetherPool     *self,
+                TetherStopMode  mode,
+                guint           last,
+                GTask          *task)
+{
   g_autoptr(GPtrArray) managers = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(TetherLoopManager) timers = NULL;
   GQueue cancelled = G_QUEUE_INIT;
   guint me;
 
-  g_return_if_fail (TETHER_IS_POOL (self));
-
   g_mutex_lock (&self->lock);
   if (!self->started)
     {
       g_mutex_unlock (&self->lock);
-      return;
+      return FALSE;
     }
   if (current_worker (self, &me))
     {
       g_mutex_unlock (&self->lock);
       g_critical ("Pool.stop() called on a thread of pool '%s', which it would wait for; stop "
                   "the pool from another thread", self->id);
-      return;
+      return FALSE;
     }
   self->running = FALSE;
   self->n_stopping++;
@@ -1886,7 +1900,8 @@ tether_pool_stop (TetherPool     *self,
     }
   if (mode == TETHER_STOP_MODE_CANCEL)
     for (guint i = 0; i < managers->len; i++)
-      tether_loop_manager_stop (managers->pdata[i], TETHER_STOP_MODE_CANCEL);
+      if (i != last)
+        tether_loop_manager_stop (managers->pdata[i], TETHER_STOP_MODE_CANCEL);
 
   /* DRAIN: the queue empties as threads go idle; then every thread is. */
   g_mutex_lock (&self->lock);
@@ -1897,9 +1912,18 @@ tether_pool_stop (TetherPool     *self,
 
   /* Work kept to end later still runs: the managers' DRAIN waits for it. */
   for (guint i = 0; i < managers->len; i++)
+    if (i != last)
+      {
+        tether_loop_manager_stop (managers->pdata[i], mode);
+        tether_pool_mark_thread (NULL, managers->pdata[i]);
+      }
+  if (last < managers->len)
     {
-      tether_loop_manager_stop (managers->pdata[i], mode);
-      tether_pool_mark_thread (NULL, managers->pdata[i]);
+      /* Its callback is an idle in the context of thread @last, which a
+       * stop lets run before the thread exits. */
+      g_task_return_boolean (task, TRUE);
+      tether_loop_manager_stop (managers->pdata[last], mode);
+      tether_pool_mark_thread (NULL, managers->pdata[last]);
     }
 
   g_mutex_lock (&self->lock);
@@ -1907,6 +1931,7 @@ tether_pool_stop (TetherPool     *self,
   self->n_stopping--;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
+  return last < managers->len;
 }
 
 /**
@@ -2263,14 +2288,31 @@ tether_pool_submit_finish (TetherPool    *self,
   return TRUE;
 }
 
-static void
-stop_in_thread (GTask        *task,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *cancellable)
+/* What a stop_async() runs with: the mode, the pool thread it was called
+ * on (G_MAXUINT if none), and the caller's task. The stop runs on a thread
+ * of its own, not through g_task_run_in_thread(): a threaded task's
+ * callback is held back until its thread function returns, and a stop made
+ * on a pool thread must call back before that thread exits, while the stop
+ * still runs; a second task to run the thread would complete in the dying
+ * thread's context, which nobody would iterate again. */
+typedef struct
 {
-  tether_pool_stop (source_object, GPOINTER_TO_INT (task_data));
-  g_task_return_boolean (task, TRUE);
+  TetherStopMode  mode;
+  guint           caller;
+  GTask          *task;
+} StopAsync;
+
+static gpointer
+stop_thread (gpointer data)
+{
+  StopAsync *stop = data;
+  TetherPool *self = g_task_get_source_object (stop->task);
+
+  if (!pool_stop_full (self, stop->mode, stop->caller, stop->task))
+    g_task_return_boolean (stop->task, TRUE);
+  g_object_unref (stop->task);
+  g_free (stop);
+  return NULL;
 }
 
 /**
@@ -2283,9 +2325,14 @@ stop_in_thread (GTask        *task,
  * @user_data: data for @callback
  *
  * [method@Tether.Pool.stop] without blocking: the pool refuses new work at
- * once (before this returns), and the stop runs on a worker thread of
- * GLib's; @callback calls [method@Tether.Pool.stop_finish]. A CANCEL stop
+ * once (before this returns), and the stop runs on a thread of its own;
+ * @callback calls [method@Tether.Pool.stop_finish]. A CANCEL stop
  * (blocking or not) during a DRAIN one hurries it along.
+ *
+ * Called on one of the pool's threads (from its work, say), @callback runs
+ * on that thread, in its context, as the stop ends: once every other
+ * thread has exited and the pool's work is done, just before that thread
+ * exits in turn.
  *
  * Thread: any thread whose thread-default context is running, the pool's
  * own threads included.
@@ -2299,21 +2346,38 @@ tether_pool_stop_async (TetherPool          *self,
                         GAsyncReadyCallback  callback,
                         gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  StopAsync *stop;
+  GThread *thread;
 
   g_return_if_fail (TETHER_IS_POOL (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
+  stop = g_new (StopAsync, 1);
+  stop->mode = mode;
   /* Refused from now on, as the blocking stop does before it waits. */
   g_mutex_lock (&self->lock);
   self->running = FALSE;
+  if (!current_worker (self, &stop->caller))
+    stop->caller = G_MAXUINT;
   g_mutex_unlock (&self->lock);
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tether_pool_stop_async);
-  g_task_set_name (task, "[tether] pool stop");
-  g_task_set_task_data (task, GINT_TO_POINTER (mode), NULL);
-  g_task_run_in_thread (task, stop_in_thread);
+  stop->task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (stop->task, tether_pool_stop_async);
+  g_task_set_name (stop->task, "[tether] pool stop");
+  thread = g_thread_try_new ("tether-pool-stop", stop_thread, stop, &error);
+  if (thread == NULL)
+    {
+      /* The pool refuses work already; the threads stay until a stop. */
+      g_task_return_new_error (stop->task, TETHER_ERROR, TETHER_ERROR_FAILED,
+                               _("Pool '%s' could not start a thread to stop on (%s); call "
+                                 "Pool.stop() from a thread that may block"),
+                               self->id, error->message);
+      g_object_unref (stop->task);
+      g_free (stop);
+      return;
+    }
+  g_thread_unref (thread);
 }
 
 /**
@@ -2327,7 +2391,9 @@ tether_pool_stop_async (TetherPool          *self,
  * Thread: the thread that called [method@Tether.Pool.stop_async].
  *
  * Returns: %TRUE once the pool has stopped; %FALSE with
- *   %G_IO_ERROR_CANCELLED if the wait was abandoned (the stop goes on)
+ *   %G_IO_ERROR_CANCELLED if the wait was abandoned (the stop goes on), or
+ *   %TETHER_ERROR_FAILED if no thread could be started to stop on (the
+ *   pool refuses work, and its threads stay until a blocking stop)
  *
  * Since: 1.0
  */

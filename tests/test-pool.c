@@ -1044,6 +1044,63 @@ test_pool_kept_work_keeps_data (void)
   watchdog_disarm ();
 }
 
+/* stop_async() from the pool's own work calls back, on that thread, once
+ * the others have exited (it used to wait for a context that was gone). */
+typedef struct
+{
+  TetherPool        *pool;
+  TetherStopMode     mode;
+  TetherLoopManager *caller;
+  TetherLoopManager *called_back_on;
+  int                called_back;
+} SelfStop;
+
+static void
+on_self_stopped (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  SelfStop *stop = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (tether_pool_stop_finish (TETHER_POOL (source), result, &error));
+  g_assert_no_error (error);
+  stop->called_back_on = tether_loop_manager_ref_current ();
+  g_atomic_int_set (&stop->called_back, 1);
+}
+
+static void
+stop_own_pool (TetherWork *work,
+               gpointer    user_data)
+{
+  SelfStop *stop = user_data;
+
+  stop->caller = tether_loop_manager_ref_current ();
+  tether_pool_stop_async (stop->pool, stop->mode, NULL, on_self_stopped, stop);
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+test_pool_stop_async_from_own_thread (void)
+{
+  watchdog_arm (WATCHDOG_S, "pool-stop-async-own-thread");
+  for (int mode = TETHER_STOP_MODE_DRAIN; mode <= TETHER_STOP_MODE_CANCEL; mode++)
+    {
+      g_autoptr(TetherPool) pool = started_pool ("self-stop", 2, NULL);
+      g_autoptr(TetherFuture) future = NULL;
+      SelfStop stop = { pool, mode, NULL, NULL, 0 };
+
+      future = tether_pool_submit (pool, NULL, stop_own_pool, &stop, NULL, NULL, NULL);
+      poll_until (g_atomic_int_get (&stop.called_back));
+      g_assert_true (stop.called_back_on == stop.caller);
+      g_assert_false (tether_pool_is_running (pool));
+      g_assert_cmpint (tether_future_get_status (future), ==, TETHER_FUTURE_STATUS_SUCCEEDED);
+      g_clear_object (&stop.caller);
+      g_clear_object (&stop.called_back_on);
+    }
+  watchdog_disarm ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1069,6 +1126,7 @@ main (int   argc,
   g_test_add_func ("/pool/debug-flags", test_pool_debug_flags);
   g_test_add_func ("/pool/direct-work-waits", test_pool_direct_work_waits);
   g_test_add_func ("/pool/kept-work-keeps-data", test_pool_kept_work_keeps_data);
+  g_test_add_func ("/pool/stop-async-from-own-thread", test_pool_stop_async_from_own_thread);
 
   return test_run ();
 }
