@@ -2918,6 +2918,72 @@ pool_self_stop_async_bug (void)
   return called;
 }
 
+typedef struct
+{
+  TetherPool *pool;
+  gboolean    ok;       /* the wait ended, or was refused */
+  char       *error;
+} DirectWait;
+
+static void
+trivial_work (TetherWork *work,
+              gpointer    data)
+{
+  tether_work_return_int (work, 7);
+}
+
+/* Runs on thread 0's manager, submitted there directly: waits (2 s at
+ * most) on a future of its own pool. */
+static void
+direct_wait_work (TetherWork *work,
+                  gpointer    data)
+{
+  DirectWait *d = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherFuture) future = tether_pool_submit (d->pool, NULL, trivial_work, NULL, NULL,
+                                                       NULL, &error);
+
+  g_assert_no_error (error);
+  d->ok = tether_future_wait (future, 2 * G_USEC_PER_SEC, NULL, &error) ||
+          g_error_matches (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
+  d->error = error != NULL ? g_strdup (error->message) : NULL;
+  tether_work_return_int (work, 1);
+}
+
+/* Bug (found by fuzz-pool): work submitted to one of a pool's threads
+ * directly (tether_pool_ref_thread(), as the docs suggest for follow-ups
+ * that must stay on that thread) that waits on a future of its pool hangs,
+ * even with the pool's other thread idle: the pool does not count that
+ * thread busy (Worker.busy is only set for the pool's own jobs), so
+ * pool_pump() hands the new item to the lowest "idle" index, the waiting
+ * thread itself, where it queues behind the wait; wait_would_deadlock_locked()
+ * sees an item ASSIGNED but not running and allows the wait. It is not
+ * refused with WOULD_DEADLOCK and never ends (here: a 2 s timeout). The
+ * same miscount breaks "a long job never holds up queued work while another
+ * thread is idle" for direct work, without any wait. */
+static gboolean
+pool_direct_thread_wait_bug (void)
+{
+  DirectWait d = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherLoopManager) thread0 = NULL;
+  g_autoptr(TetherFuture) future = NULL;
+
+  printf ("a wait on a pool's future from work submitted to its thread 0 directly (2 threads):\n");
+  d.pool = tether_pool_new ("known-bugs-direct", 2);
+  g_assert_true (tether_pool_start (d.pool, NULL, NULL));
+  thread0 = tether_pool_ref_thread (d.pool, 0);
+  future = tether_loop_manager_submit (thread0, NULL, direct_wait_work, &d, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (tether_future_wait (future, 10 * G_USEC_PER_SEC, NULL, NULL));
+  printf ("  %s%s%s\n", d.ok ? "ended or refused" : "NEITHER ended NOR refused: ",
+          d.error != NULL ? d.error : "", d.ok ? "" : " (the pool gave the item to the waiting thread)");
+  tether_pool_stop (d.pool, TETHER_STOP_MODE_DRAIN);
+  g_clear_object (&d.pool);
+  g_free (d.error);
+  return d.ok;
+}
+
 static int
 run_known_bugs (void)
 {
@@ -2930,6 +2996,7 @@ run_known_bugs (void)
     }
   ok &= pool_data_early_bug ();
   ok &= pool_self_stop_async_bug ();
+  ok &= pool_direct_thread_wait_bug ();
   printf ("torture: known pool bugs: %s\n", ok ? "PASS (fixed)" : "FAIL (still there)");
   return ok ? 0 : 1;
 }
