@@ -1111,8 +1111,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
     gint64 deadline = g_get_monotonic_time () + DEADLINE_USEC;
     int n = MIN (g_atomic_int_get (&st->n_subs), MAX_SUBS);
 
+    /* And their futures to end: a pool dropped with work queued lives
+     * until its last item ends (the data of kept work may be gone already,
+     * see above). */
     for (int i = 0; i < n; i++)
-      while (g_atomic_int_get (&st->subs[i].destroyed) == 0 && g_get_monotonic_time () < deadline)
+      while ((g_atomic_int_get (&st->subs[i].destroyed) == 0 ||
+              (st->subs[i].future != NULL && !tether_future_is_done (st->subs[i].future))) &&
+             g_get_monotonic_time () < deadline)
         {
           while (g_main_context_iteration (st->actors[0].context, FALSE))
             ;
