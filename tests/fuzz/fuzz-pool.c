@@ -145,7 +145,8 @@ typedef struct
 {
   char *id;
   char *prefix;              /* "<id>/": its threads' managers */
-  int   cancel_started;      /* atomic: CANCEL stops begun */
+  int   cancel_started;      /* atomic: CANCEL stops begun ... */
+  int   cancel_finished;     /* atomic: ... and returned (or called back) */
 } Rec;
 
 typedef struct
@@ -156,7 +157,7 @@ typedef struct
   int           mode;
   int           param;
   Rec          *rec;
-  int           cancel_base;   /* rec->cancel_started when submitted */
+  int           cancel_base;   /* rec->cancel_finished when submitted */
   int           cancel_requested;  /* atomic */
   int           accepted;      /* atomic: 0 unknown, 1 accepted, 2 refused */
   int           ran;           /* atomic */
@@ -300,7 +301,9 @@ sub_new (State   *st,
   sub->mode = mode % N_MODES;
   sub->param = param;
   sub->rec = rec;
-  sub->cancel_base = g_atomic_int_get (&rec->cancel_started);
+  /* A CANCEL stop not yet finished when this was submitted may cancel it
+   * (stop_async()'s stop runs later, on another thread). */
+  sub->cancel_base = g_atomic_int_get (&rec->cancel_finished);
   return sub;
 }
 
@@ -599,8 +602,9 @@ async_done (GObject      *source,
 
 typedef struct
 {
-  Actor *actor;
-  Rec   *rec;
+  Actor   *actor;
+  Rec     *rec;
+  gboolean cancel;
 } StopCall;
 
 static void
@@ -615,6 +619,8 @@ stop_done (GObject      *source,
     die ("stop_async() on pool '%s' called back on another thread", call->rec->id);
   if (!tether_pool_stop_finish (TETHER_POOL (source), result, &error))
     die ("stop_async() on pool '%s' failed: %s", call->rec->id, error->message);
+  if (call->cancel)
+    g_atomic_int_inc (&call->rec->cancel_finished);
   call->actor->pending--;
   g_free (call);
 }
@@ -687,6 +693,8 @@ run_op (Actor    *actor,
       if (op->b & 1)
         g_atomic_int_inc (&rec->cancel_started);
       tether_pool_stop (pool, (op->b & 1) ? TETHER_STOP_MODE_CANCEL : TETHER_STOP_MODE_DRAIN);
+      if (op->b & 1)
+        g_atomic_int_inc (&rec->cancel_finished);
       if (tether_pool_is_running (pool) && tether_pool_get_n_idle (pool) > tether_pool_get_n_threads (pool))
         die ("pool '%s': more idle threads than threads", rec->id);
       break;
@@ -698,6 +706,7 @@ run_op (Actor    *actor,
         pool = slot_ref (st, index, &rec);
         call->actor = actor;
         call->rec = rec;
+        call->cancel = (op->b & 1) != 0;
         if (op->b & 1)
           g_atomic_int_inc (&rec->cancel_started);
         actor->pending++;
