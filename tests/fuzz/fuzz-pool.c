@@ -712,8 +712,8 @@ run_op (Actor    *actor,
         actor->pending++;
         tether_pool_stop_async (pool, (op->b & 1) ? TETHER_STOP_MODE_CANCEL : TETHER_STOP_MODE_DRAIN,
                                 NULL, stop_done, call);
-        if (tether_pool_is_running (pool))
-          die ("pool '%s' accepts work after stop_async() returned", rec->id);
+        /* Not checked: !is_running() here. The other actor may have
+         * started the pool again since (it was stopped already). */
       }
       break;
 
