@@ -1392,8 +1392,11 @@ nested_wait (TetherWork    *work,
 
   /* On a thread of the pool waited on: a wait without limit, which the
    * pool must either refuse (WOULD_DEADLOCK: no other thread of it could
-   * run the work) or see end. The watchdog is what catches a hang. */
-  if (own && trec->is_pool && e->nest_wait % 2 == 0)
+   * run the work) or see end. The watchdog is what catches a hang. Not on
+   * kept work, unless strict: a wait on it is not refused when its thread
+   * is blocked (known bug, see pool_wait_on_kept_work_bug()). */
+  if (own && trec->is_pool && e->nest_wait % 2 == 0 &&
+      (opt_pool_strict || child->behaviour != B_DEFER))
     {
       timeout = -1;
       g_atomic_int_inc (&nested_pool_forever);
@@ -2984,6 +2987,82 @@ pool_direct_thread_wait_bug (void)
   return d.ok;
 }
 
+static gboolean
+kept_return (gpointer data)
+{
+  tether_work_return_int (data, 3);
+  return G_SOURCE_REMOVE;
+}
+
+/* Keeps its work, to return from a timeout on its thread's context. */
+static void
+kept_300ms_work (TetherWork *work,
+                 gpointer    data)
+{
+  GSource *source = g_timeout_source_new (300);
+
+  g_source_set_callback (source, kept_return, g_object_ref (work), g_object_unref);
+  g_source_attach (source, g_main_context_get_thread_default ());
+  g_source_unref (source);
+}
+
+typedef struct
+{
+  TetherFuture *kept;
+  gboolean      refused;
+  gboolean      timed_out;
+} KeptWait;
+
+static void
+kept_wait_work (TetherWork *work,
+                gpointer    data)
+{
+  KeptWait *k = data;
+  g_autoptr(GError) error = NULL;
+
+  if (!tether_future_wait (k->kept, 2 * G_USEC_PER_SEC, NULL, &error))
+    {
+      k->refused = g_error_matches (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
+      k->timed_out = g_error_matches (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT);
+    }
+  tether_work_return_int (work, 1);
+}
+
+/* Bug (found by fuzz-pool): a wait, on a pool thread, for work of the same
+ * pool whose function returned but which kept its TetherWork to return
+ * later from its thread's context is allowed even when that thread is the
+ * waiting one (or is itself blocked in such a wait): wait_would_deadlock_locked()
+ * returns FALSE for an item ASSIGNED but not running ("deferred past its
+ * function") instead of following it to the thread whose context must run
+ * to end it. On a 1-thread pool: the kept work returns, the next job waits
+ * for it on the same thread and blocks that thread's context, so the kept
+ * work cannot end: the wait times out (here after 2 s; without a limit it
+ * hangs), where a manager refuses the same wait with WOULD_DEADLOCK. With
+ * two threads, each waiting on work kept on the other, it deadlocks. */
+static gboolean
+pool_wait_on_kept_work_bug (void)
+{
+  KeptWait k = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherPool) pool = tether_pool_new ("known-bugs-kept", 1);
+  g_autoptr(TetherFuture) waiter = NULL;
+
+  printf ("a wait, on a 1-thread pool, on the pool's kept work (which ends from that thread's context):\n");
+  g_assert_true (tether_pool_start (pool, NULL, NULL));
+  k.kept = tether_pool_submit (pool, NULL, kept_300ms_work, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  waiter = tether_pool_submit (pool, NULL, kept_wait_work, &k, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (tether_future_wait (waiter, 10 * G_USEC_PER_SEC, NULL, NULL));
+  printf ("  %s\n", k.refused ? "refused with WOULD_DEADLOCK"
+                   : k.timed_out ? "NOT refused: it timed out after 2 s (the thread's context was blocked)"
+                   : "ended (?)");
+  g_assert_true (tether_future_wait (k.kept, 10 * G_USEC_PER_SEC, NULL, NULL));
+  tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+  g_clear_object (&k.kept);
+  return k.refused;
+}
+
 static int
 run_known_bugs (void)
 {
@@ -2997,6 +3076,7 @@ run_known_bugs (void)
   ok &= pool_data_early_bug ();
   ok &= pool_self_stop_async_bug ();
   ok &= pool_direct_thread_wait_bug ();
+  ok &= pool_wait_on_kept_work_bug ();
   printf ("torture: known pool bugs: %s\n", ok ? "PASS (fixed)" : "FAIL (still there)");
   return ok ? 0 : 1;
 }
