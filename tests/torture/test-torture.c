@@ -8,6 +8,23 @@
  * to and waits on other managers) for a fixed time or count. A ledger with
  * one entry per submission attempt is checked at the end.
  *
+ * Pools (TetherPool, issue 18) take part beside the managers: two pool
+ * slots of 1 to 3 threads share the managers' slot numbers, so the same
+ * draws submit, post and submit_async to them (through TetherExecutor),
+ * cancel their futures and cancellables, nest work into and out of them,
+ * bound their queues (a full one refuses at once with BUSY), stop them in
+ * DRAIN and CANCEL mode and with stop_async(), restart and replace them
+ * (the replaced pool's last reference goes with its last queued item). Work
+ * on a pool thread waits without limit on futures of its own pool, which
+ * the pool must refuse with WOULD_DEADLOCK or see end. Pools have no timers,
+ * stop_within() or registry entries, so those draws stay with managers.
+ * Three things pools do differently are counted, not failed, unless
+ * TETHER_TORTURE_POOL_STRICT=1: data released when the work function
+ * returns although the work was kept to end later, and data of work
+ * cancelled before it ran released on the cancelling thread (inside
+ * submit() for a cancelled cancellable). Self-stops are skipped on pools.
+ * --pool-known-bugs runs minimal checks of those instead (see the end).
+ *
  * Running it:
  *
  *   meson test -C _build torture-short        the CI run: 8 threads, 3 s
@@ -62,6 +79,8 @@
 #include <tether.h>
 
 #define N_SLOTS        4
+#define N_POOL_SLOTS   2
+#define N_ALL_SLOTS    (N_SLOTS + N_POOL_SLOTS)
 #define N_REG_IDS      2
 #define CHUNK_SIZE     16384
 #define MAX_HELD       64
@@ -198,6 +217,8 @@ struct _ManagerRecord
   int           cancel_finished; /* atomic: ... and returned */
   const char   *work_state;      /* atomic: what work on it blocks in */
   ManagerRecord *work_target;    /* atomic */
+  gboolean      is_pool;         /* a TetherPool: context is NULL, its threads' ids start with prefix */
+  char         *prefix;          /* "<id>/" for a pool */
 };
 
 typedef struct
@@ -217,6 +238,11 @@ typedef struct
   guint64 lookups_not_found;
   guint64 lookups_invalid;
   guint64 configs;
+  guint64 pool_stops[3];       /* DRAIN, CANCEL, stop_async() */
+  guint64 pool_starts;
+  guint64 pool_starts_raced;
+  guint64 pool_replacements;
+  guint64 pool_configs;
 } Stats;
 
 typedef struct
@@ -242,6 +268,7 @@ struct _Worker
   GPtrArray    *asyncs;        /* AsyncCall with a cancellable to pick from */
   int           n_async;       /* callbacks still to come */
   int           n_wait_async;
+  int           n_stop_async;  /* pool stop_async() callbacks still to come */
   gboolean      forced[N_REG_IDS];
   Stats         stats;
 
@@ -263,13 +290,21 @@ typedef struct
 
 typedef struct
 {
+  GMutex             mutex;
+  TetherPool        *pool;
+  ManagerRecord     *record;
+  int                generation;
+} PoolSlot;
+
+typedef struct
+{
   Entry        *entry;
   Worker       *worker;       /* NULL when submitted by work */
   GThread      *thread;       /* the submitter: the callback must run there */
   GCancellable *cancellable;
   TetherWork   *outer;        /* nested: the work to end from the callback */
   Entry        *outer_entry;
-  TetherLoopManager *target;  /* nested: keeps the target off this thread's last unref */
+  GObject      *target;       /* nested: keeps the target off this thread's last unref */
 } AsyncCall;
 
 /* ------------------------------------------------------------------ */
@@ -348,11 +383,13 @@ static double   opt_seconds = 3.0;
 static gint64   opt_submissions;
 static gboolean opt_quiet;
 static int      opt_watchdog = 30;
+static gboolean opt_known_bugs;
 
 static const char *task_types[N_TASK_TYPES] = { NULL, "io", "cpu" };
 static const char *reg_ids[N_REG_IDS] = { "torture-reg-0", "torture-reg-1" };
 
 static Slot slots[N_SLOTS];
+static PoolSlot pool_slots[N_POOL_SLOTS];
 static Worker **workers;
 static Worker main_worker;
 
@@ -379,6 +416,13 @@ static int nested_cycle_deadlock; /* refused: it would have closed a cycle of ma
 static int nested_timed_out;
 static int nested_skipped;
 static int self_stops;
+static int nested_pool_deadlock;  /* refused: every other thread of the pool waits too */
+static int nested_pool_forever;   /* waits without limit on the waiting thread's own pool */
+static int pool_self_skipped;     /* self-stops drawn for pool work: see pool_self_stop_async_bug() */
+static int pool_data_on_worker;   /* pool data released on a submitting thread (cancelled unrun) */
+static int pool_data_in_submit;   /* accepted pool submission released inside submit (pre-cancelled) */
+static int pool_data_early;       /* pool data released when the function returned, work kept */
+static gboolean opt_pool_strict;  /* TETHER_TORTURE_POOL_STRICT=1: the above are violations */
 
 static GMutex watchdog_lock;
 static GCond watchdog_cond;
@@ -587,18 +631,20 @@ slot_acquire (guint           index,
  * (through wait_async, which no cycle check sees) on work queued here. A
  * worker drops it instead. Its own manager it drops itself, which is the
  * last-unref-on-the-manager's-thread path. */
+static gboolean on_pool_thread (ManagerRecord *rec);
+
 static void
-release_on_manager_thread (TetherLoopManager *manager,
-                           ManagerRecord     *rec)
+release_on_manager_thread (gpointer       object,
+                           ManagerRecord *rec)
 {
-  if (rec->context == g_main_context_get_thread_default ())
+  if (rec->is_pool ? on_pool_thread (rec) : rec->context == g_main_context_get_thread_default ())
     {
-      g_object_unref (manager);
+      g_object_unref (object);
       return;
     }
 
   g_mutex_lock (&graveyard_lock);
-  g_ptr_array_add (graveyard, manager);
+  g_ptr_array_add (graveyard, object);
   g_mutex_unlock (&graveyard_lock);
 }
 
@@ -721,6 +767,220 @@ slot_replace (Worker *w,
   if (old != NULL)
     {
       set_state (w, "dropping a replaced manager", NULL, 0);
+      g_object_unref (old);
+      set_state (w, "running", NULL, 0);
+    }
+}
+
+
+/* ------------------------------------------------------------------ */
+/* Pools                                                               */
+
+/* Pools sit in slots N_SLOTS.. of the same index space as the managers, so
+ * that one draw picks a manager or a pool, and the submissions, cancels,
+ * waits and nested work that both support go through TetherExecutor. What
+ * only one has (timers, stop_within(), submit timeouts, the registry;
+ * stop_async()) stays apart. */
+
+static ManagerRecord *
+pool_record_new (const char *id,
+                 int         slot)
+{
+  ManagerRecord *rec = g_new0 (ManagerRecord, 1);
+
+  rec->id = g_strdup (id);
+  rec->slot = slot;
+  rec->is_pool = TRUE;
+  rec->prefix = g_strdup_printf ("%s/", id);
+
+  g_mutex_lock (&records_lock);
+  g_ptr_array_add (records, rec);
+  g_mutex_unlock (&records_lock);
+
+  return rec;
+}
+
+/* Whether this thread is one of @rec's pool's threads (whose managers are
+ * named "<pool id>/<n>"). A manager being disposed has no current manager:
+ * then it cannot tell, and says yes. */
+static gboolean
+on_pool_thread (ManagerRecord *rec)
+{
+  g_autoptr(TetherLoopManager) current = NULL;
+
+  if (tls_worker != NULL)
+    return FALSE;
+  current = tether_loop_manager_ref_current ();
+  if (current == NULL)
+    return g_main_context_get_thread_default () != NULL;
+  return g_str_has_prefix (tether_loop_manager_get_id (current), rec->prefix);
+}
+
+/* A manager slot below N_SLOTS, a pool slot from there: a reference to what
+ * it holds, as a TetherExecutor. */
+static TetherExecutor *
+exec_acquire (guint           index,
+              ManagerRecord **record)
+{
+  PoolSlot *slot;
+  TetherPool *ret;
+
+  if (index < N_SLOTS)
+    return (TetherExecutor *) slot_acquire (index, record);
+
+  slot = &pool_slots[index - N_SLOTS];
+  g_mutex_lock (&slot->mutex);
+  ret = slot->pool != NULL ? g_object_ref (slot->pool) : NULL;
+  *record = slot->record;
+  g_mutex_unlock (&slot->mutex);
+
+  return (TetherExecutor *) ret;
+}
+
+static void
+pool_start (Worker        *w,
+            TetherPool    *pool,
+            ManagerRecord *rec,
+            guint          type)
+{
+  g_autoptr(GError) error = NULL;
+
+  set_state (w, "starting pool", rec, 0);
+  if (tether_pool_start (pool, task_types[type], &error))
+    {
+      g_atomic_int_set (&rec->task_type, type);
+      w->stats.pool_starts++;
+    }
+  else if (g_error_matches (error, TETHER_ERROR, TETHER_ERROR_ALREADY_RUNNING))
+    w->stats.pool_starts_raced++;
+  else
+    violation ("starting pool '%s' failed: %s", rec->id, error->message);
+  set_state (w, "running", NULL, 0);
+}
+
+/* Starts a manager or a pool. */
+static void
+exec_start (Worker         *w,
+            TetherExecutor *executor,
+            ManagerRecord  *rec,
+            guint           type)
+{
+  if (rec->is_pool)
+    pool_start (w, TETHER_POOL (executor), rec, type);
+  else
+    manager_start (w, TETHER_LOOP_MANAGER (executor), rec, type);
+}
+
+typedef struct
+{
+  Worker        *worker;
+  ManagerRecord *record;
+  gboolean       may_cancel;
+} PoolStop;
+
+static void
+pool_stop_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  PoolStop *stop = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (tls_worker != stop->worker)
+    violation ("stop_async() on pool '%s' called back on another thread", stop->record->id);
+  if (!tether_pool_stop_finish (TETHER_POOL (source), result, &error))
+    violation ("stop_async() on pool '%s' failed: %s", stop->record->id, error->message);
+  if (stop->may_cancel)
+    g_atomic_int_inc (&stop->record->cancel_finished);
+  stop->worker->n_stop_async--;
+  g_free (stop);
+}
+
+/* Modes: 0 DRAIN, 1 CANCEL, 2 stop_async() in either mode (its callback
+ * comes in this worker's context). A CANCEL is bracketed by cancel_started
+ * and cancel_finished, as for managers. */
+static void
+pool_stop (Worker        *w,
+           TetherPool    *pool,
+           ManagerRecord *rec,
+           guint          mode,
+           gboolean       async_cancel)
+{
+  gboolean may_cancel = mode == 1 || (mode == 2 && async_cancel);
+
+  if (may_cancel)
+    g_atomic_int_inc (&rec->cancel_started);
+
+  switch (mode)
+    {
+    case 0:
+      set_state (w, "stopping (DRAIN) pool", rec, -1);
+      tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+      break;
+
+    case 1:
+      set_state (w, "stopping (CANCEL) pool", rec, -1);
+      tether_pool_stop (pool, TETHER_STOP_MODE_CANCEL);
+      break;
+
+    default:
+      {
+        PoolStop *stop = g_new0 (PoolStop, 1);
+
+        stop->worker = w;
+        stop->record = rec;
+        stop->may_cancel = may_cancel;
+        w->n_stop_async++;
+        set_state (w, "starting stop_async() of pool", rec, 0);
+        tether_pool_stop_async (pool, async_cancel ? TETHER_STOP_MODE_CANCEL : TETHER_STOP_MODE_DRAIN,
+                                NULL, pool_stop_cb, stop);
+        /* Refused from now on, until someone starts it again: a start
+         * before the stop ran would be refused, as the stop is under way. */
+        may_cancel = FALSE;   /* cancel_finished comes from the callback */
+      }
+      break;
+    }
+
+  if (may_cancel)
+    g_atomic_int_inc (&rec->cancel_finished);
+  w->stats.pool_stops[mode]++;
+  set_state (w, "running", NULL, 0);
+}
+
+static const guint pool_sizes[] = { 2, 2, 2, 1, 3 };
+
+/* Makes a new pool for a pool slot and drops the one it replaces, which may
+ * still have work queued: its queued items hold it, and the last of them to
+ * end (on one of its own threads, or a future dropped anywhere) is its last
+ * unref. */
+static void
+pool_slot_replace (Worker *w,
+                   guint   index,
+                   guint   size_draw,
+                   guint   max_pending_draw,
+                   guint   type)
+{
+  PoolSlot *slot = &pool_slots[index];
+  g_autofree char *id = NULL;
+  TetherPool *pool;
+  TetherPool *old;
+  ManagerRecord *rec;
+
+  id = g_strdup_printf ("q%u.%d", index, g_atomic_int_add (&slot->generation, 1));
+  pool = tether_pool_new (id, pool_sizes[size_draw % G_N_ELEMENTS (pool_sizes)]);
+  rec = pool_record_new (id, (int) (N_SLOTS + index));
+  tether_pool_set_max_pending (pool, max_pending_choices[max_pending_draw % G_N_ELEMENTS (max_pending_choices)]);
+  pool_start (w, pool, rec, type);
+
+  g_mutex_lock (&slot->mutex);
+  old = slot->pool;
+  slot->pool = pool;
+  slot->record = rec;
+  g_mutex_unlock (&slot->mutex);
+
+  if (old != NULL)
+    {
+      set_state (w, "dropping a replaced pool", NULL, 0);
       g_object_unref (old);
       set_state (w, "running", NULL, 0);
     }
@@ -918,7 +1178,11 @@ check_cycle (Entry         *child,
     }
 
   g_atomic_int_inc (&nested_cycle_deadlock);
-  link = g_strdup_printf ("'%s' -> '%s'", rec->id, trec->id);
+  /* Waiting on a pool's thread: the cycle names that thread's manager. */
+  if (rec->is_pool)
+    link = g_strdup_printf ("-> '%s'", trec->id);
+  else
+    link = g_strdup_printf ("'%s' -> '%s'", rec->id, trec->id);
   if (strstr (error->message, link) == NULL)
     {
       g_autofree char *what = g_strdup_printf ("a wait refused as closing a cycle, with a message "
@@ -941,7 +1205,17 @@ entry_destroy (gpointer data)
     g_atomic_int_or (&e->flags, flags);
 
   if (g_atomic_int_get (&e->ran) != 0 && g_atomic_int_get (&e->returned) == RET_NONE)
-    entry_violation (e, "its data was released while the work had not returned");
+    {
+      ManagerRecord *rec = g_atomic_pointer_get (&e->mgr);
+
+      /* A pool releases the data as soon as the function returns, even
+       * when the work was kept to end later (issue 18 bug, see
+       * pool_data_early_bug()). */
+      if (rec->is_pool && !opt_pool_strict)
+        g_atomic_int_inc (&pool_data_early);
+      else
+        entry_violation (e, "its data was released while the work had not returned");
+    }
   if (g_atomic_int_add (&e->destroyed, 1) != 0)
     entry_violation (e, "its data was released twice");
   g_atomic_int_add (&inflight, -1);
@@ -966,8 +1240,9 @@ work_enter (Entry *e)
     entry_violation (e, "the work ran twice");
   if (tls_worker != NULL)
     entry_violation (e, "the work ran on a submitting thread");
-  else if (g_main_context_get_thread_default () != rec->context)
-    entry_violation (e, "the work ran outside its manager's context");
+  else if (rec->is_pool ? !on_pool_thread (rec) : g_main_context_get_thread_default () != rec->context)
+    entry_violation (e, rec->is_pool ? "the work ran outside its pool's threads"
+                                     : "the work ran outside its manager's context");
 }
 
 static void
@@ -1063,14 +1338,14 @@ orphan_push (Entry        *e,
 
 /* Nested work whose child is a post: the outer work ends at once. */
 static void
-nested_post (TetherWork        *work,
-             Entry             *e,
-             TetherLoopManager *target,
-             const char        *type)
+nested_post (TetherWork     *work,
+             Entry          *e,
+             TetherExecutor *target,
+             const char     *type)
 {
   Entry *child = e + 1;
   g_autoptr(GError) error = NULL;
-  gboolean ok = tether_loop_manager_post (target, type, post_func, child, entry_destroy, &error);
+  gboolean ok = tether_executor_post (target, type, post_func, child, entry_destroy, &error);
 
   tls_submitting = NULL;
   set_accept (child, ok ? ACC_ACCEPTED : classify_rejection (child, error));
@@ -1080,10 +1355,10 @@ nested_post (TetherWork        *work,
 
 /* The outer work ends from the child's callback, on this manager's thread. */
 static void
-nested_async (TetherWork        *work,
-              Entry             *e,
-              TetherLoopManager *target,
-              const char        *type)
+nested_async (TetherWork     *work,
+              Entry          *e,
+              TetherExecutor *target,
+              const char     *type)
 {
   Entry *child = e + 1;
   AsyncCall *call = g_new0 (AsyncCall, 1);
@@ -1092,10 +1367,10 @@ nested_async (TetherWork        *work,
   call->thread = g_thread_self ();
   call->outer = g_object_ref (work);
   call->outer_entry = e;
-  call->target = g_object_ref (target);
-  tether_loop_manager_submit_async (target, type, work_func, child, entry_destroy,
-                                    G_PRIORITY_DEFAULT,
-                                    NULL, async_cb, call);
+  call->target = (GObject *) g_object_ref (target);
+  tether_executor_submit_async (target, type, work_func, child, entry_destroy,
+                                G_PRIORITY_DEFAULT,
+                                NULL, async_cb, call);
   tls_submitting = NULL;
 }
 
@@ -1115,11 +1390,31 @@ nested_wait (TetherWork    *work,
   g_autoptr(GError) error = NULL;
   gboolean ok;
 
+  /* On a thread of the pool waited on: a wait without limit, which the
+   * pool must either refuse (WOULD_DEADLOCK: no other thread of it could
+   * run the work) or see end. The watchdog is what catches a hang. Not on
+   * kept work, unless strict: a wait on it is not refused when its thread
+   * is blocked (known bug, see pool_wait_on_kept_work_bug()). */
+  if (own && trec->is_pool && e->nest_wait % 2 == 0 &&
+      (opt_pool_strict || child->behaviour != B_DEFER))
+    {
+      timeout = -1;
+      g_atomic_int_inc (&nested_pool_forever);
+    }
+
   set_work_state (rec, "waiting on a nested future of", trec);
   ok = tether_future_wait (future, timeout, NULL, &error);
-  check_wait (child, future, ok, error, timeout, own);
+  check_wait (child, future, ok, error, timeout, own && !trec->is_pool);
   if (g_error_matches (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK))
-    check_cycle (child, error, rec, trec, own);
+    {
+      if (trec->is_pool && own)
+        g_atomic_int_inc (&nested_pool_deadlock);
+      else if (trec->is_pool)
+        entry_violation (child, "a wait on a pool's future, from a thread not of that pool, failed "
+                                "with WOULD_DEADLOCK");
+      else
+        check_cycle (child, error, rec, trec, own);
+    }
   else if (g_error_matches (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT))
     g_atomic_int_inc (&nested_timed_out);
   orphan_push (child, future);
@@ -1142,17 +1437,17 @@ nested_chain (TetherWork   *work,
 }
 
 static void
-nested_future (TetherWork        *work,
-               Entry             *e,
-               TetherLoopManager *target,
-               ManagerRecord     *trec,
-               const char        *type,
-               gboolean           own)
+nested_future (TetherWork     *work,
+               Entry          *e,
+               TetherExecutor *target,
+               ManagerRecord  *trec,
+               const char     *type,
+               gboolean        own)
 {
   Entry *child = e + 1;
   g_autoptr(GError) error = NULL;
-  TetherFuture *future = tether_loop_manager_submit (target, type, work_func, child,
-                                                     entry_destroy, NULL, &error);
+  TetherFuture *future = tether_executor_submit (target, type, work_func, child,
+                                                 entry_destroy, NULL, &error);
 
   tls_submitting = NULL;
   if (future == NULL)
@@ -1178,7 +1473,7 @@ nested_submit (TetherWork *work,
   ManagerRecord *rec = g_atomic_pointer_get (&e->mgr);
   Entry *child = e + 1;
   ManagerRecord *trec = NULL;
-  TetherLoopManager *target = slot_acquire (e->nest_slot, &trec);
+  TetherExecutor *target = exec_acquire (e->nest_slot, &trec);
   const char *type;
   gboolean own;
 
@@ -1195,7 +1490,7 @@ nested_submit (TetherWork *work,
       return;
     }
 
-  own = trec->context == g_main_context_get_thread_default ();
+  own = trec->is_pool ? on_pool_thread (trec) : trec->context == g_main_context_get_thread_default ();
   type = task_types[g_atomic_int_get (&trec->task_type)];
   g_atomic_pointer_set (&child->mgr, trec);
   g_atomic_int_or (&child->flags, F_ATTEMPTED);
@@ -1223,6 +1518,14 @@ self_stop (TetherWork *work,
   TetherLoopManager *self = tether_loop_manager_ref_current ();
   g_autoptr(GError) error = NULL;
   gboolean cancel = (e->seq & 1) != 0;
+
+  /* A pool cannot be stopped from its own threads but by stop_async(),
+   * whose callback never comes there: see pool_self_stop_async_bug(). */
+  if (rec->is_pool)
+    {
+      g_atomic_int_inc (&pool_self_skipped);
+      g_clear_object (&self);
+    }
 
   /* NULL while the manager is being disposed. */
   if (self != NULL)
@@ -1285,8 +1588,10 @@ work_func (TetherWork *work,
   ManagerRecord *rec = g_atomic_pointer_get (&e->mgr);
 
   work_enter (e);
-  if (strcmp (tether_work_get_manager_id (work), rec->id) != 0)
-    entry_violation (e, "the work's manager id is not the manager it was submitted to");
+  if (rec->is_pool ? !g_str_has_prefix (tether_work_get_manager_id (work), rec->prefix)
+                   : strcmp (tether_work_get_manager_id (work), rec->id) != 0)
+    entry_violation (e, "the work's manager id is not the manager (or a thread of the pool) it "
+                        "was submitted to");
 
   switch (e->behaviour)
     {
@@ -1358,7 +1663,7 @@ async_cb (GObject      *source,
   if (tls_submitting != NULL)
     entry_violation (e, "the async callback ran inside a submit call");
 
-  if (tether_loop_manager_submit_finish (TETHER_LOOP_MANAGER (source), result, &value, &error))
+  if (tether_executor_submit_finish (TETHER_EXECUTOR (source), result, &value, &error))
     {
       set_accept (e, ACC_ACCEPTED);
       check_value (e, &value);
@@ -1538,7 +1843,7 @@ draw_submission (GRand *rand,
   d->delay_draw = g_rand_int_range (rand, 0, G_N_ELEMENTS (after_delays));
   d->restart_draw = g_rand_int_range (rand, 0, 100);
   d->restart_type = g_rand_int_range (rand, 0, N_TASK_TYPES);
-  d->nest_slot = g_rand_int_range (rand, 0, N_SLOTS);
+  d->nest_slot = g_rand_int_range (rand, 0, N_ALL_SLOTS);
   d->nest_wait = g_rand_int_range (rand, 0, G_N_ELEMENTS (nest_wait_choices));
 }
 
@@ -1586,13 +1891,15 @@ entry_prepare (Worker        *w,
 
   e = entry_alloc (w, is_nested (behaviour) ? 2 : 1);
   g_atomic_pointer_add (&w->n_submitted, 1);
-  e->kind = d->kind;
+  /* Pools have no timers. */
+  e->kind = rec->is_pool && (d->kind == KIND_AFTER || d->kind == KIND_AT) ? KIND_FUTURE : d->kind;
   e->behaviour = behaviour;
   e->mgr = rec;
   e->nest_slot = d->nest_slot;
   e->nest_wait = d->nest_wait;
   if (e->kind == KIND_AFTER || e->kind == KIND_AT)
     e->flags |= F_TIMER;
+  g_assert (e->nest_slot < N_ALL_SLOTS);
 
   if (is_nested (behaviour))
     {
@@ -1632,13 +1939,14 @@ held_add (Worker       *w,
 
 static void
 submit_future (Worker            *w,
-               TetherLoopManager *manager,
+               TetherExecutor    *executor,
                const char        *type,
                Entry             *e,
                const Draws       *d,
                GCancellable      *cancellable,
                GError           **error)
 {
+  TetherLoopManager *manager = (TetherLoopManager *) executor;  /* for the timers */
   TetherFuture *future;
 
   if (e->kind == KIND_AFTER)
@@ -1649,8 +1957,8 @@ submit_future (Worker            *w,
                                             g_get_monotonic_time () + at_offsets[d->delay_draw], work_func, e, entry_destroy,
                                             cancellable, error);
   else
-    future = tether_loop_manager_submit (manager, type, work_func, e,
-                                         entry_destroy, cancellable, error);
+    future = tether_executor_submit (executor, type, work_func, e,
+                                     entry_destroy, cancellable, error);
   tls_submitting = NULL;
 
   if (future == NULL)
@@ -1666,7 +1974,7 @@ submit_future (Worker            *w,
  * context. */
 static void
 submit_async (Worker            *w,
-              TetherLoopManager *manager,
+              TetherExecutor    *executor,
               const char        *type,
               Entry             *e,
               GCancellable      *cancellable)
@@ -1679,19 +1987,19 @@ submit_async (Worker            *w,
   call->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
   g_ptr_array_add (w->asyncs, call);
   w->n_async++;
-  tether_loop_manager_submit_async (manager, type, work_func, e, entry_destroy,
-                                    G_PRIORITY_DEFAULT,
-                                    cancellable, async_cb, call);
+  tether_executor_submit_async (executor, type, work_func, e, entry_destroy,
+                                G_PRIORITY_DEFAULT,
+                                cancellable, async_cb, call);
   tls_submitting = NULL;
 }
 
 static void
-submit_post (TetherLoopManager *manager,
-             const char        *type,
-             Entry             *e,
-             GError           **error)
+submit_post (TetherExecutor *executor,
+             const char     *type,
+             Entry          *e,
+             GError        **error)
 {
-  gboolean ok = tether_loop_manager_post (manager, type, post_func, e, entry_destroy, error);
+  gboolean ok = tether_executor_post (executor, type, post_func, e, entry_destroy, error);
 
   tls_submitting = NULL;
   set_accept (e, ok ? ACC_ACCEPTED : classify_rejection (e, *error));
@@ -1700,10 +2008,10 @@ submit_post (TetherLoopManager *manager,
 /* One submission attempt from a worker, in the form and with the work
  * @d drew. */
 static void
-submit_entry (Worker            *w,
-              TetherLoopManager *manager,
-              ManagerRecord     *rec,
-              const Draws       *d)
+submit_entry (Worker         *w,
+              TetherExecutor *manager,
+              ManagerRecord  *rec,
+              const Draws    *d)
 {
   g_autoptr(GCancellable) cancellable = NULL;
   g_autoptr(GError) error = NULL;
@@ -1724,7 +2032,7 @@ submit_entry (Worker            *w,
    * explain a cancellation. */
   e->cancel_base = g_atomic_int_get (&rec->cancel_finished);
   inflight_inc ();
-  set_state (w, "submitting to manager", rec, 0);
+  set_state (w, rec->is_pool ? "submitting to pool" : "submitting to manager", rec, 0);
   tls_submitting = e;
 
   switch (d->kind)
@@ -1746,19 +2054,19 @@ submit_entry (Worker            *w,
 
   /* Someone stopped it: now and then, be the one who starts it again. */
   if (g_error_matches (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING) && d->restart_draw < 30)
-    manager_start (w, manager, rec, rec->slot >= 0 ? d->restart_type : 0);
+    exec_start (w, manager, rec, rec->slot >= 0 ? d->restart_type : 0);
 }
 
 static void
 op_submit (Worker *w)
 {
-  guint slot = g_rand_int_range (w->rand, 0, N_SLOTS);
+  guint slot = g_rand_int_range (w->rand, 0, N_ALL_SLOTS);
   ManagerRecord *rec = NULL;
-  TetherLoopManager *manager;
+  TetherExecutor *manager;
   Draws d;
 
   draw_submission (w->rand, &d);
-  manager = slot_acquire (slot, &rec);
+  manager = exec_acquire (slot, &rec);
   submit_entry (w, manager, rec, &d);
   set_state (w, "dropping a pool manager", rec, 0);
   g_object_unref (manager);
@@ -1771,10 +2079,10 @@ op_submit (Worker *w)
 static void
 op_burst (Worker *w)
 {
-  guint slot = g_rand_int_range (w->rand, 0, N_SLOTS);
+  guint slot = g_rand_int_range (w->rand, 0, N_ALL_SLOTS);
   guint n = g_rand_int_range (w->rand, 2, MAX_BURST + 1);
   ManagerRecord *rec = NULL;
-  TetherLoopManager *manager = slot_acquire (slot, &rec);
+  TetherExecutor *manager = exec_acquire (slot, &rec);
 
   for (guint i = 0; i < n; i++)
     {
@@ -1863,17 +2171,20 @@ op_drop (Worker *w)
 static void
 op_stop (Worker *w)
 {
-  guint slot = g_rand_int_range (w->rand, 0, N_SLOTS);
+  guint slot = g_rand_int_range (w->rand, 0, N_ALL_SLOTS);
   guint mode = g_rand_int_range (w->rand, 0, 100);
   gint64 within = within_choices[g_rand_int_range (w->rand, 0, G_N_ELEMENTS (within_choices))];
   gboolean restart = g_rand_int_range (w->rand, 0, 100) < 80;
   guint type = g_rand_int_range (w->rand, 0, N_TASK_TYPES);
   ManagerRecord *rec = NULL;
-  TetherLoopManager *manager = slot_acquire (slot, &rec);
+  TetherExecutor *manager = exec_acquire (slot, &rec);
 
-  manager_stop (w, manager, rec, mode < 40 ? 0 : mode < 75 ? 1 : 2, within);
+  if (rec->is_pool)
+    pool_stop (w, TETHER_POOL (manager), rec, mode < 40 ? 0 : mode < 75 ? 1 : 2, (within & 1) != 0);
+  else
+    manager_stop (w, TETHER_LOOP_MANAGER (manager), rec, mode < 40 ? 0 : mode < 75 ? 1 : 2, within);
   if (restart)
-    manager_start (w, manager, rec, type);
+    exec_start (w, manager, rec, type);
   set_state (w, "dropping a pool manager", rec, 0);
   g_object_unref (manager);
   set_state (w, "running", NULL, 0);
@@ -1882,11 +2193,17 @@ op_stop (Worker *w)
 static void
 op_replace (Worker *w)
 {
-  guint slot = g_rand_int_range (w->rand, 0, N_SLOTS);
+  guint slot = g_rand_int_range (w->rand, 0, N_ALL_SLOTS);
   guint max_pending_draw = g_rand_int (w->rand);
   guint timeout_draw = g_rand_int (w->rand);
   guint type = g_rand_int_range (w->rand, 0, N_TASK_TYPES);
 
+  if (slot >= N_SLOTS)
+    {
+      pool_slot_replace (w, slot - N_SLOTS, timeout_draw, max_pending_draw, type);
+      w->stats.pool_replacements++;
+      return;
+    }
   slot_replace (w, slot, max_pending_draw, timeout_draw, type);
   w->stats.replacements++;
 }
@@ -1894,11 +2211,26 @@ op_replace (Worker *w)
 static void
 op_config (Worker *w)
 {
-  guint slot = g_rand_int_range (w->rand, 0, N_SLOTS);
+  guint slot = g_rand_int_range (w->rand, 0, N_ALL_SLOTS);
   guint max_pending = config_max_pending[g_rand_int_range (w->rand, 0, G_N_ELEMENTS (config_max_pending))];
   gint64 timeout = submit_timeout_choices[g_rand_int_range (w->rand, 0, G_N_ELEMENTS (submit_timeout_choices))];
   ManagerRecord *rec = NULL;
-  TetherLoopManager *manager = slot_acquire (slot, &rec);
+  TetherLoopManager *manager;
+
+  if (slot >= N_SLOTS)
+    {
+      TetherExecutor *pool = exec_acquire (slot, &rec);
+
+      /* A full queue refuses at once with BUSY: pools never block a
+       * submitter. */
+      tether_pool_set_max_pending (TETHER_POOL (pool), max_pending);
+      w->stats.pool_configs++;
+      set_state (w, "dropping a pool", rec, 0);
+      g_object_unref (pool);
+      set_state (w, "running", NULL, 0);
+      return;
+    }
+  manager = slot_acquire (slot, &rec);
 
   tether_loop_manager_set_max_pending (manager, max_pending);
   /* A blocking manager stays blocking: see nested_submit(). */
@@ -1971,7 +2303,7 @@ op_registry (Worker *w)
       Draws d;
 
       draw_submission (w->rand, &d);
-      submit_entry (w, manager, rec, &d);
+      submit_entry (w, (TetherExecutor *) manager, rec, &d);
     }
 
   if (stop < 8)
@@ -2071,7 +2403,7 @@ worker_main (gpointer data)
       g_atomic_int_inc (&w->progress);
     }
   set_state (w, "waiting for its last async callbacks", NULL, -1);
-  while (w->n_async > 0 || w->n_wait_async > 0)
+  while (w->n_async > 0 || w->n_wait_async > 0 || w->n_stop_async > 0)
     {
       g_main_context_iteration (w->context, TRUE);
       g_atomic_int_inc (&w->progress);
@@ -2157,6 +2489,30 @@ dump_and_abort (const char *why)
                tether_loop_manager_get_submit_timeout (manager));
       fflush (stderr);
     }
+  for (guint i = 0; i < N_POOL_SLOTS; i++)
+    {
+      TetherPool *pool = NULL;
+      ManagerRecord *rec = NULL;
+
+      if (g_mutex_trylock (&pool_slots[i].mutex))
+        {
+          pool = pool_slots[i].pool != NULL ? g_object_ref (pool_slots[i].pool) : NULL;
+          rec = pool_slots[i].record;
+          g_mutex_unlock (&pool_slots[i].mutex);
+        }
+      if (pool == NULL)
+        {
+          fprintf (stderr, "  pool slot %u: no pool, or its lock is held\n", i);
+          continue;
+        }
+      fprintf (stderr, "  pool slot %u: pool '%s'", i, rec->id);
+      fflush (stderr);
+      fprintf (stderr, ": running %s, %u threads, %u idle, %u queued, max-pending %u\n",
+               tether_pool_is_running (pool) ? "yes" : "no", tether_pool_get_n_threads (pool),
+               tether_pool_get_n_idle (pool), tether_pool_get_n_pending (pool),
+               tether_pool_get_max_pending (pool));
+      fflush (stderr);
+    }
   abort ();
 }
 
@@ -2220,6 +2576,8 @@ typedef struct
   guint64 lost;
   guint64 unknown;
   guint64 bad;
+  guint64 pool_attempted;
+  guint64 pool_accepted;
 } Totals;
 
 /* Posts and dropped futures have no outcome channel: what the work did is
@@ -2274,9 +2632,20 @@ check_outcome (Entry   *e,
   gboolean cancel_cause = (flags & (F_CANCEL_REQUESTED | F_TIMER)) != 0 ||
                           g_atomic_int_get (&e->mgr->cancel_started) > e->cancel_base;
 
-  if (flags & F_DESTROYED_IN_SUBMIT)
+  /* A pool releases the data of work cancelled before it ran on the
+   * thread that cancelled it: inside submit() for a cancellable cancelled
+   * already, on a worker for a cancel or a CANCEL stop made there. */
+  if (e->mgr->is_pool && !opt_pool_strict && ran == 0 && outcome == OUT_CANCELLED &&
+      (flags & (F_DESTROYED_IN_SUBMIT | F_DESTROYED_ON_WORKER)))
+    {
+      if (flags & F_DESTROYED_IN_SUBMIT)
+        pool_data_in_submit++;
+      else
+        pool_data_on_worker++;
+    }
+  else if (flags & F_DESTROYED_IN_SUBMIT)
     return "accepted, but its data was released inside the submit call";
-  if (flags & F_DESTROYED_ON_WORKER)
+  else if (flags & F_DESTROYED_ON_WORKER)
     return "accepted, but its data was released on a submitting thread";
   if (outcome == OUT_REJECTED)
     return "accepted, but its async callback reported a rejection";
@@ -2348,6 +2717,12 @@ verify_entry (Entry  *e,
     {
       t->attempted++;
       t->by_kind[e->kind]++;
+      if (e->mgr->is_pool)
+        {
+          t->pool_attempted++;
+          if (e->accept == ACC_ACCEPTED)
+            t->pool_accepted++;
+        }
       if (flags & F_CHILD)
         t->nested++;
       t->ran += e->ran;
@@ -2373,6 +2748,337 @@ verify_entry (Entry  *e,
       t->bad++;
       entry_violation (e, problem);
     }
+}
+
+/* ------------------------------------------------------------------ */
+/* Known pool bugs (issue 18): minimal checks                          */
+
+/* Run with --pool-known-bugs; the meson test torture-pool-known-bugs runs
+ * them only with TETHER_TORTURE_KNOWN_BUGS=1 (else it is skipped), so that
+ * the normal run stays green until src/tether-pool.c is fixed. Each check
+ * runs the same thing on a manager first, as the reference, and every
+ * blocking step has a deadline. */
+
+typedef struct
+{
+  int ended;       /* atomic: the kept work returned */
+  int destroyed;   /* atomic */
+  int early;       /* atomic: destroyed before the work returned */
+} Kept;
+
+static void
+kept_destroy (gpointer data)
+{
+  Kept *k = data;
+
+  if (!g_atomic_int_get (&k->ended))
+    g_atomic_int_set (&k->early, 1);
+  g_atomic_int_set (&k->destroyed, 1);
+}
+
+static gboolean
+kept_finish (gpointer data)
+{
+  TetherWork *work = data;
+  Kept *k = g_object_get_data (G_OBJECT (work), "kept");
+
+  g_atomic_int_set (&k->ended, 1);
+  tether_work_return_int (work, 1);
+  return G_SOURCE_REMOVE;
+}
+
+/* The work keeps its TetherWork and returns from a timeout on its thread's
+ * context (the coroutine pattern), after 20 ms. */
+static void
+kept_work (TetherWork *work,
+           gpointer    data)
+{
+  GSource *source = g_timeout_source_new (20);
+
+  g_object_set_data (G_OBJECT (work), "kept", data);
+  g_source_set_callback (source, kept_finish, g_object_ref (work), g_object_unref);
+  g_source_attach (source, g_main_context_get_thread_default ());
+  g_source_unref (source);
+}
+
+static gboolean
+kept_run (TetherExecutor *executor,
+          const char     *what)
+{
+  Kept k = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherFuture) future = tether_executor_submit (executor, NULL, kept_work, &k,
+                                                           kept_destroy, NULL, &error);
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  g_assert_no_error (error);
+  if (!tether_future_wait (future, 10 * G_USEC_PER_SEC, NULL, &error))
+    {
+      printf ("  %s: the kept work did not end within 10 s: %s\n", what, error->message);
+      return FALSE;
+    }
+  /* The data goes after the outcome is in, on the work's thread: wait for
+   * it under a deadline (the only poll here, 1 ms at a time). */
+  while (!g_atomic_int_get (&k.destroyed) && g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  printf ("  %s: data released %s\n", what,
+          !g_atomic_int_get (&k.destroyed) ? "never (within 10 s)"
+          : g_atomic_int_get (&k.early) ? "BEFORE the kept work returned"
+          : "after the kept work returned");
+  return g_atomic_int_get (&k.destroyed) && !g_atomic_int_get (&k.early);
+}
+
+/* Bug: tether_pool_submit() documents func_data_destroy as freeing the data
+ * "once the work has ended", as a manager does; item_run() in
+ * src/tether-pool.c calls item_release_data() as soon as the function
+ * returns, although the work kept its TetherWork to return later, so work
+ * that reads its data when it returns later reads freed memory. */
+static gboolean
+pool_data_early_bug (void)
+{
+  g_autoptr(TetherLoopManager) manager = tether_loop_manager_new ("known-bugs-manager");
+  g_autoptr(TetherPool) pool = tether_pool_new ("known-bugs-pool", 2);
+  gboolean manager_ok, pool_ok;
+
+  printf ("pool data released before kept work returns:\n");
+  g_assert_true (tether_loop_manager_start (manager, NULL, NULL));
+  g_assert_true (tether_pool_start (pool, NULL, NULL));
+  manager_ok = kept_run (TETHER_EXECUTOR (manager), "manager (reference)");
+  pool_ok = kept_run (TETHER_EXECUTOR (pool), "pool");
+  tether_loop_manager_stop (manager, TETHER_STOP_MODE_DRAIN);
+  tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+  return manager_ok && pool_ok;
+}
+
+typedef struct
+{
+  GMutex     lock;
+  GCond      cond;
+  gboolean   called;
+  TetherPool *pool;
+} SelfStop;
+
+static void
+self_stop_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  SelfStop *s = user_data;
+
+  tether_pool_stop_finish (TETHER_POOL (source), result, NULL);
+  g_mutex_lock (&s->lock);
+  s->called = TRUE;
+  g_cond_signal (&s->cond);
+  g_mutex_unlock (&s->lock);
+}
+
+static void
+self_stop_work (TetherWork *work,
+                gpointer    data)
+{
+  SelfStop *s = data;
+
+  tether_pool_stop_async (s->pool, TETHER_STOP_MODE_DRAIN, NULL, self_stop_cb, s);
+  tether_work_return_int (work, 1);
+}
+
+/* Bug: tether_pool_stop_async() says "Thread: any thread whose
+ * thread-default context is running, the pool's own threads included", and
+ * that the callback comes in the caller's thread-default context once the
+ * threads have exited. From a pool thread that context is the thread's
+ * manager's, which the stop ends: the callback never runs (the GTask's idle
+ * stays on a context nobody iterates, holding the task and the pool). */
+static gboolean
+pool_self_stop_async_bug (void)
+{
+  SelfStop s = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherFuture) future = NULL;
+  gint64 deadline;
+  gboolean called;
+
+  printf ("pool stop_async() from one of the pool's threads:\n");
+  g_mutex_init (&s.lock);
+  g_cond_init (&s.cond);
+  s.pool = tether_pool_new ("known-bugs-self-stop", 2);
+  g_assert_true (tether_pool_start (s.pool, NULL, NULL));
+  future = tether_pool_submit (s.pool, NULL, self_stop_work, &s, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (tether_future_wait (future, 10 * G_USEC_PER_SEC, NULL, NULL));
+
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  g_mutex_lock (&s.lock);
+  while (!s.called && g_cond_wait_until (&s.cond, &s.lock, deadline))
+    ;
+  called = s.called;
+  g_mutex_unlock (&s.lock);
+  printf ("  callback %s; pool running: %s\n", called ? "ran" : "NEVER ran (waited 5 s)",
+          tether_pool_is_running (s.pool) ? "yes" : "no");
+
+  /* What is left (the task, and the pool it holds) is leaked on failure. */
+  if (called)
+    g_object_unref (s.pool);
+  return called;
+}
+
+typedef struct
+{
+  TetherPool *pool;
+  gboolean    ok;       /* the wait ended, or was refused */
+  char       *error;
+} DirectWait;
+
+static void
+trivial_work (TetherWork *work,
+              gpointer    data)
+{
+  tether_work_return_int (work, 7);
+}
+
+/* Runs on thread 0's manager, submitted there directly: waits (2 s at
+ * most) on a future of its own pool. */
+static void
+direct_wait_work (TetherWork *work,
+                  gpointer    data)
+{
+  DirectWait *d = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherFuture) future = tether_pool_submit (d->pool, NULL, trivial_work, NULL, NULL,
+                                                       NULL, &error);
+
+  g_assert_no_error (error);
+  d->ok = tether_future_wait (future, 2 * G_USEC_PER_SEC, NULL, &error) ||
+          g_error_matches (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
+  d->error = error != NULL ? g_strdup (error->message) : NULL;
+  tether_work_return_int (work, 1);
+}
+
+/* Bug (found by fuzz-pool): work submitted to one of a pool's threads
+ * directly (tether_pool_ref_thread(), as the docs suggest for follow-ups
+ * that must stay on that thread) that waits on a future of its pool hangs,
+ * even with the pool's other thread idle: the pool does not count that
+ * thread busy (Worker.busy is only set for the pool's own jobs), so
+ * pool_pump() hands the new item to the lowest "idle" index, the waiting
+ * thread itself, where it queues behind the wait; wait_would_deadlock_locked()
+ * sees an item ASSIGNED but not running and allows the wait. It is not
+ * refused with WOULD_DEADLOCK and never ends (here: a 2 s timeout). The
+ * same miscount breaks "a long job never holds up queued work while another
+ * thread is idle" for direct work, without any wait. */
+static gboolean
+pool_direct_thread_wait_bug (void)
+{
+  DirectWait d = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherLoopManager) thread0 = NULL;
+  g_autoptr(TetherFuture) future = NULL;
+
+  printf ("a wait on a pool's future from work submitted to its thread 0 directly (2 threads):\n");
+  d.pool = tether_pool_new ("known-bugs-direct", 2);
+  g_assert_true (tether_pool_start (d.pool, NULL, NULL));
+  thread0 = tether_pool_ref_thread (d.pool, 0);
+  future = tether_loop_manager_submit (thread0, NULL, direct_wait_work, &d, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (tether_future_wait (future, 10 * G_USEC_PER_SEC, NULL, NULL));
+  printf ("  %s%s%s\n", d.ok ? "ended or refused" : "NEITHER ended NOR refused: ",
+          d.error != NULL ? d.error : "", d.ok ? "" : " (the pool gave the item to the waiting thread)");
+  tether_pool_stop (d.pool, TETHER_STOP_MODE_DRAIN);
+  g_clear_object (&d.pool);
+  g_free (d.error);
+  return d.ok;
+}
+
+static gboolean
+kept_return (gpointer data)
+{
+  tether_work_return_int (data, 3);
+  return G_SOURCE_REMOVE;
+}
+
+/* Keeps its work, to return from a timeout on its thread's context. */
+static void
+kept_300ms_work (TetherWork *work,
+                 gpointer    data)
+{
+  GSource *source = g_timeout_source_new (300);
+
+  g_source_set_callback (source, kept_return, g_object_ref (work), g_object_unref);
+  g_source_attach (source, g_main_context_get_thread_default ());
+  g_source_unref (source);
+}
+
+typedef struct
+{
+  TetherFuture *kept;
+  gboolean      refused;
+  gboolean      timed_out;
+} KeptWait;
+
+static void
+kept_wait_work (TetherWork *work,
+                gpointer    data)
+{
+  KeptWait *k = data;
+  g_autoptr(GError) error = NULL;
+
+  if (!tether_future_wait (k->kept, 2 * G_USEC_PER_SEC, NULL, &error))
+    {
+      k->refused = g_error_matches (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
+      k->timed_out = g_error_matches (error, TETHER_ERROR, TETHER_ERROR_TIMED_OUT);
+    }
+  tether_work_return_int (work, 1);
+}
+
+/* Bug (found by fuzz-pool): a wait, on a pool thread, for work of the same
+ * pool whose function returned but which kept its TetherWork to return
+ * later from its thread's context is allowed even when that thread is the
+ * waiting one (or is itself blocked in such a wait): wait_would_deadlock_locked()
+ * returns FALSE for an item ASSIGNED but not running ("deferred past its
+ * function") instead of following it to the thread whose context must run
+ * to end it. On a 1-thread pool: the kept work returns, the next job waits
+ * for it on the same thread and blocks that thread's context, so the kept
+ * work cannot end: the wait times out (here after 2 s; without a limit it
+ * hangs), where a manager refuses the same wait with WOULD_DEADLOCK. With
+ * two threads, each waiting on work kept on the other, it deadlocks. */
+static gboolean
+pool_wait_on_kept_work_bug (void)
+{
+  KeptWait k = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherPool) pool = tether_pool_new ("known-bugs-kept", 1);
+  g_autoptr(TetherFuture) waiter = NULL;
+
+  printf ("a wait, on a 1-thread pool, on the pool's kept work (which ends from that thread's context):\n");
+  g_assert_true (tether_pool_start (pool, NULL, NULL));
+  k.kept = tether_pool_submit (pool, NULL, kept_300ms_work, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  waiter = tether_pool_submit (pool, NULL, kept_wait_work, &k, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (tether_future_wait (waiter, 10 * G_USEC_PER_SEC, NULL, NULL));
+  printf ("  %s\n", k.refused ? "refused with WOULD_DEADLOCK"
+                   : k.timed_out ? "NOT refused: it timed out after 2 s (the thread's context was blocked)"
+                   : "ended (?)");
+  g_assert_true (tether_future_wait (k.kept, 10 * G_USEC_PER_SEC, NULL, NULL));
+  tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+  g_clear_object (&k.kept);
+  return k.refused;
+}
+
+static int
+run_known_bugs (void)
+{
+  gboolean ok = TRUE;
+
+  if (g_strcmp0 (g_getenv ("TETHER_TORTURE_KNOWN_BUGS"), "1") != 0)
+    {
+      printf ("torture: known pool bugs: skipped (set TETHER_TORTURE_KNOWN_BUGS=1 to run)\n");
+      return 77;
+    }
+  ok &= pool_data_early_bug ();
+  ok &= pool_self_stop_async_bug ();
+  ok &= pool_direct_thread_wait_bug ();
+  ok &= pool_wait_on_kept_work_bug ();
+  printf ("torture: known pool bugs: %s\n", ok ? "PASS (fixed)" : "FAIL (still there)");
+  return ok ? 0 : 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -2416,6 +3122,7 @@ parse_options (int   *argc,
     { "submissions", 0, 0, G_OPTION_ARG_INT64, &opt_submissions, "Run until the workers made this many submissions instead", "N" },
     { "watchdog", 0, 0, G_OPTION_ARG_INT, &opt_watchdog, "Abort if a thread makes no progress this long (default 30)", "S" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "Print only the verdict", NULL },
+    { "pool-known-bugs", 0, 0, G_OPTION_ARG_NONE, &opt_known_bugs, "Run only the minimal checks of known pool bugs", NULL },
     G_OPTION_ENTRY_NULL
   };
   const char *preload = g_getenv ("LD_PRELOAD");
@@ -2438,6 +3145,7 @@ parse_options (int   *argc,
   /* valgrind runs everything on one core, many times slower. */
   if (preload != NULL && strstr (preload, "valgrind") != NULL)
     opt_watchdog *= 10;
+  opt_pool_strict = g_strcmp0 (g_getenv ("TETHER_TORTURE_POOL_STRICT"), "1") == 0;
   return TRUE;
 }
 
@@ -2461,6 +3169,13 @@ setup_managers (void)
       g_mutex_init (&slots[i].mutex);
       slot_replace (&main_worker, i, g_rand_int (main_worker.rand), g_rand_int (main_worker.rand),
                     g_rand_int_range (main_worker.rand, 0, N_TASK_TYPES));
+    }
+
+  for (guint i = 0; i < N_POOL_SLOTS; i++)
+    {
+      g_mutex_init (&pool_slots[i].mutex);
+      pool_slot_replace (&main_worker, i, g_rand_int (main_worker.rand), g_rand_int (main_worker.rand),
+                         g_rand_int_range (main_worker.rand, 0, N_TASK_TYPES));
     }
 
   /* Registered on the main thread, so every worker resolves to it. */
@@ -2566,6 +3281,21 @@ stop_everything (void)
       g_object_unref (manager);
       g_atomic_int_inc (&main_worker.progress);
     }
+  for (guint i = 0; i < N_POOL_SLOTS; i++)
+    {
+      TetherPool *pool;
+      ManagerRecord *rec;
+
+      g_mutex_lock (&pool_slots[i].mutex);
+      pool = g_steal_pointer (&pool_slots[i].pool);
+      rec = pool_slots[i].record;
+      g_mutex_unlock (&pool_slots[i].mutex);
+
+      set_state (&main_worker, "stopping (DRAIN) pool", rec, -1);
+      tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+      g_object_unref (pool);
+      g_atomic_int_inc (&main_worker.progress);
+    }
   set_state (&main_worker, "stopping (DRAIN) manager", record_for_registered (registered0), -1);
   tether_loop_manager_stop (registered0, TETHER_STOP_MODE_DRAIN);
 
@@ -2617,6 +3347,12 @@ stats_add (Stats       *sum,
   sum->lookups_not_found += w->lookups_not_found;
   sum->lookups_invalid += w->lookups_invalid;
   sum->configs += w->configs;
+  for (guint m = 0; m < G_N_ELEMENTS (sum->pool_stops); m++)
+    sum->pool_stops[m] += w->pool_stops[m];
+  sum->pool_starts += w->pool_starts;
+  sum->pool_starts_raced += w->pool_starts_raced;
+  sum->pool_replacements += w->pool_replacements;
+  sum->pool_configs += w->pool_configs;
 }
 
 /* Checks every entry of the ledger, then that the totals add up. */
@@ -2665,6 +3401,7 @@ print_summary (const Totals *t,
           "attempted", t->attempted, t->by_kind[KIND_FUTURE], t->by_kind[KIND_AFTER],
           t->by_kind[KIND_AT], t->by_kind[KIND_ASYNC], t->by_kind[KIND_POST], t->nested);
   printf (ROW U64 "\n", "accepted", t->accepted);
+  printf (ROW U64 " (" U64 " accepted)\n", "of which to pools", t->pool_attempted, t->pool_accepted);
   printf (ROW U64 " (not-running " U64 ", unknown-task-type " U64 ", busy " U64 ", other " U64 ")\n",
           "rejected", t->rejected[ACC_NOT_RUNNING] + t->rejected[ACC_TASK_TYPE] +
           t->rejected[ACC_BUSY] + t->rejected[ACC_OTHER],
@@ -2695,6 +3432,17 @@ print_summary (const Totals *t,
   printf (ROW U64 " (+" U64 " already running), replaced " U64 ", reconfigured " U64
           ", %u made in all\n", "manager starts", stats->starts, stats->starts_raced,
           stats->replacements, stats->configs, records->len);
+  printf (ROW "DRAIN " U64 ", CANCEL " U64 ", stop_async " U64 "; starts " U64 " (+" U64
+          " already running or stopping), replaced " U64 ", reconfigured " U64 "\n", "pool stops",
+          stats->pool_stops[0], stats->pool_stops[1], stats->pool_stops[2], stats->pool_starts,
+          stats->pool_starts_raced, stats->pool_replacements, stats->pool_configs);
+  printf (ROW "waits without limit on the own pool %d, refused WOULD_DEADLOCK %d; "
+          "self-stops skipped %d\n", "pool nested waits", g_atomic_int_get (&nested_pool_forever),
+          g_atomic_int_get (&nested_pool_deadlock), g_atomic_int_get (&pool_self_skipped));
+  printf (ROW "released before the kept work ended %d; cancelled unrun, released inside "
+          "submit %d, on a worker %d%s\n", "pool data (known)", g_atomic_int_get (&pool_data_early),
+          pool_data_in_submit, pool_data_on_worker,
+          opt_pool_strict ? "" : " (TETHER_TORTURE_POOL_STRICT=1 makes these violations)");
   printf (ROW U64 " (" U64 " not found, " U64 " invalid flags)\n", "registry lookups",
           stats->lookups, stats->lookups_not_found, stats->lookups_invalid);
   printf (ROW "%.2f s, %.0f submissions/s\n", "wall time", seconds, t->attempted / seconds);
@@ -2724,6 +3472,7 @@ free_everything (void)
       ManagerRecord *rec = g_ptr_array_index (records, i);
 
       g_free (rec->id);
+      g_free (rec->prefix);
       g_free (rec);
     }
   g_ptr_array_unref (records);
@@ -2731,6 +3480,8 @@ free_everything (void)
   g_ptr_array_unref (orphans);
   for (guint i = 0; i < N_SLOTS; i++)
     g_mutex_clear (&slots[i].mutex);
+  for (guint i = 0; i < N_POOL_SLOTS; i++)
+    g_mutex_clear (&pool_slots[i].mutex);
   g_rand_free (main_worker.rand);
   g_free (main_worker.name);
 }
@@ -2747,6 +3498,8 @@ main (int   argc,
 
   if (!parse_options (&argc, &argv))
     return 2;
+  if (opt_known_bugs)
+    return run_known_bugs ();
   check_mix ();
 
   if (opt_submissions > 0)
