@@ -95,7 +95,7 @@ struct _PoolItem
   gboolean         cancel_requested;
   GList            link;           /* in the queue, while ITEM_QUEUED */
   int              started;        /* atomic: its function was called */
-  int              data_holds;     /* atomic: its function runs, its outcome is not in */
+  int              returned;       /* atomic: its function has returned */
   gboolean         is_timer;       /* joins the queue at @ready_time */
   gint64           ready_time;
   gboolean         javascript;     /* a GJS function: refused */
@@ -156,6 +156,8 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (TetherPool, tether_pool, G_TYPE_OBJECT,
                                                       tether_pool_executor_init))
 
 static void pool_pump (TetherPool *self);
+static gboolean current_worker (TetherPool *self, guint *index);
+static void item_unref (gpointer data);
 static gboolean pool_stop_full (TetherPool *self, TetherStopMode mode, guint last, GTask *task);
 static TetherFuture *pool_submit_item (TetherPool *self, PoolItem *item, GError **error);
 
@@ -168,10 +170,9 @@ item_ref (PoolItem *item)
   return item;
 }
 
-/* Once the function has returned or will never run: its data goes then,
- * not with the last reference (which the caller's future may keep). */
+/* Here, whatever the thread. */
 static void
-item_release_data (PoolItem *item)
+item_release_data_now (PoolItem *item)
 {
   GDestroyNotify destroy = g_atomic_pointer_exchange (&item->func_data_destroy, NULL);
 
@@ -179,15 +180,91 @@ item_release_data (PoolItem *item)
     tether_release_func_data (item->home, item->func_data, destroy);
 }
 
-/* A submission's data goes once its function has returned and its outcome
- * is in, whichever comes last, as a manager's does: work that keeps its
- * Work to return later may use the data until then. */
+static gboolean item_release_elsewhere (PoolItem *item);
+
+/* Once the work has ended: its data goes then, not with the last reference
+ * (which the caller's future may keep), and on one of the pool's threads,
+ * as a manager's goes on its thread: never inside a submit() or cancel()
+ * call of the application's, which may hold a lock the destroy notify
+ * takes. When the pool has no thread running to take it (it is stopping),
+ * a shared helper thread of Tether's does. */
 static void
-item_drop_data_hold (PoolItem *item)
+item_release_data (PoolItem *item)
 {
-  if (g_atomic_int_dec_and_test (&item->data_holds))
-    item_release_data (item);
+  if (g_atomic_pointer_get (&item->func_data_destroy) == NULL || item_release_elsewhere (item))
+    return;
+  item_release_data_now (item);
 }
+
+static void
+release_posted (gpointer data)
+{
+  item_release_data_now (data);
+}
+
+/* Set while this thread is inside a submission to a pool. */
+static GPrivate in_submit;
+
+static void
+release_on_helper (gpointer data,
+                   gpointer user_data)
+{
+  item_release_data_now (data);
+  item_unref (data);
+}
+
+/* The helper thread for releases no pool thread can take: one of GLib's
+ * shared threads, at most one at a time. */
+static void
+release_on_helper_thread (PoolItem *item)
+{
+  static GThreadPool *helper;
+
+  if (g_once_init_enter (&helper))
+    g_once_init_leave (&helper, g_thread_pool_new (release_on_helper, NULL, 1, FALSE, NULL));
+  g_thread_pool_push (helper, item_ref (item), NULL);
+}
+
+/* The release's post went: after release_posted(), or unrun (a CANCEL stop
+ * of that thread drops queued posts), when the helper thread takes it. */
+static void
+release_post_dropped (gpointer data)
+{
+  PoolItem *item = data;
+
+  if (g_atomic_pointer_get (&item->func_data_destroy) != NULL)
+    release_on_helper_thread (item);
+  item_unref (item);
+}
+
+/* Not on one of the pool's threads, or inside a submission: hands the
+ * release to the item's thread (or the first one, for an item never handed
+ * out), else to the helper thread. Returns whether it did. */
+static gboolean
+item_release_elsewhere (PoolItem *item)
+{
+  TetherPool *self = item->pool;
+  g_autoptr(TetherLoopManager) target = NULL;
+  gboolean here;
+  guint me;
+
+  g_mutex_lock (&self->lock);
+  here = g_private_get (&in_submit) == NULL && current_worker (self, &me);
+  if (!here && self->started)
+    target = g_object_ref (self->workers[item->worker < self->n_threads ? item->worker : 0].manager);
+  g_mutex_unlock (&self->lock);
+
+  if (here)
+    return FALSE;
+  /* A refused post (that thread stopped meanwhile) has dropped its
+   * reference. */
+  if (target == NULL ||
+      !tether_loop_manager_post (target, NULL, release_posted, item_ref (item), release_post_dropped,
+                                 NULL))
+    release_on_helper_thread (item);
+  return TRUE;
+}
+
 
 static void
 item_unref (gpointer data)
@@ -197,7 +274,7 @@ item_unref (gpointer data)
   if (!g_atomic_ref_count_dec (&item->ref_count))
     return;
   g_assert (item->future == NULL);
-  item_release_data (item);
+  item_release_data_now (item);
   g_clear_object (&item->cancellable);
   g_clear_object (&item->inner);
   g_clear_pointer (&item->home, g_main_context_unref);
@@ -251,10 +328,10 @@ item_finish (PoolItem *item,
   /* Not g_cancellable_disconnect(): this may run inside the handler. */
   if (cancel_id != 0)
     g_signal_handler_disconnect (item->cancellable, cancel_id);
-  if (!g_atomic_int_get (&item->started))
+  /* Never started; or kept work that ended after its function returned
+   * (see item_run()). */
+  if (!g_atomic_int_get (&item->started) || g_atomic_int_get (&item->returned))
     item_release_data (item);
-  else
-    item_drop_data_hold (item);
   if (future != NULL)
     {
       tether_future_try_complete (future, value, error);
@@ -502,8 +579,6 @@ item_run (TetherWork *work,
   PoolItem *item = data;
   TetherPool *self = item->pool;
 
-  /* Set before started: item_finish() reads them in that order. */
-  g_atomic_int_set (&item->data_holds, 2);
   g_atomic_int_set (&item->started, TRUE);
   g_mutex_lock (&self->lock);
   item->running = TRUE;
@@ -514,8 +589,14 @@ item_run (TetherWork *work,
   g_mutex_lock (&self->lock);
   item->running = FALSE;
   g_mutex_unlock (&self->lock);
-  /* Work that kept its Work to return later may still use the data. */
-  item_drop_data_hold (item);
+  /* A submission's data goes once its function has returned and its
+   * outcome is in, as a manager's does: here, on the pool thread, when the
+   * work returned inside its function (usual); else where the kept Work
+   * returns (item_finish()). Both sides store, then load the other's
+   * flag (sequentially consistent), so at least one of them sees both. */
+  g_atomic_int_set (&item->returned, TRUE);
+  if (tether_work_is_done (work))
+    item_release_data (item);
   worker_idle (self, item->worker);
 }
 
@@ -986,13 +1067,30 @@ item_new (TetherPool     *self,
   return item;
 }
 
-/* Queues @item (the caller's reference goes to the queue), or refuses it.
- * Once queued, a thread may take, run and free the item at any moment: what
- * this reads of it afterwards it reads under its own reference. */
+static gboolean pool_accept_inner (TetherPool *self, PoolItem *item, GError **error);
+
+/* Queues @item (the caller's reference goes to the queue), or refuses it,
+ * marked as inside a submission (see item_release_data()). */
 static gboolean
 pool_accept (TetherPool  *self,
              PoolItem    *item,
              GError     **error)
+{
+  gpointer outer = g_private_get (&in_submit);
+  gboolean ret;
+
+  g_private_set (&in_submit, item);
+  ret = pool_accept_inner (self, item, error);
+  g_private_set (&in_submit, outer);
+  return ret;
+}
+
+/* Once queued, a thread may take, run and free the item at any moment:
+ * what this reads of it afterwards it reads under its own reference. */
+static gboolean
+pool_accept_inner (TetherPool  *self,
+                   PoolItem    *item,
+                   GError     **error)
 {
   GCancellable *cancellable = item->cancellable;   /* immutable */
   g_autoptr(TetherLoopManager) timers = NULL;
