@@ -2038,8 +2038,10 @@ pool_stop_full (TetherPool     *self,
  * @task_type: (nullable): the submission's task type
  * @func: (scope notified) (closure func_data) (destroy func_data_destroy): the work
  * @func_data: data for @func
- * @func_data_destroy: (nullable): frees @func_data once the work has ended,
- *   or before this returns if it is refused
+ * @func_data_destroy: (nullable): frees @func_data on one of the pool's
+ *   threads once the work has ended (never inside this call or a cancel;
+ *   on a helper thread of Tether's if the pool's threads have stopped), or
+ *   before this returns if it is refused
  * @cancellable: (nullable): cancels the work: queued, it never runs; running,
  *   its [method@Tether.Work.get_cancellable] fires
  * @error: return location for an error
