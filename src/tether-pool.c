@@ -134,6 +134,8 @@ struct _TetherPool
   gint64          slow_threshold;  /* lock: also set on the threads */
   guint64         n_ended_queued;  /* ended in the queue, for dup_stats() */
   guint64         n_refused;       /* refused submissions, for dup_stats() */
+  int             n_ended_ran;     /* atomic: ended with their own outcome (stop_within()) */
+  int             n_ended_cancelled; /* atomic: ended cancelled, or dropped unrun */
 };
 
 enum {
@@ -317,6 +319,12 @@ item_finish (PoolItem *item,
 {
   TetherFuture *future;
   gulong cancel_id;
+
+  if ((error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) ||
+      !g_atomic_int_get (&item->started))
+    g_atomic_int_inc (&item->pool->n_ended_cancelled);
+  else
+    g_atomic_int_inc (&item->pool->n_ended_ran);
 
   g_mutex_lock (&item->pool->lock);
   item->state = ITEM_DONE;
@@ -635,6 +643,7 @@ static void
 post_run_one (PoolItem *item)
 {
   g_atomic_int_set (&item->started, TRUE);
+  g_atomic_int_inc (&item->pool->n_ended_ran);
   item->post_func (item->func_data);
   item_release_data (item);
 }
@@ -2030,6 +2039,147 @@ pool_stop_full (TetherPool     *self,
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
   return last < managers->len;
+}
+
+/* stop_within(): the deadline, enforced from a thread of its own by a
+ * CANCEL stop, which hurries the DRAIN stop along. */
+typedef struct
+{
+  TetherPool *pool;
+  gint64      deadline;
+  GMutex      lock;
+  GCond       cond;
+  gboolean    done;
+} Deadline;
+
+static gpointer
+deadline_thread (gpointer data)
+{
+  Deadline *deadline = data;
+  gboolean passed = FALSE;
+
+  g_mutex_lock (&deadline->lock);
+  while (!deadline->done && !passed)
+    passed = !g_cond_wait_until (&deadline->cond, &deadline->lock, deadline->deadline);
+  passed = passed && !deadline->done;
+  g_mutex_unlock (&deadline->lock);
+
+  if (passed)
+    tether_pool_stop (deadline->pool, TETHER_STOP_MODE_CANCEL);
+  return NULL;
+}
+
+/**
+ * tether_pool_stop_within:
+ * @self: a [class@Tether.Pool]
+ * @timeout_usec: how long the drain may take, in microseconds; -1 for no
+ *   limit (then this is [method@Tether.Pool.stop] with
+ *   %TETHER_STOP_MODE_DRAIN, plus the counts)
+ * @n_ran: (out) (optional): return location for how many submissions ran
+ * @n_cancelled: (out) (optional): return location for how many ended cancelled
+ * @error: return location for an error
+ *
+ * Stops the pool in %TETHER_STOP_MODE_DRAIN, with a deadline: whatever has
+ * not finished @timeout_usec after the call is cancelled, as by a
+ * %TETHER_STOP_MODE_CANCEL stop (queued work ends cancelled without
+ * running, running work sees its cancellable fire). Then it waits for the
+ * threads to exit, as [method@Tether.Pool.stop] does: work that ignores its
+ * cancellable keeps the stop waiting past the deadline.
+ *
+ * The counts cover the submissions and posts that ended while this ran:
+ * @n_ran those that ran and ended with a value or an error of their own
+ * (posts that ran included), @n_cancelled those that ended cancelled
+ * (timers not yet due, queued work the deadline caught, running work that
+ * answered its cancellable). Stopping a stopped pool counts nothing.
+ *
+ * Thread: any thread but the pool's own, where it would wait for itself:
+ * there it fails with %TETHER_ERROR_WOULD_DEADLOCK and stops nothing.
+ *
+ * Returns: %TRUE once the pool has stopped; %FALSE with
+ *   %TETHER_ERROR_WOULD_DEADLOCK, or %TETHER_ERROR_FAILED if no thread
+ *   could be started to keep the deadline (nothing is stopped then)
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_pool_stop_within (TetherPool  *self,
+                         gint64       timeout_usec,
+                         guint       *n_ran,
+                         guint       *n_cancelled,
+                         GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  Deadline deadline = { self, 0, { 0 }, { 0 }, FALSE };
+  GThread *thread = NULL;
+  gboolean started, on_thread;
+  int ran, cancelled;
+  guint me;
+
+  g_return_val_if_fail (TETHER_IS_POOL (self), FALSE);
+  g_return_val_if_fail (timeout_usec >= -1, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (n_ran != NULL)
+    *n_ran = 0;
+  if (n_cancelled != NULL)
+    *n_cancelled = 0;
+
+  g_mutex_lock (&self->lock);
+  on_thread = current_worker (self, &me);
+  started = self->started;
+  g_mutex_unlock (&self->lock);
+  if (on_thread)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK,
+                   _("Pool.stop_within() on a thread of pool '%s' would wait for itself; nothing "
+                     "was stopped: call Pool.stop_async() there, or stop the pool from another "
+                     "thread"),
+                   self->id);
+      return FALSE;
+    }
+  if (!started)
+    return TRUE;
+
+  ran = g_atomic_int_get (&self->n_ended_ran);
+  cancelled = g_atomic_int_get (&self->n_ended_cancelled);
+  if (timeout_usec >= 0)
+    {
+      gint64 now = g_get_monotonic_time ();
+
+      deadline.deadline = timeout_usec > G_MAXINT64 - now ? G_MAXINT64 : now + timeout_usec;
+      g_mutex_init (&deadline.lock);
+      g_cond_init (&deadline.cond);
+      thread = g_thread_try_new ("tether-pool-deadline", deadline_thread, &deadline, &local_error);
+      if (thread == NULL)
+        {
+          g_mutex_clear (&deadline.lock);
+          g_cond_clear (&deadline.cond);
+          g_set_error (error, TETHER_ERROR, TETHER_ERROR_FAILED,
+                       _("Pool '%s' could not start a thread to keep the stop's deadline (%s); "
+                         "nothing was stopped"),
+                       self->id, local_error->message);
+          return FALSE;
+        }
+    }
+
+  tether_pool_stop (self, TETHER_STOP_MODE_DRAIN);
+
+  if (thread != NULL)
+    {
+      g_mutex_lock (&deadline.lock);
+      deadline.done = TRUE;
+      g_cond_signal (&deadline.cond);
+      g_mutex_unlock (&deadline.lock);
+      g_thread_join (thread);
+      g_mutex_clear (&deadline.lock);
+      g_cond_clear (&deadline.cond);
+    }
+
+  if (n_ran != NULL)
+    *n_ran = (guint) (g_atomic_int_get (&self->n_ended_ran) - ran);
+  if (n_cancelled != NULL)
+    *n_cancelled = (guint) (g_atomic_int_get (&self->n_ended_cancelled) - cancelled);
+  return TRUE;
 }
 
 /**

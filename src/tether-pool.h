@@ -64,6 +64,12 @@ TETHER_AVAILABLE_IN_1_0
 void               tether_pool_stop           (TetherPool         *self,
                                                TetherStopMode      mode);
 TETHER_AVAILABLE_IN_1_0
+gboolean           tether_pool_stop_within    (TetherPool         *self,
+                                               gint64              timeout_usec,
+                                               guint              *n_ran,
+                                               guint              *n_cancelled,
+                                               GError            **error);
+TETHER_AVAILABLE_IN_1_0
 TetherFuture      *tether_pool_submit         (TetherPool         *self,
                                                const char         *task_type,
                                                TetherWorkFunc      func,

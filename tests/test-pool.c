@@ -1102,6 +1102,71 @@ test_pool_stop_async_from_own_thread (void)
   watchdog_disarm ();
 }
 
+/* stop_within(): a drain with a deadline, and its counts. */
+static void
+sleep_a_millisecond (gpointer data)
+{
+  g_usleep (1000);
+}
+
+static void
+stop_within_on_own_thread (TetherWork *work,
+                           gpointer    user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (tether_pool_stop_within (user_data, 0, NULL, NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_WOULD_DEADLOCK);
+  tether_work_return_boolean (work, TRUE);
+}
+
+static void
+test_pool_stop_within (void)
+{
+  g_autoptr(TetherPool) pool = started_pool ("stop-within", 1, NULL);
+  g_autoptr(TetherFuture) blocker = NULL;
+  g_autoptr(TetherFuture) own = NULL;
+  g_autoptr(GError) error = NULL;
+  TetherFuture *queued[3];
+  guint n_ran = 99, n_cancelled = 99;
+  Gate gate;
+
+  watchdog_arm (WATCHDOG_S, "pool-stop-within");
+  own = tether_pool_submit (pool, NULL, stop_within_on_own_thread, pool, NULL, NULL, NULL);
+  g_assert_true (tether_future_wait (own, WAIT_USEC, NULL, &error));
+
+  /* The deadline catches a job that runs until cancelled and three queued
+   * behind it. */
+  gate_init (&gate);
+  blocker = tether_pool_submit (pool, NULL, return_when_cancelled, &gate, NULL, NULL, NULL);
+  gate_wait_entered (&gate);
+  for (int i = 0; i < 3; i++)
+    queued[i] = tether_pool_submit (pool, NULL, square, GINT_TO_POINTER (i), NULL, NULL, NULL);
+  g_assert_true (tether_pool_stop_within (pool, 20 * 1000, &n_ran, &n_cancelled, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n_ran, ==, 0);
+  g_assert_cmpuint (n_cancelled, ==, 4);
+  g_assert_false (tether_pool_is_running (pool));
+  for (int i = 0; i < 3; i++)
+    {
+      g_assert_cmpint (tether_future_get_status (queued[i]), ==, TETHER_FUTURE_STATUS_CANCELLED);
+      g_object_unref (queued[i]);
+    }
+
+  /* Without a limit, everything queued runs. */
+  g_assert_true (tether_pool_start (pool, NULL, &error));
+  for (int i = 0; i < 3; i++)
+    g_assert_true (tether_pool_post (pool, NULL, sleep_a_millisecond, NULL, NULL, NULL));
+  g_assert_true (tether_pool_stop_within (pool, -1, &n_ran, &n_cancelled, &error));
+  g_assert_cmpuint (n_ran, ==, 3);
+  g_assert_cmpuint (n_cancelled, ==, 0);
+  /* A stopped pool counts nothing. */
+  g_assert_true (tether_pool_stop_within (pool, 0, &n_ran, &n_cancelled, &error));
+  g_assert_cmpuint (n_ran + n_cancelled, ==, 0);
+  gate_clear (&gate);
+  watchdog_disarm ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1128,6 +1193,7 @@ main (int   argc,
   g_test_add_func ("/pool/direct-work-waits", test_pool_direct_work_waits);
   g_test_add_func ("/pool/kept-work-keeps-data", test_pool_kept_work_keeps_data);
   g_test_add_func ("/pool/stop-async-from-own-thread", test_pool_stop_async_from_own_thread);
+  g_test_add_func ("/pool/stop-within", test_pool_stop_within);
 
   return test_run ();
 }

@@ -281,3 +281,23 @@ def test_registry_get_or_start_and_ref_current():
         manager.stop()
     finally:
         pool.shutdown(wait=True)
+
+
+def test_stop_within_cancels_at_the_deadline():
+    """stop_within(): what the deadline catches ends cancelled, counted."""
+    pool = Tether.Pool('within', 1)
+    pool.start()
+    entered = threading.Event()
+
+    def until_cancelled(work):
+        cancelled = threading.Event()
+        work.get_cancellable().connect(cancelled.set)
+        entered.set()
+        assert cancelled.wait(T)
+        raise asyncio.CancelledError()
+
+    running = pool.submit(None, None, until_cancelled)
+    assert entered.wait(T)
+    queued = [pool.submit(int, str(i)) for i in range(3)]
+    assert pool.stop_within(20_000) == (True, 0, 4)
+    assert running.cancelled() and all(f.cancelled() for f in queued)

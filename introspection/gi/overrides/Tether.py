@@ -1138,6 +1138,15 @@ class Pool(Tether.Pool, concurrent.futures.Executor):
         _check_callable('Pool.post()', 'func', func)
         return _pool_post(self, task_type, _wrap_post(func), *func_data)
 
+    def stop_within(self, timeout_usec=-1):
+        """Stops the pool draining its work, cancelling what is not done
+        ``timeout_usec`` microseconds later (-1, the default: no limit).
+        Returns ``(True, n_ran, n_cancelled)``; raises
+        :class:`Tether.WouldDeadlockError`, having stopped nothing, on one
+        of the pool's own threads."""
+        _check_usec('Pool.stop_within()', 'timeout_usec', timeout_usec, -1)
+        return Tether.Pool.stop_within(self, timeout_usec)
+
     def map(self, fn, *iterables, timeout=None, chunksize=1):
         """As :meth:`concurrent.futures.Executor.map`: results in order."""
         return concurrent.futures.Executor.map(self, fn, *iterables, timeout=timeout,
