@@ -301,3 +301,29 @@ def test_stop_within_cancels_at_the_deadline():
     queued = [pool.submit(int, str(i)) for i in range(3)]
     assert pool.stop_within(20_000) == (True, 0, 4)
     assert running.cancelled() and all(f.cancelled() for f in queued)
+
+
+def test_exit_drain_of_a_pool_is_bounded_by_the_exit_timeout():
+    """With TETHER_PY_EXIT_TIMEOUT, a pool's work still queued at exit when
+    the deadline passes ends cancelled, reported on stderr, and the process
+    exits instead of waiting for it."""
+    script = (
+        "import gi, threading\n"
+        "gi.require_version('Tether', '1.0')\n"
+        "from gi.repository import Tether\n"
+        "pool = Tether.Pool('exit-bounded', 1)\n"
+        "pool.start()\n"
+        "def until_cancelled(work):\n"
+        "    cancelled = threading.Event()\n"
+        "    work.get_cancellable().connect(cancelled.set)\n"
+        "    cancelled.wait(60)\n"
+        "    work.return_boolean(True)\n"
+        "pool.submit(None, None, until_cancelled)\n"
+        "for i in range(3):\n"
+        "    pool.submit(print, 'ran', i, flush=True)\n"
+    )
+    proc = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                          timeout=T, env=dict(os.environ, TETHER_PY_EXIT_TIMEOUT='0.2'))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ''
+    assert "pool 'exit-bounded' ended 3 accepted job(s) cancelled" in proc.stderr, proc.stderr

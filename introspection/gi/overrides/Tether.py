@@ -1231,9 +1231,9 @@ def _exit_timeout_usec():
 def _drain_at_exit():
     """Ends, at interpreter exit, the work accepted from Python.
 
-    Pools started from Python and still running are stopped first, in DRAIN
-    mode: their queued work runs (``TETHER_PY_EXIT_TIMEOUT`` does not bound
-    it yet).
+    Pools started from Python and still running are stopped first, with
+    ``stop_within()`` and the same deadline as managers: their queued work
+    runs.
 
     As ``concurrent.futures`` joins its workers, every manager that was given
     Python work and still runs is stopped with ``stop_within()``: its queued
@@ -1260,8 +1260,16 @@ def _drain_at_exit():
         pools = list(_pools.values())
     for weak in pools:
         pool = weak()
-        if pool is not None and pool.is_running():
-            pool.stop(StopMode.DRAIN)
+        if pool is None or not pool.is_running():
+            continue
+        try:
+            _, n_ran, n_cancelled = Tether.Pool.stop_within(pool, remaining())
+        except GLib.Error as error:
+            _exit_say('at exit, could not drain pool %r: %s' % (pool.get_id(), error.message))
+            continue
+        if n_cancelled:
+            _exit_say('at exit, pool %r ended %d accepted job(s) cancelled (%s); %d ran'
+                      % (pool.get_id(), n_cancelled, why, n_ran))
     for state in list(_managers.values()):
         manager = state.weak()
         if manager is None or not manager.is_running():
