@@ -18,6 +18,11 @@ gboolean tether_call_run (TetherCore     *core,
                           GValue         *result,
                           GError        **error);
 
+gboolean tether_closure_is_javascript (GClosure   *closure);
+void     tether_closure_take          (GClosure   *closure);
+void     tether_closure_work          (TetherWork *work,
+                                       gpointer    data);
+
 gboolean tether_call_run_closure (TetherCore     *core,
                                   const char     *task_type,
                                   GClosure       *closure,

@@ -129,13 +129,14 @@ call_outcome (CallWaiter  *waiter,
   return TRUE;
 }
 
-/* The function of tether_call_run_closure(): @closure is called with the
- * work handle as its one parameter, as GLib calls a signal's closure, and
- * may return %TRUE to say it is done: then, if it ended nothing, the work
- * ends with no value here, without a binding's call back into C for it. */
-static void
-closure_trampoline (TetherWork *work,
-                    gpointer    data)
+/* A binding's closure as a TetherWorkFunc (for call_with_closure() and a
+ * pool's submit_with_closure()): @closure is called with the work handle
+ * as its one parameter, as GLib calls a signal's closure, and may return
+ * %TRUE to say it is done: then, if it ended nothing, the work ends with no
+ * value here, without a binding's call back into C for it. */
+void
+tether_closure_work (TetherWork *work,
+                     gpointer    data)
 {
   GValue param = G_VALUE_INIT;
   GValue done = G_VALUE_INIT;
@@ -223,6 +224,29 @@ tether_call_run (TetherCore     *core,
   return ok;
 }
 
+/* GJS calls JavaScript only on its own thread: elsewhere it skips the call
+ * with a warning, and the work would end abandoned. In a process that hosts
+ * GJS, only a C closure (one without a marshaller) may run on Tether's
+ * threads, so that a JavaScript function is refused with an error that
+ * says why. */
+gboolean
+tether_closure_is_javascript (GClosure *closure)
+{
+  return tether_process_hosts_javascript () && !G_CLOSURE_NEEDS_MARSHAL (closure);
+}
+
+/* A reference to @closure for the work, sunk; a C closure is called as a
+ * TetherWorkFunc, the work being its instance (as g_source_set_closure()
+ * gives C closures a marshaller). */
+void
+tether_closure_take (GClosure *closure)
+{
+  g_closure_ref (closure);
+  g_closure_sink (closure);
+  if (G_CLOSURE_NEEDS_MARSHAL (closure))
+    g_closure_set_marshal (closure, g_cclosure_marshal_VOID__VOID);
+}
+
 /* tether_call_run() for a binding's closure. The caller keeps its reference
  * until this returns, so the closure is invalidated and freed (and a
  * binding's data with it) on the caller's thread, never the manager's. */
@@ -236,11 +260,7 @@ tether_call_run_closure (TetherCore     *core,
 {
   gboolean ok;
 
-  /* GJS calls JavaScript only on its own thread: elsewhere it skips the
-   * call with a warning, and the work would end abandoned. In a process
-   * that hosts GJS, only a C closure (one without a marshaller) is taken,
-   * so that a JavaScript function is refused with an error that says why. */
-  if (tether_process_hosts_javascript () && !G_CLOSURE_NEEDS_MARSHAL (closure))
+  if (tether_closure_is_javascript (closure))
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
                    _("LoopManager.call_with_closure() cannot run a JavaScript function on manager "
@@ -251,13 +271,8 @@ tether_call_run_closure (TetherCore     *core,
       return FALSE;
     }
 
-  g_closure_ref (closure);
-  g_closure_sink (closure);
-  /* A C closure: called as a TetherWorkFunc, the work being its instance
-   * (as g_source_set_closure() gives C closures a marshaller). */
-  if (G_CLOSURE_NEEDS_MARSHAL (closure))
-    g_closure_set_marshal (closure, g_cclosure_marshal_VOID__VOID);
-  ok = tether_call_run (core, task_type, G_PRIORITY_DEFAULT, closure_trampoline, closure,
+  tether_closure_take (closure);
+  ok = tether_call_run (core, task_type, G_PRIORITY_DEFAULT, tether_closure_work, closure,
                         cancellable, result, error);
   g_closure_unref (closure);
   return ok;

@@ -1167,6 +1167,47 @@ test_pool_stop_within (void)
   watchdog_disarm ();
 }
 
+/* submit_with_closure(): a C closure is called as a TetherWorkFunc; the
+ * pool drops its reference once the work has ended. */
+static void
+closure_square (TetherWork *work,
+                gpointer    user_data)
+{
+  int n = GPOINTER_TO_INT (user_data);
+
+  tether_work_return_int (work, n * n);
+}
+
+static void
+closure_gone (gpointer  data,
+              GClosure *closure)
+{
+  g_atomic_int_inc ((int *) data);
+}
+
+static void
+test_pool_submit_with_closure (void)
+{
+  g_autoptr(TetherPool) pool = started_pool ("closure", 2, NULL);
+  g_autoptr(TetherFuture) future = NULL;
+  g_autoptr(GError) error = NULL;
+  int gone = 0;
+  GClosure *closure;
+
+  watchdog_arm (WATCHDOG_S, "pool-submit-with-closure");
+  closure = g_cclosure_new (G_CALLBACK (closure_square), GINT_TO_POINTER (7), NULL);
+  g_closure_add_finalize_notifier (closure, &gone, closure_gone);
+  future = tether_pool_submit_with_closure (pool, NULL, closure, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (tether_future_wait (future, WAIT_USEC, NULL, &error));
+  g_assert_cmpint (tether_future_get_int (future, NULL), ==, 49);
+  /* Sunk and kept by the pool until the work ended: the floating reference
+   * was the pool's to take. */
+  poll_until (g_atomic_int_get (&gone) == 1);
+  tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+  watchdog_disarm ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1194,6 +1235,7 @@ main (int   argc,
   g_test_add_func ("/pool/kept-work-keeps-data", test_pool_kept_work_keeps_data);
   g_test_add_func ("/pool/stop-async-from-own-thread", test_pool_stop_async_from_own_thread);
   g_test_add_func ("/pool/stop-within", test_pool_stop_within);
+  g_test_add_func ("/pool/submit-with-closure", test_pool_submit_with_closure);
 
   return test_run ();
 }

@@ -43,6 +43,15 @@ function testPoolRefusesJs() {
             work.return_int(1);
         }, null), TETHER_ERROR, Tether.Error.INVALID_ARGUMENT, 'submit() of a JS function');
         assertEqual(ran, false, 'the JS function never ran');
+        assertThrowsGError(() => pool.submit_with_closure(null, work => {
+            ran = true;
+            return true;
+        }, null), TETHER_ERROR, Tether.Error.INVALID_ARGUMENT, 'submit_with_closure() of a JS function');
+        assertThrowsGError(() => pool.submit_after(null, 1000, work => {
+            ran = true;
+            work.return_int(1);
+        }, null), TETHER_ERROR, Tether.Error.INVALID_ARGUMENT, 'submit_after() of a JS function');
+        assertEqual(ran, false, 'no JS function ran');
     } finally {
         pool.stop(Tether.StopMode.CANCEL);
     }
