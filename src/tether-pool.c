@@ -77,7 +77,8 @@ typedef struct _PoolItem PoolItem;
 struct _PoolItem
 {
   gatomicrefcount  ref_count;
-  TetherPool      *pool;           /* a reference */
+  TetherPool      *pool;           /* held through TetherPool.n_live once accepted */
+  gboolean         counted;        /* accepted: counted in the pool's n_live */
   char            *task_type;
   TetherWorkFunc   func;           /* a submission */
   TetherFunc       post_func;      /* or a post */
@@ -136,6 +137,11 @@ struct _TetherPool
   guint64         n_ended_queued;  /* ended in the queue, for dup_stats() */
   guint64         n_refused;       /* refused submissions, for dup_stats() */
   int             n_ended_ran;     /* atomic: ended with their own outcome (stop_within()) */
+  /* Atomic: accepted items not yet freed. While there are any, the pool
+   * holds a reference to itself: queued work keeps the pool (its last unref
+   * then drains in the background), at one atomic add per item instead of
+   * a GObject reference each. */
+  int             n_live;
   int             n_ended_cancelled; /* atomic: ended cancelled, or dropped unrun */
 };
 
@@ -159,6 +165,19 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (TetherPool, tether_pool, G_TYPE_OBJECT,
                                                       tether_pool_executor_init))
 
 static void pool_pump (TetherPool *self);
+
+/* The pool lock, taken by the submitter and by every thread for every
+ * post: under a flood all of them want it for a few dozen nanoseconds at a
+ * time, and a futex sleep costs microseconds on a VM. A short spin on
+ * trylock first keeps the lock's waits off the kernel. */
+static inline void
+pool_lock (TetherPool *self)
+{
+  for (guint i = 0; i < 100; i++)
+    if (g_mutex_trylock (&self->lock))
+      return;
+  g_mutex_lock (&self->lock);
+}
 static gboolean current_worker (TetherPool *self, guint *index);
 static void item_unref (gpointer data);
 static gboolean pool_stop_full (TetherPool *self, TetherStopMode mode, guint last, GTask *task);
@@ -273,6 +292,8 @@ static void
 item_unref (gpointer data)
 {
   PoolItem *item = data;
+  TetherPool *pool;
+  gboolean counted;
 
   if (!g_atomic_ref_count_dec (&item->ref_count))
     return;
@@ -282,8 +303,12 @@ item_unref (gpointer data)
   g_clear_object (&item->inner);
   g_clear_pointer (&item->home, g_main_context_unref);
   g_free (item->task_type);
-  g_object_unref (item->pool);
+  pool = item->pool;
+  counted = item->counted;
   g_slice_free (PoolItem, item);
+  /* The last accepted item lets go of the pool's reference to itself. */
+  if (counted && g_atomic_int_dec_and_test (&pool->n_live))
+    g_object_unref (pool);
 }
 
 static void
@@ -567,7 +592,7 @@ static void
 worker_idle (TetherPool *self,
              guint       index)
 {
-  g_mutex_lock (&self->lock);
+  pool_lock (self);
   if (self->started && self->workers[index].busy)
     {
       self->workers[index].busy = FALSE;
@@ -644,7 +669,6 @@ static void
 post_run_one (PoolItem *item)
 {
   g_atomic_int_set (&item->started, TRUE);
-  g_atomic_int_inc (&item->pool->n_ended_ran);
   item->post_func (item->func_data);
   item_release_data (item);
 }
@@ -685,13 +709,14 @@ post_run (gpointer data)
   PoolItem *item = data;
   TetherPool *self = item->pool;
   guint index = item->worker;
+  guint i;
 
   post_run_one (item);
-  for (guint i = 1; i < POST_BATCH; i++)
+  for (i = 1; i < POST_BATCH; i++)
     {
       PoolItem *next;
 
-      g_mutex_lock (&self->lock);
+      pool_lock (self);
       next = take_next_post_locked (self, index);
       g_mutex_unlock (&self->lock);
       if (next == NULL)
@@ -699,6 +724,10 @@ post_run (gpointer data)
       post_run_one (next);
       item_unref (next);                    /* the queue's */
     }
+  /* Counted once per batch, before the thread is idle (and so before a
+   * stop that waits for it returns): a counter every thread bumps per post
+   * is a cache line they pass around. */
+  g_atomic_int_add (&self->n_ended_ran, (int) i);
   worker_idle (self, index);
 }
 
@@ -811,7 +840,7 @@ pool_pump (TetherPool *self)
       PoolItem *item = NULL;
       guint index = 0;
 
-      g_mutex_lock (&self->lock);
+      pool_lock (self);
       if (self->started && self->n_idle > 0 && !g_queue_is_empty (&self->queue))
         {
           index = pick_idle_locked (self);
@@ -1066,7 +1095,9 @@ item_new (TetherPool     *self,
   PoolItem *item = g_slice_new0 (PoolItem);
 
   g_atomic_ref_count_init (&item->ref_count);
-  item->pool = g_object_ref (self);
+  /* Not a reference: the caller holds the pool through the submission,
+   * and an accepted item is counted in TetherPool:n_live instead. */
+  item->pool = self;
   item->task_type = g_strdup (task_type);
   item->func_data = func_data;
   item->func_data_destroy = func_data_destroy;
@@ -1113,7 +1144,7 @@ pool_accept_inner (TetherPool  *self,
                    self->id);
       return FALSE;
     }
-  g_mutex_lock (&self->lock);
+  pool_lock (self);
   if (!admit_locked (self, item->task_type, !item->is_timer, error) ||
       (item->is_timer && (timers = ensure_timers_locked (self, error)) == NULL))
     {
@@ -1121,6 +1152,9 @@ pool_accept_inner (TetherPool  *self,
       g_mutex_unlock (&self->lock);
       return FALSE;
     }
+  item->counted = TRUE;
+  if (g_atomic_int_add (&self->n_live, 1) == 0)
+    g_object_ref (self);
   if (cancellable != NULL)
     item_ref (item);                      /* for the connection below */
   if (item->is_timer)
@@ -1148,7 +1182,7 @@ pool_accept_inner (TetherPool  *self,
                                          item_ref (item), item_unref);
       gboolean kept = FALSE;
 
-      g_mutex_lock (&self->lock);
+      pool_lock (self);
       if (item->state != ITEM_DONE && id != 0)
         {
           item->cancel_id = id;
