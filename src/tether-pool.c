@@ -1591,6 +1591,36 @@ tether_pool_set_max_pending (TetherPool *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_MAX_PENDING]);
 }
 
+/* A gint64 setting of the pool, read under its lock. */
+static gint64
+read_locked (TetherPool   *self,
+             const gint64 *field)
+{
+  gint64 ret;
+
+  g_mutex_lock (&self->lock);
+  ret = *field;
+  g_mutex_unlock (&self->lock);
+  return ret;
+}
+
+/* Sets a gint64 setting under the lock; whether it changed. Submissions
+ * waiting for room recheck (a submit-timeout change concerns them). */
+static gboolean
+write_locked (TetherPool *self,
+              gint64     *field,
+              gint64      value)
+{
+  gboolean changed;
+
+  g_mutex_lock (&self->lock);
+  changed = *field != value;
+  *field = value;
+  room_made_locked (self);
+  g_mutex_unlock (&self->lock);
+  return changed;
+}
+
 /**
  * tether_pool_get_submit_timeout:
  * @self: a [class@Tether.Pool]
@@ -1606,14 +1636,9 @@ tether_pool_set_max_pending (TetherPool *self,
 gint64
 tether_pool_get_submit_timeout (TetherPool *self)
 {
-  gint64 ret;
-
   g_return_val_if_fail (TETHER_IS_POOL (self), 0);
 
-  g_mutex_lock (&self->lock);
-  ret = self->submit_timeout;
-  g_mutex_unlock (&self->lock);
-  return ret;
+  return read_locked (self, &self->submit_timeout);
 }
 
 /**
@@ -1635,17 +1660,10 @@ void
 tether_pool_set_submit_timeout (TetherPool *self,
                                 gint64      timeout_usec)
 {
-  gboolean changed;
-
   g_return_if_fail (TETHER_IS_POOL (self));
   g_return_if_fail (timeout_usec >= -1);
 
-  g_mutex_lock (&self->lock);
-  changed = self->submit_timeout != timeout_usec;
-  self->submit_timeout = timeout_usec;
-  room_made_locked (self);
-  g_mutex_unlock (&self->lock);
-  if (changed)
+  if (write_locked (self, &self->submit_timeout, timeout_usec))
     g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_SUBMIT_TIMEOUT]);
 }
 
@@ -1731,14 +1749,9 @@ tether_pool_set_debug_flags (TetherPool       *self,
 gint64
 tether_pool_get_slow_threshold (TetherPool *self)
 {
-  gint64 ret;
-
   g_return_val_if_fail (TETHER_IS_POOL (self), 0);
 
-  g_mutex_lock (&self->lock);
-  ret = self->slow_threshold;
-  g_mutex_unlock (&self->lock);
-  return ret;
+  return read_locked (self, &self->slow_threshold);
 }
 
 /**
@@ -1758,16 +1771,10 @@ void
 tether_pool_set_slow_threshold (TetherPool *self,
                                 gint64      threshold_usec)
 {
-  gboolean changed;
-
   g_return_if_fail (TETHER_IS_POOL (self));
   g_return_if_fail (threshold_usec >= 0);
 
-  g_mutex_lock (&self->lock);
-  changed = self->slow_threshold != threshold_usec;
-  self->slow_threshold = threshold_usec;
-  g_mutex_unlock (&self->lock);
-  if (!changed)
+  if (!write_locked (self, &self->slow_threshold, threshold_usec))
     return;
   apply_debug_settings (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties [PROP_SLOW_THRESHOLD]);
