@@ -2281,6 +2281,34 @@ closure_unref (gpointer data)
   g_closure_unref (data);
 }
 
+/* A binding's closure as a submission, a timer if @is_timer. */
+static TetherFuture *
+submit_closure (TetherPool    *self,
+                const char    *task_type,
+                gboolean       is_timer,
+                gint64         ready_time,
+                GClosure      *closure,
+                GCancellable  *cancellable,
+                GError       **error)
+{
+  PoolItem *item;
+
+  if (tether_closure_is_javascript (closure))
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                   _("Pool '%s' cannot run a JavaScript function: GJS runs JavaScript only on its "
+                     "own thread; submit work written in C or Python"),
+                   self->id);
+      return NULL;
+    }
+  tether_closure_take (closure);
+  item = item_new (self, task_type, closure, closure_unref, cancellable);
+  item->func = tether_closure_work;
+  item->is_timer = is_timer;
+  item->ready_time = MAX (ready_time, 0);
+  return pool_submit_item (self, item, error);
+}
+
 /**
  * tether_pool_submit_with_closure:
  * @self: a [class@Tether.Pool]
@@ -2313,25 +2341,47 @@ tether_pool_submit_with_closure (TetherPool    *self,
                                  GCancellable  *cancellable,
                                  GError       **error)
 {
-  PoolItem *item;
-
   g_return_val_if_fail (TETHER_IS_POOL (self), NULL);
   g_return_val_if_fail (closure != NULL, NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (tether_closure_is_javascript (closure))
-    {
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
-                   _("Pool '%s' cannot run a JavaScript function: GJS runs JavaScript only on its "
-                     "own thread; submit work written in C or Python"),
-                   self->id);
-      return NULL;
-    }
-  tether_closure_take (closure);
-  item = item_new (self, task_type, closure, closure_unref, cancellable);
-  item->func = tether_closure_work;
-  return pool_submit_item (self, item, error);
+  return submit_closure (self, task_type, FALSE, 0, closure, cancellable, error);
+}
+
+/**
+ * tether_pool_submit_at_with_closure:
+ * @self: a [class@Tether.Pool]
+ * @task_type: (nullable): the submission's task type
+ * @ready_time: when the work joins the queue, as for [method@Tether.Pool.submit_at]
+ * @closure: the work, as for [method@Tether.Pool.submit_with_closure]
+ * @cancellable: (nullable): cancels the work, as for [method@Tether.Pool.submit]
+ * @error: return location for an error
+ *
+ * [method@Tether.Pool.submit_at] for language bindings, as
+ * [method@Tether.Pool.submit_with_closure] is [method@Tether.Pool.submit]'s.
+ *
+ * Thread: any thread, the pool's own included.
+ *
+ * Returns: (transfer full): a [class@Tether.Future], or %NULL with an error
+ *   as for [method@Tether.Pool.submit_at]
+ *
+ * Since: 1.0
+ */
+TetherFuture *
+tether_pool_submit_at_with_closure (TetherPool    *self,
+                                    const char    *task_type,
+                                    gint64         ready_time,
+                                    GClosure      *closure,
+                                    GCancellable  *cancellable,
+                                    GError       **error)
+{
+  g_return_val_if_fail (TETHER_IS_POOL (self), NULL);
+  g_return_val_if_fail (closure != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return submit_closure (self, task_type, TRUE, ready_time, closure, cancellable, error);
 }
 
 /**

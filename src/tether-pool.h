@@ -84,6 +84,13 @@ TetherFuture      *tether_pool_submit_with_closure (TetherPool    *self,
                                                     GCancellable  *cancellable,
                                                     GError       **error) G_GNUC_WARN_UNUSED_RESULT;
 TETHER_AVAILABLE_IN_1_0
+TetherFuture      *tether_pool_submit_at_with_closure (TetherPool    *self,
+                                                       const char    *task_type,
+                                                       gint64         ready_time,
+                                                       GClosure      *closure,
+                                                       GCancellable  *cancellable,
+                                                       GError       **error) G_GNUC_WARN_UNUSED_RESULT;
+TETHER_AVAILABLE_IN_1_0
 TetherFuture      *tether_pool_submit_after   (TetherPool         *self,
                                                const char         *task_type,
                                                gint64              delay_usec,

@@ -1204,6 +1204,19 @@ test_pool_submit_with_closure (void)
   /* Sunk and kept by the pool until the work ended: the floating reference
    * was the pool's to take. */
   poll_until (g_atomic_int_get (&gone) == 1);
+
+  /* A timer, the same way: it never runs before its time. */
+  {
+    g_autoptr(TetherFuture) timer = NULL;
+    gint64 submitted = g_get_monotonic_time ();
+
+    closure = g_cclosure_new (G_CALLBACK (note_time), NULL, NULL);
+    timer = tether_pool_submit_at_with_closure (pool, NULL, submitted + 10 * 1000, closure, NULL,
+                                                &error);
+    g_assert_no_error (error);
+    g_assert_true (tether_future_wait (timer, WAIT_USEC, NULL, &error));
+    g_assert_cmpint (tether_future_get_int64 (timer, NULL), >=, submitted + 10 * 1000);
+  }
   tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
   watchdog_disarm ();
 }

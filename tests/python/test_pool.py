@@ -338,7 +338,9 @@ def test_keyword_submissions_do_not_leak():
     def submit_20000(pool):
         futures = []
         for i in range(20000):
-            futures.append(pool.submit(int, '1'))
+            # Alternately plain and timer keyword submissions: both closures.
+            futures.append(pool.submit(int, '1') if i % 2 else
+                           pool.submit_at(0, int, '1'))
             if len(futures) == 1000:
                 assert all(f.result(T) == 1 for f in futures)
                 futures = []
@@ -349,3 +351,13 @@ def test_keyword_submissions_do_not_leak():
         submit_20000(pool)
         after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     assert (after - before) * 1024 < 1024 * 1024, (before, after)
+
+
+def test_async_def_on_a_timer(pool):
+    """An async def function given to submit_after() runs as a Task on the
+    pool thread's asyncio loop."""
+    async def later(x):
+        await asyncio.sleep(0)
+        return x * 2
+
+    assert pool.submit_after(1000, later, 21).result(T) == 42

@@ -997,6 +997,33 @@ def _pool_timer(call, c_submit, minimum):
 
 _c_pool_submit_after = _pool_timer('Pool.submit_after()', _pool_submit_after, 0)
 _c_pool_submit_at = _pool_timer('Pool.submit_at()', _pool_submit_at, _INT64_MIN)
+_pool_submit_at_with_closure = Tether.Pool.submit_at_with_closure
+
+
+def _pool_closure_timer(call, after):
+    """The keyword forms' way in: the work as a GClosure (no callback leak),
+    through submit_at_with_closure(); submit_after()'s delay becomes a
+    monotonic time here."""
+    def c_form(self, task_type, when, cancellable, func):
+        func = _work_func(call, func, ())
+        outcome = _Outcome()
+        try:
+            _check_usec(call, 'delay_usec' if after else 'ready_time', when,
+                        0 if after else _INT64_MIN)
+            ready_time = min(GLib.get_monotonic_time() + when, _INT64_MAX) if after else when
+            return _attach_outcome(
+                _pool_submit_at_with_closure(self, task_type, ready_time,
+                                             _wrap_work_with(_NO_DEBUG, func, outcome),
+                                             cancellable),
+                outcome)
+        except BaseException:
+            _refused(func)
+            raise
+    return c_form
+
+
+_k_pool_submit_after = _pool_closure_timer('Pool.submit_after()', True)
+_k_pool_submit_at = _pool_closure_timer('Pool.submit_at()', False)
 _pool_get_or_create = Tether.Pool.get_or_create
 _pool_get_or_start = Tether.Pool.get_or_start
 
@@ -1019,10 +1046,11 @@ class Pool(Tether.Pool, concurrent.futures.Executor):
     first, in submission order, in the submitter's :mod:`contextvars`
     context, with that thread's asyncio loop running; an ``async def``
     function runs as a Task there. Futures are :class:`Tether.Future`, a
-    :class:`concurrent.futures.Future`. A keyword submission passes its
-    function as a GClosure (``submit_with_closure()``), which PyGObject 3.42
-    frees; the C form ``submit(task_type, cancellable, func, *func_data)``
-    is a GI callback, which leaks about 110 bytes per call."""
+    :class:`concurrent.futures.Future`. A keyword submission (``submit``,
+    ``submit_after``, ``submit_at``) passes its function as a GClosure
+    (``submit_with_closure()``, ``submit_at_with_closure()``), which
+    PyGObject 3.42 frees; the C forms, and ``post()``, are GI callbacks,
+    which leak about 110 bytes per call."""
 
     __module__ = 'gi.overrides.Tether'
 
@@ -1124,7 +1152,7 @@ class Pool(Tether.Pool, concurrent.futures.Executor):
         is the C form."""
         if _is_c_order(args, kwargs, 'func'):
             return _c_pool_submit_after(self, *args, **kwargs)
-        return _keyword_timer('Pool.submit_after()', _c_pool_submit_after, self, args, kwargs)
+        return _keyword_timer('Pool.submit_after()', _k_pool_submit_after, self, args, kwargs)
 
     def submit_at(self, *args, **kwargs):
         """``submit_at(ready_time, fn, /, *args, task_type=None,
@@ -1134,7 +1162,7 @@ class Pool(Tether.Pool, concurrent.futures.Executor):
         *func_data)`` is the C form."""
         if _is_c_order(args, kwargs, 'func'):
             return _c_pool_submit_at(self, *args, **kwargs)
-        return _keyword_timer('Pool.submit_at()', _c_pool_submit_at, self, args, kwargs)
+        return _keyword_timer('Pool.submit_at()', _k_pool_submit_at, self, args, kwargs)
 
     def post(self, *args, **kwargs):
         """``post(fn, /, *args, task_type=None, **kwargs)``: fire and forget;
