@@ -449,15 +449,11 @@ on_continuation_input_done (TetherFuture *input,
   else
     {
       GSource *source = g_idle_source_new ();
-      /* The idle may run, free @self and its reference to the context, and
-       * the context go, before g_source_attach() returns: g_source_unref()
-       * would then lock a freed context. Hold it until after. */
-      g_autoptr(GMainContext) context = g_main_context_ref (self->context);
 
       g_source_set_static_name (source, "[tether] future continuation");
       g_source_set_callback (source, continuation_idle, self, continuation_free);
-      g_source_attach (source, context);
-      g_source_unref (source);
+      /* The idle may free @self, and its reference to the context, first. */
+      tether_attach_and_unref (source, self->context);
     }
 }
 

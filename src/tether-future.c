@@ -439,24 +439,6 @@ return_waiter (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Attaches @source to @context and drops the caller's reference to it,
- * holding @context throughout. Once attached, the source may run on
- * @context's thread, drop what kept @context alive (a task, a future), and
- * be destroyed, and that thread may stop and free @context, all before
- * g_source_attach() returns here; g_source_unref() then locks the context
- * the source still points to. Holding a reference until after the unref
- * closes that window (a hang seen under MALLOC_PERTURB_: the freed
- * context's lock read as taken). */
-static void
-attach_and_unref (GSource      *source,
-                  GMainContext *context)
-{
-  g_main_context_ref (context);
-  g_source_attach (source, context);
-  g_source_unref (source);
-  g_main_context_unref (context);
-}
-
 /* Waiters hear back through an idle in their own context, never inside the
  * call (cancel, a work return) that ended the future. */
 static void
@@ -467,7 +449,7 @@ schedule_waiter (GTask *task)
   g_source_set_priority (source, g_task_get_priority (task));
   g_source_set_static_name (source, "[tether] future waiter");
   g_source_set_callback (source, return_waiter, task, g_object_unref);
-  attach_and_unref (source, g_task_get_context (task));
+  tether_attach_and_unref (source, g_task_get_context (task));
 }
 
 static gboolean
@@ -486,7 +468,7 @@ schedule_notify (TetherFuture *self)
   g_source_set_priority (source, G_PRIORITY_DEFAULT);
   g_source_set_static_name (source, "[tether] future status");
   g_source_set_callback (source, notify_status, self, g_object_unref);
-  attach_and_unref (source, self->home);
+  tether_attach_and_unref (source, self->home);
 }
 
 void
@@ -1429,7 +1411,7 @@ tether_future_report_progress (TetherFuture *self,
       g_source_set_priority (source, G_PRIORITY_DEFAULT);
       g_source_set_static_name (source, "[tether] future progress");
       g_source_set_callback (source, deliver_progress, self, g_object_unref);
-      attach_and_unref (source, home);
+      tether_attach_and_unref (source, home);
       g_main_context_unref (home);
     }
 

@@ -163,6 +163,8 @@ void          tether_job_release_func_data (TetherJob   *job);
 char         *tether_job_dup_name       (TetherJob      *job);
 void          tether_job_set_name       (TetherJob      *job,
                                          const char     *name);
+void          tether_attach_and_unref   (GSource        *source,
+                                         GMainContext   *context);
 void          tether_release_func_data  (GMainContext   *home,
                                          gpointer        func_data,
                                          GDestroyNotify  func_data_destroy);

@@ -219,6 +219,24 @@ release_in_home (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Any thread. Attaches @source to @context and drops the caller's
+ * reference to it, holding @context throughout. Once attached, it may run on
+ * @context's thread, drop what kept @context alive (a task, a future), and
+ * be destroyed, and that thread may stop and free @context, all before
+ * g_source_attach() returns here; g_source_unref() then locks the context
+ * the source still points to. Holding a reference until after the unref
+ * closes that window (a hang seen under MALLOC_PERTURB_: the freed
+ * context's lock read as taken). */
+void
+tether_attach_and_unref (GSource      *source,
+                         GMainContext *context)
+{
+  g_main_context_ref (context);
+  g_source_attach (source, context);
+  g_source_unref (source);
+  g_main_context_unref (context);
+}
+
 /* Runs @func_data_destroy here, or in @home if there is one (then the
  * source's destroy notify is the one that runs it). */
 void
@@ -326,10 +344,6 @@ task_return_in_context (GTask  *task,
 {
   TaskReturn *ret = g_new (TaskReturn, 1);
   GSource *source = g_idle_source_new ();
-  /* The task's context may run the idle, return the task and drop its last
-   * reference, with the task's own reference to the context, before
-   * g_source_attach() has returned here: hold the context until then. */
-  GMainContext *context = g_main_context_ref (g_task_get_context (task));
 
   ret->task = task;
   ret->value = value;
@@ -337,9 +351,8 @@ task_return_in_context (GTask  *task,
   g_source_set_priority (source, g_task_get_priority (task));
   g_source_set_static_name (source, "[tether] submit result");
   g_source_set_callback (source, task_return_cb, ret, task_return_free);
-  g_source_attach (source, context);
-  g_source_unref (source);
-  g_main_context_unref (context);
+  /* The idle may return the task, and the task drop its context, first. */
+  tether_attach_and_unref (source, g_task_get_context (task));
 }
 
 static void

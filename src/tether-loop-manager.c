@@ -855,19 +855,15 @@ stop_return_in_context (GTask  *task,
                         GError *error)
 {
   StopReturn *ret = g_new (StopReturn, 1);
-  /* The idle may run and drop the task, and the task's reference to the
-   * context, before g_source_attach() has returned; the source is unreffed
-   * first (autoptrs go in reverse order), while the context is held, since
-   * g_source_unref() locks the context it was attached to. */
-  g_autoptr(GMainContext) context = g_main_context_ref (g_task_get_context (task));
-  g_autoptr(GSource) source = g_idle_source_new ();
+  GSource *source = g_idle_source_new ();
 
   ret->task = task;
   ret->error = error;
   g_source_set_priority (source, g_task_get_priority (task));
   g_source_set_static_name (source, "[tether] stop result");
   g_source_set_callback (source, stop_return_cb, ret, stop_return_free);
-  g_source_attach (source, context);
+  /* The idle may return the task, and the task drop its context, first. */
+  tether_attach_and_unref (source, g_task_get_context (task));
 }
 
 static void
