@@ -418,8 +418,11 @@ on_job_done (GObject      *source,
 
   tether_future_wait_finish (future, result, NULL);
   error = tether_future_dup_error (future);
+  /* Only a job that succeeded has a value; asking a cancelled or failed
+   * future for one is a programmer error. */
   if (window != NULL)
-    demo_window_job_ended (window, job, tether_future_get_value (future), error);
+    demo_window_job_ended (window, job,
+                           error == NULL ? tether_future_get_value (future) : NULL, error);
   demo_job_unref (job);
 }
 
@@ -1205,9 +1208,14 @@ self_test_run (SelfTest *test)
   text = label_text (window->fetch_result);
   tap (test, ok && g_strcmp0 (text, "Response #2 after 30 steps of 50 ms") == 0,
        "the fetch label shows the response: '%s'", text);
-  tap (test, ok && test->ticks - ticks_before >= SELF_TEST_MIN_TICKS,
-       "the UI kept ticking while the fetch ended: %" G_GUINT64_FORMAT " ticks in %"
-       G_GINT64_FORMAT " ms", test->ticks - ticks_before, fetch_msec);
+  /* How long the fetch still runs depends on how long the hash took (on a
+   * loaded machine, most of the fetch may already be over), so the check
+   * is a rate: at least a quarter of the ticks the time could hold. */
+  tap (test, ok && (gint64) (test->ticks - ticks_before) * SELF_TEST_TICK_MSEC * 4 >= fetch_msec,
+       "the UI kept ticking while the fetch ended: %" G_GUINT64_FORMAT " ticks of a %d ms "
+       "timeout in %" G_GINT64_FORMAT " ms (at least a quarter of %" G_GINT64_FORMAT ")",
+       test->ticks - ticks_before, SELF_TEST_TICK_MSEC, fetch_msec,
+       fetch_msec / SELF_TEST_TICK_MSEC);
 
   /* The stats as the window shows them once everything has ended. */
   stats_mark = window->n_stats_refreshes;
