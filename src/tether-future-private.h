@@ -22,6 +22,10 @@ gboolean      tether_future_try_complete (TetherFuture *self,
                                           GValue       *value,
                                           GError       *error);
 gboolean      tether_future_is_detached (TetherFuture *self);
+void          tether_future_report_unretrieved (TetherFuture *self,
+                                                const char   *owner,
+                                                const char   *task_type,
+                                                const char   *work);
 
 typedef void (*TetherFutureListenFunc) (TetherFuture *future,
                                         gpointer      data);

@@ -81,6 +81,7 @@ struct _TetherFuture
   GDestroyNotify      cancel_destroy;
   const TetherFutureWaitHooks *wait_hooks;  /* set before the future is shared */
   TetherFuture       *progress_forward;     /* mutex: see tether_future_forward_progress() */
+  char              **unretrieved;          /* set before shared: owner, task type, work */
 };
 
 enum {
@@ -144,6 +145,11 @@ tether_future_finalize (GObject *object)
       tether_debug_log_unretrieved (tether_core_get_label (tether_core_of_job (self->job)),
                                     task_type, name, self->error);
     }
+  else if (self->unretrieved != NULL && self->error != NULL &&
+           !g_atomic_int_get (&self->retrieved) && self->status == TETHER_FUTURE_STATUS_FAILED)
+    tether_debug_log_unretrieved (self->unretrieved[0], self->unretrieved[1],
+                                  self->unretrieved[2], self->error);
+  g_strfreev (self->unretrieved);
 
   if (self->value != NULL)
     {
@@ -345,6 +351,24 @@ tether_future_set_wait_hooks (TetherFuture                *self,
 {
   g_assert (self->job == NULL);
   self->wait_hooks = hooks;
+}
+
+/* Before @self (made by tether_future_new_detached()) is handed out: if it
+ * fails and is finalized without anyone reading its error, debug mode's
+ * %TETHER_DEBUG_FLAGS_UNRETRIEVED report names @owner, @task_type and
+ * @work, as a job's future names its manager and work. The caller decides
+ * whether the flag is on: a detached future has no manager to ask. */
+void
+tether_future_report_unretrieved (TetherFuture *self,
+                                  const char   *owner,
+                                  const char   *task_type,
+                                  const char   *work)
+{
+  g_assert (self->job == NULL && self->unretrieved == NULL);
+  self->unretrieved = g_new0 (char *, 4);
+  self->unretrieved[0] = g_strdup (owner);
+  self->unretrieved[1] = g_strdup (task_type != NULL ? task_type : "");
+  self->unretrieved[2] = g_strdup (work);
 }
 
 /* Whether @self ends by code rather than by a job. */

@@ -50,6 +50,11 @@ TETHER_AVAILABLE_IN_1_0
 void               tether_pool_set_slow_threshold (TetherPool     *self,
                                                    gint64          threshold_usec);
 TETHER_AVAILABLE_IN_1_0
+gint64             tether_pool_get_post_spin  (TetherPool         *self);
+TETHER_AVAILABLE_IN_1_0
+void               tether_pool_set_post_spin  (TetherPool         *self,
+                                               gint64              spin_usec);
+TETHER_AVAILABLE_IN_1_0
 guint              tether_pool_get_n_pending  (TetherPool         *self);
 TETHER_AVAILABLE_IN_1_0
 guint              tether_pool_get_n_idle     (TetherPool         *self);

@@ -1221,6 +1221,222 @@ test_pool_submit_with_closure (void)
   watchdog_disarm ();
 }
 
+/* The watch after posts (TetherPool:post-spin). A post taken by the
+ * watching thread that turns out to be long does not hold up what came
+ * behind it while the other thread is idle: the long post waits for the
+ * one behind it, and would time out if that one sat behind it. With a
+ * one-second watch, each round's two posts arrive while a thread
+ * watches. */
+typedef struct
+{
+  GMutex lock;
+  GCond  cond;
+  int    first_ran;
+  int    second_ran;
+  int    timed_out;
+} Pair;
+
+typedef struct
+{
+  Pair *pair;
+  int   round;
+} PairRound;
+
+static void
+pair_note_first (gpointer data)
+{
+  Pair *pair = data;
+
+  g_mutex_lock (&pair->lock);
+  pair->first_ran++;
+  g_cond_broadcast (&pair->cond);
+  g_mutex_unlock (&pair->lock);
+}
+
+/* A long post: runs until its round's second post has run. */
+static void
+pair_wait_second (gpointer data)
+{
+  PairRound *round = data;
+  Pair *pair = round->pair;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  g_mutex_lock (&pair->lock);
+  while (pair->second_ran < round->round)
+    if (!g_cond_wait_until (&pair->cond, &pair->lock, deadline))
+      {
+        pair->timed_out++;
+        break;
+      }
+  g_mutex_unlock (&pair->lock);
+}
+
+static void
+pair_note_second (gpointer data)
+{
+  Pair *pair = data;
+
+  g_mutex_lock (&pair->lock);
+  pair->second_ran++;
+  g_cond_broadcast (&pair->cond);
+  g_mutex_unlock (&pair->lock);
+}
+
+static void
+count_notify (gpointer data)
+{
+  (*(int *) data)++;
+}
+
+static void
+count_post (gpointer data)
+{
+  g_atomic_int_inc ((int *) data);
+}
+
+static void
+test_pool_post_spin (void)
+{
+  g_autoptr(TetherPool) pool = tether_pool_new ("post-spin", 2);
+  g_autoptr(GError) error = NULL;
+  Pair pair = { 0 };
+  int notified = 0, posts = 0;
+
+  watchdog_arm (WATCHDOG_S, "pool-post-spin");
+  g_mutex_init (&pair.lock);
+  g_cond_init (&pair.cond);
+  g_assert_cmpint (tether_pool_get_post_spin (pool), ==, 20);
+  g_signal_connect_swapped (pool, "notify::post-spin", G_CALLBACK (count_notify), &notified);
+  tether_pool_set_post_spin (pool, G_USEC_PER_SEC);
+  tether_pool_set_post_spin (pool, G_USEC_PER_SEC);
+  g_assert_cmpint (notified, ==, 1);
+  g_assert_true (tether_pool_start (pool, NULL, &error));
+
+  for (int round = 1; round <= 100; round++)
+    {
+      PairRound *long_post;
+
+      /* A quick post: its thread then watches the queue for a second. */
+      g_assert_true (tether_pool_post (pool, NULL, pair_note_first, &pair, NULL, &error));
+      g_mutex_lock (&pair.lock);
+      while (pair.first_ran < round)
+        g_cond_wait (&pair.cond, &pair.lock);
+      g_mutex_unlock (&pair.lock);
+      long_post = g_new (PairRound, 1);
+      *long_post = (PairRound) { &pair, round };
+      g_assert_true (tether_pool_post (pool, NULL, pair_wait_second, long_post, g_free, &error));
+      g_assert_true (tether_pool_post (pool, NULL, pair_note_second, &pair, NULL, &error));
+      g_mutex_lock (&pair.lock);
+      while (pair.second_ran < round)
+        g_cond_wait (&pair.cond, &pair.lock);
+      g_mutex_unlock (&pair.lock);
+      g_assert_cmpint (pair.timed_out, ==, 0);
+    }
+
+  /* Off: posts still all run. */
+  tether_pool_set_post_spin (pool, 0);
+  g_assert_cmpint (tether_pool_get_post_spin (pool), ==, 0);
+  for (int i = 0; i < 1000; i++)
+    g_assert_true (tether_pool_post (pool, NULL, count_post, &posts, NULL, &error));
+  tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+  g_assert_cmpint (g_atomic_int_get (&posts), ==, 1000);
+  g_mutex_clear (&pair.lock);
+  g_cond_clear (&pair.cond);
+  watchdog_disarm ();
+}
+
+/* Debug mode's UNRETRIEVED: a pool future that failed and was finalized
+ * with nobody reading its error is reported under the pool's id; one whose
+ * error was read, one cancelled, and any made with the flag off are not. */
+static int n_unretrieved;
+
+static GLogWriterOutput
+unretrieved_writer (GLogLevelFlags   level,
+                    const GLogField *fields,
+                    gsize            n_fields,
+                    gpointer         user_data)
+{
+  gboolean unretrieved = FALSE, ours = FALSE;
+
+  for (gsize i = 0; i < n_fields; i++)
+    if (g_str_equal (fields[i].key, "MESSAGE"))
+      unretrieved = strstr (fields[i].value, "without anyone reading its error") != NULL &&
+                    strstr (fields[i].value, "failed on purpose") != NULL;
+    else if (g_str_equal (fields[i].key, "TETHER_MANAGER"))
+      ours = g_str_equal (fields[i].value, "unretrieved");
+  if (!unretrieved)
+    return g_log_writer_default (level, fields, n_fields, user_data);
+  g_assert_true (ours);
+  g_atomic_int_inc (&n_unretrieved);
+  return G_LOG_WRITER_HANDLED;
+}
+
+static void
+fail_on_purpose (TetherWork *work,
+                 gpointer    user_data)
+{
+  tether_work_return_new_error (work, TETHER_ERROR, TETHER_ERROR_FAILED, "failed on purpose");
+}
+
+static TetherFuture *
+settled (TetherPool   *pool,
+         TetherWorkFunc func)
+{
+  TetherFuture *future = tether_pool_submit (pool, NULL, func, NULL, NULL, NULL, NULL);
+
+  /* Waits without asking for the error: the failure stays unread. */
+  g_assert_nonnull (future);
+  g_assert_false (tether_future_wait (future, WAIT_USEC, NULL, NULL));
+  return future;
+}
+
+static void
+test_pool_unretrieved (void)
+{
+  g_autoptr(TetherPool) pool = tether_pool_new ("unretrieved", 2);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  TetherFuture *future;
+
+  watchdog_arm (WATCHDOG_S, "pool-unretrieved");
+  /* Set once per process (GLib allows no second writer); it passes every
+   * other message on. */
+  g_log_set_writer_func (unretrieved_writer, NULL, NULL);
+  tether_pool_set_debug_flags (pool, TETHER_DEBUG_FLAGS_UNRETRIEVED);
+  g_assert_true (tether_pool_start (pool, NULL, &error));
+
+  /* Unread: reported once, when finalized. */
+  future = settled (pool, fail_on_purpose);
+  g_assert_cmpint (g_atomic_int_get (&n_unretrieved), ==, 0);
+  g_object_unref (future);
+  g_assert_cmpint (g_atomic_int_get (&n_unretrieved), ==, 1);
+
+  /* Read: not reported. */
+  future = settled (pool, fail_on_purpose);
+  g_clear_error (&error);
+  g_assert_false (tether_future_wait (future, 0, NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_FAILED);
+  g_object_unref (future);
+  g_assert_cmpint (g_atomic_int_get (&n_unretrieved), ==, 1);
+
+  /* Cancelled, not failed: not reported. */
+  g_cancellable_cancel (cancellable);
+  future = tether_pool_submit (pool, NULL, fail_on_purpose, NULL, NULL, cancellable, NULL);
+  g_assert_false (tether_future_wait (future, WAIT_USEC, NULL, NULL));
+  g_assert_cmpint (tether_future_get_status (future), ==, TETHER_FUTURE_STATUS_CANCELLED);
+  g_object_unref (future);
+  g_assert_cmpint (g_atomic_int_get (&n_unretrieved), ==, 1);
+
+  /* Flag off at submission: not reported. */
+  tether_pool_set_debug_flags (pool, TETHER_DEBUG_FLAGS_NONE);
+  future = settled (pool, fail_on_purpose);
+  g_object_unref (future);
+  g_assert_cmpint (g_atomic_int_get (&n_unretrieved), ==, 1);
+
+  tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
+  watchdog_disarm ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1249,6 +1465,8 @@ main (int   argc,
   g_test_add_func ("/pool/stop-async-from-own-thread", test_pool_stop_async_from_own_thread);
   g_test_add_func ("/pool/stop-within", test_pool_stop_within);
   g_test_add_func ("/pool/submit-with-closure", test_pool_submit_with_closure);
+  g_test_add_func ("/pool/post-spin", test_pool_post_spin);
+  g_test_add_func ("/pool/unretrieved", test_pool_unretrieved);
 
   return test_run ();
 }
