@@ -22,6 +22,8 @@ gboolean tether_closure_is_javascript (GClosure   *closure);
 void     tether_closure_take          (GClosure   *closure);
 void     tether_closure_work          (TetherWork *work,
                                        gpointer    data);
+void     tether_closure_take_post     (GClosure   *closure);
+void     tether_closure_post          (gpointer    data);
 
 gboolean tether_call_run_closure (TetherCore     *core,
                                   const char     *task_type,

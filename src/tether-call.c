@@ -247,6 +247,40 @@ tether_closure_take (GClosure *closure)
     g_closure_set_marshal (closure, g_cclosure_marshal_VOID__VOID);
 }
 
+/* A C closure taken as a post: its callback gets its data alone. */
+static void
+marshal_post (GClosure     *closure,
+              GValue       *return_value,
+              guint         n_param_values,
+              const GValue *param_values,
+              gpointer      invocation_hint,
+              gpointer      marshal_data)
+{
+  GCClosure *cclosure = (GCClosure *) closure;
+  TetherFunc callback = (TetherFunc) (marshal_data != NULL ? marshal_data : cclosure->callback);
+
+  callback (closure->data);
+}
+
+/* As tether_closure_take(), for a closure run as a post
+ * (tether_closure_post()): a C closure's callback is a TetherFunc. */
+void
+tether_closure_take_post (GClosure *closure)
+{
+  g_closure_ref (closure);
+  g_closure_sink (closure);
+  if (G_CLOSURE_NEEDS_MARSHAL (closure))
+    g_closure_set_marshal (closure, marshal_post);
+}
+
+/* A binding's closure as a TetherFunc (a pool's post_with_closure()):
+ * called with no parameters, its return value ignored. */
+void
+tether_closure_post (gpointer data)
+{
+  g_closure_invoke (data, NULL, 0, NULL, NULL);
+}
+
 /* tether_call_run() for a binding's closure. The caller keeps its reference
  * until this returns, so the closure is invalidated and freed (and a
  * binding's data with it) on the caller's thread, never the manager's. */

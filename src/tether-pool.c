@@ -1188,6 +1188,19 @@ item_new (TetherPool     *self,
 
 static gboolean pool_accept_inner (TetherPool *self, PoolItem *item, GError **error);
 
+/* GJS runs JavaScript only on its own thread: a pool's threads cannot call
+ * it. Returns %FALSE. */
+static gboolean
+refuse_javascript (TetherPool  *self,
+                   GError     **error)
+{
+  g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+               _("Pool '%s' cannot run a JavaScript function: GJS runs JavaScript only on its "
+                 "own thread; submit work written in C or Python"),
+               self->id);
+  return FALSE;
+}
+
 /* Queues @item (the caller's reference goes to the queue), or refuses it,
  * marked as inside a submission (see item_release_data()). */
 static gboolean
@@ -1215,13 +1228,7 @@ pool_accept_inner (TetherPool  *self,
   g_autoptr(TetherLoopManager) timers = NULL;
 
   if (item->javascript)
-    {
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
-                   _("Pool '%s' cannot run a JavaScript function: GJS runs JavaScript only on its "
-                     "own thread; submit work written in C or Python"),
-                   self->id);
-      return FALSE;
-    }
+    return refuse_javascript (self, error);
   pool_lock (self);
   if (!admit_locked (self, item->task_type, !item->is_timer, error) ||
       (item->is_timer && (timers = ensure_timers_locked (self, error)) == NULL))
@@ -2450,10 +2457,7 @@ submit_closure (TetherPool    *self,
 
   if (tether_closure_is_javascript (closure))
     {
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
-                   _("Pool '%s' cannot run a JavaScript function: GJS runs JavaScript only on its "
-                     "own thread; submit work written in C or Python"),
-                   self->id);
+      refuse_javascript (self, error);
       return NULL;
     }
   tether_closure_take (closure);
@@ -2537,6 +2541,55 @@ tether_pool_submit_at_with_closure (TetherPool    *self,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   return submit_closure (self, task_type, TRUE, ready_time, closure, cancellable, error);
+}
+
+/**
+ * tether_pool_post_with_closure:
+ * @self: a [class@Tether.Pool]
+ * @task_type: (nullable): the submission's task type
+ * @closure: the work: called with no parameters on one of the pool's
+ *   threads; a C closure's callback is a [callback@Tether.Func] given the
+ *   closure's data
+ * @error: return location for an error
+ *
+ * [method@Tether.Pool.post] for language bindings, as
+ * [method@Tether.Pool.submit_with_closure] is [method@Tether.Pool.submit]'s:
+ * a [struct@GObject.Closure], which bindings free properly, instead of a
+ * callback, whose native trampoline PyGObject 3.42 leaks per call. The pool
+ * holds a reference to @closure until it has run (or was dropped unrun by a
+ * CANCEL stop) and drops it on one of its threads. A JavaScript function
+ * is refused as by [method@Tether.Pool.submit_with_closure].
+ *
+ * Thread: any thread, the pool's own included.
+ *
+ * Returns: %TRUE if queued; %FALSE with an error as for
+ *   [method@Tether.Pool.post]
+ *
+ * Since: 1.0
+ */
+gboolean
+tether_pool_post_with_closure (TetherPool  *self,
+                               const char  *task_type,
+                               GClosure    *closure,
+                               GError     **error)
+{
+  PoolItem *item;
+
+  g_return_val_if_fail (TETHER_IS_POOL (self), FALSE);
+  g_return_val_if_fail (closure != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (tether_closure_is_javascript (closure))
+    return refuse_javascript (self, error);
+  tether_closure_take_post (closure);
+  item = item_new (self, task_type, closure, closure_unref, NULL);
+  item->post_func = tether_closure_post;
+  if (!pool_accept (self, item, error))
+    {
+      item_unref (item);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /**

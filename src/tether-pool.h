@@ -96,6 +96,11 @@ TetherFuture      *tether_pool_submit_at_with_closure (TetherPool    *self,
                                                        GCancellable  *cancellable,
                                                        GError       **error) G_GNUC_WARN_UNUSED_RESULT;
 TETHER_AVAILABLE_IN_1_0
+gboolean           tether_pool_post_with_closure (TetherPool   *self,
+                                                  const char   *task_type,
+                                                  GClosure     *closure,
+                                                  GError      **error);
+TETHER_AVAILABLE_IN_1_0
 TetherFuture      *tether_pool_submit_after   (TetherPool         *self,
                                                const char         *task_type,
                                                gint64              delay_usec,

@@ -1186,6 +1186,12 @@ closure_gone (gpointer  data,
 }
 
 static void
+closure_post_count (gpointer data)
+{
+  g_atomic_int_inc ((int *) data);
+}
+
+static void
 test_pool_submit_with_closure (void)
 {
   g_autoptr(TetherPool) pool = started_pool ("closure", 2, NULL);
@@ -1216,6 +1222,19 @@ test_pool_submit_with_closure (void)
     g_assert_no_error (error);
     g_assert_true (tether_future_wait (timer, WAIT_USEC, NULL, &error));
     g_assert_cmpint (tether_future_get_int64 (timer, NULL), >=, submitted + 10 * 1000);
+  }
+
+  /* A post: a C closure's callback gets its data; the closure is let go
+   * once it ran. */
+  {
+    int posted = 0;
+
+    closure = g_cclosure_new (G_CALLBACK (closure_post_count), &posted, NULL);
+    g_closure_add_finalize_notifier (closure, &gone, closure_gone);
+    g_assert_true (tether_pool_post_with_closure (pool, NULL, closure, &error));
+    g_assert_no_error (error);
+    poll_until (g_atomic_int_get (&gone) == 2);
+    g_assert_cmpint (g_atomic_int_get (&posted), ==, 1);
   }
   tether_pool_stop (pool, TETHER_STOP_MODE_DRAIN);
   watchdog_disarm ();

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import gi
 import pytest
@@ -329,28 +330,53 @@ def test_exit_drain_of_a_pool_is_bounded_by_the_exit_timeout():
     assert "pool 'exit-bounded' ended 3 accepted job(s) cancelled" in proc.stderr, proc.stderr
 
 
-def test_keyword_submissions_do_not_leak():
-    """Keyword submissions go as GClosures: 20,000 of them grow the process
-    by well under what PyGObject's per-callback leak (~110 bytes each, 2.2
-    MB) would."""
+def test_submissions_do_not_leak():
+    """Every pool submission goes as a GClosure, keyword and C-order forms,
+    posts and timers alike: 8,000 of each kind grow the process by well
+    under what PyGObject's per-callback leak (~110 bytes each, 880 KB)
+    would."""
     import resource
 
-    def submit_20000(pool):
+    posted = []
+
+    def c_work(work, x):
+        work.return_int(int(x))
+
+    kinds = {
+        'keyword submit': lambda pool: pool.submit(int, '1'),
+        'keyword timer': lambda pool: pool.submit_at(0, int, '1'),
+        'C-order submit': lambda pool: pool.submit(None, None, c_work, '1'),
+        'C-order timer': lambda pool: pool.submit_after(None, 0, None, c_work, '1'),
+        'keyword post': lambda pool: pool.post(posted.append, 1),
+        'C-order post': lambda pool: pool.post(None, posted.append, 1),
+    }
+
+    def run(pool, submit, n):
         futures = []
-        for i in range(20000):
-            # Alternately plain and timer keyword submissions: both closures.
-            futures.append(pool.submit(int, '1') if i % 2 else
-                           pool.submit_at(0, int, '1'))
+        n_posts = len(posted)
+        for _ in range(n):
+            future = submit(pool)
+            if isinstance(future, Tether.Future):
+                futures.append(future)
+            else:
+                n_posts += 1
             if len(futures) == 1000:
                 assert all(f.result(T) == 1 for f in futures)
                 futures = []
+        assert all(f.result(T) == 1 for f in futures)
+        deadline = time.monotonic() + T
+        while len(posted) < n_posts and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(posted) == n_posts
 
+    growth = {}
     with Tether.Pool('no-leak', 2) as pool:
-        submit_20000(pool)                  # the allocator's and caches' first growth
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        submit_20000(pool)
-        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    assert (after - before) * 1024 < 1024 * 1024, (before, after)
+        for name, submit in kinds.items():
+            run(pool, submit, 2000)         # the allocator's and caches' first growth
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            run(pool, submit, 8000)
+            growth[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert all(kb < 400 for kb in growth.values()), growth
 
 
 def test_async_def_on_a_timer(pool):

@@ -968,35 +968,10 @@ class _NoDebug:
 
 
 _NO_DEBUG = _NoDebug()
-_pool_submit = Tether.Pool.submit
 _pool_submit_with_closure = Tether.Pool.submit_with_closure
-_pool_post = Tether.Pool.post
-_pool_submit_after = Tether.Pool.submit_after
-_pool_submit_at = Tether.Pool.submit_at
+_pool_post_with_closure = Tether.Pool.post_with_closure
 
 
-def _pool_timer(call, c_submit, minimum):
-    """The C-order form of a pool timer, ``(task_type, time, cancellable,
-    func, *func_data)``, as the manager's."""
-    def c_form(self, task_type, when, cancellable, func, *func_data):
-        func = _work_func(call, func, func_data)
-        outcome = _Outcome()
-        try:
-            _check_usec(call, 'time', when, minimum)
-            _check_callable(call, 'func', func)
-            return _attach_outcome(
-                c_submit(self, task_type, when,
-                         _spread(_wrap_work_with(_NO_DEBUG, func, outcome)),
-                         func_data, cancellable),
-                outcome)
-        except BaseException:
-            _refused(func)
-            raise
-    return c_form
-
-
-_c_pool_submit_after = _pool_timer('Pool.submit_after()', _pool_submit_after, 0)
-_c_pool_submit_at = _pool_timer('Pool.submit_at()', _pool_submit_at, _INT64_MIN)
 _pool_submit_at_with_closure = Tether.Pool.submit_at_with_closure
 
 
@@ -1024,6 +999,34 @@ def _pool_closure_timer(call, after):
 
 _k_pool_submit_after = _pool_closure_timer('Pool.submit_after()', True)
 _k_pool_submit_at = _pool_closure_timer('Pool.submit_at()', False)
+def _with_data(run, func_data):
+    """A C-order work function and its data as one callable of the work
+    alone, for a GClosure."""
+    def bound(work):
+        return run(work, *func_data)
+    return bound
+
+
+def _pool_timer(call, after):
+    """The C-order form of a pool timer, ``(task_type, time, cancellable,
+    func, *func_data)``, as the manager's; passed as a GClosure, as the
+    keyword forms are (see :func:`_pool_closure_timer`)."""
+    keyword_form = _pool_closure_timer(call, after)
+
+    def c_form(self, task_type, when, cancellable, func, *func_data):
+        func = _work_func(call, func, func_data)
+        try:
+            _check_callable(call, 'func', func)
+        except BaseException:
+            _refused(func)
+            raise
+        return keyword_form(self, task_type, when, cancellable,
+                            _with_data(func, func_data) if func_data else func)
+    return c_form
+
+
+_c_pool_submit_after = _pool_timer('Pool.submit_after()', True)
+_c_pool_submit_at = _pool_timer('Pool.submit_at()', False)
 _pool_get_or_create = Tether.Pool.get_or_create
 _pool_get_or_start = Tether.Pool.get_or_start
 
@@ -1046,11 +1049,12 @@ class Pool(Tether.Pool, concurrent.futures.Executor):
     first, in submission order, in the submitter's :mod:`contextvars`
     context, with that thread's asyncio loop running; an ``async def``
     function runs as a Task there. Futures are :class:`Tether.Future`, a
-    :class:`concurrent.futures.Future`. A keyword submission (``submit``,
-    ``submit_after``, ``submit_at``) passes its function as a GClosure
-    (``submit_with_closure()``, ``submit_at_with_closure()``), which
-    PyGObject 3.42 frees; the C forms, and ``post()``, are GI callbacks,
-    which leak about 110 bytes per call."""
+    :class:`concurrent.futures.Future`. Every submission (``submit``,
+    ``submit_after``, ``submit_at``, ``post``), keyword or C-order form,
+    passes its function as a GClosure (``submit_with_closure()``,
+    ``submit_at_with_closure()``, ``post_with_closure()``), which PyGObject
+    3.42 frees, never as a GI callback, of which it leaks about 110 bytes
+    per call."""
 
     __module__ = 'gi.overrides.Tether'
 
@@ -1136,8 +1140,10 @@ class Pool(Tether.Pool, concurrent.futures.Executor):
         try:
             _check_callable('Pool.submit()', 'func', func)
             return _attach_outcome(
-                _pool_submit(self, task_type, _spread(_wrap_work_with(_NO_DEBUG, func, outcome)),
-                             func_data, cancellable),
+                _pool_submit_with_closure(
+                    self, task_type,
+                    _with_data(_wrap_work_with(_NO_DEBUG, func, outcome), func_data),
+                    cancellable),
                 outcome)
         except BaseException:
             _refused(func)
@@ -1178,7 +1184,9 @@ class Pool(Tether.Pool, concurrent.futures.Executor):
             func = functools.partial(args[0], *args[1:], **kwargs)
             func_data = ()
         _check_callable('Pool.post()', 'func', func)
-        return _pool_post(self, task_type, _wrap_post(func), *func_data)
+        if func_data:
+            func = functools.partial(func, *func_data)
+        return _pool_post_with_closure(self, task_type, _wrap_post(func))
 
     def stop_within(self, timeout_usec=-1):
         """Stops the pool draining its work, cancelling what is not done
