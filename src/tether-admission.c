@@ -52,7 +52,10 @@ void
 tether_admission_close_locked (TetherAdmission *self)
 {
   g_atomic_int_set (&self->closed, TRUE);
-  g_cond_broadcast (&self->room_cond);
+  /* Waiters count themselves under the same lock before they wait: with
+   * none counted, there is nobody to wake, and a stop saves a futex call. */
+  if (g_atomic_int_get (&self->room_waiters) > 0)
+    g_cond_broadcast (&self->room_cond);
 }
 
 /* Takes back the count of a tether_admission_try_enter() that returned

@@ -77,7 +77,7 @@ struct _TetherCore
   char            *id;
   char            *label;        /* the id as messages quote it */
   GMainContext    *context;      /* core lock to change; NULL while stopped, unless kept */
-  GMainLoop       *loop;
+  gboolean         quit;         /* manager's thread only: the run's loop ends */
   GSource         *queue_source;
   gboolean         context_kept; /* core lock: handed out, so it lives as long as the core */
   GWeakRef         manager;
@@ -87,6 +87,7 @@ struct _TetherCore
    * job's creation and end. */
   GMutex           mutex TETHER_CACHELINE_ALIGNED;
   GCond            cond;
+  guint            n_cond_waiters;  /* mutex: threads waiting on @cond */
   CoreState        state;
   TetherStopMode   stop_mode;
   guint            generation;   /* counts starts: which run a stopper waits for */
@@ -130,11 +131,9 @@ core_drop_source (GSource *source)
 
 static void
 core_drop_context (GMainContext *context,
-                   GMainLoop    *loop,
                    GSource      *source)
 {
   g_clear_pointer (&source, core_drop_source);
-  g_clear_pointer (&loop, g_main_loop_unref);
   g_clear_pointer (&context, g_main_context_unref);
 }
 
@@ -145,12 +144,10 @@ core_drop_context (GMainContext *context,
 static void
 core_steal_context_locked (TetherCore    *core,
                            GMainContext **context,
-                           GMainLoop    **loop,
                            GSource      **source,
                            GSource      **timer_source)
 {
   *context = g_steal_pointer (&core->context);
-  *loop = g_steal_pointer (&core->loop);
   *source = g_steal_pointer (&core->queue_source);
   *timer_source = tether_timers_steal_source (&core->timers);
 }
@@ -178,8 +175,7 @@ tether_core_unref (TetherCore *core)
 
   /* The timers' source is attached to the context: it goes first. */
   tether_timers_clear (&core->timers);
-  core_drop_context (g_steal_pointer (&core->context), g_steal_pointer (&core->loop),
-                     g_steal_pointer (&core->queue_source));
+  core_drop_context (g_steal_pointer (&core->context), g_steal_pointer (&core->queue_source));
   g_weak_ref_clear (&core->manager);
   g_mutex_clear (&core->mutex);
   g_cond_clear (&core->cond);
@@ -372,7 +368,7 @@ core_quit_if_drained_locked (TetherCore *core)
    * closed is seen here, and the loop waits for its push. */
   if (core->state == CORE_STOPPING && core->live.length == 0 &&
       tether_admission_is_drained (&core->admission))
-    g_main_loop_quit (core->loop);
+    core->quit = TRUE;
 }
 
 static void
@@ -690,7 +686,6 @@ core_ensure_context_locked (TetherCore  *core,
   context = g_main_context_new ();
   g_mutex_unlock (&context_lock);
 
-  core->loop = g_main_loop_new (context, FALSE);
   core->queue_source = tether_queue_source_new_source (&core->source, context);
   core->context = context;
   return TRUE;
@@ -790,6 +785,25 @@ tether_core_add_exit_func (TetherCore      *core,
   return TRUE;
 }
 
+/* With the lock held: waits on the core's condition, up to @deadline (-1:
+ * no limit); whether woken before the deadline. The waiters are counted so
+ * that the thread's exit, which a stop usually waits for by joining it,
+ * broadcasts only when somebody waits. */
+static gboolean
+core_cond_wait_locked (TetherCore *core,
+                       gint64      deadline)
+{
+  gboolean woken = TRUE;
+
+  core->n_cond_waiters++;
+  if (deadline < 0)
+    g_cond_wait (&core->cond, &core->mutex);
+  else
+    woken = g_cond_wait_until (&core->cond, &core->mutex, deadline);
+  core->n_cond_waiters--;
+  return woken;
+}
+
 /* Linux refuses thread names over 15 bytes, and GLib then silently keeps the
  * creator's name: cut at a character boundary instead. */
 static char *
@@ -816,7 +830,6 @@ core_thread_func (gpointer data)
   ThreadRun *run;
   gboolean detached;
   GMainContext *context = NULL;
-  GMainLoop *loop = NULL;
   GSource *source = NULL;
   GSource *timer_source = NULL;
 
@@ -833,13 +846,22 @@ core_thread_func (gpointer data)
   g_private_set (&current_core, core);
   tether_queue_source_enter_thread (&core->source);
 
-  g_main_loop_run (core->loop);
+  /* A loop of its own rather than a GMainLoop: the loop only ever ends
+   * from its own thread, in dispatch (core_quit_if_drained_locked()), where
+   * g_main_loop_quit() would write the context's wake-up descriptor and
+   * broadcast its condition for nothing, and the iteration below would then
+   * read the wake-up back: three system calls a stop does not need. The
+   * context is acquired once for the run, as g_main_loop_run() does. */
+  g_main_context_acquire (core->context);
+  while (!core->quit)
+    g_main_context_iteration (core->context, TRUE);
 
   /* Let idles queued by finished work (GTask callbacks aimed at this
    * context, for example) run, without spinning on a source that never
    * stops being ready. */
   for (guint i = 0; i < 100 && g_main_context_iteration (core->context, FALSE); i++)
     ;
+  g_main_context_release (core->context);
 
   core_run_exit_funcs (core);
 
@@ -854,14 +876,16 @@ core_thread_func (gpointer data)
   /* A stopped manager holds no descriptor, unless its context was handed
    * out: then it is the same for the manager's whole life. */
   if (!core->context_kept)
-    core_steal_context_locked (core, &context, &loop, &source, &timer_source);
+    core_steal_context_locked (core, &context, &source, &timer_source);
   core->state = CORE_STOPPED;
-  g_cond_broadcast (&core->cond);
+  /* Usually nobody: a plain stop() joins the thread instead. */
+  if (core->n_cond_waiters > 0)
+    g_cond_broadcast (&core->cond);
   g_mutex_unlock (&core->mutex);
 
   /* Sources still attached by work go with it. */
   g_clear_pointer (&timer_source, core_drop_source);
-  core_drop_context (context, loop, source);
+  core_drop_context (context, source);
 
   g_mutex_lock (&runs_lock);
   run->done = TRUE;
@@ -953,7 +977,7 @@ core_start (TetherCore  *core,
           return FALSE;
         }
       while (core->state == CORE_STOPPING)
-        g_cond_wait (&core->cond, &core->mutex);
+        core_cond_wait_locked (core, -1);
       tether_core_end_wait ();
     }
   if (core->state == CORE_RUNNING && ensure)
@@ -979,6 +1003,7 @@ core_start (TetherCore  *core,
       return FALSE;
     }
   tether_queue_source_open (&core->source);
+  core->quit = FALSE;
 
   g_clear_pointer (&core->starter, tether_lineage_unref_memory);
   core->starter = tether_lineage_ref_memory (tether_lineage_get_current ());
@@ -992,7 +1017,6 @@ core_start (TetherCore  *core,
   if (core->thread == NULL)
     {
       GMainContext *context = NULL;
-      GMainLoop *loop = NULL;
       GSource *source = NULL;
       GSource *timer_source = NULL;
 
@@ -1001,10 +1025,10 @@ core_start (TetherCore  *core,
       g_mutex_unlock (&runs_lock);
       tether_queue_source_close (&core->source);
       if (!core->context_kept)
-        core_steal_context_locked (core, &context, &loop, &source, &timer_source);
+        core_steal_context_locked (core, &context, &source, &timer_source);
       g_mutex_unlock (&core->mutex);
       g_clear_pointer (&timer_source, core_drop_source);
-      core_drop_context (context, loop, source);
+      core_drop_context (context, source);
       tether_core_unref (core);
       g_propagate_prefixed_error (error, local_error,
                                   "Manager '%s' could not start its thread: ", core->label);
@@ -1197,9 +1221,7 @@ tether_core_wait_stopped (TetherCore *core,
           g_thread_join (g_steal_pointer (&thread));
           g_mutex_lock (&core->mutex);
         }
-      else if (deadline < 0)
-        g_cond_wait (&core->cond, &core->mutex);
-      else if (!g_cond_wait_until (&core->cond, &core->mutex, deadline))
+      else if (!core_cond_wait_locked (core, deadline))
         break;
     }
   stopped = core->generation != generation || core->state != CORE_STOPPING;
@@ -1855,7 +1877,6 @@ core_reset_in_child (TetherCore *core)
    * exist here, and its wake-up descriptor is shared with the parent's copy.
    * The next start or get_context() makes a new one. */
   core->context = NULL;
-  core->loop = NULL;
   core->queue_source = NULL;
   core->context_kept = FALSE;
   /* Joining or detaching a thread of the parent would be undefined. */
