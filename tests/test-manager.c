@@ -958,7 +958,10 @@ test_timers (void)
 
   later = tether_loop_manager_submit_after (manager, NULL, 30000, stamp_work, NULL, NULL, NULL, &error);
   at = tether_loop_manager_submit_at (manager, NULL, start + 10000, stamp_work, NULL, NULL, NULL, &error);
-  cancelled = tether_loop_manager_submit_after (manager, NULL, 10000, count_work, &runs, NULL, NULL, &error);
+  /* Due in ten seconds, not milliseconds: a loaded machine can hold this
+   * thread up between the submission and the cancel for longer than a
+   * short delay, and a timer that came due may rightly have run. */
+  cancelled = tether_loop_manager_submit_after (manager, NULL, 10 * G_USEC_PER_SEC, count_work, &runs, NULL, NULL, &error);
   pending = tether_loop_manager_submit_after (manager, NULL, G_GINT64_CONSTANT (3600000000), count_work, &runs, NULL, NULL, &error);
   g_assert_no_error (error);
 
