@@ -2543,6 +2543,26 @@ tether_pool_submit_at_with_closure (TetherPool    *self,
   return submit_closure (self, task_type, TRUE, ready_time, closure, cancellable, error);
 }
 
+/* A post: queued, or refused with @func_data released. */
+static gboolean
+post_func (TetherPool      *self,
+           const char      *task_type,
+           TetherFunc       func,
+           gpointer         func_data,
+           GDestroyNotify   func_data_destroy,
+           GError         **error)
+{
+  PoolItem *item = item_new (self, task_type, func_data, func_data_destroy, NULL);
+
+  item->post_func = func;
+  if (!pool_accept (self, item, error))
+    {
+      item_unref (item);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * tether_pool_post_with_closure:
  * @self: a [class@Tether.Pool]
@@ -2573,8 +2593,6 @@ tether_pool_post_with_closure (TetherPool  *self,
                                GClosure    *closure,
                                GError     **error)
 {
-  PoolItem *item;
-
   g_return_val_if_fail (TETHER_IS_POOL (self), FALSE);
   g_return_val_if_fail (closure != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
@@ -2582,14 +2600,7 @@ tether_pool_post_with_closure (TetherPool  *self,
   if (tether_closure_is_javascript (closure))
     return refuse_javascript (self, error);
   tether_closure_take_post (closure);
-  item = item_new (self, task_type, closure, closure_unref, NULL);
-  item->post_func = tether_closure_post;
-  if (!pool_accept (self, item, error))
-    {
-      item_unref (item);
-      return FALSE;
-    }
-  return TRUE;
+  return post_func (self, task_type, tether_closure_post, closure, closure_unref, error);
 }
 
 /**
@@ -2749,20 +2760,11 @@ tether_pool_post (TetherPool      *self,
                   GDestroyNotify   func_data_destroy,
                   GError         **error)
 {
-  PoolItem *item;
-
   g_return_val_if_fail (TETHER_IS_POOL (self), FALSE);
   g_return_val_if_fail (func != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  item = item_new (self, task_type, func_data, func_data_destroy, NULL);
-  item->post_func = func;
-  if (!pool_accept (self, item, error))
-    {
-      item_unref (item);
-      return FALSE;
-    }
-  return TRUE;
+  return post_func (self, task_type, func, func_data, func_data_destroy, error);
 }
 
 /* submit_async(): a future, waited for asynchronously in the caller's
