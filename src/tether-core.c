@@ -666,7 +666,7 @@ check_descriptors (const char  *id,
 #endif
 }
 
-/* With the core lock held: makes the context, main loop and queue source,
+/* With the core lock held: makes the context and queue source,
  * unless they exist. */
 static gboolean
 core_ensure_context_locked (TetherCore  *core,
