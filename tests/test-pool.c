@@ -3,6 +3,8 @@
  * under a watchdog; gates hold threads in work where order matters. */
 #include "config.h"
 
+#include <time.h>
+
 #include <tether.h>
 
 #include "test-util.h"
@@ -1244,8 +1246,7 @@ test_pool_submit_with_closure (void)
  * watching thread that turns out to be long does not hold up what came
  * behind it while the other thread is idle: the long post waits for the
  * one behind it, and would time out if that one sat behind it. With a
- * one-second watch, each round's two posts arrive while a thread
- * watches. */
+ * 200 ms watch, each round's two posts arrive while a thread watches. */
 typedef struct
 {
   GMutex lock;
@@ -1313,25 +1314,38 @@ count_post (gpointer data)
   g_atomic_int_inc ((int *) data);
 }
 
+/* CPU time the whole process has used, in microseconds (POSIX). */
+static gint64
+process_cpu_usec (void)
+{
+  struct timespec ts;
+
+  g_assert_cmpint (clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts), ==, 0);
+  return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
 static void
 test_pool_post_spin (void)
 {
   g_autoptr(TetherPool) pool = tether_pool_new ("post-spin", 2);
   g_autoptr(GError) error = NULL;
   Pair pair = { 0 };
-  int notified = 0, posts = 0;
+  int notified = 0, posts = 0, n_rounds;
 
   watchdog_arm (WATCHDOG_S, "pool-post-spin");
   g_mutex_init (&pair.lock);
   g_cond_init (&pair.cond);
   g_assert_cmpint (tether_pool_get_post_spin (pool), ==, 20);
   g_signal_connect_swapped (pool, "notify::post-spin", G_CALLBACK (count_notify), &notified);
-  tether_pool_set_post_spin (pool, G_USEC_PER_SEC);
-  tether_pool_set_post_spin (pool, G_USEC_PER_SEC);
+  tether_pool_set_post_spin (pool, G_USEC_PER_SEC / 5);
+  tether_pool_set_post_spin (pool, G_USEC_PER_SEC / 5);
   g_assert_cmpint (notified, ==, 1);
   g_assert_true (tether_pool_start (pool, NULL, &error));
 
-  for (int round = 1; round <= 100; round++)
+  /* Under valgrind, which runs one thread at a time, a watching thread
+   * holds the CPU for its whole time slice: fewer rounds. */
+  n_rounds = g_getenv ("TETHER_TEST_VALGRIND") != NULL ? 10 : 100;
+  for (int round = 1; round <= n_rounds; round++)
     {
       PairRound *long_post;
 
@@ -1351,6 +1365,22 @@ test_pool_post_spin (void)
       g_mutex_unlock (&pair.lock);
       g_assert_cmpint (pair.timed_out, ==, 0);
     }
+
+  /* The watch ends: once the posts have run, an idle pool burns no CPU.
+   * A watcher that never stopped would burn the whole 300 ms. */
+  tether_pool_set_post_spin (pool, 20);
+  {
+    gint64 before;
+    int ran = 0;
+
+    for (int i = 0; i < 100; i++)
+      g_assert_true (tether_pool_post (pool, NULL, count_post, &ran, NULL, &error));
+    poll_until (g_atomic_int_get (&ran) == 100);
+    g_usleep (10 * 1000);
+    before = process_cpu_usec ();
+    g_usleep (300 * 1000);
+    g_assert_cmpint (process_cpu_usec () - before, <, 100 * 1000);
+  }
 
   /* Off: posts still all run. */
   tether_pool_set_post_spin (pool, 0);
