@@ -51,6 +51,9 @@ function testPoolRefusesJs() {
             ran = true;
             work.return_int(1);
         }, null), TETHER_ERROR, Tether.Error.INVALID_ARGUMENT, 'submit_after() of a JS function');
+        assertThrowsGError(() => pool.post_with_closure(null, () => {
+            ran = true;
+        }), TETHER_ERROR, Tether.Error.INVALID_ARGUMENT, 'post_with_closure() of a JS function');
         assertEqual(ran, false, 'no JS function ran');
     } finally {
         pool.stop(Tether.StopMode.CANCEL);
