@@ -238,13 +238,20 @@ tether_closure_is_javascript (GClosure *closure)
 /* A reference to @closure for the work, sunk; a C closure is called as a
  * TetherWorkFunc, the work being its instance (as g_source_set_closure()
  * gives C closures a marshaller). */
-void
-tether_closure_take (GClosure *closure)
+static void
+take_with_marshal (GClosure        *closure,
+                   GClosureMarshal  c_marshal)
 {
   g_closure_ref (closure);
   g_closure_sink (closure);
   if (G_CLOSURE_NEEDS_MARSHAL (closure))
-    g_closure_set_marshal (closure, g_cclosure_marshal_VOID__VOID);
+    g_closure_set_marshal (closure, c_marshal);
+}
+
+void
+tether_closure_take (GClosure *closure)
+{
+  take_with_marshal (closure, g_cclosure_marshal_VOID__VOID);
 }
 
 /* A C closure taken as a post: its callback gets its data alone. */
@@ -267,10 +274,7 @@ marshal_post (GClosure     *closure,
 void
 tether_closure_take_post (GClosure *closure)
 {
-  g_closure_ref (closure);
-  g_closure_sink (closure);
-  if (G_CLOSURE_NEEDS_MARSHAL (closure))
-    g_closure_set_marshal (closure, marshal_post);
+  take_with_marshal (closure, marshal_post);
 }
 
 /* A binding's closure as a TetherFunc (a pool's post_with_closure()):

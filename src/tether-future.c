@@ -10,6 +10,23 @@
 #include "tether-i18n-private.h"
 #include "tether-work-private.h"
 
+/* What the UNRETRIEVED report of a future completed by code names. */
+typedef struct
+{
+  char *owner;
+  char *task_type;
+  char *work;
+} UnretrievedReport;
+
+static void
+unretrieved_report_free (UnretrievedReport *report)
+{
+  g_free (report->owner);
+  g_free (report->task_type);
+  g_free (report->work);
+  g_free (report);
+}
+
 /**
  * TetherFuture:
  *
@@ -81,7 +98,7 @@ struct _TetherFuture
   GDestroyNotify      cancel_destroy;
   const TetherFutureWaitHooks *wait_hooks;  /* set before the future is shared */
   TetherFuture       *progress_forward;     /* mutex: see tether_future_forward_progress() */
-  char              **unretrieved;          /* set before shared: owner, task type, work */
+  UnretrievedReport  *unretrieved;          /* set before shared; NULL: no report */
 };
 
 enum {
@@ -147,9 +164,9 @@ tether_future_finalize (GObject *object)
     }
   else if (self->unretrieved != NULL && self->error != NULL &&
            !g_atomic_int_get (&self->retrieved) && self->status == TETHER_FUTURE_STATUS_FAILED)
-    tether_debug_log_unretrieved (self->unretrieved[0], self->unretrieved[1],
-                                  self->unretrieved[2], self->error);
-  g_strfreev (self->unretrieved);
+    tether_debug_log_unretrieved (self->unretrieved->owner, self->unretrieved->task_type,
+                                  self->unretrieved->work, self->error);
+  g_clear_pointer (&self->unretrieved, unretrieved_report_free);
 
   if (self->value != NULL)
     {
@@ -365,10 +382,10 @@ tether_future_report_unretrieved (TetherFuture *self,
                                   const char   *work)
 {
   g_assert (self->job == NULL && self->unretrieved == NULL);
-  self->unretrieved = g_new0 (char *, 4);
-  self->unretrieved[0] = g_strdup (owner);
-  self->unretrieved[1] = g_strdup (task_type != NULL ? task_type : "");
-  self->unretrieved[2] = g_strdup (work);
+  self->unretrieved = g_new (UnretrievedReport, 1);
+  self->unretrieved->owner = g_strdup (owner);
+  self->unretrieved->task_type = g_strdup (task_type != NULL ? task_type : "");
+  self->unretrieved->work = g_strdup (work);
 }
 
 /* Whether @self ends by code rather than by a job. */

@@ -735,8 +735,8 @@ take_next_post_locked (TetherPool *self,
  * watcher (one thread spinning is enough; two would take a core from the
  * producer). While it watches, submitters leave new items to it instead of
  * handing them to idle threads (pool_pump()). Returns TRUE if an item came;
- * FALSE if the time ran out, another thread watches, or a stop began. In
- * both cases the watch has ended when this returns, so that the caller's
+ * FALSE if the time ran out, another thread watches, or the watch is off.
+ * In both cases the watch has ended when this returns, so that the caller's
  * next step (taking the item, or going idle) pumps what is queued. A stop
  * that waits for the thread waits at most the watch's length more. */
 static gboolean

@@ -1187,8 +1187,9 @@ closure_gone (gpointer  data,
   g_atomic_int_inc ((int *) data);
 }
 
+/* A post that counts its runs in the int at @data. */
 static void
-closure_post_count (gpointer data)
+count_post (gpointer data)
 {
   g_atomic_int_inc ((int *) data);
 }
@@ -1231,7 +1232,7 @@ test_pool_submit_with_closure (void)
   {
     int posted = 0;
 
-    closure = g_cclosure_new (G_CALLBACK (closure_post_count), &posted, NULL);
+    closure = g_cclosure_new (G_CALLBACK (count_post), &posted, NULL);
     g_closure_add_finalize_notifier (closure, &gone, closure_gone);
     g_assert_true (tether_pool_post_with_closure (pool, NULL, closure, &error));
     g_assert_no_error (error);
@@ -1306,12 +1307,6 @@ static void
 count_notify (gpointer data)
 {
   (*(int *) data)++;
-}
-
-static void
-count_post (gpointer data)
-{
-  g_atomic_int_inc ((int *) data);
 }
 
 /* CPU time the whole process has used, in microseconds (POSIX). */
