@@ -183,8 +183,7 @@ tether_call_run (TetherCore     *core,
 
   tether_event_init (&waiter.done);
   job = tether_core_new_job (core, TETHER_JOB_KIND_FUTURE);
-  job->func = call_trampoline;
-  tether_job_set_func_data (job, &waiter, NULL);
+  tether_job_set_func (job, call_trampoline, &waiter, NULL);
   tether_job_attach_sink (job, &waiter, &call_sink);
 
   /* The reference tether_core_new_job() gave goes to the manager's live

@@ -473,7 +473,7 @@ continue_with (TetherFuture           *input,
   /* A JavaScript continuation cannot run on a manager's thread (GJS runs
    * JavaScript only on its own): its future fails at once, and the data is
    * released in the caller's context as any JavaScript data is. */
-  if (manager != NULL && tether_func_data_is_javascript (user_data_destroy, &home))
+  if (manager != NULL && tether_func_is_javascript ((gpointer) func, user_data_destroy, &home))
     {
       g_autoptr(TetherPromise) refused = tether_promise_new ();
 

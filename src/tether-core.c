@@ -754,7 +754,7 @@ tether_core_add_exit_func (TetherCore      *core,
   GMainContext *home = NULL;
   ExitFunc *exit_func;
 
-  if (tether_func_data_is_javascript (func_data_destroy, &home))
+  if (tether_func_is_javascript ((gpointer) func, func_data_destroy, &home))
     {
       g_main_context_unref (home);
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
@@ -1604,7 +1604,7 @@ tether_core_post (TetherCore      *core,
   GMainContext *home = NULL;
   gsize ticket;
 
-  if (tether_func_data_is_javascript (func_data_destroy, &home))
+  if (tether_func_is_javascript ((gpointer) func, func_data_destroy, &home))
     {
       g_main_context_unref (home);
       return core_refuse_javascript (core, error);

@@ -9,8 +9,9 @@
 
 G_BEGIN_DECLS
 
-gboolean tether_func_data_is_javascript (GDestroyNotify   func_data_destroy,
-                                         GMainContext   **home);
+gboolean tether_func_is_javascript (gpointer         func,
+                                    GDestroyNotify   func_data_destroy,
+                                    GMainContext   **home);
 
 gboolean tether_process_hosts_javascript (void);
 

@@ -2,7 +2,6 @@
 #define _GNU_SOURCE  /* dladdr() */
 #include "config.h"
 
-#include <string.h>
 #ifdef HAVE_DLADDR
 # include <dlfcn.h>
 #endif
@@ -18,20 +17,29 @@
  * thread collects garbage crashes the process. So a JavaScript function must
  * never be run on a manager's thread, and its data must be released back on
  * the submitter's thread. GJS offers no public way to recognise its
- * functions, so this file uses two facts about GJS 1.74:
+ * functions. What is public is how any GObject-Introspection binding hands
+ * a function to C: the binding asks libgirepository for a native entry point
+ * (g_callable_info_create_closure(), a libffi closure), code made at run
+ * time that no library or executable contains. So a function is taken for
+ * JavaScript when:
  *
- * - GJS registers the GjsContext type before any script can reach Tether
- *   (a GObject type name: public API, and cheap to ask once);
- * - a JavaScript function reaches C with GJS's own destroy notify, which is
- *   code in libgjs: dladdr() names the library it lives in.
+ * - the process hosts GJS: GJS registers its GjsContext type before any
+ *   script can reach Tether (a GObject type name, public, asked once);
+ * - the function comes with a destroy notify (GJS always gives one for a
+ *   function C keeps beyond the call);
+ * - and dladdr() finds no loaded object that contains the function's code.
  *
- * tests/js/testGjsThreads.js fails if either stops being true (a JavaScript
+ * Nothing else in a GJS process makes functions at run time, and a C
+ * function, even in a module loaded later, lies in a loaded object.
+ * tests/js/testGjsThreads.js fails if this stops being true (a JavaScript
  * work function must be refused with TETHER_ERROR_INVALID_ARGUMENT, and its
- * data released on the JavaScript thread). Where dladdr() is missing
- * (HAVE_DLADDR unset) a process hosting GJS has every function with a
- * destroy notify treated as JavaScript: C work submitted from such a process
- * must then pass a NULL destroy notify. That is the safe side: refusing C
- * work is an error the caller sees; running JavaScript elsewhere crashes. */
+ * data released on the JavaScript thread), and test-bindings checks that a
+ * C function with a destroy notify is still taken for C in a process that
+ * registers the type. Where dladdr() is missing (HAVE_DLADDR unset) a
+ * process hosting GJS has every function with a destroy notify treated as
+ * JavaScript: C work submitted from such a process must then pass a NULL
+ * destroy notify. That is the safe side: refusing C work is an error the
+ * caller sees; running JavaScript elsewhere crashes. */
 
 static gboolean
 process_hosts_gjs (void)
@@ -43,33 +51,31 @@ process_hosts_gjs (void)
   return hosts_gjs == 2;
 }
 
+/* Whether @code was made at run time: no loaded object contains it. */
 static gboolean
-is_gjs_destroy_notify (GDestroyNotify func_data_destroy)
+is_runtime_code (gpointer code)
 {
 #ifdef HAVE_DLADDR
   Dl_info info;
-  const char *base;
 
-  if (dladdr ((gpointer) func_data_destroy, &info) == 0 || info.dli_fname == NULL)
-    return FALSE;
-  base = strrchr (info.dli_fname, '/');
-  return g_str_has_prefix (base != NULL ? base + 1 : info.dli_fname, "libgjs");
+  return dladdr (code, &info) == 0;
 #else
   return TRUE;
 #endif
 }
 
-/* Any thread. Whether @func_data_destroy shows its data to be a JavaScript
+/* Any thread. Whether @func, given with @func_data_destroy, is a JavaScript
  * function; in a process that hosts GJS, @home receives (a reference to)
- * the context in which the data must be released. */
+ * the context in which its data must be released. */
 gboolean
-tether_func_data_is_javascript (GDestroyNotify   func_data_destroy,
-                                GMainContext   **home)
+tether_func_is_javascript (gpointer         func,
+                           GDestroyNotify   func_data_destroy,
+                           GMainContext   **home)
 {
   if (func_data_destroy == NULL || !process_hosts_gjs ())
     return FALSE;
   *home = g_main_context_ref_thread_default ();
-  return is_gjs_destroy_notify (func_data_destroy);
+  return is_runtime_code (func);
 }
 
 /* Any thread. Whether GJS is loaded: a closure made here may then be a

@@ -156,7 +156,8 @@ TetherJob    *tether_job_ref            (TetherJob      *job);
 void          tether_job_unref          (TetherJob      *job);
 void          tether_job_detach_sink    (TetherJob      *job,
                                          gpointer        target);
-void          tether_job_set_func_data  (TetherJob      *job,
+void          tether_job_set_func       (TetherJob      *job,
+                                         TetherWorkFunc  func,
                                          gpointer        func_data,
                                          GDestroyNotify  func_data_destroy);
 void          tether_job_release_func_data (TetherJob   *job);

@@ -204,13 +204,15 @@ tether_job_unref (TetherJob *job)
 }
 
 void
-tether_job_set_func_data (TetherJob      *job,
-                          gpointer        func_data,
-                          GDestroyNotify  func_data_destroy)
+tether_job_set_func (TetherJob      *job,
+                     TetherWorkFunc  func,
+                     gpointer        func_data,
+                     GDestroyNotify  func_data_destroy)
 {
+  job->func = func;
   job->func_data = func_data;
   job->func_data_destroy = func_data_destroy;
-  job->javascript = tether_func_data_is_javascript (func_data_destroy, &job->home);
+  job->javascript = tether_func_is_javascript ((gpointer) func, func_data_destroy, &job->home);
 }
 
 static gboolean

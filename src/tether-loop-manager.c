@@ -1427,8 +1427,7 @@ submit_future (TetherLoopManager  *self,
   TetherFuture *future = tether_future_new (job);
   GError *local_error = NULL;
 
-  job->func = func;
-  tether_job_set_func_data (job, func_data, func_data_destroy);
+  tether_job_set_func (job, func, func_data, func_data_destroy);
   tether_job_attach_sink (job, future, &tether_future_sink);
 
   if (!tether_core_accept (self->core, job, task_type, priority, cancellable, ready_time,
@@ -2152,8 +2151,7 @@ tether_loop_manager_submit_async (TetherLoopManager   *self,
   g_return_if_fail (func != NULL);
 
   job = tether_core_new_job (self->core, TETHER_JOB_KIND_TASK);
-  job->func = func;
-  tether_job_set_func_data (job, func_data, func_data_destroy);
+  tether_job_set_func (job, func, func_data, func_data_destroy);
   job->task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (job->task, tether_loop_manager_submit_async);
   g_task_set_priority (job->task, io_priority);

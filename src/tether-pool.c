@@ -1166,6 +1166,7 @@ timer_arm (TetherPool        *self,
 static PoolItem *
 item_new (TetherPool     *self,
           const char     *task_type,
+          gpointer        func,
           gpointer        func_data,
           GDestroyNotify  func_data_destroy,
           GCancellable   *cancellable)
@@ -1180,7 +1181,7 @@ item_new (TetherPool     *self,
   item->func_data = func_data;
   item->func_data_destroy = func_data_destroy;
   item->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
-  item->javascript = tether_func_data_is_javascript (func_data_destroy, &item->home);
+  item->javascript = tether_func_is_javascript (func, func_data_destroy, &item->home);
   item->link.data = item;
   item->state = ITEM_QUEUED;
   return item;
@@ -2432,7 +2433,7 @@ tether_pool_submit (TetherPool      *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  item = item_new (self, task_type, func_data, func_data_destroy, cancellable);
+  item = item_new (self, task_type, (gpointer) func, func_data, func_data_destroy, cancellable);
   item->func = func;
   return pool_submit_item (self, item, error);
 }
@@ -2461,7 +2462,7 @@ submit_closure (TetherPool    *self,
       return NULL;
     }
   tether_closure_take (closure);
-  item = item_new (self, task_type, closure, closure_unref, cancellable);
+  item = item_new (self, task_type, (gpointer) tether_closure_work, closure, closure_unref, cancellable);
   item->func = tether_closure_work;
   item->is_timer = is_timer;
   item->ready_time = MAX (ready_time, 0);
@@ -2552,7 +2553,7 @@ post_func (TetherPool      *self,
            GDestroyNotify   func_data_destroy,
            GError         **error)
 {
-  PoolItem *item = item_new (self, task_type, func_data, func_data_destroy, NULL);
+  PoolItem *item = item_new (self, task_type, (gpointer) func, func_data, func_data_destroy, NULL);
 
   item->post_func = func;
   if (!pool_accept (self, item, error))
@@ -2694,7 +2695,7 @@ tether_pool_submit_at (TetherPool      *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  item = item_new (self, task_type, func_data, func_data_destroy, cancellable);
+  item = item_new (self, task_type, (gpointer) func, func_data, func_data_destroy, cancellable);
   item->func = func;
   item->is_timer = TRUE;
   item->ready_time = MAX (ready_time, 0);
