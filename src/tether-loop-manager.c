@@ -452,7 +452,7 @@ tether_loop_manager_class_init (TetherLoopManagerClass *klass)
    * How long, in microseconds, the manager's thread polls its queue before
    * blocking in `poll()` when it runs out of work. Work submitted within the
    * spin starts without a wake-up. The spin also polls the context's
-   * descriptors, without blocking, about every microsecond, so other
+   * descriptors, without blocking, every 10 microseconds, so other
    * sources attached to the context (and a g_main_context_wakeup() from
    * another thread) end it as well. A spinning thread keeps a CPU busy, so
    * it is 0 (off) by default. An idle manager spins once after its
