@@ -822,6 +822,35 @@ thread_name_for (const char *id)
   return name;
 }
 
+/* One iteration of @context, acquired by this thread, that dispatches what
+ * is ready without polling: sources ready in their prepare (idles, and
+ * anything whose ready time has come) run; descriptors are not looked at.
+ * g_main_context_iteration (context, FALSE) polls them with a zero
+ * timeout, a system call on every stop, for sources that a stopping
+ * manager's thread has no reason to wait for. */
+static gboolean
+core_dispatch_ready (GMainContext *context)
+{
+  GPollFD stack_fds[16];
+  g_autofree GPollFD *heap_fds = NULL;
+  GPollFD *fds = stack_fds;
+  gint max_priority, timeout, n_fds;
+  gboolean ready;
+
+  g_main_context_prepare (context, &max_priority);
+  n_fds = g_main_context_query (context, max_priority, &timeout, fds, G_N_ELEMENTS (stack_fds));
+  if (n_fds > (gint) G_N_ELEMENTS (stack_fds))
+    {
+      fds = heap_fds = g_new (GPollFD, n_fds);
+      n_fds = g_main_context_query (context, max_priority, &timeout, fds, n_fds);
+    }
+  /* The query left every revents at 0: nothing polled is ready. */
+  ready = g_main_context_check (context, max_priority, fds, n_fds);
+  if (ready)
+    g_main_context_dispatch (context);
+  return ready;
+}
+
 static gpointer
 core_thread_func (gpointer data)
 {
@@ -859,7 +888,7 @@ core_thread_func (gpointer data)
   /* Let idles queued by finished work (GTask callbacks aimed at this
    * context, for example) run, without spinning on a source that never
    * stops being ready. */
-  for (guint i = 0; i < 100 && g_main_context_iteration (core->context, FALSE); i++)
+  for (guint i = 0; i < 100 && core_dispatch_ready (core->context); i++)
     ;
   g_main_context_release (core->context);
 

@@ -32,11 +32,13 @@ typedef struct
   guint    running;        /* atomic: started, not ended */
   guint    high_water;     /* atomic */
 
+  /* The ring: allocated with the first sample (16 KB that a manager
+   * which never samples, as most short-lived ones, does not zero). */
   GMutex   ring_lock;
   guint    ring_next;
   guint    ring_len;
-  gint64   queue_wait[TETHER_STATS_WINDOW];
-  gint64   run_time[TETHER_STATS_WINDOW];
+  gint64  *queue_wait;     /* TETHER_STATS_WINDOW, then run_time's */
+  gint64  *run_time;
 } TetherStats;
 
 /* Fire-and-forget posts, counted by the manager's thread alone (posts are

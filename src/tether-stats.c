@@ -16,6 +16,7 @@ tether_stats_init (TetherStats *stats)
 void
 tether_stats_clear (TetherStats *stats)
 {
+  g_clear_pointer (&stats->queue_wait, g_free);
   g_mutex_clear (&stats->ring_lock);
 }
 
@@ -26,6 +27,11 @@ tether_stats_record (TetherStats *stats,
                      gint64       run_time)
 {
   g_mutex_lock (&stats->ring_lock);
+  if (stats->queue_wait == NULL)
+    {
+      stats->queue_wait = g_new (gint64, 2 * TETHER_STATS_WINDOW);
+      stats->run_time = stats->queue_wait + TETHER_STATS_WINDOW;
+    }
   stats->queue_wait[stats->ring_next] = MAX (queue_wait, 0);
   stats->run_time[stats->ring_next] = MAX (run_time, 0);
   stats->ring_next = (stats->ring_next + 1) % TETHER_STATS_WINDOW;
@@ -104,8 +110,11 @@ tether_stats_dup_variant (TetherStats      *stats,
 
   g_mutex_lock (&stats->ring_lock);
   n = stats->ring_len;
-  memcpy (wait, stats->queue_wait, n * sizeof *wait);
-  memcpy (run, stats->run_time, n * sizeof *run);
+  if (n > 0)
+    {
+      memcpy (wait, stats->queue_wait, n * sizeof *wait);
+      memcpy (run, stats->run_time, n * sizeof *run);
+    }
   g_mutex_unlock (&stats->ring_lock);
 
   /* A queue deeper now than any the manager's thread has come back to. */

@@ -1751,6 +1751,95 @@ test_version (void)
   g_assert_cmpint (TETHER_VERSION_MIN_REQUIRED, <=, TETHER_VERSION_MAX_ALLOWED);
 }
 
+/* DRAIN runs what the last work left ready on the manager's context (an
+ * idle, as a GTask callback aimed at the thread is) before the thread
+ * ends, including an idle that idle adds; a source that is always ready
+ * does not keep the thread from ending. */
+typedef struct
+{
+  int chained;    /* atomic: idles that ran */
+  int forever;    /* atomic: turns of the always-ready source */
+} StopIdles;
+
+static gboolean
+idle_chained (gpointer data)
+{
+  StopIdles *idles = data;
+
+  if (g_atomic_int_add (&idles->chained, 1) + 1 < 3)
+    {
+      GSource *next = g_idle_source_new ();
+
+      g_source_set_callback (next, idle_chained, idles, NULL);
+      g_source_attach (next, g_main_context_get_thread_default ());
+      g_source_unref (next);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+idle_forever (gpointer data)
+{
+  g_atomic_int_inc (&((StopIdles *) data)->forever);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+leave_idles (gpointer data)
+{
+  GMainContext *context = g_main_context_get_thread_default ();
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_callback (source, idle_chained, data, NULL);
+  g_source_attach (source, context);
+  g_source_unref (source);
+  if (((StopIdles *) data)->forever == -1)
+    {
+      g_atomic_int_set (&((StopIdles *) data)->forever, 0);
+      source = g_idle_source_new ();
+      g_source_set_callback (source, idle_forever, data, NULL);
+      g_source_attach (source, context);
+      g_source_unref (source);
+    }
+}
+
+/* The work runs after the stop was asked for, held back by a gate: the
+ * dispatch that runs it is the last, so only the run's final round can run
+ * the idles it leaves. */
+static void
+test_stop_runs_ready_idles (void)
+{
+  for (int forever = 0; forever < 2; forever++)
+    {
+      g_autoptr(TetherLoopManager) manager = started ("stop-idles", NULL);
+      g_autoptr(TetherFuture) blocker = NULL;
+      g_autoptr(GError) error = NULL;
+      StopIdles idles = { 0, forever ? -1 : 0 };
+      StopArgs args = { manager, TETHER_STOP_MODE_DRAIN };
+      GThread *stopper;
+      Gate gate;
+
+      gate_init (&gate);
+      blocker = tether_loop_manager_submit (manager, NULL, block_work, &gate, NULL, NULL, &error);
+      g_assert_no_error (error);
+      gate_wait_entered (&gate);
+      g_assert_true (tether_loop_manager_post (manager, NULL, leave_idles, &idles, NULL, &error));
+      g_assert_no_error (error);
+
+      watchdog_arm (60, "a DRAIN stop with idles left on the context");
+      stopper = g_thread_new ("stopper", stop_thread, &args);
+      poll_until (!tether_loop_manager_is_running (manager));
+      gate_open (&gate);
+      g_thread_join (stopper);
+      watchdog_disarm ();
+
+      g_assert_cmpint (g_atomic_int_get (&idles.chained), ==, 3);
+      if (forever)
+        g_assert_cmpint (g_atomic_int_get (&idles.forever), >, 0);
+      gate_clear (&gate);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1759,6 +1848,7 @@ main (int   argc,
 
   g_test_add_func ("/Tether/Manager/lifecycle", test_lifecycle);
   g_test_add_func ("/Tether/version", test_version);
+  g_test_add_func ("/Tether/Manager/stop-runs-ready-idles", test_stop_runs_ready_idles);
   g_test_add_func ("/Tether/Manager/generated-id", test_generated_id);
   g_test_add_func ("/Tether/Manager/submit-future", test_submit_future);
   g_test_add_func ("/Tether/Manager/future-is-running", test_future_is_running);
