@@ -241,22 +241,26 @@ median_batch_from (Mech     mech,
   return r[1];
 }
 
-/* The median of three runs. */
-static double
-median_batch (Mech     mech,
-              guint    n_threads,
-              guint    n,
-              gboolean cpu)
+static int
+compare_doubles (const void *a,
+                 const void *b)
 {
-  double r[3], t;
+  double x = *(const double *) a, y = *(const double *) b;
 
-  for (guint i = 0; i < 3; i++)
-    r[i] = run_batch (mech, n_threads, n, cpu);
-  if (r[0] > r[1]) { t = r[0]; r[0] = r[1]; r[1] = t; }
-  if (r[1] > r[2]) { t = r[1]; r[1] = r[2]; r[2] = t; }
-  if (r[0] > r[1]) { t = r[0]; r[0] = r[1]; r[1] = t; }
-  return r[1];
+  return x < y ? -1 : x > y;
 }
+
+/* The median of @n values, sorted in place. */
+static double
+median_of (double *values,
+           guint   n)
+{
+  qsort (values, n, sizeof (double), compare_doubles);
+  return values[n / 2];
+}
+
+#define POOL_ROUNDS 3
+#define TRIVIAL_ROUNDS 5
 
 void
 bench_pool (gboolean     quick,
@@ -264,38 +268,88 @@ bench_pool (gboolean     quick,
 {
   guint n_cpu = quick ? 100 : 2000;
   guint n_trivial = quick ? 2000 : 100000;
-  double manager_s, pool1_s, pool2_s, pool4_s, gpool_s, gtask_s;
-  double pool_trivial, gpool_trivial, manager_trivial;
 
   calibrate ();
-  g_print ("\n6. Pools: %u CPU-bound jobs of ~1 ms each (%" G_GUINT64_FORMAT " LCG steps), "
-           "posted at once, until the last ended; median of 3 runs\n"
-           "   ratio = one manager's time / X; > 1 means faster than one manager\n",
-           n_cpu, work_iterations);
-  g_print ("%-40s %12s %10s\n", "mechanism", "seconds", "ratio");
-  manager_s = median_batch (MECH_MANAGER, 1, n_cpu, TRUE);
-  pool1_s = median_batch (MECH_POOL, 1, n_cpu, TRUE);
-  pool2_s = median_batch (MECH_POOL, 2, n_cpu, TRUE);
-  pool4_s = median_batch (MECH_POOL, 4, n_cpu, TRUE);
-  gpool_s = median_batch (MECH_GTHREADPOOL, 2, n_cpu, TRUE);
-  gtask_s = median_batch (MECH_GTASK, 0, n_cpu, TRUE);
-  g_print ("%-40s %12.3f %10.2f\n", "Tether LoopManager (one thread)", manager_s, 1.0);
-  g_print ("%-40s %12.3f %10.2f\n", "Tether Pool, 1 thread", pool1_s, manager_s / pool1_s);
-  g_print ("%-40s %12.3f %10.2f\n", "Tether Pool, 2 threads", pool2_s, manager_s / pool2_s);
-  g_print ("%-40s %12.3f %10.2f\n", "Tether Pool, 4 threads (2 CPUs)", pool4_s, manager_s / pool4_s);
-  g_print ("%-40s %12.3f %10.2f\n", "GThreadPool, 2 threads", gpool_s, manager_s / gpool_s);
-  g_print ("%-40s %12.3f %10.2f\n", "GTask run_in_thread (GLib's pool)", gtask_s, manager_s / gtask_s);
+  /* Every mechanism runs once per round, in turn, and each ratio is the
+   * median of the ratios within rounds: the VM's speed drifts by a third
+   * over minutes, which timing one mechanism's runs after another's would
+   * read as a difference between them. */
+  {
+    static const struct { Mech mech; guint n_threads; } cpu_rows[] = {
+      { MECH_MANAGER, 1 }, { MECH_POOL, 1 }, { MECH_POOL, 2 }, { MECH_POOL, 4 },
+      { MECH_GTHREADPOOL, 2 }, { MECH_GTASK, 0 },
+    };
+    static const char *cpu_names[] = {
+      "Tether LoopManager (one thread)", "Tether Pool, 1 thread", "Tether Pool, 2 threads",
+      "Tether Pool, 4 threads (2 CPUs)", "GThreadPool, 2 threads", "GTask run_in_thread (GLib's pool)",
+    };
+    guint rounds = quick ? 1 : POOL_ROUNDS;
+    double secs[G_N_ELEMENTS (cpu_rows)][POOL_ROUNDS];
+    double speedup[POOL_ROUNDS], vs_gpool[POOL_ROUNDS], vs_gtask[POOL_ROUNDS];
+    double med[G_N_ELEMENTS (cpu_rows)];
 
-  g_print ("\n   %u trivial jobs (an atomic increment), posted at once; us per job, median of 3\n"
-           "   ratio = X / GThreadPool's (2 threads); < 1 means cheaper\n", n_trivial);
-  g_print ("%-40s %12s %10s\n", "mechanism", "us/job", "ratio");
-  gpool_trivial = median_batch (MECH_GTHREADPOOL, 2, n_trivial, FALSE) * 1e6 / n_trivial;
-  pool_trivial = median_batch (MECH_POOL, 2, n_trivial, FALSE) * 1e6 / n_trivial;
-  manager_trivial = median_batch (MECH_MANAGER, 1, n_trivial, FALSE) * 1e6 / n_trivial;
-  g_print ("%-40s %12.3f %10.2f\n", "GThreadPool, 2 threads", gpool_trivial, 1.0);
-  g_print ("%-40s %12.3f %10.2f\n", "Tether Pool, 2 threads", pool_trivial, pool_trivial / gpool_trivial);
-  g_print ("%-40s %12.3f %10.2f\n", "Tether LoopManager post (one thread)", manager_trivial,
-           manager_trivial / gpool_trivial);
+    g_print ("\n6. Pools: %u CPU-bound jobs of ~1 ms each (%" G_GUINT64_FORMAT " LCG steps), "
+             "posted at once, until the last ended;\n"
+             "   median of %u rounds, each running every mechanism in turn\n"
+             "   ratio = one manager's time / X; > 1 means faster than one manager\n",
+             n_cpu, work_iterations, rounds);
+    for (guint r = 0; r < rounds; r++)
+      {
+        for (guint m = 0; m < G_N_ELEMENTS (cpu_rows); m++)
+          secs[m][r] = run_batch (cpu_rows[m].mech, cpu_rows[m].n_threads, n_cpu, TRUE);
+        speedup[r] = secs[0][r] / secs[2][r];
+        vs_gpool[r] = secs[4][r] / secs[2][r];
+        vs_gtask[r] = secs[5][r] / secs[2][r];
+      }
+    g_print ("%-40s %12s %10s  %s\n", "mechanism", "seconds", "ratio", "seconds per round");
+    for (guint m = 0; m < G_N_ELEMENTS (cpu_rows); m++)
+      {
+        GString *each = g_string_new (NULL);
+
+        for (guint r = 0; r < rounds; r++)
+          g_string_append_printf (each, "%s%.3f", r > 0 ? " " : "", secs[m][r]);
+        med[m] = median_of (secs[m], rounds);
+        g_print ("%-40s %12.3f %10.2f  %s\n", cpu_names[m], med[m], med[0] / med[m], each->str);
+        g_string_free (each, TRUE);
+      }
+    results->speedup_2 = median_of (speedup, rounds);
+    results->vs_gthreadpool = median_of (vs_gpool, rounds);
+    results->vs_gtask = median_of (vs_gtask, rounds);
+    g_print ("   within rounds, 2-thread pool: %.2fx one manager, %.2fx GThreadPool's speed (%.2f-%.2f),\n"
+             "   %.2fx GTask's (%.2f-%.2f)\n",
+             results->speedup_2, results->vs_gthreadpool, vs_gpool[0], vs_gpool[rounds - 1],
+             results->vs_gtask, vs_gtask[0], vs_gtask[rounds - 1]);
+  }
+
+  {
+    guint rounds = quick ? 1 : TRIVIAL_ROUNDS;
+    double gpool[TRIVIAL_ROUNDS], pool[TRIVIAL_ROUNDS], manager[TRIVIAL_ROUNDS], ratio[TRIVIAL_ROUNDS];
+    double gpool_med, pool_med, manager_med;
+
+    for (guint r = 0; r < rounds; r++)
+      {
+        gpool[r] = run_batch (MECH_GTHREADPOOL, 2, n_trivial, FALSE) * 1e6 / n_trivial;
+        pool[r] = run_batch (MECH_POOL, 2, n_trivial, FALSE) * 1e6 / n_trivial;
+        manager[r] = run_batch (MECH_MANAGER, 1, n_trivial, FALSE) * 1e6 / n_trivial;
+        ratio[r] = pool[r] / gpool[r];
+      }
+    gpool_med = median_of (gpool, rounds);
+    pool_med = median_of (pool, rounds);
+    manager_med = median_of (manager, rounds);
+    results->trivial_vs_gthreadpool = median_of (ratio, rounds);
+    g_print ("\n   %u trivial jobs (an atomic increment), posted at once; us per job, median of %u rounds,\n"
+             "   each running the three in turn; ratio = X / GThreadPool's (2 threads); < 1 means cheaper\n",
+             n_trivial, rounds);
+    g_print ("%-40s %12s %10s  %s\n", "mechanism", "us/job", "ratio", "spread (min-max)");
+    g_print ("%-40s %12.3f %10.2f  %.3f-%.3f\n", "GThreadPool, 2 threads", gpool_med, 1.0,
+             gpool[0], gpool[rounds - 1]);
+    g_print ("%-40s %12.3f %10.2f  %.3f-%.3f\n", "Tether Pool, 2 threads", pool_med, pool_med / gpool_med,
+             pool[0], pool[rounds - 1]);
+    g_print ("%-40s %12.3f %10.2f  %.3f-%.3f\n", "Tether LoopManager post (one thread)", manager_med,
+             manager_med / gpool_med, manager[0], manager[rounds - 1]);
+    g_print ("   pool / GThreadPool within rounds: median %.2f (%.2f-%.2f)\n",
+             results->trivial_vs_gthreadpool, ratio[0], ratio[rounds - 1]);
+  }
 
   g_print ("\n   fire and forget: %u trivial posts from 2 producer threads at once; "
            "M jobs/s, median of 3 (min-max)\n", n_trivial);
@@ -317,8 +371,4 @@ bench_pool (gboolean     quick,
       }
   }
 
-  results->speedup_2 = manager_s / pool2_s;
-  results->vs_gthreadpool = gpool_s / pool2_s;
-  results->vs_gtask = gtask_s / pool2_s;
-  results->trivial_vs_gthreadpool = pool_trivial / gpool_trivial;
 }

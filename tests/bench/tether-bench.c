@@ -1172,8 +1172,22 @@ measure_managers (guint   n,
     }
   *start_per_s = n / ((t1 - t0) / 1e9);
   *stop_per_s = n / ((precise_ns () - t1) / 1e9);
-  results.managers_seconds = (precise_ns () - t0) / 1e9;
-  results.n_managers = n;
+}
+
+/* The median of @n values (sorted in place), and their min and max as
+ * percentages of it. */
+static double
+median_spread (double *values,
+               guint   n,
+               double  spread[2])
+{
+  double median;
+
+  qsort (values, n, sizeof (double), compare_doubles);
+  median = values[n / 2];
+  spread[0] = median > 0 ? 100.0 * values[0] / median : 0;
+  spread[1] = median > 0 ? 100.0 * values[n - 1] / median : 0;
+  return median;
 }
 
 static gsize
@@ -1266,24 +1280,56 @@ measure_queued_bytes (Rig     *rig,
   return bytes;
 }
 
+/* Rounds of the lifecycle measurement, GLib's and Tether's alternating:
+ * on a VM a round's figures move by a third from one to the next, and for
+ * minutes at a time, so a ratio is only as good as its rounds are
+ * interleaved. */
+#define LIFECYCLE_ROUNDS 5
+
 static gboolean
 bench_lifecycle (Rig *rig)
 {
   guint n_loops = quick ? 50 : 1000;
   guint n_queued = quick ? 1000 : 100000;
-  double plain_start, plain_stop, tether_start, tether_stop;
+  guint rounds = quick ? 1 : LIFECYCLE_ROUNDS;
+  double plain_start[LIFECYCLE_ROUNDS], plain_stop[LIFECYCLE_ROUNDS];
+  double tether_start[LIFECYCLE_ROUNDS], tether_stop[LIFECYCLE_ROUNDS];
+  double tether_total[LIFECYCLE_ROUNDS], stop_ratio[LIFECYCLE_ROUNDS];
+  double spread[6][2];
+  double med[6];
   double plain_bytes, tether_bytes;
   gboolean ok = TRUE;
 
-  measure_plain_loops (n_loops, &plain_start, &plain_stop);
-  measure_managers (n_loops, &tether_start, &tether_stop);
-  g_print ("\n3a. Lifecycle: %u loop threads started, then all stopped\n"
-           "    per second; ratio = X / (GMainContext + GMainLoop + GThread); > 1 means faster\n", n_loops);
-  g_print ("%-40s %14s %10s %9s %9s\n", "mechanism", "start/s", "stop/s", "ratio(st)", "ratio(sp)");
-  g_print ("%-40s %14.0f %10.0f %9.2f %9.2f\n", "GMainContext+GMainLoop+GThread", plain_start, plain_stop, 1.0, 1.0);
-  g_print ("%-40s %14.0f %10.0f %9.2f %9.2f\n", "Tether new+start / stop(DRAIN)+unref", tether_start, tether_stop,
-           tether_start / plain_start, tether_stop / plain_stop);
-  results.stop_ratio = tether_stop / plain_stop;
+  for (guint r = 0; r < rounds; r++)
+    {
+      measure_plain_loops (n_loops, &plain_start[r], &plain_stop[r]);
+      measure_managers (n_loops, &tether_start[r], &tether_stop[r]);
+      tether_total[r] = n_loops / tether_start[r] + n_loops / tether_stop[r];
+      stop_ratio[r] = tether_stop[r] / plain_stop[r];
+    }
+  med[0] = median_spread (plain_start, rounds, spread[0]);
+  med[1] = median_spread (plain_stop, rounds, spread[1]);
+  med[2] = median_spread (tether_start, rounds, spread[2]);
+  med[3] = median_spread (tether_stop, rounds, spread[3]);
+  med[4] = median_spread (tether_total, rounds, spread[4]);
+  med[5] = median_spread (stop_ratio, rounds, spread[5]);
+
+  g_print ("\n3a. Lifecycle: %u loop threads started, then all stopped; median of %u rounds, GLib's and\n"
+           "    Tether's alternating; per second; ratio = X / (GMainContext + GMainLoop + GThread);\n"
+           "    > 1 means faster\n", n_loops, rounds);
+  g_print ("%-40s %14s %10s %9s %9s  %s\n", "mechanism", "start/s", "stop/s", "ratio(st)", "ratio(sp)",
+           "spread (min-max, % of median: start / stop)");
+  g_print ("%-40s %14.0f %10.0f %9.2f %9.2f  %3.0f-%3.0f / %3.0f-%3.0f\n", "GMainContext+GMainLoop+GThread",
+           med[0], med[1], 1.0, 1.0, spread[0][0], spread[0][1], spread[1][0], spread[1][1]);
+  g_print ("%-40s %14.0f %10.0f %9.2f %9.2f  %3.0f-%3.0f / %3.0f-%3.0f\n", "Tether new+start / stop(DRAIN)+unref",
+           med[2], med[3], med[2] / med[0], med[3] / med[1],
+           spread[2][0], spread[2][1], spread[3][0], spread[3][1]);
+  g_print ("    stop ratio within each round: median %.2f (%.2f-%.2f); Tether's start+stop of all %u:\n"
+           "    median %.3f s (%.3f-%.3f)\n", med[5], med[5] * spread[5][0] / 100, med[5] * spread[5][1] / 100,
+           n_loops, med[4], med[4] * spread[4][0] / 100, med[4] * spread[4][1] / 100);
+  results.stop_ratio = med[5];
+  results.managers_seconds = med[4];
+  results.n_managers = n_loops;
 
   plain_bytes = measure_queued_bytes (rig, post_invoke, n_queued, &ok);
   tether_bytes = measure_queued_bytes (rig, post_tether, n_queued, &ok);
