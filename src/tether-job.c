@@ -18,56 +18,61 @@
  * read half-written. Sanitizer builds, and any build running under
  * valgrind, always free: a reused job would hide a use after free from
  * them. */
+#define N_SPARE_JOBS 4
+
+static TetherJob *spare_jobs[N_SPARE_JOBS];
+
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-# define N_SPARE_JOBS 0
+# define SANITIZED 1
 #elif defined(__has_feature)
 # if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#  define N_SPARE_JOBS 0
+#  define SANITIZED 1
 # endif
-#endif
-#ifndef N_SPARE_JOBS
-# define N_SPARE_JOBS 4
-#endif
-
-#if N_SPARE_JOBS > 0
-static TetherJob *spare_jobs[N_SPARE_JOBS];
 #endif
 
 #ifdef HAVE_VALGRIND_H
 # include <valgrind/valgrind.h>
-# define UNDER_VALGRIND() (RUNNING_ON_VALGRIND != 0)
-#else
-# define UNDER_VALGRIND() FALSE
 #endif
+
+/* Whether freed jobs may wait in spare_jobs. */
+static inline gboolean
+may_recycle (void)
+{
+#if defined(SANITIZED)
+  return FALSE;
+#elif defined(HAVE_VALGRIND_H)
+  return !RUNNING_ON_VALGRIND;
+#else
+  return TRUE;
+#endif
+}
 
 static TetherJob *
 job_alloc (void)
 {
-#if N_SPARE_JOBS > 0
-  for (guint i = 0; i < N_SPARE_JOBS && !UNDER_VALGRIND (); i++)
-    {
-      TetherJob *job;
+  if (may_recycle ())
+    for (guint i = 0; i < N_SPARE_JOBS; i++)
+      {
+        TetherJob *job;
 
-      if (g_atomic_pointer_get (&spare_jobs[i]) != NULL &&
-          (job = g_atomic_pointer_exchange (&spare_jobs[i], NULL)) != NULL)
-        {
-          memset (job, 0, sizeof *job);
-          return job;
-        }
-    }
-#endif
+        if (g_atomic_pointer_get (&spare_jobs[i]) != NULL &&
+            (job = g_atomic_pointer_exchange (&spare_jobs[i], NULL)) != NULL)
+          {
+            memset (job, 0, sizeof *job);
+            return job;
+          }
+      }
   return g_new0 (TetherJob, 1);
 }
 
 static void
 job_release (TetherJob *job)
 {
-#if N_SPARE_JOBS > 0
-  for (guint i = 0; i < N_SPARE_JOBS && !UNDER_VALGRIND (); i++)
-    if (g_atomic_pointer_get (&spare_jobs[i]) == NULL &&
-        g_atomic_pointer_compare_and_exchange (&spare_jobs[i], NULL, job))
-      return;
-#endif
+  if (may_recycle ())
+    for (guint i = 0; i < N_SPARE_JOBS; i++)
+      if (g_atomic_pointer_get (&spare_jobs[i]) == NULL &&
+          g_atomic_pointer_compare_and_exchange (&spare_jobs[i], NULL, job))
+        return;
   g_free (job);
 }
 
