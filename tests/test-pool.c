@@ -1263,15 +1263,23 @@ typedef struct
   int   round;
 } PairRound;
 
+/* Counts a run in @count, one of @pair's counters, and wakes its waiters. */
+static void
+pair_note (Pair *pair,
+           int  *count)
+{
+  g_mutex_lock (&pair->lock);
+  (*count)++;
+  g_cond_broadcast (&pair->cond);
+  g_mutex_unlock (&pair->lock);
+}
+
 static void
 pair_note_first (gpointer data)
 {
   Pair *pair = data;
 
-  g_mutex_lock (&pair->lock);
-  pair->first_ran++;
-  g_cond_broadcast (&pair->cond);
-  g_mutex_unlock (&pair->lock);
+  pair_note (pair, &pair->first_ran);
 }
 
 /* A long post: runs until its round's second post has run. */
@@ -1297,10 +1305,7 @@ pair_note_second (gpointer data)
 {
   Pair *pair = data;
 
-  g_mutex_lock (&pair->lock);
-  pair->second_ran++;
-  g_cond_broadcast (&pair->cond);
-  g_mutex_unlock (&pair->lock);
+  pair_note (pair, &pair->second_ran);
 }
 
 static void

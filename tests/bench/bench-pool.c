@@ -222,6 +222,24 @@ run_batch (Mech      mech,
 
 /* The median of three runs from @n_producers threads; @spread, if not
  * NULL, gets the fastest and slowest. */
+int
+bench_compare_doubles (const void *a,
+                       const void *b)
+{
+  double x = *(const double *) a;
+  double y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+double
+bench_median (double *values,
+              guint   n)
+{
+  qsort (values, n, sizeof (double), bench_compare_doubles);
+  return values[n / 2];
+}
+
 static double
 median_batch_from (Mech     mech,
                    guint    n_threads,
@@ -229,34 +247,14 @@ median_batch_from (Mech     mech,
                    guint    n_producers,
                    double   spread[2])
 {
-  double r[3], t;
+  double r[3], median;
 
   for (guint i = 0; i < 3; i++)
     r[i] = run_batch_from (mech, n_threads, n, FALSE, n_producers);
-  if (r[0] > r[1]) { t = r[0]; r[0] = r[1]; r[1] = t; }
-  if (r[1] > r[2]) { t = r[1]; r[1] = r[2]; r[2] = t; }
-  if (r[0] > r[1]) { t = r[0]; r[0] = r[1]; r[1] = t; }
+  median = bench_median (r, 3);
   spread[0] = r[0];
   spread[1] = r[2];
-  return r[1];
-}
-
-static int
-compare_doubles (const void *a,
-                 const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y;
-}
-
-/* The median of @n values, sorted in place. */
-static double
-median_of (double *values,
-           guint   n)
-{
-  qsort (values, n, sizeof (double), compare_doubles);
-  return values[n / 2];
+  return median;
 }
 
 #define POOL_ROUNDS 3
@@ -308,13 +306,13 @@ bench_pool (gboolean     quick,
 
         for (guint r = 0; r < rounds; r++)
           g_string_append_printf (each, "%s%.3f", r > 0 ? " " : "", secs[m][r]);
-        med[m] = median_of (secs[m], rounds);
+        med[m] = bench_median (secs[m], rounds);
         g_print ("%-40s %12.3f %10.2f  %s\n", cpu_names[m], med[m], med[0] / med[m], each->str);
         g_string_free (each, TRUE);
       }
-    results->speedup_2 = median_of (speedup, rounds);
-    results->vs_gthreadpool = median_of (vs_gpool, rounds);
-    results->vs_gtask = median_of (vs_gtask, rounds);
+    results->speedup_2 = bench_median (speedup, rounds);
+    results->vs_gthreadpool = bench_median (vs_gpool, rounds);
+    results->vs_gtask = bench_median (vs_gtask, rounds);
     g_print ("   within rounds, 2-thread pool: %.2fx one manager, %.2fx GThreadPool's speed (%.2f-%.2f),\n"
              "   %.2fx GTask's (%.2f-%.2f)\n",
              results->speedup_2, results->vs_gthreadpool, vs_gpool[0], vs_gpool[rounds - 1],
@@ -333,10 +331,10 @@ bench_pool (gboolean     quick,
         manager[r] = run_batch (MECH_MANAGER, 1, n_trivial, FALSE) * 1e6 / n_trivial;
         ratio[r] = pool[r] / gpool[r];
       }
-    gpool_med = median_of (gpool, rounds);
-    pool_med = median_of (pool, rounds);
-    manager_med = median_of (manager, rounds);
-    results->trivial_vs_gthreadpool = median_of (ratio, rounds);
+    gpool_med = bench_median (gpool, rounds);
+    pool_med = bench_median (pool, rounds);
+    manager_med = bench_median (manager, rounds);
+    results->trivial_vs_gthreadpool = bench_median (ratio, rounds);
     g_print ("\n   %u trivial jobs (an atomic increment), posted at once; us per job, median of %u rounds,\n"
              "   each running the three in turn; ratio = X / GThreadPool's (2 threads); < 1 means cheaper\n",
              n_trivial, rounds);

@@ -13,6 +13,14 @@ typedef struct
   double trivial_vs_gthreadpool;  /* per-job cost, pool / GThreadPool */
 } BenchPoolResults;
 
+/* Shared with tether-bench.c: qsort()'s comparison of doubles, and the
+ * median of @n values, which it sorts in place (so values[0] and
+ * values[n - 1] are then the min and max). */
+int    bench_compare_doubles (const void *a,
+                              const void *b);
+double bench_median          (double     *values,
+                              guint       n);
+
 void bench_pool (gboolean          quick,
                  BenchPoolResults *results);
 

@@ -810,15 +810,6 @@ static const Mechanism mechanisms[] = {
 };
 
 /* Shared helpers: percentiles, lost-job check, table output. */
-static int
-compare_doubles (const void *a,
-                 const void *b)
-{
-  double x = *(const double *) a;
-  double y = *(const double *) b;
-
-  return (x > y) - (x < y);
-}
 
 static double
 percentile (double *sorted,
@@ -902,7 +893,7 @@ measure_round_trip (Rig        *rig,
         samples[i - warmup] = (precise_ns () - start) / 1000.0;
     }
   rig->round_trip = FALSE;
-  qsort (samples, n, sizeof (double), compare_doubles);
+  qsort (samples, n, sizeof (double), bench_compare_doubles);
   *median = percentile (samples, n, 50);
   *p99 = percentile (samples, n, 99);
   return check_count (rig, name, warmup + n);
@@ -959,8 +950,7 @@ measure_iteration_us (guint n)
   g_source_destroy (source);
   g_source_unref (source);
   g_main_context_unref (context);
-  qsort (runs, G_N_ELEMENTS (runs), sizeof (double), compare_doubles);
-  return runs[G_N_ELEMENTS (runs) / 2];
+  return bench_median (runs, G_N_ELEMENTS (runs));
 }
 
 static gboolean
@@ -1103,8 +1093,7 @@ bench_throughput (Rig *rig)
                   runs[r] = 0;
                 }
             }
-          qsort (runs, THROUGHPUT_RUNS, sizeof (double), compare_doubles);
-          rate[p] = runs[THROUGHPUT_RUNS / 2];
+          rate[p] = bench_median (runs, THROUGHPUT_RUNS);
           spread[p][0] = rate[p] > 0 ? 100.0 * runs[0] / rate[p] : 0;
           spread[p][1] = rate[p] > 0 ? 100.0 * runs[THROUGHPUT_RUNS - 1] / rate[p] : 0;
           if (i == 0)
@@ -1181,10 +1170,8 @@ median_spread (double *values,
                guint   n,
                double  spread[2])
 {
-  double median;
+  double median = bench_median (values, n);
 
-  qsort (values, n, sizeof (double), compare_doubles);
-  median = values[n / 2];
   spread[0] = median > 0 ? 100.0 * values[0] / median : 0;
   spread[1] = median > 0 ? 100.0 * values[n - 1] / median : 0;
   return median;
@@ -1465,7 +1452,7 @@ bench_priority (Rig *rig)
 
       for (guint r = 0; r < runs; r++)
         samples[r] = measure_priority_once (rig, cases[c].which, backlog);
-      qsort (samples, runs, sizeof (double), compare_doubles);
+      qsort (samples, runs, sizeof (double), bench_compare_doubles);
       if (c == 0)
         base = samples[runs / 2];
       g_print ("%-44s %10.1f %10.1f %9.2f\n", cases[c].name, samples[runs / 2], samples[runs - 1],
