@@ -241,12 +241,27 @@ release_posted (gpointer data)
 /* Set while this thread is inside a submission to a pool. */
 static GPrivate in_submit;
 
+/* Releases handed to the helper thread, and those it has made: a stop
+ * waits for every release handed over before it ends (see
+ * wait_helper_releases()). Counters, not a reference to the pool: the
+ * helper may outlive a pool whose refused items it releases. */
+static GMutex helper_lock;
+static GCond helper_cond;
+static guint64 helper_pushed;    /* helper_lock */
+static guint64 helper_done;      /* helper_lock */
+static GPrivate on_helper;       /* set on the helper thread */
+
 static void
 release_on_helper (gpointer data,
                    gpointer user_data)
 {
+  g_private_set (&on_helper, GINT_TO_POINTER (TRUE));
   item_release_data_now (data);
   item_unref (data);
+  g_mutex_lock (&helper_lock);
+  helper_done++;
+  g_cond_broadcast (&helper_cond);
+  g_mutex_unlock (&helper_lock);
 }
 
 /* The helper thread for releases no pool thread can take: one of GLib's
@@ -258,7 +273,29 @@ release_on_helper_thread (PoolItem *item)
 
   if (g_once_init_enter (&helper))
     g_once_init_leave (&helper, g_thread_pool_new (release_on_helper, NULL, 1, FALSE, NULL));
+  g_mutex_lock (&helper_lock);
+  helper_pushed++;
+  g_mutex_unlock (&helper_lock);
   g_thread_pool_push (helper, item_ref (item), NULL);
+}
+
+/* Waits until the helper thread has made every release handed to it so
+ * far. A stop calls it last, so that the data of work it ended is released
+ * when it returns, also the data whose release a CANCEL stop of a pool
+ * thread dropped and the helper took over. Not on the helper thread itself
+ * (a destroy notify that stops a pool), which would wait for itself. */
+static void
+wait_helper_releases (void)
+{
+  guint64 target;
+
+  if (g_private_get (&on_helper) != NULL)
+    return;
+  g_mutex_lock (&helper_lock);
+  target = helper_pushed;
+  while (helper_done < target)
+    g_cond_wait (&helper_cond, &helper_lock);
+  g_mutex_unlock (&helper_lock);
 }
 
 /* The release's post went: after release_posted(), or unrun (a CANCEL stop
@@ -2125,6 +2162,9 @@ tether_pool_start (TetherPool  *self,
  * - %TETHER_STOP_MODE_CANCEL ends queued work cancelled (it never runs) and
  *   fires the cancellable of running work, then waits for it to return.
  *
+ * When it returns, the `func_data_destroy` of every submission the stop
+ * ended (timers not yet due included) has run, in either mode.
+ *
  * A stop in CANCEL mode while another stop drains hurries that one along:
  * both return once the threads have exited. Stopping a pool that is not
  * running does nothing.
@@ -2237,6 +2277,8 @@ pool_stop_full (TetherPool     *self,
       tether_loop_manager_stop (managers->pdata[last], mode);
       tether_pool_mark_thread (NULL, managers->pdata[last]);
     }
+
+  wait_helper_releases ();
 
   g_mutex_lock (&self->lock);
   self->started = FALSE;
