@@ -65,7 +65,7 @@ struct _TetherCore
   /* The manager's thread. */
   TetherPostCounts post_counts TETHER_CACHELINE_ALIGNED;
   TetherWork      *spare_work;    /* a completion handle to reuse */
-  TetherPostPool   posts;         /* .full is shared, read on refills only */
+  TetherPostPool   posts;         /* its slots are shared, touched once per magazine */
 
   /* Read on every submission, written rarely. */
   int              cancelling TETHER_CACHELINE_ALIGNED; /* atomic: a CANCEL stop began */
@@ -613,6 +613,7 @@ tether_core_new (const char *id)
   g_atomic_ref_count_init (&core->ref_count);
   tether_queue_source_init (&core->source, core_dispatch, core, &core->stats.wakeups);
   tether_admission_init (&core->admission, &core->source);
+  tether_post_pool_init (&core->posts);
   core->debug_flags = tether_debug_get_default_flags ();
   core->slow_threshold = (gssize) MIN (tether_debug_get_default_slow_threshold (), G_MAXSSIZE);
   core->id = g_strdup (id);

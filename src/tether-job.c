@@ -7,6 +7,7 @@
 #include "tether-gjs-private.h"
 #include "tether-i18n-private.h"
 #include "tether-job-private.h"
+#include "tether-recycler-private.h"
 
 /* A few freed jobs, kept for the next tether_job_new(). A job is made on
  * the submitting thread and usually freed on the manager's. glibc's
@@ -22,35 +23,10 @@
 
 static TetherJob *spare_jobs[N_SPARE_JOBS];
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-# define SANITIZED 1
-#elif defined(__has_feature)
-# if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#  define SANITIZED 1
-# endif
-#endif
-
-#ifdef HAVE_VALGRIND_H
-# include <valgrind/valgrind.h>
-#endif
-
-/* Whether freed jobs may wait in spare_jobs. */
-static inline gboolean
-may_recycle (void)
-{
-#if defined(SANITIZED)
-  return FALSE;
-#elif defined(HAVE_VALGRIND_H)
-  return !RUNNING_ON_VALGRIND;
-#else
-  return TRUE;
-#endif
-}
-
 static TetherJob *
 job_alloc (void)
 {
-  if (may_recycle ())
+  if (tether_recycling_allowed ())
     for (guint i = 0; i < N_SPARE_JOBS; i++)
       {
         TetherJob *job;
@@ -68,7 +44,7 @@ job_alloc (void)
 static void
 job_release (TetherJob *job)
 {
-  if (may_recycle ())
+  if (tether_recycling_allowed ())
     for (guint i = 0; i < N_SPARE_JOBS; i++)
       if (g_atomic_pointer_get (&spare_jobs[i]) == NULL &&
           g_atomic_pointer_compare_and_exchange (&spare_jobs[i], NULL, job))

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <string.h>
+
 #include "tether-error.h"
 #include "tether-future-private.h"
 #include "tether-gjs-private.h"
@@ -10,6 +12,7 @@
 #include "tether-debug-private.h"
 #include "tether-enum-types.h"
 #include "tether-pool-private.h"
+#include "tether-recycler-private.h"
 #include "tether-pool.h"
 
 /**
@@ -76,6 +79,8 @@ typedef struct _PoolItem PoolItem;
 
 struct _PoolItem
 {
+  TetherNode       node;           /* links it in the inbox, or while spare; first,
+                                    * for TetherRecycler */
   gatomicrefcount  ref_count;
   TetherPool      *pool;           /* held through TetherPool.n_live once accepted */
   gboolean         counted;        /* accepted: counted in the pool's n_live */
@@ -95,13 +100,44 @@ struct _PoolItem
   guint            worker;         /* the thread it was handed to */
   gboolean         running;        /* its function runs on that thread now */
   gboolean         cancel_requested;
-  GList            link;           /* in the queue, while ITEM_QUEUED */
+  GList            link;           /* in the queue, while ITEM_QUEUED and not in the inbox */
   int              started;        /* atomic: its function was called */
   int              returned;       /* atomic: its function has returned */
   gboolean         is_timer;       /* joins the queue at @ready_time */
   gint64           ready_time;
   gboolean         javascript;     /* a GJS function: refused */
 };
+
+/* The pool's atomics, each group on cache lines of its own, so that a
+ * submission does not wait for a line that a pool thread wrote for an item
+ * it took (on a VM, a line moving between cores costs about as much as the
+ * whole submission). */
+typedef struct
+{
+  /* Every item queued passes through the inbox, a lock-free stack of
+   * items that any thread pushes to (pool_enqueue()) and a holder of the
+   * pool's lock empties whole into TetherPool:queue (flush_inbox_locked()).
+   * The newest item is on top. Submitters write this line and nothing the
+   * pool's threads write per item, and those threads touch it once per
+   * batch: a queue whose consumer takes items one at a time moves a cache
+   * line between cores for every push. */
+  TetherNode      *inbox;
+  /* Written by stops and settings, read by every submission. */
+  int              open TETHER_CACHELINE_ALIGNED;  /* admission needs no lock */
+  int              n_admitting;    /* submitters that saw @open and have not pushed */
+  /* Written when a thread goes idle or busy, read by every submission
+   * (pool_pump()). */
+  int              n_idle TETHER_CACHELINE_ALIGNED;  /* and under the lock */
+  int              spinning;       /* a thread watches the inbox for posts (post_run()) */
+  /* Accepted items not yet freed. While there are any, the pool holds a
+   * reference to itself: queued work keeps the pool (its last unref then
+   * drains in the background), at one atomic add per item instead of a
+   * GObject reference each. Submitters add one each; threads take back
+   * what they freed once per batch. */
+  int              n_live TETHER_CACHELINE_ALIGNED;
+  /* Freed items, back to submitters. */
+  TetherRecycler   spare_items;
+} PoolHot;
 
 typedef struct
 {
@@ -115,8 +151,20 @@ struct _TetherPool
 {
   GObject         parent_instance;
 
+  /* Read by every submission, written rarely: apart from the lines the
+   * pool's threads write for each item (see also PoolHot). */
   char           *id;
   guint           n_threads;
+  int             post_spin;       /* atomic: TetherPool:post-spin, microseconds */
+  char           *task_type;       /* lock; stable while PoolHot:open */
+  Worker         *workers;         /* n_threads, while started */
+  PoolHot        *hot;
+  int             debug_flags;     /* atomic: TetherDebugFlags, also set on the threads */
+  guint           max_pending;     /* lock; 0: no bound */
+  gint64          submit_timeout;  /* lock; 0: refuse at once, -1: no limit */
+  gint64          slow_threshold;  /* lock: also set on the threads */
+
+  char            padding[TETHER_CACHELINE];
 
   GMutex          lock;
   GCond           cond;            /* a thread went idle, or a stop ended */
@@ -126,25 +174,10 @@ struct _TetherPool
   gboolean        running;         /* accepting work */
   gboolean        started;         /* threads exist */
   guint           n_stopping;      /* stop() calls in progress */
-  char           *task_type;
-  Worker         *workers;         /* n_threads, while started */
-  int             n_idle;          /* written under the lock, atomically: pool_pump() peeks */
-  int             n_pushed;        /* written under the lock, atomically: items ever queued */
-  int             spinning;        /* atomic: a thread watches the queue for posts (post_run()) */
-  int             post_spin;       /* atomic: TetherPool:post-spin, microseconds */
   GQueue          queue;           /* PoolItem, FIFO */
-  guint           max_pending;     /* lock; 0: no bound */
-  gint64          submit_timeout;  /* lock; 0: refuse at once, -1: no limit */
-  int             debug_flags;     /* atomic: TetherDebugFlags, also set on the threads */
-  gint64          slow_threshold;  /* lock: also set on the threads */
   guint64         n_ended_queued;  /* ended in the queue, for dup_stats() */
   guint64         n_refused;       /* refused submissions, for dup_stats() */
   int             n_ended_ran;     /* atomic: ended with their own outcome (stop_within()) */
-  /* Atomic: accepted items not yet freed. While there are any, the pool
-   * holds a reference to itself: queued work keeps the pool (its last unref
-   * then drains in the background), at one atomic add per item instead of
-   * a GObject reference each. */
-  int             n_live;
   int             n_ended_cancelled; /* atomic: ended cancelled, or dropped unrun */
 };
 
@@ -170,20 +203,56 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (TetherPool, tether_pool, G_TYPE_OBJECT,
 
 static void pool_pump (TetherPool *self);
 
-/* Pool lock held: queues @item at the tail. The count tells a thread
- * watching the queue (post_run()) that something came. */
+/* Any thread, lock held or not: queues @item, whole once this returns.
+ * Pushing only with a compare-and-exchange, and emptying only with an
+ * exchange, leaves no ABA to fear: nobody follows a pointer read before
+ * the node may have been reused. */
 static inline void
-queue_push_locked (TetherPool *self,
-                   PoolItem   *item)
+pool_enqueue (TetherPool *self,
+              PoolItem   *item)
 {
-  g_queue_push_tail_link (&self->queue, &item->link);
-  g_atomic_int_inc (&self->n_pushed);
+  TetherNode *top;
+
+  do
+    {
+      top = g_atomic_pointer_get (&self->hot->inbox);
+      item->node.next = top;
+    }
+  while (!g_atomic_pointer_compare_and_exchange (&self->hot->inbox, top, &item->node));
 }
 
-/* The pool lock, taken by the submitter and by every thread for every
- * post: under a flood all of them want it for a few dozen nanoseconds at a
- * time, and a futex sleep costs microseconds on a VM. A short spin on
- * trylock first keeps the lock's waits off the kernel. */
+/* Pool lock held: moves what the inbox holds to the queue, oldest first.
+ * Every reader of the queue calls this first, so that under the lock the
+ * queue holds everything queued so far. */
+static void
+flush_inbox_locked (TetherPool *self)
+{
+  GList *before = self->queue.tail;
+
+  if (g_atomic_pointer_get (&self->hot->inbox) == NULL)
+    return;
+  /* Newest first: each goes in front of the one pushed after it. */
+  for (TetherNode *node = g_atomic_pointer_exchange (&self->hot->inbox, NULL);
+       node != NULL;
+       node = node->next)
+    g_queue_insert_after_link (&self->queue, before, &((PoolItem *) node)->link);
+}
+
+/* Pool lock held: whether submissions may skip the lock. They may while
+ * the pool runs with no bound on its queue: then nothing about admitting
+ * an item needs the lock but the task type, which does not change while
+ * the pool runs. */
+static void
+update_open_locked (TetherPool *self)
+{
+  g_atomic_int_set (&self->hot->open, self->running && self->max_pending == 0);
+}
+
+/* The pool lock, taken by every thread for every post it takes (and by
+ * submitters when the pool is not open, see pool_accept_open()): under a
+ * flood they want it for a few dozen nanoseconds at a time, and a futex
+ * sleep costs microseconds on a VM. A short spin on trylock first keeps
+ * the lock's waits off the kernel. */
 static inline void
 pool_lock (TetherPool *self)
 {
@@ -339,27 +408,46 @@ item_release_elsewhere (PoolItem *item)
 }
 
 
-static void
-item_unref (gpointer data)
+/* Drops a reference to @item. If it was the last, frees @item and
+ * returns whether it was counted in PoolHot:n_live, leaving the count to
+ * the caller (pool_uncount()). */
+static gboolean
+item_unref_uncounted (PoolItem *item)
 {
-  PoolItem *item = data;
-  TetherPool *pool;
   gboolean counted;
 
   if (!g_atomic_ref_count_dec (&item->ref_count))
-    return;
+    return FALSE;
   g_assert (item->future == NULL);
   item_release_data_now (item);
   g_clear_object (&item->cancellable);
   g_clear_object (&item->inner);
   g_clear_pointer (&item->home, g_main_context_unref);
   g_free (item->task_type);
-  pool = item->pool;
   counted = item->counted;
-  g_slice_free (PoolItem, item);
-  /* The last accepted item lets go of the pool's reference to itself. */
-  if (counted && g_atomic_int_dec_and_test (&pool->n_live))
-    g_object_unref (pool);
+  /* Usually a pool thread, while submitters allocate. */
+  tether_recycler_put (&item->pool->hot->spare_items, TETHER_RECYCLE_POOL_ITEM, &item->node);
+  return counted;
+}
+
+/* @n accepted items were freed. The last one lets go of the pool's
+ * reference to itself. */
+static void
+pool_uncount (TetherPool *self,
+              int         n)
+{
+  if (n > 0 && g_atomic_int_add (&self->hot->n_live, -n) == n)
+    g_object_unref (self);
+}
+
+static void
+item_unref (gpointer data)
+{
+  PoolItem *item = data;
+  TetherPool *pool = item->pool;
+
+  if (item_unref_uncounted (item))
+    pool_uncount (pool, 1);
 }
 
 static void
@@ -486,6 +574,8 @@ item_cancel (PoolItem   *item,
   gboolean unqueued = FALSE;
 
   g_mutex_lock (&self->lock);
+  /* Its submission returned, so it was pushed whole. */
+  flush_inbox_locked (self);
   if (item->state == ITEM_QUEUED)
     {
       g_queue_unlink (&self->queue, &item->link);
@@ -647,8 +737,11 @@ worker_idle (TetherPool *self,
   if (self->started && self->workers[index].busy)
     {
       self->workers[index].busy = FALSE;
-      g_atomic_int_inc (&self->n_idle);
-      g_cond_broadcast (&self->cond);
+      g_atomic_int_inc (&self->hot->n_idle);
+      /* Only a stop waits for threads to go idle; a broadcast is a system
+       * call even when nobody waits. */
+      if (self->n_stopping > 0)
+        g_cond_broadcast (&self->cond);
     }
   g_mutex_unlock (&self->lock);
   pool_pump (self);
@@ -731,21 +824,22 @@ post_run_one (PoolItem *item)
 
 /* Pool lock held: the next queued item for thread @index to run right
  * here, if it is a post (a submission needs its manager's job and Work, so
- * it is handed over as usual). The thread stays busy. When there is none,
- * @pushed gets the queue's push count, for spin_for_push(). */
+ * it is handed over as usual). The thread stays busy. @empty says
+ * whether the queue was empty, for spin_for_push(). */
 static PoolItem *
 take_next_post_locked (TetherPool *self,
                        guint       index,
-                       int        *pushed)
+                       gboolean   *empty)
 {
   PoolItem *next;
 
-  *pushed = -1;
+  *empty = FALSE;
   if (!self->started)
     return NULL;
+  flush_inbox_locked (self);
   if (g_queue_is_empty (&self->queue))
     {
-      *pushed = self->n_pushed;
+      *empty = TRUE;
       return NULL;
     }
   next = self->queue.head->data;
@@ -767,33 +861,34 @@ take_next_post_locked (TetherPool *self,
  * pool spins nothing. */
 #define DEFAULT_POST_SPIN_USEC 20
 
-/* A pool thread that found the queue empty with @pushed items ever queued:
- * watches for the next push for up to TetherPool:post-spin, as the pool's only
- * watcher (one thread spinning is enough; two would take a core from the
- * producer). While it watches, submitters leave new items to it instead of
+/* A pool thread that found the queue empty: watches the inbox for the
+ * next push for up to TetherPool:post-spin, as the pool's only watcher (one
+ * thread spinning is enough; two would take a core from the producer). An
+ * item that another thread moved on to the queue meanwhile (a cancel or a
+ * count flushes the inbox) is not seen: it waits out the watch, after
+ * which the thread goes idle and pumps it. While it watches, submitters leave new items to it instead of
  * handing them to idle threads (pool_pump()). Returns TRUE if an item came;
  * FALSE if the time ran out, another thread watches, or the watch is off.
  * In both cases the watch has ended when this returns, so that the caller's
  * next step (taking the item, or going idle) pumps what is queued. A stop
  * that waits for the thread waits at most the watch's length more. */
 static gboolean
-spin_for_push (TetherPool *self,
-               int         pushed)
+spin_for_push (TetherPool *self)
 {
   int spin = g_atomic_int_get (&self->post_spin);
   gint64 deadline;
   gboolean came = FALSE;
 
-  if (spin == 0 || !g_atomic_int_compare_and_exchange (&self->spinning, 0, 1))
+  if (spin == 0 || !g_atomic_int_compare_and_exchange (&self->hot->spinning, 0, 1))
     return FALSE;
   deadline = g_get_monotonic_time () + spin;
   do
     {
       for (guint i = 0; i < 32 && !came; i++)
-        came = g_atomic_int_get (&self->n_pushed) != pushed;
+        came = g_atomic_pointer_get (&self->hot->inbox) != NULL;
     }
   while (!came && g_get_monotonic_time () < deadline);
-  g_atomic_int_set (&self->spinning, 0);
+  g_atomic_int_set (&self->hot->spinning, 0);
   return came;
 }
 
@@ -809,21 +904,22 @@ post_run (gpointer data)
   TetherPool *self = item->pool;
   guint index = item->worker;
   guint i = 1;
+  int n_freed = 0;
 
   post_run_one (item);
   while (i < POST_BATCH)
     {
       PoolItem *next;
       gboolean more;
-      int pushed;
+      gboolean empty;
 
       pool_lock (self);
-      next = take_next_post_locked (self, index, &pushed);
+      next = take_next_post_locked (self, index, &empty);
       more = !g_queue_is_empty (&self->queue);
       g_mutex_unlock (&self->lock);
       if (next == NULL)
         {
-          if (pushed >= 0 && spin_for_push (self, pushed))
+          if (empty && spin_for_push (self))
             continue;
           break;
         }
@@ -832,9 +928,13 @@ post_run (gpointer data)
       if (more)
         pool_pump (self);
       post_run_one (next);
-      item_unref (next);                    /* the queue's */
+      if (item_unref_uncounted (next))      /* the queue's */
+        n_freed++;
       i++;
     }
+  /* Taken back once per batch: the count's cache line is the submitters'.
+   * @item, freed after this returns, keeps the count above zero. */
+  pool_uncount (self, n_freed);
   /* Counted once per batch, before the thread is idle (and so before a
    * stop that waits for it returns): a counter every thread bumps per post
    * is a cache line they pass around. */
@@ -943,11 +1043,11 @@ pool_pump (TetherPool *self)
    * worker_idle()), which pumps under the lock after counting itself idle:
    * with no thread idle as this reads, there is nothing to do here, and a
    * submission pays no second lock. */
-  if (g_atomic_int_get (&self->n_idle) == 0)
+  if (g_atomic_int_get (&self->hot->n_idle) == 0)
     return;
   /* A thread watches the queue (spin_for_push()): it takes what came, and
    * pumps anything behind it once it stops watching. */
-  if (g_atomic_int_get (&self->spinning))
+  if (g_atomic_int_get (&self->hot->spinning))
     return;
   for (;;)
     {
@@ -956,7 +1056,8 @@ pool_pump (TetherPool *self)
       guint index = 0;
 
       pool_lock (self);
-      if (self->started && self->n_idle > 0 && !g_queue_is_empty (&self->queue))
+      flush_inbox_locked (self);
+      if (self->started && self->hot->n_idle > 0 && !g_queue_is_empty (&self->queue))
         {
           index = pick_idle_locked (self);
           item = g_queue_pop_head_link (&self->queue)->data;
@@ -964,7 +1065,7 @@ pool_pump (TetherPool *self)
           item->state = ITEM_ASSIGNED;
           item->worker = index;
           self->workers[index].busy = TRUE;
-          g_atomic_int_add (&self->n_idle, -1);
+          g_atomic_int_add (&self->hot->n_idle, -1);
           manager = g_object_ref (self->workers[index].manager);
         }
       g_mutex_unlock (&self->lock);
@@ -1028,6 +1129,7 @@ admit_locked (TetherPool  *self,
     {
       if (!check_accepting_locked (self, task_type, error))
         return FALSE;
+      flush_inbox_locked (self);
       if (!takes_room || self->max_pending == 0 || self->queue.length < self->max_pending)
         return TRUE;
 
@@ -1146,7 +1248,7 @@ timer_fire (TetherWork *work,
       item->state = ITEM_QUEUED;
       held = g_steal_pointer (&item->timer);
       /* The timer's reference becomes the queue's. */
-      queue_push_locked (self, item);
+      pool_enqueue (self, item);
       queued = TRUE;
     }
   g_mutex_unlock (&self->lock);
@@ -1208,7 +1310,10 @@ item_new (TetherPool     *self,
           GDestroyNotify  func_data_destroy,
           GCancellable   *cancellable)
 {
-  PoolItem *item = g_slice_new0 (PoolItem);
+  PoolItem *item = tether_recycler_alloc (&self->hot->spare_items, TETHER_RECYCLE_POOL_ITEM,
+                                         sizeof (PoolItem));
+
+  memset (item, 0, sizeof *item);
 
   g_atomic_ref_count_init (&item->ref_count);
   /* Not a reference: the caller holds the pool through the submission,
@@ -1255,6 +1360,44 @@ pool_accept (TetherPool  *self,
   return ret;
 }
 
+/* After PoolHot:open went %FALSE: waits out the submitters that saw it
+ * %TRUE, so that what they admitted is in the inbox, whole. Each is a few
+ * instructions from done, unless the kernel preempted it. */
+static void
+wait_admissions (TetherPool *self)
+{
+  while (g_atomic_int_get (&self->hot->n_admitting) > 0)
+    g_thread_yield ();
+}
+
+/* Queues @item without the pool's lock if the pool is open (running, no
+ * bound on its queue) and takes @item's task type: the common case, where
+ * a submission and the threads that take work would otherwise meet at the
+ * lock for every item. Returns whether it did; if not, the locked path
+ * decides. The count of submitters inside lets a stop wait for them
+ * (wait_admissions()): either it sees this one counted, or this one sees
+ * the pool closed (both sides store, then load the other's). */
+static gboolean
+pool_accept_open (TetherPool *self,
+                  PoolItem   *item)
+{
+  gboolean accepted = FALSE;
+
+  g_atomic_int_inc (&self->hot->n_admitting);
+  /* While open, the task type is the one start() set before opening. */
+  if (g_atomic_int_get (&self->hot->open) &&
+      (self->task_type == NULL || g_strcmp0 (self->task_type, item->task_type) == 0))
+    {
+      item->counted = TRUE;
+      if (g_atomic_int_add (&self->hot->n_live, 1) == 0)
+        g_object_ref (self);
+      pool_enqueue (self, item);
+      accepted = TRUE;
+    }
+  g_atomic_int_dec_and_test (&self->hot->n_admitting);
+  return accepted;
+}
+
 /* Once queued, a thread may take, run and free the item at any moment:
  * what this reads of it afterwards it reads under its own reference. */
 static gboolean
@@ -1267,6 +1410,11 @@ pool_accept_inner (TetherPool  *self,
 
   if (item->javascript)
     return refuse_javascript (self, error);
+  if (cancellable == NULL && !item->is_timer && pool_accept_open (self, item))
+    {
+      pool_pump (self);
+      return TRUE;
+    }
   pool_lock (self);
   if (!admit_locked (self, item->task_type, !item->is_timer, error) ||
       (item->is_timer && (timers = ensure_timers_locked (self, error)) == NULL))
@@ -1276,7 +1424,7 @@ pool_accept_inner (TetherPool  *self,
       return FALSE;
     }
   item->counted = TRUE;
-  if (g_atomic_int_add (&self->n_live, 1) == 0)
+  if (g_atomic_int_add (&self->hot->n_live, 1) == 0)
     g_object_ref (self);
   if (cancellable != NULL)
     item_ref (item);                      /* for the connection below */
@@ -1287,7 +1435,7 @@ pool_accept_inner (TetherPool  *self,
     }
   else
     {
-      queue_push_locked (self, item);
+      pool_enqueue (self, item);
     }
   g_mutex_unlock (&self->lock);
 
@@ -1330,6 +1478,9 @@ tether_pool_finalize (GObject *object)
 
   /* Every item holds the pool: none is left. */
   g_assert (g_queue_is_empty (&self->queue));
+  g_assert (self->hot->inbox == NULL);
+  tether_recycler_clear (&self->hot->spare_items);
+  g_aligned_free (self->hot);
   if (self->workers != NULL)
     for (guint i = 0; i < self->n_threads; i++)
       g_clear_object (&self->workers[i].manager);
@@ -1362,6 +1513,7 @@ tether_pool_dispose (GObject *object)
        * threads' managers go with the pool, and a manager's last unref
        * drains it in the background. */
       self->running = FALSE;
+      update_open_locked (self);
       self->started = FALSE;
       g_cond_broadcast (&self->room);
     }
@@ -1603,6 +1755,7 @@ tether_pool_init (TetherPool *self)
   self->slow_threshold = tether_debug_get_default_slow_threshold ();
   self->post_spin = DEFAULT_POST_SPIN_USEC;
   g_queue_init (&self->queue);
+  self->hot = g_aligned_alloc0 (1, sizeof (PoolHot), TETHER_CACHELINE);
 }
 
 /* Public API */
@@ -1741,6 +1894,7 @@ tether_pool_set_max_pending (TetherPool *self,
   g_mutex_lock (&self->lock);
   changed = self->max_pending != max_pending;
   self->max_pending = max_pending;
+  update_open_locked (self);
   /* A raised bound may make room. */
   room_made_locked (self);
   g_mutex_unlock (&self->lock);
@@ -2001,6 +2155,7 @@ tether_pool_get_n_pending (TetherPool *self)
   g_return_val_if_fail (TETHER_IS_POOL (self), 0);
 
   g_mutex_lock (&self->lock);
+  flush_inbox_locked (self);
   n = g_queue_get_length (&self->queue);
   g_mutex_unlock (&self->lock);
   return n;
@@ -2028,7 +2183,7 @@ tether_pool_get_n_idle (TetherPool *self)
   g_return_val_if_fail (TETHER_IS_POOL (self), 0);
 
   g_mutex_lock (&self->lock);
-  n = self->started ? (guint) self->n_idle : 0;
+  n = self->started ? (guint) self->hot->n_idle : 0;
   g_mutex_unlock (&self->lock);
   return n;
 }
@@ -2140,11 +2295,12 @@ tether_pool_start (TetherPool  *self,
       g_clear_object (&self->workers[i].manager);
   g_free (self->workers);
   self->workers = workers;
-  g_atomic_int_set (&self->n_idle, (int) self->n_threads);
+  g_atomic_int_set (&self->hot->n_idle, (int) self->n_threads);
   g_free (self->task_type);
   self->task_type = g_strdup (task_type);
   self->started = TRUE;
   self->running = TRUE;
+  update_open_locked (self);
   g_mutex_unlock (&self->lock);
   return TRUE;
 }
@@ -2214,11 +2370,13 @@ pool_stop_full (TetherPool     *self,
       return FALSE;
     }
   self->running = FALSE;
+  update_open_locked (self);
   self->n_stopping++;
   timers = g_steal_pointer (&self->timers);
   /* Submissions waiting for room fail now. */
   g_cond_broadcast (&self->room);
   g_mutex_unlock (&self->lock);
+  wait_admissions (self);
 
   /* Timers not yet due end cancelled, in either mode, as a manager's do;
    * those that came due before this are in the queue. */
@@ -2226,6 +2384,7 @@ pool_stop_full (TetherPool     *self,
     tether_loop_manager_stop (timers, TETHER_STOP_MODE_CANCEL);
 
   g_mutex_lock (&self->lock);
+  flush_inbox_locked (self);
   if (mode == TETHER_STOP_MODE_CANCEL)
     {
       for (GList *l = self->queue.head; l != NULL; l = l->next)
@@ -2257,9 +2416,14 @@ pool_stop_full (TetherPool     *self,
 
   /* DRAIN: the queue empties as threads go idle; then every thread is. */
   g_mutex_lock (&self->lock);
-  while (self->started &&
-         (!g_queue_is_empty (&self->queue) || (guint) self->n_idle < self->n_threads))
-    g_cond_wait (&self->cond, &self->lock);
+  for (;;)
+    {
+      flush_inbox_locked (self);
+      if (!self->started ||
+          (g_queue_is_empty (&self->queue) && (guint) self->hot->n_idle == self->n_threads))
+        break;
+      g_cond_wait (&self->cond, &self->lock);
+    }
   g_mutex_unlock (&self->lock);
 
   /* Work kept to end later still runs: the managers' DRAIN waits for it. */
@@ -3019,6 +3183,7 @@ tether_pool_stop_async (TetherPool          *self,
   /* Refused from now on, as the blocking stop does before it waits. */
   g_mutex_lock (&self->lock);
   self->running = FALSE;
+  update_open_locked (self);
   if (!current_worker (self, &stop->caller))
     stop->caller = G_MAXUINT;
   g_mutex_unlock (&self->lock);
@@ -3103,8 +3268,9 @@ tether_pool_dup_stats (TetherPool *self)
   g_return_val_if_fail (TETHER_IS_POOL (self), NULL);
 
   g_mutex_lock (&self->lock);
+  flush_inbox_locked (self);
   queued = g_queue_get_length (&self->queue);
-  idle = self->started ? (guint32) self->n_idle : 0;
+  idle = self->started ? (guint32) self->hot->n_idle : 0;
   sums[0] = queued + self->n_ended_queued;
   sums[3] = self->n_ended_queued;
   sums[4] = self->n_refused;

@@ -8,6 +8,7 @@
 #include "tether-job-private.h"
 #include "tether-loop-manager.h"
 #include "tether-queue-private.h"
+#include "tether-recycler-private.h"
 #include "tether-stats-private.h"
 
 G_BEGIN_DECLS
@@ -25,22 +26,22 @@ typedef struct
   gint64          queued_at;   /* monotonic; 0 when not sampled */
 } TetherPost;
 
-/* Where a manager's thread returns the nodes it is done with. Producers and
- * the manager's thread are different threads, so plain malloc() and free()
- * would send every node through the allocator's slow, cross-thread path:
- * instead nodes travel back in magazines of TETHER_POST_MAGAZINE. */
+/* Where a manager's thread returns the nodes it is done with, in
+ * magazines: a TetherRecycler (see there why not free()). The manager's
+ * thread fills its magazine here rather than in a thread-local one: a post
+ * is a few hundred instructions, and the lookup would be a tenth more. */
 typedef struct
 {
-  TetherNode *full;     /* atomic: one magazine for the next producer to take */
-  TetherNode *filling;  /* the manager's thread only */
-  guint       n_filling;
+  TetherRecycler  recycler;     /* shared, touched once per magazine */
+  gboolean        recycle;      /* tether_recycling_allowed(), asked once */
+  TetherNode     *filling;      /* the manager's thread only */
+  guint           n_filling;
 } TetherPostPool;
-
-#define TETHER_POST_MAGAZINE 256
 
 TetherPost *tether_post_alloc   (TetherPostPool   *pool);
 void        tether_post_recycle (TetherPostPool   *pool,
                                  TetherPost       *post);
+void        tether_post_pool_init  (TetherPostPool *pool);
 void        tether_post_pool_clear (TetherPostPool *pool);
 
 /* The per-post steps are inline: a post costs about 300 instructions end

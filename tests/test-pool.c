@@ -445,6 +445,78 @@ test_pool_stop_race (void)
   watchdog_disarm ();
 }
 
+/* Posts flood the pool from several threads while it stops: a post takes
+ * no lock while the pool runs, so the stop must wait out posts half-way in
+ * and then find each of them. Every accepted post has its data released
+ * exactly once; in DRAIN it also ran; a refused one is released before
+ * post() returns. */
+typedef struct
+{
+  TetherPool *pool;
+  int         ran;
+  int         accepted;
+  int         released;
+  int         refused;
+} PostRace;
+
+static void
+post_race_job (gpointer data)
+{
+  g_atomic_int_inc (&((PostRace *) data)->ran);
+}
+
+static void
+post_race_release (gpointer data)
+{
+  g_atomic_int_inc (&((PostRace *) data)->released);
+}
+
+static gpointer
+post_race_poster (gpointer data)
+{
+  PostRace *race = data;
+
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!tether_pool_post (race->pool, NULL, post_race_job, race, post_race_release, &error))
+        {
+          g_assert_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING);
+          g_atomic_int_inc (&race->refused);
+          return NULL;
+        }
+      g_atomic_int_inc (&race->accepted);
+    }
+}
+
+static void
+test_pool_post_stop_race (void)
+{
+  watchdog_arm (WATCHDOG_S, "pool-post-stop-race");
+  for (guint round = 0; round < 20; round++)
+    {
+      g_autoptr(TetherPool) pool = started_pool ("post-race", 2, NULL);
+      PostRace race = { pool, 0, 0, 0, 0 };
+      GThread *threads[3];
+
+      for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+        threads[i] = g_thread_new ("poster", post_race_poster, &race);
+      g_usleep (200 * (round % 5));
+      tether_pool_stop (pool, round % 2 ? TETHER_STOP_MODE_CANCEL : TETHER_STOP_MODE_DRAIN);
+      for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+        g_thread_join (threads[i]);
+      g_assert_cmpint (race.refused, ==, G_N_ELEMENTS (threads));
+      /* Released before stop() returned, each once: refused ones too. */
+      g_assert_cmpint (race.released, ==, race.accepted + race.refused);
+      if (round % 2 == 0)
+        g_assert_cmpint (race.ran, ==, race.accepted);
+      else
+        g_assert_cmpint (race.ran, <=, race.accepted);
+    }
+  watchdog_disarm ();
+}
+
 /* The last reference dropped with work queued: the queued work holds the
  * pool, which drains in the background and goes once the last job has run
  * (its threads' managers then drain as dropped managers do). */
@@ -1521,6 +1593,7 @@ main (int   argc,
   g_test_add_func ("/pool/wait-deadlock", test_pool_wait_deadlock);
   g_test_add_func ("/pool/crossed-waits", test_pool_crossed_waits);
   g_test_add_func ("/pool/stop-race", test_pool_stop_race);
+  g_test_add_func ("/pool/post-stop-race", test_pool_post_stop_race);
   g_test_add_func ("/pool/last-unref-drains", test_pool_last_unref_drains);
   g_test_add_func ("/pool/async", test_pool_async);
   g_test_add_func ("/pool/executor", test_pool_executor);
