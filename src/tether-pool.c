@@ -238,6 +238,17 @@ flush_inbox_locked (TetherPool *self)
     g_queue_insert_after_link (&self->queue, before, &((PoolItem *) node)->link);
 }
 
+/* Pool lock held, before taking the queue's head: the inbox is emptied
+ * only once the queue is, since everything in it came after what the queue
+ * holds. Emptying it moves its cache line away from the submitters, so
+ * fewer, larger takes leave them more pushes at home. */
+static inline void
+take_inbox_locked (TetherPool *self)
+{
+  if (g_queue_is_empty (&self->queue))
+    flush_inbox_locked (self);
+}
+
 /* Pool lock held: whether submissions may skip the lock. They may while
  * the pool runs with no bound on its queue: then nothing about admitting
  * an item needs the lock but the task type, which does not change while
@@ -836,7 +847,7 @@ take_next_post_locked (TetherPool *self,
   *empty = FALSE;
   if (!self->started)
     return NULL;
-  flush_inbox_locked (self);
+  take_inbox_locked (self);
   if (g_queue_is_empty (&self->queue))
     {
       *empty = TRUE;
@@ -1056,7 +1067,7 @@ pool_pump (TetherPool *self)
       guint index = 0;
 
       pool_lock (self);
-      flush_inbox_locked (self);
+      take_inbox_locked (self);
       if (self->started && self->hot->n_idle > 0 && !g_queue_is_empty (&self->queue))
         {
           index = pick_idle_locked (self);
