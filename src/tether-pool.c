@@ -125,6 +125,7 @@ typedef struct
   /* Written by stops and settings, read by every submission. */
   int              open TETHER_CACHELINE_ALIGNED;  /* admission needs no lock */
   int              n_admitting;    /* submitters that saw @open and have not pushed */
+  int              running;        /* TetherPool:running, for refusals without the lock */
   /* Written when a thread goes idle or busy, read by every submission
    * (pool_pump()). */
   int              n_idle TETHER_CACHELINE_ALIGNED;  /* and under the lock */
@@ -176,7 +177,7 @@ struct _TetherPool
   guint           n_stopping;      /* stop() calls in progress */
   GQueue          queue;           /* PoolItem, FIFO */
   guint64         n_ended_queued;  /* ended in the queue, for dup_stats() */
-  guint64         n_refused;       /* refused submissions, for dup_stats() */
+  gsize           n_refused;       /* atomic: refused submissions, for dup_stats() */
   int             n_ended_ran;     /* atomic: ended with their own outcome (stop_within()) */
   int             n_ended_cancelled; /* atomic: ended cancelled, or dropped unrun */
 };
@@ -256,6 +257,7 @@ take_inbox_locked (TetherPool *self)
 static void
 update_open_locked (TetherPool *self)
 {
+  g_atomic_int_set (&self->hot->running, self->running);
   g_atomic_int_set (&self->hot->open, self->running && self->max_pending == 0);
 }
 
@@ -485,29 +487,21 @@ dup_future_value (TetherFuture *future)
   return value;
 }
 
-/* Any thread, once: the outcome goes to the caller's future, which the item
- * then lets go of (the future holds the item, for cancel(), until it is
- * finalized: letting go here breaks that cycle). */
+/* @item ended, its state ITEM_DONE, and @future and @cancel_id taken from
+ * it under the pool lock: counts it, releases its data if nothing else
+ * will, and delivers @value or @error to @future (both consumed). */
 static void
-item_finish (PoolItem *item,
-             GValue   *value,
-             GError   *error)
+item_deliver (PoolItem     *item,
+              TetherFuture *future,
+              gulong        cancel_id,
+              GValue       *value,
+              GError       *error)
 {
-  TetherFuture *future;
-  gulong cancel_id;
-
   if ((error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) ||
       !g_atomic_int_get (&item->started))
     g_atomic_int_inc (&item->pool->n_ended_cancelled);
   else
     g_atomic_int_inc (&item->pool->n_ended_ran);
-
-  g_mutex_lock (&item->pool->lock);
-  item->state = ITEM_DONE;
-  future = g_steal_pointer (&item->future);
-  cancel_id = item->cancel_id;
-  item->cancel_id = 0;
-  g_mutex_unlock (&item->pool->lock);
 
   /* Not g_cancellable_disconnect(): this may run inside the handler. */
   if (cancel_id != 0)
@@ -526,6 +520,43 @@ item_finish (PoolItem *item,
       g_clear_pointer (&value, free_value);
       g_clear_error (&error);
     }
+}
+
+/* Any thread, once: the outcome (@value or @error, consumed) goes to the
+ * caller's future, which the item then lets go of (the future holds the
+ * item, for cancel(), until it is finalized: letting go here breaks that
+ * cycle). */
+static void
+item_finish (PoolItem *item,
+             GValue   *value,
+             GError   *error)
+{
+  TetherFuture *future;
+  gulong cancel_id;
+
+  g_mutex_lock (&item->pool->lock);
+  item->state = ITEM_DONE;
+  future = g_steal_pointer (&item->future);
+  cancel_id = item->cancel_id;
+  item->cancel_id = 0;
+  g_mutex_unlock (&item->pool->lock);
+  item_deliver (item, future, cancel_id, value, error);
+}
+
+/* An item that the caller took out of the queue and marked ITEM_DONE under
+ * the pool lock ends cancelled with a copy of @error. From then on nothing
+ * else reads its future or cancel handler (item_cancel() leaves a done
+ * item alone, and only queued items get assigned), so they are taken here
+ * without the lock: a stop that ends a deep queue takes it once. */
+static void
+item_end_unqueued (PoolItem     *item,
+                   const GError *error)
+{
+  TetherFuture *future = g_steal_pointer (&item->future);
+  gulong cancel_id = item->cancel_id;
+
+  item->cancel_id = 0;
+  item_deliver (item, future, cancel_id, NULL, future != NULL ? g_error_copy (error) : NULL);
 }
 
 static GError *
@@ -1087,6 +1118,17 @@ pool_pump (TetherPool *self)
     }
 }
 
+/* Any thread. Returns %FALSE. */
+static gboolean
+refuse_not_running (TetherPool  *self,
+                    GError     **error)
+{
+  g_set_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING,
+               _("Pool '%s' is not running; call Pool.start() before submitting work"),
+               self->id);
+  return FALSE;
+}
+
 /* Pool lock held. */
 static gboolean
 check_accepting_locked (TetherPool  *self,
@@ -1094,12 +1136,7 @@ check_accepting_locked (TetherPool  *self,
                         GError     **error)
 {
   if (!self->running)
-    {
-      g_set_error (error, TETHER_ERROR, TETHER_ERROR_NOT_RUNNING,
-                   _("Pool '%s' is not running; call Pool.start() before submitting work"),
-                   self->id);
-      return FALSE;
-    }
+    return refuse_not_running (self, error);
   if (self->task_type != NULL && g_strcmp0 (self->task_type, task_type) != 0)
     {
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_UNKNOWN_TASK_TYPE,
@@ -1426,11 +1463,19 @@ pool_accept_inner (TetherPool  *self,
       pool_pump (self);
       return TRUE;
     }
+  /* Stopped or stopping: refused without the lock, which a stop that ends
+   * a deep queue needs (a flood of refused submitters would otherwise take
+   * turns at it with the stop). */
+  if (!g_atomic_int_get (&self->hot->running))
+    {
+      g_atomic_pointer_add (&self->n_refused, 1);
+      return refuse_not_running (self, error);
+    }
   pool_lock (self);
   if (!admit_locked (self, item->task_type, !item->is_timer, error) ||
       (item->is_timer && (timers = ensure_timers_locked (self, error)) == NULL))
     {
-      self->n_refused++;
+      g_atomic_pointer_add (&self->n_refused, 1);
       g_mutex_unlock (&self->lock);
       return FALSE;
     }
@@ -2328,6 +2373,10 @@ tether_pool_start (TetherPool  *self,
  *   for work that returns later through its [class@Tether.Work];
  * - %TETHER_STOP_MODE_CANCEL ends queued work cancelled (it never runs) and
  *   fires the cancellable of running work, then waits for it to return.
+ *   Queued work is ended on the calling thread, one item after another: a
+ *   pool whose submitters outran its threads, without
+ *   [property@Tether.Pool:max-pending], may hold millions of items, and
+ *   the stop then takes a fraction of a microsecond for each.
  *
  * When it returns, the `func_data_destroy` of every submission the stop
  * ended (timers not yet due included) has run, in either mode.
@@ -2409,16 +2458,21 @@ pool_stop_full (TetherPool     *self,
   g_mutex_unlock (&self->lock);
 
   /* CANCEL: queued work ends cancelled, the threads' work is cancelled. */
-  for (GList *l = cancelled.head, *next; l != NULL; l = next)
+  if (cancelled.head != NULL)
     {
-      PoolItem *item = l->data;
+      g_autoptr(GError) stopped = cancelled_error (self, "the pool was stopped with "
+                                                         "TETHER_STOP_MODE_CANCEL");
 
-      next = l->next;
-      if (g_atomic_int_get (&self->debug_flags) & TETHER_DEBUG_FLAGS_DROPPED)
-        item_log_dropped (item);
-      item_finish (item, NULL, cancelled_error (self, "the pool was stopped with "
-                                                      "TETHER_STOP_MODE_CANCEL"));
-      item_unref (item);
+      for (GList *l = cancelled.head, *next; l != NULL; l = next)
+        {
+          PoolItem *item = l->data;
+
+          next = l->next;
+          if (g_atomic_int_get (&self->debug_flags) & TETHER_DEBUG_FLAGS_DROPPED)
+            item_log_dropped (item);
+          item_end_unqueued (item, stopped);
+          item_unref (item);
+        }
     }
   if (mode == TETHER_STOP_MODE_CANCEL)
     for (guint i = 0; i < managers->len; i++)
@@ -3284,7 +3338,7 @@ tether_pool_dup_stats (TetherPool *self)
   idle = self->started ? (guint32) self->hot->n_idle : 0;
   sums[0] = queued + self->n_ended_queued;
   sums[3] = self->n_ended_queued;
-  sums[4] = self->n_refused;
+  sums[4] = (guint64) g_atomic_pointer_get (&self->n_refused);
   if (self->workers != NULL)
     for (guint i = 0; i < self->n_threads; i++)
       g_ptr_array_add (managers, g_object_ref (self->workers[i].manager));
