@@ -332,9 +332,11 @@ def test_exit_drain_of_a_pool_is_bounded_by_the_exit_timeout():
 
 def test_submissions_do_not_leak():
     """Every pool submission goes as a GClosure, keyword and C-order forms,
-    posts and timers alike: 8,000 of each kind grow the process by well
-    under what PyGObject's per-callback leak (~110 bytes each, 880 KB)
-    would."""
+    posts and timers alike: 16,000 of each kind grow the process by well
+    under what PyGObject's per-callback leak (~110 bytes each, 1,760 KB)
+    would. The peak RSS moves by up to about 500 KB without any leak (the
+    in-flight set and the allocators' caches, under load), whatever the
+    count: the count is what separates a leak from that."""
     import resource
 
     posted = []
@@ -384,9 +386,9 @@ def test_submissions_do_not_leak():
             run(pool, submit, 2000)
         for name, submit in kinds.items():
             before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            run(pool, submit, 8000)
+            run(pool, submit, 16000)
             growth[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-    assert all(kb < 400 for kb in growth.values()), 'KB of growth per form: %s' % growth
+    assert all(kb < 800 for kb in growth.values()), 'KB of growth per form: %s' % growth
 
 
 def test_async_def_on_a_timer(pool):
