@@ -38,9 +38,9 @@ typedef struct
 
 #define TETHER_RECYCLER_MAGAZINE 256
 
-/* Whether freed blocks may be kept for reuse: never in sanitizer builds,
- * nor under valgrind (unless TETHER_VALGRIND_RECYCLE is set in the
- * environment), where a reused block would hide a use after free. */
+/* Whether freed blocks may be kept for reuse: not in sanitizer builds nor
+ * under valgrind, where a reused block would hide a use after free, unless
+ * TETHER_FORCE_RECYCLE is set in the environment. */
 gboolean tether_recycling_allowed (void);
 
 /* Any thread: a block of @size bytes (the same for every block of @kind),
