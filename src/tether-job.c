@@ -14,42 +14,39 @@
  * calloc() always goes to the allocating arena, and memory freed on
  * another thread goes back to that arena under its lock: in a tight round
  * trip the two threads took turns at one lock, with futex calls on both
- * sides (a fifth of a spinning round trip's time in tests/bench). A slot is
- * taken and filled with one atomic operation each, so no slot is ever
- * read half-written. Sanitizer builds, and any build running under
- * valgrind, always free: a reused job would hide a use after free from
- * them. */
-#define N_SPARE_JOBS 4
-
-static TetherJob *spare_jobs[N_SPARE_JOBS];
+ * sides (a fifth of a spinning round trip's time in tests/bench). A
+ * recycler's slots, each a "magazine" of one job here: a round trip reuses
+ * the job it just freed, where the magazines of 256 that posts use would
+ * first fill up. Off where tether_recycling_allowed() says so (sanitizer
+ * builds, valgrind), so that a use after free still shows. */
+static TetherRecycler spare_jobs;
 
 static TetherJob *
 job_alloc (void)
 {
-  if (tether_recycling_allowed ())
-    for (guint i = 0; i < N_SPARE_JOBS; i++)
-      {
-        TetherJob *job;
+  TetherJob *job;
 
-        if (g_atomic_pointer_get (&spare_jobs[i]) != NULL &&
-            (job = g_atomic_pointer_exchange (&spare_jobs[i], NULL)) != NULL)
-          {
-            memset (job, 0, sizeof *job);
-            return job;
-          }
-      }
+  if (tether_recycling_allowed () &&
+      (job = (TetherJob *) tether_recycler_take (&spare_jobs)) != NULL)
+    {
+      memset (job, 0, sizeof *job);
+      return job;
+    }
   return g_new0 (TetherJob, 1);
 }
 
 static void
 job_release (TetherJob *job)
 {
-  if (tether_recycling_allowed ())
-    for (guint i = 0; i < N_SPARE_JOBS; i++)
-      if (g_atomic_pointer_get (&spare_jobs[i]) == NULL &&
-          g_atomic_pointer_compare_and_exchange (&spare_jobs[i], NULL, job))
-        return;
-  g_free (job);
+  TetherNode *node = (TetherNode *) job;   /* a freed job is only memory now */
+
+  if (!tether_recycling_allowed ())
+    {
+      g_free (job);
+      return;
+    }
+  node->next = NULL;
+  tether_recycler_give (&spare_jobs, node);
 }
 
 TetherJob *

@@ -32,10 +32,9 @@ typedef struct
  * is a few hundred instructions, and the lookup would be a tenth more. */
 typedef struct
 {
-  TetherRecycler  recycler;     /* shared, touched once per magazine */
-  gboolean        recycle;      /* tether_recycling_allowed(), asked once */
-  TetherNode     *filling;      /* the manager's thread only */
-  guint           n_filling;
+  TetherRecycler         recycler;  /* shared, touched once per magazine */
+  gboolean               recycle;   /* tether_recycling_allowed(), asked once */
+  TetherRecyclerFilling  filling;   /* the manager's thread only */
 } TetherPostPool;
 
 TetherPost *tether_post_alloc   (TetherPostPool   *pool);

@@ -27,18 +27,12 @@ tether_post_recycle (TetherPostPool *pool,
       g_free (post);
       return;
     }
-  post->node.next = pool->filling;
-  pool->filling = &post->node;
-  if (++pool->n_filling < TETHER_RECYCLER_MAGAZINE)
-    return;
-  tether_recycler_give (&pool->recycler, g_steal_pointer (&pool->filling));
-  pool->n_filling = 0;
+  tether_recycler_fill (&pool->recycler, &pool->filling, &post->node);
 }
 
 void
 tether_post_pool_clear (TetherPostPool *pool)
 {
   tether_recycler_clear (&pool->recycler);
-  tether_recycler_free_chain (g_steal_pointer (&pool->filling));
-  pool->n_filling = 0;
+  tether_recycler_filling_clear (&pool->filling);
 }

@@ -38,6 +38,13 @@ typedef struct
 
 #define TETHER_RECYCLER_MAGAZINE 256
 
+/* A magazine one thread is filling with freed blocks. */
+typedef struct
+{
+  TetherNode *chain;
+  guint       n;
+} TetherRecyclerFilling;
+
 /* Whether freed blocks may be kept for reuse: not in sanitizer builds nor
  * under valgrind, where a reused block would hide a use after free, unless
  * TETHER_FORCE_RECYCLE is set in the environment. */
@@ -50,11 +57,15 @@ gpointer tether_recycler_alloc (TetherRecycler    *recycler,
                                 TetherRecycleKind  kind,
                                 gsize              size);
 
+/* Any thread: one of @recycler's magazines, taken whole, or %NULL. */
+TetherNode *tether_recycler_take (TetherRecycler  *recycler);
+
 /* Any thread: hands over @chain, blocks linked through their nodes' next,
  * as one of @recycler's magazines if a slot is free; otherwise frees
  * them. */
 void     tether_recycler_give  (TetherRecycler    *recycler,
                                 TetherNode        *chain);
+
 
 /* Any thread: @node's block, of @kind, is free. It goes into this
  * thread's magazine for @kind, which goes to @recycler when full. A thread
@@ -67,8 +78,27 @@ void     tether_recycler_put   (TetherRecycler    *recycler,
 /* Frees the blocks of @chain. */
 void     tether_recycler_free_chain (TetherNode   *chain);
 
+/* The thread that owns @filling: frees what it holds. */
+void     tether_recycler_filling_clear (TetherRecyclerFilling *filling);
+
 /* No other thread uses @recycler any more: frees its magazines. */
 void     tether_recycler_clear (TetherRecycler    *recycler);
+
+/* The thread that owns @filling: adds @node's block to it, and hands the
+ * magazine to @recycler once it is full. Inline: a manager's thread does
+ * it for every post. */
+static inline void
+tether_recycler_fill (TetherRecycler        *recycler,
+                      TetherRecyclerFilling *filling,
+                      TetherNode            *node)
+{
+  node->next = filling->chain;
+  filling->chain = node;
+  if (++filling->n < TETHER_RECYCLER_MAGAZINE)
+    return;
+  tether_recycler_give (recycler, g_steal_pointer (&filling->chain));
+  filling->n = 0;
+}
 
 
 G_END_DECLS

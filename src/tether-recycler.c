@@ -48,13 +48,12 @@ tether_recycling_allowed (void)
   return value == 1;
 }
 
-/* A magazine a thread fills. @recycler is compared, never followed: the
- * recycler may be gone since. */
+/* A magazine a thread fills for @recycler, which is compared, never
+ * followed: the recycler may be gone since. */
 typedef struct
 {
-  TetherNode     *chain;
-  guint           n;
-  TetherRecycler *recycler;
+  TetherRecyclerFilling  magazine;
+  TetherRecycler        *recycler;
 } Filling;
 
 /* What a thread is using up, and filling, per kind. */
@@ -84,7 +83,7 @@ thread_cache_free (gpointer data)
   for (guint i = 0; i < TETHER_RECYCLE_N_KINDS; i++)
     {
       tether_recycler_free_chain (cache->head[i]);
-      tether_recycler_free_chain (cache->filling[i].chain);
+      tether_recycler_filling_clear (&cache->filling[i].magazine);
     }
   g_free (cache);
 }
@@ -106,8 +105,8 @@ get_thread_cache (void)
 
 /* A magazine is taken whole with one exchange, so there is no ABA to fear:
  * nobody follows a pointer that may have been reused under it. */
-static TetherNode *
-take (TetherRecycler *recycler)
+TetherNode *
+tether_recycler_take (TetherRecycler *recycler)
 {
   for (guint i = 0; i < TETHER_RECYCLER_SLOTS; i++)
     {
@@ -129,7 +128,7 @@ tether_recycler_alloc (TetherRecycler    *recycler,
   TetherNode *node;
 
   if (cache->head[kind] == NULL)
-    cache->head[kind] = take (recycler);
+    cache->head[kind] = tether_recycler_take (recycler);
   node = cache->head[kind];
   if (node == NULL)
     return g_malloc (size);
@@ -165,15 +164,16 @@ tether_recycler_put (TetherRecycler    *recycler,
   filling = &get_thread_cache ()->filling[kind];
   if (filling->recycler != recycler)
     {
-      tether_recycler_free_chain (g_steal_pointer (&filling->chain));
-      filling->n = 0;
+      tether_recycler_filling_clear (&filling->magazine);
       filling->recycler = recycler;
     }
-  node->next = filling->chain;
-  filling->chain = node;
-  if (++filling->n < TETHER_RECYCLER_MAGAZINE)
-    return;
-  tether_recycler_give (recycler, g_steal_pointer (&filling->chain));
+  tether_recycler_fill (recycler, &filling->magazine, node);
+}
+
+void
+tether_recycler_filling_clear (TetherRecyclerFilling *filling)
+{
+  tether_recycler_free_chain (g_steal_pointer (&filling->chain));
   filling->n = 0;
 }
 
@@ -182,6 +182,6 @@ tether_recycler_clear (TetherRecycler *recycler)
 {
   TetherNode *chain;
 
-  while ((chain = take (recycler)) != NULL)
+  while ((chain = tether_recycler_take (recycler)) != NULL)
     tether_recycler_free_chain (chain);
 }
