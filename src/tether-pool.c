@@ -261,6 +261,15 @@ update_open_locked (TetherPool *self)
   g_atomic_int_set (&self->hot->open, self->running && self->max_pending == 0);
 }
 
+/* Pool lock held: the pool accepts work, or refuses it from now on. */
+static void
+set_running_locked (TetherPool *self,
+                    gboolean    running)
+{
+  self->running = running;
+  update_open_locked (self);
+}
+
 /* The pool lock, taken by every thread for every post it takes (and by
  * submitters when the pool is not open, see pool_accept_open()): under a
  * flood they want it for a few dozen nanoseconds at a time, and a futex
@@ -543,14 +552,15 @@ item_finish (PoolItem *item,
   item_deliver (item, future, cancel_id, value, error);
 }
 
-/* An item that the caller took out of the queue and marked ITEM_DONE under
- * the pool lock ends cancelled with a copy of @error. From then on nothing
- * else reads its future or cancel handler (item_cancel() leaves a done
- * item alone, and only queued items get assigned), so they are taken here
- * without the lock: a stop that ends a deep queue takes it once. */
+/* An item that the caller marked ITEM_DONE under the pool lock, as it
+ * took it out of the queue or off its timer, ends cancelled with a copy of
+ * @error. From then on nothing else reads its future or cancel handler
+ * (item_cancel() and the timer leave a done item alone, and only queued
+ * items get assigned), so they are taken here without the lock: a stop
+ * that ends a deep queue takes it once, not once per item. */
 static void
-item_end_unqueued (PoolItem     *item,
-                   const GError *error)
+item_end_cancelled (PoolItem     *item,
+                    const GError *error)
 {
   TetherFuture *future = g_steal_pointer (&item->future);
   gulong cancel_id = item->cancel_id;
@@ -646,7 +656,9 @@ item_cancel (PoolItem   *item,
     tether_future_cancel (timer);
   if (unqueued)
     {
-      item_finish (item, NULL, cancelled_error (self, why));
+      g_autoptr(GError) error = cancelled_error (self, why);
+
+      item_end_cancelled (item, error);
       item_unref (item);                    /* the queue's */
     }
   else if (inner != NULL)
@@ -908,12 +920,13 @@ take_next_post_locked (TetherPool *self,
  * thread spinning is enough; two would take a core from the producer). An
  * item that another thread moved on to the queue meanwhile (a cancel or a
  * count flushes the inbox) is not seen: it waits out the watch, after
- * which the thread goes idle and pumps it. While it watches, submitters leave new items to it instead of
- * handing them to idle threads (pool_pump()). Returns TRUE if an item came;
- * FALSE if the time ran out, another thread watches, or the watch is off.
- * In both cases the watch has ended when this returns, so that the caller's
- * next step (taking the item, or going idle) pumps what is queued. A stop
- * that waits for the thread waits at most the watch's length more. */
+ * which the thread goes idle and pumps it. While it watches, submitters
+ * leave new items to it instead of handing them to idle threads
+ * (pool_pump()). Returns TRUE if an item came; FALSE if the time ran out,
+ * another thread watches, or the watch is off. In both cases the watch has
+ * ended when this returns, so that the caller's next step (taking the
+ * item, or going idle) pumps what is queued. A stop that waits for the
+ * thread waits at most the watch's length more. */
 static gboolean
 spin_for_push (TetherPool *self)
 {
@@ -1275,7 +1288,9 @@ timer_item_cancelled (PoolItem   *item,
   g_clear_object (&held);
   if (ended)
     {
-      item_finish (item, NULL, cancelled_error (self, why));
+      g_autoptr(GError) error = cancelled_error (self, why);
+
+      item_end_cancelled (item, error);
       item_unref (item);                    /* the timer's */
     }
 }
@@ -1568,8 +1583,7 @@ tether_pool_dispose (GObject *object)
       /* On one of its own threads, which a stop would wait for: the
        * threads' managers go with the pool, and a manager's last unref
        * drains it in the background. */
-      self->running = FALSE;
-      update_open_locked (self);
+      set_running_locked (self, FALSE);
       self->started = FALSE;
       g_cond_broadcast (&self->room);
     }
@@ -2355,8 +2369,7 @@ tether_pool_start (TetherPool  *self,
   g_free (self->task_type);
   self->task_type = g_strdup (task_type);
   self->started = TRUE;
-  self->running = TRUE;
-  update_open_locked (self);
+  set_running_locked (self, TRUE);
   g_mutex_unlock (&self->lock);
   return TRUE;
 }
@@ -2429,8 +2442,7 @@ pool_stop_full (TetherPool     *self,
                   "the pool from another thread", self->id);
       return FALSE;
     }
-  self->running = FALSE;
-  update_open_locked (self);
+  set_running_locked (self, FALSE);
   self->n_stopping++;
   timers = g_steal_pointer (&self->timers);
   /* Submissions waiting for room fail now. */
@@ -2470,7 +2482,7 @@ pool_stop_full (TetherPool     *self,
           next = l->next;
           if (g_atomic_int_get (&self->debug_flags) & TETHER_DEBUG_FLAGS_DROPPED)
             item_log_dropped (item);
-          item_end_unqueued (item, stopped);
+          item_end_cancelled (item, stopped);
           item_unref (item);
         }
     }
@@ -3247,8 +3259,7 @@ tether_pool_stop_async (TetherPool          *self,
   stop->mode = mode;
   /* Refused from now on, as the blocking stop does before it waits. */
   g_mutex_lock (&self->lock);
-  self->running = FALSE;
-  update_open_locked (self);
+  set_running_locked (self, FALSE);
   if (!current_worker (self, &stop->caller))
     stop->caller = G_MAXUINT;
   g_mutex_unlock (&self->lock);
