@@ -811,6 +811,20 @@ static const Mechanism mechanisms[] = {
 
 /* Shared helpers: percentiles, lost-job check, table output. */
 
+/* The median of @n values (sorted in place), and their min and max as
+ * percentages of it. */
+static double
+median_spread (double *values,
+               guint   n,
+               double  spread[2])
+{
+  double median = bench_median (values, n);
+
+  spread[0] = median > 0 ? 100.0 * values[0] / median : 0;
+  spread[1] = median > 0 ? 100.0 * values[n - 1] / median : 0;
+  return median;
+}
+
 static double
 percentile (double *sorted,
             guint   n,
@@ -1093,9 +1107,7 @@ bench_throughput (Rig *rig)
                   runs[r] = 0;
                 }
             }
-          rate[p] = bench_median (runs, THROUGHPUT_RUNS);
-          spread[p][0] = rate[p] > 0 ? 100.0 * runs[0] / rate[p] : 0;
-          spread[p][1] = rate[p] > 0 ? 100.0 * runs[THROUGHPUT_RUNS - 1] / rate[p] : 0;
+          rate[p] = median_spread (runs, THROUGHPUT_RUNS, spread[p]);
           if (i == 0)
             base[p] = results.ff_invoke[p] = rate[p];
           else if (mechanisms[i].post == post_pool)
@@ -1161,20 +1173,6 @@ measure_managers (guint   n,
     }
   *start_per_s = n / ((t1 - t0) / 1e9);
   *stop_per_s = n / ((precise_ns () - t1) / 1e9);
-}
-
-/* The median of @n values (sorted in place), and their min and max as
- * percentages of it. */
-static double
-median_spread (double *values,
-               guint   n,
-               double  spread[2])
-{
-  double median = bench_median (values, n);
-
-  spread[0] = median > 0 ? 100.0 * values[0] / median : 0;
-  spread[1] = median > 0 ? 100.0 * values[n - 1] / median : 0;
-  return median;
 }
 
 static gsize
@@ -1449,14 +1447,15 @@ bench_priority (Rig *rig)
   for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
     {
       g_autofree double *samples = g_new (double, runs);
+      double median;
 
       for (guint r = 0; r < runs; r++)
         samples[r] = measure_priority_once (rig, cases[c].which, backlog);
-      qsort (samples, runs, sizeof (double), bench_compare_doubles);
+      median = bench_median (samples, runs);
       if (c == 0)
-        base = samples[runs / 2];
-      g_print ("%-44s %10.1f %10.1f %9.2f\n", cases[c].name, samples[runs / 2], samples[runs - 1],
-               samples[runs / 2] / base);
+        base = median;
+      g_print ("%-44s %10.1f %10.1f %9.2f\n", cases[c].name, median, samples[runs - 1],
+               median / base);
     }
 }
 
